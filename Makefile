@@ -1,0 +1,139 @@
+# Berufswahlpass digital — developer tasks.  `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# Targets depend on each other in a fixed order (install -> compile -> db -> seed); never parallel.
+.NOTPARALLEL:
+
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+PIP      := $(VENV)/bin/pip
+FLASK    := $(VENV)/bin/flask
+PYBABEL  := $(VENV)/bin/pybabel
+RUFF     := $(VENV)/bin/ruff
+STAMP    := $(VENV)/.installed
+PGSERVER := tests/support/pgserver.py
+
+# Extra arguments, e.g. `make test PYTEST_ARGS='-x -k login'`, `make bench BENCH_ARGS=...`.
+PYTEST_ARGS   ?=
+BENCH_ARGS    ?=
+LOADTEST_ARGS ?=
+export PY PYTEST_ARGS PGSERVER
+
+# Translations: extraction config (the lead may switch this to pyproject.toml) and sources.
+BABEL_CFG   ?= pyproject.toml
+BABEL_INPUT ?= .
+POT         := translations/messages.pot
+
+# System packages (Debian 12) needed by the app and the test suite.
+SYSDEPS := postgresql chromium libharfbuzz-subset0 poppler-utils gettext redis-server \
+           fonts-noto-core fonts-dejavu-core qpdf
+
+.PHONY: help venv install sysdeps translations translations-compile db seed run \
+        test bench loadtest lint clean
+
+# help: list the targets
+help:
+	@echo "make install              venv + pip install -e '.[dev]' (only when pyproject.toml changed)"
+	@echo "make sysdeps              apt-get install missing system packages (root on Debian)"
+	@echo "make translations         extract + update + compile message catalogs"
+	@echo "make translations-compile compile translations/*/LC_MESSAGES/*.po"
+	@echo "make db                   flask db upgrade"
+	@echo "make seed                 load the demo data (prints the demo logins)"
+	@echo "make run                  install, compile, migrate, seed, serve on http://127.0.0.1:5000"
+	@echo "make test                 full suite on SQLite, then on a throwaway PostgreSQL (PYTEST_ARGS=...)"
+	@echo "make bench                benchmarks against a throwaway PostgreSQL (BENCH_ARGS=...)"
+	@echo "make loadtest             load test against a throwaway PostgreSQL (LOADTEST_ARGS=...)"
+	@echo "make lint                 ruff check portfolio tests"
+	@echo "make clean                remove instance/ and test/build artefacts (keeps .venv)"
+
+# venv: create the virtualenv if it does not exist yet
+venv: $(PY)
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# install: (re)install the project + dev extras when pyproject.toml is newer than the stamp
+install: $(STAMP)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e '.[dev]'
+	@touch $@
+
+# sysdeps: install missing Debian packages (as root); otherwise only report what is missing
+sysdeps:
+	@if [ ! -f /etc/debian_version ]; then \
+	    echo "sysdeps: not a Debian system, skipping the package check (needs: $(SYSDEPS))"; \
+	    exit 0; \
+	fi; \
+	missing=""; \
+	for pkg in $(SYSDEPS); do \
+	    dpkg -s "$$pkg" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "sysdeps: all system packages present"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "sysdeps: missing packages:$$missing"; \
+	    echo "sysdeps: not root, continuing; install them with: sudo apt-get install --no-install-recommends$$missing"; \
+	    exit 0; \
+	fi; \
+	echo "sysdeps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get -o DPkg::Lock::Timeout=600 update && \
+	apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $$missing
+
+# translations: extract messages, merge them into the catalogs, compile
+translations: install
+	@mkdir -p translations
+	$(PYBABEL) extract -F $(BABEL_CFG) -k _l -k lazy_gettext -o $(POT) $(BABEL_INPUT)
+	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+	    echo "$(PYBABEL) update -i $(POT) -d translations --no-fuzzy-matching"; \
+	    $(PYBABEL) update -i $(POT) -d translations --no-fuzzy-matching; \
+	else \
+	    echo "translations: no catalogs yet; create one with:" \
+	         "$(PYBABEL) init -i $(POT) -d translations -l de"; \
+	fi
+	@$(MAKE) --no-print-directory translations-compile
+
+# translations-compile: compile the .po catalogs to .mo (no-op while there are none)
+translations-compile: install
+	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+	    echo "$(PYBABEL) compile -d translations"; \
+	    $(PYBABEL) compile -d translations; \
+	else \
+	    echo "translations-compile: no .po files under translations/, nothing to compile"; \
+	fi
+
+# db: apply the database migrations
+db: install
+	FLASK_APP=wsgi.py $(FLASK) db upgrade
+
+# seed: load the demo school, classes and users (prints the demo logins)
+seed: install
+	$(FLASK) --app wsgi seed-demo
+
+# run: everything needed for a local demo, then the development server
+run: install translations-compile db seed
+	@echo "Open http://127.0.0.1:5000"
+	$(FLASK) --app wsgi run --host 127.0.0.1 --port 5000
+
+# test: whole suite on SQLite, then on a throwaway PostgreSQL (stopped even on failure)
+test: sysdeps install translations-compile
+	tests/support/run_suite.sh
+
+# bench: benchmarks against a throwaway PostgreSQL in BENCH_DATABASE_URL (stopped afterwards)
+bench: install
+	$(PY) $(PGSERVER) run --env BENCH_DATABASE_URL -- $(PY) tests/benchmarks/run.py $(BENCH_ARGS)
+
+# loadtest: load test against a throwaway PostgreSQL in LOADTEST_DATABASE_URL (stopped afterwards)
+loadtest: install
+	$(PY) $(PGSERVER) run --env LOADTEST_DATABASE_URL -- $(PY) tests/loadtest/run.py $(LOADTEST_ARGS)
+
+# lint: static checks
+lint: install
+	$(RUFF) check portfolio tests
+
+# clean: remove instance/ (local database, uploads) and test/build artefacts; keeps .venv
+clean:
+	rm -rf instance .pytest_cache .ruff_cache .hypothesis htmlcov .coverage .coverage.* \
+	       test-results playwright-report
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 -r rm -rf

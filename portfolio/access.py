@@ -1,0 +1,342 @@
+"""The one place that answers: may this user see or do this with this pupil's things?
+
+Every view that shows or changes another person's content asks here first, and
+templates ask the same functions before showing a link. Rules (see ../shared/domain.md):
+
+* A pupil owns their portfolio: they see and change everything of their own.
+* Nobody sees anything across the school boundary.
+* Class teachers see the pupils of the classes they teach this school year; the StuBO
+  sees the whole school's progress; both read only what the pupil shared with teachers.
+* A counsellor sees assigned pupils only while consent for counsellor access holds,
+  and reads only what the pupil shared with the counsellor.
+* Guardians see their own children, and only what the child shared with guardians.
+* The school admin manages accounts and consents, but reads no portfolio content.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort, g
+
+from portfolio.extensions import db
+from portfolio.models import (
+    Agreement,
+    Audience,
+    ClassMembership,
+    Consent,
+    ConsentPurpose,
+    CounsellorAssignment,
+    Document,
+    Entry,
+    GuardianLink,
+    GuidanceRecord,
+    PupilStatus,
+    Role,
+    SchoolYear,
+    TeacherClass,
+    User,
+    UserRole,
+)
+
+
+class Relation(enum.StrEnum):
+    SELF = "self"
+    CLASS_TEACHER = "class_teacher"
+    STUBO = "stubo"
+    COUNSELLOR = "counsellor"  # assigned, with consent
+    COUNSELLOR_NO_CONSENT = "counsellor_no_consent"  # assigned, consent missing
+    GUARDIAN = "guardian"
+    ADMIN = "admin"
+
+
+#: Relations that let a user read content the pupil shared with an audience.
+_AUDIENCE_OF: dict[Relation, Audience] = {
+    Relation.CLASS_TEACHER: Audience.TEACHERS,
+    Relation.STUBO: Audience.TEACHERS,
+    Relation.COUNSELLOR: Audience.COUNSELLOR,
+    Relation.GUARDIAN: Audience.GUARDIANS,
+}
+#: Staff relations that work with a pupil's progress and guidance.
+STAFF_RELATIONS = frozenset({Relation.CLASS_TEACHER, Relation.STUBO, Relation.COUNSELLOR})
+
+
+@dataclass(frozen=True)
+class PupilAccess:
+    """What one user may do with one pupil: computed once per request and pair."""
+
+    pupil: User
+    relations: frozenset[Relation]
+
+    @property
+    def is_self(self) -> bool:
+        return Relation.SELF in self.relations
+
+    @property
+    def audiences(self) -> frozenset[Audience]:
+        return frozenset(_AUDIENCE_OF[r] for r in self.relations if r in _AUDIENCE_OF)
+
+    @property
+    def any(self) -> bool:
+        """Any relation at all that makes the pupil visible to the user."""
+        return bool(self.relations - {Relation.COUNSELLOR_NO_CONSENT})
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.relations & STAFF_RELATIONS)
+
+    @property
+    def is_guardian(self) -> bool:
+        return Relation.GUARDIAN in self.relations
+
+    # -- portfolio content ------------------------------------------------------------
+    def can_view_shared(self, obj: Entry | Document | Agreement | GuidanceRecord) -> bool:
+        if self.is_self:
+            return True
+        if isinstance(obj, GuidanceRecord):
+            # Records written by staff are part of the school's guidance work.
+            if self.is_staff:
+                return True
+            return self.is_guardian and obj.share_guardians
+        return any(getattr(obj, f"share_{a.value}", False) for a in self.audiences)
+
+    def can_edit_own(self) -> bool:
+        """The pupil writes their own portfolio (also after leaving: it stays theirs)."""
+        return self.is_self
+
+    def can_comment(self, entry: Entry) -> bool:
+        return self.is_staff and self.can_view_shared(entry)
+
+    def can_review(self, entry: Entry) -> bool:
+        return self.can_comment(entry)
+
+    # -- staff work ---------------------------------------------------------------------
+    def can_view_progress(self) -> bool:
+        """Which standard elements are done (no content): the overview of staff."""
+        return self.is_self or self.is_staff or self.is_guardian
+
+    def can_record_guidance(self) -> bool:
+        return self.is_staff
+
+    def can_sign_agreement_as(self) -> str | None:
+        """The role in which the user signs the pupil's Anschlussvereinbarung, if any."""
+        if self.is_self:
+            return "pupil"
+        if self.is_guardian:
+            return "guardian"
+        if Relation.CLASS_TEACHER in self.relations or Relation.STUBO in self.relations:
+            return "teacher"
+        if Relation.COUNSELLOR in self.relations:
+            return "counsellor"
+        return None
+
+    def can_edit_agreement(self) -> bool:
+        """Pupil and class teacher fill in the agreement together."""
+        return self.is_self or bool(
+            self.relations & {Relation.CLASS_TEACHER, Relation.STUBO}
+        )
+
+    def can_manage_account(self) -> bool:
+        """Reset the password, link guardians, record consents on paper."""
+        return bool(self.relations & {Relation.ADMIN, Relation.STUBO, Relation.CLASS_TEACHER})
+
+    def can_give_consent(self, consent_age_reached: bool) -> bool:
+        if self.is_self:
+            return consent_age_reached
+        return self.is_guardian
+
+    def can_export(self) -> bool:
+        """The whole-portfolio PDF: pupil and guardians; staff get only what is shared."""
+        return self.is_self or self.is_guardian or self.is_staff
+
+
+def _current_year_ids():
+    return sa.select(SchoolYear.id).where(SchoolYear.is_current.is_(True))
+
+
+def consent_active_clause(pupil_id_col, purpose: ConsentPurpose = ConsentPurpose.COUNSELLOR_ACCESS):
+    """SQL: an unwithdrawn consent for `purpose` exists for the pupil."""
+    return (
+        sa.select(Consent.id)
+        .where(
+            Consent.pupil_id == pupil_id_col,
+            Consent.purpose == purpose.value,
+            Consent.withdrawn_at.is_(None),
+        )
+        .exists()
+    )
+
+
+def compute_relations(user: User, pupil: User) -> frozenset[Relation]:
+    """All relations between user and pupil, in one query."""
+    if user.id == pupil.id:
+        return frozenset({Relation.SELF})
+    if user.school_id != pupil.school_id or not pupil.is_pupil:
+        return frozenset()
+    roles = user.roles
+    rels: set[Relation] = set()
+    if Role.STUBO in roles:
+        rels.add(Relation.STUBO)
+    if Role.ADMIN in roles:
+        rels.add(Relation.ADMIN)
+    checks = {}
+    if Role.TEACHER in roles:
+        checks["teacher"] = (
+            sa.select(TeacherClass.id)
+            .join(ClassMembership, ClassMembership.class_id == TeacherClass.class_id)
+            .where(
+                TeacherClass.teacher_id == user.id,
+                ClassMembership.pupil_id == pupil.id,
+                ClassMembership.school_year_id.in_(_current_year_ids()),
+            )
+            .exists()
+        )
+    if Role.COUNSELLOR in roles:
+        checks["assigned"] = (
+            sa.select(CounsellorAssignment.id)
+            .where(
+                CounsellorAssignment.counsellor_id == user.id,
+                CounsellorAssignment.pupil_id == pupil.id,
+            )
+            .exists()
+        )
+        checks["consent"] = consent_active_clause(sa.literal(pupil.id))
+    if Role.GUARDIAN in roles:
+        checks["guardian"] = (
+            sa.select(GuardianLink.id)
+            .where(GuardianLink.guardian_id == user.id, GuardianLink.pupil_id == pupil.id)
+            .exists()
+        )
+    if checks:
+        row = db.session.execute(sa.select(*(c.label(k) for k, c in checks.items()))).one()
+        found = row._asdict()
+        if found.get("teacher"):
+            rels.add(Relation.CLASS_TEACHER)
+        if found.get("assigned"):
+            rels.add(Relation.COUNSELLOR if found.get("consent") else Relation.COUNSELLOR_NO_CONSENT)
+        if found.get("guardian"):
+            rels.add(Relation.GUARDIAN)
+    return frozenset(rels)
+
+
+def access_to(user: User, pupil: User) -> PupilAccess:
+    """The user's access to the pupil, cached for the request."""
+    cache: dict[tuple[int, int], PupilAccess] = g.setdefault("_pupil_access", {})
+    key = (user.id, pupil.id)
+    if key not in cache:
+        cache[key] = PupilAccess(pupil=pupil, relations=compute_relations(user, pupil))
+    return cache[key]
+
+
+def load_pupil(user: User, pupil_id: int) -> PupilAccess:
+    """The pupil by id if the user has any relation to them; 404 otherwise.
+
+    404 rather than 403, so that ids of other schools' pupils reveal nothing.
+    """
+    pupil = db.session.get(User, pupil_id)
+    if pupil is None or not pupil.is_pupil:
+        abort(404)
+    access = access_to(user, pupil)
+    if not access.any:
+        abort(404)
+    return access
+
+
+def require(condition: bool) -> None:
+    """403 unless the condition holds (used after load_pupil for the action)."""
+    if not condition:
+        abort(403)
+
+
+def load_shared(user: User, model, obj_id: int):
+    """An entry/document/agreement/guidance record the user may see, with its access.
+
+    Returns (obj, access); 404 when it does not exist or is not visible to the user.
+    """
+    obj = db.session.get(model, obj_id)
+    if obj is None:
+        abort(404)
+    pupil = obj.pupil
+    access = access_to(user, pupil)
+    if not access.any or not access.can_view_shared(obj):
+        abort(404)
+    return obj, access
+
+
+# -- lists -----------------------------------------------------------------------------
+def pupils_visible_to(user: User) -> sa.Select:
+    """SELECT of the ids of pupils the user may see at all (for list pages)."""
+    roles = user.roles
+    school_pupils = (
+        sa.select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.school_id == user.school_id, UserRole.role == Role.PUPIL.value)
+    )
+    parts: list[sa.Select] = []
+    if Role.PUPIL in roles:
+        parts.append(sa.select(sa.literal(user.id).label("id")))
+    if Role.STUBO in roles or Role.ADMIN in roles:
+        parts.append(school_pupils)
+    if Role.TEACHER in roles:
+        parts.append(taught_pupils(user))
+    if Role.COUNSELLOR in roles:
+        parts.append(counselled_pupils(user, with_consent=True))
+    if Role.GUARDIAN in roles:
+        parts.append(sa.select(GuardianLink.pupil_id).where(GuardianLink.guardian_id == user.id))
+    if not parts:
+        return sa.select(User.id).where(sa.false())
+    return sa.union(*parts) if len(parts) > 1 else parts[0]
+
+
+def taught_pupils(teacher: User) -> sa.Select:
+    """Ids of the pupils in the classes the teacher teaches this school year."""
+    return (
+        sa.select(ClassMembership.pupil_id)
+        .join(TeacherClass, TeacherClass.class_id == ClassMembership.class_id)
+        .where(
+            TeacherClass.teacher_id == teacher.id,
+            ClassMembership.school_year_id.in_(_current_year_ids()),
+        )
+    )
+
+
+def counselled_pupils(counsellor: User, *, with_consent: bool) -> sa.Select:
+    """Ids of the counsellor's assigned pupils (only those with consent when asked)."""
+    query = sa.select(CounsellorAssignment.pupil_id).where(
+        CounsellorAssignment.counsellor_id == counsellor.id,
+        CounsellorAssignment.school_id == counsellor.school_id,
+    )
+    if with_consent:
+        query = query.where(consent_active_clause(CounsellorAssignment.pupil_id))
+    return query
+
+
+def shared_clause(model, audiences: frozenset[Audience]):
+    """SQL filter: rows of `model` shared with any of the audiences."""
+    conditions = [getattr(model, f"share_{a.value}").is_(True) for a in audiences
+                  if hasattr(model, f"share_{a.value}")]
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
+def teaches_class(user: User, class_id: int) -> bool:
+    """Whether the user may see the class overview of this class."""
+    if user.has_role(Role.STUBO):
+        from portfolio.models import SchoolClass
+
+        cls = db.session.get(SchoolClass, class_id)
+        return cls is not None and cls.school_id == user.school_id
+    if not user.has_role(Role.TEACHER):
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(TeacherClass.id).where(
+                TeacherClass.teacher_id == user.id, TeacherClass.class_id == class_id
+            )
+        )
+    )
+
+
+def is_active_pupil(pupil: User) -> bool:
+    return pupil.status == PupilStatus.ACTIVE

@@ -1,0 +1,102 @@
+"""Login sessions, authentication and password changes."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from flask import session
+from flask_login import login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portfolio.extensions import db
+from portfolio.models import LoginSession, User, utcnow
+from portfolio.passwords import readable_password
+
+# Checked when the username is unknown, so that the answer takes as long as for a real one.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()[:80]
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user for these credentials, or None. Same work whether or not the name exists."""
+    user = db.session.scalar(sa.select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not user.check_password(password or "") or not user.is_active_account:
+        return None
+    return user
+
+
+def load_user_from_session(token: str) -> User | None:
+    """Flask-Login's user loader: the cookie names a server-side login session."""
+    if not token or len(token) > 64:
+        return None
+    row = db.session.execute(
+        sa.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token == token, LoginSession.ended_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    user = row[0]
+    if not user.is_active_account:
+        return None
+    user.session_token = token
+    return user
+
+
+def start_session(user: User) -> None:
+    """Log the user in with a fresh session id and a new server-side login session."""
+    session.clear()  # a new session at login: nothing carried over from before
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=user.id))
+    user.last_login_at = utcnow()
+    db.session.commit()
+    user.session_token = token
+    login_user(user)
+    session.permanent = True
+
+
+def end_session(user: User) -> None:
+    """Log out here and on the server: a copied cookie stops working."""
+    if user.session_token:
+        db.session.execute(
+            sa.update(LoginSession)
+            .where(LoginSession.token == user.session_token)
+            .values(ended_at=utcnow())
+        )
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def end_all_sessions(user: User, keep: str | None = None) -> None:
+    """End every login session of the user (after a password change or reset)."""
+    query = sa.update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None)
+    )
+    if keep:
+        query = query.where(LoginSession.token != keep)
+    db.session.execute(query.values(ended_at=utcnow()))
+
+
+def change_password(user: User, new_password: str) -> None:
+    user.set_password(new_password)
+    user.must_change_password = False
+    end_all_sessions(user, keep=user.session_token)
+    db.session.commit()
+
+
+def reset_password(user: User) -> str:
+    """Give the user a new readable initial password, to be changed at the next login."""
+    password = readable_password()
+    user.set_password(password)
+    user.must_change_password = True
+    end_all_sessions(user)
+    db.session.commit()
+    return password

@@ -1,0 +1,40 @@
+"""Error pages in the user's language."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, redirect, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portfolio.extensions import db
+from portfolio.i18n import _
+
+_TEMPLATES = {
+    400: "errors/400.html",
+    403: "errors/403.html",
+    404: "errors/404.html",
+    413: "errors/413.html",
+    429: "errors/429.html",
+}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        # Usually an expired session: the page reloads with a message; forms keep a
+        # draft in the browser (static/js/drafts.js) so nothing typed is lost.
+        db.session.rollback()
+        flash(_("The form had expired. Please check your input and send it again."), "error")
+        if request.method == "POST" and request.referrer and request.referrer.startswith(request.host_url):
+            return redirect(request.referrer)
+        return render_template("errors/400.html", error=error), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        template = _TEMPLATES.get(error.code or 500, "errors/generic.html")
+        return render_template(template, error=error), error.code or 500
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_template("errors/500.html"), 500

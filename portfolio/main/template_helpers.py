@@ -1,0 +1,89 @@
+"""Filters and globals for all templates: dates in Europe/Berlin, language, roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, current_app, request
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from markupsafe import Markup, escape
+
+from portfolio.i18n import LANGUAGES, current_language, is_rtl
+from portfolio.i18n import _l
+from portfolio.models import Role
+from portfolio.passwords import min_length_for
+
+#: Main navigation: (role, endpoint, label). Links to endpoints that are not
+#: registered are left out, so a feature appears in the menu when it exists.
+NAV_LINKS: list[tuple[Role, str, object]] = [
+    (Role.PUPIL, "pupil.home", _l("My portfolio")),
+    (Role.PUPIL, "pupil.timeline", _l("Timeline")),
+    (Role.PUPIL, "pupil.notifications", _l("News")),
+    (Role.TEACHER, "review.classes", _l("My classes")),
+    (Role.STUBO, "review.stubo_dashboard", _l("School overview")),
+    (Role.COUNSELLOR, "review.caseload", _l("My pupils")),
+    (Role.GUARDIAN, "guardian.home", _l("My children")),
+    (Role.ADMIN, "admin.home", _l("Administration")),
+    (Role.STUBO, "admin.home", _l("Administration")),
+]
+
+
+def nav_links(user) -> list[tuple[Role, str, object]]:
+    seen: set[str] = set()
+    links = []
+    for role, endpoint, label in NAV_LINKS:
+        if role in user.roles and endpoint in current_app.view_functions and endpoint not in seen:
+            seen.add(endpoint)
+            links.append((role, endpoint, label))
+    return links
+
+
+def url_exists(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def _date(value, format: str = "medium") -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        return format_datetime(value, "short" if format == "medium" else format)
+    return format_date(value, format)
+
+
+def _datetime(value, format: str = "short") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, format)
+
+
+def _nl2br(value: str | None) -> Markup:
+    """Line breaks of the user's text as <br>, everything else escaped."""
+    if not value:
+        return Markup("")
+    return Markup("<br>\n").join(escape(line) for line in str(value).splitlines())
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(_date, "date")
+    app.add_template_filter(_datetime, "datetime")
+    app.add_template_filter(_nl2br, "nl2br")
+    app.add_template_filter(format_decimal, "number")
+    app.add_template_filter(format_percent, "percent")
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "LANGUAGES": LANGUAGES,
+            "current_language": current_language(),
+            "text_direction": "rtl" if is_rtl() else "ltr",
+            "Role": Role,
+            "nav_links": nav_links,
+            "url_exists": url_exists,
+            "min_password_length": min_length_for,
+            "request_path": request.full_path.rstrip("?") if request else "/",
+        }

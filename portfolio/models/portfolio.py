@@ -1,0 +1,329 @@
+"""The pupil's portfolio: entries of every kind, comments, documents, agreements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portfolio.models.base import Base, SchoolOwned, Timestamped, utcnow
+from portfolio.models.user import User
+
+
+class Section(enum.StrEnum):
+    """The Berufswahlpass sections, in binder order (the navigation)."""
+
+    OFFERS = "angebote"
+    MY_WAY = "mein-weg"
+    DOCUMENTATION = "dokumentation"
+    LIFE_PLANNING = "lebensplanung"
+    AGREEMENT = "anschlussvereinbarung"
+
+
+class EntryKind(enum.StrEnum):
+    STRENGTHS = "strengths"  # self-assessment: qualities + interests
+    EXTERNAL_ASSESSMENT = "external_assessment"  # accepted Fremdeinschätzung
+    POTENZIALANALYSE = "potenzialanalyse"
+    BERUFSFELDERKUNDUNG = "berufsfelderkundung"
+    PRAKTIKUM = "praktikum"  # Betriebspraktikum
+    PRAXISKURS = "praxiskurs"
+    LANGZEITPRAKTIKUM = "langzeitpraktikum"
+    GOAL = "goal"
+    CV = "cv"
+    SEK2_STANDORT = "sek2_standort"
+    SEK2_EK1 = "sek2_ek1"
+    SEK2_PRAXIS = "sek2_praxis"
+    SEK2_EK2 = "sek2_ek2"
+    STUDIENORIENTIERUNG = "studienorientierung"
+    REFLECTION = "reflection"  # free reflection / other
+
+
+#: Section each entry kind belongs to.
+KIND_SECTION: dict[EntryKind, Section] = {
+    EntryKind.STRENGTHS: Section.MY_WAY,
+    EntryKind.EXTERNAL_ASSESSMENT: Section.MY_WAY,
+    EntryKind.POTENZIALANALYSE: Section.MY_WAY,
+    EntryKind.BERUFSFELDERKUNDUNG: Section.MY_WAY,
+    EntryKind.PRAKTIKUM: Section.MY_WAY,
+    EntryKind.PRAXISKURS: Section.MY_WAY,
+    EntryKind.LANGZEITPRAKTIKUM: Section.MY_WAY,
+    EntryKind.GOAL: Section.MY_WAY,
+    EntryKind.SEK2_STANDORT: Section.MY_WAY,
+    EntryKind.SEK2_EK1: Section.MY_WAY,
+    EntryKind.SEK2_PRAXIS: Section.MY_WAY,
+    EntryKind.SEK2_EK2: Section.MY_WAY,
+    EntryKind.STUDIENORIENTIERUNG: Section.MY_WAY,
+    EntryKind.REFLECTION: Section.MY_WAY,
+    EntryKind.CV: Section.LIFE_PLANNING,
+}
+
+
+class EntryStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class ReviewState(enum.StrEnum):
+    NONE = "none"  # not handed in
+    REQUESTED = "requested"  # shared for feedback
+    REVIEWED = "reviewed"
+    REVISION = "revision"  # staff asked for a revision
+
+
+class Audience(enum.StrEnum):
+    """Whom a pupil can share with; private is the absence of all."""
+
+    TEACHERS = "teachers"
+    COUNSELLOR = "counsellor"
+    GUARDIANS = "guardians"
+
+
+class Entry(SchoolOwned, Timestamped, Base):
+    """One portfolio entry. Kind-specific fields live in `data` (JSON)."""
+
+    __tablename__ = "entry"
+    __table_args__ = (
+        sa.Index("ix_entry_pupil_kind", "pupil_id", "kind"),
+        sa.Index("ix_entry_school_review", "school_id", "review_state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Grade the pupil was in when the entry was made ("8", "9", "EF" ...).
+    grade: Mapped[str | None] = mapped_column(sa.String(2), default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(12), default=EntryStatus.IN_PROGRESS)
+    review_state: Mapped[str] = mapped_column(sa.String(12), default=ReviewState.NONE)
+    share_teachers: Mapped[bool] = mapped_column(default=False)
+    share_counsellor: Mapped[bool] = mapped_column(default=False)
+    share_guardians: Mapped[bool] = mapped_column(default=False)
+    #: Goals: the earliest due date of an open step (for "overdue" filters).
+    next_due_on: Mapped[dt.date | None] = mapped_column(default=None)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: Optimistic lock: an UPDATE with a stale version fails instead of overwriting.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    pupil: Mapped[User] = relationship()
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="entry", order_by="Comment.created_at", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="entry", order_by="Document.created_at"
+    )
+
+    def is_shared_with(self, audience: Audience) -> bool:
+        return bool(getattr(self, f"share_{audience.value}"))
+
+    @property
+    def section(self) -> Section:
+        return KIND_SECTION.get(EntryKind(self.kind), Section.MY_WAY)
+
+
+class Comment(SchoolOwned, Base):
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("entry.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+
+class Notification(SchoolOwned, Base):
+    """In-app notice for a user (new comment, review, signature needed ...)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))  # comment, reviewed, revision, ...
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    entry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("entry.id", ondelete="CASCADE"), default=None
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comment.id", ondelete="CASCADE"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    entry: Mapped[Entry | None] = relationship()
+
+
+class DocumentCategory(enum.StrEnum):
+    CERTIFICATE = "certificate"
+    REPORT_CARD = "report_card"
+    CV = "cv"
+    APPLICATION = "application"
+    OTHER = "other"
+
+
+class Document(SchoolOwned, Base):
+    """An uploaded file. Stored outside static/ under a random key."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    entry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("entry.id", ondelete="SET NULL"), default=None, index=True
+    )
+    category: Mapped[str] = mapped_column(sa.String(20), default=DocumentCategory.OTHER)
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    filename: Mapped[str] = mapped_column(sa.String(200))  # sanitised original name
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    mime_type: Mapped[str] = mapped_column(sa.String(50))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    share_teachers: Mapped[bool] = mapped_column(default=False)
+    share_counsellor: Mapped[bool] = mapped_column(default=False)
+    share_guardians: Mapped[bool] = mapped_column(default=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[Entry | None] = relationship(back_populates="documents")
+    pupil: Mapped[User] = relationship(foreign_keys=[pupil_id])
+
+    def is_shared_with(self, audience: Audience) -> bool:
+        return bool(getattr(self, f"share_{audience.value}"))
+
+
+class AssessmentRequest(SchoolOwned, Base):
+    """A Fremdeinschätzung request: a one-time link that expires."""
+
+    __tablename__ = "assessment_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 of the token in the link; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    rater_name: Mapped[str] = mapped_column(sa.String(120))
+    #: guardian, teacher, mentor, friend, other
+    relation: Mapped[str] = mapped_column(sa.String(20))
+    rater_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    grade: Mapped[str | None] = mapped_column(sa.String(2), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: {quality_key: 1..4} and a free comment, as the rater gave them.
+    answer: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    declined_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: The external_assessment entry created on acceptance.
+    entry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("entry.id", ondelete="SET NULL"), default=None
+    )
+
+
+class TransitionDecision(enum.StrEnum):
+    DUAL = "dual"  # duale Ausbildung
+    BERUFSKOLLEG = "berufskolleg"  # vollzeitschulische Ausbildung / Berufskolleg
+    UPPER_SECONDARY = "oberstufe"
+    UNIVERSITY = "studium"
+    VOLUNTARY_YEAR = "freiwilligendienst"
+    OTHER = "other"
+
+
+class Agreement(SchoolOwned, Timestamped, Base):
+    """One version of the Anschlussvereinbarung. Locked once signed."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (sa.UniqueConstraint("pupil_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(default=1)  # version 1, 2, ...
+    grade: Mapped[str | None] = mapped_column(sa.String(2), default=None)
+    decision: Mapped[str | None] = mapped_column(sa.String(20), default=None)
+    #: dream_job, next_step, fields [..], steps [{text, due_on, priority}], contacts [..]
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    share_guardians: Mapped[bool] = mapped_column(default=True)
+    share_counsellor: Mapped[bool] = mapped_column(default=False)
+    locked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    pupil: Mapped[User] = relationship()
+    signatures: Mapped[list[AgreementSignature]] = relationship(
+        back_populates="agreement",
+        order_by="AgreementSignature.signed_at",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+
+class AgreementSignature(SchoolOwned, Base):
+    __tablename__ = "agreement_signature"
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"))
+    #: pupil, guardian, teacher, counsellor
+    role: Mapped[str] = mapped_column(sa.String(20))
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    #: Name as signed (kept if the account goes).
+    name: Mapped[str] = mapped_column(sa.String(200))
+    signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+
+
+class GuidanceRecord(SchoolOwned, Timestamped, Base):
+    """A guidance session (Beratung) recorded by staff; the pupil adds notes."""
+
+    __tablename__ = "guidance_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    held_on: Mapped[dt.date]
+    participants: Mapped[str] = mapped_column(sa.Text, default="")
+    topics: Mapped[str] = mapped_column(sa.Text, default="")
+    #: [{"text": ..., "due_on": "YYYY-MM-DD", "goal_entry_id": n}]
+    next_steps: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    pupil_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    share_guardians: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    pupil: Mapped[User] = relationship(foreign_keys=[pupil_id])
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])

@@ -1,0 +1,154 @@
+"""Login, logout, throttling, forced password change, password reset."""
+
+import re
+
+import sqlalchemy as sa
+
+from conftest import PASSWORD, login
+from portfolio import accounts
+from portfolio.extensions import db
+from portfolio.models import LoginSession, Role
+
+
+def test_login_and_logout(client, world):
+    response = login(client, "paula")
+    assert response.status_code == 302
+    page = client.get("/", follow_redirects=True)
+    assert page.status_code == 200
+    assert "Paula" in page.get_data(as_text=True)
+    response = client.post("/logout")
+    assert response.status_code == 302
+    assert client.get("/password").status_code == 302  # back to the login page
+
+
+def test_username_is_case_insensitive_and_trimmed(client, world):
+    assert login(client, "  PAULA ").status_code == 302
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, world):
+    wrong = login(client, "paula", "not-the-password")
+    unknown = login(client, "nobody-here", "not-the-password")
+    assert wrong.status_code == unknown.status_code == 200
+    strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
+    assert strip(wrong) == strip(unknown)
+
+
+def test_throttling_per_account_does_not_reveal_existence(client, world):
+    for _ in range(5):
+        assert login(client, "paula", "wrong").status_code == 200
+        assert login(client, "ghost", "wrong").status_code == 200
+    # The sixth failed attempt is refused for an existing and a missing name alike.
+    assert login(client, "paula", "wrong").status_code == 429
+    assert login(client, "ghost", "wrong").status_code == 429
+    # Even the right password is refused while throttled.
+    assert login(client, "paula").status_code == 429
+    # Another account is not affected.
+    assert login(client, "carl").status_code == 302
+
+
+def test_throttling_per_address(app, client, world):
+    names = [f"someone{i}" for i in range(30)]
+    for name in names:
+        assert login(client, name, "wrong").status_code == 200
+    assert login(client, "carl").status_code == 429
+
+
+def test_successful_logins_do_not_count(client, world):
+    for _ in range(8):
+        assert login(client, "paula").status_code == 302
+        client.post("/logout")
+
+
+def test_logout_ends_the_session_on_the_server(app, client, world):
+    login(client, "paula")
+    cookie = client.get_cookie("bwp_session").value
+    client.post("/logout")
+    thief = app.test_client()
+    thief.set_cookie("bwp_session", cookie)
+    assert thief.get("/password").status_code == 302
+
+
+def test_new_session_id_at_login(app, client, world):
+    client.get("/login")
+    before = client.get_cookie("bwp_session")
+    login(client, "paula")
+    after = client.get_cookie("bwp_session")
+    assert after is not None
+    assert before is None or before.value != after.value
+    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 1
+
+
+def test_forced_password_change(client, world):
+    user, initial = accounts.create_user(world.school, roles=[Role.PUPIL], first_name="Neu",
+                                         last_name="Ling")
+    db.session.commit()
+    response = login(client, user.username, initial)
+    assert response.headers["Location"].endswith("/password")
+    # Every other page sends the user back to the change form.
+    assert client.get("/").headers["Location"].endswith("/password")
+    short = client.post("/password", data={"current_password": initial, "new_password": "abc",
+                                           "confirm": "abc"})
+    assert "at least 8 characters" in short.get_data(as_text=True)
+    ok = client.post("/password", data={"current_password": initial,
+                                        "new_password": "Meine-Katze-42",
+                                        "confirm": "Meine-Katze-42"})
+    assert ok.status_code == 302
+    assert client.get("/").status_code in (200, 302)
+    assert not client.get("/", follow_redirects=True).request.path.endswith("/password")
+    client.post("/logout")
+    assert login(client, user.username, initial).status_code == 200
+    assert login(client, user.username, "Meine-Katze-42").status_code == 302
+
+
+def test_staff_password_needs_twelve_characters(client_for, world):
+    c = client_for(world.teacher)
+    response = c.post("/password", data={"current_password": PASSWORD,
+                                         "new_password": "Elf-Zeichen", "confirm": "Elf-Zeichen"})
+    assert "at least 12 characters" in response.get_data(as_text=True)
+    assert world.teacher.check_password(PASSWORD)
+
+
+def test_password_change_ends_other_sessions(app, client_for, world):
+    first = client_for(world.pupil)
+    second = client_for(world.pupil)
+    response = first.post("/password", data={"current_password": PASSWORD,
+                                             "new_password": "Neues-Passwort-7",
+                                             "confirm": "Neues-Passwort-7"})
+    assert response.status_code == 302
+    assert first.get("/password").status_code == 200
+    assert second.get("/password").status_code == 302
+
+
+def test_teacher_resets_a_pupils_password(app, client_for, world):
+    c = client_for(world.teacher)
+    pupil_client = client_for(world.pupil)
+    assert c.get(f"/pupils/{world.pupil.id}/reset-password").status_code == 200
+    page = c.post(f"/pupils/{world.pupil.id}/reset-password").get_data(as_text=True)
+    new_password = re.search(r'<span class="bwp-secret">([A-Za-z]+-[A-Za-z]+-\d{4})</span>', page).group(1)
+    # The pupil's open session ended; the new password forces a change.
+    assert pupil_client.get("/password").status_code == 302
+    fresh = app.test_client()
+    assert login(fresh, "paula", new_password).headers["Location"].endswith("/password")
+
+
+def test_reset_password_is_limited_to_own_pupils(client_for, world):
+    for user, pupil, expected in [
+        (world.teacher_9b, world.pupil, 404),
+        (world.other_teacher, world.pupil, 404),
+        (world.classmate, world.pupil, 404),
+        (world.guardian, world.pupil, 403),
+        (world.stubo, world.pupil, 200),
+        (world.admin, world.pupil, 200),
+    ]:
+        assert client_for(user).get(f"/pupils/{pupil.id}/reset-password").status_code == expected, user
+
+
+def test_csrf_is_enforced(app, client, world, csrf_enabled):
+    response = client.post("/login", data={"username": "paula", "password": PASSWORD})
+    assert response.status_code in (302, 400)
+    assert client.get_cookie("bwp_session") is None or "_user_id" not in (
+        client.get("/password").headers.get("Location", "/login"))
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    ok = client.post("/login", data={"username": "paula", "password": PASSWORD, "csrf_token": token})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/"
