@@ -1,0 +1,115 @@
+"""The access rules of portfolio/access.py, relation by relation."""
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+
+from portfolio import access
+from portfolio.access import Relation
+from portfolio.extensions import db
+from portfolio.models import Audience, Consent, Entry, utcnow
+
+
+def _rels(user, pupil):
+    g.pop("_pupil_access", None)
+    return access.access_to(user, pupil).relations
+
+
+def test_relations_of_every_kind_of_visitor(world):
+    w = world
+    expected = {
+        "pupil": {Relation.SELF},
+        "classmate": set(),
+        "pupil_9b": set(),
+        "other_pupil": set(),
+        "teacher": {Relation.CLASS_TEACHER},
+        "teacher_9b": set(),
+        "other_teacher": set(),
+        "stubo": {Relation.STUBO},
+        "counsellor": {Relation.COUNSELLOR},
+        "counsellor_no_consent": set(),
+        "counsellor_unassigned": set(),
+        "guardian": {Relation.GUARDIAN},
+        "other_guardian": set(),
+        "admin": {Relation.ADMIN},
+    }
+    for name, rels in expected.items():
+        assert _rels(getattr(w, name), w.pupil) == rels, name
+    # The counsellor without consent is assigned to the classmate, but has no access.
+    assert _rels(w.counsellor_no_consent, w.classmate) == {Relation.COUNSELLOR_NO_CONSENT}
+    assert not access.access_to(w.counsellor_no_consent, w.classmate).any
+
+
+def test_withdrawn_consent_ends_counsellor_access(world):
+    consent = db.session.scalar(sa.select(Consent))
+    consent.withdrawn_at = utcnow()
+    db.session.commit()
+    assert _rels(world.counsellor, world.pupil) == {Relation.COUNSELLOR_NO_CONSENT}
+    assert not access.access_to(world.counsellor, world.pupil).any
+
+
+def test_shared_content_follows_the_pupils_choice(world):
+    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
+                  data={"title": "x"})
+    db.session.add(entry)
+    db.session.commit()
+    viewers = {
+        "pupil": True, "teacher": False, "stubo": False, "counsellor": False, "guardian": False,
+        "admin": False, "classmate": False, "other_teacher": False,
+    }
+    for name, can in viewers.items():
+        g.pop("_pupil_access", None)
+        assert access.access_to(getattr(world, name), world.pupil).can_view_shared(entry) is can, name
+    entry.share_teachers = True
+    entry.share_guardians = True
+    db.session.commit()
+    now = {"teacher": True, "stubo": True, "guardian": True, "counsellor": False, "admin": False,
+           "teacher_9b": False}
+    for name, can in now.items():
+        g.pop("_pupil_access", None)
+        assert access.access_to(getattr(world, name), world.pupil).can_view_shared(entry) is can, name
+
+
+def test_load_pupil_hides_other_schools_and_unrelated(world):
+    from werkzeug.exceptions import NotFound
+
+    for user in (world.other_teacher, world.other_pupil, world.classmate, world.teacher_9b,
+                 world.counsellor_unassigned, world.other_guardian):
+        g.pop("_pupil_access", None)
+        with pytest.raises(NotFound):
+            access.load_pupil(user, world.pupil.id)
+    with pytest.raises(NotFound):
+        access.load_pupil(world.teacher, 999999)
+    with pytest.raises(NotFound):  # staff ids are not pupils
+        access.load_pupil(world.stubo, world.teacher.id)
+
+
+def test_list_queries(world):
+    ids = lambda q: set(db.session.scalars(q))  # noqa: E731
+    assert ids(access.pupils_visible_to(world.teacher)) == {world.pupil.id, world.classmate.id}
+    assert ids(access.pupils_visible_to(world.stubo)) == {world.pupil.id, world.classmate.id,
+                                                          world.pupil_9b.id}
+    assert ids(access.pupils_visible_to(world.counsellor)) == {world.pupil.id}
+    assert ids(access.pupils_visible_to(world.counsellor_no_consent)) == set()
+    assert ids(access.pupils_visible_to(world.guardian)) == {world.pupil.id}
+    assert ids(access.pupils_visible_to(world.other_teacher)) == {world.other_pupil.id}
+    assert ids(access.pupils_visible_to(world.pupil)) == {world.pupil.id}
+
+
+def test_audiences(world):
+    g.pop("_pupil_access", None)
+    assert access.access_to(world.teacher, world.pupil).audiences == {Audience.TEACHERS}
+    assert access.access_to(world.counsellor, world.pupil).audiences == {Audience.COUNSELLOR}
+    assert access.access_to(world.guardian, world.pupil).audiences == {Audience.GUARDIANS}
+    assert access.access_to(world.admin, world.pupil).audiences == frozenset()
+
+
+def test_teacher_of_last_year_loses_access_after_rollover(world):
+    from portfolio.models import SchoolYear
+
+    year = db.session.scalar(sa.select(SchoolYear).where(SchoolYear.school_id == world.school.id))
+    year.is_current = False
+    db.session.add(SchoolYear(school_id=world.school.id, name="2099/00", starts_on=year.ends_on,
+                              ends_on=year.ends_on, is_current=True))
+    db.session.commit()
+    assert _rels(world.teacher, world.pupil) == set()

@@ -1,0 +1,59 @@
+"""Configuration from the environment and the production safety checks."""
+
+import os
+
+import pytest
+
+from portfolio import create_app
+from portfolio.config import ConfigError, from_environment
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = from_environment(str(tmp_path))["SECRET_KEY"]
+    second = from_environment(str(tmp_path))["SECRET_KEY"]
+    assert first == second and len(first) >= 40
+    assert oct(os.stat(tmp_path / "secret_key").st_mode & 0o777) == "0o600"
+
+
+def test_secret_key_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    assert from_environment(str(tmp_path))["SECRET_KEY"] == "from-env"
+
+
+def test_database_url_defaults_to_sqlite_in_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    uri = from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"]
+    assert uri == f"sqlite:///{tmp_path / 'portfolio.db'}"
+
+
+def test_postgres_urls_use_psycopg3(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@h/db")
+    assert from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@h/db"
+
+
+def test_production_refuses_sqlite(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTFOLIO_ENV", "production")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        create_app()
+    monkeypatch.setenv("ALLOW_SQLITE_IN_PRODUCTION", "1")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_insecure_cookies(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTFOLIO_ENV", "production")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/db")
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
+    with pytest.raises(ConfigError, match="HTTPS"):
+        create_app()
+    monkeypatch.setenv("ALLOW_INSECURE_COOKIES", "1")
+    create_app()
+
+
+def test_cookie_settings(app):
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
