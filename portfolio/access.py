@@ -100,7 +100,25 @@ class PupilAccess:
             if self.is_staff:
                 return True
             return self.is_guardian and obj.share_guardians
+        if isinstance(obj, Agreement) and self.can_edit_agreement():
+            # The class teacher draws up the agreement with the pupil.
+            return True
         return any(getattr(obj, f"share_{a.value}", False) for a in self.audiences)
+
+    def visible_clause(self, model):
+        """SQL filter: the rows of `model` (of this pupil) the user may read.
+
+        The query form of `can_view_shared`, for lists and exports.
+        """
+        if self.is_self:
+            return sa.true()
+        if model is GuidanceRecord:
+            if self.is_staff:
+                return sa.true()
+            return model.share_guardians.is_(True) if self.is_guardian else sa.false()
+        if model is Agreement and self.can_edit_agreement():
+            return sa.true()
+        return shared_clause(model, self.audiences)
 
     def can_edit_own(self) -> bool:
         """The pupil writes their own portfolio (also after leaving: it stays theirs)."""

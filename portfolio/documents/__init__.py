@@ -1,0 +1,1 @@
+"""Uploaded documents: certificates, report cards, CV and applications (Dokumentation)."""

@@ -1,0 +1,145 @@
+"""Documents: storing, listing, sharing and deleting a pupil's uploaded files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import Response
+from sqlalchemy.orm import selectinload
+
+from portfolio import access, audit
+from portfolio.extensions import db
+from portfolio.i18n import _l
+from portfolio.models import Audience, Document, DocumentCategory, Entry, User
+from portfolio.storage import get_storage
+from portfolio.uploads import CheckedFile, ascii_filename
+
+#: Categories in the order of the Dokumentation and Lebensplanung sections.
+CATEGORY_LABELS: dict[str, object] = {
+    DocumentCategory.CERTIFICATE.value: _l("Certificates"),
+    DocumentCategory.REPORT_CARD.value: _l("Report cards"),
+    DocumentCategory.CV.value: _l("CV"),
+    DocumentCategory.APPLICATION.value: _l("Applications"),
+    DocumentCategory.OTHER.value: _l("Other documents"),
+}
+CATEGORY_CHOICES: list[tuple[str, object]] = [
+    (DocumentCategory.CERTIFICATE.value, _l("Certificate (e.g. placement, potential analysis)")),
+    (DocumentCategory.REPORT_CARD.value, _l("Report card")),
+    (DocumentCategory.CV.value, _l("CV")),
+    (DocumentCategory.APPLICATION.value, _l("Application")),
+    (DocumentCategory.OTHER.value, _l("Other")),
+]
+AUDIENCE_LABELS: dict[Audience, object] = {
+    Audience.TEACHERS: _l("Teachers"),
+    Audience.COUNSELLOR: _l("Berufsberatung"),
+    Audience.GUARDIANS: _l("Parents"),
+}
+
+
+def own_entry(pupil: User, entry_id: int | None) -> Entry | None:
+    """The pupil's own entry with this id, or None (also for someone else's entry)."""
+    if not entry_id:
+        return None
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.pupil_id != pupil.id:
+        return None
+    return entry
+
+
+def create_document(pupil: User, uploader: User, checked: CheckedFile, *, category: str,
+                    title: str, entry: Entry | None = None,
+                    share: Iterable[Audience] = ()) -> Document:
+    """Store the file under a random key and record it; the file goes if the row fails."""
+    storage = get_storage()
+    key = storage.save(checked.data)
+    shared = set(share)
+    document = Document(
+        school_id=pupil.school_id, pupil_id=pupil.id, entry_id=entry.id if entry else None,
+        category=category, title=(title or "").strip()[:200] or checked.filename.rsplit(".", 1)[0],
+        filename=checked.filename, storage_key=key, mime_type=checked.mime_type,
+        size=checked.size, sha256=checked.sha256, uploaded_by_id=uploader.id,
+        share_teachers=Audience.TEACHERS in shared,
+        share_counsellor=Audience.COUNSELLOR in shared,
+        share_guardians=Audience.GUARDIANS in shared,
+    )
+    try:
+        db.session.add(document)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        storage.delete(key)
+        raise
+    return document
+
+
+def update_document(document: Document, *, title: str, category: str,
+                    share: Iterable[Audience]) -> None:
+    shared = set(share)
+    document.title = title.strip()[:200] or document.title
+    document.category = category
+    for audience in Audience:
+        setattr(document, f"share_{audience.value}", audience in shared)
+    db.session.commit()
+
+
+def delete_document(document: Document) -> None:
+    """Delete the row, then the stored file (only once the row is surely gone)."""
+    key = document.storage_key
+    db.session.delete(document)
+    db.session.commit()
+    get_storage().delete(key)
+
+
+def documents_of(pupil_id: int, audiences: frozenset[Audience] | None = None) -> list[Document]:
+    """The pupil's documents, newest first; with `audiences`, only those shared with them."""
+    query = (
+        sa.select(Document)
+        .where(Document.pupil_id == pupil_id)
+        .options(selectinload(Document.entry))
+        .order_by(Document.created_at.desc(), Document.id.desc())
+    )
+    if audiences is not None:
+        query = query.where(access.shared_clause(Document, audiences))
+    return list(db.session.scalars(query))
+
+
+def by_category(documents: list[Document]) -> list[tuple[str, object, list[Document]]]:
+    """(category, label, documents) in section order, empty categories left out."""
+    groups = [(cat, label, [d for d in documents if d.category == cat])
+              for cat, label in CATEGORY_LABELS.items()]
+    return [g for g in groups if g[2]]
+
+
+def shared_with(document: Document) -> list[object]:
+    return [label for audience, label in AUDIENCE_LABELS.items()
+            if document.is_shared_with(audience)]
+
+
+def record_access(user: User, document: Document, action: str) -> None:
+    """Audit a download or view by anyone but the pupil (audit.record skips the pupil)."""
+    audit.record(user, action, pupil_id=document.pupil_id, school_id=document.school_id,
+                 obj=document, details={"category": document.category}, commit=True)
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """RFC 6266 header with an ASCII fallback and the UTF-8 name (RFC 5987) for umlauts."""
+    kind = "inline" if inline else "attachment"
+    fallback = ascii_filename(filename).replace('"', "")
+    value = f'{kind}; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
+
+
+def file_response(document: Document, *, inline: bool = False) -> Response:
+    """The stored file with headers that keep browsers from guessing or caching it."""
+    data = get_storage().read(document.storage_key)
+    response = Response(data, mimetype=document.mime_type)
+    response.headers["Content-Disposition"] = content_disposition(document.filename, inline=inline)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    # Opened on its own, the file may not run anything or load anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
