@@ -138,6 +138,18 @@ class PupilAccess:
     def can_record_guidance(self) -> bool:
         return self.is_staff
 
+    def can_edit_guidance(self, record: GuidanceRecord, user: User) -> bool:
+        """Staff change a record's staff part: its author, the class teacher, the StuBO."""
+        if not self.can_record_guidance() or record.pupil_id != self.pupil.id:
+            return False
+        return record.author_id == user.id or bool(
+            self.relations & {Relation.CLASS_TEACHER, Relation.STUBO}
+        )
+
+    def can_annotate_guidance(self, record: GuidanceRecord) -> bool:
+        """Only the pupil adds notes to a record and decides whether guardians see it."""
+        return self.is_self and record.pupil_id == self.pupil.id
+
     def can_sign_agreement_as(self) -> str | None:
         """The role in which the user signs the pupil's Anschlussvereinbarung, if any."""
         if self.is_self:
@@ -262,6 +274,24 @@ def load_pupil(user: User, pupil_id: int) -> PupilAccess:
     return access
 
 
+def own_portfolio(user: User) -> PupilAccess:
+    """The user's access to their own portfolio; 403 unless the user is a pupil."""
+    if not user.is_authenticated or not user.is_pupil:
+        abort(403)
+    return access_to(user, user)
+
+
+def load_own(user: User, model, obj_id: int):
+    """A pupil's own object (any model with `pupil_id`), e.g. an assessment request.
+
+    404 when it does not exist or belongs to someone else: only the owner acts on it.
+    """
+    obj = db.session.get(model, obj_id)
+    if obj is None or not user.is_authenticated or obj.pupil_id != user.id or not user.is_pupil:
+        abort(404)
+    return obj
+
+
 def require(condition: bool) -> None:
     """403 unless the condition holds (used after load_pupil for the action)."""
     if not condition:
@@ -347,13 +377,60 @@ def teaches_class(user: User, class_id: int) -> bool:
         return cls is not None and cls.school_id == user.school_id
     if not user.has_role(Role.TEACHER):
         return False
+    # Only this school year's classes: last year's pupils have moved on.
+    from portfolio.models import SchoolClass
+
     return bool(
         db.session.scalar(
-            sa.select(TeacherClass.id).where(
-                TeacherClass.teacher_id == user.id, TeacherClass.class_id == class_id
+            sa.select(TeacherClass.id)
+            .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
+            .where(
+                TeacherClass.teacher_id == user.id, TeacherClass.class_id == class_id,
+                SchoolClass.school_year_id.in_(_current_year_ids()),
             )
         )
     )
+
+
+# -- staff overviews (no pupil content: progress, open items, aggregates) --------------
+def overview_classes(user: User) -> sa.Select:
+    """SELECT of this school year's classes whose overview the user may open.
+
+    The StuBO sees every class of the school; a teacher the classes they teach.
+    """
+    from portfolio.models import SchoolClass
+
+    query = sa.select(SchoolClass).where(
+        SchoolClass.school_id == user.school_id,
+        SchoolClass.school_year_id.in_(_current_year_ids()),
+    )
+    if user.has_role(Role.STUBO):
+        return query
+    if user.has_role(Role.TEACHER):
+        return query.where(
+            SchoolClass.id.in_(sa.select(TeacherClass.class_id).where(TeacherClass.teacher_id == user.id))
+        )
+    return query.where(sa.false())
+
+
+def can_view_class_list(user: User) -> bool:
+    """"My classes": class teachers and the StuBO."""
+    return user.has_role(Role.TEACHER, Role.STUBO)
+
+
+def can_view_school_overview(user: User) -> bool:
+    """The whole school's progress per grade and class: the StuBO."""
+    return user.has_role(Role.STUBO)
+
+
+def can_view_caseload(user: User) -> bool:
+    """The list of assigned pupils: counsellors."""
+    return user.has_role(Role.COUNSELLOR)
+
+
+def can_view_coordination_report(user: User) -> bool:
+    """Anonymous counts for the municipal coordination office: StuBO and school admin."""
+    return user.has_role(Role.STUBO, Role.ADMIN)
 
 
 def is_active_pupil(pupil: User) -> bool:

@@ -119,3 +119,6 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     # Feature packages add their commands here: `from portfolio.X.commands import
     # register as register_X` and call it.
+    from portfolio.bulk import register as register_bulk
+
+    register_bulk(app)

@@ -9,11 +9,13 @@ never make the server fetch something.
 from __future__ import annotations
 
 import os
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
-from weasyprint import HTML
+from markupsafe import Markup
+from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetchingError
 
 PDF_VARIANT = "pdf/a-3u"
@@ -37,6 +39,41 @@ class SafeURLFetcher(URLFetcher):
         if not any(path.is_relative_to(root) for root in self.allowed_roots) or not path.is_file():
             raise URLFetchingError(f"refused to fetch a file outside the allowed folders: {url[:80]!r}")
         return super().fetch(url, headers)
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal for `text` (safe inside a <style> element)."""
+    escaped = (str(text).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+               .replace(">", "\\3e ").replace("\n", "\\a ").replace("\r", ""))
+    return f'"{escaped}"'
+
+
+def counter_content(translated: str, counters: dict[str, str]) -> Markup:
+    """A CSS `content` value from a translated text whose placeholders were filled
+    with markers (`\x00name\x00`): each marker becomes `counters[name]` (e.g.
+    `counter(page)`), every other piece a CSS string, in the translator's word order.
+    """
+    parts = []
+    for i, piece in enumerate(translated.split("\x00")):
+        if i % 2:
+            parts.append(counters[piece])
+        elif piece:
+            parts.append(css_string(piece))
+    return Markup(" ".join(parts) or '""')
+
+
+def page_counter_css() -> Markup:
+    """`content` of the footer: the translated "Page X of Y" with CSS page counters."""
+    from portfolio.i18n import _
+
+    text = _("Page %(page)s of %(pages)s", page="\x00page\x00", pages="\x00pages\x00")
+    return counter_content(text, {"page": "counter(page)", "pages": "counter(pages)"})
+
+
+def attachment(data: bytes, name: str, description: str = "") -> Attachment:
+    """A file embedded in the PDF (PDF/A-3 allows any file as an associated file)."""
+    return Attachment(file_obj=BytesIO(data), name=name, description=description or name,
+                      relationship="Supplement")
 
 
 def url_fetcher() -> SafeURLFetcher:

@@ -57,6 +57,12 @@ def set_language():
     return redirect(_safe_next(request.form.get("next")) or url_for("main.index"))
 
 
+@bp.route("/healthz")
+def healthz():
+    """For load balancers: the app process answers (no database, no session)."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
 @bp.route("/barrierefreiheit")
 def accessibility():
     return render_template("main/accessibility.html")

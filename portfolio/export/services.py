@@ -1,0 +1,378 @@
+"""What goes into a pupil's PDF: content the viewer may read, in Berufswahlpass order.
+
+`collect(access, selection)` loads everything with a fixed number of queries and
+returns a `PortfolioContent` for templates/pdf/portfolio.html. Who may read what is
+decided by `access.PupilAccess.visible_clause` (the query form of `can_view_shared`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import format_date
+from sqlalchemy.orm import selectinload
+
+from portfolio import progress, reference
+from portfolio.access import PupilAccess
+from portfolio.extensions import db
+from portfolio.i18n import _, _l, is_rtl
+from portfolio.kinds import SPECS, entry_title
+from portfolio.models import (
+    GRADE_ORDER,
+    Agreement,
+    Document,
+    DocumentCategory,
+    Entry,
+    EntryKind,
+    GuidanceRecord,
+    Quality,
+    SchoolClass,
+    Section,
+    User,
+    utcnow,
+)
+from portfolio.storage import get_storage
+
+from .chart import Series, strengths_chart_svg
+from .fields import Row, agreement_rows, entry_rows
+
+log = logging.getLogger(__name__)
+
+SECTION_LABELS = {
+    Section.OFFERS: _l("Career orientation offers"),
+    Section.MY_WAY: _l("My way to a career choice"),
+    Section.DOCUMENTATION: _l("Documentation"),
+    Section.LIFE_PLANNING: _l("Life planning"),
+    Section.AGREEMENT: _l("Transition agreement"),
+}
+#: Where uploaded documents appear: CV and application papers in Life planning.
+DOCUMENT_SECTION = {
+    DocumentCategory.CV: Section.LIFE_PLANNING,
+    DocumentCategory.APPLICATION: Section.LIFE_PLANNING,
+}
+DOCUMENT_CATEGORY_LABELS = {
+    DocumentCategory.CERTIFICATE: _l("Certificate"),
+    DocumentCategory.REPORT_CARD: _l("Report card"),
+    DocumentCategory.CV: _l("CV"),
+    DocumentCategory.APPLICATION: _l("Application"),
+    DocumentCategory.OTHER: _l("Document"),
+}
+IMAGE_TYPES = {"image/png", "image/jpeg"}
+#: Larger images are scaled down before embedding (a phone photo needs no 4000 px in A4).
+MAX_IMAGE_PX = 1600
+_KIND_ORDER = {kind.value: i for i, kind in enumerate(SPECS)}
+_CATEGORIES = {c.value: c for c in DocumentCategory}
+
+
+def _spec(kind: str):
+    return next((s for k, s in SPECS.items() if k.value == kind), None)
+
+
+def _doc_section(doc: Document) -> Section:
+    return DOCUMENT_SECTION.get(_CATEGORIES.get(doc.category), Section.DOCUMENTATION)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the pupil ticked: whole sections and single items (ids)."""
+
+    sections: frozenset[Section] = frozenset()
+    entries: frozenset[int] = frozenset()
+    documents: frozenset[int] = frozenset()
+    agreements: frozenset[int] = frozenset()
+    guidance: frozenset[int] = frozenset()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.sections or self.entries or self.documents or self.agreements
+                    or self.guidance)
+
+    def wants(self, section: Section, kind: str, obj_id: int) -> bool:
+        return section in self.sections or obj_id in getattr(self, kind)
+
+
+@dataclass
+class EntryView:
+    entry: Entry
+    title: str
+    spec: object
+    rows: list[Row]
+    documents: list[DocumentView] = field(default_factory=list)
+
+
+@dataclass
+class DocumentView:
+    document: Document
+    title: str
+    category: str
+    image_src: str | None = None
+    attached: bool = False
+    missing: bool = False
+
+
+@dataclass
+class AgreementView:
+    agreement: Agreement
+    decision: str
+    rows: list[Row]
+    signatures: list[tuple[str, str, dt.datetime | None]]  # role label, name, signed at
+
+
+@dataclass
+class SectionView:
+    key: Section
+    label: str
+    entries: list[EntryView] = field(default_factory=list)
+    documents: list[DocumentView] = field(default_factory=list)
+    guidance: list[GuidanceRecord] = field(default_factory=list)
+    agreements: list[AgreementView] = field(default_factory=list)
+    elements: list = field(default_factory=list)
+    chart_svg: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        return f"section-{self.key.value}"
+
+
+@dataclass
+class PortfolioContent:
+    pupil: User
+    school_class: SchoolClass | None
+    exported_on: str
+    sections: list[SectionView]
+    audience_note: str
+    attachments: list[tuple[bytes, str, str]] = field(default_factory=list)
+    rtl: bool = False
+
+
+def _entry_sort_key(entry: Entry):
+    return (_KIND_ORDER.get(entry.kind, 99), GRADE_ORDER.get(entry.grade or "", 0),
+            entry.created_at, entry.id)
+
+
+def audience_note(access: PupilAccess) -> str:
+    if access.is_self:
+        return _("The whole portfolio, as exported by the pupil.")
+    if access.is_guardian:
+        return _("Contains what the pupil shared with their family.")
+    if access.is_staff:
+        return _("Contains what the pupil shared with school staff.")
+    return ""
+
+
+def image_src(doc: Document) -> str | None:
+    """A URL for an uploaded image: file: inside the upload folder, or a scaled data: URL."""
+    storage = get_storage()
+    try:
+        path = storage.path(doc.storage_key)
+        if path is not None and doc.size <= 1_500_000:
+            return path.as_uri() if path.is_file() else None
+        data = storage.read(doc.storage_key)
+    except (ValueError, OSError):
+        log.warning("document %s: file not available", doc.id)
+        return None
+    return _scaled_data_url(data)
+
+
+def _scaled_data_url(data: bytes) -> str | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.thumbnail((MAX_IMAGE_PX, MAX_IMAGE_PX))
+            out = io.BytesIO()
+            if img.mode in ("RGBA", "LA", "P"):
+                img.save(out, "PNG", optimize=False)
+                mime = "image/png"
+            else:
+                img.convert("RGB").save(out, "JPEG", quality=85)
+                mime = "image/jpeg"
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        return None
+    return f"data:{mime};base64,{base64.b64encode(out.getvalue()).decode()}"
+
+
+def _document_view(doc: Document, attachments: list) -> DocumentView:
+    category = _CATEGORIES.get(doc.category, DocumentCategory.OTHER)
+    view = DocumentView(doc, doc.title or doc.filename, str(DOCUMENT_CATEGORY_LABELS[category]))
+    if doc.mime_type in IMAGE_TYPES:
+        view.image_src = image_src(doc)
+        view.missing = view.image_src is None
+    elif doc.mime_type == "application/pdf":
+        try:
+            data = get_storage().read(doc.storage_key)
+        except (ValueError, OSError):
+            view.missing = True
+        else:
+            attachments.append((data, _attachment_name(doc), view.title))
+            view.attached = True
+    return view
+
+
+def _attachment_name(doc: Document) -> str:
+    name = doc.filename or f"document-{doc.id}.pdf"
+    name = "".join(c for c in name if c not in '/\\:*?"<>|' and ord(c) >= 32)[:120]
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    return f"{doc.id}-{name}"
+
+
+def _agreement_view(agreement: Agreement, quality_names) -> AgreementView:
+    from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES
+
+    decisions = dict(AGREEMENT_DECISIONS)
+    signed = {s.role: s for s in agreement.signatures}
+    signatures = []
+    for role, label in AGREEMENT_SIGNER_ROLES:
+        sig = signed.pop(role, None)
+        signatures.append((str(label), sig.name if sig else "", sig.signed_at if sig else None))
+    for role, sig in signed.items():  # roles the kinds module does not know (yet)
+        signatures.append((role, sig.name, sig.signed_at))
+    return AgreementView(agreement, str(decisions.get(agreement.decision, agreement.decision or "")),
+                         agreement_rows(agreement.data or {}, quality_names), signatures)
+
+
+def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> str | None:
+    """Self-assessments (one series each) and others' ratings (averaged per grade)."""
+    series: list[Series] = []
+    others: dict[str, list[dict]] = defaultdict(list)
+    for e in entries:
+        ratings = (e.data or {}).get("ratings")
+        if not isinstance(ratings, dict) or not ratings:
+            continue
+        when = (_("grade %(grade)s", grade=e.grade) if e.grade
+                else format_date(e.created_at, "MMM yyyy"))
+        if e.kind == EntryKind.STRENGTHS:
+            series.append(Series(_("Me, %(when)s", when=when), "self", ratings))
+        elif e.kind == EntryKind.EXTERNAL_ASSESSMENT:
+            others[when].append(ratings)
+    for when, rating_list in others.items():
+        avg = {}
+        for key, _name in qualities:
+            values = [r[key] for r in rating_list if isinstance(r.get(key), (int, float))]
+            if values:
+                avg[key] = sum(values) / len(values)
+        series.append(Series(_("Others (%(count)d), %(when)s", count=len(rating_list), when=when),
+                             "others", avg))
+    if not series:
+        return None
+    series = [s for s in series if s.kind == "self"][-4:] + [s for s in series if s.kind == "others"][-4:]
+    scale = [(v, str(label)) for v, label in reference.SCALE]
+    return strengths_chart_svg(qualities, series, scale, rtl=is_rtl())
+
+
+def collect(access: PupilAccess, selection: Selection | None = None) -> PortfolioContent:
+    """Everything of the pupil the viewer may read (and the pupil chose), in binder order."""
+    pupil = access.pupil
+    entries = sorted(db.session.scalars(
+        sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+    ), key=_entry_sort_key)
+    documents = list(db.session.scalars(
+        sa.select(Document).where(Document.pupil_id == pupil.id, access.visible_clause(Document))
+        .order_by(Document.created_at, Document.id)
+    ))
+    agreements = list(db.session.scalars(
+        sa.select(Agreement).where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
+        .options(selectinload(Agreement.signatures)).order_by(Agreement.number.desc())
+    ))
+    guidance = list(db.session.scalars(
+        sa.select(GuidanceRecord)
+        .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
+        .options(selectinload(GuidanceRecord.author)).order_by(GuidanceRecord.held_on)
+    ))
+    quality_rows = db.session.scalars(
+        sa.select(Quality).where(Quality.school_id == pupil.school_id, Quality.active.is_(True))
+        .order_by(Quality.position, Quality.id)
+    )
+    qualities = [(q.key, reference.quality_name(q)) for q in quality_rows]
+    quality_names = dict(qualities)
+    school_class = progress.current_classes([pupil.id]).get(pupil.id)
+
+    sel = selection if selection is not None and not selection.is_empty else None
+    want = (lambda section, kind, obj_id: sel.wants(section, kind, obj_id)) if sel else (lambda *a: True)
+    attachments: list = []
+    sections = {s: SectionView(s, str(SECTION_LABELS[s])) for s in Section}
+
+    doc_views: dict[int, DocumentView] = {}
+    for doc in documents:
+        section = _doc_section(doc)
+        if want(section, "documents", doc.id):
+            view = _document_view(doc, attachments)
+            doc_views[doc.id] = view
+            sections[section].documents.append(view)
+    chart_entries = []
+    for entry in entries:
+        spec = _spec(entry.kind)
+        if spec is None or not want(entry.section, "entries", entry.id):
+            continue
+        view = EntryView(entry, entry_title(entry), spec, entry_rows(spec, entry.data, quality_names),
+                         [doc_views[d.id] for d in documents if d.entry_id == entry.id and d.id in doc_views])
+        sections[entry.section].entries.append(view)
+        if entry.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT):
+            chart_entries.append(entry)
+    sections[Section.MY_WAY].chart_svg = strengths_chart(chart_entries, qualities)
+    sections[Section.MY_WAY].guidance = [g for g in guidance if want(Section.MY_WAY, "guidance", g.id)]
+    sections[Section.AGREEMENT].agreements = [
+        _agreement_view(a, quality_names) for a in agreements if want(Section.AGREEMENT, "agreements", a.id)]
+    if sel is None or Section.OFFERS in sel.sections:
+        sections[Section.OFFERS].elements = progress.elements_for_school(pupil.school_id)
+
+    shown = [s for s in sections.values()
+             if s.entries or s.documents or s.guidance or s.agreements or s.elements or s.chart_svg]
+    if sel is None:  # the whole portfolio shows every section, empty ones too
+        shown = list(sections.values())
+    return PortfolioContent(
+        pupil=pupil, school_class=school_class, exported_on=format_date(utcnow(), "long"),
+        sections=shown, audience_note=audience_note(access), attachments=attachments, rtl=is_rtl(),
+    )
+
+
+def collect_titles(access: PupilAccess) -> PortfolioContent:
+    """The items the pupil can tick on the choose page (titles only, no files read)."""
+    pupil = access.pupil
+    entries = sorted(db.session.scalars(
+        sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+    ), key=_entry_sort_key)
+    documents = db.session.scalars(
+        sa.select(Document).where(Document.pupil_id == pupil.id, access.visible_clause(Document))
+        .order_by(Document.created_at, Document.id))
+    agreements = db.session.scalars(
+        sa.select(Agreement).where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
+        .order_by(Agreement.number.desc()))
+    guidance = db.session.scalars(
+        sa.select(GuidanceRecord)
+        .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
+        .order_by(GuidanceRecord.held_on))
+    sections = {s: SectionView(s, str(SECTION_LABELS[s])) for s in Section}
+    for e in entries:
+        spec = _spec(e.kind)
+        if spec is not None:
+            sections[e.section].entries.append(EntryView(e, entry_title(e), spec, []))
+    for d in documents:
+        category = _CATEGORIES.get(d.category, DocumentCategory.OTHER)
+        sections[_doc_section(d)].documents.append(
+            DocumentView(d, d.title or d.filename, str(DOCUMENT_CATEGORY_LABELS[category])))
+    sections[Section.AGREEMENT].agreements = [AgreementView(a, "", [], []) for a in agreements]
+    sections[Section.MY_WAY].guidance = list(guidance)
+    return PortfolioContent(pupil, None, "", list(sections.values()), "")
+
+
+APPLICATION_KINDS = {EntryKind.CV, EntryKind.PRAKTIKUM}
+APPLICATION_DOCUMENTS = {DocumentCategory.CV, DocumentCategory.APPLICATION,
+                         DocumentCategory.CERTIFICATE, DocumentCategory.REPORT_CARD}
+
+
+def application_preset(content: PortfolioContent) -> Selection:
+    """The application bundle: CV, placement reports, certificates and report cards."""
+    entries, documents = set(), set()
+    for section in content.sections:
+        entries |= {v.entry.id for v in section.entries if v.entry.kind in APPLICATION_KINDS}
+        documents |= {v.document.id for v in section.documents
+                      if v.document.category in APPLICATION_DOCUMENTS}
+    return Selection(entries=frozenset(entries), documents=frozenset(documents))

@@ -1,0 +1,1 @@
+"""The staff side of review: class overviews, the pupil view, comments, dashboards, reports."""

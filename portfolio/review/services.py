@@ -1,0 +1,209 @@
+"""Queries and writes of the staff review: classes, class overview, pupil view, comments.
+
+Every list here takes a fixed number of queries whatever the number of pupils.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portfolio import access, progress
+from portfolio.extensions import db
+from portfolio.kinds import SPECS
+from portfolio.models import (
+    Audience,
+    ClassMembership,
+    Comment,
+    Document,
+    Entry,
+    ReviewState,
+    School,
+    SchoolClass,
+    Section,
+    StandardElement,
+    User,
+    utcnow,
+)
+from portfolio.notifications.services import mark_read, notify
+from portfolio.review.actions import PupilActions, action_items, totals
+
+TEACHER_AUDIENCE = frozenset({Audience.TEACHERS})
+SORTS = ("name", "progress", "open")
+_SECTION_ORDER = {s: i for i, s in enumerate(Section)}
+_KIND_ORDER = {k: i for i, k in enumerate(SPECS)}
+
+
+class ReviewError(ValueError):
+    """A clear reason why a review action could not be done."""
+
+
+# -- "My classes" ----------------------------------------------------------------------
+@dataclass
+class ClassSummary:
+    school_class: SchoolClass
+    pupils: int
+    needs: dict[str, int]
+
+    @property
+    def needs_any(self) -> int:
+        return sum(self.needs.values())
+
+
+def class_summaries(user: User, school: School, today: dt.date | None = None) -> list[ClassSummary]:
+    """The user's classes with how many pupils need each kind of action (5 queries)."""
+    classes = list(db.session.scalars(
+        access.overview_classes(user).order_by(SchoolClass.grade, SchoolClass.name)))
+    if not classes:
+        return []
+    by_id = {c.id: c for c in classes}
+    rows = db.session.execute(
+        sa.select(ClassMembership.pupil_id, ClassMembership.class_id)
+        .where(ClassMembership.class_id.in_(list(by_id)))
+    ).all()
+    grades = {pid: by_id[cid].grade for pid, cid in rows}
+    items = action_items(school, grades, TEACHER_AUDIENCE, today)
+    members: dict[int, list[int]] = {c.id: [] for c in classes}
+    for pid, cid in rows:
+        members[cid].append(pid)
+    return [
+        ClassSummary(c, len(members[c.id]), totals(items[p] for p in members[c.id]))
+        for c in classes
+    ]
+
+
+# -- class overview -----------------------------------------------------------------------
+@dataclass
+class PupilRow:
+    pupil: User
+    states: dict[str, progress.ElementState]
+    actions: PupilActions
+    percent: int
+    waiting_elements: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ClassOverview:
+    school_class: SchoolClass
+    elements: list[StandardElement]
+    rows: list[PupilRow]
+    counts: dict[str, int]
+    total: int
+
+
+def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilRow]:
+    def name_key(r: PupilRow):
+        return (r.pupil.last_name.casefold(), r.pupil.first_name.casefold(), r.pupil.id)
+
+    rows = sorted(rows, key=name_key)
+    if sort == "progress":
+        rows.sort(key=lambda r: r.percent, reverse=descending)
+    elif sort == "open":
+        rows.sort(key=lambda r: r.actions.count, reverse=descending)
+    elif descending:
+        rows.reverse()
+    return rows
+
+
+def class_overview(cls: SchoolClass, school: School, *, filter_key: str | None = None,
+                   sort: str = "name", descending: bool = False,
+                   today: dt.date | None = None) -> ClassOverview:
+    """Pupils x standard elements of the class's grade, with their open items."""
+    pupils = list(db.session.scalars(
+        sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
+        .where(ClassMembership.class_id == cls.id)
+    ))
+    elements = progress.elements_for_grade(school.id, cls.grade)
+    keys = [el.key for el in elements]
+    ids = [p.id for p in pupils]
+    states = progress.element_states(school.id, ids) if ids else {}
+    items = action_items(school, {pid: cls.grade for pid in ids}, TEACHER_AUDIENCE, today)
+    kind_to_key = {el.entry_kind or el.key: el.key for el in elements}
+    rows = []
+    for pupil in pupils:
+        st = states.get(pupil.id, {})
+        waiting = {kind_to_key[k] for k in items[pupil.id].waiting_kinds if k in kind_to_key}
+        rows.append(PupilRow(pupil, st, items[pupil.id], progress.progress_percent(st, keys), waiting))
+    counts = totals(r.actions for r in rows)
+    shown = [r for r in rows if r.actions.matches(filter_key)]
+    return ClassOverview(cls, elements, _sort_rows(shown, sort, descending), counts, len(rows))
+
+
+# -- the staff pupil view ------------------------------------------------------------------
+def shared_entries(pupil_access: access.PupilAccess) -> list[Entry]:
+    """What the pupil shared with the viewer, in Berufswahlpass order, comments loaded."""
+    entries = db.session.scalars(
+        sa.select(Entry)
+        .where(Entry.pupil_id == pupil_access.pupil.id, pupil_access.visible_clause(Entry))
+        .options(selectinload(Entry.comments).joinedload(Comment.author),
+                 selectinload(Entry.documents))
+    ).all()
+
+    def key(e: Entry):
+        return (_SECTION_ORDER.get(e.section, 99), _KIND_ORDER.get(e.kind, 99),
+                e.created_at, e.id)
+
+    return sorted(entries, key=key)
+
+
+def shared_documents_count(pupil_access: access.PupilAccess) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Document.id))
+        .where(Document.pupil_id == pupil_access.pupil.id, pupil_access.visible_clause(Document))
+    ) or 0
+
+
+def pupil_progress(pupil: User) -> tuple[list[StandardElement], dict[str, progress.ElementState], int]:
+    grade = progress.pupil_grade(pupil)
+    elements = progress.elements_for_grade(pupil.school_id, grade)
+    states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
+    return elements, states, progress.progress_percent(states, [el.key for el in elements])
+
+
+def mark_pupil_news_read(viewer: User, pupil: User) -> None:
+    """Staff who open a pupil's page have seen the news about that pupil's entries."""
+    mark_read(viewer, pupil_id=pupil.id)
+
+
+# -- comments and reviews --------------------------------------------------------------------
+def add_comment(entry: Entry, author: User, body: str) -> Comment:
+    body = (body or "").strip()
+    if not body:
+        raise ReviewError("empty")
+    comment = Comment(school_id=entry.school_id, entry_id=entry.id, author_id=author.id, body=body)
+    db.session.add(comment)
+    db.session.flush()
+    notify(entry.pupil, "comment", actor=author, entry=entry, comment=comment)
+    return comment
+
+
+def set_review(entry: Entry, reviewer: User, state: ReviewState, body: str = "") -> Comment | None:
+    """Mark the entry reviewed or ask for a revision, with an optional comment.
+
+    A revision request needs a comment that says what to revise. The pupil gets
+    one notification for the whole action. Raises StaleDataError when the pupil
+    changed the entry meanwhile.
+    """
+    if state not in (ReviewState.REVIEWED, ReviewState.REVISION):
+        raise ReviewError("state")
+    body = (body or "").strip()
+    if state == ReviewState.REVISION and not body:
+        raise ReviewError("revision-needs-comment")
+    entry.review_state = state.value
+    entry.reviewed_at = utcnow()
+    comment = None
+    if body:
+        comment = Comment(school_id=entry.school_id, entry_id=entry.id, author_id=reviewer.id,
+                          body=body)
+        db.session.add(comment)
+    db.session.flush()
+    notify(entry.pupil, state.value, actor=reviewer, entry=entry, comment=comment)
+    return comment
+
+
+__all__ = ["ReviewError", "StaleDataError", "SORTS", "class_summaries", "class_overview",
+           "shared_entries", "pupil_progress", "add_comment", "set_review"]
