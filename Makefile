@@ -27,7 +27,7 @@ POT         := translations/messages.pot
 
 # System packages (Debian 12) needed by the app and the test suite.
 SYSDEPS := postgresql chromium libharfbuzz-subset0 poppler-utils gettext redis-server \
-           fonts-noto-core fonts-dejavu-core qpdf
+           fonts-noto-core fonts-dejavu-core qpdf wrk
 
 .PHONY: help venv install sysdeps translations translations-compile db seed run \
         test bench loadtest lint clean
@@ -121,11 +121,11 @@ test: sysdeps install translations-compile
 	tests/support/run_suite.sh
 
 # bench: benchmarks against a throwaway PostgreSQL in BENCH_DATABASE_URL (stopped afterwards)
-bench: install
+bench: sysdeps install translations-compile
 	$(PY) $(PGSERVER) run --env BENCH_DATABASE_URL -- $(PY) tests/benchmarks/run.py $(BENCH_ARGS)
 
 # loadtest: load test against a throwaway PostgreSQL in LOADTEST_DATABASE_URL (stopped afterwards)
-loadtest: install
+loadtest: sysdeps install translations-compile
 	$(PY) $(PGSERVER) run --env LOADTEST_DATABASE_URL -- $(PY) tests/loadtest/run.py $(LOADTEST_ARGS)
 
 # lint: static checks

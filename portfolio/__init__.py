@@ -71,6 +71,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
 
+    from portfolio.guidance.views import bp as guidance_bp
+
+    app.register_blueprint(guidance_bp)
+
+    from portfolio.notifications.views import bp as notifications_bp
+    from portfolio.review.views import bp as review_bp
+
+    app.register_blueprint(review_bp)
+    app.register_blueprint(notifications_bp)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from portfolio.main.errors import register

@@ -433,5 +433,51 @@ def can_view_coordination_report(user: User) -> bool:
     return user.has_role(Role.STUBO, Role.ADMIN)
 
 
+# -- administration (accounts, roster import, school year) ----------------------------
+def can_manage_accounts(user: User) -> bool:
+    """Account lists, staff accounts, roster import, login slips: school admin and StuBO."""
+    return user.has_role(Role.ADMIN, Role.STUBO)
+
+
+def can_run_rollover(user: User) -> bool:
+    """The change to the next school year: the school admin only."""
+    return user.has_role(Role.ADMIN)
+
+
+def can_grant_role(user: User, role: Role) -> bool:
+    """Only the school admin makes other admins; the StuBO creates the other staff roles."""
+    if role == Role.ADMIN:
+        return user.has_role(Role.ADMIN)
+    return can_manage_accounts(user) and role in STAFF_ROLES_GRANTABLE
+
+
+STAFF_ROLES_GRANTABLE = frozenset({Role.TEACHER, Role.STUBO, Role.COUNSELLOR, Role.ADMIN})
+
+
+def load_school_user(user: User, user_id: int) -> User:
+    """Another account of the user's own school for the account pages; 404 otherwise."""
+    target = db.session.get(User, user_id)
+    if target is None or target.school_id != user.school_id or not can_manage_accounts(user):
+        abort(404)
+    return target
+
+
+def can_change_account(user: User, target: User) -> bool:
+    """Deactivate/reactivate, assign counsellors: not oneself; a StuBO not an admin."""
+    if target.id == user.id or target.school_id != user.school_id:
+        return False
+    if not can_manage_accounts(user):
+        return False
+    return user.has_role(Role.ADMIN) or not target.has_role(Role.ADMIN)
+
+
+def can_print_slips(user: User, school_class) -> bool:
+    """New passwords and login slips for pupils of a class: admin, StuBO, its teachers."""
+    if school_class is None or school_class.school_id != user.school_id:
+        return False
+    return can_manage_accounts(user) or (
+        user.has_role(Role.TEACHER) and teaches_class(user, school_class.id))
+
+
 def is_active_pupil(pupil: User) -> bool:
     return pupil.status == PupilStatus.ACTIVE

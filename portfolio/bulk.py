@@ -147,8 +147,9 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
 
 
 def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, seed: int = 0,
-              files: bool = True, prefix: str = "bulk") -> BulkStats:
-    """Create `schools` schools with `pupils_per_school` pupils each (grades 8-10)."""
+              files: bool = True, prefix: str = "bulk", grades: tuple[str, ...] = ("8", "9", "10"),
+              counsellors: int = 2) -> BulkStats:
+    """Create `schools` schools with `pupils_per_school` pupils each, spread over `grades`."""
     started = time.perf_counter()
     rng = random.Random(seed)
     stats = BulkStats()
@@ -165,9 +166,9 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
                                         rng.choice(["Siegen", "Kreuztal", "Netphen", "Bad Berleburg"]))
         year = accounts.current_year(school)
         stats.school_ids.append(school.id)
-        per_grade = {"8": 0, "9": 0, "10": 0}
+        per_grade = {g: 0 for g in grades}
         for i in range(pupils_per_school):
-            per_grade[("8", "9", "10")[i % 3]] += 1
+            per_grade[grades[i % len(grades)]] += 1
         classes: list[tuple[SchoolClass, int]] = []
         for grade, n in per_grade.items():
             n_classes = max(1, -(-n // class_size))
@@ -190,7 +191,7 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
 
         teacher_ids = users(Role.TEACHER, len(classes), "t")
         (stubo_id,) = users(Role.STUBO, 1, "stubo")
-        counsellor_ids = users(Role.COUNSELLOR, 2, "c")
+        counsellor_ids = users(Role.COUNSELLOR, counsellors, "c")
         _insert(TeacherClass, [dict(school_id=school.id, teacher_id=t, class_id=cls.id)
                                for t, (cls, _n) in zip(teacher_ids, classes)])
         pupil_ids: list[tuple[int, SchoolClass]] = []
@@ -208,7 +209,7 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
         _insert(GuardianLink, [dict(school_id=school.id, guardian_id=g, pupil_id=p, created_at=now)
                                for g, (p, _c) in zip(guardian_ids, pupil_ids)])
         assigned = [p for p, cls in pupil_ids if cls.grade in ("9", "10")]
-        _insert(CounsellorAssignment, [dict(school_id=school.id, counsellor_id=counsellor_ids[i % 2],
+        _insert(CounsellorAssignment, [dict(school_id=school.id, counsellor_id=counsellor_ids[i % counsellors],
                                             pupil_id=p, created_at=now) for i, p in enumerate(assigned)])
         _insert(Consent, [dict(school_id=school.id, pupil_id=p, purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
                                given_by_role="pupil", given_by_id=p, given_at=now)

@@ -122,3 +122,9 @@ def register(app: Flask) -> None:
     from portfolio.bulk import register as register_bulk
 
     register_bulk(app)
+    from portfolio.review.commands import register as register_review
+
+    register_review(app)
+    from portfolio.admin.lifecycle_commands import register as register_lifecycle
+
+    register_lifecycle(app)

@@ -20,6 +20,7 @@ class Row:
     type: str  # text | long | list | ratings | group
     value: object = None  # str | list[str] | list[tuple[str, str]] | list[Item]
     empty: bool = False
+    user: bool = False  # the pupil's own words (printed as written, lang="de" dir="auto")
 
 
 @dataclass
@@ -55,8 +56,8 @@ def field_row(f: Field, value, quality_names: dict[str, str]) -> Row:
     if f.type == "date":
         return Row(label, prompt, "text", _date(str(value)))
     if f.type == "textarea":
-        return Row(label, prompt, "long", str(value))
-    return Row(label, prompt, "text", str(value))
+        return Row(label, prompt, "long", str(value), user=True)
+    return Row(label, prompt, "text", str(value), user=f.type == "text")
 
 
 def group_row(g: Group, items, quality_names: dict[str, str]) -> Row:

@@ -22,7 +22,7 @@ from portfolio import progress, reference
 from portfolio.access import PupilAccess
 from portfolio.extensions import db
 from portfolio.i18n import _, _l, is_rtl
-from portfolio.kinds import SPECS, entry_title
+from portfolio.kinds import SPECS
 from portfolio.models import (
     GRADE_ORDER,
     Agreement,
@@ -97,10 +97,20 @@ class Selection:
         return section in self.sections or obj_id in getattr(self, kind)
 
 
+def user_title(entry: Entry, spec) -> str:
+    """The pupil's own title of an entry (its title or title field), if any."""
+    if entry.title:
+        return entry.title
+    if spec is not None and spec.title_field:
+        value = (entry.data or {}).get(spec.title_field)
+        return str(value) if value else ""
+    return ""
+
+
 @dataclass
 class EntryView:
     entry: Entry
-    title: str
+    title: str  # the pupil's own title ("" when the kind's name is enough)
     spec: object
     rows: list[Row]
     documents: list[DocumentView] = field(default_factory=list)
@@ -311,7 +321,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         spec = _spec(entry.kind)
         if spec is None or not want(entry.section, "entries", entry.id):
             continue
-        view = EntryView(entry, entry_title(entry), spec, entry_rows(spec, entry.data, quality_names),
+        view = EntryView(entry, user_title(entry, spec), spec, entry_rows(spec, entry.data, quality_names),
                          [doc_views[d.id] for d in documents if d.entry_id == entry.id and d.id in doc_views])
         sections[entry.section].entries.append(view)
         if entry.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT):
@@ -353,7 +363,7 @@ def collect_titles(access: PupilAccess) -> PortfolioContent:
     for e in entries:
         spec = _spec(e.kind)
         if spec is not None:
-            sections[e.section].entries.append(EntryView(e, entry_title(e), spec, []))
+            sections[e.section].entries.append(EntryView(e, user_title(e, spec), spec, []))
     for d in documents:
         category = _CATEGORIES.get(d.category, DocumentCategory.OTHER)
         sections[_doc_section(d)].documents.append(

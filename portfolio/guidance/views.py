@@ -67,7 +67,7 @@ def new(pupil_id: int):
         )
         flash(_("The guidance session is saved. Its next steps are now goals in the "
                 "pupil's portfolio."), "success")
-        return redirect(url_for("guidance.show", record_id=record.id))
+        return redirect(url_for("guidance.show", record_id=record.id, saved=1))
     return render_template("guidance/form.html", form=form, pupil=pupil_access.pupil,
                            record=None, errors=error_list(form), conflict=None)
 
@@ -101,7 +101,7 @@ def edit(record_id: int):
                 form.version.data = str(conflict.version)
             else:
                 flash(_("Your changes are saved."), "success")
-                return redirect(url_for("guidance.show", record_id=record.id))
+                return redirect(url_for("guidance.show", record_id=record.id, saved=1))
     return render_template("guidance/form.html", form=form, pupil=pupil_access.pupil,
                            record=record, errors=error_list(form), conflict=conflict)
 
@@ -137,7 +137,7 @@ def show(record_id: int):
                     form.version.data = str(conflict.version)
                 else:
                     flash(_("Your notes are saved."), "success")
-                    return redirect(url_for("guidance.show", record_id=record.id))
+                    return redirect(url_for("guidance.show", record_id=record.id, saved=1))
     elif request.method == "POST":
         abort(403)
     else:

@@ -18,13 +18,17 @@ from portfolio.passwords import min_length_for
 NAV_LINKS: list[tuple[Role, str, object]] = [
     (Role.PUPIL, "pupil.home", _l("My portfolio")),
     (Role.PUPIL, "pupil.timeline", _l("Timeline")),
-    (Role.PUPIL, "pupil.notifications", _l("News")),
+    (Role.PUPIL, "notifications.index", _l("News")),
     (Role.TEACHER, "review.classes", _l("My classes")),
     (Role.STUBO, "review.stubo_dashboard", _l("School overview")),
     (Role.COUNSELLOR, "review.caseload", _l("My pupils")),
     (Role.GUARDIAN, "guardian.home", _l("My children")),
     (Role.ADMIN, "admin.home", _l("Administration")),
     (Role.STUBO, "admin.home", _l("Administration")),
+    (Role.STUBO, "review.classes", _l("Classes")),
+    (Role.STUBO, "review.coordination_report", _l("Coordination report")),
+    (Role.ADMIN, "review.coordination_report", _l("Coordination report")),
+    *((role, "notifications.index", _l("News")) for role in Role if role != Role.PUPIL),
 ]
 
 

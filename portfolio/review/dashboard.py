@@ -23,6 +23,7 @@ from portfolio.models import (
     PupilStatus,
     School,
     SchoolClass,
+    SchoolYear,
     StandardElement,
     User,
 )
@@ -91,8 +92,8 @@ def _members(school: School):
         sa.select(User, SchoolClass)
         .join(ClassMembership, ClassMembership.pupil_id == User.id)
         .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
-        .where(SchoolClass.school_id == school.id,
-               SchoolClass.school_year_id.in_(access._current_year_ids()),
+        .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
+        .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True),
                User.status == PupilStatus.ACTIVE.value)
         .order_by(User.last_name, User.first_name, User.id)
     ).all()
@@ -103,8 +104,9 @@ def school_dashboard(school: School, today: dt.date | None = None):
     today = today or dt.date.today()
     members = _members(school)
     classes = list(db.session.scalars(
-        sa.select(SchoolClass).where(SchoolClass.school_id == school.id,
-                                     SchoolClass.school_year_id.in_(access._current_year_ids()))
+        sa.select(SchoolClass)
+        .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
+        .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True))
     ))
     ids = [p.id for p, _c in members]
     states = progress.element_states(school.id, ids) if ids else {}

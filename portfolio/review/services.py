@@ -21,6 +21,7 @@ from portfolio.models import (
     Comment,
     Document,
     Entry,
+    PupilStatus,
     ReviewState,
     School,
     SchoolClass,
@@ -63,7 +64,9 @@ def class_summaries(user: User, school: School, today: dt.date | None = None) ->
     by_id = {c.id: c for c in classes}
     rows = db.session.execute(
         sa.select(ClassMembership.pupil_id, ClassMembership.class_id)
-        .where(ClassMembership.class_id.in_(list(by_id)))
+        .join(User, User.id == ClassMembership.pupil_id)
+        .where(ClassMembership.class_id.in_(list(by_id)),
+               User.status == PupilStatus.ACTIVE.value)
     ).all()
     grades = {pid: by_id[cid].grade for pid, cid in rows}
     items = action_items(school, grades, TEACHER_AUDIENCE, today)
@@ -115,7 +118,7 @@ def class_overview(cls: SchoolClass, school: School, *, filter_key: str | None =
     """Pupils x standard elements of the class's grade, with their open items."""
     pupils = list(db.session.scalars(
         sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
-        .where(ClassMembership.class_id == cls.id)
+        .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
     ))
     elements = progress.elements_for_grade(school.id, cls.grade)
     keys = [el.key for el in elements]

@@ -1,0 +1,126 @@
+"""Operator commands for the data's life: purge-expired, export/import-portfolio, backup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+
+import click
+from flask import Flask
+
+from portfolio import accounts, lifecycle, portability
+from portfolio.accounts import AccountError
+from portfolio.extensions import db
+from portfolio.models import User
+
+
+@click.command("purge-expired")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), hidden=True,
+              help="Pretend today is this date (for tests and drills).")
+def purge_expired_command(dry_run: bool, today):
+    """Delete pupils whose retention period after leaving has ended, with all their data."""
+    day = today.date() if today else dt.date.today()
+    ids = [p.id for p in lifecycle.expired_pupils(day)]
+    undated = lifecycle.left_without_date()
+    if undated:
+        click.echo(f"Note: {undated} pupil(s) marked as left have no leaving date and are kept "
+                   "until one is set.")
+    if not ids:
+        click.echo("No pupil is due for deletion.")
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    failed = 0
+    for pupil_id in ids:
+        pupil = db.session.get(User, pupil_id)
+        try:
+            result = lifecycle.purge_pupil(pupil, dry_run=dry_run)
+        except Exception as error:  # one failure must not stop the others
+            db.session.rollback()
+            failed += 1
+            click.echo(f"Pupil #{pupil_id}: FAILED ({type(error).__name__}: {error})", err=True)
+            continue
+        extra = f", {result.guardians_deactivated} guardian account(s) deactivated" \
+            if result.guardians_deactivated else ""
+        click.echo(f"{verb} pupil #{pupil_id} (school #{result.school_id}): "
+                   f"{result.total_rows} rows, {result.files} files{extra}.")
+        if result.file_errors:
+            click.echo(f"  {result.file_errors} file(s) could not be removed; see the log.",
+                       err=True)
+    click.echo(f"{verb} {len(ids) - failed} pupil(s)." + (" Nothing was changed." if dry_run else ""))
+    if failed:
+        raise click.ClickException(f"{failed} pupil(s) could not be deleted.")
+
+
+@click.command("export-portfolio")
+@click.option("--pupil", "username", required=True, help="Username of the pupil.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The ZIP file to write.")
+def export_portfolio_command(username: str, out_path: str):
+    """Write a pupil's portfolio (JSON + files) as a ZIP, e.g. for a change of school."""
+    try:
+        pupil = accounts.get_user(username)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    if not pupil.is_pupil:
+        raise click.ClickException(f"{username} is not a pupil.")
+    directory = os.path.dirname(os.path.abspath(out_path))
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            data = portability.export_zip(pupil, fh)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    from portfolio import audit
+
+    audit.record(None, "export", pupil_id=pupil.id, school_id=pupil.school_id,
+                 details={"via": "cli"}, commit=True)
+    click.echo(f"Wrote {out_path}: {len(data['entries'])} entries, "
+               f"{len(data['documents'])} files, {len(data['agreements'])} agreements, "
+               f"{len(data['guidance'])} guidance records.")
+
+
+@click.command("import-portfolio")
+@click.argument("zip_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--school", "schulnummer", required=True, help="Schulnummer of the new school.")
+@click.option("--class", "class_name", help="Class in the current school year, e.g. 9a.")
+def import_portfolio_command(zip_path: str, schulnummer: str, class_name: str | None):
+    """Restore a portfolio ZIP as a new pupil of this school."""
+    try:
+        school = accounts.get_school(schulnummer)
+        with open(zip_path, "rb") as fh:
+            pupil, password = portability.import_zip(fh, school, class_name=class_name)
+    except (AccountError, portability.PortabilityError) as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Imported {pupil.full_name} as {pupil.username} into {school.name}.")
+    click.echo(f"Initial password (shown once): {password}")
+
+
+@click.command("backup")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder in which a timestamped backup folder is created.")
+def backup_command(out_dir: str):
+    """Copy the SQLite database and the uploaded files consistently (SQLite only)."""
+    try:
+        target = lifecycle.backup_sqlite(out_dir)
+    except lifecycle.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    import json
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    click.echo(f"Backup written to {target} ({manifest['documents']} documents).")
+    if manifest["missing_files"]:
+        click.echo(f"Warning: {len(manifest['missing_files'])} file(s) named in the database "
+                   "were missing; see manifest.json.", err=True)
+
+
+def register(app: Flask) -> None:
+    for command in (purge_expired_command, export_portfolio_command, import_portfolio_command,
+                    backup_command):
+        app.cli.add_command(command)

@@ -1,0 +1,184 @@
+"""Login slips for pupils and registration letters for guardians (one PDF).
+
+Initial passwords exist in clear only while the PDF is made: the import (or the
+password reset for selected pupils) returns them, they go straight into the PDF, and the
+PDF is kept as a one-time download (`OneTimeFiles`): a file under the instance folder,
+readable only by the user who made it, deleted after the first download or after 30
+minutes, whichever comes first. Nothing else stores them; the database has only hashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale
+from markupsafe import Markup
+
+from portfolio.admin import registration
+from portfolio.auth.services import end_all_sessions
+from portfolio.config import LANGUAGES, RTL_LANGUAGES
+from portfolio.extensions import db
+from portfolio.models import GuardianLink, User, utcnow
+from portfolio.passwords import readable_password
+from portfolio.pdf import render_pdf
+
+
+@dataclass
+class Slip:
+    pupil: User
+    class_name: str
+    password: str | None = None
+    code: str | None = None
+    letter_locale: str = "de"
+    guardian_name: str | None = None
+
+
+def public_url(endpoint: str) -> str:
+    """Full address of a page for printing (PUBLIC_URL when there is no request)."""
+    if has_request_context():
+        return url_for(endpoint, _external=True)
+    base = current_app.config.get("PUBLIC_URL")
+    if not base:
+        return ""
+    with current_app.test_request_context(base_url=base):
+        return url_for(endpoint, _external=True)
+
+
+def guardian_locales(pupil_ids: list[int]) -> dict[int, str]:
+    """pupil id -> language of a linked guardian who chose one (one query)."""
+    if not pupil_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(GuardianLink.pupil_id, User.locale)
+        .join(User, User.id == GuardianLink.guardian_id)
+        .where(GuardianLink.pupil_id.in_(pupil_ids), User.locale.is_not(None))
+        .order_by(GuardianLink.created_at)
+    ).all()
+    found: dict[int, str] = {}
+    for pupil_id, locale in rows:
+        if locale in LANGUAGES:
+            found.setdefault(pupil_id, locale)
+    return found
+
+
+def prepare(entries: list[tuple[User, str, str | None]], *, letters: bool,
+            fallback_locale: str, guardian_names: dict[int, str] | None = None) -> list[Slip]:
+    """Slips for (pupil, class name, password); issues guardian codes when `letters`."""
+    locales = guardian_locales([p.id for p, _c, _pw in entries]) if letters else {}
+    slips = []
+    for pupil, class_name, password in entries:
+        slip = Slip(pupil=pupil, class_name=class_name, password=password,
+                    guardian_name=(guardian_names or {}).get(pupil.id))
+        if letters:
+            slip.letter_locale = locales.get(pupil.id, fallback_locale)
+            slip.code = registration.issue_code(pupil, slip.letter_locale)
+        slips.append(slip)
+    return slips
+
+
+def reset_passwords(pupils: list[User]) -> dict[int, str]:
+    """New initial passwords for the pupils (not committed): pupil id -> password."""
+    passwords = {}
+    for pupil in pupils:
+        password = readable_password()
+        pupil.set_password(password)
+        pupil.must_change_password = True
+        end_all_sessions(pupil)
+        passwords[pupil.id] = password
+    db.session.flush()
+    return passwords
+
+
+def render(school, slips: list[Slip], *, title: str) -> bytes:
+    """The PDF: pupils' slips with cut lines, then one letter per pupil for the guardians."""
+    code_days = current_app.config.get("GUARDIAN_CODE_DAYS", 30)
+    expires = (utcnow() + dt.timedelta(days=code_days)).date()
+    login_url = public_url("auth.login")
+    register_url = public_url("admin.guardian_register")
+    letters = []
+    for slip in slips:
+        if not slip.code:
+            continue
+        with force_locale(slip.letter_locale):
+            letters.append(Markup(render_template(
+                "pdf/_guardian_letter.html", slip=slip, school=school, expires=expires,
+                register_url=register_url, lang=slip.letter_locale,
+                direction="rtl" if slip.letter_locale in RTL_LANGUAGES else "ltr",
+            )))
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "de")
+    with force_locale(default):
+        return render_pdf("pdf/login_slips.html", slips=[s for s in slips if s.password],
+                          letters=letters, school=school, login_url=login_url, title=title,
+                          lang=default)
+
+
+class OneTimeFiles:
+    """A generated file that its maker can download once, within `max_age` seconds."""
+
+    max_age = 1800
+
+    def __init__(self, folder: str | os.PathLike | None = None) -> None:
+        self.folder = Path(folder or os.path.join(current_app.instance_path, "one-time"))
+
+    def _paths(self, token: str) -> tuple[Path, Path]:
+        if not token or len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
+            raise KeyError(token)
+        return self.folder / f"{token}.bin", self.folder / f"{token}.json"
+
+    def put(self, data: bytes, *, user_id: int, filename: str) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.purge()
+        token = secrets.token_urlsafe(24)
+        data_path, meta_path = self._paths(token)
+        meta = json.dumps({"user_id": user_id, "filename": filename, "created": time.time()})
+        for path, content in ((data_path, data), (meta_path, meta.encode())):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+        return token
+
+    def exists(self, token: str, *, user_id: int) -> bool:
+        return self._meta(token, user_id) is not None
+
+    def _meta(self, token: str, user_id: int) -> dict | None:
+        try:
+            meta = json.loads(self._paths(token)[1].read_text())
+        except (KeyError, OSError, ValueError):
+            return None
+        if meta.get("user_id") != user_id or time.time() - meta.get("created", 0) > self.max_age:
+            return None
+        return meta
+
+    def take(self, token: str, *, user_id: int) -> tuple[bytes, str] | None:
+        """The file and its name, deleted on the way out; None when gone or not the user's."""
+        meta = self._meta(token, user_id)
+        if meta is None:
+            return None
+        data_path, meta_path = self._paths(token)
+        try:
+            data = data_path.read_bytes()
+        except OSError:
+            return None
+        finally:
+            data_path.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
+        return data, meta["filename"]
+
+    def purge(self) -> None:
+        if not self.folder.exists():
+            return
+        limit = time.time() - self.max_age
+        for path in self.folder.iterdir():
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass

@@ -1,0 +1,1 @@
+"""The Anschlussvereinbarung (transition agreement): versions, signatures, locking."""

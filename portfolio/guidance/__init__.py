@@ -1,0 +1,1 @@
+"""Guidance records (Beratung): staff record sessions, the pupil adds notes."""

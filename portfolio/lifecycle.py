@@ -1,0 +1,375 @@
+"""The end of a portfolio's life at school: leaving, the take-away package, deletion, backup.
+
+* A pupil who leaves keeps their account until the retention period ends, so that they
+  and their guardians can download the take-away package (PDF + JSON + files).
+* `purge_expired` then deletes the pupil completely: every row that belongs to them
+  (found through the foreign keys, so tables added later are covered too) and every
+  stored file. The audit log gets one "purge" event with counts, no names, no content;
+  earlier audit events stay (they hold who looked and when, never content).
+* Guardians left without a child at the school are deactivated.
+See docs/data-lifecycle.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portfolio import audit
+from portfolio.extensions import db
+from portfolio.i18n import _
+from portfolio.models import (
+    Document,
+    GuardianLink,
+    LoginSession,
+    PupilStatus,
+    Role,
+    School,
+    User,
+    UserRole,
+    utcnow,
+)
+from portfolio.storage import get_storage
+
+#: School records are deleted at the latest five years after they close (NRW).
+MAX_RETENTION_DAYS = 1826
+#: Time to download the take-away package before the deletion can happen.
+MIN_RETENTION_DAYS = 30
+
+
+class LifecycleError(ValueError):
+    """A clear, user-facing reason why a lifecycle step cannot be done."""
+
+
+# -- retention -----------------------------------------------------------------------------
+def check_retention_days(days: int) -> int:
+    """The value if it is allowed; LifecycleError with the reason otherwise."""
+    if not isinstance(days, int) or not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+        raise LifecycleError(_(
+            "The retention period must be between %(min)d and %(max)d days (at most five years).",
+            min=MIN_RETENTION_DAYS, max=MAX_RETENTION_DAYS))
+    return days
+
+
+def set_retention_days(school: School, days: int, actor: User) -> None:
+    school.retention_days = check_retention_days(days)
+    audit.record(actor, "retention", school_id=school.id, details={"days": days})
+    db.session.commit()
+
+
+def effective_retention(school: School) -> int:
+    """Days the school keeps a left pupil: its setting, never more than five years."""
+    days = school.retention_days if school.retention_days is not None else 365
+    return max(0, min(days, MAX_RETENTION_DAYS))
+
+
+def deletion_date(pupil: User, school: School) -> dt.date | None:
+    if pupil.status != PupilStatus.LEFT or pupil.left_on is None:
+        return None
+    return pupil.left_on + dt.timedelta(days=effective_retention(school))
+
+
+# -- leaving -------------------------------------------------------------------------------
+def mark_left(pupil: User, left_on: dt.date, actor: User, today: dt.date | None = None) -> None:
+    """Set the pupil's status to "left" as of `left_on` (not in the future). Commits."""
+    today = today or dt.date.today()
+    if not pupil.is_pupil:
+        raise LifecycleError(_("Only pupils can leave school."))
+    if left_on > today:
+        raise LifecycleError(_("The leaving date cannot be in the future."))
+    if left_on < today - dt.timedelta(days=MAX_RETENTION_DAYS):
+        raise LifecycleError(_("The leaving date is more than five years ago."))
+    pupil.status = PupilStatus.LEFT.value
+    pupil.left_on = left_on
+    audit.record(actor, "mark_left", pupil_id=pupil.id, school_id=pupil.school_id,
+                 details={"left_on": left_on.isoformat()})
+    db.session.commit()
+
+
+def undo_left(pupil: User, actor: User) -> None:
+    """Make a pupil marked as left by mistake active again. Commits."""
+    if pupil.status != PupilStatus.LEFT:
+        raise LifecycleError(_("This pupil has not left."))
+    pupil.status = PupilStatus.ACTIVE.value
+    pupil.left_on = None
+    audit.record(actor, "undo_left", pupil_id=pupil.id, school_id=pupil.school_id)
+    db.session.commit()
+
+
+def left_pupils(school: School) -> list[User]:
+    """Pupils of the school who have left, the earliest deletion first (one query)."""
+    return list(db.session.scalars(
+        sa.select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.school_id == school.id, UserRole.role == Role.PUPIL.value,
+               User.status == PupilStatus.LEFT.value)
+        .order_by(User.left_on.is_(None), User.left_on, User.last_name, User.first_name)
+    ))
+
+
+def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User]:
+    """Active pupils whose name or username contains `query` (for "mark as left")."""
+    words = [w for w in query.strip().lower().split() if w][:4]
+    if not words:
+        return []
+    stmt = (
+        sa.select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.school_id == school.id, UserRole.role == Role.PUPIL.value,
+               User.status == PupilStatus.ACTIVE.value)
+    )
+    for word in words:
+        like = f"%{word.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(sa.or_(sa.func.lower(User.first_name).like(like),
+                                 sa.func.lower(User.last_name).like(like),
+                                 User.username.like(like)))
+    return list(db.session.scalars(stmt.order_by(User.last_name, User.first_name).limit(limit)))
+
+
+# -- take-away package ---------------------------------------------------------------------
+def portfolio_pdf(pupil: User) -> bytes:
+    """The whole portfolio as PDF, as the pupil sees it (the export feature's document)."""
+    from portfolio.access import PupilAccess, Relation
+
+    owner = PupilAccess(pupil=pupil, relations=frozenset({Relation.SELF}))
+    try:
+        from portfolio.export.render import portfolio_pdf as render
+    except ImportError:  # the export feature is not installed: a plain document
+        from portfolio import pdf, portability
+
+        data, _files = portability.export_data(pupil)
+        return pdf.render_pdf("privacy/takeaway_pdf.html", pupil=pupil, data=data)
+    return render(owner)
+
+
+def write_takeaway(pupil: User, out: IO[bytes]) -> None:
+    """The take-away ZIP: portfolio.pdf, portfolio.json, files/…, README.txt."""
+    from portfolio import portability
+
+    readme = _(
+        "Your Berufswahlpass, exported on %(date)s.\n\n"
+        "portfolio.pdf  - your whole portfolio to read and print\n"
+        "portfolio.json - the same content, machine-readable "
+        "(format \"berufswahlpass-portfolio\", version 1)\n"
+        "files/         - every file you uploaded\n\n"
+        "Another school using the Berufswahlpass digital can import this ZIP.\n",
+        date=utcnow().date().isoformat())
+    portability.export_zip(pupil, out, pdf=portfolio_pdf(pupil), readme=readme)
+
+
+def takeaway_file(pupil: User) -> IO[bytes]:
+    """The take-away ZIP in a temporary file (kept in memory up to 20 MB), at position 0."""
+    out = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)
+    write_takeaway(pupil, out)
+    out.seek(0)
+    return out
+
+
+def takeaway_filename(pupil: User) -> str:
+    from portfolio.portability import safe_member_name
+
+    name = safe_member_name(f"Berufswahlpass {pupil.first_name} {pupil.last_name}")
+    return f"{name.replace(' ', '-')}.zip"
+
+
+# -- purge ---------------------------------------------------------------------------------
+@dataclass
+class PurgeResult:
+    pupil_id: int
+    school_id: int
+    rows: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    guardians_deactivated: int = 0
+    file_errors: int = 0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def expired_pupils(today: dt.date | None = None) -> list[User]:
+    """Left pupils whose retention period ended on or before `today`, all schools."""
+    today = today or dt.date.today()
+    found: list[User] = []
+    for school in db.session.scalars(sa.select(School).order_by(School.id)):
+        cutoff = today - dt.timedelta(days=effective_retention(school))
+        found.extend(db.session.scalars(
+            sa.select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(User.school_id == school.id, UserRole.role == Role.PUPIL.value,
+                   User.status == PupilStatus.LEFT.value, User.left_on.is_not(None),
+                   User.left_on <= cutoff)
+            .order_by(User.left_on, User.id)
+        ))
+    return found
+
+
+def left_without_date() -> int:
+    """Pupils marked as left without a leaving date (never purged until it is set)."""
+    return db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(
+            User.status == PupilStatus.LEFT.value, User.left_on.is_(None))
+    ) or 0
+
+
+def _cascade(table: sa.Table, condition, rows: dict[str, int], *, dry_run: bool,
+             depth: int = 0) -> None:
+    """Delete rows of `table` matching `condition` and, first, everything that depends on
+    them, following each foreign key's ON DELETE rule (CASCADE: delete, SET NULL: clear).
+
+    SQLite does not enforce foreign keys here, so the rule is carried out explicitly;
+    on PostgreSQL the same statements simply run before the database would cascade.
+    """
+    if depth > 8:
+        raise RuntimeError(f"foreign keys nest too deeply at {table.name}")
+    pk = list(table.primary_key.columns)[0]
+    for child in db.metadata.sorted_tables:
+        for fk in child.foreign_keys:
+            if fk.column.table is not table or child.name == "audit_event":
+                continue
+            parent_ids = sa.select(fk.column).where(condition)
+            child_condition = fk.parent.in_(parent_ids)
+            rule = (fk.ondelete or "").upper()
+            if rule == "CASCADE":
+                if child is table:
+                    raise RuntimeError(f"self-referencing cascade in {table.name}")
+                _cascade(child, child_condition, rows, dry_run=dry_run, depth=depth + 1)
+            elif rule == "SET NULL":
+                if not dry_run:
+                    db.session.execute(
+                        sa.update(child).where(child_condition).values({fk.parent.name: None}))
+            else:
+                raise RuntimeError(
+                    f"{child.name}.{fk.parent.name} has no ON DELETE rule; cannot purge safely")
+    count = db.session.scalar(sa.select(sa.func.count(pk)).where(condition)) or 0
+    if count:
+        rows[table.name] = rows.get(table.name, 0) + count
+        if not dry_run:
+            db.session.execute(sa.delete(table).where(condition))
+
+
+def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
+    """Delete the pupil and everything of theirs, then their stored files. Commits.
+
+    The files go after the commit: if the database refuses, nothing is lost.
+    """
+    if not pupil.is_pupil or pupil.status != PupilStatus.LEFT:
+        raise LifecycleError(_("Only pupils who have left school can be deleted."))
+    result = PurgeResult(pupil_id=pupil.id, school_id=pupil.school_id)
+    pupil_id = pupil.id
+    keys = list(db.session.scalars(sa.select(Document.storage_key).where(Document.pupil_id == pupil_id)))
+    guardian_ids = list(db.session.scalars(
+        sa.select(GuardianLink.guardian_id).where(GuardianLink.pupil_id == pupil_id)))
+    users = User.__table__
+    try:
+        _cascade(users, users.c.id == pupil_id, result.rows, dry_run=dry_run)
+        result.files = len(keys)
+        if dry_run:
+            db.session.rollback()
+            return result
+        result.guardians_deactivated = _deactivate_childless(guardian_ids)
+        audit.record(None, "purge", pupil_id=pupil_id, school_id=result.school_id,
+                     details={"rows": result.total_rows, "files": result.files,
+                              "guardians_deactivated": result.guardians_deactivated})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if pupil in db.session:
+        db.session.expunge(pupil)
+    storage = get_storage()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:
+            result.file_errors += 1
+            current_app.logger.exception("purge: could not delete a stored file")
+    return result
+
+
+def _deactivate_childless(guardian_ids: list[int]) -> int:
+    """Deactivate guardians (only-guardian accounts) who have no linked child left."""
+    count = 0
+    for gid in guardian_ids:
+        guardian = db.session.get(User, gid)
+        if guardian is None or guardian.roles != frozenset({Role.GUARDIAN}):
+            continue
+        has_child = db.session.scalar(
+            sa.select(GuardianLink.id).where(GuardianLink.guardian_id == gid).limit(1))
+        if has_child is None and guardian.is_active_account:
+            guardian.is_active_account = False
+            db.session.execute(
+                sa.update(LoginSession)
+                .where(LoginSession.user_id == gid, LoginSession.ended_at.is_(None))
+                .values(ended_at=utcnow()))
+            count += 1
+    return count
+
+
+# -- backup --------------------------------------------------------------------------------
+class BackupError(RuntimeError):
+    """Why a backup cannot be made this way."""
+
+
+def backup_sqlite(out_dir: str | os.PathLike[str], now: dt.datetime | None = None) -> Path:
+    """Copy the SQLite database (online backup API) and the upload folder to
+    `out_dir/backup-YYYYmmdd-HHMMSS/`. Returns that folder.
+
+    The database is copied first: a file uploaded meanwhile is then an unused extra in
+    the copy, never a missing one. Files the copy's database names but that are missing
+    are listed in manifest.json.
+    """
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise BackupError(
+            "This installation uses PostgreSQL: back it up with pg_dump -Fc and copy the "
+            "upload folder with rsync (see docs/backup.md).")
+    source = engine.url.database
+    if not source or source == ":memory:" or not os.path.exists(source):
+        raise BackupError(f"The SQLite database file {source!r} does not exist.")
+    stamp = (now or utcnow()).strftime("%Y%m%d-%H%M%S")
+    target = Path(out_dir).resolve() / f"backup-{stamp}"
+    if target.exists():
+        raise BackupError(f"{target} exists already.")
+    target.mkdir(parents=True, mode=0o700)
+    db_copy = target / "portfolio.db"
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(db_copy)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    os.chmod(db_copy, 0o600)
+    uploads = Path(current_app.config["UPLOAD_FOLDER"])
+    copy_dir = target / "uploads"
+    if uploads.is_dir():
+        shutil.copytree(uploads, copy_dir, ignore=shutil.ignore_patterns("*.part"))
+    else:
+        copy_dir.mkdir()
+    check = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
+    try:
+        keys = [row[0] for row in check.execute("SELECT storage_key FROM document")]
+        counts = {name: check.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                  for (name,) in check.execute(
+                      "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+    finally:
+        check.close()
+    missing = [k for k in keys if not (copy_dir / k[:2] / k).is_file()]
+    manifest = {"created_at": (now or utcnow()).isoformat(), "database": "portfolio.db",
+                "uploads": "uploads/", "rows": counts, "documents": len(keys),
+                "missing_files": missing}
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return target
+

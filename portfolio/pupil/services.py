@@ -1,0 +1,337 @@
+"""The pupil's portfolio: loading, writing and sharing entries (testable without HTTP)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portfolio import access, progress
+from portfolio.extensions import db
+from portfolio.i18n import _, _l
+from portfolio.kinds import SPECS, KindSpec, spec_for
+from portfolio.models import (
+    GRADE_ORDER,
+    Audience,
+    Entry,
+    EntryKind,
+    EntryStatus,
+    Notification,
+    ReviewState,
+    Section,
+    StandardElement,
+    User,
+    utcnow,
+)
+from portfolio.reference import element_name
+
+SEK2_GRADES = ("EF", "Q1", "Q2", "11", "12", "13")
+SEK1_KINDS = (EntryKind.POTENZIALANALYSE, EntryKind.BERUFSFELDERKUNDUNG, EntryKind.PRAKTIKUM,
+              EntryKind.PRAXISKURS, EntryKind.LANGZEITPRAKTIKUM)
+SEK2_KINDS = (EntryKind.SEK2_STANDORT, EntryKind.SEK2_EK1, EntryKind.SEK2_PRAXIS,
+              EntryKind.SEK2_EK2, EntryKind.STUDIENORIENTIERUNG)
+#: Accepted external assessments only come from a rater's answer, never from a form.
+NOT_CREATABLE = (EntryKind.EXTERNAL_ASSESSMENT,)
+
+KIND_ORDER = {kind.value: i for i, kind in enumerate(SPECS)}
+SECTION_ORDER = {section.value: i for i, section in enumerate(Section)}
+
+AUDIENCE_LABELS = {
+    Audience.TEACHERS: _l("your teachers"),
+    Audience.COUNSELLOR: _l("your counsellor"),
+    Audience.GUARDIANS: _l("your parents"),
+}
+REVIEW_LABELS = {
+    ReviewState.REQUESTED: _l("Handed in – waiting for feedback"),
+    ReviewState.REVIEWED: _l("Feedback given"),
+    ReviewState.REVISION: _l("Please revise: your teacher asked for changes"),
+}
+STATUS_LABELS = {
+    EntryStatus.OPEN: _l("Not started"),
+    EntryStatus.IN_PROGRESS: _l("In progress"),
+    EntryStatus.DONE: _l("Finished"),
+}
+
+
+class EditConflict(Exception):
+    """The entry was changed elsewhere since the form was opened."""
+
+    def __init__(self, stored: Entry) -> None:
+        super().__init__("entry changed elsewhere")
+        self.stored = stored
+
+
+class NeedsSharing(Exception):
+    """Handing in for feedback needs the entry shared with teachers."""
+
+
+# -- which kinds a pupil is offered ------------------------------------------------------
+def is_sek2(grade: str | None) -> bool:
+    return grade in SEK2_GRADES
+
+
+def offered_kinds(grade: str | None, section: Section = Section.MY_WAY) -> list[KindSpec]:
+    """Kinds suggested to a pupil of this grade: Sek I kinds in 8-10, Sek II kinds above."""
+    hidden = SEK1_KINDS if is_sek2(grade) else SEK2_KINDS
+    return [s for s in SPECS.values() if s.section == section and s.kind not in hidden]
+
+
+def can_create(spec: KindSpec) -> bool:
+    return spec.pupil_editable and spec.kind not in NOT_CREATABLE
+
+
+# -- loading -----------------------------------------------------------------------------
+def entries_for(pupil: User, audiences: Iterable[Audience] | None = None, *,
+                kinds: Iterable[str] | None = None, with_comments: bool = False) -> list[Entry]:
+    """A pupil's entries in section and kind order, oldest first within a kind.
+
+    With `audiences`, only entries shared with one of them. One query (two with comments).
+    """
+    query = sa.select(Entry).where(Entry.pupil_id == pupil.id, Entry.school_id == pupil.school_id)
+    if audiences is not None:
+        query = query.where(access.shared_clause(Entry, frozenset(audiences)))
+    if kinds is not None:
+        query = query.where(Entry.kind.in_([str(k) for k in kinds]))
+    if with_comments:
+        query = query.options(selectinload(Entry.comments))
+    entries = list(db.session.scalars(query.order_by(Entry.created_at, Entry.id)))
+    entries.sort(key=lambda e: (SECTION_ORDER[e.section.value], KIND_ORDER.get(e.kind, 99)))
+    return entries
+
+
+def entries_by_kind(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
+    grouped: dict[str, list[Entry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.kind, []).append(entry)
+    return grouped
+
+
+def unread_news(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+# -- writing -----------------------------------------------------------------------------
+def next_due(data: dict) -> dt.date | None:
+    """Earliest due date of a goal step that is not done."""
+    dates = []
+    for step in data.get("steps") or []:
+        if step.get("done") == "yes" or not step.get("due_on"):
+            continue
+        try:
+            dates.append(dt.date.fromisoformat(step["due_on"]))
+        except (TypeError, ValueError):
+            continue
+    return min(dates) if dates else None
+
+
+def overdue_steps(entry: Entry, today: dt.date | None = None) -> list[dict]:
+    """Goal steps past their date and not done."""
+    if entry.kind != EntryKind.GOAL:
+        return []
+    today = today or dt.date.today()
+    late = []
+    for step in (entry.data or {}).get("steps") or []:
+        if step.get("done") == "yes" or not step.get("due_on"):
+            continue
+        try:
+            if dt.date.fromisoformat(step["due_on"]) < today:
+                late.append(step)
+        except ValueError:
+            continue
+    return late
+
+
+def apply_data(entry: Entry, data: dict) -> None:
+    """Put new content on the entry (a new dict, so the JSON column sees the change)."""
+    entry.data = dict(data)
+    if entry.kind == EntryKind.GOAL:
+        entry.next_due_on = next_due(entry.data)
+
+
+def create_entry(pupil: User, kind: str, data: dict) -> Entry:
+    """A new entry of the pupil, in the pupil's current grade, private."""
+    entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind=EntryKind(kind).value,
+                  grade=progress.pupil_grade(pupil), status=EntryStatus.IN_PROGRESS.value,
+                  review_state=ReviewState.NONE.value, data={})
+    apply_data(entry, data)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def update_entry(entry: Entry, data: dict, expected_version: int | None) -> Entry:
+    """Save the pupil's changes unless the entry changed since the form was opened.
+
+    Raises EditConflict with the stored entry; nothing is overwritten then.
+    """
+    if expected_version is None or entry.version != expected_version:
+        raise EditConflict(entry)
+    entry_id = entry.id
+    apply_data(entry, data)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Someone saved between our check and our UPDATE (version_id_col caught it).
+        db.session.rollback()
+        stored = db.session.get(Entry, entry_id, populate_existing=True)
+        raise EditConflict(stored) from None
+    db.session.commit()
+    return entry
+
+
+def set_status(entry: Entry, done: bool) -> None:
+    entry.status = (EntryStatus.DONE if done else EntryStatus.IN_PROGRESS).value
+    db.session.commit()
+
+
+def set_sharing(entry: Entry, audiences: Iterable[Audience]) -> None:
+    """Share the entry with exactly these audiences (none: private).
+
+    Withdrawing it from teachers also withdraws a pending request for feedback.
+    """
+    chosen = set(audiences)
+    for audience in Audience:
+        setattr(entry, f"share_{audience.value}", audience in chosen)
+    if Audience.TEACHERS not in chosen and entry.review_state == ReviewState.REQUESTED:
+        entry.review_state = ReviewState.NONE.value
+        entry.submitted_at = None
+    db.session.commit()
+
+
+def hand_in(entry: Entry, *, share_with_teachers: bool = False) -> None:
+    """Ask the teachers for feedback; needs the entry shared with them."""
+    if not entry.share_teachers:
+        if not share_with_teachers:
+            raise NeedsSharing()
+        entry.share_teachers = True
+    entry.review_state = ReviewState.REQUESTED.value
+    entry.submitted_at = utcnow()
+    db.session.commit()
+
+
+def withdraw_hand_in(entry: Entry) -> None:
+    if entry.review_state == ReviewState.REQUESTED:
+        entry.review_state = ReviewState.NONE.value
+        entry.submitted_at = None
+        db.session.commit()
+
+
+def delete_entry(entry: Entry) -> None:
+    db.session.delete(entry)
+    db.session.commit()
+
+
+def visible_to(entry: Entry) -> list[str]:
+    """Whom the entry is shared with, as words for the pupil (empty: only the pupil)."""
+    return [str(label) for audience, label in AUDIENCE_LABELS.items()
+            if entry.is_shared_with(audience)]
+
+
+def visibility_text(entry: Entry) -> str:
+    names = visible_to(entry)
+    if not names:
+        return _("Only you can see this.")
+    return _("Visible to: %(names)s", names=", ".join(names))
+
+
+# -- the timeline and the next step ------------------------------------------------------
+@dataclass
+class TimelineItem:
+    element: StandardElement
+    state: progress.ElementState
+    name: str
+
+
+@dataclass
+class GradeBlock:
+    grade: str
+    is_current: bool
+    is_future: bool
+    items: list[TimelineItem] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for i in self.items if i.state.state == progress.DONE)
+
+    @property
+    def percent(self) -> int:
+        return progress.progress_percent({str(n): i.state for n, i in enumerate(self.items)})
+
+
+def timeline_grades(grade: str | None) -> list[str]:
+    """Grades 8-10, and the Sek II years for pupils in the upper school."""
+    grades = ["8", "9", "10"]
+    if grade in ("EF", "Q1", "Q2"):
+        grades += ["EF", "Q1", "Q2"]
+    elif grade in ("11", "12", "13"):
+        grades += ["11", "12", "13"]
+    return grades
+
+
+def _per_grade_states(pupil: User) -> dict[tuple[str, str | None], progress.ElementState]:
+    """States per (kind, grade) of the pupil's entries: one grouped query."""
+    rows = db.session.execute(
+        sa.select(Entry.kind, Entry.grade, Entry.status, Entry.review_state,
+                  sa.func.count(Entry.id))
+        .where(Entry.pupil_id == pupil.id, Entry.school_id == pupil.school_id)
+        .group_by(Entry.kind, Entry.grade, Entry.status, Entry.review_state)
+    )
+    found: dict[tuple[str, str | None], progress.ElementState] = {}
+    for kind, grade, status, review_state, n in rows:
+        st = found.setdefault((kind, grade), progress.ElementState())
+        st.count += n
+        st.raise_to(progress.DONE if status == EntryStatus.DONE else progress.IN_PROGRESS)
+        st.feedback_requested |= review_state == ReviewState.REQUESTED
+    return found
+
+
+def timeline(pupil: User) -> list[GradeBlock]:
+    """Per grade, the school's standard elements with the pupil's state (fixed queries).
+
+    Elements that are repeated every grade (e.g. strengths) count per grade;
+    all others count once, whenever the pupil documented them.
+    """
+    grade = progress.pupil_grade(pupil)
+    elements = progress.elements_for_school(pupil.school_id)
+    overall = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
+    per_grade = _per_grade_states(pupil)
+    current_order = GRADE_ORDER.get(grade or "8", 8)
+    blocks = []
+    for g in timeline_grades(grade):
+        block = GradeBlock(grade=g, is_current=g == grade,
+                           is_future=GRADE_ORDER[g] > current_order)
+        for el in elements:
+            if g not in el.grade_list:
+                continue
+            state = overall.get(el.key) or progress.ElementState()
+            kind = el.entry_kind
+            if kind in SPECS and SPECS[EntryKind(kind)].repeatable and len(el.grade_list) > 1:
+                state = per_grade.get((kind, g)) or progress.ElementState()
+            block.items.append(TimelineItem(el, state, element_name(el)))
+        if block.items:
+            blocks.append(block)
+    return blocks
+
+
+def next_element(blocks: list[GradeBlock]) -> TimelineItem | None:
+    """The first mandatory element of the current grade that is still open."""
+    for block in blocks:
+        if block.is_current:
+            open_items = [i for i in block.items if i.state.state == progress.OPEN]
+            mandatory = [i for i in open_items if i.element.mandatory]
+            return (mandatory or open_items or [None])[0]
+    return None
+
+
+def spec_or_none(kind: str) -> KindSpec | None:
+    try:
+        return spec_for(kind)
+    except (KeyError, ValueError):
+        return None

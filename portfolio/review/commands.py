@@ -1,0 +1,37 @@
+"""`flask coordination-report`: the anonymous counts as CSV, for the coordination office."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from portfolio import accounts
+from portfolio.accounts import AccountError
+from portfolio.extensions import db
+from portfolio.models import School
+from portfolio.review.report import build_reports, report_csv
+
+
+@click.command("coordination-report")
+@click.option("--school", "schulnummer", help="Schulnummer; default: every school.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
+              help="Write the CSV to this file (default: print it).")
+def coordination_report_command(schulnummer, out):
+    """Print the transition decisions per school and grade (no names; small counts withheld)."""
+    try:
+        schools = ([accounts.get_school(schulnummer)] if schulnummer else
+                   list(db.session.scalars(sa.select(School).order_by(School.schulnummer))))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    data = report_csv(build_reports(schools))
+    if out:
+        with open(out, "wb") as fh:
+            fh.write(data)
+        click.echo(f"Wrote {out} ({len(schools)} school(s)).")
+    else:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(coordination_report_command)

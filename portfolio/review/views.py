@@ -1,0 +1,163 @@
+"""Staff pages: my classes, class overview, pupil view, dashboard, caseload, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from portfolio import access, audit
+from portfolio.extensions import db
+from portfolio.i18n import _
+from portfolio.models import Entry, ReviewState, SchoolClass
+from portfolio.review import dashboard, report, services
+from portfolio.review.actions import FILTERS
+from portfolio.review.forms import RespondForm
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+@bp.route("/classes")
+@login_required
+def classes():
+    user = _me()
+    access.require(access.can_view_class_list(user))
+    summaries = services.class_summaries(user, user.school)
+    return render_template("review/classes.html", summaries=summaries, filters=FILTERS)
+
+
+@bp.route("/classes/<int:class_id>")
+@login_required
+def class_overview(class_id: int):
+    user = _me()
+    cls = db.session.get(SchoolClass, class_id)
+    if cls is None or cls.school_id != user.school_id:
+        abort(404)
+    access.require(access.teaches_class(user, class_id))
+    filter_key = request.args.get("filter") if request.args.get("filter") in FILTERS else None
+    sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "name"
+    descending = request.args.get("dir") == "desc"
+    overview = services.class_overview(cls, user.school, filter_key=filter_key, sort=sort,
+                                       descending=descending)
+    return render_template("review/class_overview.html", o=overview, filters=FILTERS,
+                           filter_key=filter_key, sort=sort, descending=descending,
+                           today=dt.date.today())
+
+
+def _render_pupil(pupil_access, forms=None, status=200):
+    pupil = pupil_access.pupil
+    entries = services.shared_entries(pupil_access)
+    forms = forms or {}
+    for entry in entries:
+        if entry.id not in forms and pupil_access.can_comment(entry):
+            forms[entry.id] = RespondForm(prefix=f"e{entry.id}", formdata=None)
+    elements, states, percent = services.pupil_progress(pupil)
+    return render_template(
+        "review/pupil.html", pa=pupil_access, pupil=pupil, entries=entries, forms=forms,
+        elements=elements, states=states, percent=percent,
+        documents=services.shared_documents_count(pupil_access),
+    ), status
+
+
+@bp.route("/pupils/<int:pupil_id>")
+@login_required
+def pupil(pupil_id: int):
+    user = _me()
+    pupil_access = access.load_pupil(user, pupil_id)
+    access.require(pupil_access.is_staff)
+    audit.record(user, "view", pupil_id=pupil_id, obj=pupil_access.pupil)
+    services.mark_pupil_news_read(user, pupil_access.pupil)
+    db.session.commit()
+    return _render_pupil(pupil_access)
+
+
+@bp.route("/entries/<int:entry_id>/respond", methods=["POST"])
+@login_required
+def respond(entry_id: int):
+    user = _me()
+    entry, pupil_access = access.load_shared(user, Entry, entry_id)
+    access.require(pupil_access.can_comment(entry))
+    form = RespondForm(prefix=f"e{entry.id}")
+    action = request.form.get("action", "comment")
+    back = url_for("review.pupil", pupil_id=entry.pupil_id, _anchor=f"entry-{entry.id}")
+    if form.validate_on_submit():
+        body = form.body.data or ""
+        try:
+            if action == "comment":
+                if not body.strip():
+                    raise services.ReviewError("empty")
+                services.add_comment(entry, user, body)
+                message = _("Your comment was sent to %(name)s.", name=entry.pupil.first_name)
+            elif action in (ReviewState.REVIEWED.value, ReviewState.REVISION.value):
+                access.require(pupil_access.can_review(entry))
+                services.set_review(entry, user, ReviewState(action), body)
+                message = (_("Marked as reviewed. %(name)s has been told.", name=entry.pupil.first_name)
+                           if action == ReviewState.REVIEWED.value else
+                           _("%(name)s has been asked to revise the entry.", name=entry.pupil.first_name))
+            else:
+                abort(400)
+            db.session.commit()
+            flash(message, "success")
+            return redirect(back)
+        except services.ReviewError as error:
+            db.session.rollback()
+            if str(error) == "revision-needs-comment":
+                form.body.errors.append(_("Please write what the pupil should revise."))
+            else:
+                form.body.errors.append(_("Please write a comment."))
+        except services.StaleDataError:
+            db.session.rollback()
+            flash(_("%(name)s changed the entry just now. Please look at it again and then "
+                    "send your answer; your text is still in the box.",
+                    name=entry.pupil.first_name), "warning")
+    # Errors at the field, the typed text kept: the page again, with this form.
+    pupil_access = access.load_pupil(user, entry.pupil_id)
+    return _render_pupil(pupil_access, forms={entry.id: form}, status=400 if form.errors else 409)
+
+
+@bp.route("/school")
+@login_required
+def stubo_dashboard():
+    user = _me()
+    access.require(access.can_view_school_overview(user))
+    blocks, missing = dashboard.school_dashboard(user.school)
+    return render_template("review/stubo_dashboard.html", blocks=blocks, missing=missing)
+
+
+@bp.route("/school.csv")
+@login_required
+def stubo_dashboard_csv():
+    user = _me()
+    access.require(access.can_view_school_overview(user))
+    blocks, _missing = dashboard.school_dashboard(user.school)
+    name = f"berufswahlpass-uebersicht-{dt.date.today().isoformat()}.csv"
+    return Response(dashboard.dashboard_csv(blocks), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/caseload")
+@login_required
+def caseload():
+    user = _me()
+    access.require(access.can_view_caseload(user))
+    rows, no_consent = dashboard.caseload(user, user.school)
+    return render_template("review/caseload.html", rows=rows, no_consent=no_consent)
+
+
+@bp.route("/coordination-report")
+@login_required
+def coordination_report():
+    user = _me()
+    access.require(access.can_view_coordination_report(user))
+    reports = report.build_reports([user.school])
+    if request.args.get("format") == "csv":
+        name = f"koordinierungsstelle-{user.school.schulnummer}-{dt.date.today().isoformat()}.csv"
+        return Response(report.report_csv(reports), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("review/coordination_report.html", reports=reports,
+                           decision_label=report.decision_label, threshold=report.THRESHOLD)
