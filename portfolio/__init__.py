@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     register_security(app)
+    register_resilience(app)
     return app
 
 
@@ -81,6 +82,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(notifications_bp)
 
+    from portfolio.agreement.views import bp as agreement_bp
+    from portfolio.documents.views import bp as documents_bp
+
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(agreement_bp)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from portfolio.main.errors import register
@@ -102,5 +109,11 @@ def register_commands(app: Flask) -> None:
 
 def register_security(app: Flask) -> None:
     from portfolio.security import register_security as register
+
+    register(app)
+
+
+def register_resilience(app: Flask) -> None:
+    from portfolio.resilience import register
 
     register(app)

@@ -1,0 +1,84 @@
+"""Riding out a database restart: requests that hit a lost connection are retried.
+
+When PostgreSQL restarts (failover, update), the connections in the pool break. A
+request that fails for that reason has not changed anything (its transaction was
+rolled back by the server), so it is run again from the start, with its body
+buffered, until the database answers or a time limit passes. The user sees a slower
+answer instead of an error page.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError
+
+from portfolio.extensions import db
+
+RETRY_HEADER = "X-Portfolio-Retry"
+
+
+class DatabaseUnavailable(Exception):
+    """Raised inside a request when the database connection was lost."""
+
+
+def is_disconnect(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated or _looks_lost(error))
+
+
+def _looks_lost(error: DBAPIError) -> bool:
+    text = str(error.orig).lower() if error.orig is not None else ""
+    return any(s in text for s in ("server closed the connection", "terminating connection",
+                                   "connection refused", "the database system is shutting down",
+                                   "the database system is starting up", "connection is closed",
+                                   "consuming input failed", "could not connect"))
+
+
+class RetryOnDatabaseRestart:
+    """WSGI middleware: re-run a request that ended in a lost-connection answer."""
+
+    def __init__(self, wsgi_app, max_wait: float = 30.0) -> None:
+        self.wsgi_app = wsgi_app
+        self.max_wait = max_wait
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        deadline = time.monotonic() + self.max_wait
+        delay = 0.1
+        while True:
+            captured: dict = {}
+
+            def capture(status, headers, exc_info=None):
+                captured["status"], captured["headers"] = status, headers
+                return lambda data: None
+
+            env = dict(environ)
+            env["wsgi.input"] = io.BytesIO(body)
+            result = self.wsgi_app(env, capture)
+            retry = any(k == RETRY_HEADER for k, _v in captured.get("headers", []))
+            if not retry or time.monotonic() + delay > deadline:
+                headers = [(k, v) for k, v in captured["headers"] if k != RETRY_HEADER]
+                start_response(captured["status"], headers)
+                return result
+            if hasattr(result, "close"):
+                result.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        if not is_disconnect(error):
+            raise error
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+        from flask import render_template
+
+        return render_template("errors/503.html"), 503, {RETRY_HEADER: "1"}
+
+    app.wsgi_app = RetryOnDatabaseRestart(app.wsgi_app)
