@@ -72,9 +72,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
 
+    from portfolio.guardian.views import bp as guardian_bp
     from portfolio.guidance.views import bp as guidance_bp
 
     app.register_blueprint(guidance_bp)
+    app.register_blueprint(guardian_bp)
 
     from portfolio.notifications.views import bp as notifications_bp
     from portfolio.review.views import bp as review_bp
@@ -87,6 +89,24 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(documents_bp)
     app.register_blueprint(agreement_bp)
+
+    from portfolio.privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
+
+    from portfolio.admin.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+
+    from portfolio.export.views import bp as export_bp
+
+    app.register_blueprint(export_bp)
+
+    from portfolio.pupil import bp as pupil_bp
+    from portfolio.pupil.rate import bp as rate_bp
+
+    app.register_blueprint(pupil_bp)
+    app.register_blueprint(rate_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -181,6 +181,14 @@ class PupilAccess:
         """The whole-portfolio PDF: pupil and guardians; staff get only what is shared."""
         return self.is_self or self.is_guardian or self.is_staff
 
+    def can_view_access_log(self) -> bool:
+        """"Who looked at my portfolio": the pupil and their guardians."""
+        return self.is_self or self.is_guardian
+
+    def can_take_away(self) -> bool:
+        """The take-away package (whole portfolio, JSON, files): pupil and guardians."""
+        return self.is_self or self.is_guardian
+
 
 def _current_year_ids():
     return sa.select(SchoolYear.id).where(SchoolYear.is_current.is_(True))
@@ -477,6 +485,11 @@ def can_print_slips(user: User, school_class) -> bool:
         return False
     return can_manage_accounts(user) or (
         user.has_role(Role.TEACHER) and teaches_class(user, school_class.id))
+
+
+def can_administer_privacy(user: User) -> bool:
+    """The school's consents, audit log, leavers and retention: the school admin."""
+    return user.has_role(Role.ADMIN)
 
 
 def is_active_pupil(pupil: User) -> bool:

@@ -128,3 +128,9 @@ def register(app: Flask) -> None:
     from portfolio.admin.lifecycle_commands import register as register_lifecycle
 
     register_lifecycle(app)
+    from portfolio.admin.commands import register as register_admin
+
+    register_admin(app)
+    from portfolio.export.commands import register as register_export
+
+    register_export(app)

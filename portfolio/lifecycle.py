@@ -169,7 +169,7 @@ def write_takeaway(pupil: User, out: IO[bytes]) -> None:
 
 def takeaway_file(pupil: User) -> IO[bytes]:
     """The take-away ZIP in a temporary file (kept in memory up to 20 MB), at position 0."""
-    out = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)
+    out = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)  # noqa: SIM115 (returned)
     write_takeaway(pupil, out)
     out.seek(0)
     return out
@@ -232,7 +232,7 @@ def _cascade(table: sa.Table, condition, rows: dict[str, int], *, dry_run: bool,
     """
     if depth > 8:
         raise RuntimeError(f"foreign keys nest too deeply at {table.name}")
-    pk = list(table.primary_key.columns)[0]
+    pk = next(iter(table.primary_key.columns))
     for child in db.metadata.sorted_tables:
         for fk in child.foreign_keys:
             if fk.column.table is not table or child.name == "audit_event":

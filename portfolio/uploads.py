@@ -63,7 +63,7 @@ class UploadError(ValueError):
     """A file that cannot be accepted; `message` says why, for the uploader."""
 
     def __init__(self, message) -> None:
-        super().__init__(str(message))
+        super().__init__(message)  # lazy: translated when shown, in the user's language
         self.message = message
 
 
@@ -132,9 +132,18 @@ def check_pdf(data: bytes) -> None:
         raise UploadError(MSG_BAD_PDF) from error
 
 
+def _jpeg_is_complete(data: bytes) -> bool:
+    """An end-of-image marker after the last scan. (Pillow cannot be relied on to notice a
+    cut-off JPEG: WeasyPrint switches on ImageFile.LOAD_TRUNCATED_IMAGES for the process.)"""
+    last_scan = data.rfind(b"\xff\xda")
+    return last_scan > 0 and data.find(b"\xff\xd9", last_scan) > 0
+
+
 def clean_image(data: bytes, mime_type: str) -> bytes:
     """The photo re-encoded in its own format: upright, at most MAX_IMAGE_EDGE, no metadata."""
     expected = "PNG" if mime_type == PNG else "JPEG"
+    if mime_type == JPEG and not _jpeg_is_complete(data):
+        raise UploadError(MSG_BAD_IMAGE)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -194,9 +203,10 @@ def ascii_filename(name: str) -> str:
     for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"),
                             ("Ü", "Ue"), ("ß", "ss")):
         name = name.replace(umlaut, spelled)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    stem, ext = os.path.splitext(secure_filename(ascii_name))
-    return f"{stem or 'dokument'}{ext}"
+    stem, ext = os.path.splitext(name)
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    ext = re.sub(r"[^A-Za-z0-9.]", "", ext)
+    return f"{secure_filename(ascii_stem) or 'dokument'}{ext}"
 
 
 def check_upload(data: bytes | None, filename: str | None, *,

@@ -16,6 +16,7 @@ from wtforms import (
     SubmitField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from portfolio.config import LANGUAGES
@@ -30,8 +31,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def language_choices() -> list[tuple[str, str]]:
-    return list(LANGUAGES.items())
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as select options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def language_choices() -> list[SelectChoice]:
+    return options(LANGUAGES.items())
 
 
 class RosterUploadForm(FlaskForm):
@@ -75,9 +81,9 @@ class UserSearchForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Search by name or username"), validators=[Optional(), Length(max=100)])
-    kind = SelectField(_l("Show"), choices=[
+    kind = SelectField(_l("Show"), choices=options([
         ("pupils", _l("Pupils")), ("staff", _l("Staff")), ("guardians", _l("Parents")),
-    ], default="pupils")
+    ]), default="pupils")
     class_id = SelectField(_l("Class"), coerce=str, validators=[Optional()], default="")
     inactive = BooleanField(_l("Include deactivated accounts and pupils who left"))
 

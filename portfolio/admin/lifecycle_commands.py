@@ -7,7 +7,7 @@ import os
 import tempfile
 
 import click
-from flask import Flask
+from flask import Flask, g
 
 from portfolio import accounts, lifecycle, portability
 from portfolio.accounts import AccountError
@@ -21,6 +21,7 @@ from portfolio.models import User
               help="Pretend today is this date (for tests and drills).")
 def purge_expired_command(dry_run: bool, today):
     """Delete pupils whose retention period after leaving has ended, with all their data."""
+    _english()
     day = today.date() if today else dt.date.today()
     ids = [p.id for p in lifecycle.expired_pupils(day)]
     undated = lifecycle.left_without_date()
@@ -36,7 +37,7 @@ def purge_expired_command(dry_run: bool, today):
         pupil = db.session.get(User, pupil_id)
         try:
             result = lifecycle.purge_pupil(pupil, dry_run=dry_run)
-        except Exception as error:  # one failure must not stop the others
+        except Exception as error:  # noqa: BLE001  (one failure must not stop the others)
             db.session.rollback()
             failed += 1
             click.echo(f"Pupil #{pupil_id}: FAILED ({type(error).__name__}: {error})", err=True)
@@ -59,6 +60,7 @@ def purge_expired_command(dry_run: bool, today):
               help="The ZIP file to write.")
 def export_portfolio_command(username: str, out_path: str):
     """Write a pupil's portfolio (JSON + files) as a ZIP, e.g. for a change of school."""
+    _english()
     try:
         pupil = accounts.get_user(username)
     except AccountError as error:
@@ -91,6 +93,7 @@ def export_portfolio_command(username: str, out_path: str):
 @click.option("--class", "class_name", help="Class in the current school year, e.g. 9a.")
 def import_portfolio_command(zip_path: str, schulnummer: str, class_name: str | None):
     """Restore a portfolio ZIP as a new pupil of this school."""
+    _english()
     try:
         school = accounts.get_school(schulnummer)
         with open(zip_path, "rb") as fh:
@@ -107,6 +110,7 @@ def import_portfolio_command(zip_path: str, schulnummer: str, class_name: str | 
               help="Folder in which a timestamped backup folder is created.")
 def backup_command(out_dir: str):
     """Copy the SQLite database and the uploaded files consistently (SQLite only)."""
+    _english()
     try:
         target = lifecycle.backup_sqlite(out_dir)
     except lifecycle.BackupError as error:
@@ -118,6 +122,11 @@ def backup_command(out_dir: str):
     if manifest["missing_files"]:
         click.echo(f"Warning: {len(manifest['missing_files'])} file(s) named in the database "
                    "were missing; see manifest.json.", err=True)
+
+
+def _english() -> None:
+    """Messages of the services in English: there is no request (and no browser) here."""
+    g.force_locale = "en"
 
 
 def register(app: Flask) -> None:

@@ -18,6 +18,7 @@ Rules (see ../shared/domain.md):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -88,6 +89,12 @@ def next_class(cls: SchoolClass, upper_school: bool) -> tuple[str | None, str | 
     return name, grade
 
 
+def _start_year(year: SchoolYear) -> int:
+    """2026 for "2026/27" (the name is what people see), else the year it starts."""
+    match = re.match(r"(\d{4})/", year.name)
+    return int(match.group(1)) if match else year.starts_on.year
+
+
 def plan(school: School, today: dt.date | None = None) -> RolloverPlan:
     """What the rollover would do (fixed number of queries)."""
     today = today or dt.date.today()
@@ -95,7 +102,7 @@ def plan(school: School, today: dt.date | None = None) -> RolloverPlan:
     starts_on = old.ends_on + dt.timedelta(days=1)
     ends_on = dt.date(starts_on.year + 1, starts_on.month, starts_on.day) - dt.timedelta(days=1)
     result = RolloverPlan(school=school, old_year=old,
-                          new_name=SchoolYear.name_for(starts_on.year),
+                          new_name=SchoolYear.name_for(_start_year(old) + 1),
                           starts_on=starts_on, ends_on=ends_on)
     due_from = old.ends_on - dt.timedelta(weeks=ROLLOVER_WEEKS)
     if today < due_from:
@@ -134,6 +141,8 @@ def run(rollover: RolloverPlan) -> SchoolYear | None:
         new = SchoolYear(school_id=school.id, name=rollover.new_name,
                          starts_on=rollover.starts_on, ends_on=rollover.ends_on)
         db.session.add(new)
+    if new is old:
+        return None
     old.is_current = False
     db.session.flush()
     new.is_current = True

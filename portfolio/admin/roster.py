@@ -197,7 +197,7 @@ def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     records = _records(text, _delimiter(text, filename))
     try:
-        header_line, header = next(
+        _line, header = next(
             ((n, f) for n, f in records if any(c.strip() for c in f)), (0, [])
         )
     except csv.Error:

@@ -80,8 +80,8 @@ class Preview:
 
 @dataclass
 class ImportResult:
-    #: New pupils with their initial passwords (shown once, on the login slips).
-    created: list[tuple[User, str]] = field(default_factory=list)
+    #: New pupils with their initial passwords (shown once, on the login slips) and rows.
+    created: list[tuple[User, str, RosterRow]] = field(default_factory=list)
     changed: list[User] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
@@ -223,7 +223,7 @@ def apply_import(school: School, actor: User | None, preview: Preview, *,
                 must_change_password=True,
             )
             accounts.put_in_class(pupil, class_for(row))
-            result.created.append((pupil, password))
+            result.created.append((pupil, password, row))
         elif item.status == CHANGED:
             pupil = item.pupil
             for key, _old, _new in item.changes:

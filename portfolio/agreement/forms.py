@@ -6,11 +6,21 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField, RadioField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portfolio.documents.forms import choice_list
 from portfolio.i18n import _l
 from portfolio.kinds import AGREEMENT_DECISIONS, LONG_MAX, TEXT_MAX
 from portfolio.reference import OCCUPATIONAL_FIELDS
@@ -44,12 +54,12 @@ class ContactForm(_SubForm):
 class AgreementForm(FlaskForm):
     agreement_id = HiddenField()
     version = HiddenField()
-    decision = RadioField(_l("What comes after school?"), choices=AGREEMENT_DECISIONS,
+    decision = RadioField(_l("What comes after school?"), choices=choice_list(AGREEMENT_DECISIONS),
                           validators=[Optional()])
     dream_job = StringField(_l("My dream job"), validators=[Optional(), Length(max=TEXT_MAX)])
     strengths = TextAreaField(_l("What I can do"), validators=[Optional(), Length(max=LONG_MAX)],
                               render_kw={"rows": 4})
-    fields = MultiCheckboxField(_l("Possible occupational fields"), choices=OCCUPATIONAL_FIELDS,
+    fields = MultiCheckboxField(_l("Possible occupational fields"), choices=choice_list(OCCUPATIONAL_FIELDS),
                                 validators=[Optional()])
     next_step = TextAreaField(_l("My concrete next step"),
                               validators=[Optional(), Length(max=LONG_MAX)], render_kw={"rows": 3})

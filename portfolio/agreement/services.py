@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import LazyString
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portfolio import accounts, audit
 from portfolio.extensions import db
-from portfolio.i18n import _l
+from portfolio.i18n import _, _l
 from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES, REQUIRED_SIGNERS
 from portfolio.models import Agreement, AgreementSignature, User, utcnow
 
@@ -44,7 +45,7 @@ class AgreementError(Exception):
     """An action on the agreement that cannot be done; `message` says why."""
 
     def __init__(self, message) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
 
 
@@ -156,8 +157,10 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
         if agreement.version != expected_version:
             raise AgreementError(MSG_STALE)
         if missing_for_signing(agreement):
-            raise AgreementError(_l("Please fill in %(fields)s first; then it can be signed.",
-                                    fields=", ".join(str(m) for m in missing_for_signing(agreement))))
+            missing = missing_for_signing(agreement)
+            raise AgreementError(LazyString(lambda: _(
+                "Please fill in %(fields)s first; then it can be signed.",
+                fields=", ".join(str(m) for m in missing))))
         if signature_for(agreement, role):
             raise AgreementError(_already_signed(role))
     except AgreementError:

@@ -51,8 +51,6 @@ def _page(acc: access.PupilAccess, number: int | None = None, sign_form: SignFor
         shown = next((a for a in visible if a.number == number), None)
         if shown is None:
             abort(404)
-    if shown is not None and not acc.is_self:
-        services.record_view(current_user, acc.pupil, shown)
     role = acc.can_sign_agreement_as()
     can_sign = bool(
         shown is not None and role and shown is visible[0] and not shown.is_locked
@@ -64,13 +62,17 @@ def _page(acc: access.PupilAccess, number: int | None = None, sign_form: SignFor
     if acc.is_self and all_versions:
         sharing_form = SharingForm(formdata=None, share_guardians=all_versions[0].share_guardians,
                                    share_counsellor=all_versions[0].share_counsellor)
-    return render_template(
+    html = render_template(
         "agreement/overview.html", acc=acc, pupil=acc.pupil, shown=shown, versions=visible,
         hidden_exists=bool(all_versions) and not visible, latest=visible[0] if visible else None,
         sign_role=role if can_sign else None, sign_form=sign_form if can_sign else None,
         sharing_form=sharing_form, can_edit=acc.can_edit_agreement(),
         current_grade=services.current_grade(acc.pupil),
     )
+    if shown is not None and not acc.is_self:
+        # After rendering: the audit commit would expire the objects the page shows.
+        services.record_view(current_user, acc.pupil, shown)
+    return html
 
 
 @bp.route("/")

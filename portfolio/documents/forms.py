@@ -8,6 +8,18 @@ from portfolio.i18n import _l
 from portfolio.models import Audience, DocumentCategory
 from portfolio.uploads import ACCEPT
 
+try:  # WTForms 3.3 deprecates (value, label) tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+
+def choice_list(pairs) -> list:
+    """Choices in the form the installed WTForms prefers."""
+    if SelectChoice is None:
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 class _ShareFields:
     share_teachers = BooleanField(_l("My teachers (class teacher, StuBO)"))
@@ -23,7 +35,7 @@ class DocumentForm(_ShareFields, FlaskForm):
 
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Please enter a title.")),
                                                  Length(max=200)])
-    category = RadioField(_l("What kind of document is it?"), choices=CATEGORY_CHOICES,
+    category = RadioField(_l("What kind of document is it?"), choices=choice_list(CATEGORY_CHOICES),
                           default=DocumentCategory.CERTIFICATE.value,
                           validators=[DataRequired(message=_l("Please choose a kind."))])
 
@@ -31,6 +43,6 @@ class DocumentForm(_ShareFields, FlaskForm):
 class UploadForm(_ShareFields, FlaskForm):
     file = FileField(_l("File"), render_kw={"accept": ACCEPT})
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
-    category = RadioField(_l("What kind of document is it?"), choices=CATEGORY_CHOICES,
+    category = RadioField(_l("What kind of document is it?"), choices=choice_list(CATEGORY_CHOICES),
                           default=DocumentCategory.CERTIFICATE.value,
                           validators=[DataRequired(message=_l("Please choose a kind."))])

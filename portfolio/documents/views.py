@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -51,10 +50,12 @@ def shared(pupil_id: int):
     if acc.is_self:
         return redirect(url_for(".index"))
     documents = services.documents_of(pupil_id, acc.audiences)
+    html = render_template("documents/shared.html", pupil=acc.pupil,
+                           groups=services.by_category(documents), count=len(documents))
+    # After rendering: the audit commit would expire the documents the page shows.
     audit.record(current_user, "view", pupil_id=pupil_id, school_id=acc.pupil.school_id,
                  details={"page": "documents"}, commit=True)
-    return render_template("documents/shared.html", pupil=acc.pupil,
-                           groups=services.by_category(documents), count=len(documents))
+    return html
 
 
 @bp.route("/upload", methods=["GET", "POST"])

@@ -7,7 +7,10 @@ import unicodedata
 
 from portfolio.access import PupilAccess
 from portfolio.i18n import _
-from portfolio.pdf import attachment, html_to_pdf, page_counter_css, render_html
+from portfolio.kinds import AGREEMENT_GUIDING_QUESTIONS
+from markupsafe import Markup
+
+from portfolio.pdf import attachment, css_string, html_to_pdf, page_counter_css, render_html
 
 from .services import PortfolioContent, Selection, collect
 from .summary import family_summary
@@ -17,7 +20,9 @@ def portfolio_html(access: PupilAccess, selection: Selection | None = None) -> t
     """The final HTML of the portfolio PDF and the content it was made from."""
     content = collect(access, selection)
     html = render_html("pdf/portfolio.html", c=content, page_counter=page_counter_css(),
-                       selection=selection is not None and not selection.is_empty)
+                       selection=selection is not None and not selection.is_empty,
+                       agreement_questions=AGREEMENT_GUIDING_QUESTIONS,
+                       running_title=Markup(css_string(_("Berufswahlpass"))))
     return html, content
 
 

@@ -135,6 +135,16 @@ class AgreementView:
 
 
 @dataclass
+class ElementView:
+    name: str
+    own_name: bool  # the school's own wording (printed as written)
+    grades: list[str]
+    mandatory: bool
+    description: str
+    own_description: bool
+
+
+@dataclass
 class SectionView:
     key: Section
     label: str
@@ -142,8 +152,8 @@ class SectionView:
     documents: list[DocumentView] = field(default_factory=list)
     guidance: list[GuidanceRecord] = field(default_factory=list)
     agreements: list[AgreementView] = field(default_factory=list)
-    elements: list = field(default_factory=list)
-    chart_svg: str | None = None
+    elements: list[ElementView] = field(default_factory=list)
+    chart_svg: str | None = None  # data: URL of the strengths chart
 
     @property
     def anchor(self) -> str:
@@ -326,12 +336,18 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         sections[entry.section].entries.append(view)
         if entry.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT):
             chart_entries.append(entry)
-    sections[Section.MY_WAY].chart_svg = strengths_chart(chart_entries, qualities)
+    svg = strengths_chart(chart_entries, qualities)
+    if svg:
+        sections[Section.MY_WAY].chart_svg = (
+            "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode())
     sections[Section.MY_WAY].guidance = [g for g in guidance if want(Section.MY_WAY, "guidance", g.id)]
     sections[Section.AGREEMENT].agreements = [
         _agreement_view(a, quality_names) for a in agreements if want(Section.AGREEMENT, "agreements", a.id)]
     if sel is None or Section.OFFERS in sel.sections:
-        sections[Section.OFFERS].elements = progress.elements_for_school(pupil.school_id)
+        sections[Section.OFFERS].elements = [
+            ElementView(reference.element_name(el), bool(el.name), el.grade_list, el.mandatory,
+                        reference.element_description(el), bool(el.description))
+            for el in progress.elements_for_school(pupil.school_id)]
 
     shown = [s for s in sections.values()
              if s.entries or s.documents or s.guidance or s.agreements or s.elements or s.chart_svg]

@@ -17,8 +17,9 @@ from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES, REQUIRE
 from portfolio.models import Agreement, Entry, EntryKind, GuidanceRecord, SchoolClass, User, utcnow
 
 #: Long texts are cut so that the summary stays on one page; the portfolio PDF has them whole.
-TEXT_LIMIT = 220
-MAX_STEPS = 7
+TEXT_LIMIT = 180
+STEP_LIMIT = 100
+MAX_STEPS = 5
 
 
 def shorten(text: str | None, limit: int = TEXT_LIMIT) -> str:
@@ -69,7 +70,7 @@ def _steps(access: PupilAccess, agreement: Agreement | None) -> list[Step]:
     if agreement is not None:
         for item in (agreement.data or {}).get("steps") or []:
             if isinstance(item, dict) and item.get("text"):
-                steps.append(Step(shorten(item["text"], 160), _date(item.get("due_on")),
+                steps.append(Step(shorten(item["text"], STEP_LIMIT), _date(item.get("due_on")),
                                   _("Transition agreement")))
     goals = db.session.scalars(sa.select(Entry).where(
         Entry.pupil_id == pupil.id, Entry.kind == EntryKind.GOAL.value, access.visible_clause(Entry)))
@@ -79,14 +80,14 @@ def _steps(access: PupilAccess, agreement: Agreement | None) -> list[Step]:
             continue
         for item in data.get("steps") or []:
             if isinstance(item, dict) and item.get("text") and item.get("done") != "yes":
-                steps.append(Step(shorten(item["text"], 160), _date(item.get("due_on")),
-                                  _("Goal: %(goal)s", goal=shorten(data.get("goal"), 60))))
+                steps.append(Step(shorten(item["text"], STEP_LIMIT), _date(item.get("due_on")),
+                                  _("Goal: %(goal)s", goal=shorten(data.get("goal"), 30))))
     records = db.session.scalars(sa.select(GuidanceRecord).where(
         GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord)))
     for record in records:
         for item in record.next_steps or []:
             if isinstance(item, dict) and item.get("text"):
-                steps.append(Step(shorten(item["text"], 160), _date(item.get("due_on")),
+                steps.append(Step(shorten(item["text"], STEP_LIMIT), _date(item.get("due_on")),
                                   _("Guidance session")))
     steps.sort(key=lambda s: (s.due_on is None, s.due_on or dt.date.max))
     return steps
@@ -119,7 +120,7 @@ def family_summary(access: PupilAccess) -> FamilySummary:
         data = agreement.data or {}
         summary.decision = str(dict(AGREEMENT_DECISIONS).get(agreement.decision, agreement.decision or ""))
         summary.next_step = shorten(data.get("next_step"))
-        summary.dream_job = shorten(data.get("dream_job"), 100)
+        summary.dream_job = shorten(data.get("dream_job"), 80)
         signed = {s.role: s for s in agreement.signatures}
         for role, label in AGREEMENT_SIGNER_ROLES:
             sig = signed.get(role)

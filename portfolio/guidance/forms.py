@@ -43,6 +43,7 @@ class GuidanceForm(FlaskForm):
     held_on = DateField(
         _l("Date of the session"),
         validators=[InputRequired(message=_l("Please enter the date of the session."))],
+        default=dt.date.today,
     )
     participants = TextAreaField(
         _l("Who took part"), validators=[Length(max=2000)], render_kw={"rows": 2}

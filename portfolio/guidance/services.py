@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,8 @@ def create_record(author: User, pupil: User, *, held_on: dt.date, participants: 
     record.next_steps = _sync_goals(record, [], _as_steps(steps), held_on)
     db.session.commit()
     if notify_pupil:
-        _notify(pupil, author)
+        goals = [s["goal_entry_id"] for s in record.next_steps]
+        _notify(pupil, author, db.session.get(Entry, goals[0]) if goals else None)
     return record
 
 
@@ -92,11 +94,11 @@ def update_record(record: GuidanceRecord, *, expected_version: int | None, held_
     """Save the staff part; Conflict when the record changed since `expected_version`."""
     _check_version(record, expected_version)
     old_steps, old_held_on = list(record.next_steps or []), record.held_on
-    record.held_on = held_on
-    record.participants = participants.strip()
-    record.topics = topics.strip()
-    record.next_steps = _sync_goals(record, old_steps, _as_steps(steps), old_held_on)
-    _commit(record)
+    with _saving(record):
+        record.held_on = held_on
+        record.participants = participants.strip()
+        record.topics = topics.strip()
+        record.next_steps = _sync_goals(record, old_steps, _as_steps(steps), old_held_on)
     return record
 
 
@@ -104,9 +106,9 @@ def update_pupil_part(record: GuidanceRecord, *, expected_version: int | None,
                       pupil_notes: str, share_guardians: bool) -> GuidanceRecord:
     """The pupil's notes and whether guardians see the record."""
     _check_version(record, expected_version)
-    record.pupil_notes = pupil_notes.strip()
-    record.share_guardians = bool(share_guardians)
-    _commit(record)
+    with _saving(record):
+        record.pupil_notes = pupil_notes.strip()
+        record.share_guardians = bool(share_guardians)
     return record
 
 
@@ -123,13 +125,17 @@ def _check_version(record: GuidanceRecord, expected: int | None) -> None:
         raise Conflict(record)
 
 
-def _commit(record: GuidanceRecord) -> None:
+@contextmanager
+def _saving(record: GuidanceRecord):
+    """Commit the changes made in the block; Conflict if the row changed underneath."""
+    record_id = record.id
     try:
+        yield
         db.session.commit()
     except StaleDataError:
         # Another request saved between our check and our UPDATE.
         db.session.rollback()
-        fresh = db.session.get(GuidanceRecord, record.id, populate_existing=True)
+        fresh = db.session.get(GuidanceRecord, record_id, populate_existing=True)
         raise Conflict(fresh) from None
 
 
@@ -210,12 +216,15 @@ def _untouched(goal: Entry, previous: dict[str, Any], old_held_on: dt.date) -> b
 
 
 # -- notifications -------------------------------------------------------------------------
-def _notify(pupil: User, author: User) -> None:
-    """Tell the pupil about the new record (when the notifications feature is there)."""
+def _notify(pupil: User, author: User, first_goal: Entry | None) -> None:
+    """Tell the pupil about the new record (when the notifications feature is there).
+
+    The notice points at the first goal made from the session, which names the session.
+    """
     try:
         from portfolio.notifications import services as notifications
     except ImportError:
         return
 
-    notifications.notify(pupil, "guidance", actor=author)
+    notifications.notify(pupil, "guidance_recorded", actor=author, entry=first_goal)
     db.session.commit()

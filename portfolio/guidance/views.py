@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -58,7 +60,7 @@ def new(pupil_id: int):
         while len(form.next_steps) < START_STEPS:
             form.next_steps.append_entry()
     elif "add_step" in request.form:
-        form.next_steps.append_entry()
+        _add_row(form)
     elif form.validate_on_submit():
         record = services.create_record(
             current_user, pupil_access.pupil, held_on=form.held_on.data,
@@ -83,11 +85,11 @@ def edit(record_id: int):
             "topics": record.topics, "version": record.version,
             "next_steps": [_step_row(s) for s in record.next_steps or []],
         })
-        form.next_steps.append_entry()
+        _add_row(form)
     else:
         form = GuidanceForm()
         if "add_step" in request.form:
-            form.next_steps.append_entry()
+            _add_row(form)
         elif form.validate_on_submit():
             try:
                 services.update_record(
@@ -106,9 +108,12 @@ def edit(record_id: int):
                            record=record, errors=error_list(form), conflict=conflict)
 
 
-def _step_row(step: dict) -> dict:
-    import datetime as dt
+def _add_row(form: GuidanceForm) -> None:
+    if len(form.next_steps) < form.next_steps.max_entries:
+        form.next_steps.append_entry()
 
+
+def _step_row(step: dict) -> dict:
     due = step.get("due_on")
     return {"key": step.get("key"), "text": step.get("text", ""),
             "due_on": dt.date.fromisoformat(due) if due else None}
@@ -145,6 +150,7 @@ def show(record_id: int):
     return render_template(
         "guidance/show.html", record=record, pupil=pupil_access.pupil, access=pupil_access,
         form=form, conflict=conflict, errors=error_list(form) if form else [],
-        goals=services.goals_of(record) if pupil_access.is_self or pupil_access.is_staff else {},
+        # The goals are the pupil's own entries now: only the pupil sees them here.
+        goals=services.goals_of(record) if pupil_access.is_self else {},
         can_edit=pupil_access.can_edit_guidance(record, current_user),
     )

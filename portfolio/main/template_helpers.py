@@ -29,6 +29,8 @@ NAV_LINKS: list[tuple[Role, str, object]] = [
     (Role.STUBO, "review.coordination_report", _l("Coordination report")),
     (Role.ADMIN, "review.coordination_report", _l("Coordination report")),
     *((role, "notifications.index", _l("News")) for role in Role if role != Role.PUPIL),
+    (Role.PUPIL, "privacy.home", _l("My data")),
+    (Role.GUARDIAN, "privacy.home", _l("Data protection")),
 ]
 
 

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     FieldList,
@@ -21,6 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
@@ -103,14 +103,18 @@ class ChoiceOrEmpty:
             raise ValidationError(_("Please choose one of the options."))
 
 
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
 def field_choices(f: Field):
     if f.type == "occupational_fields" or (f.type == "choice" and f.name == "field" and not f.choices):
         return list(OCCUPATIONAL_FIELDS)
     return list(f.choices)
 
 
-def scale_choices():
-    return [(str(value), label) for value, label in SCALE]
+def scale_choices() -> list[SelectChoice]:
+    return choices(SCALE)
 
 
 def ratings_form(qualities) -> type[Form]:
@@ -138,14 +142,15 @@ def _unbound(f: Field, qualities):
     if f.type == "date":
         return DateInputField(f.label, validators=[*text_required], description=hint)
     if f.type == "choice":
-        choices = field_choices(f)
-        return SelectField(f.label, choices=[("", CHOOSE), *choices], validate_choice=False,
-                           validators=[*required, ChoiceOrEmpty(choices)], description=hint)
+        options = field_choices(f)
+        return SelectField(f.label, choices=choices([("", CHOOSE), *options]),
+                           validate_choice=False,
+                           validators=[*required, ChoiceOrEmpty(options)], description=hint)
     if f.type in ("multichoice", "occupational_fields"):
-        return MultiCheckboxField(f.label, choices=field_choices(f), validators=[*required],
+        return MultiCheckboxField(f.label, choices=choices(field_choices(f)), validators=[*required],
                                   description=hint)
     if f.type == "yesno":
-        return RadioField(f.label, choices=list(f.choices), validate_choice=False,
+        return RadioField(f.label, choices=choices(f.choices), validate_choice=False,
                           validators=[*required, ChoiceOrEmpty(f.choices)], description=hint)
     if f.type == "ratings":
         return FormField(ratings_form(qualities), label=f.label, description=hint)
@@ -159,11 +164,8 @@ def _unbound(f: Field, qualities):
 
 
 class EntryFormBase(FlaskForm):
+    #: The entry's version when the form was opened (optimistic locking).
     version = HiddenField()
-
-    class Meta:
-        # Invalid numbers keep what was typed; error texts come from us.
-        pass
 
 
 def group_item_form(group: Group, qualities) -> type[Form]:
@@ -281,7 +283,7 @@ class AssessmentRequestForm(FlaskForm):
     rater_name = StringField(
         _l("Name of the person"), validators=[DataRequired(message=REQUIRED), TextLimit(120)],
         description=_l("e.g. Mum, Mr Schmidt, my placement mentor"))
-    relation = RadioField(_l("Who is this person to you?"), choices=list(RELATIONS),
+    relation = RadioField(_l("Who is this person to you?"), choices=choices(RELATIONS),
                           validators=[InputRequired(message=_l("Please choose one."))])
     rater_user_id = SelectField(_l("Their account here (optional)"), coerce=str,
                                 validate_choice=False,
@@ -297,7 +299,3 @@ def rater_form_class(qualities) -> type[FlaskForm]:
                                  description=_l("What are they good at? What could they try?")),
     }
     return type("RaterForm", (FlaskForm,), attrs)
-
-
-def safe_label(text) -> Markup:
-    return escape(str(text))

@@ -246,7 +246,10 @@ def visibility_text(entry: Entry) -> str:
 class TimelineItem:
     element: StandardElement
     state: progress.ElementState
-    name: str
+
+    @property
+    def name(self) -> str:
+        return element_name(self.element)
 
 
 @dataclass
@@ -314,7 +317,7 @@ def timeline(pupil: User) -> list[GradeBlock]:
             kind = el.entry_kind
             if kind in SPECS and SPECS[EntryKind(kind)].repeatable and len(el.grade_list) > 1:
                 state = per_grade.get((kind, g)) or progress.ElementState()
-            block.items.append(TimelineItem(el, state, element_name(el)))
+            block.items.append(TimelineItem(el, state))
         if block.items:
             blocks.append(block)
     return blocks
@@ -324,9 +327,9 @@ def next_element(blocks: list[GradeBlock]) -> TimelineItem | None:
     """The first mandatory element of the current grade that is still open."""
     for block in blocks:
         if block.is_current:
-            open_items = [i for i in block.items if i.state.state == progress.OPEN]
-            mandatory = [i for i in open_items if i.element.mandatory]
-            return (mandatory or open_items or [None])[0]
+            # Optional elements are for selected pupils only: never suggest them.
+            return next((i for i in block.items
+                         if i.state.state == progress.OPEN and i.element.mandatory), None)
     return None
 
 
@@ -335,3 +338,17 @@ def spec_or_none(kind: str) -> KindSpec | None:
         return spec_for(kind)
     except (KeyError, ValueError):
         return None
+
+
+def qualities_for(school_id: int) -> list:
+    """The school's active qualities in order (cached for the request)."""
+    from flask import g
+
+    from portfolio.models import Quality
+
+    cache = g.setdefault("_qualities", {})
+    if school_id not in cache:
+        cache[school_id] = list(db.session.scalars(
+            sa.select(Quality).where(Quality.school_id == school_id, Quality.active.is_(True))
+            .order_by(Quality.position, Quality.id)))
+    return cache[school_id]

@@ -121,7 +121,7 @@ def school_dashboard(school: School, today: dt.date | None = None):
         all_ids = [pid for c in grade_classes for pid in by_class[c.id]]
         blocks.append(GradeBlock(
             grade,
-            _stats(_("Grade %(grade)s", grade=grade), elements, all_ids, states),
+            _stats(grade, elements, all_ids, states),
             [_stats(c.name, elements, by_class[c.id], states) for c in grade_classes],
         ))
 

@@ -10,18 +10,20 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from portfolio import access, progress
 from portfolio.extensions import db
-from portfolio.kinds import SPECS
+from portfolio.i18n import _l
+from portfolio.kinds import SPECS, KindSpec, entry_title
 from portfolio.models import (
     Audience,
     ClassMembership,
     Comment,
     Document,
     Entry,
+    EntryKind,
     PupilStatus,
+    Quality,
     ReviewState,
     School,
     SchoolClass,
@@ -208,5 +210,42 @@ def set_review(entry: Entry, reviewer: User, state: ReviewState, body: str = "")
     return comment
 
 
-__all__ = ["ReviewError", "StaleDataError", "SORTS", "class_summaries", "class_overview",
-           "shared_entries", "pupil_progress", "add_comment", "set_review"]
+
+# -- display helpers for the pupil view ------------------------------------------------------
+SECTION_LABELS: dict[Section, object] = {
+    Section.OFFERS: _l("Career orientation offers"),
+    Section.MY_WAY: _l("My way to a career choice"),
+    Section.DOCUMENTATION: _l("Documentation"),
+    Section.LIFE_PLANNING: _l("Life planning"),
+    Section.AGREEMENT: _l("Transition agreement"),
+}
+REVIEW_STATE_LABELS: dict[str, object] = {
+    ReviewState.REQUESTED.value: _l("waiting for feedback"),
+    ReviewState.REVIEWED.value: _l("reviewed"),
+    ReviewState.REVISION.value: _l("revision requested"),
+}
+
+
+@dataclass
+class EntryView:
+    entry: Entry
+    spec: KindSpec | None
+    kind_label: str
+    title: str
+
+
+def school_qualities(school_id: int) -> list[Quality]:
+    return list(db.session.scalars(
+        sa.select(Quality).where(Quality.school_id == school_id, Quality.active.is_(True))
+        .order_by(Quality.position)
+    ))
+
+
+def grouped_entries(entries: list[Entry]) -> list[tuple[str, list[EntryView]]]:
+    """Entries grouped by Berufswahlpass section, in the order given."""
+    groups: dict[Section, list[EntryView]] = {}
+    for entry in entries:
+        spec = SPECS.get(EntryKind(entry.kind))
+        groups.setdefault(entry.section, []).append(
+            EntryView(entry, spec, str(spec.label) if spec else entry.kind, entry_title(entry)))
+    return [(str(SECTION_LABELS[s]), views) for s, views in groups.items()]

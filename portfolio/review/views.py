@@ -6,16 +6,23 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
 
-from portfolio import access, audit
+from portfolio import access, audit, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Entry, ReviewState, SchoolClass
+from portfolio.reference import element_name
 from portfolio.review import dashboard, report, services
 from portfolio.review.actions import FILTERS
 from portfolio.review.forms import RespondForm
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+@bp.context_processor
+def inject_helpers():
+    return {"element_name": element_name}
 
 
 def _me():
@@ -57,9 +64,14 @@ def _render_pupil(pupil_access, forms=None, status=200):
         if entry.id not in forms and pupil_access.can_comment(entry):
             forms[entry.id] = RespondForm(prefix=f"e{entry.id}", formdata=None)
     elements, states, percent = services.pupil_progress(pupil)
+    pupil_class = progress.current_classes([pupil.id]).get(pupil.id)
     return render_template(
-        "review/pupil.html", pa=pupil_access, pupil=pupil, entries=entries, forms=forms,
-        elements=elements, states=states, percent=percent,
+        "review/pupil.html", pa=pupil_access, pupil=pupil, forms=forms,
+        groups=services.grouped_entries(entries),
+        qualities=services.school_qualities(pupil.school_id),
+        elements=elements, states=states, percent=percent, pupil_class=pupil_class,
+        can_open_class=pupil_class is not None and access.teaches_class(_me(), pupil_class.id),
+        review_labels=services.REVIEW_STATE_LABELS,
         documents=services.shared_documents_count(pupil_access),
     ), status
 
@@ -110,7 +122,7 @@ def respond(entry_id: int):
                 form.body.errors.append(_("Please write what the pupil should revise."))
             else:
                 form.body.errors.append(_("Please write a comment."))
-        except services.StaleDataError:
+        except StaleDataError:
             db.session.rollback()
             flash(_("%(name)s changed the entry just now. Please look at it again and then "
                     "send your answer; your text is still in the box.",

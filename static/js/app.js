@@ -2,12 +2,9 @@
 (function () {
   "use strict";
 
-  // Language switcher: change the language as soon as one is chosen.
-  document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
-    var button = select.form.querySelector("button[type=submit]");
-    if (button) { button.classList.add("kern-sr-only"); }
-  });
+  // The language switcher has a visible button and does not submit on change: a new page
+  // on merely choosing an option would be a change of context on input (WCAG 3.2.2), and
+  // keyboard users moving through the options with the arrow keys would reload each time.
 
   // Move focus to the error summary so screen readers and keyboards find it first.
   var summary = document.querySelector("[data-error-summary]");

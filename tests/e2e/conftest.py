@@ -8,12 +8,12 @@ other than the app's fails the test (the pages must load nothing from third part
 
 from __future__ import annotations
 
-import json
 import os
-import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,14 +23,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .helpers import DESKTOP, screenshot_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-E2E = Path(__file__).resolve().parent
-AXE_JS = E2E / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DEMO_PASSWORD = "Demo-Berufswahl-26"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
+
+
+CLI_APP = "portfolio:create_app({'PASSWORD_HASH_METHOD': 'pbkdf2:sha256:1000'})"
 
 
 def _bin(name: str) -> str:
@@ -48,13 +48,32 @@ class LiveServer:
     log: Path
 
     def flask(self, *args: str) -> str:
-        """Run a `flask --app wsgi ...` command against the server's database; return stdout."""
+        """Run a `flask ...` command against the server's database; return stdout.
+
+        The app is built with a cheap password hash for the accounts the tests create
+        (the demo school has 85): scrypt would take most of the set-up time. The server
+        itself runs `wsgi:app` unchanged and checks any hash by the method stored in it.
+        """
         result = subprocess.run(
-            [_bin("flask"), "--app", "wsgi", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120,
+            [_bin("flask"), "--app", CLI_APP, *args],
+            check=False, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120,
         )
         if result.returncode != 0:
             raise AssertionError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def python(self, code: str) -> str:
+        """Run Python inside an app context of the server's database (services, not HTTP)."""
+        script = (
+            f"from {CLI_APP.split(':')[0]} import create_app\n"
+            f"app = {CLI_APP.split(':', 1)[1]}\n"
+            "with app.app_context():\n"
+            + "".join(f"    {line}\n" for line in code.strip().splitlines())
+        )
+        result = subprocess.run([sys.executable, "-c", script], check=False, cwd=ROOT,
+                                env=self.env, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise AssertionError(f"python snippet failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
     def create_user(self, username: str, *, role: str = "pupil", password: str,
@@ -63,9 +82,21 @@ class LiveServer:
         args = ["create-user", "--school", "199001", "--role", role, "--username", username,
                 "--first-name", first_name, "--last-name", last_name, "--password", password]
         for name, value in options.items():
-            args += [f"--{name.replace('_', '-')}", value]
+            args += [f"--{name.rstrip('_').replace('_', '-')}", value]
         self.flask(*args)
         return username
+
+
+def _gunicorn_command(port: int) -> list[str]:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    command = [_bin("gunicorn"), "--workers", "1", "--threads", "2", "--bind", f"127.0.0.1:{port}",
+               "--access-logfile", "-", "--access-logformat", '"%(r)s" %(s)s %(M)sms',
+               "--graceful-timeout", "2"]
+    if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+        # gunicorn >= 27 opens a control socket in ~/.gunicorn, shared by every instance.
+        command.append("--no-control-socket")
+    return [*command, "wsgi:app"]
 
 
 def _free_port() -> int:
@@ -90,8 +121,8 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float =
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> LiveServer:
-    folder = tmp_path_factory.mktemp("e2e-server")
+def live_server() -> LiveServer:
+    folder = Path(tempfile.mkdtemp(prefix="bwp-e2e-"))
     env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE_URL", "DATABASE_URL"}}
     env.update(
         PORTFOLIO_ENV="development",
@@ -111,9 +142,7 @@ def live_server(tmp_path_factory) -> LiveServer:
     server.flask("seed-demo")
     with open(server.log, "wb") as log:
         proc = subprocess.Popen(
-            [_bin("gunicorn"), "--workers", "1", "--threads", "2", "--bind", f"127.0.0.1:{port}",
-             "--access-logfile", "-", "--graceful-timeout", "2", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            _gunicorn_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_up(server.url, proc, server.log)
@@ -125,6 +154,8 @@ def live_server(tmp_path_factory) -> LiveServer:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if not os.environ.get("E2E_KEEP_SERVER_FOLDER"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- the browser -----------------------------------------------------------------------------
@@ -188,103 +219,6 @@ def new_page(browser, live_server):
 def page(new_page):
     """A desktop page in English (the source language of all UI strings)."""
     return new_page()
-
-
-def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
-    """Log in through the form; the page ends on whatever the app shows next."""
-    page.goto("/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/login" not in urlsplit(page.url).path, f"login of {username} failed"
-
-
-def logout(page) -> None:
-    with page.expect_navigation():
-        page.locator("form[action$='/logout'] button").click()
-
-
-# --- accessibility and phone-width checks -----------------------------------------------------
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def axe_violations(page) -> list[dict]:
-    """Run axe-core (WCAG 2.0/2.1 A and AA rules) on the page; return the violations."""
-    if not AXE_JS.exists():
-        pytest.fail(f"{AXE_JS} is missing: run `make e2e-deps` (npm ci --prefix tests/e2e)")
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        AXE_TAGS,
-    )
-    return result["violations"]
-
-
-def format_violations(violations: list[dict]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} element(s))")
-        for node in v["nodes"][:8]:
-            target = " ".join(json.dumps(t) if not isinstance(t, str) else t for t in node["target"])
-            html = re.sub(r"\s+", " ", node["html"])[:200]
-            lines.append(f"      {target}\n        {html}")
-            summary = (node.get("failureSummary") or "").strip().splitlines()
-            if len(summary) > 1:
-                lines.append(f"        -> {summary[1].strip()[:200]}")
-    return "\n".join(lines)
-
-
-def assert_accessible(page, name: str) -> None:
-    """Fail with rule id, impact, selectors and HTML of every axe violation on the page."""
-    violations = axe_violations(page)
-    assert not violations, f"axe: {name} ({page.url}):\n{format_violations(violations)}"
-
-
-_PHONE_CHECKS_JS = (E2E / "phone_checks.js").read_text()
-
-
-def phone_problems(page, min_target: int = 44) -> list[str]:
-    """Horizontal scrolling and touch targets smaller than min_target CSS px."""
-    found = page.evaluate(_PHONE_CHECKS_JS, min_target)
-    problems = []
-    if found["overflow"]:
-        problems.append(
-            f"horizontal scrolling: scrollWidth {found['scrollWidth']} > clientWidth "
-            f"{found['clientWidth']}; too wide: " + "; ".join(found["overflow"])
-        )
-    for t in found["targets"]:
-        problems.append(f"touch target {t['width']}x{t['height']} px < {min_target}: {t['selector']} {t['html']}")
-    return problems
-
-
-def assert_phone_ready(page, name: str) -> None:
-    problems = phone_problems(page)
-    assert not problems, f"phone width: {name} ({page.url}):\n  " + "\n  ".join(problems)
-
-
-def inline_policy_problems(page) -> list[str]:
-    """What the strict CSP would block: style attributes, inline scripts, on* handlers."""
-    return page.evaluate(
-        """() => {
-          const out = [];
-          const short = el => el.outerHTML.replace(/\\s+/g, ' ').slice(0, 160);
-          document.querySelectorAll('[style]').forEach(el => out.push('style attribute: ' + short(el)));
-          document.querySelectorAll('script:not([src])').forEach(el => out.push('inline script: ' + short(el)));
-          document.querySelectorAll('*').forEach(el => {
-            for (const a of el.attributes) { if (/^on/i.test(a.name)) { out.push('handler ' + a.name + ': ' + short(el)); } }
-          });
-          return out;
-        }"""
-    )
-
-
-def screenshot_dir() -> Path:
-    folder = Path(os.environ.get("E2E_SCREENSHOTS") or E2E / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Administration: accounts, roster import, login slips, guardian registration, school year."""

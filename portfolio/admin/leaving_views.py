@@ -1,0 +1,99 @@
+"""Pupils leaving school: mark as left, see deletion dates, set the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_login import current_user, login_required
+
+from portfolio import access, lifecycle
+from portfolio.admin.views import bp
+from portfolio.i18n import _
+from portfolio.models import PupilStatus
+from portfolio.privacy.forms import ConfirmForm, MarkLeftForm, PupilSearchForm, RetentionForm
+
+
+def _require_admin() -> None:
+    access.require(access.can_administer_privacy(current_user))
+
+
+def _leaving_page(retention_form: RetentionForm | None = None):
+    school = current_user.school
+    search = PupilSearchForm(request.args)
+    q = (search.q.data or "").strip() if search.validate() else ""
+    left = lifecycle.left_pupils(school)
+    retention_form = retention_form or RetentionForm(retention_days=school.retention_days)
+    return render_template(
+        "admin/leaving.html", search=search, q=q,
+        found=lifecycle.find_active_pupils(school, q) if q else [],
+        left=[(p, lifecycle.deletion_date(p, school)) for p in left],
+        retention_form=retention_form, confirm_form=ConfirmForm(), today=dt.date.today(),
+        max_days=lifecycle.MAX_RETENTION_DAYS,
+    )
+
+
+@bp.route("/leaving")
+@login_required
+def leaving():
+    _require_admin()
+    return _leaving_page()
+
+
+@bp.route("/leaving/retention", methods=["POST"])
+@login_required
+def retention():
+    _require_admin()
+    form = RetentionForm()
+    if form.validate_on_submit():
+        try:
+            lifecycle.set_retention_days(current_user.school, form.retention_days.data, current_user)
+        except lifecycle.LifecycleError as error:
+            form.retention_days.errors.append(str(error))
+        else:
+            flash(_("Data of pupils who left is now deleted %(days)d days after leaving.",
+                    days=form.retention_days.data), "success")
+            return redirect(url_for("admin.leaving"))
+    return _leaving_page(retention_form=form), 400
+
+
+@bp.route("/leaving/<int:pupil_id>", methods=["GET", "POST"])
+@login_required
+def mark_left(pupil_id: int):
+    _require_admin()
+    acc = access.load_pupil(current_user, pupil_id)
+    pupil = acc.pupil
+    if pupil.status == PupilStatus.LEFT:
+        flash(_("%(name)s is already marked as left.", name=pupil.full_name), "info")
+        return redirect(url_for("admin.leaving"))
+    form = MarkLeftForm(left_on=dt.date.today()) if request.method == "GET" else MarkLeftForm()
+    if form.validate_on_submit():
+        try:
+            lifecycle.mark_left(pupil, form.left_on.data, current_user)
+        except lifecycle.LifecycleError as error:
+            form.left_on.errors.append(str(error))
+        else:
+            flash(_("%(name)s is marked as left. The data will be deleted on %(date)s.",
+                    name=pupil.full_name,
+                    date=format_date(lifecycle.deletion_date(pupil, pupil.school))),
+                  "success")
+            return redirect(url_for("admin.leaving"))
+    school = pupil.school
+    return render_template("admin/leaving_mark.html", form=form, pupil=pupil,
+                           retention_days=lifecycle.effective_retention(school))
+
+
+@bp.route("/leaving/<int:pupil_id>/undo", methods=["POST"])
+@login_required
+def undo_left(pupil_id: int):
+    _require_admin()
+    acc = access.load_pupil(current_user, pupil_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            lifecycle.undo_left(acc.pupil, current_user)
+            flash(_("%(name)s is an active pupil again.", name=acc.pupil.full_name), "success")
+        except lifecycle.LifecycleError as error:
+            flash(str(error), "warning")
+    return redirect(url_for("admin.leaving"))

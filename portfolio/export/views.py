@@ -1,0 +1,118 @@
+"""Downloads of the portfolio PDF, a selection, the family summary and class ZIPs.
+
+Who may download what is decided in portfolio.access: the pupil everything, guardians
+what the child shared with the family, staff what the pupil shared with them. Every
+download by someone other than the pupil is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from portfolio import access, audit
+from portfolio.extensions import db
+from portfolio.i18n import _, current_language
+from portfolio.models import SchoolClass, Section
+
+from . import classzip, render
+from .services import Selection, application_preset, collect_titles
+
+bp = Blueprint("export", __name__, url_prefix="/export")
+
+
+def _load(pupil_id: int | None) -> access.PupilAccess:
+    """The pupil by id, or the logged-in pupil for the /mine/ routes; 404 without relation."""
+    acc = access.load_pupil(current_user, current_user.id if pupil_id is None else pupil_id)
+    access.require(acc.can_export())
+    return acc
+
+
+def _send(data: bytes, name: str, mimetype: str = "application/pdf"):
+    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _audit(acc: access.PupilAccess, document: str) -> None:
+    audit.record(current_user, "pdf", pupil_id=acc.pupil.id, school_id=acc.pupil.school_id,
+                 details={"document": document})
+    db.session.commit()
+
+
+@bp.get("/mine/portfolio.pdf")
+@bp.get("/pupil/<int:pupil_id>/portfolio.pdf")
+@login_required
+def portfolio(pupil_id: int | None = None):
+    """The whole portfolio as far as the viewer may read it."""
+    acc = _load(pupil_id)
+    pdf = render.portfolio_pdf(acc)
+    _audit(acc, "portfolio")
+    return _send(pdf, render.file_name(acc.pupil, "portfolio"))
+
+
+@bp.get("/mine/summary.pdf")
+@bp.get("/pupil/<int:pupil_id>/summary.pdf")
+@login_required
+def family_summary(pupil_id: int | None = None):
+    """One page for the family: progress, the agreement, the next steps."""
+    acc = _load(pupil_id)
+    pdf = render.summary_pdf(acc)
+    _audit(acc, "summary")
+    return _send(pdf, render.file_name(acc.pupil, "summary"))
+
+
+def _selection_from(args) -> Selection:
+    sections = {s for s in Section if s.value in args.getlist("section")}
+
+    def ids(name: str) -> frozenset[int]:
+        return frozenset(i for i in args.getlist(name, type=int) if i > 0)
+
+    return Selection(frozenset(sections), ids("entry"), ids("document"), ids("agreement"),
+                     ids("guidance"))
+
+
+@bp.get("/mine/choose")
+@login_required
+def choose():
+    """The pupil ticks sections and single entries/documents for a PDF of just those."""
+    acc = _load(None)
+    content = collect_titles(acc)
+    if request.args.get("preset") == "application":
+        chosen = application_preset(content)
+    else:
+        chosen = _selection_from(request.args)
+    return render_template("export/choose.html", content=content, chosen=chosen, acc=acc)
+
+
+@bp.get("/mine/selection.pdf")
+@login_required
+def selection():
+    acc = _load(None)
+    chosen = _selection_from(request.args)
+    if chosen.is_empty:
+        flash(_("Please choose at least one section, entry or document."), "error")
+        return redirect(url_for("export.choose"))
+    pdf = render.portfolio_pdf(acc, chosen)
+    return _send(pdf, render.file_name(acc.pupil, "selection"))
+
+
+@bp.get("/class/<int:class_id>.zip")
+@login_required
+def class_zip(class_id: int):
+    """The PDFs of a whole class (what each pupil shared with teachers), as one ZIP."""
+    if not access.teaches_class(current_user, class_id):
+        abort(404)
+    cls = db.session.get(SchoolClass, class_id)
+    if cls is None or cls.school_id != current_user.school_id:
+        abort(404)
+    buffer = BytesIO()
+    result = classzip.export_class(cls, buffer, locale=current_language())
+    classzip.record_audit(current_user, cls, result)
+    db.session.commit()
+    if not result.done:
+        flash(_("The class %(name)s has no pupils to export.", name=cls.name), "info")
+        return redirect(url_for("main.index"))
+    return _send(buffer.getvalue(), classzip.zip_name(cls), "application/zip")

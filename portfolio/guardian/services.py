@@ -1,0 +1,159 @@
+"""What the families' pages show: the children, their progress, what they shared.
+
+Every list here is loaded with a fixed number of queries, whatever the number of
+children, entries or documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from portfolio import audit, consent, progress
+from portfolio.extensions import db
+from portfolio.models import (
+    Agreement,
+    Audience,
+    ConsentPurpose,
+    GuardianLink,
+    SchoolClass,
+    User,
+)
+
+GUARDIANS = frozenset({Audience.GUARDIANS})
+
+
+@dataclass
+class Child:
+    """One child on the guardian's start page."""
+
+    pupil: User
+    school_class: SchoolClass | None
+    percent: int
+    agreement_to_sign: Agreement | None = None
+    consents_to_decide: list[ConsentPurpose] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.agreement_to_sign is not None or bool(self.consents_to_decide)
+
+
+def children_of(guardian: User) -> list[User]:
+    """The guardian's linked children, by first name (one query)."""
+    return list(db.session.scalars(
+        sa.select(User)
+        .join(GuardianLink, GuardianLink.pupil_id == User.id)
+        .where(GuardianLink.guardian_id == guardian.id, User.school_id == guardian.school_id)
+        .order_by(User.first_name, User.id)
+    ))
+
+
+def relevant_keys(school_id: int, grade: str | None) -> list[str]:
+    """Mandatory elements of the grades the child has reached (what progress counts)."""
+    reached = set(progress.grades_up_to(grade))
+    return [el.key for el in progress.elements_for_school(school_id)
+            if el.mandatory and reached.intersection(el.grade_list)]
+
+
+def overview(guardian: User) -> list[Child]:
+    """The children with class, progress and what waits for the guardian."""
+    pupils = children_of(guardian)
+    if not pupils:
+        return []
+    ids = [p.id for p in pupils]
+    classes = progress.current_classes(ids)
+    states = progress.element_states(guardian.school_id, ids)
+    to_sign = agreements_to_sign(ids)
+    consents = consents_to_decide(pupils)
+    children = []
+    for pupil in pupils:
+        cls = classes.get(pupil.id)
+        keys = relevant_keys(pupil.school_id, cls.grade if cls else None)
+        children.append(Child(
+            pupil=pupil, school_class=cls,
+            percent=progress.progress_percent(states.get(pupil.id, {}), keys),
+            agreement_to_sign=to_sign.get(pupil.id),
+            consents_to_decide=consents.get(pupil.id, []),
+        ))
+    return children
+
+
+def agreements_to_sign(pupil_ids: list[int]) -> dict[int, Agreement]:
+    """Per pupil: the latest Anschlussvereinbarung, if it waits for a guardian's signature.
+
+    It waits when the child shows it to guardians, it is complete and not locked,
+    and no guardian has signed it yet (two queries).
+    """
+    from portfolio.agreement.services import missing_for_signing
+
+    rows = db.session.scalars(
+        sa.select(Agreement)
+        .where(Agreement.pupil_id.in_(pupil_ids))
+        .options(selectinload(Agreement.signatures))
+        .order_by(Agreement.pupil_id, Agreement.number.desc())
+    )
+    latest: dict[int, Agreement] = {}
+    for agreement in rows:
+        latest.setdefault(agreement.pupil_id, agreement)
+    return {
+        pid: a for pid, a in latest.items()
+        if a.share_guardians and not a.is_locked and not missing_for_signing(a)
+        and not any(s.role == "guardian" for s in a.signatures)
+    }
+
+
+def consents_to_decide(pupils: list[User], today: dt.date | None = None) -> dict[int, list]:
+    """Per child too young to consent: the purposes nobody has consented to yet."""
+    young = [p for p in pupils if "guardian" in consent.who_may_consent(p, p.school, today)]
+    if not young:
+        return {}
+    active = consent.active_for_pupils([p.id for p in young])
+    return {p.id: [purpose for purpose in consent.PURPOSES if purpose.value not in active[p.id]]
+            for p in young}
+
+
+# -- one child --------------------------------------------------------------------------
+@dataclass
+class ChildPage:
+    pupil: User
+    school_class: SchoolClass | None
+    timeline: list
+    percent: int
+    entries: list
+    documents: list
+    records: list
+    agreement_to_sign: Agreement | None
+    consents_to_decide: list
+
+
+def child_page(pupil: User) -> ChildPage:
+    """Everything the guardian sees of one child (fixed number of queries)."""
+    from portfolio.documents.services import documents_of
+    from portfolio.guidance.services import records_for
+    from portfolio.pupil.services import entries_for, timeline
+
+    cls = progress.current_classes([pupil.id]).get(pupil.id)
+    grade = cls.grade if cls else None
+    states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
+    return ChildPage(
+        pupil=pupil, school_class=cls, timeline=timeline(pupil),
+        percent=progress.progress_percent(states, relevant_keys(pupil.school_id, grade)),
+        entries=entries_for(pupil, GUARDIANS),
+        documents=documents_of(pupil.id, GUARDIANS),
+        records=records_for(pupil.id, guardians_only=True),
+        agreement_to_sign=agreements_to_sign([pupil.id]).get(pupil.id),
+        consents_to_decide=consents_to_decide([pupil]).get(pupil.id, []),
+    )
+
+
+def record_view(guardian: User, pupil: User, page: ChildPage) -> None:
+    """Audit: the guardian looked at what the child shared with them."""
+    audit.record(guardian, "view", pupil_id=pupil.id, school_id=pupil.school_id, details={
+        "page": "family",
+        "entries": [e.id for e in page.entries],
+        "documents": [d.id for d in page.documents],
+        "guidance_records": [r.id for r in page.records],
+    }, commit=True)

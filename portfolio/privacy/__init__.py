@@ -1,0 +1,1 @@
+"""Data protection for pupils and guardians: consents, who looked, take-away package."""

@@ -1,0 +1,234 @@
+"""Reading the audit log: in plain language for the pupil, filtered and as CSV for the admin.
+
+The log itself is written by portfolio.audit.record and is append-only; nothing here
+changes it. Every page of it is read with a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from portfolio.extensions import db
+from portfolio.i18n import _, _l
+from portfolio.kinds import entry_title
+from portfolio.models import AuditEvent, Document, Entry, User
+
+BERLIN = ZoneInfo("Europe/Berlin")
+PAGE_SIZE = 50
+
+ROLE_LABELS = {
+    "pupil": _l("pupil"),
+    "guardian": _l("parent or guardian"),
+    "teacher": _l("teacher"),
+    "stubo": _l("careers coordinator (StuBO)"),
+    "counsellor": _l("career counsellor"),
+    "admin": _l("school administration"),
+}
+
+#: (action, object type) -> what happened, said to the pupil. "" matches any type.
+_TEXTS = {
+    ("view", "user"): _l("looked at your portfolio overview"),
+    ("view", "entry"): _l("read one of your entries"),
+    ("view", "document"): _l("looked at one of your files"),
+    ("download", "document"): _l("downloaded one of your files"),
+    ("view", "agreement"): _l("read your transition agreement"),
+    ("view", "guidancerecord"): _l("read a record of a guidance session"),
+    ("view", ""): _l("looked at something in your portfolio"),
+    ("download", ""): _l("downloaded something from your portfolio"),
+    ("pdf", ""): _l("downloaded your portfolio as PDF"),
+    ("export", ""): _l("exported your portfolio"),
+    ("takeaway", ""): _l("downloaded your take-away package"),
+    ("import", ""): _l("imported your portfolio from another school"),
+    ("mark_left", ""): _l("recorded that you have left school"),
+    ("undo_left", ""): _l("took back that you have left school"),
+    ("purge", ""): _l("deleted the portfolio after the retention period"),
+}
+
+#: Actions the admin can filter by, with a short name.
+ACTION_LABELS = {
+    "view": _l("viewed"),
+    "download": _l("downloaded"),
+    "pdf": _l("PDF"),
+    "export": _l("exported"),
+    "takeaway": _l("take-away package"),
+    "import": _l("imported"),
+    "mark_left": _l("marked as left"),
+    "undo_left": _l("leaving taken back"),
+    "purge": _l("deleted (retention)"),
+    "retention": _l("retention period changed"),
+}
+
+
+def role_label(roles: str) -> str:
+    if not roles:
+        return str(_l("the system"))
+    return ", ".join(str(ROLE_LABELS.get(r, r)) for r in roles.split(","))
+
+
+def describe(event: AuditEvent) -> str:
+    text = _TEXTS.get((event.action, event.object_type)) or _TEXTS.get((event.action, ""))
+    return str(text) if text else _("did something with your portfolio (%(action)s)",
+                                   action=event.action)
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _page_numbers(total: int, page: int, size: int) -> tuple[int, int]:
+    pages = max(1, -(-total // size))
+    return min(max(1, page), pages), pages
+
+
+# -- the pupil's view ----------------------------------------------------------------------
+@dataclass
+class LookedEvent:
+    event: AuditEvent
+    what: str
+    who: str
+    role: str
+    title: str | None
+
+
+def who_looked(pupil_id: int, page: int = 1, *, with_titles: bool) -> Page:
+    """Events of others on the pupil's things, newest first (4 queries at most).
+
+    Titles are shown only to the pupil: a guardian must not learn the titles of
+    entries the pupil did not share with them.
+    """
+    where = (AuditEvent.pupil_id == pupil_id, AuditEvent.actor_id.is_distinct_from(pupil_id))
+    total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(*where)) or 0
+    page, pages = _page_numbers(total, page, PAGE_SIZE)
+    events = list(db.session.scalars(
+        sa.select(AuditEvent).where(*where)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ))
+    titles: dict[tuple[str, int], str] = {}
+    if with_titles:
+        entry_ids = {e.object_id for e in events if e.object_type == "entry" and e.object_id}
+        doc_ids = {e.object_id for e in events if e.object_type == "document" and e.object_id}
+        if entry_ids:
+            for entry in db.session.scalars(sa.select(Entry).where(
+                    Entry.id.in_(entry_ids), Entry.pupil_id == pupil_id)):
+                titles[("entry", entry.id)] = entry_title(entry)
+        if doc_ids:
+            for doc_id, title, filename in db.session.execute(sa.select(
+                    Document.id, Document.title, Document.filename).where(
+                    Document.id.in_(doc_ids), Document.pupil_id == pupil_id)):
+                titles[("document", doc_id)] = title or filename
+    items = [LookedEvent(
+        event=e, what=describe(e), who=e.actor_name or str(_l("the system")),
+        role=role_label(e.actor_role), title=titles.get((e.object_type, e.object_id)),
+    ) for e in events]
+    return Page(items=items, page=page, pages=pages, total=total)
+
+
+# -- the admin's view ----------------------------------------------------------------------
+@dataclass
+class Filters:
+    pupil: str = ""
+    pupil_id: int | None = None
+    actor: str = ""
+    action: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def _berlin_midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=BERLIN).astimezone(dt.UTC)
+
+
+def _like(text: str) -> str:
+    return "%" + text.lower().replace("%", "").replace("_", "") + "%"
+
+
+def _school_query(school_id: int, f: Filters):
+    pupil = aliased(User)
+    conditions = [AuditEvent.school_id == school_id]
+    if f.pupil_id is not None:
+        conditions.append(AuditEvent.pupil_id == f.pupil_id)
+    for word in f.pupil.split()[:4]:
+        conditions.append(sa.or_(sa.func.lower(pupil.first_name).like(_like(word)),
+                                 sa.func.lower(pupil.last_name).like(_like(word)),
+                                 pupil.username.like(_like(word))))
+    for word in f.actor.split()[:4]:
+        conditions.append(sa.func.lower(AuditEvent.actor_name).like(_like(word)))
+    if f.action:
+        conditions.append(AuditEvent.action == f.action)
+    if f.date_from:
+        conditions.append(AuditEvent.created_at >= _berlin_midnight_utc(f.date_from))
+    if f.date_to:
+        conditions.append(AuditEvent.created_at
+                          < _berlin_midnight_utc(f.date_to + dt.timedelta(days=1)))
+    join = (pupil, pupil.id == AuditEvent.pupil_id)
+    return pupil, join, conditions
+
+
+def school_events(school_id: int, f: Filters, page: int = 1, size: int = PAGE_SIZE) -> Page:
+    """One page of the school's log with the pupils' names (2 queries)."""
+    pupil, join, conditions = _school_query(school_id, f)
+    total = db.session.scalar(
+        sa.select(sa.func.count(AuditEvent.id)).outerjoin(*join).where(*conditions)) or 0
+    page, pages = _page_numbers(total, page, size)
+    rows = db.session.execute(
+        sa.select(AuditEvent, pupil.first_name, pupil.last_name).outerjoin(*join)
+        .where(*conditions).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * size).limit(size)
+    ).all()
+    items = [(event, f"{first} {last}" if first is not None else None) for event, first, last in rows]
+    return Page(items=items, page=page, pages=pages, total=total)
+
+
+def known_actions(school_id: int) -> list[str]:
+    found = set(db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.school_id == school_id).distinct()))
+    return sorted(found | set(ACTION_LABELS))
+
+
+def _cell(value) -> str:
+    """A CSV cell that spreadsheet programs will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_lines(school_id: int, f: Filters) -> Iterator[str]:
+    """The filtered log as CSV (semicolons, UTF-8 with BOM, as German spreadsheets expect)."""
+    pupil, join, conditions = _school_query(school_id, f)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["time (Europe/Berlin)", "actor", "actor id", "actor role", "action",
+                     "pupil id", "pupil", "object", "object id"])
+    yield "\ufeff" + out.getvalue()
+    stmt = (sa.select(AuditEvent, pupil.first_name, pupil.last_name).outerjoin(*join)
+            .where(*conditions).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .execution_options(yield_per=500))
+    for event, first, last in db.session.execute(stmt):
+        out.seek(0)
+        out.truncate()
+        writer.writerow([_cell(v) for v in (
+            event.created_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S"),
+            event.actor_name, event.actor_id, event.actor_role, event.action, event.pupil_id,
+            f"{first} {last}" if first is not None else "", event.object_type, event.object_id,
+        )])
+        yield out.getvalue()

@@ -1,0 +1,328 @@
+"""The pupil's portfolio pages: start page, timeline, sections and entries of every kind."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from portfolio import access
+from portfolio.auth.forms import ConfirmForm
+from portfolio.i18n import _
+from portfolio.kinds import SPECS, Group
+from portfolio.main.template_helpers import url_exists
+from portfolio.models import Audience, Entry, EntryKind, ReviewState, Section
+from portfolio.pupil import bp, display, forms, services
+from portfolio.reference import SCALE, element_description, element_name, quality_name
+
+#: Other features' pages the portfolio links to when they exist.
+DOCUMENTS_ENDPOINT = "documents.index"
+AGREEMENT_ENDPOINT = "agreement.index"
+NEWS_ENDPOINT = "notifications.index"
+GUIDANCE_ENDPOINT = "guidance.mine"
+
+
+@bp.before_request
+@login_required
+def _only_pupils():
+    access.own_portfolio(current_user)
+
+
+@bp.app_template_global("entry_rows")
+def _entry_rows(entry, spec, qualities, only=None):
+    return display.entry_rows(entry, spec, qualities, only)
+
+
+@bp.app_template_filter("element_label")
+def _element_label(element) -> str:
+    return element_name(element)
+
+
+@bp.app_template_filter("element_text")
+def _element_text(element) -> str:
+    return element_description(element)
+
+
+@bp.app_template_filter("quality_label")
+def _quality_label(quality) -> str:
+    return quality_name(quality)
+
+
+def _scale_label(value) -> str:
+    return str(dict(SCALE).get(value, ""))
+
+
+@bp.context_processor
+def _pupil_context():
+    return {
+        "drafts_saved": session.pop("drafts_saved", []) if session.get("drafts_saved") else [],
+        "Section": Section,
+        "ReviewState": ReviewState,
+        "REVIEW_LABELS": services.REVIEW_LABELS,
+        "STATUS_LABELS": services.STATUS_LABELS,
+        "visibility_text": services.visibility_text,
+        "entry_title": _entry_title,
+        "SPECS": SPECS,
+        "scale_label": _scale_label,
+    }
+
+
+def _entry_title(entry) -> str:
+    from portfolio.kinds import entry_title
+
+    return entry_title(entry)
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _own_entry(entry_id: int) -> Entry:
+    entry, pupil_access = access.load_shared(_me(), Entry, entry_id)
+    access.require(pupil_access.can_edit_own())
+    return entry
+
+
+def _spec(kind: str):
+    spec = services.spec_or_none(kind)
+    if spec is None:
+        abort(404)
+    return spec
+
+
+def _draft_saved(key: str) -> None:
+    session["drafts_saved"] = [*session.get("drafts_saved", []), key]
+
+
+def _element_link(element) -> str | None:
+    kind = element.entry_kind
+    if kind == "agreement":
+        return url_for(AGREEMENT_ENDPOINT) if url_exists(AGREEMENT_ENDPOINT) else None
+    if kind == "guidance":
+        return url_for(GUIDANCE_ENDPOINT) if url_exists(GUIDANCE_ENDPOINT) else None
+    if kind in SPECS:
+        return url_for(".kind", kind=kind)
+    return None
+
+
+# -- start page, timeline, sections ----------------------------------------------------------
+@bp.route("/")
+def home():
+    me = _me()
+    blocks = services.timeline(me)
+    current = next((b for b in blocks if b.is_current), None)
+    entries = services.entries_for(me)
+    overdue = [(e, services.overdue_steps(e)) for e in entries if e.kind == EntryKind.GOAL]
+    return render_template(
+        "pupil/home.html",
+        grade=services.progress.pupil_grade(me),
+        current=current,
+        next_item=services.next_element(blocks),
+        element_link=_element_link,
+        revisions=[e for e in entries if e.review_state == ReviewState.REVISION],
+        overdue=[(e, steps) for e, steps in overdue if steps],
+        unread=services.unread_news(me) if url_exists(NEWS_ENDPOINT) else None,
+        entry_count=len(entries),
+        links={name: url_exists(ep) for name, ep in (
+            ("documents", DOCUMENTS_ENDPOINT), ("agreement", AGREEMENT_ENDPOINT),
+            ("news", NEWS_ENDPOINT))},
+    )
+
+
+@bp.route("/timeline")
+def timeline():
+    blocks = services.timeline(_me())
+    return render_template("pupil/timeline.html", blocks=blocks, element_link=_element_link)
+
+
+@bp.route("/section/<section>")
+def section(section: str):
+    try:
+        sec = Section(section)
+    except ValueError:
+        abort(404)
+    me = _me()
+    if sec == Section.DOCUMENTATION and url_exists(DOCUMENTS_ENDPOINT):
+        return redirect(url_for(DOCUMENTS_ENDPOINT))
+    if sec == Section.AGREEMENT and url_exists(AGREEMENT_ENDPOINT):
+        return redirect(url_for(AGREEMENT_ENDPOINT))
+    grade = services.progress.pupil_grade(me)
+    context = {"section": sec, "grade": grade, "element_link": _element_link}
+    if sec == Section.OFFERS:
+        blocks = services.timeline(me)
+        context["elements"] = services.progress.elements_for_school(me.school_id)
+        context["states"] = {item.element.key: item.state for b in blocks for item in b.items}
+    else:
+        specs = services.offered_kinds(grade, sec)
+        context["specs"] = [s for s in specs if s.kind != EntryKind.EXTERNAL_ASSESSMENT]
+        context["by_kind"] = services.entries_by_kind(
+            services.entries_for(me, kinds=[s.kind for s in specs]))
+    return render_template("pupil/section.html", **context)
+
+
+@bp.route("/kinds")
+def kinds():
+    me = _me()
+    by_kind = services.entries_by_kind(services.entries_for(me))
+    return render_template("pupil/kinds.html", specs=list(SPECS.values()), by_kind=by_kind,
+                           can_create=services.can_create)
+
+
+@bp.route("/kind/<kind>")
+def kind(kind: str):
+    spec = _spec(kind)
+    entries = services.entries_for(_me(), kinds=[spec.kind])
+    return render_template("pupil/kind.html", spec=spec, entries=entries,
+                           can_create=services.can_create(spec), overdue=services.overdue_steps)
+
+
+# -- entries ---------------------------------------------------------------------------------
+@bp.route("/kind/<kind>/new", methods=["GET", "POST"])
+def new(kind: str):
+    spec = _spec(kind)
+    if not services.can_create(spec):
+        abort(404)
+    if not spec.repeatable:
+        existing = services.entries_for(_me(), kinds=[spec.kind])
+        if existing:
+            flash(_("You have this entry already; you can add to it here."), "info")
+            return redirect(url_for(".edit", entry_id=existing[0].id))
+    return _edit_page(spec, None)
+
+
+@bp.route("/entry/<int:entry_id>/edit", methods=["GET", "POST"])
+def edit(entry_id: int):
+    entry = _own_entry(entry_id)
+    return _edit_page(services.spec_for(entry.kind), entry)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _edit_page(spec, entry: Entry | None):
+    me = _me()
+    qualities = services.qualities_for(me.school_id)
+    stored = (entry.data if entry else None) or {}
+    groups = [g for g in spec.fields if isinstance(g, Group)]
+    wanted_rows = _int(request.args.get("rows")) or 0
+    counts = {}
+    for g in groups:
+        count = forms.item_count(g, stored.get(g.name))
+        if request.args.get("group") == g.name and not g.fixed:
+            count = max(count, min(wanted_rows, g.max_items))
+        counts[g.name] = count
+    form_class = forms.entry_form_class(spec, qualities, counts)
+    if request.method == "POST":
+        form = form_class()
+    else:
+        form = form_class(data={**forms.form_data(spec, stored),
+                                "version": str(entry.version) if entry else ""})
+    draft_key = f"entry-{entry.id}" if entry else f"new-{spec.kind.value}"
+    conflict = None
+    if form.validate_on_submit():
+        data = forms.data_from_form(spec, form, stored)
+        try:
+            if entry is None:
+                entry = services.create_entry(me, spec.kind, data)
+            else:
+                services.update_entry(entry, data, _int(form.version.data))
+        except services.EditConflict as exc:
+            conflict = exc.stored
+            entry = conflict
+            # Saving this form again now deliberately replaces the stored version.
+            form.version.data = str(conflict.version)
+        else:
+            _draft_saved(draft_key)
+            add_row = request.form.get("add_row")
+            if add_row in counts and add_row in form:
+                rows = len(form[add_row].entries) + 1
+                flash(_("Saved. There is a new empty row for you."), "success")
+                return redirect(url_for(".edit", entry_id=entry.id, group=add_row, rows=rows,
+                                        _anchor=f"group-{add_row}"))
+            flash(_("Saved."), "success")
+            return redirect(url_for(".entry", entry_id=entry.id))
+    elif request.method == "POST" and form.errors:
+        flash(_("Not saved yet: please check the marked fields."), "error")
+    return render_template(
+        "pupil/edit.html", spec=spec, form=form, entry=entry, conflict=conflict,
+        qualities=qualities, draft_key=draft_key, groups=groups,
+        readonly=spec.extra.get("readonly_fields", ()),
+    ), 409 if conflict is not None else 200
+
+
+@bp.route("/entry/<int:entry_id>")
+def entry(entry_id: int):
+    entry = _own_entry(entry_id)
+    spec = services.spec_for(entry.kind)
+    if request.args.get("discard_draft"):
+        _draft_saved(f"entry-{entry.id}")  # the pupil kept the stored version
+    sharing = forms.SharingForm(data={f"share_{a.value}": entry.is_shared_with(a) for a in Audience})
+    return render_template(
+        "pupil/entry.html", entry=entry, spec=spec, qualities=services.qualities_for(entry.school_id),
+        sharing=sharing, hand_in=forms.HandInForm(), confirm=ConfirmForm(),
+        overdue=services.overdue_steps(entry), can_edit=spec.pupil_editable,
+    )
+
+
+@bp.route("/entry/<int:entry_id>/status", methods=["POST"])
+def status(entry_id: int):
+    entry = _own_entry(entry_id)
+    if ConfirmForm().validate_on_submit():
+        done = request.form.get("done") == "1"
+        services.set_status(entry, done)
+        flash(_("Marked as finished.") if done else _("Marked as in progress."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id))
+
+
+@bp.route("/entry/<int:entry_id>/sharing", methods=["POST"])
+def sharing(entry_id: int):
+    entry = _own_entry(entry_id)
+    form = forms.SharingForm()
+    if form.validate_on_submit():
+        chosen = [a for a in Audience if form[f"share_{a.value}"].data]
+        was_requested = entry.review_state == ReviewState.REQUESTED
+        services.set_sharing(entry, chosen)
+        flash(services.visibility_text(entry), "success")
+        if was_requested and entry.review_state != ReviewState.REQUESTED:
+            flash(_("Your teachers no longer see this entry, so it is no longer handed in."),
+                  "warning")
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor="sharing"))
+
+
+@bp.route("/entry/<int:entry_id>/hand-in", methods=["POST"])
+def hand_in(entry_id: int):
+    entry = _own_entry(entry_id)
+    form = forms.HandInForm()
+    if form.validate_on_submit():
+        try:
+            services.hand_in(entry, share_with_teachers=form.share_teachers.data)
+        except services.NeedsSharing:
+            flash(_("To hand it in, your teachers must be able to see this entry. Tick "
+                    "“Also share this entry with my teachers” and try again."), "error")
+        else:
+            flash(_("Handed in. Your teachers can now give you feedback."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"))
+
+
+@bp.route("/entry/<int:entry_id>/withdraw", methods=["POST"])
+def withdraw(entry_id: int):
+    entry = _own_entry(entry_id)
+    if ConfirmForm().validate_on_submit():
+        services.withdraw_hand_in(entry)
+        flash(_("It is no longer handed in."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"))
+
+
+@bp.route("/entry/<int:entry_id>/delete", methods=["GET", "POST"])
+def delete(entry_id: int):
+    entry = _own_entry(entry_id)
+    spec = services.spec_for(entry.kind)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        services.delete_entry(entry)
+        flash(_("The entry was deleted."), "success")
+        return redirect(url_for(".kind", kind=spec.kind.value))
+    return render_template("pupil/delete.html", entry=entry, spec=spec, form=form)

@@ -1,0 +1,264 @@
+"""Consents: the age rule, giving and withdrawing on the pupil's/guardian's page, the paper
+record by staff, the history, and that withdrawing counsellor access cuts it at once."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from portfolio import consent
+from portfolio.extensions import db
+from portfolio.models import Consent, ConsentPurpose, Entry, utcnow
+
+EN = {"Accept-Language": "en"}
+TODAY = dt.date(2026, 11, 28)
+
+
+def _born(years: int, days_after: int = 0) -> dt.date:
+    return TODAY.replace(year=TODAY.year - years) + dt.timedelta(days=days_after)
+
+
+def _set_age(pupil, years: int | None, days_after: int = 0):
+    pupil.date_of_birth = _born(years, days_after) if years is not None else None
+    db.session.commit()
+
+
+# -- the age rule ----------------------------------------------------------------------------
+def test_age_is_counted_in_completed_years():
+    assert consent.age_on(dt.date(2012, 11, 28), TODAY) == 14
+    assert consent.age_on(dt.date(2012, 11, 29), TODAY) == 13
+    assert consent.age_on(dt.date(2008, 2, 29), dt.date(2026, 2, 28)) == 17
+
+
+@pytest.mark.parametrize("years, days_after, decider", [
+    (13, 0, "guardian"), (14, 1, "guardian"), (14, 0, "pupil"), (15, 0, "pupil"),
+    (None, 0, "guardian"),
+])
+def test_who_may_consent_depends_on_the_schools_consent_age(world, years, days_after, decider):
+    _set_age(world.pupil, years, days_after)
+    assert consent.who_may_consent(world.pupil, world.school, TODAY) == {decider}
+
+
+def test_the_school_sets_the_consent_age(world):
+    _set_age(world.pupil, 15)
+    world.school.consent_age = 16
+    db.session.commit()
+    assert consent.who_may_consent(world.pupil, world.school, TODAY) == {"guardian"}
+
+
+def _age_today(pupil, years):
+    pupil.date_of_birth = dt.date.today().replace(year=dt.date.today().year - years) \
+        - dt.timedelta(days=1)
+    db.session.commit()
+
+
+def _post(client, pupil_id, purpose, action):
+    return client.post(f"/privacy/{pupil_id}/consents", headers=EN,
+                       data={"purpose": purpose.value, "action": action})
+
+
+def _active(pupil_id, purpose):
+    return db.session.scalars(sa.select(Consent).where(
+        Consent.pupil_id == pupil_id, Consent.purpose == purpose.value,
+        Consent.withdrawn_at.is_(None))).all()
+
+
+def test_pupil_of_13_cannot_consent_but_the_guardian_can(client_for, world):
+    _age_today(world.pupil, 13)
+    purpose = ConsentPurpose.PA_TO_BERUFSBERATUNG
+    pupil_client = client_for(world.pupil)
+    page = pupil_client.get(f"/privacy/{world.pupil.id}/consents", headers=EN)
+    assert page.status_code == 200
+    assert "Your parents decide" in page.get_data(as_text=True)
+    assert "I agree" not in page.get_data(as_text=True)
+    assert _post(pupil_client, world.pupil.id, purpose, "give").status_code == 403
+    assert _active(world.pupil.id, purpose) == []
+
+    response = _post(client_for(world.guardian), world.pupil.id, purpose, "give")
+    assert response.status_code == 302
+    [row] = _active(world.pupil.id, purpose)
+    assert row.given_by_id == world.guardian.id and row.given_by_role == "guardian"
+    assert row.given_at is not None and row.school_id == world.school.id
+
+
+def test_pupil_of_15_consents_themself_and_the_guardian_only_sees_it(client_for, world):
+    _age_today(world.pupil, 15)
+    purpose = ConsentPurpose.APP_USE
+    pupil_client = client_for(world.pupil)
+    assert "I agree" in pupil_client.get(f"/privacy/{world.pupil.id}/consents",
+                                         headers=EN).get_data(as_text=True)
+    assert _post(pupil_client, world.pupil.id, purpose, "give").status_code == 302
+    [row] = _active(world.pupil.id, purpose)
+    assert row.given_by_role == "pupil" and row.given_by_id == world.pupil.id
+
+    guardian_client = client_for(world.guardian)
+    page = guardian_client.get(f"/privacy/{world.pupil.id}/consents", headers=EN)
+    assert "decides about these consents themself" in page.get_data(as_text=True)
+    assert _post(guardian_client, world.pupil.id, purpose, "withdraw").status_code == 403
+    assert len(_active(world.pupil.id, purpose)) == 1
+
+
+def test_unknown_birth_date_means_the_guardian_decides(client_for, world):
+    _set_age(world.pupil, None)
+    assert _post(client_for(world.pupil), world.pupil.id, ConsentPurpose.APP_USE,
+                 "give").status_code == 403
+    assert _post(client_for(world.guardian), world.pupil.id, ConsentPurpose.APP_USE,
+                 "give").status_code == 302
+
+
+@pytest.mark.parametrize("visitor", ["classmate", "other_guardian", "teacher", "other_pupil",
+                                     "counsellor", "admin"])
+def test_nobody_else_gives_consent_on_the_privacy_page(client_for, world, visitor):
+    _age_today(world.pupil, 12)
+    response = _post(client_for(getattr(world, visitor)), world.pupil.id,
+                     ConsentPurpose.APP_USE, "give")
+    assert response.status_code in (403, 404)
+    assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
+
+
+def test_bad_form_input_gets_a_message_not_an_error(client_for, world):
+    _age_today(world.pupil, 12)
+    client = client_for(world.guardian)
+    response = client.post(f"/privacy/{world.pupil.id}/consents", headers=EN,
+                           data={"purpose": "sell_to_advertisers", "action": "give"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "Please choose a consent" in response.get_data(as_text=True)
+    # Giving twice: a clear message, still one active row.
+    _post(client, world.pupil.id, ConsentPurpose.APP_USE, "give")
+    again = client.post(f"/privacy/{world.pupil.id}/consents", headers=EN, follow_redirects=True,
+                        data={"purpose": "app_use", "action": "give"})
+    assert "already been given" in again.get_data(as_text=True)
+    assert len(_active(world.pupil.id, ConsentPurpose.APP_USE)) == 1
+
+
+# -- withdrawal and history ---------------------------------------------------------------
+def test_withdrawal_keeps_the_row_and_a_new_consent_is_a_new_row(client_for, world):
+    _age_today(world.pupil, 12)
+    client = client_for(world.guardian)
+    purpose = ConsentPurpose.COUNSELLOR_ACCESS
+    [original] = _active(world.pupil.id, purpose)  # from the world fixture
+    assert _post(client, world.pupil.id, purpose, "withdraw").status_code == 302
+    assert _post(client, world.pupil.id, purpose, "give").status_code == 302
+    db.session.expire_all()
+    rows = consent.history(world.pupil.id)
+    assert [r.id for r in rows if r.purpose == purpose.value][-1] == original.id
+    old = db.session.get(Consent, original.id)
+    assert old.withdrawn_at is not None and old.withdrawn_by_id == world.guardian.id
+    assert len([r for r in rows if r.purpose == purpose.value]) == 2
+    assert len(_active(world.pupil.id, purpose)) == 1
+    page = client.get(f"/privacy/{world.pupil.id}/consents", headers=EN).get_data(as_text=True)
+    assert "History of all consents" in page and "Gabi Guardian" in page
+
+
+def test_withdrawing_counsellor_access_cuts_access_at_once(client_for, world):
+    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
+                  title="Shared with the counsellor", share_counsellor=True)
+    db.session.add(entry)
+    db.session.commit()
+    counsellor = client_for(world.counsellor)
+    url = f"/review/pupils/{world.pupil.id}"
+    assert counsellor.get(url).status_code == 200
+
+    _age_today(world.pupil, 12)
+    response = _post(client_for(world.guardian), world.pupil.id,
+                     ConsentPurpose.COUNSELLOR_ACCESS, "withdraw")
+    assert response.status_code == 302
+    # The counsellor's very next request, in the same logged-in session, is refused.
+    assert counsellor.get(url).status_code == 404
+    from flask import g
+
+    from portfolio import access
+
+    g.pop("_pupil_access", None)
+    db.session.expire_all()
+    assert not access.access_to(world.counsellor, world.pupil).any
+    ids = db.session.scalars(access.counselled_pupils(world.counsellor, with_consent=True)).all()
+    assert world.pupil.id not in ids
+
+    # Consent given again: access is back.
+    _post(client_for(world.guardian), world.pupil.id, ConsentPurpose.COUNSELLOR_ACCESS, "give")
+    assert counsellor.get(url).status_code == 200
+
+
+def test_withdraw_without_consent_is_refused_with_a_message(world):
+    from flask import g
+
+    g.force_locale = "en"
+    with pytest.raises(consent.ConsentError):
+        consent.withdraw(world.pupil, ConsentPurpose.APP_USE, world.guardian)
+
+
+# -- the admin side -----------------------------------------------------------------------
+def test_admin_records_a_paper_consent_and_sees_the_history(client_for, world):
+    client = client_for(world.admin)
+    url = f"/admin/consents/{world.pupil.id}"
+    response = client.post(url, headers=EN, data={"purpose": "app_use", "action": "give",
+                                                  "confirm": "y"})
+    assert response.status_code == 302
+    [row] = _active(world.pupil.id, ConsentPurpose.APP_USE)
+    assert row.given_by_role == "staff" and row.given_by_id == world.admin.id
+    page = client.get(url, headers=EN).get_data(as_text=True)
+    assert "the school (from a paper form)" in page and "Anna Admin" in page
+
+    # A withdrawal on paper, recorded the same way.
+    client.post(url, headers=EN, data={"purpose": "app_use", "action": "withdraw", "confirm": "y"})
+    assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
+
+
+def test_paper_form_needs_the_confirmation(client_for, world):
+    response = client_for(world.admin).post(
+        f"/admin/consents/{world.pupil.id}", headers=EN,
+        data={"purpose": "app_use", "action": "give"})
+    assert response.status_code == 200
+    assert "Please confirm that you have the signed form" in response.get_data(as_text=True)
+    assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
+
+
+def test_paper_form_is_for_the_school_only(client_for, world):
+    for visitor in (world.guardian, world.counsellor, world.other_teacher, world.classmate):
+        response = client_for(visitor).post(
+            f"/admin/consents/{world.pupil.id}", data={"purpose": "app_use", "action": "give",
+                                                      "confirm": "y"})
+        assert response.status_code in (403, 404)
+    assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
+
+
+def test_admin_overview_shows_consents_with_a_fixed_number_of_queries(client_for, world):
+    from conftest import _user
+
+    from portfolio.models import Role
+
+    client = client_for(world.admin)
+
+    def count(url):
+        statements = []
+        listener = lambda *args: statements.append(args[2])
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(url, headers=EN).status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = count("/admin/consents")
+    for i in range(15):
+        pupil = _user(world.school, [Role.PUPIL], f"Extra{i}", "Pupil", cls=world.class_9b,
+                      username=f"extra{i}")
+        db.session.add(Consent(school_id=world.school.id, pupil_id=pupil.id, purpose="app_use",
+                               given_by_role="staff", given_by_id=world.admin.id))
+    db.session.commit()
+    assert count("/admin/consents") == few
+    page = client.get(f"/admin/consents?class_id={world.class_9a.id}", headers=EN)
+    text = page.get_data(as_text=True)
+    assert "Pupil, Paula" in text and "Extra1" not in text
+
+
+def test_consent_overview_is_not_for_teachers_or_guardians(client_for, world):
+    for visitor in (world.teacher, world.guardian, world.pupil, world.counsellor):
+        assert client_for(visitor).get("/admin/consents").status_code == 403
+
+
+def test_consent_rows_are_timestamped_utc(world):
+    row = consent.give(world.classmate, ConsentPurpose.APP_USE, world.other_guardian, "guardian")
+    assert row.given_at.tzinfo is not None and abs(utcnow() - row.given_at) < dt.timedelta(minutes=1)

@@ -1,0 +1,125 @@
+"""The News page, the unread count in the navigation and the notify service."""
+
+import pytest
+import sqlalchemy as sa
+
+from portfolio.extensions import db
+from portfolio.models import Comment, Entry, Notification, User
+from portfolio.notifications import services
+
+
+@pytest.fixture(autouse=True)
+def _english(world):
+    """Assertions read English text: every user of the world reads English."""
+    for user in db.session.scalars(sa.select(User)):
+        user.locale = "en"
+    db.session.commit()
+
+
+def _shared_entry(world):
+    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="praktikum",
+                  data={"company": "Bäckerei Schäfer"}, share_teachers=True)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def test_notify_and_unread_count(world):
+    entry = _shared_entry(world)
+    assert services.notify(world.pupil, "comment", actor=world.pupil, entry=entry) is None
+    services.notify(world.pupil, "comment", actor=world.teacher, entry=entry)
+    services.notify(world.pupil, "reviewed", actor=world.teacher, entry=entry)
+    db.session.commit()
+    assert services.unread_count(world.pupil) == 2
+    assert services.unread_count(world.teacher) == 0
+    services.mark_read(world.pupil, entry_id=entry.id)
+    db.session.commit()
+    assert services.unread_count(world.pupil) == 0
+
+
+def test_message_is_built_in_the_readers_language(world, app):
+    entry = _shared_entry(world)
+    note = services.notify(world.pupil, "revision", actor=world.teacher, entry=entry)
+    db.session.commit()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert services.message(note) == "Tina Teacher asked you to revise “Work placement: Bäckerei Schäfer”."
+        note.kind = "something-new"
+        assert services.message(note) == "Something new in your portfolio."
+
+
+def test_news_page_marks_new_and_then_read(world, client_for):
+    entry = _shared_entry(world)
+    client_for(world.teacher).post(f"/review/entries/{entry.id}/respond",
+                                   data={"action": "comment", f"e{entry.id}-body": "Super!"})
+    pupil = client_for(world.pupil)
+    start = pupil.get("/news/").get_data(as_text=True)
+    assert "Tina Teacher commented on “Work placement: Bäckerei Schäfer”." in start
+    assert ">new<" in start
+    # Reading the page marked it read: the next visit shows it without the mark.
+    again = pupil.get("/news/").get_data(as_text=True)
+    assert "Tina Teacher commented" in again and ">new<" not in again
+    assert db.session.scalar(sa.select(Notification.read_at)) is not None
+
+
+def test_unread_badge_in_the_navigation_with_text(world, client_for, app):
+    entry = _shared_entry(world)
+    for kind in ("comment", "reviewed", "revision"):
+        services.notify(world.pupil, kind, actor=world.teacher, entry=entry)
+    db.session.commit()
+    html = client_for(world.teacher).get("/review/classes").get_data(as_text=True)
+    assert "unread)" not in html  # the teacher has none
+    # Any page with the navigation shows the pupil's count, readable by screen readers.
+    html = client_for(world.pupil).get("/password").get_data(as_text=True)
+    assert "(3 unread)" in html and 'href="/news/"' in html
+
+
+def test_nav_count_is_one_query(world, client_for, app):
+    entry = _shared_entry(world)
+    services.notify(world.pupil, "comment", actor=world.teacher, entry=entry)
+    db.session.commit()
+    client = client_for(world.pupil)
+    statements = []
+
+    def listen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        client.get("/password")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    counts = [s for s in statements if "count(notification.id)" in s.lower()]
+    assert len(counts) == 1
+
+
+def test_staff_opening_the_pupil_marks_their_news_read(world, client_for):
+    entry = _shared_entry(world)
+    services.notify(world.teacher, "feedback_requested", actor=world.pupil, entry=entry)
+    db.session.commit()
+    assert services.unread_count(world.teacher) == 1
+    client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}")
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Notification.read_at)) is not None
+
+
+def test_news_lists_only_own_notifications(world, client_for):
+    entry = _shared_entry(world)
+    services.notify(world.pupil, "comment", actor=world.teacher, entry=entry)
+    db.session.commit()
+    html = client_for(world.classmate).get("/news/").get_data(as_text=True)
+    assert "Tina Teacher" not in html and "Nothing new" in html
+
+
+def test_comment_thread_partial_renders_for_the_pupil_page(world, app):
+    from flask import render_template_string
+
+    entry = _shared_entry(world)
+    db.session.add(Comment(school_id=world.school.id, entry_id=entry.id,
+                           author_id=world.teacher.id, body="<b>Toll</b>\nweiter so"))
+    db.session.commit()
+    db.session.refresh(entry)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        html = render_template_string(
+            '{% from "review/_comments.html" import comment_thread %}{{ comment_thread(entry) }}',
+            entry=entry)
+    assert "&lt;b&gt;Toll&lt;/b&gt;<br>" in html and "Tina Teacher" in html and "1 comment" in html

@@ -1,0 +1,182 @@
+"""Upload checks: the content decides the type; photos lose their metadata."""
+
+import hashlib
+import io
+
+import pytest
+from PIL import ExifTags, Image
+from pypdf import PdfWriter
+
+from portfolio import uploads
+from portfolio.uploads import UploadError, check_upload
+
+GPS = ExifTags.IFD.GPSInfo
+
+
+def png_with_gps(size=(60, 40)) -> bytes:
+    img = Image.new("RGB", size, (200, 30, 30))
+    exif = img.getexif()
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    gps = exif.get_ifd(GPS)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (50.0, 52.0, 30.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (8.0, 1.0, 12.0)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", exif=exif)
+    return buf.getvalue()
+
+
+def jpeg(size=(40, 20), orientation=None, gps=False) -> bytes:
+    img = Image.new("RGB", size, (10, 120, 200))
+    exif = img.getexif()
+    if orientation:
+        exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        exif.get_ifd(GPS)[ExifTags.GPS.GPSLatitude] = (51.0, 0.0, 0.0)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def pdf_bytes(pages=1) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_png_is_accepted_and_loses_gps_and_camera():
+    data = png_with_gps()
+    with Image.open(io.BytesIO(data)) as original:
+        assert original.getexif().get_ifd(GPS)  # the test file really carries a position
+    checked = check_upload(data, "foto.png")
+    assert checked.mime_type == "image/png" and checked.is_image
+    with Image.open(io.BytesIO(checked.data)) as cleaned:
+        assert cleaned.format == "PNG"
+        assert cleaned.size == (60, 40)
+        exif = cleaned.getexif()
+        assert not exif.get_ifd(GPS)
+        assert ExifTags.Base.Make not in exif
+        assert "exif" not in cleaned.info
+    assert checked.sha256 == hashlib.sha256(checked.data).hexdigest()
+    assert checked.size == len(checked.data)
+
+
+def test_jpeg_orientation_is_applied_and_metadata_dropped():
+    checked = check_upload(jpeg(orientation=6, gps=True), "IMG_0001.JPG")
+    assert checked.mime_type == "image/jpeg"
+    assert checked.filename == "IMG_0001.jpg"
+    with Image.open(io.BytesIO(checked.data)) as cleaned:
+        assert cleaned.format == "JPEG"
+        assert cleaned.size == (20, 40)  # turned upright
+        assert not cleaned.getexif()
+
+
+def test_large_photo_is_scaled_down():
+    checked = check_upload(jpeg(size=(uploads.MAX_IMAGE_EDGE + 600, 300)), "scan.jpg")
+    with Image.open(io.BytesIO(checked.data)) as cleaned:
+        assert max(cleaned.size) == uploads.MAX_IMAGE_EDGE
+
+
+def test_pdf_from_pypdf_is_accepted_unchanged():
+    data = pdf_bytes(2)
+    checked = check_upload(data, "Zeugnis.pdf")
+    assert checked.mime_type == "application/pdf"
+    assert checked.data == data
+    assert checked.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_pdf_from_weasyprint_is_accepted(app):
+    from weasyprint import HTML
+
+    data = HTML(string="<h1>Teilnahmebescheinigung</h1><p>Potenzialanalyse</p>").write_pdf()
+    assert check_upload(data, "bescheinigung.pdf").mime_type == "application/pdf"
+
+
+def test_pdf_type_comes_from_content_not_name():
+    assert check_upload(pdf_bytes(), "looks-like-a-photo.png").filename == "looks-like-a-photo.pdf"
+
+
+@pytest.mark.parametrize("data, name, message", [
+    (b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200 + b"This program cannot be run in DOS mode",
+     "Zeugnis.pdf", uploads.MSG_WRONG_TYPE),
+    (b"Hallo, ich bin nur Text.\n", "bild.png", uploads.MSG_WRONG_TYPE),
+    (b"<html><script>alert(1)</script></html>", "x.jpg", uploads.MSG_WRONG_TYPE),
+    (b"%PDF-1.7\nnot really a pdf\n%%EOF\n", "fake.pdf", uploads.MSG_BAD_PDF),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "broken.png", uploads.MSG_BAD_IMAGE),
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "IMG_1234.HEIC", uploads.MSG_HEIC),
+])
+def test_files_that_are_not_what_they_claim_are_refused(data, name, message):
+    with pytest.raises(UploadError) as refused:
+        check_upload(data, name)
+    assert refused.value.message is message
+
+
+def test_truncated_pdf_is_refused():
+    data = pdf_bytes(3)
+    with pytest.raises(UploadError) as refused:
+        check_upload(data[: len(data) // 2], "halb.pdf")
+    assert refused.value.message is uploads.MSG_BAD_PDF
+
+
+def test_truncated_jpeg_is_refused():
+    data = jpeg(size=(400, 300))
+    with pytest.raises(UploadError) as refused:
+        check_upload(data[: len(data) // 2], "halb.jpg")
+    assert refused.value.message is uploads.MSG_BAD_IMAGE
+
+
+def test_png_with_jpeg_content_is_judged_by_content():
+    assert check_upload(jpeg(), "bild.png").mime_type == "image/jpeg"
+
+
+def test_image_with_too_many_pixels_is_refused():
+    buf = io.BytesIO()
+    Image.new("1", (10_000, 6_500)).save(buf, "PNG")  # 65 MP, a few kB on disk
+    with pytest.raises(UploadError) as refused:
+        check_upload(buf.getvalue(), "riesig.png")
+    assert refused.value.message is uploads.MSG_IMAGE_TOO_BIG
+
+
+def test_empty_missing_and_too_large_files(app):
+    with pytest.raises(UploadError) as none:
+        check_upload(None, None)
+    assert none.value.message is uploads.MSG_NO_FILE
+    with pytest.raises(UploadError) as empty:
+        check_upload(b"", "leer.pdf")
+    assert empty.value.message is uploads.MSG_EMPTY
+    with pytest.raises(UploadError) as large:
+        check_upload(pdf_bytes(), "gross.pdf", max_bytes=100)
+    with app.test_request_context():
+        assert "larger than 0 MB" in str(large.value.message)
+
+
+def test_read_limited_reads_one_byte_past_the_limit():
+    assert len(uploads.read_limited(io.BytesIO(b"x" * 50), 10)) == 11
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Praktikumszeugnis Müller.pdf", "Praktikumszeugnis_Müller.pdf"),
+    ("../../etc/passwd", "passwd.pdf"),
+    ("C:\\Users\\Elif\\Zeugnis Größe.exe", "Zeugnis_Größe.pdf"),
+    ("CON.pdf", "_CON.pdf"),
+    ("", "dokument.pdf"),
+    ("...", "dokument.pdf"),
+    ("شهادة التدريب.pdf", "شهادة_التدريب.pdf"),
+    ("a\x00b\nc<script>.pdf", "abcscript.pdf"),
+])
+def test_safe_filename(raw, expected):
+    assert uploads.safe_filename(raw, "application/pdf") == expected
+
+
+def test_safe_filename_is_length_limited_and_keeps_the_extension():
+    name = uploads.safe_filename("ä" * 500 + ".png", "image/png")
+    assert len(name) <= uploads.MAX_NAME_LENGTH and name.endswith(".png")
+
+
+def test_ascii_filename_spells_out_umlauts():
+    assert uploads.ascii_filename("Zeugnis_Müller_Größe.pdf") == "Zeugnis_Mueller_Groesse.pdf"
+    assert uploads.ascii_filename("شهادة.pdf") == "dokument.pdf"
