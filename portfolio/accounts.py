@@ -131,6 +131,10 @@ def get_class(school: School, name: str) -> SchoolClass:
 def _ascii(text: str) -> str:
     text = text.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
     text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
+    # Letters that NFKD does not decompose to ASCII (Turkish, Polish, Nordic ...).
+    text = text.translate(str.maketrans({"ı": "i", "İ": "I", "ł": "l", "Ł": "L", "ø": "o",
+                                         "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "Ae",
+                                         "œ": "oe", "Œ": "Oe", "þ": "th"}))
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
@@ -164,6 +168,7 @@ def create_user(
     username: str | None = None,
     password: str | None = None,
     must_change_password: bool = True,
+    password_hash: str | None = None,
     **fields,
 ) -> tuple[User, str]:
     """Create an account; returns it with its (initial) password, shown once."""
@@ -177,7 +182,10 @@ def create_user(
     password = password or readable_password()
     user = User(school_id=school.id, username=username, first_name=first_name.strip(),
                 last_name=last_name.strip(), must_change_password=must_change_password, **fields)
-    user.set_password(password)
+    if password_hash:  # a hash of this same password, computed once for many accounts
+        user.password_hash = password_hash
+    else:
+        user.set_password(password)
     for role in roles:
         user.add_role(Role(role))
     db.session.add(user)

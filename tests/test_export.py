@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 import sqlalchemy as sa
+from pdf_fixtures import add_document, add_entry, pdf_bytes, png_bytes
 from pypdf import PdfReader
 
-from pdf_fixtures import add_document, add_entry, pdf_bytes, png_bytes
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -198,16 +198,16 @@ def test_family_summary_stays_one_page_with_long_texts(world, client_for):
     db.session.add(agreement)
     db.session.commit()
     response = client_for(world.guardian).get(f"/export/pupil/{p.id}/summary.pdf")
-    _dump_summary_for_eyes(response.data)
     assert len(PdfReader(io.BytesIO(response.data)).pages) == 1
 
 
 def test_summary_in_arabic_is_right_to_left(world, content, client_for):
     world.guardian.locale = "ar"
     db.session.commit()
+    from flask_babel import force_locale
+
     from portfolio.access import access_to
     from portfolio.export.render import summary_html
-    from flask_babel import force_locale
 
     with force_locale("ar"):
         html = summary_html(access_to(world.guardian, world.pupil))
@@ -216,6 +216,3 @@ def test_summary_in_arabic_is_right_to_left(world, content, client_for):
     assert response.status_code == 200
     assert PdfReader(io.BytesIO(response.data)).trailer["/Root"]["/Lang"] == "ar"
 
-
-def _dump_summary_for_eyes(data):  # pragma: no cover - debugging aid
-    open("/tmp/pdfx/summary-test.pdf", "wb").write(data)

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
-
 from pdf_fixtures import add_entry
+
 from portfolio.extensions import db
 from portfolio.models import AuditEvent
 

@@ -106,7 +106,10 @@ def test_expired_form_loses_nothing(app, world, entry, client_for):
     pupil = client_for(world.pupil)
     app.config["WTF_CSRF_ENABLED"] = True  # after logging in (reset by the _clean fixture)
     edit_url = f"/portfolio/entry/{entry.id}/edit"
-    page = pupil.get(edit_url).get_data(as_text=True)
+    response = pupil.get(edit_url)
+    # Browsers must send the Referer within the site, or the error page cannot lead back.
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    page = response.get_data(as_text=True)
     assert f'data-draft="entry-{entry.id}"' in page and 'data-saved-version="1"' in page
     response = pupil.post(edit_url, data={"title": "Tag", "text": "Lange getippt", "version": "1",
                                           "csrf_token": "expired"},

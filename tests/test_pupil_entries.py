@@ -2,8 +2,8 @@
 
 import pytest
 import sqlalchemy as sa
-
 from pupil_helpers import form_for, qualities, text
+
 from portfolio.extensions import db
 from portfolio.kinds import LONG_MAX, SPECS
 from portfolio.models import Entry, EntryKind

@@ -1,8 +1,8 @@
 """The timeline follows the entries; list pages use a fixed number of SQL statements."""
 
 import pytest
-
 from pupil_helpers import count_queries
+
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Entry, Quality, Role

@@ -286,3 +286,16 @@ def test_stale_entry_keeps_the_text(world, client_for, monkeypatch):
 def test_accounts_helper_used_in_tests_is_stable(world):
     # The class list of the world: guards the fixtures these tests rely on.
     assert accounts.current_class(world.pupil).name == "9a"
+
+
+def test_saved_comment_clears_the_browser_draft(world, client_for):
+    entry = _entry(world.pupil, share_teachers=True)
+    client = client_for(world.teacher)
+    client.post(f"/review/entries/{entry.id}/respond",
+                data={"action": "comment", f"e{entry.id}-body": "Prima"})
+    html = client.get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    assert f'data-draft-saved="review-{entry.id}"' in html
+    assert f'data-draft="review-{entry.id}"' not in html
+    # The next visit keeps drafts again.
+    html = client.get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    assert f'data-draft="review-{entry.id}"' in html

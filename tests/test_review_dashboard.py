@@ -6,8 +6,8 @@ import io
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import _user
+
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Agreement, Entry, ReviewState, Role, StandardElement, User, utcnow

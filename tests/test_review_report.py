@@ -4,8 +4,8 @@ import random
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import _user
+
 from portfolio.extensions import db
 from portfolio.models import Agreement, Role, User, utcnow
 from portfolio.review import report

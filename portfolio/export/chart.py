@@ -8,7 +8,7 @@ used until the pupil blueprint's `portfolio.pupil.charts` provides a shared one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 SELF_COLOURS = ("#9fc3e7", "#4f8fd0", "#1a5da8", "#0b3a70")
 OTHER_COLOURS = ("#f6c58f", "#ee9a45", "#c96a12", "#8a4300")
@@ -42,12 +42,9 @@ def strengths_chart_svg(qualities: list[tuple[str, str]], series: list[Series],
         value = label_w + 15 + (pos - 1) * (plot_w - 30) / max(steps - 1, 1)
         return width - value if rtl else value
 
-    def label_x() -> tuple[float, str]:
-        return (width - 4, "end") if not rtl else (4, "end")
-
     anchor_start = "end" if rtl else "start"
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="10">']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="10">')]
     # Scale labels and grid lines.
     for value, name in scale:
         out.append(f'<line x1="{x(value):.1f}" y1="{top - 6}" x2="{x(value):.1f}" '
@@ -64,8 +61,7 @@ def strengths_chart_svg(qualities: list[tuple[str, str]], series: list[Series],
     for row, (key, name) in enumerate(qualities):
         y = top + row * row_h
         if row % 2 == 0:
-            rx = 0 if not rtl else 0
-            out.append(f'<rect x="{rx}" y="{y}" width="{width}" height="{row_h}" fill="#f3f5f8"/>')
+            out.append(f'<rect x="0" y="{y}" width="{width}" height="{row_h}" fill="#f3f5f8"/>')
         lx = width - 4 if rtl else 4
         out.append(f'<text x="{lx}" y="{y + row_h / 2 + 3.5:.1f}" text-anchor="{anchor_start}" '
                    f'fill="#1b1f24">{escape(name[:40])}</text>')
@@ -96,9 +92,3 @@ def strengths_chart_svg(qualities: list[tuple[str, str]], series: list[Series],
     out.append("</svg>")
     return "".join(out)
 
-
-def svg_title(text: str) -> str:
-    return f"<title>{escape(text)}</title>"
-
-
-__all__ = ["Series", "strengths_chart_svg", "quoteattr"]

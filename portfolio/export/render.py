@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from markupsafe import Markup
+
 from portfolio.access import PupilAccess
 from portfolio.i18n import _
 from portfolio.kinds import AGREEMENT_GUIDING_QUESTIONS
-from markupsafe import Markup
-
 from portfolio.pdf import attachment, css_string, html_to_pdf, page_counter_css, render_html
 
 from .services import PortfolioContent, Selection, collect
@@ -45,6 +45,6 @@ def file_name(pupil, what: str) -> str:
     """A download name like "Berufswahlpass_Yılmaz_Elif.pdf" (no path or control characters)."""
     label = {"portfolio": _("Berufswahlpass"), "selection": _("Berufswahlpass-selection"),
              "summary": _("Family-summary")}.get(what, what)
-    text = unicodedata.normalize("NFC", "_".join([label, pupil.last_name, pupil.first_name]))
+    text = unicodedata.normalize("NFC", f"{label}_{pupil.last_name}_{pupil.first_name}")
     text = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+', "-", text).strip("-_.") or "portfolio"
     return f"{text[:100]}.pdf"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, current_app, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -18,15 +18,31 @@ _TEMPLATES = {
 }
 
 
+def _form_page() -> str | None:
+    """The page the expired form came from: the referrer (same origin), else the same
+    URL when it also answers GET."""
+    if request.method != "POST":
+        return None
+    if request.referrer and request.referrer.startswith(request.host_url):
+        return request.referrer
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(request.path, method="GET")
+    except HTTPException:
+        return None
+    return request.full_path.rstrip("?")
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        # Usually an expired session: the page reloads with a message; forms keep a
-        # draft in the browser (static/js/drafts.js) so nothing typed is lost.
+        # Usually an expired session: back to the form with a message; forms keep a
+        # draft in the browser (static/js/app.js) so nothing typed is lost.
         db.session.rollback()
         flash(_("The form had expired. Please check your input and send it again."), "error")
-        if request.method == "POST" and request.referrer and request.referrer.startswith(request.host_url):
-            return redirect(request.referrer)
+        target = _form_page()
+        if target:
+            return redirect(target)
         return render_template("errors/400.html", error=error), 400
 
     @app.errorhandler(HTTPException)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("pupil", __name__, url_prefix="/portfolio")
 
-from portfolio.pupil import strengths_views, views  # noqa: E402,F401  (routes on bp)
+from portfolio.pupil import strengths_views, views  # noqa: F401  (routes on bp)

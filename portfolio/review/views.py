@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,6 +82,7 @@ def _render_pupil(pupil_access, forms=None, status=200):
         elements=elements, states=states, percent=percent, pupil_class=pupil_class,
         can_open_class=pupil_class is not None and access.teaches_class(_me(), pupil_class.id),
         review_labels=services.REVIEW_STATE_LABELS,
+        saved_draft=session.pop("review_draft_saved", None) if status == 200 else None,
         documents=services.shared_documents_count(pupil_access),
     ), status
 
@@ -114,6 +125,7 @@ def respond(entry_id: int):
             else:
                 abort(400)
             db.session.commit()
+            session["review_draft_saved"] = entry.id  # the browser may drop its draft
             flash(message, "success")
             return redirect(back)
         except services.ReviewError as error:

@@ -41,7 +41,8 @@ def focus_style(page) -> dict:
           const r = el.getBoundingClientRect();
           return {tag: el.tagName, id: el.id, text: (el.innerText || el.value || '').trim().slice(0, 40),
                   outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth),
-                  boxShadow: s.boxShadow, visible: r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0};
+                  boxShadow: s.boxShadow, rect: [Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)],
+                  visible: r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0 && r.top < innerHeight};
         }"""
     )
 
@@ -255,7 +256,7 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
     teacher.get_by_label("Your comment").first.fill(comment)
     with teacher.expect_navigation():
         teacher.get_by_role("button", name="Send comment").first.click()
-    expect(teacher.get_by_text(comment).first).to_be_visible()
+    expect(teacher.get_by_text(comment).first).to_be_visible()  # shown in the thread
     with teacher.expect_navigation():
         teacher.get_by_role("button", name="Mark as reviewed").first.click()
 
@@ -263,13 +264,14 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
     pupil.goto("/news/")
     expect(pupil.get_by_text("Nothing new.")).to_have_count(0)
     pupil.goto(entry_url)
-    expect(pupil.get_by_text(comment)).to_be_visible()
+    expect(pupil.get_by_text(comment).first).to_be_visible()
     expect(pupil.get_by_text("Your teacher has looked at it.")).to_be_visible()
 
 
 def test_guardian_registers_switches_to_turkish_and_downloads_the_pdf(new_page, live_server):
     """Flow 4: a parent registers with the code from the school's letter, uses the pages in
-    Turkish and downloads the family PDF, which holds the child's own words."""
+    Turkish, signs the transition agreement and downloads the portfolio PDF, which holds the
+    child's own words. The Turkish pages are reached by structure, not by (translated) text."""
     reflection = "Ich möchte Tischlerin werden, weil ich gern mit Holz arbeite."
     code = live_server.python(f"""
 import sqlalchemy as sa
@@ -305,8 +307,19 @@ db.session.commit()
     expect(page.locator("html")).to_have_attribute("lang", "tr")
     page.goto("/family/")
     page.locator("main a[href*='/family/child/']").first.click()
+    child_url = page.url
+
+    # Sign Amira's draft agreement (demo data: decision and next step filled in).
+    page.locator("main a[href*='/agreement/pupil/']").first.click()
+    sign_form = page.locator("form[action$='/sign']")
+    sign_form.get_by_role("checkbox").check()
+    with page.expect_navigation():
+        sign_form.locator("button[type=submit]").click()
+    expect(page.locator("form[action$='/sign']")).to_have_count(0)
+
+    page.goto(child_url)
     with page.expect_download() as download_info:
-        page.locator("main a[href$='summary.pdf']").first.click()
+        page.locator("main a[href$='portfolio.pdf']").first.click()
     from pypdf import PdfReader
 
     pdf = PdfReader(io.BytesIO(Path(download_info.value.path()).read_bytes()))
