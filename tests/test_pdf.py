@@ -202,7 +202,9 @@ def test_arabic_portfolio_is_right_to_left(world):
         pdf = portfolio_pdf(acc)
     assert content.rtl
     assert '<html lang="ar" dir="rtl">' in html
-    assert 'lang="de" dir="auto"' in html  # the pupil's own words keep their direction
+    # The pupil's own words keep their direction (first strong character, as dir="auto").
+    assert f'lang="de" dir="rtl">{ARABIC}' in html
+    assert 'lang="de" dir="ltr">Realschule Testdorf' in html
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.trailer["/Root"]["/Lang"] == "ar"
     text = pdf_text(pdf)

@@ -6,11 +6,26 @@ fields and ratings are turned into the viewer's language here.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from portfolio import reference
 from portfolio.kinds import AGREEMENT_FIELDS, Field, Group, KindSpec
 from portfolio.main.template_helpers import _date
+
+
+def text_direction(value) -> str:
+    """"rtl" or "ltr" by the first strong character, as HTML's dir="auto" decides.
+
+    WeasyPrint does not resolve dir="auto" itself, so the PDF templates set the result.
+    """
+    for char in str(value or ""):
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
 
 
 @dataclass

@@ -18,9 +18,11 @@ from portfolio.i18n import _, current_language
 from portfolio.models import SchoolClass, Section
 
 from . import classzip, render
+from .fields import text_direction
 from .services import Selection, application_preset, collect_titles
 
 bp = Blueprint("export", __name__, url_prefix="/export")
+bp.add_app_template_filter(text_direction, "text_dir")
 
 
 def _load(pupil_id: int | None) -> access.PupilAccess:

@@ -200,6 +200,8 @@ def new_page(browser, live_server):
     def make(viewport=DESKTOP, locale="en-GB", axe=False):
         context = browser.new_context(
             base_url=live_server.url, viewport=viewport, locale=locale, bypass_csp=axe,
+            # No smooth scrolling (see app.css): positions are final when the test reads them.
+            reduced_motion="reduce",
         )
         context.set_default_timeout(10_000)
         recorder = Recorder(live_server.url)
