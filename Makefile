@@ -30,7 +30,7 @@ SYSDEPS := postgresql chromium libharfbuzz-subset0 poppler-utils gettext redis-s
            fonts-noto-core fonts-dejavu-core qpdf wrk
 
 .PHONY: help venv install sysdeps translations translations-compile db seed run \
-        test bench loadtest lint clean
+        test e2e-deps bench loadtest lint clean
 
 # help: list the targets
 help:
@@ -42,6 +42,7 @@ help:
 	@echo "make seed                 load the demo data (prints the demo logins)"
 	@echo "make run                  install, compile, migrate, seed, serve on http://127.0.0.1:5000"
 	@echo "make test                 full suite on SQLite, then on a throwaway PostgreSQL (PYTEST_ARGS=...)"
+	@echo "make e2e-deps             npm ci in tests/e2e (axe-core for the browser tests) when the lock changed"
 	@echo "make bench                benchmarks against a throwaway PostgreSQL (BENCH_ARGS=...)"
 	@echo "make loadtest             load test against a throwaway PostgreSQL (LOADTEST_ARGS=...)"
 	@echo "make lint                 ruff check portfolio tests"
@@ -117,8 +118,24 @@ run: install translations-compile db seed
 	$(FLASK) --app wsgi run --host 127.0.0.1 --port 5000
 
 # test: whole suite on SQLite, then on a throwaway PostgreSQL (stopped even on failure)
-test: sysdeps install translations-compile
+test: sysdeps install translations-compile e2e-deps
 	tests/support/run_suite.sh
+
+# e2e-deps: axe-core for the browser tests (tests/e2e/node_modules, git-ignored), from the lock file
+E2E_DIR   := tests/e2e
+E2E_STAMP := $(E2E_DIR)/node_modules/.installed
+e2e-deps: $(E2E_STAMP)
+
+$(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	    if [ -f /etc/debian_version ] && [ "$$(id -u)" -eq 0 ]; then \
+	        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends npm; \
+	    else \
+	        echo "e2e-deps: npm is missing; install Node.js with npm (Debian: apt-get install npm)" >&2; exit 1; \
+	    fi; \
+	fi
+	npm ci --prefix $(E2E_DIR) --no-audit --no-fund
+	@touch $@
 
 # bench: benchmarks against a throwaway PostgreSQL in BENCH_DATABASE_URL (stopped afterwards)
 bench: sysdeps install translations-compile

@@ -137,11 +137,11 @@ def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User
 
 
 # -- take-away package ---------------------------------------------------------------------
-def portfolio_pdf(pupil: User) -> bytes:
-    """The whole portfolio as PDF, as the pupil sees it (the export feature's document)."""
+def portfolio_pdf(pupil: User, viewer=None) -> bytes:
+    """The portfolio as PDF: all of it for the pupil, what is shared for a guardian."""
     from portfolio.access import PupilAccess, Relation
 
-    owner = PupilAccess(pupil=pupil, relations=frozenset({Relation.SELF}))
+    owner = viewer or PupilAccess(pupil=pupil, relations=frozenset({Relation.SELF}))
     try:
         from portfolio.export.render import portfolio_pdf as render
     except ImportError:  # the export feature is not installed: a plain document
@@ -152,8 +152,11 @@ def portfolio_pdf(pupil: User) -> bytes:
     return render(owner)
 
 
-def write_takeaway(pupil: User, out: IO[bytes]) -> None:
-    """The take-away ZIP: portfolio.pdf, portfolio.json, files/…, README.txt."""
+def write_takeaway(pupil: User, out: IO[bytes], viewer=None) -> None:
+    """The take-away ZIP: portfolio.pdf, portfolio.json, files/…, README.txt.
+
+    `viewer` (a PupilAccess) other than the pupil gets only what was shared with them.
+    """
     from portfolio import portability
 
     readme = _(
@@ -164,13 +167,15 @@ def write_takeaway(pupil: User, out: IO[bytes]) -> None:
         "files/         - every file you uploaded\n\n"
         "Another school using the Berufswahlpass digital can import this ZIP.\n",
         date=utcnow().date().isoformat())
-    portability.export_zip(pupil, out, pdf=portfolio_pdf(pupil), readme=readme)
+    guardians_only = viewer is not None and not viewer.is_self
+    portability.export_zip(pupil, out, pdf=portfolio_pdf(pupil, viewer), readme=readme,
+                           guardians_only=guardians_only)
 
 
-def takeaway_file(pupil: User) -> IO[bytes]:
+def takeaway_file(pupil: User, viewer=None) -> IO[bytes]:
     """The take-away ZIP in a temporary file (kept in memory up to 20 MB), at position 0."""
     out = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)  # noqa: SIM115 (returned)
-    write_takeaway(pupil, out)
+    write_takeaway(pupil, out, viewer)
     out.seek(0)
     return out
 

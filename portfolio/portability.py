@@ -71,23 +71,32 @@ def _share(obj, *audiences: str) -> dict[str, bool]:
     return {a: bool(getattr(obj, f"share_{a}")) for a in audiences}
 
 
-def export_data(pupil: User) -> tuple[dict[str, Any], list[tuple[str, Document]]]:
-    """The portfolio as a JSON-ready dict, and the (zip path, document) pairs to add."""
+def export_data(pupil: User, *, guardians_only: bool = False
+                ) -> tuple[dict[str, Any], list[tuple[str, Document]]]:
+    """The portfolio as a JSON-ready dict, and the (zip path, document) pairs to add.
+
+    With `guardians_only`, only what the pupil shared with guardians (the guardians'
+    take-away package): the pupil decides who sees what, also on leaving.
+    """
+    def only_shared(query, model):
+        return query.where(model.share_guardians.is_(True)) if guardians_only else query
+
     entries = list(db.session.scalars(
-        sa.select(Entry).where(Entry.pupil_id == pupil.id)
+        only_shared(sa.select(Entry).where(Entry.pupil_id == pupil.id), Entry)
         .options(selectinload(Entry.comments).selectinload(Comment.author))
         .order_by(Entry.created_at, Entry.id)
     ))
     documents = list(db.session.scalars(
-        sa.select(Document).where(Document.pupil_id == pupil.id)
+        only_shared(sa.select(Document).where(Document.pupil_id == pupil.id), Document)
         .order_by(Document.created_at, Document.id)
     ))
     agreements = list(db.session.scalars(
-        sa.select(Agreement).where(Agreement.pupil_id == pupil.id)
+        only_shared(sa.select(Agreement).where(Agreement.pupil_id == pupil.id), Agreement)
         .options(selectinload(Agreement.signatures)).order_by(Agreement.number)
     ))
     guidance = list(db.session.scalars(
-        sa.select(GuidanceRecord).where(GuidanceRecord.pupil_id == pupil.id)
+        only_shared(sa.select(GuidanceRecord).where(GuidanceRecord.pupil_id == pupil.id),
+                    GuidanceRecord)
         .options(selectinload(GuidanceRecord.author))
         .order_by(GuidanceRecord.held_on, GuidanceRecord.id)
     ))
@@ -154,9 +163,9 @@ def _step_out(step: dict[str, Any], entry_ref: dict[int, str]) -> dict[str, Any]
 
 
 def export_zip(pupil: User, out: IO[bytes], *, pdf: bytes | None = None,
-               readme: str | None = None) -> dict[str, Any]:
+               readme: str | None = None, guardians_only: bool = False) -> dict[str, Any]:
     """Write the pupil's portfolio ZIP to `out`; returns the JSON data written."""
-    data, files = export_data(pupil)
+    data, files = export_data(pupil, guardians_only=guardians_only)
     storage = get_storage()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(JSON_NAME, json.dumps(data, ensure_ascii=False, indent=2))

@@ -131,6 +131,21 @@ def test_takeaway_zip_holds_pdf_json_and_every_file(client_for, world):
     del c
 
 
+def test_guardians_takeaway_holds_only_what_was_shared_with_them(client_for, world):
+    fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
+    _leave(world.pupil, 10)
+    response = client_for(world.guardian).get(f"/privacy/{world.pupil.id}/take-away.zip")
+    assert response.status_code == 200
+    zf = zipfile.ZipFile(io.BytesIO(response.data))
+    data = json.loads(zf.read("portfolio.json"))
+    titles = {e["title"] for e in data["entries"]}
+    assert "Praktikum Tischlerei" in titles and "Nur für mich" not in titles
+    assert all(e["share"]["guardians"] for e in data["entries"])
+    assert all(d["share"]["guardians"] for d in data["documents"])
+    files = {n for n in zf.namelist() if n.startswith("files/")}
+    assert files == {d["path"] for d in data["documents"]}
+
+
 @pytest.mark.parametrize("visitor", ["classmate", "teacher", "counsellor", "admin", "stubo",
                                      "other_guardian", "other_pupil"])
 def test_takeaway_is_only_for_the_pupil_and_guardians(client_for, world, visitor):

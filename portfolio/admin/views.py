@@ -75,7 +75,9 @@ OTHER_TASKS = [
 def home():
     allowed = {"manage": True, "rollover": access.can_run_rollover(current_user)}
     tasks = [(e, t, d, i) for e, t, d, i, who in TASKS if allowed[who]]
-    return render_template("admin/home.html", tasks=tasks, other_tasks=OTHER_TASKS)
+    # Consents, audit log and leavers are the school admin's (access.can_administer_privacy).
+    other = OTHER_TASKS if access.can_administer_privacy(current_user) else []
+    return render_template("admin/home.html", tasks=tasks, other_tasks=other)
 
 
 @bp.route("/accounts")

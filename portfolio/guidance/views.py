@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access
+from portfolio import access, audit
 from portfolio.guidance import services
 from portfolio.guidance.forms import START_STEPS, GuidanceForm, PupilNotesForm, error_list
 from portfolio.i18n import _
@@ -47,8 +47,13 @@ def records(pupil_id: int):
     only_shared = not (pupil_access.is_self or pupil_access.is_staff)
     access.require(pupil_access.is_self or pupil_access.is_staff or pupil_access.is_guardian)
     items = services.records_for(pupil_id, guardians_only=only_shared)
-    return render_template("guidance/records.html", pupil=pupil_access.pupil,
+    page = render_template("guidance/records.html", pupil=pupil_access.pupil,
                            access=pupil_access, records=items)
+    if not pupil_access.is_self and items:
+        # Recorded after rendering: the commit would otherwise expire the loaded records.
+        audit.record(current_user, "view", pupil_id=pupil_id, school_id=pupil_access.pupil.school_id,
+                     details={"page": "guidance_records"}, commit=True)
+    return page
 
 
 @bp.route("/pupil/<int:pupil_id>/new", methods=["GET", "POST"])

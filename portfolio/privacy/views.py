@@ -100,7 +100,7 @@ def takeaway(pupil_id: int):
 def takeaway_download(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
     access.require(acc.can_take_away())
-    package = lifecycle.takeaway_file(acc.pupil)
+    package = lifecycle.takeaway_file(acc.pupil, acc)
     # Recorded for guardians (record() skips the pupil's own download).
     audit.record(current_user, "takeaway", pupil_id=acc.pupil.id, school_id=acc.pupil.school_id,
                  commit=True)
