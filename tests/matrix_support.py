@@ -1,0 +1,285 @@
+"""Helpers for the access matrix, hostile-input and XSS tests (issue 8).
+
+* `VISITORS`: the kinds of visitor of the `world` fixture (plus "anon").
+* `make_content(world, pupil)`: a portfolio with one item per sharing setting, each
+  carrying a marker text that only its audience may ever see.
+* `fast_client(app, user)`: a logged-in test client without a /login round trip.
+* `db_checksum()`: a hash of every table's rows, to prove that a request wrote nothing.
+* `forms_in(html)`: the forms of a page with their fields, to build valid-looking posts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from html.parser import HTMLParser
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from portfolio.extensions import db
+from portfolio.models import (
+    Agreement,
+    AssessmentRequest,
+    Comment,
+    Entry,
+    GuidanceRecord,
+    LoginSession,
+    utcnow,
+)
+
+#: Every kind of visitor of the matrix; names are attributes of the `world` fixture.
+VISITORS = (
+    "anon", "pupil", "classmate", "other_pupil", "teacher", "teacher_9b", "other_teacher",
+    "stubo", "counsellor", "counsellor_no_consent", "counsellor_unassigned", "guardian",
+    "other_guardian", "admin",
+)
+LOGGED_IN = VISITORS[1:]
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def marker(kind: str, pupil) -> str:
+    """A text that must appear only on pages of the given audience."""
+    return f"MARK{kind.upper()}{pupil.username.upper()}"
+
+
+def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
+    """One entry per sharing setting, documents, an agreement, a guidance record,
+    a comment, an open assessment link. Texts carry markers (see `marker`)."""
+    from content import add_document  # tests/support/content.py
+
+    from portfolio.pupil.assessments import hash_token
+
+    teacher = teacher or world.teacher
+    c = SimpleNamespace(pupil=pupil)
+    sid = pupil.school_id
+
+    def entry(kind, marker_kind, **share):
+        e = Entry(school_id=sid, pupil_id=pupil.id, kind=kind, grade="9",
+                  title=f"Titel {marker(marker_kind, pupil)}",
+                  data={"reflection": marker(marker_kind, pupil), "goal": marker(marker_kind, pupil),
+                        "company": marker(marker_kind, pupil)}, **share)
+        db.session.add(e)
+        db.session.flush()
+        return e
+
+    c.e_private = entry("reflection", "private")
+    c.e_teachers = entry("praktikum", "teachers", share_teachers=True)
+    c.e_counsellor = entry("goal", "counsellor", share_counsellor=True)
+    c.e_guardians = entry("reflection", "guardians", share_guardians=True)
+    c.comment = Comment(school_id=sid, entry_id=c.e_teachers.id, author_id=teacher.id,
+                        body="Schöner Bericht!")
+    db.session.add(c.comment)
+    c.doc_private = add_document(pupil, PDF, "privat.pdf", title=marker("private", pupil) + "DOC")
+    c.doc_shared = add_document(pupil, tiny_png(), "bild.png", title="Geteiltes Bild", share=True,
+                                mime="image/png")
+    c.doc_shared.share_counsellor = True
+    c.agreement = Agreement(school_id=sid, pupil_id=pupil.id, number=1, grade="9",
+                            decision="dual", share_guardians=True, share_counsellor=False,
+                            data={"dream_job": "Tischlerin", "next_step": "Bewerben",
+                                  "steps": [{"text": "Bewerben", "due_on": "2027-02-01",
+                                             "priority": 1}]})
+    db.session.add(c.agreement)
+    c.guidance = GuidanceRecord(school_id=sid, pupil_id=pupil.id, author_id=teacher.id,
+                                held_on=dt.date(2026, 11, 2), participants="Klassenleitung",
+                                topics="Praktikum", pupil_notes="", next_steps=[],
+                                share_guardians=False)
+    db.session.add(c.guidance)
+    c.rate_token = secrets.token_urlsafe(24)
+    c.assessment = AssessmentRequest(school_id=sid, pupil_id=pupil.id,
+                                     token_hash=hash_token(c.rate_token), rater_name="Tante Erna",
+                                     relation="other", expires_at=utcnow() + dt.timedelta(days=7))
+    db.session.add(c.assessment)
+    db.session.commit()
+    return c
+
+
+def admin_tokens(app, world) -> SimpleNamespace:
+    """A roster upload waiting for confirmation and a one-time download, both the admin's."""
+    from portfolio.admin.roster_services import UploadStore
+    from portfolio.admin.slips import OneTimeFiles
+
+    roster = ("Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\n"
+              "Neu;Nina;01.02.2011;w;9a;9\n").encode()
+    t = SimpleNamespace()
+    t.roster = UploadStore().put(roster, user_id=world.admin.id, school_id=world.school.id,
+                                 filename="schild.csv")
+    t.download = OneTimeFiles().put(PDF, user_id=world.admin.id, filename="zettel.pdf")
+    return t
+
+
+def fast_client(app, user):
+    """A test client logged in as `user` (server-side login session, no /login request)."""
+    client = app.test_client()
+    if user is None:
+        return client
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=user.id))
+    db.session.commit()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = token
+        sess["_fresh"] = True
+        sess.permanent = True
+    return client
+
+
+def clients_for(app, world) -> dict:
+    return {name: fast_client(app, None if name == "anon" else getattr(world, name))
+            for name in VISITORS}
+
+
+# -- proving that nothing was written ------------------------------------------------------
+def db_checksum(skip: frozenset[str] = frozenset()) -> str:
+    """SHA-256 over the sorted rows of every table (a new session, committed data only)."""
+    h = hashlib.sha256()
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name in skip:
+                continue
+            rows = conn.execute(sa.select(table)).all()
+            h.update(table.name.encode())
+            for row in sorted(repr(tuple(r)) for r in rows):
+                h.update(row.encode())
+    return h.hexdigest()
+
+
+def row_counts() -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                for t in db.metadata.sorted_tables}
+
+
+# -- reading responses ------------------------------------------------------------------------
+def outcome(response):
+    """A short description of an answer: the status, or "login" for a redirect to login."""
+    if response.status_code in (301, 302, 303) and urlsplit(response.location).path == "/login":
+        return "login"
+    return response.status_code
+
+
+class _FormParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self._form = None
+        self._select = None
+        self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._form = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
+                          "enctype": a.get("enctype") or "", "fields": [], "id": a.get("id")}
+            self.forms.append(self._form)
+        elif self._form is None:
+            return
+        elif tag == "input" and a.get("name"):
+            self._form["fields"].append({"tag": "input", "type": (a.get("type") or "text").lower(),
+                                         "name": a["name"], "value": a.get("value"),
+                                         "checked": "checked" in a, "required": "required" in a,
+                                         "maxlength": a.get("maxlength")})
+        elif tag == "select" and a.get("name"):
+            self._select = {"tag": "select", "name": a["name"], "options": [],
+                            "multiple": "multiple" in a, "required": "required" in a}
+            self._form["fields"].append(self._select)
+        elif tag == "option" and self._select is not None:
+            self._select["options"].append((a.get("value"), "selected" in a))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = {"tag": "textarea", "name": a["name"], "value": "",
+                              "required": "required" in a, "maxlength": a.get("maxlength")}
+            self._form["fields"].append(self._textarea)
+        elif tag == "button" and a.get("name"):
+            self._form["fields"].append({"tag": "button", "name": a["name"],
+                                         "value": a.get("value") or ""})
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea["value"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def forms_in(html: str) -> list[dict]:
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+def form_for(html: str, path: str) -> dict | None:
+    """The first POST form of the page whose action is `path` (or empty = the page itself)."""
+    candidates = []
+    for form in forms_in(html):
+        if form["method"] != "post":
+            continue
+        action = urlsplit(form["action"]).path
+        if action == path:
+            return form
+        if not form["action"]:
+            candidates.append(form)
+    return candidates[0] if candidates else None
+
+
+def fill(form: dict, text: str = "Test") -> dict:
+    """Valid-looking data for a form: what the page shows, empty fields filled in."""
+    data: dict[str, list[str]] = {}
+    first_button = True
+    for f in form["fields"]:
+        name = f["name"]
+        if name == "csrf_token":
+            continue
+        if f["tag"] == "select":
+            values = [v for v, _sel in f["options"] if v]
+            chosen = [v for v, sel in f["options"] if sel and v] or values[:1]
+            if chosen:
+                data.setdefault(name, []).extend(chosen)
+        elif f["tag"] == "textarea":
+            data.setdefault(name, []).append(f["value"].strip() or text)
+        elif f["tag"] == "button":
+            if first_button:
+                data.setdefault(name, []).append(f["value"])
+                first_button = False
+        else:
+            kind = f["type"]
+            if kind in ("submit", "file", "image", "reset"):
+                continue
+            if kind in ("checkbox", "radio"):
+                if kind == "radio" and name in data:
+                    continue
+                if f["checked"] or kind == "radio" or f["required"]:
+                    data.setdefault(name, []).append(f["value"] or "y")
+                continue
+            value = f["value"]
+            if not value:
+                if kind == "date":
+                    value = dt.date.today().isoformat()
+                elif kind == "number":
+                    value = "3"
+                elif kind == "email":
+                    value = "test@example.org"
+                elif kind == "password":
+                    value = "Ein-langes-Passwort-2026"
+                elif kind == "hidden":
+                    value = ""
+                else:
+                    value = text
+            data.setdefault(name, []).append(value)
+    return data
