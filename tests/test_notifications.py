@@ -123,3 +123,26 @@ def test_comment_thread_partial_renders_for_the_pupil_page(world, app):
             '{% from "review/_comments.html" import comment_thread %}{{ comment_thread(entry) }}',
             entry=entry)
     assert "&lt;b&gt;Toll&lt;/b&gt;<br>" in html and "Tina Teacher" in html and "1 comment" in html
+
+
+def test_opening_the_entry_marks_its_news_read(world, client_for):
+    """The pupil reads the comment on the entry page: the News badge goes down."""
+    from portfolio.extensions import db as _db
+    from portfolio.models import Comment, Entry, Notification
+
+    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
+                  data={"title": "Mein Tag", "text": "x"}, share_teachers=True)
+    _db.session.add(entry)
+    _db.session.flush()
+    comment = Comment(school_id=world.school.id, entry_id=entry.id, author_id=world.teacher.id,
+                      body="Gut gemacht!")
+    _db.session.add(comment)
+    _db.session.flush()
+    _db.session.add(Notification(school_id=world.school.id, user_id=world.pupil.id, kind="comment",
+                                 actor_id=world.teacher.id, entry_id=entry.id, comment_id=comment.id))
+    _db.session.commit()
+    c = client_for(world.pupil)
+    assert c.get(f"/portfolio/entry/{entry.id}").status_code == 200
+    _db.session.expire_all()
+    note = _db.session.scalar(_db.select(Notification))
+    assert note.read_at is not None

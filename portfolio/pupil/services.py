@@ -20,7 +20,6 @@ from portfolio.models import (
     Entry,
     EntryKind,
     EntryStatus,
-    Notification,
     ReviewState,
     Section,
     StandardElement,
@@ -108,13 +107,6 @@ def entries_by_kind(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
     for entry in entries:
         grouped.setdefault(entry.kind, []).append(entry)
     return grouped
-
-
-def unread_news(user: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None))
-    ) or 0
 
 
 # -- writing -----------------------------------------------------------------------------

@@ -7,10 +7,12 @@ from flask_login import current_user, login_required
 
 from portfolio import access
 from portfolio.auth.forms import ConfirmForm
+from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import SPECS, Group
 from portfolio.main.template_helpers import url_exists
 from portfolio.models import Audience, Entry, EntryKind, ReviewState, Section
+from portfolio.notifications import services as news
 from portfolio.pupil import bp, display, forms, services
 from portfolio.reference import SCALE, element_description, element_name, quality_name
 
@@ -120,7 +122,7 @@ def home():
         element_link=_element_link,
         revisions=[e for e in entries if e.review_state == ReviewState.REVISION],
         overdue=[(e, steps) for e, steps in overdue if steps],
-        unread=services.unread_news(me) if url_exists(NEWS_ENDPOINT) else None,
+        unread=news.unread_count(me) if url_exists(NEWS_ENDPOINT) else None,
         entry_count=len(entries),
         links={name: url_exists(ep) for name, ep in (
             ("documents", DOCUMENTS_ENDPOINT), ("agreement", AGREEMENT_ENDPOINT),
@@ -260,11 +262,14 @@ def entry(entry_id: int):
     if request.args.get("discard_draft"):
         _draft_saved(f"entry-{entry.id}")  # the pupil kept the stored version
     sharing = forms.SharingForm(data={f"share_{a.value}": entry.is_shared_with(a) for a in Audience})
-    return render_template(
+    page = render_template(
         "pupil/entry.html", entry=entry, spec=spec, qualities=services.qualities_for(entry.school_id),
         sharing=sharing, hand_in=forms.HandInForm(), confirm=ConfirmForm(),
         overdue=services.overdue_steps(entry), can_edit=spec.pupil_editable,
     )
+    if news.mark_read(current_user, entry_id=entry.id):  # its comments have now been seen
+        db.session.commit()
+    return page
 
 
 @bp.route("/entry/<int:entry_id>/status", methods=["POST"])

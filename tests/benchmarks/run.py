@@ -2,51 +2,83 @@
 """`make bench`: latency, SQL statements and throughput of the main pages.
 
 Runs against PostgreSQL (BENCH_DATABASE_URL; `make bench` starts a throwaway one),
-seeds a district (40 schools x 250 pupils by default) plus schools sized for the
-list pages (10, 100, 1,000 pupils), and reports for each main page p50/p95 latency
-and SQL statements per request, how both change with the list length, the PDF
-figures, and the throughput of the pupil start page under gunicorn against a bare
-endpoint (/healthz) of the same server, as a ratio. Writes tests/benchmarks/RESULTS.md.
+seeds a district (40 schools x 250 pupils by default) plus schools sized for the list
+pages (a 600-pupil school for the StuBO dashboard, a counsellor with 300 assigned pupils,
+and schools of 10, 100 and 1,000 pupils), then reports for each main page p50/p95 latency
+and SQL statements per request, how both change with the list length, the throughput of
+the pupil start page under gunicorn against the bare endpoint /healthz of the same server
+in the same run (as a ratio), and the detailed PDF benchmark (bench_pdf.py).
+Writes tests/benchmarks/RESULTS.md.
 
     python tests/benchmarks/run.py [--schools 40] [--pupils 250] [--runs 40] [--quick]
+
+Every request runs in its own application context (as in production): nothing cached in
+`g` or in the SQLAlchemy session carries over from one request to the next.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
+import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from portfolio import create_app  # noqa: E402
 from portfolio.bulk import BULK_PASSWORD, seed_bulk  # noqa: E402
-from portfolio.extensions import db, limiter  # noqa: E402
+from portfolio.extensions import db  # noqa: E402
 from portfolio.models import (  # noqa: E402
-    ClassMembership, CounsellorAssignment, Entry, GuardianLink, Role, SchoolClass, User, UserRole,
+    ClassMembership,
+    CounsellorAssignment,
+    Entry,
+    GuardianLink,
+    Role,
+    SchoolClass,
+    TeacherClass,
+    User,
+    UserRole,
 )
+
+#: Targets (issue 9), on a 2-core machine at district size.
+P95_HTML_MS = 50
+MAX_STATEMENTS = 15
+THROUGHPUT_RATIO = 0.30
+PDF_MEDIAN_S = 2.0
+
+
+@dataclass
+class Page:
+    name: str
+    size: str
+    username: str
+    path: str
+    runs: int
+    html: bool = True
+    scale: int | None = None  # list length, for the scaling table
 
 
 @dataclass
 class Result:
-    page: str
-    size: str
-    p50: float
-    p95: float
-    statements: int
-    status: int
+    page: Page
+    p50: float = 0.0
+    p95: float = 0.0
+    statements: int = 0
+    status: int = 0
     note: str = ""
 
 
@@ -65,18 +97,28 @@ def percentile(values, q):
     return values[k]
 
 
-def measure(app, counter, client, url, runs):
+def measure(counter, client, page: Page) -> Result:
+    """Warm up, then time `runs` GETs; each request has its own app context."""
     for _ in range(3):
-        response = client.get(url)
-    times, statements = [], []
-    for _ in range(runs):
+        response = client.get(page.path)
+        response.get_data()
+    times, statements, statuses = [], [], set()
+    for _ in range(page.runs):
         counter.count = 0
         start = time.perf_counter()
-        response = client.get(url)
+        response = client.get(page.path)
         response.get_data()
         times.append((time.perf_counter() - start) * 1000)
         statements.append(counter.count)
-    return percentile(times, 50), percentile(times, 95), max(statements), response.status_code
+        statuses.add(response.status_code)
+    result = Result(page, percentile(times, 50), percentile(times, 95), max(statements),
+                    response.status_code)
+    if len(statuses) > 1:
+        result.note = f"statuses {sorted(statuses)}"
+    if min(statements) != max(statements):
+        result.note = (result.note + " " if result.note else "") + \
+            f"SQL {min(statements)}-{max(statements)}"
+    return result
 
 
 def login(app, username):
@@ -85,15 +127,6 @@ def login(app, username):
     if response.status_code != 302:
         raise SystemExit(f"login of {username} failed: {response.status_code}")
     return client
-
-
-def url_for_endpoint(app, endpoint, **values):
-    if endpoint not in app.view_functions:
-        return None
-    with app.test_request_context():
-        from flask import url_for
-
-        return url_for(endpoint, **values)
 
 
 def first(query):
@@ -105,10 +138,85 @@ def user_with_role(school_id, role):
                  .where(User.school_id == school_id, UserRole.role == role.value).order_by(User.id))
 
 
-def scenario_school(size, grades, class_size, counsellors=1):
+def teacher_of(class_id):
+    return first(sa.select(User).join(TeacherClass, TeacherClass.teacher_id == User.id)
+                 .where(TeacherClass.class_id == class_id).order_by(User.id))
+
+
+def scenario_school(size, grades, class_size, counsellors=1, prefix=None):
     stats = seed_bulk(1, size, class_size=class_size, grades=grades, counsellors=counsellors,
-                      files=False, prefix=f"scale{size}", seed=size)
+                      files=False, prefix=prefix or f"scale{size}", seed=size)
     return stats.school_ids[0]
+
+
+def plan_pages(app, args, district, sizes) -> list[Page]:
+    """Seed the extra schools and choose the users and URLs of each measured page."""
+    from flask import url_for
+
+    def path(endpoint, **values):
+        with app.test_request_context():
+            return url_for(endpoint, **values)
+
+    runs = args.runs
+    pages: list[Page] = []
+    school_id = district.school_ids[len(district.school_ids) // 2]
+    pupil = first(sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
+                  .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+                  .where(User.school_id == school_id, SchoolClass.grade == "10").order_by(User.id))
+    entry = first(sa.select(Entry).where(Entry.pupil_id == pupil.id, Entry.kind == "praktikum"))
+    guardian_link = first(sa.select(GuardianLink).where(GuardianLink.school_id == school_id)
+                          .order_by(GuardianLink.id))
+    guardian = db.session.get(User, guardian_link.guardian_id)
+
+    big = 600 if not args.quick else 120
+    cases = 300 if not args.quick else 60
+    big_school = scenario_school(big, ("8", "9", "10"), class_size=28, counsellors=2,
+                                 prefix="stubo")
+    # All pupils of grades 9 and 10 of this school are assigned to its one counsellor.
+    caseload_school = scenario_school(cases, ("9", "10"), class_size=30, counsellors=1,
+                                      prefix="caseload")
+    cls30 = first(sa.select(SchoolClass).where(SchoolClass.school_id == caseload_school)
+                  .order_by(SchoolClass.id))
+    cls30_size = db.session.scalar(sa.select(sa.func.count()).select_from(ClassMembership)
+                                   .where(ClassMembership.class_id == cls30.id))
+    counsellor = first(sa.select(User).join(CounsellorAssignment,
+                                            CounsellorAssignment.counsellor_id == User.id)
+                       .where(User.school_id == caseload_school))
+    assigned = db.session.scalar(sa.select(sa.func.count()).select_from(CounsellorAssignment)
+                                 .where(CounsellorAssignment.counsellor_id == counsellor.id))
+
+    pages.append(Page("Pupil start page", "grade-10 pupil", pupil.username,
+                      path("pupil.home"), runs))
+    pages.append(Page("Entry page", "work placement", pupil.username,
+                      path("pupil.entry", entry_id=entry.id), runs))
+    pages.append(Page("Class overview", f"class {cls30.name}, {cls30_size} pupils",
+                      teacher_of(cls30.id).username,
+                      path("review.class_overview", class_id=cls30.id), runs))
+    pages.append(Page("StuBO dashboard", f"school of {big} pupils",
+                      user_with_role(big_school, Role.STUBO).username,
+                      path("review.stubo_dashboard"), runs))
+    pages.append(Page("Counsellor caseload", f"{assigned} assigned pupils", counsellor.username,
+                      path("review.caseload"), runs))
+    pages.append(Page("Guardian start page", "one child", guardian.username,
+                      path("guardian.home"), runs))
+    pages.append(Page("Guardian child page", "what the child shares", guardian.username,
+                      path("guardian.child", pupil_id=guardian_link.pupil_id), runs))
+    pages.append(Page("Portfolio PDF", "grade-10 pupil, own portfolio", pupil.username,
+                      path("export.portfolio"), max(3, min(runs, 10)), html=False))
+
+    for n in sizes:
+        sid = scenario_school(n, ("9",), class_size=n)
+        cls = first(sa.select(SchoolClass).where(SchoolClass.school_id == sid))
+        pages.append(Page("Class overview", f"{n} pupils", teacher_of(cls.id).username,
+                          path("review.class_overview", class_id=cls.id), runs, scale=n))
+        pages.append(Page("StuBO dashboard", f"{n} pupils",
+                          user_with_role(sid, Role.STUBO).username,
+                          path("review.stubo_dashboard"), runs, scale=n))
+        pages.append(Page("Counsellor caseload", f"{n} pupils",
+                          user_with_role(sid, Role.COUNSELLOR).username,
+                          path("review.caseload"), runs, scale=n))
+    db.session.commit()
+    return pages
 
 
 def main():
@@ -117,11 +225,13 @@ def main():
     parser.add_argument("--pupils", type=int, default=250)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
     parser.add_argument("--quick", action="store_true", help="small district, few runs (smoke test)")
     parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--no-pdf-bench", action="store_true", help="skip bench_pdf.py")
     args = parser.parse_args()
     if args.quick:
-        args.schools, args.pupils, args.runs, args.sizes = 2, 60, 8, "10,100"
+        args.schools, args.pupils, args.runs, args.sizes, args.seconds = 2, 60, 8, "10,100", 3
     url = os.environ.get("BENCH_DATABASE_URL")
     if not url:
         raise SystemExit("BENCH_DATABASE_URL is not set (make bench starts a PostgreSQL for it)")
@@ -130,114 +240,113 @@ def main():
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": os.path.join(tmp, "uploads"),
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
                       "SECRET_KEY": "bench"})
-    results: list[Result] = []
+    assert not app.debug and not app.jinja_env.auto_reload, "bench must run without debug/reload"
+    sizes = [int(s) for s in args.sizes.split(",")]
     with app.app_context():
         from flask_migrate import upgrade
 
         with db.engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
         upgrade()
+        server_version = db.session.scalar(sa.text("SHOW server_version"))
         t0 = time.perf_counter()
-        district = seed_bulk(args.schools, args.pupils, seed=1)
+        district = seed_bulk(args.schools, args.pupils, seed=1, prefix="district")
         seed_seconds = time.perf_counter() - t0
-        sizes = [int(s) for s in args.sizes.split(",")]
-        scale = {n: scenario_school(n, ("9",), class_size=n) for n in sizes}
-        big_school = scenario_school(600, ("8", "9", "10"), class_size=28, counsellors=2) \
-            if not args.quick else district.school_ids[0]
-        caseload_school = scenario_school(300, ("9", "10"), class_size=30, counsellors=1) \
-            if not args.quick else district.school_ids[0]
-        db.session.commit()
-        counter = StatementCounter(db.engine)
-        limiter.enabled = False
+        pages = plan_pages(app, args, district, sizes)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
+        engine = db.engine
+        db.session.remove()
 
-        school_id = district.school_ids[len(district.school_ids) // 2]
-        pupil = first(sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
-                      .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
-                      .where(User.school_id == school_id, SchoolClass.grade == "10").order_by(User.id))
-        entry = first(sa.select(Entry).where(Entry.pupil_id == pupil.id, Entry.kind == "praktikum"))
-        guardian = first(sa.select(User).join(GuardianLink, GuardianLink.guardian_id == User.id)
-                         .where(GuardianLink.school_id == school_id))
-        cls30 = first(sa.select(SchoolClass).where(SchoolClass.school_id == school_id))
-
-        def page(name, username, endpoint, size="district", **values):
-            target = url_for_endpoint(app, endpoint, **values)
-            if target is None:
-                results.append(Result(name, size, 0, 0, 0, 0, f"endpoint {endpoint} not built"))
-                return
-            client = login(app, username)
-            p50, p95, n, status = measure(app, counter, client, target, args.runs)
-            results.append(Result(name, size, p50, p95, n, status))
-
-        page("Pupil start page", pupil.username, "pupil.home")
-        if entry is not None:
-            page("Entry page (placement)", pupil.username, "pupil.entry", entry_id=entry.id)
-        teacher = first(sa.select(User).join(UserRole, UserRole.user_id == User.id)
-                        .where(User.school_id == school_id, UserRole.role == "teacher",
-                               User.username.like("%.t0")))
-        from portfolio.models import TeacherClass
-
-        teacher = first(sa.select(User).join(TeacherClass, TeacherClass.teacher_id == User.id)
-                        .where(TeacherClass.class_id == cls30.id))
-        page("Class overview", teacher.username, "review.class_overview", f"{cls30.name} (28)",
-             class_id=cls30.id)
-        page("StuBO dashboard", user_with_role(big_school, Role.STUBO).username,
-             "review.stubo_dashboard", "600 pupils")
-        counsellor = first(sa.select(User).join(CounsellorAssignment,
-                                                CounsellorAssignment.counsellor_id == User.id)
-                           .where(User.school_id == caseload_school))
-        page("Counsellor caseload", counsellor.username, "review.caseload", "300 assigned")
-        page("Guardian page", guardian.username, "guardian.home")
-        for n, sid in scale.items():
-            cls = first(sa.select(SchoolClass).where(SchoolClass.school_id == sid))
-            t = first(sa.select(User).join(TeacherClass, TeacherClass.teacher_id == User.id)
-                      .where(TeacherClass.class_id == cls.id))
-            page("Class overview", t.username, "review.class_overview", f"{n} pupils", class_id=cls.id)
-            page("StuBO dashboard", user_with_role(sid, Role.STUBO).username,
-                 "review.stubo_dashboard", f"{n} pupils")
-            page("Counsellor caseload", user_with_role(sid, Role.COUNSELLOR).username,
-                 "review.caseload", f"{n} assigned")
-        pdf = None
-        if "export.portfolio_pdf" in app.view_functions or "export.my_portfolio_pdf" in app.view_functions:
-            endpoint = "export.my_portfolio_pdf" if "export.my_portfolio_pdf" in app.view_functions \
-                else "export.portfolio_pdf"
-            values = {} if endpoint == "export.my_portfolio_pdf" else {"pupil_id": pupil.id}
-            page("Portfolio PDF", pupil.username, endpoint, "grade-10 pupil", **values)
-        pupil_username = pupil.username
-    throughput = None if args.no_throughput else measure_throughput(url, tmp, pupil_username)
-    write_results(args, district, seed_seconds, results, throughput)
+    # Measured outside any app context: each request pushes its own, as under gunicorn.
+    counter = StatementCounter(engine)
+    results = []
+    for page in pages:
+        client = login(app, page.username)
+        results.append(measure(counter, client, page))
+        r = results[-1]
+        print(f"{page.name:22} {page.size:32} p50 {r.p50:7.1f} ms  p95 {r.p95:7.1f} ms  "
+              f"SQL {r.statements:3}  HTTP {r.status} {r.note}", flush=True)
+    pupil_username = pages[0].username
+    throughput = None if args.no_throughput else measure_throughput(url, tmp, pupil_username,
+                                                                    args.seconds)
+    pdf_bench = None if args.no_pdf_bench else run_pdf_bench(url, args.quick)
+    write_results(args, district, seed_seconds, server_version, results, throughput, pdf_bench)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- throughput under gunicorn ----------------------------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cookies(response, jar: dict) -> None:
+    for name, value in response.getheaders():
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            jar[key] = rest.split(";")[0]
+
+
+def gunicorn_login(port: int, username: str) -> str:
+    """Log in as a browser would (CSRF token from the form); return the Cookie header."""
+    jar: dict[str, str] = {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    form = response.read().decode()
+    _cookies(response, jar)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    fields = {"username": username, "password": BULK_PASSWORD}
+    if token:
+        fields["csrf_token"] = token.group(1)
+    conn.request("POST", "/login", urllib.parse.urlencode(fields),
+                 {"Content-Type": "application/x-www-form-urlencoded",
+                  "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+    response = conn.getresponse()
+    response.read()
+    _cookies(response, jar)
+    if response.status != 302 or "/login" in (response.getheader("Location") or ""):
+        raise RuntimeError(f"gunicorn login of {username} failed: HTTP {response.status}")
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
 def measure_throughput(url, tmp, username, seconds=10):
     """Requests per second under gunicorn: pupil start page vs. /healthz, same server, same run."""
     if not shutil.which("wrk"):
         return {"error": "wrk is not installed (apt-get install wrk)"}
-    port = 18765
+    port = _free_port()
     workers = os.cpu_count() or 2
     env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=tmp, SECRET_KEY="bench",
-               UPLOAD_FOLDER=os.path.join(tmp, "uploads"),
+               UPLOAD_FOLDER=os.path.join(tmp, "uploads"), PORTFOLIO_ENV="development",
                LOGIN_LIMIT_PER_ACCOUNT="10000 per minute", LOGIN_LIMIT_PER_ADDRESS="10000 per minute")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     proc = subprocess.Popen([gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                              "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     try:
-        import http.client
-        import urllib.parse
-
-        for _ in range(100):
+        deadline = time.monotonic() + 30
+        while True:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     break
             except OSError:
-                time.sleep(0.1)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        body = urllib.parse.urlencode({"username": username, "password": BULK_PASSWORD})
-        conn.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
-        response = conn.getresponse()
-        cookie = response.getheader("Set-Cookie").split(";")[0]
-        location = response.getheader("Location")
+                pass
+            if time.monotonic() > deadline:
+                return {"error": "gunicorn did not start"}
+            time.sleep(0.1)
+        cookie = gunicorn_login(port, username)
+        start_path = "/portfolio/"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", start_path, headers={"Cookie": cookie})
+        check = conn.getresponse()
+        check.read()
+        if check.status != 200:
+            return {"error": f"{start_path} answered HTTP {check.status} under gunicorn"}
 
         def wrk(path, header=None):
             cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
@@ -247,50 +356,153 @@ def measure_throughput(url, tmp, username, seconds=10):
                                  text=True, check=True).stdout
             rps = float(next(line.split()[1] for line in out.splitlines()
                              if line.startswith("Requests/sec")))
-            non2xx = next((line for line in out.splitlines() if "Non-2xx" in line), "")
-            return rps, non2xx
+            non2xx = next((int(line.split()[-1]) for line in out.splitlines()
+                           if "Non-2xx" in line), 0)
+            p50 = next((line.split()[1] for line in out.splitlines()
+                        if line.strip().startswith("50%")), "?")
+            return {"rps": rps, "non2xx": non2xx, "p50": p50}
 
-        bare, _ = wrk("/healthz")
-        start_path = "/portfolio/" if location in (None, "/") else location
-        # Follow the start page of the pupil as the browser would.
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/", headers={"Cookie": cookie})
-        r = conn.getresponse()
-        r.read()
-        if r.status == 302:
-            start_path = urllib.parse.urlsplit(r.getheader("Location")).path
-        page, non2xx = wrk(start_path, f"Cookie: {cookie}")
+        # Warm both workers, then measure the bare endpoint and the page back to back.
+        wrk("/healthz")
+        bare = wrk("/healthz")
+        page = wrk(start_path, f"Cookie: {cookie}")
         return {"workers": workers, "bare": bare, "page": page, "path": start_path,
-                "ratio": page / bare if bare else 0, "non2xx": non2xx, "seconds": seconds}
+                "ratio": page["rps"] / bare["rps"] if bare["rps"] else 0, "seconds": seconds}
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def write_results(args, district, seed_seconds, results, throughput):
-    lines = []
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    lines.append("# Benchmark results\n")
-    lines.append(f"Command: `make bench` (tests/benchmarks/run.py --schools {args.schools} "
-                 f"--pupils {args.pupils} --runs {args.runs}), PostgreSQL 15, {machine}, "
-                 f"{time.strftime('%Y-%m-%d')}.\n")
-    lines.append(f"District seeded: {district.schools} schools, {district.pupils} pupils, "
-                 f"{district.entries} entries in {seed_seconds:.1f} s (`flask seed-bulk`).\n")
-    lines.append("| Page | List size | p50 ms | p95 ms | SQL statements | Status | Note |")
+# -- the detailed PDF benchmark of the export ---------------------------------------------------
+def run_pdf_bench(url, quick):
+    script = os.path.join(HERE, "bench_pdf.py")
+    if not os.path.exists(script):
+        return None
+    from pgserver import create_database
+
+    # bench_pdf.py drops and re-creates its schema: give it a database of its own.
+    pdf_url = create_database(url, "portfolio_pdfbench", replace=True)
+    proc = subprocess.run([sys.executable, script, "--runs", "2" if quick else "5",
+                           "--database-url", pdf_url], capture_output=True, text=True, cwd=ROOT,
+                          env={k: v for k, v in os.environ.items() if k != "INSTANCE_PATH"})
+    table = [line for line in proc.stdout.splitlines() if line.strip()
+             and not line.startswith("INFO ")]
+    return {"rc": proc.returncode, "table": table[-14:], "stderr": proc.stderr[-2000:]}
+
+
+# -- RESULTS.md ---------------------------------------------------------------------------------
+def machine_description() -> str:
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(next(line.split()[1] for line in fh if line.startswith("MemTotal")))
+            mem = f", {kb / 2**20:.0f} GB RAM"
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+
+
+def _ok(cond: bool) -> str:
+    return "ok" if cond else "**missed**"
+
+
+def write_results(args, district, seed_seconds, server_version, results, throughput, pdf_bench):
+    lines = ["# Benchmark results", ""]
+    command = "make bench" + (" BENCH_ARGS=--quick" if args.quick else "")
+    lines.append(f"Command: `{command}` (tests/benchmarks/run.py --schools {args.schools} "
+                 f"--pupils {args.pupils} --runs {args.runs} --sizes {args.sizes}).  ")
+    lines.append(f"Machine: {machine_description()}; PostgreSQL {server_version} "
+                 f"(throwaway server of tests/support/pgserver.py, fsync off), same machine.  ")
+    lines.append(f"Date: {time.strftime('%Y-%m-%d %H:%M')}.  ")
+    lines.append(f"Data: district of {district.schools} schools, {district.pupils} pupils, "
+                 f"{district.entries} entries, {district.comments} comments, {district.documents} "
+                 f"uploads, {district.agreements} agreements, {district.guidance} guidance "
+                 f"records, {district.notifications} notifications, seeded in {seed_seconds:.1f} s "
+                 f"(`flask seed-bulk --schools {args.schools} --pupils-per-school {args.pupils}`), "
+                 f"plus one school per list size below.")
+    lines.append("")
+    lines.append("Latency is measured in-process (Flask test client, one request after another, "
+                 "each in its own app context, debug off, templates cached), after three warm-up "
+                 f"requests; SQL = statements per request (the highest of the {args.runs} runs).")
+    lines.append("")
+    lines.append("## Main pages")
+    lines.append("")
+    lines.append(f"Targets: HTML p95 < {P95_HTML_MS} ms, SQL < {MAX_STATEMENTS}; "
+                 f"PDF median < {PDF_MEDIAN_S:.0f} s.")
+    lines.append("")
+    lines.append("| Page | What | p50 ms | p95 ms | SQL | HTTP | Target |")
     lines.append("|---|---|---:|---:|---:|---:|---|")
-    for r in results:
-        lines.append(f"| {r.page} | {r.size} | {r.p50:.1f} | {r.p95:.1f} | {r.statements} | "
-                     f"{r.status} | {r.note} |")
-    if throughput:
-        lines.append("")
-        if "error" in throughput:
-            lines.append(f"Throughput: not measured ({throughput['error']}).")
+    for r in (r for r in results if r.page.scale is None):
+        if r.page.html:
+            verdict = _ok(r.p95 < P95_HTML_MS and r.statements < MAX_STATEMENTS and r.status == 200)
         else:
-            lines.append(f"Throughput under gunicorn ({throughput['workers']} sync workers, wrk 2 threads "
-                         f"8 connections, {throughput['seconds']} s each): bare endpoint /healthz "
-                         f"{throughput['bare']:.0f} req/s, pupil start page {throughput['path']} "
-                         f"{throughput['page']:.0f} req/s, ratio {throughput['ratio']:.0%}. "
-                         f"{throughput['non2xx']}")
+            verdict = _ok(r.p50 < PDF_MEDIAN_S * 1000 and r.status == 200)
+        note = f" ({r.note})" if r.note else ""
+        lines.append(f"| {r.page.name} | {r.page.size} | {r.p50:.1f} | {r.p95:.1f} | "
+                     f"{r.statements} | {r.status} | {verdict}{note} |")
+    lines.append("")
+    lines.append("## How the lists scale")
+    lines.append("")
+    scaled = [r for r in results if r.page.scale is not None]
+    sizes = sorted({r.page.scale for r in scaled})
+    head = " | ".join(f"{n:,}" for n in sizes)
+    lines.append(f"p95 ms and SQL statements per request with {', '.join(f'{n:,}' for n in sizes)} "
+                 "pupils in the list (one school per size; class overview: one class of that "
+                 "size; caseload: all of them assigned to one counsellor).")
+    lines.append("")
+    lines.append(f"| Page | p95 ms: {head} | SQL: {head} | HTTP | SQL flat |")
+    lines.append("|---|---|---|---|---|")
+    for name in dict.fromkeys(r.page.name for r in scaled):
+        row = sorted((r for r in scaled if r.page.name == name), key=lambda r: r.page.scale)
+        p95 = " / ".join(f"{r.p95:.1f}" for r in row)
+        sql = " / ".join(str(r.statements) for r in row)
+        statuses = "/".join(sorted({str(r.status) for r in row}))
+        flat = len({r.statements for r in row}) == 1 and row[0].statements < MAX_STATEMENTS
+        lines.append(f"| {name} | {p95} | {sql} | {statuses} | {_ok(flat)} |")
+    lines.append("")
+    lines.append("## Throughput under gunicorn")
+    lines.append("")
+    if not throughput:
+        lines.append("Not measured (--no-throughput).")
+    elif "error" in throughput:
+        lines.append(f"Not measured: {throughput['error']}.")
+    else:
+        t = throughput
+        lines.append(f"One gunicorn with {t['workers']} sync workers (`wsgi:app`, same database); "
+                     f"wrk, 2 threads, 8 connections, {t['seconds']} s per endpoint, one after the "
+                     "other in the same run.")
+        lines.append("")
+        lines.append("| Endpoint | req/s | p50 latency | non-2xx |")
+        lines.append("|---|---:|---:|---:|")
+        lines.append(f"| /healthz (bare) | {t['bare']['rps']:.0f} | {t['bare']['p50']} | "
+                     f"{t['bare']['non2xx']} |")
+        lines.append(f"| {t['path']} (pupil start page, logged in) | {t['page']['rps']:.0f} | "
+                     f"{t['page']['p50']} | {t['page']['non2xx']} |")
+        lines.append("")
+        lines.append(f"Ratio: **{t['ratio']:.0%}** of the bare endpoint (target ≥ "
+                     f"{THROUGHPUT_RATIO:.0%}: {_ok(t['ratio'] >= THROUGHPUT_RATIO and not t['page']['non2xx'])}).")
+    lines.append("")
+    lines.append("## PDF (tests/benchmarks/bench_pdf.py)")
+    lines.append("")
+    if not pdf_bench:
+        lines.append("Not run." if args.no_pdf_bench else "bench_pdf.py does not exist yet.")
+    else:
+        lines.append("```")
+        lines.extend(pdf_bench["table"])
+        lines.append("```")
+        if pdf_bench["rc"] not in (0, 1):
+            lines.append("")
+            lines.append(f"bench_pdf.py failed (exit {pdf_bench['rc']}):")
+            lines.append("```")
+            lines.extend(pdf_bench["stderr"].splitlines()[-15:])
+            lines.append("```")
     text = "\n".join(lines) + "\n"
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as fh:

@@ -1,0 +1,506 @@
+"""Issue 8: every route x every kind of visitor -> the expected answer.
+
+The table below is generated against the app's URL map: a route that is not in ROUTES
+fails `test_every_route_is_in_the_matrix`. Each row names the URL arguments (built from
+a content fixture: the pupil's entries with each sharing setting, documents, an
+agreement, a guidance record, tokens ...) and who may use the route, with the status
+the app answers. Everybody not named must be refused: 403 or 404 (404 where the
+visitor has no relation to the pupil/object, 403 where a relation exists but the
+action is not theirs), anonymous visitors are sent to the login page.
+
+Routes about a pupil are checked twice: for Paula (assigned counsellor *with* consent)
+and for her classmate Carl (assigned counsellor *without* consent, other guardian).
+
+GET: every visitor opens the real page; pages must not contain marker texts of content
+the visitor may not read (private / teachers / counsellor / guardians markers).
+POST: every visitor who may not use the route sends a valid-looking request (the form
+of the page as an allowed visitor sees it, CSRF off): refused, and the database is
+unchanged (checksum over all tables). Allowed writes are in test_security_matrix_writes.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Callable
+
+import pytest
+from conftest import _empty_tables, build_world
+from matrix_support import (
+    LOGGED_IN,
+    VISITORS,
+    admin_tokens,
+    clients_for,
+    db_checksum,
+    fill,
+    form_for,
+    make_content,
+    marker,
+    outcome,
+)
+
+from portfolio.extensions import db, limiter
+
+DENY = "deny"  # 403 or 404
+LOGIN = "login"  # anonymous: redirect to the login page
+ANY = "any"  # the route is open to this visitor (public or self-service)
+
+# Visitor groups, relative to the subject pupil (Paula).
+SELF = ("pupil",)
+PUPILS = ("pupil", "classmate", "other_pupil")
+CT = ("teacher",)
+STUBO = ("stubo",)
+CNS = ("counsellor",)
+GUARD = ("guardian",)
+ADMIN = ("admin",)
+MANAGERS = ("admin", "stubo")
+TEACHERS = ("teacher", "teacher_9b", "other_teacher")
+COUNSELLORS = ("counsellor", "counsellor_no_consent", "counsellor_unassigned")
+GUARDIANS = ("guardian", "other_guardian")
+STAFF_OF_PUPIL = CT + STUBO + CNS
+EVERYONE = LOGGED_IN
+
+
+def allow(status=200, *groups, anon=LOGIN, others=DENY, **extra) -> dict:
+    """Expectation profile: the groups get `status`, everybody else `others`."""
+    table = {v: others for v in LOGGED_IN}
+    table["anon"] = anon
+    for group in groups:
+        for v in group:
+            table[v] = status
+    table.update(extra)
+    return table
+
+
+def PUBLIC(status=200, logged_in=None):
+    return allow(status, EVERYONE, anon=status, **({v: logged_in for v in EVERYONE}
+                                                   if logged_in is not None else {}))
+
+
+def LOGIN_ANY(status=200):
+    return allow(status, EVERYONE)
+
+
+def OWNER_ONLY(status=200, **extra):
+    return allow(status, SELF, **extra)
+
+
+def PUPILS_OWN(status=200, **extra):
+    """Each pupil's own pages (no id of another pupil in the URL)."""
+    return allow(status, PUPILS, **extra)
+
+
+def SHARED_WITH_TEACHERS(status=200):
+    return allow(status, SELF, CT, STUBO)
+
+
+def STAFF_OF(status=200, **extra):
+    return allow(status, STAFF_OF_PUPIL, **extra)
+
+
+def MANAGERS_ONLY(status=200, **extra):
+    return allow(status, MANAGERS, **extra)
+
+
+def ADMIN_ONLY(status=200, **extra):
+    return allow(status, ADMIN, **extra)
+
+
+@dataclass
+class Route:
+    args: Callable | dict = field(default_factory=dict)
+    expect: dict = field(default_factory=lambda: LOGIN_ANY())
+    #: URL names a pupil or their content: run for Paula and for Carl.
+    subject: bool = False
+    #: POST: data builder (ctx -> dict), or None to fill in the GET page's form.
+    data: Callable | None = None
+    #: POST with a GET page: the visitor whose page provides the form.
+    form_from: str | None = None
+    note: str = ""
+
+
+def _pid(ctx):
+    return {"pupil_id": ctx.c.pupil.id}
+
+
+def _entry(name):
+    return lambda ctx: {"entry_id": getattr(ctx.c, name).id}
+
+
+def _doc(name):
+    return lambda ctx: {"document_id": getattr(ctx.c, name).id}
+
+
+def _class_9a(ctx):
+    return {"class_id": ctx.w.class_9a.id}
+
+
+# Method + rule -> one or more rows. Keep it sorted by blueprint.
+ROUTES: dict[str, Route | list[Route]] = {
+    # -- main -------------------------------------------------------------------------------
+    "GET /": Route(expect=PUBLIC(200, logged_in=302)),
+    "GET /barrierefreiheit": Route(expect=PUBLIC()),
+    "GET /datenschutz": Route(expect=PUBLIC()),
+    "GET /healthz": Route(expect=PUBLIC()),
+    "POST /language": Route(expect=PUBLIC(ANY), data=lambda ctx: {"language": "de"}),
+    # -- auth -------------------------------------------------------------------------------
+    "GET /login": Route(expect=PUBLIC(200, logged_in=302)),
+    "POST /login": Route(expect=PUBLIC(ANY), data=lambda ctx: {"username": "x", "password": "y"}),
+    "POST /logout": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
+    "GET /password": Route(expect=LOGIN_ANY()),
+    "POST /password": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
+    "GET /pupils/<int:pupil_id>/reset-password": Route(_pid, allow(200, CT, MANAGERS), True),
+    "POST /pupils/<int:pupil_id>/reset-password": Route(_pid, allow(ANY, CT, MANAGERS), True,
+                                                        form_from="admin"),
+    # -- admin ------------------------------------------------------------------------------
+    "GET /admin/": Route(expect=MANAGERS_ONLY()),
+    "GET /admin/accounts": Route(expect=MANAGERS_ONLY()),
+    "GET /admin/accounts/<int:user_id>": Route(lambda ctx: {"user_id": ctx.c.pupil.id},
+                                               allow(200, CT, MANAGERS), True),
+    "POST /admin/accounts/<int:user_id>/active": Route(
+        lambda ctx: {"user_id": ctx.c.pupil.id}, MANAGERS_ONLY(ANY), True,
+        data=lambda ctx: {"active": "0"}),
+    "POST /admin/pupils/<int:pupil_id>/counsellors": Route(
+        _pid, MANAGERS_ONLY(ANY), True,
+        data=lambda ctx: {"counsellor_id": str(ctx.w.counsellor_unassigned.id)}),
+    "POST /admin/pupils/<int:pupil_id>/guardians": Route(
+        _pid, allow(ANY, CT, MANAGERS), True, data=lambda ctx: {"username": "hans"}),
+    "POST /admin/pupils/<int:pupil_id>/guardians/remove": Route(
+        _pid, allow(ANY, CT, MANAGERS), True,
+        data=lambda ctx: {"id": str(ctx.w.guardian.id)}),
+    "GET /admin/staff/new": Route(expect=MANAGERS_ONLY()),
+    "POST /admin/staff/new": Route(expect=MANAGERS_ONLY(ANY), form_from="admin"),
+    "GET /admin/roster": Route(expect=MANAGERS_ONLY()),
+    "POST /admin/roster": Route(expect=MANAGERS_ONLY(ANY), data=lambda ctx: {}),
+    "GET /admin/roster/<token>": Route(
+        lambda ctx: {"token": ctx.t.roster}, ADMIN_ONLY(200, stubo=302),
+        note="the StuBO is sent back to the upload page: the file is not theirs"),
+    "POST /admin/roster/<token>": Route(
+        lambda ctx: {"token": ctx.t.roster}, ADMIN_ONLY(ANY, stubo=302), form_from="admin"),
+    "GET /admin/download/<token>": Route(
+        lambda ctx: {"token": ctx.t.download}, allow(200, ADMIN, others=410),
+        note="one-time file of its maker; everybody else: 410 gone"),
+    "GET /admin/classes": Route(expect=MANAGERS_ONLY()),
+    "GET /admin/classes/<int:class_id>/slips": Route(_class_9a, allow(200, CT, MANAGERS)),
+    "POST /admin/classes/<int:class_id>/slips": Route(_class_9a, allow(ANY, CT, MANAGERS),
+                                                      form_from="admin"),
+    "GET /admin/school-year": Route(expect=ADMIN_ONLY()),
+    "POST /admin/school-year": Route(expect=ADMIN_ONLY(ANY), data=lambda ctx: {}),
+    "GET /admin/consents": Route(expect=MANAGERS_ONLY()),
+    "GET /admin/consents/<int:pupil_id>": Route(_pid, allow(200, CT, MANAGERS), True),
+    "POST /admin/consents/<int:pupil_id>": Route(_pid, allow(ANY, CT, MANAGERS), True,
+                                                 form_from="admin"),
+    "GET /admin/audit": Route(expect=ADMIN_ONLY()),
+    "GET /admin/audit.csv": Route(expect=ADMIN_ONLY()),
+    "GET /admin/leaving": Route(expect=ADMIN_ONLY()),
+    "POST /admin/leaving/retention": Route(expect=ADMIN_ONLY(ANY),
+                                           data=lambda ctx: {"retention_days": "400"}),
+    "GET /admin/leaving/<int:pupil_id>": Route(_pid, ADMIN_ONLY(), True),
+    "POST /admin/leaving/<int:pupil_id>": Route(_pid, ADMIN_ONLY(ANY), True, form_from="admin"),
+    "POST /admin/leaving/<int:pupil_id>/undo": Route(_pid, ADMIN_ONLY(ANY), True,
+                                                     data=lambda ctx: {}),
+    "GET /eltern": Route(expect=PUBLIC()),
+    "POST /eltern": Route(expect=PUBLIC(ANY), data=lambda ctx: {"code": "WRONG-CODE"}),
+    # -- agreement --------------------------------------------------------------------------
+    "GET /agreement/": Route(expect=PUPILS_OWN()),
+    "GET /agreement/pupil/<int:pupil_id>": Route(
+        _pid, allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302), True,
+        note="the admin sees the page but no content (counsellor: not shared with them)"),
+    "GET /agreement/pupil/<int:pupil_id>/version/<int:number>": Route(
+        lambda ctx: {"pupil_id": ctx.c.pupil.id, "number": 1},
+        allow(200, SELF, CT, STUBO, GUARD), True),
+    "GET /agreement/pupil/<int:pupil_id>/edit": Route(_pid, SHARED_WITH_TEACHERS(), True),
+    "POST /agreement/pupil/<int:pupil_id>/edit": Route(_pid, SHARED_WITH_TEACHERS(ANY), True,
+                                                       form_from="pupil"),
+    "POST /agreement/pupil/<int:pupil_id>/sign": Route(
+        _pid, allow(ANY, SELF, CT, STUBO, GUARD), True,
+        data=lambda ctx: {"agreement_id": str(ctx.c.agreement.id),
+                          "version": str(ctx.c.agreement.version), "confirm": "y"}),
+    "POST /agreement/sharing": Route(expect=PUPILS_OWN(ANY),
+                                     data=lambda ctx: {"share_guardians": "y",
+                                                       "share_counsellor": "y"}),
+    # -- documents --------------------------------------------------------------------------
+    "GET /documents/": Route(expect=PUPILS_OWN()),
+    "GET /documents/pupil/<int:pupil_id>": Route(
+        _pid, allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302), True),
+    "GET /documents/upload": Route(expect=PUPILS_OWN()),
+    "POST /documents/upload": Route(expect=PUPILS_OWN(ANY), data=lambda ctx: {}),
+    "GET /documents/<int:document_id>/edit": Route(_doc("doc_shared"), OWNER_ONLY(), True),
+    "POST /documents/<int:document_id>/edit": Route(_doc("doc_shared"), OWNER_ONLY(ANY), True,
+                                                    form_from="pupil"),
+    "GET /documents/<int:document_id>/delete": Route(_doc("doc_shared"), OWNER_ONLY(), True),
+    "POST /documents/<int:document_id>/delete": Route(_doc("doc_shared"), OWNER_ONLY(ANY), True,
+                                                      form_from="pupil"),
+    "GET /documents/<int:document_id>/download": [
+        Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
+        Route(_doc("doc_private"), OWNER_ONLY(), True),
+    ],
+    "GET /documents/<int:document_id>/preview": [
+        Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
+        Route(_doc("doc_private"), OWNER_ONLY(404), True, note="not an image: 404 for all"),
+    ],
+    # -- export -----------------------------------------------------------------------------
+    "GET /export/mine/choose": Route(expect=PUPILS_OWN()),
+    "GET /export/mine/portfolio.pdf": Route(expect=PUPILS_OWN()),
+    "GET /export/mine/summary.pdf": Route(expect=PUPILS_OWN()),
+    "GET /export/mine/selection.pdf": Route(
+        lambda ctx: {"section": "my_way"}, PUPILS_OWN()),
+    "GET /export/pupil/<int:pupil_id>/portfolio.pdf": Route(
+        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True),
+    "GET /export/pupil/<int:pupil_id>/summary.pdf": Route(
+        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True),
+    "GET /export/class/<int:class_id>.zip": Route(_class_9a, allow(200, CT, STUBO)),
+    # -- guardian ---------------------------------------------------------------------------
+    "GET /family/": Route(expect=allow(200, GUARDIANS)),
+    "GET /family/child/<int:pupil_id>": Route(_pid, allow(200, GUARD), True),
+    # -- guidance ---------------------------------------------------------------------------
+    "GET /guidance/mine": Route(expect=PUPILS_OWN(302)),
+    "GET /guidance/pupil/<int:pupil_id>": Route(_pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD),
+                                                True),
+    "GET /guidance/pupil/<int:pupil_id>/new": Route(_pid, STAFF_OF(), True),
+    "POST /guidance/pupil/<int:pupil_id>/new": Route(_pid, STAFF_OF(ANY), True,
+                                                     form_from="teacher"),
+    "GET /guidance/<int:record_id>": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
+                                           allow(200, SELF, STAFF_OF_PUPIL), True),
+    "POST /guidance/<int:record_id>": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
+                                            OWNER_ONLY(ANY), True, form_from="pupil",
+                                            note="only the pupil writes notes; staff 403"),
+    "GET /guidance/<int:record_id>/edit": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
+                                                allow(200, CT, STUBO), True),
+    "POST /guidance/<int:record_id>/edit": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
+                                                 allow(ANY, CT, STUBO), True,
+                                                 form_from="teacher"),
+    # -- notifications, privacy -------------------------------------------------------------
+    "GET /news/": Route(expect=LOGIN_ANY()),
+    "GET /privacy/": Route(expect=allow(302, PUPILS, guardian=200, other_guardian=200)),
+    "GET /privacy/<int:pupil_id>/consents": Route(_pid, allow(200, SELF, GUARD), True),
+    "POST /privacy/<int:pupil_id>/consents": Route(
+        _pid, allow(ANY, SELF, GUARD), True,
+        data=lambda ctx: {"purpose": "counsellor_access", "action": "withdraw"}),
+    "GET /privacy/<int:pupil_id>/who-looked": Route(_pid, allow(200, SELF, GUARD), True),
+    "GET /privacy/<int:pupil_id>/take-away": Route(_pid, allow(200, SELF, GUARD), True),
+    "GET /privacy/<int:pupil_id>/take-away.zip": Route(_pid, allow(200, SELF, GUARD), True),
+    # -- pupil ------------------------------------------------------------------------------
+    "GET /portfolio/": Route(expect=PUPILS_OWN()),
+    "GET /portfolio/timeline": Route(expect=PUPILS_OWN()),
+    "GET /portfolio/section/<section>": Route({"section": "my_way"}, PUPILS_OWN()),
+    "GET /portfolio/kinds": Route(expect=PUPILS_OWN()),
+    "GET /portfolio/kind/<kind>": Route({"kind": "praktikum"}, PUPILS_OWN()),
+    "GET /portfolio/kind/<kind>/new": Route({"kind": "praktikum"}, PUPILS_OWN()),
+    "POST /portfolio/kind/<kind>/new": Route({"kind": "praktikum"}, PUPILS_OWN(ANY),
+                                             data=lambda ctx: {"company": "X"}),
+    "GET /portfolio/strengths": Route(expect=PUPILS_OWN()),
+    "GET /portfolio/assessments": Route(expect=PUPILS_OWN()),
+    "POST /portfolio/assessments": Route(expect=PUPILS_OWN(ANY),
+                                         data=lambda ctx: {"rater_name": "Oma",
+                                                           "relation": "other"}),
+    "POST /portfolio/assessments/<int:request_id>/<any(accept, decline, withdraw):action>": Route(
+        lambda ctx: {"request_id": ctx.c.assessment.id, "action": "withdraw"}, OWNER_ONLY(ANY),
+        True, data=lambda ctx: {}),
+    "GET /portfolio/entry/<int:entry_id>": Route(_entry("e_teachers"), OWNER_ONLY(), True),
+    "GET /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(), True),
+    "POST /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(ANY),
+                                                       True, form_from="pupil"),
+    "GET /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(),
+                                                        True),
+    "POST /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(ANY),
+                                                         True, data=lambda ctx: {}),
+    "POST /portfolio/entry/<int:entry_id>/status": Route(_entry("e_teachers"), OWNER_ONLY(ANY),
+                                                         True, data=lambda ctx: {"done": "1"}),
+    "POST /portfolio/entry/<int:entry_id>/sharing": Route(
+        _entry("e_teachers"), OWNER_ONLY(ANY), True,
+        data=lambda ctx: {"share_teachers": "y", "share_counsellor": "y",
+                          "share_guardians": "y"}),
+    "POST /portfolio/entry/<int:entry_id>/hand-in": Route(
+        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {"share_teachers": "y"}),
+    "POST /portfolio/entry/<int:entry_id>/withdraw": Route(_entry("e_teachers"),
+                                                           OWNER_ONLY(ANY), True,
+                                                           data=lambda ctx: {}),
+    "GET /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(),
+                                         True),
+    "POST /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(ANY),
+                                          True, data=lambda ctx: {}),
+    # -- review -----------------------------------------------------------------------------
+    "GET /review/classes": Route(expect=allow(200, TEACHERS, STUBO)),
+    "GET /review/classes/<int:class_id>": Route(_class_9a, allow(200, CT, STUBO)),
+    "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
+    "POST /review/entries/<int:entry_id>/respond": Route(
+        _entry("e_teachers"), allow(ANY, CT, STUBO), True,
+        data=lambda ctx: {f"e{ctx.c.e_teachers.id}-body": "Gut gemacht", "action": "comment"}),
+    "GET /review/school": Route(expect=allow(200, STUBO)),
+    "GET /review/school.csv": Route(expect=allow(200, STUBO)),
+    "GET /review/caseload": Route(expect=allow(200, COUNSELLORS)),
+    "GET /review/coordination-report": Route(expect=allow(200, STUBO, ADMIN)),
+}
+
+#: Carl's view of Paula's table: who stands in which relation to him.
+SWAP = {"pupil": "classmate", "classmate": "pupil", "guardian": "other_guardian",
+        "other_guardian": "guardian", "counsellor": "counsellor_unassigned",
+        "counsellor_no_consent": "counsellor_unassigned"}
+
+#: Who may read which marker of Paula's content (and, through SWAP, of Carl's).
+MARKER_AUDIENCE = {
+    "private": {"pupil"},
+    "teachers": {"pupil", "teacher", "stubo"},
+    "counsellor": {"pupil", "counsellor"},
+    "guardians": {"pupil", "guardian"},
+}
+
+
+def expectations(route: Route, subject: str) -> dict:
+    if subject == "paula":
+        return route.expect
+    return {v: route.expect[SWAP.get(v, v)] for v in VISITORS}
+
+
+def may_read(visitor: str, subject: str, kind: str) -> bool:
+    audience = MARKER_AUDIENCE[kind]
+    if subject == "carl":
+        audience = {v for v in VISITORS if SWAP.get(v, v) in audience}
+    return visitor in audience
+
+
+def _cases():
+    from portfolio import create_app  # noqa: F401  (the URL map comes from the real app)
+
+    cases = []
+    for key, rows in ROUTES.items():
+        rows = rows if isinstance(rows, list) else [rows]
+        for i, route in enumerate(rows):
+            for subject in (("paula", "carl") if route.subject else ("paula",)):
+                suffix = f"#{i}" if len(rows) > 1 else ""
+                cases.append(pytest.param(key, i, subject, id=f"{key}{suffix}[{subject}]"))
+    return cases
+
+
+GET_CASES = [c for c in _cases() if c.values[0].startswith("GET ")]
+POST_CASES = [c for c in _cases() if c.values[0].startswith("POST ")]
+
+
+# -- one world for the whole module ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def matrix(app):
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        w = build_world()
+        m = SimpleNamespace(world=w, app=app)
+        m.content = {"paula": make_content(w, w.pupil), "carl": make_content(w, w.classmate)}
+        m.tokens = admin_tokens(app, w)
+        m.clients = clients_for(app, w)
+        m.rules = {f"{method} {rule.rule}": rule for rule in app.url_map.iter_rules()
+                   if rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}}
+        db.session.remove()
+        yield m
+    finally:
+        db.session.rollback()
+        db.session.remove()
+        _empty_tables()
+        db.session.remove()
+        limiter.reset()
+        ctx.pop()
+
+
+@pytest.fixture(autouse=True)
+def _clean(matrix):
+    """Replaces conftest's per-test cleaning: the world lives for the whole module."""
+    yield
+    db.session.rollback()
+    db.session.remove()
+    limiter.reset()
+
+
+def _ctx(m, subject):
+    return SimpleNamespace(w=m.world, c=m.content[subject], t=m.tokens)
+
+
+def _url(m, key, route, subject) -> str:
+    rule = m.rules[key]
+    args = route.args(_ctx(m, subject)) if callable(route.args) else dict(route.args)
+    path_args = {k: v for k, v in args.items() if k in rule.arguments}
+    _domain, path = rule.build(path_args, append_unknown=False)
+    query = {k: v for k, v in args.items() if k not in rule.arguments}
+    if query:
+        from urllib.parse import urlencode
+
+        path += "?" + urlencode(query)
+    return path
+
+
+def _matches(expected, got) -> bool:
+    if expected == DENY:
+        return got in (403, 404)
+    if expected == ANY:
+        return True
+    return got == expected
+
+
+def _route(key, index) -> Route:
+    rows = ROUTES[key]
+    return rows[index] if isinstance(rows, list) else rows
+
+
+# -- the tests --------------------------------------------------------------------------------
+def test_every_route_is_in_the_matrix(matrix):
+    missing = sorted(set(matrix.rules) - set(ROUTES))
+    assert not missing, (
+        "These routes are not in the access matrix. Add a row for each to ROUTES in "
+        "tests/test_access_matrix.py (URL arguments + who may use it):\n  " + "\n  ".join(missing))
+    stale = sorted(set(ROUTES) - set(matrix.rules))
+    assert not stale, "Rows for routes that no longer exist: " + ", ".join(stale)
+
+
+@pytest.mark.parametrize("key,index,subject", GET_CASES)
+def test_get(matrix, key, index, subject):
+    route = _route(key, index)
+    url = _url(matrix, key, route, subject)
+    expected = expectations(route, subject)
+    problems = []
+    for visitor in VISITORS:
+        response = matrix.clients[visitor].get(url)
+        got = outcome(response)
+        if not _matches(expected[visitor], got):
+            problems.append(f"{visitor}: expected {expected[visitor]}, got {got}")
+            continue
+        if response.status_code == 200 and response.mimetype in ("text/html", "text/csv"):
+            body = response.get_data(as_text=True)
+            for who in ("paula", "carl"):
+                pupil = matrix.content[who].pupil
+                for kind in MARKER_AUDIENCE:
+                    if marker(kind, pupil) in body and not may_read(visitor, who, kind):
+                        problems.append(f"{visitor}: page shows {who}'s {kind} content")
+    assert not problems, f"{key} {url}:\n  " + "\n  ".join(problems)
+
+
+def _post_data(matrix, key, route, subject, url) -> dict:
+    if route.data is not None:
+        return route.data(_ctx(matrix, subject))
+    source = route.form_from
+    if subject == "carl":
+        source = SWAP.get(source, source)
+    page = matrix.clients[source].get(url)
+    assert page.status_code == 200, f"{source} cannot open {url} ({page.status_code})"
+    form = form_for(page.get_data(as_text=True), url.split("?")[0])
+    assert form is not None, f"no form posting to {url} on its page"
+    return fill(form)
+
+
+@pytest.mark.parametrize("key,index,subject", POST_CASES)
+def test_post_refused_and_nothing_changes(matrix, key, index, subject):
+    route = _route(key, index)
+    url = _url(matrix, key, route, subject)
+    expected = expectations(route, subject)
+    refused = [v for v in VISITORS if expected[v] != ANY]
+    if not refused:
+        pytest.skip("open to every visitor (public or self-service)")
+    data = _post_data(matrix, key, route, subject, url)
+    problems = []
+    for visitor in refused:
+        before = db_checksum()
+        response = matrix.clients[visitor].post(url, data=data)
+        got = outcome(response)
+        if not _matches(expected[visitor], got):
+            problems.append(f"{visitor}: expected {expected[visitor]}, got {got}")
+        if db_checksum() != before:
+            problems.append(f"{visitor}: the database changed (answer {got})")
+    assert not problems, f"{key} {url} data={data}:\n  " + "\n  ".join(problems)
