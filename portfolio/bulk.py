@@ -124,7 +124,7 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
                          status=status, grade=kw.pop("grade", grade), created_at=created,
                          updated_at=created, title="", **kw))
 
-    years = lambda g: max(0, order - GRADE_ORDER[g]) * 365  # noqa: E731  (days since that grade)
+    years = lambda g: max(0, order - GRADE_ORDER[g]) * 365
     for g in ("8", "9", "10"):
         if GRADE_ORDER[g] <= order:
             add("strengths", {"ratings": {q: rng.randint(1, 4) for q in quals},
@@ -244,20 +244,20 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
                 classes.append((cls, -(-n // n_classes)))
         db.session.flush()
 
-        def users(role, count, tag):
-            rows = [dict(school_id=school.id, username=f"{prefix}{number}.{tag}{i}",
-                         password_hash=pw_hash, must_change_password=False,
-                         first_name=rng.choice(FIRST_NAMES), last_name=rng.choice(LAST_NAMES),
-                         status="active", is_active_account=True, created_at=now, updated_at=now)
+        def users(role, count, tag, school=school, number=number):
+            rows = [{"school_id": school.id, "username": f"{prefix}{number}.{tag}{i}",
+                         "password_hash": pw_hash, "must_change_password": False,
+                         "first_name": rng.choice(FIRST_NAMES), "last_name": rng.choice(LAST_NAMES),
+                         "status": "active", "is_active_account": True, "created_at": now, "updated_at": now}
                     for i in range(count)]
             ids = _insert(User, rows)
-            _insert(UserRole, [dict(school_id=school.id, user_id=u, role=role.value) for u in ids])
+            _insert(UserRole, [{"school_id": school.id, "user_id": u, "role": role.value} for u in ids])
             return ids
 
         teacher_ids = users(Role.TEACHER, len(classes), "t")
-        (stubo_id,) = users(Role.STUBO, 1, "stubo")
+        (_stubo_id,) = users(Role.STUBO, 1, "stubo")
         counsellor_ids = users(Role.COUNSELLOR, counsellors, "c")
-        _insert(TeacherClass, [dict(school_id=school.id, teacher_id=t, class_id=cls.id)
+        _insert(TeacherClass, [{"school_id": school.id, "teacher_id": t, "class_id": cls.id}
                                for t, (cls, _n) in zip(teacher_ids, classes)])
         teacher_of = {cls.id: t for t, (cls, _n) in zip(teacher_ids, classes)}
         pupil_ids: list[tuple[int, SchoolClass]] = []
@@ -269,16 +269,16 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
             ids = users(Role.PUPIL, take, f"p{cls.name}-")
             remaining -= take
             pupil_ids.extend((pid, cls) for pid in ids)
-        _insert(ClassMembership, [dict(school_id=school.id, pupil_id=p, class_id=cls.id,
-                                       school_year_id=year.id) for p, cls in pupil_ids])
+        _insert(ClassMembership, [{"school_id": school.id, "pupil_id": p, "class_id": cls.id,
+                                       "school_year_id": year.id} for p, cls in pupil_ids])
         guardian_ids = users(Role.GUARDIAN, len(pupil_ids) // 2, "g")
-        _insert(GuardianLink, [dict(school_id=school.id, guardian_id=g, pupil_id=p, created_at=now)
+        _insert(GuardianLink, [{"school_id": school.id, "guardian_id": g, "pupil_id": p, "created_at": now}
                                for g, (p, _c) in zip(guardian_ids, pupil_ids)])
         assigned = [p for p, cls in pupil_ids if GRADE_ORDER.get(cls.grade, 0) >= 9]
-        _insert(CounsellorAssignment, [dict(school_id=school.id, counsellor_id=counsellor_ids[i % counsellors],
-                                            pupil_id=p, created_at=now) for i, p in enumerate(assigned)])
-        _insert(Consent, [dict(school_id=school.id, pupil_id=p, purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
-                               given_by_role="pupil", given_by_id=p, given_at=now)
+        _insert(CounsellorAssignment, [{"school_id": school.id, "counsellor_id": counsellor_ids[i % counsellors],
+                                            "pupil_id": p, "created_at": now} for i, p in enumerate(assigned)])
+        _insert(Consent, [{"school_id": school.id, "pupil_id": p, "purpose": ConsentPurpose.COUNSELLOR_ACCESS.value,
+                               "given_by_role": "pupil", "given_by_id": p, "given_at": now}
                           for p in assigned if rng.random() < 0.8])
 
         entry_rows = []
@@ -296,30 +296,30 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
             teacher = teacher_of[class_of[row["pupil_id"]].id]
             state = row.get("review_state")
             if state == "revision" or rng.random() < (0.5 if state == "reviewed" else 0.25):
-                comments.append(dict(school_id=school.id, entry_id=eid, author_id=teacher,
-                                     body=rng.choice(COMMENTS), created_at=now))
+                comments.append({"school_id": school.id, "entry_id": eid, "author_id": teacher,
+                                     "body": rng.choice(COMMENTS), "created_at": now})
             elif state == "reviewed":
-                notes.append(dict(school_id=school.id, user_id=row["pupil_id"], kind="reviewed",
-                                  actor_id=teacher, entry_id=eid, created_at=now))
+                notes.append({"school_id": school.id, "user_id": row["pupil_id"], "kind": "reviewed",
+                                  "actor_id": teacher, "entry_id": eid, "created_at": now})
         comment_ids = _insert(Comment, comments)
         stats.comments += len(comment_ids)
         entry_kind = {eid: row for eid, row in zip(entry_ids, entry_rows)}
         for cid, c in zip(comment_ids, comments):
             state = entry_kind[c["entry_id"]].get("review_state")
-            notes.append(dict(school_id=school.id, user_id=entry_kind[c["entry_id"]]["pupil_id"],
-                              kind=state if state in ("reviewed", "revision") else "comment",
-                              actor_id=c["author_id"], entry_id=c["entry_id"], comment_id=cid,
-                              created_at=now, read_at=now if rng.random() < 0.6 else None))
+            notes.append({"school_id": school.id, "user_id": entry_kind[c["entry_id"]]["pupil_id"],
+                              "kind": state if state in ("reviewed", "revision") else "comment",
+                              "actor_id": c["author_id"], "entry_id": c["entry_id"], "comment_id": cid,
+                              "created_at": now, "read_at": now if rng.random() < 0.6 else None})
 
         # Accepted external assessments ("How others see me") came from a rating link.
         _insert(AssessmentRequest, [
-            dict(school_id=school.id, pupil_id=row["pupil_id"], token_hash=secrets.token_hex(32),
-                 rater_name=row["data"]["rater_name"], relation=row["data"]["relation"],
-                 grade=row["grade"], created_at=row["created_at"] - dt.timedelta(days=7),
-                 expires_at=row["created_at"] + dt.timedelta(days=7),
-                 answered_at=row["created_at"], accepted_at=row["created_at"],
-                 answer={"ratings": row["data"]["ratings"], "comment": row["data"]["comment"]},
-                 entry_id=eid)
+            {"school_id": school.id, "pupil_id": row["pupil_id"], "token_hash": secrets.token_hex(32),
+                 "rater_name": row["data"]["rater_name"], "relation": row["data"]["relation"],
+                 "grade": row["grade"], "created_at": row["created_at"] - dt.timedelta(days=7),
+                 "expires_at": row["created_at"] + dt.timedelta(days=7),
+                 "answered_at": row["created_at"], "accepted_at": row["created_at"],
+                 "answer": {"ratings": row["data"]["ratings"], "comment": row["data"]["comment"]},
+                 "entry_id": eid}
             for eid, row in zip(entry_ids, entry_rows) if row["kind"] == "external_assessment"])
 
         agreements, signatures = [], []
@@ -327,13 +327,13 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
             order = GRADE_ORDER.get(cls.grade, 0)
             if order >= 10 or (order == 9 and rng.random() < 0.4):
                 locked = order >= 10 and rng.random() < 0.85
-                agreements.append(dict(
-                    school_id=school.id, pupil_id=p, number=1, grade="9",
-                    decision=rng.choice(["dual", "dual", "berufskolleg", "oberstufe", "other"]),
-                    data={"dream_job": rng.choice(OCCUPATIONS), "next_step": "Bewerbungen schreiben",
+                agreements.append({
+                    "school_id": school.id, "pupil_id": p, "number": 1, "grade": "9",
+                    "decision": rng.choice(["dual", "dual", "berufskolleg", "oberstufe", "other"]),
+                    "data": {"dream_job": rng.choice(OCCUPATIONS), "next_step": "Bewerbungen schreiben",
                           "steps": [{"text": "Praktikum", "due_on": "2027-02-01"}]},
-                    locked_at=now if locked else None, share_guardians=True, created_at=now,
-                    updated_at=now, version=1))
+                    "locked_at": now if locked else None, "share_guardians": True, "created_at": now,
+                    "updated_at": now, "version": 1})
         agreement_ids = _insert(Agreement, agreements)
         guardian_of = {p: g for g, (p, _c) in zip(guardian_ids, pupil_ids)}
         for aid, row in zip(agreement_ids, agreements):
@@ -341,8 +341,8 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
                 signers = {"pupil": row["pupil_id"], "guardian": guardian_of.get(row["pupil_id"]),
                            "teacher": teacher_of[class_of[row["pupil_id"]].id]}
                 for role, uid in signers.items():
-                    signatures.append(dict(school_id=school.id, agreement_id=aid, role=role,
-                                           user_id=uid, name=role, signed_at=now))
+                    signatures.append({"school_id": school.id, "agreement_id": aid, "role": role,
+                                           "user_id": uid, "name": role, "signed_at": now})
         _insert(AgreementSignature, signatures)
         stats.agreements += len(agreement_ids)
 
@@ -351,17 +351,17 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
             if GRADE_ORDER.get(cls.grade, 0) < 9:
                 continue
             author = rng.choice([teacher_of[cls.id], counsellor_ids[p % counsellors]])
-            guidance.append(dict(school_id=school.id, pupil_id=p, author_id=author,
-                                 held_on=(now - dt.timedelta(days=rng.randint(5, 200))).date(),
-                                 participants="Klassenleitung, Berufsberatung",
-                                 topics="Praktikum, Bewerbung",
-                                 next_steps=[{"text": "Bewerbungsmappe fertigstellen",
+            guidance.append({"school_id": school.id, "pupil_id": p, "author_id": author,
+                                 "held_on": (now - dt.timedelta(days=rng.randint(5, 200))).date(),
+                                 "participants": "Klassenleitung, Berufsberatung",
+                                 "topics": "Praktikum, Bewerbung",
+                                 "next_steps": [{"text": "Bewerbungsmappe fertigstellen",
                                               "due_on": (now + dt.timedelta(days=30)).date().isoformat()}],
-                                 pupil_notes=_text(rng, 1) if rng.random() < 0.3 else "",
-                                 share_guardians=rng.random() < 0.3,
-                                 created_at=now, updated_at=now, version=1))
-            notes.append(dict(school_id=school.id, user_id=p, kind="guidance_recorded",
-                              actor_id=author, created_at=now, read_at=now))
+                                 "pupil_notes": _text(rng, 1) if rng.random() < 0.3 else "",
+                                 "share_guardians": rng.random() < 0.3,
+                                 "created_at": now, "updated_at": now, "version": 1})
+            notes.append({"school_id": school.id, "user_id": p, "kind": "guidance_recorded",
+                              "actor_id": author, "created_at": now, "read_at": now})
         stats.guidance += len(_insert(GuidanceRecord, guidance))
         stats.notifications += len(_insert(Notification, notes))
 
@@ -371,12 +371,12 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
                           if row["kind"] == "praktikum"}
             for p, cls in pupil_ids:
                 if GRADE_ORDER.get(cls.grade, 0) >= 9 and rng.random() < 0.25:
-                    docs.append(dict(school_id=school.id, pupil_id=p, entry_id=placements.get(p),
-                                     category="certificate", title="Praktikumsbescheinigung",
-                                     filename="bescheinigung.png", storage_key=storage.save(png),
-                                     mime_type="image/png", size=len(png), sha256=png_sha,
-                                     share_teachers=True, share_guardians=rng.random() < 0.5,
-                                     uploaded_by_id=p, created_at=now))
+                    docs.append({"school_id": school.id, "pupil_id": p, "entry_id": placements.get(p),
+                                     "category": "certificate", "title": "Praktikumsbescheinigung",
+                                     "filename": "bescheinigung.png", "storage_key": storage.save(png),
+                                     "mime_type": "image/png", "size": len(png), "sha256": png_sha,
+                                     "share_teachers": True, "share_guardians": rng.random() < 0.5,
+                                     "uploaded_by_id": p, "created_at": now})
             stats.documents += len(_insert(Document, docs))
         stats.pupils += len(pupil_ids)
         stats.schools += 1

@@ -136,6 +136,18 @@ def fast_client(app, user):
     return client
 
 
+def freeze(ns: SimpleNamespace) -> SimpleNamespace:
+    """Plain values instead of ORM objects (which expire with their session)."""
+    out = SimpleNamespace()
+    for name, value in vars(ns).items():
+        if hasattr(value, "__table__"):
+            value = SimpleNamespace(**{k: getattr(value, k) for k in
+                                       ("id", "username", "version", "school_id", "first_name",
+                                        "last_name") if hasattr(value, k)})
+        setattr(out, name, value)
+    return out
+
+
 def clients_for(app, world) -> dict:
     return {name: fast_client(app, None if name == "anon" else getattr(world, name))
             for name in VISITORS}

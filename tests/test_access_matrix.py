@@ -30,6 +30,7 @@ from matrix_support import (
     LOGGED_IN,
     VISITORS,
     admin_tokens,
+    freeze,
     clients_for,
     db_checksum,
     fill,
@@ -244,7 +245,7 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /export/mine/portfolio.pdf": Route(expect=PUPILS_OWN()),
     "GET /export/mine/summary.pdf": Route(expect=PUPILS_OWN()),
     "GET /export/mine/selection.pdf": Route(
-        lambda ctx: {"section": "my_way"}, PUPILS_OWN()),
+        lambda ctx: {"section": "mein-weg"}, PUPILS_OWN()),
     "GET /export/pupil/<int:pupil_id>/portfolio.pdf": Route(
         _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True),
     "GET /export/pupil/<int:pupil_id>/summary.pdf": Route(
@@ -283,7 +284,7 @@ ROUTES: dict[str, Route | list[Route]] = {
     # -- pupil ------------------------------------------------------------------------------
     "GET /portfolio/": Route(expect=PUPILS_OWN()),
     "GET /portfolio/timeline": Route(expect=PUPILS_OWN()),
-    "GET /portfolio/section/<section>": Route({"section": "my_way"}, PUPILS_OWN()),
+    "GET /portfolio/section/<section>": Route({"section": "mein-weg"}, PUPILS_OWN()),
     "GET /portfolio/kinds": Route(expect=PUPILS_OWN()),
     "GET /portfolio/kind/<kind>": Route({"kind": "praktikum"}, PUPILS_OWN()),
     "GET /portfolio/kind/<kind>/new": Route({"kind": "praktikum"}, PUPILS_OWN()),
@@ -378,16 +379,44 @@ POST_CASES = [c for c in _cases() if c.values[0].startswith("POST ")]
 
 
 # -- one world for the whole module ----------------------------------------------------------
+def _fast_pdfs(mp: pytest.MonkeyPatch) -> None:
+    """Access is decided before rendering: skip WeasyPrint and the class ZIP's worker
+    processes (they are tested in test_export*.py), which keeps the matrix fast."""
+    import zipfile
+
+    from portfolio import pdf
+    from portfolio.export import classzip, render
+
+    def fake_pdf(html, **_kw):
+        return b"%PDF-1.4\n% matrix stub\n"
+
+    def fake_zip(cls, out, **_kw):
+        result = classzip.ClassExport()
+        with zipfile.ZipFile(out, "w") as archive:
+            for p in classzip.class_pupils(cls):
+                archive.writestr(f"{p.id}.pdf", fake_pdf(""))
+                result.done.append((p.id, f"{p.id}.pdf"))
+        return result
+
+    mp.setattr(pdf, "html_to_pdf", fake_pdf)
+    mp.setattr(render, "html_to_pdf", fake_pdf)
+    mp.setattr(classzip, "export_class", fake_zip)
+
+
 @pytest.fixture(scope="module")
 def matrix(app):
     ctx = app.app_context()
     ctx.push()
+    mp = pytest.MonkeyPatch()
+    _fast_pdfs(mp)
     try:
         w = build_world()
         m = SimpleNamespace(world=w, app=app)
         m.content = {"paula": make_content(w, w.pupil), "carl": make_content(w, w.classmate)}
         m.tokens = admin_tokens(app, w)
         m.clients = clients_for(app, w)
+        m.world = freeze(w)
+        m.content = {k: freeze(c) for k, c in m.content.items()}
         m.rules = {f"{method} {rule.rule}": rule for rule in app.url_map.iter_rules()
                    if rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}}
         db.session.remove()
@@ -398,6 +427,7 @@ def matrix(app):
         _empty_tables()
         db.session.remove()
         limiter.reset()
+        mp.undo()
         ctx.pop()
 
 
