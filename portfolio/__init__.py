@@ -49,6 +49,9 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=os.path.join(ROOT, "translations"),
     )
+    from portfolio.i18n import install_jinja_gettext
+
+    install_jinja_gettext(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort, g
+from sqlalchemy.orm import joinedload
 
 from portfolio.extensions import db
 from portfolio.models import (
@@ -273,7 +274,8 @@ def load_pupil(user: User, pupil_id: int) -> PupilAccess:
 
     404 rather than 403, so that ids of other schools' pupils reveal nothing.
     """
-    pupil = db.session.get(User, pupil_id)
+    # The pupil with their roles in one statement (roles are otherwise a second SELECT).
+    pupil = db.session.get(User, pupil_id, options=[joinedload(User.role_rows)])
     if pupil is None or not pupil.is_pupil:
         abort(404)
     access = access_to(user, pupil)

@@ -2,16 +2,73 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
-from flask_babel import get_locale, gettext, lazy_gettext, ngettext
+from flask import current_app, g, has_app_context, request, session
+from flask_babel import LazyString, get_locale, get_translations
 from flask_login import current_user
 
 from portfolio.config import LANGUAGES, RTL_LANGUAGES
 
+__all__ = [
+    "LANGUAGES",
+    "_",
+    "_l",
+    "current_language",
+    "install_jinja_gettext",
+    "is_rtl",
+    "ngettext",
+    "select_locale",
+    "translations",
+]
+
+
+def translations():
+    """The message catalogue of the current locale.
+
+    Flask-Babel looks it up afresh for every single text (domain, locale, cache key);
+    a class overview translates a thousand texts. Here the lookup is kept for the
+    request and the locale object: `force_locale` and `refresh` set a new locale
+    object, so they get the right catalogue.
+    """
+    if not has_app_context():
+        return get_translations()
+    ctx = g.get("_flask_babel")
+    memo = getattr(ctx, "bwp_translations", None) if ctx is not None else None
+    if memo is not None and memo[0] is getattr(ctx, "babel_locale", None):
+        return memo[1]
+    catalogue = get_translations()
+    ctx = g.get("_flask_babel")
+    if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+        ctx.bwp_translations = (ctx.babel_locale, catalogue)
+    return catalogue
+
+
+def gettext(string: str, **variables) -> str:
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    return LazyString(gettext, string, **variables)
+
+
 _ = gettext
 _l = lazy_gettext
 
-__all__ = ["_", "_l", "ngettext", "select_locale", "current_language", "is_rtl", "LANGUAGES"]
+
+def install_jinja_gettext(app) -> None:
+    """`_()`/`ngettext()` in templates through the same per-request catalogue."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 def select_locale() -> str:

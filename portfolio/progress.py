@@ -1,7 +1,7 @@
 """How far pupils are with the standard elements: the timeline, overviews, dashboards.
 
-Computed with a fixed number of queries for any number of pupils: one grouped query
-over entries, one over agreements, one over guidance records (and the elements,
+Computed with a fixed number of queries for any number of pupils: one statement with
+grouped counts over entries, agreements and guidance records (and the elements,
 cached per request).
 """
 
@@ -75,40 +75,45 @@ def element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementStat
             return {}
     ids_filter = pupil_ids
 
-    # Entries: counts per pupil, kind, status and review state.
-    per_kind: dict[tuple[int, str], ElementState] = {}
-    rows = db.session.execute(
-        sa.select(Entry.pupil_id, Entry.kind, Entry.status, Entry.review_state,
-                  sa.func.count(Entry.id))
+    # One statement: entries counted per pupil, kind, status and review state; agreements
+    # (drafts and locked versions) and guidance records counted per pupil.
+    entries = (
+        sa.select(sa.literal("entry").label("source"), Entry.pupil_id, Entry.kind,
+                  Entry.status, Entry.review_state, sa.func.count(Entry.id).label("n"),
+                  sa.literal(0).label("locked"))
         .where(Entry.school_id == school_id, Entry.pupil_id.in_(ids_filter))
         .group_by(Entry.pupil_id, Entry.kind, Entry.status, Entry.review_state)
     )
-    for pupil_id, kind, status, review_state, n in rows:
-        st = per_kind.setdefault((pupil_id, kind), ElementState())
-        st.count += n
-        st.raise_to(DONE if status == EntryStatus.DONE else IN_PROGRESS)
-        if review_state == ReviewState.REQUESTED:
-            st.feedback_requested = True
-
-    # Agreements: a draft means in progress, a locked (signed) version done.
-    rows = db.session.execute(
-        sa.select(Agreement.pupil_id, sa.func.count(Agreement.id),
+    agreements = (
+        sa.select(sa.literal("agreement"), Agreement.pupil_id, sa.literal("agreement"),
+                  sa.null(), sa.null(), sa.func.count(Agreement.id),
                   sa.func.count(Agreement.locked_at))
         .where(Agreement.school_id == school_id, Agreement.pupil_id.in_(ids_filter))
         .group_by(Agreement.pupil_id)
     )
-    for pupil_id, n, locked in rows:
-        per_kind[(pupil_id, "agreement")] = ElementState(
-            state=DONE if locked else IN_PROGRESS, count=n)
-
-    # Guidance records: at least one session recorded counts as done.
-    rows = db.session.execute(
-        sa.select(GuidanceRecord.pupil_id, sa.func.count(GuidanceRecord.id))
+    guidance = (
+        sa.select(sa.literal("guidance"), GuidanceRecord.pupil_id, sa.literal("guidance"),
+                  sa.null(), sa.null(), sa.func.count(GuidanceRecord.id), sa.literal(0))
         .where(GuidanceRecord.school_id == school_id, GuidanceRecord.pupil_id.in_(ids_filter))
         .group_by(GuidanceRecord.pupil_id)
     )
-    for pupil_id, n in rows:
-        per_kind[(pupil_id, "guidance")] = ElementState(state=DONE, count=n)
+    per_kind: dict[tuple[int, str], ElementState] = {}
+    for source, pupil_id, kind, status, review_state, n, locked in db.session.execute(
+        sa.union_all(entries, agreements, guidance)
+    ):
+        if source == "agreement":
+            # A draft means in progress, a locked (signed) version done.
+            per_kind[(pupil_id, "agreement")] = ElementState(
+                state=DONE if locked else IN_PROGRESS, count=n)
+        elif source == "guidance":
+            # At least one session recorded counts as done.
+            per_kind[(pupil_id, "guidance")] = ElementState(state=DONE, count=n)
+        else:
+            st = per_kind.setdefault((pupil_id, kind), ElementState())
+            st.count += n
+            st.raise_to(DONE if status == EntryStatus.DONE else IN_PROGRESS)
+            if review_state == ReviewState.REQUESTED:
+                st.feedback_requested = True
 
     pupils = set(result) | {pid for pid, _kind in per_kind}
     for pid in pupils:
@@ -139,13 +144,18 @@ def current_classes(pupil_ids) -> dict[int, SchoolClass]:
     return {pid: cls for pid, cls in rows}
 
 
+def current_class(pupil: User) -> SchoolClass | None:
+    """The pupil's class in the current school year (cached for the request)."""
+    cache = g.setdefault("_pupil_class", {})
+    if pupil.id not in cache:
+        cache[pupil.id] = current_classes([pupil.id]).get(pupil.id)
+    return cache[pupil.id]
+
+
 def pupil_grade(pupil: User) -> str | None:
     """The grade of the pupil's current class ("9", "EF" ...), or None."""
-    cache = g.setdefault("_pupil_grade", {})
-    if pupil.id not in cache:
-        cls = current_classes([pupil.id]).get(pupil.id)
-        cache[pupil.id] = cls.grade if cls else None
-    return cache[pupil.id]
+    cls = current_class(pupil)
+    return cls.grade if cls else None
 
 
 def grades_up_to(grade: str | None) -> list[str]:

@@ -39,13 +39,30 @@ def _looks_lost(error: DBAPIError) -> bool:
 class RetryOnDatabaseRestart:
     """WSGI middleware: re-run a request that ended in a lost-connection answer."""
 
-    def __init__(self, wsgi_app, max_wait: float = 30.0) -> None:
+    def __init__(self, wsgi_app, max_wait: float = 30.0, max_body=lambda: None) -> None:
         self.wsgi_app = wsgi_app
         self.max_wait = max_wait
+        #: The app's MAX_CONTENT_LENGTH (a callable: the config may change at run time).
+        self.max_body = max_body
 
     def __call__(self, environ, start_response):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = self.max_body()
+        if limit is not None and length > limit:
+            # Too large: not buffered here, so that the app refuses it (413) unread.
+            return self.wsgi_app(environ, start_response)
+        if not length and environ.get("wsgi.input_terminated"):
+            # Chunked body without Content-Length (gunicorn): read up to the limit + 1.
+            body = environ["wsgi.input"].read(limit + 1 if limit is not None else -1)
+            if limit is not None and len(body) > limit:
+                env = dict(environ, CONTENT_LENGTH=str(len(body)))
+                env["wsgi.input"] = io.BytesIO(body)
+                return self.wsgi_app(env, start_response)
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
         deadline = time.monotonic() + self.max_wait
         delay = 0.1
         while True:
@@ -57,6 +74,9 @@ class RetryOnDatabaseRestart:
 
             env = dict(environ)
             env["wsgi.input"] = io.BytesIO(body)
+            if body:
+                env["CONTENT_LENGTH"] = str(len(body))
+                env.pop("wsgi.input_terminated", None)
             result = self.wsgi_app(env, capture)
             retry = any(k == RETRY_HEADER for k, _v in captured.get("headers", []))
             if not retry or time.monotonic() + delay > deadline:
@@ -81,4 +101,5 @@ def register(app: Flask) -> None:
 
         return render_template("errors/503.html"), 503, {RETRY_HEADER: "1"}
 
-    app.wsgi_app = RetryOnDatabaseRestart(app.wsgi_app)
+    app.wsgi_app = RetryOnDatabaseRestart(
+        app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH"))

@@ -60,6 +60,9 @@ def app():
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "RATELIMIT_STORAGE_URI": "memory://",
             "SERVER_NAME": None,
+            # Tests read English messages unless they ask for a language; the app's
+            # default (German) is tested in tests/test_i18n.py.
+            "BABEL_DEFAULT_LOCALE": "en",
         }
     )
     app.test_client_class = IsolatedClient

@@ -175,6 +175,26 @@ def row_counts() -> dict[str, int]:
 
 
 # -- reading responses ------------------------------------------------------------------------
+STRICT_REFERRER = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+
+
+def header_problems(response) -> list[str]:
+    """What is missing from the security headers every response must carry."""
+    h = response.headers
+    csp = h.get("Content-Security-Policy", "")
+    problems = []
+    directives = {d.strip().split(" ")[0]: d.strip() for d in csp.split(";") if d.strip()}
+    script = directives.get("script-src") or directives.get("default-src", "")
+    if "'self'" not in script or "unsafe-inline" in csp or "unsafe-eval" in csp:
+        problems.append(f"CSP script-src not strict: {csp!r}")
+    if directives.get("frame-ancestors") != "frame-ancestors 'none'":
+        problems.append("CSP without frame-ancestors 'none'")
+    if h.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if h.get("Referrer-Policy") not in STRICT_REFERRER:
+        problems.append(f"Referrer-Policy {h.get('Referrer-Policy')!r}")
+    return problems
+
 def outcome(response):
     """A short description of an answer: the status, or "login" for a redirect to login."""
     if response.status_code in (301, 302, 303) and urlsplit(response.location).path == "/login":

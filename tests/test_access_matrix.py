@@ -11,6 +11,7 @@ action is not theirs), anonymous visitors are sent to the login page.
 Routes about a pupil are checked twice: for Paula (assigned counsellor *with* consent)
 and for her classmate Carl (assigned counsellor *without* consent, other guardian).
 
+Every answer carries the security headers (strict CSP, nosniff, Referrer-Policy).
 GET: every visitor opens the real page; pages must not contain marker texts of content
 the visitor may not read (private / teachers / counsellor / guardians markers).
 POST: every visitor who may not use the route sends a valid-looking request (the form
@@ -31,6 +32,7 @@ from matrix_support import (
     VISITORS,
     admin_tokens,
     freeze,
+    header_problems,
     clients_for,
     db_checksum,
     fill,
@@ -489,6 +491,7 @@ def test_get(matrix, key, index, subject):
     for visitor in VISITORS:
         response = matrix.clients[visitor].get(url)
         got = outcome(response)
+        problems += [f"{visitor}: {p}" for p in header_problems(response)]
         if not _matches(expected[visitor], got):
             problems.append(f"{visitor}: expected {expected[visitor]}, got {got}")
             continue
@@ -529,6 +532,7 @@ def test_post_refused_and_nothing_changes(matrix, key, index, subject):
         before = db_checksum()
         response = matrix.clients[visitor].post(url, data=data)
         got = outcome(response)
+        problems += [f"{visitor}: {p}" for p in header_problems(response)]
         if not _matches(expected[visitor], got):
             problems.append(f"{visitor}: expected {expected[visitor]}, got {got}")
         if db_checksum() != before:

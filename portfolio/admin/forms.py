@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from portfolio.config import LANGUAGES
+from portfolio.formutil import select_choices
 from portfolio.i18n import _l
 from portfolio.models import Role
 
@@ -31,9 +32,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as select options."""
-    return [SelectChoice(value, label) for value, label in pairs]
+options = select_choices
 
 
 def language_choices() -> list[SelectChoice]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import LazyString
+from babel.lists import format_list
+from flask_babel import LazyString, get_locale
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -85,7 +86,7 @@ def missing_for_signing(agreement: Agreement) -> list[object]:
     """What must be filled in before anyone can sign (empty list: complete)."""
     missing = []
     if not agreement.decision:
-        missing.append(_l("the decision what comes after school"))
+        missing.append(_l("the decision about what comes after school"))
     if not str((agreement.data or {}).get("next_step") or "").strip():
         missing.append(_l("the concrete next step"))
     return missing
@@ -160,7 +161,7 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
             missing = missing_for_signing(agreement)
             raise AgreementError(LazyString(lambda: _(
                 "Please fill in %(fields)s first; then it can be signed.",
-                fields=", ".join(str(m) for m in missing))))
+                fields=format_list([str(m) for m in missing], locale=get_locale()))))
         if signature_for(agreement, role):
             raise AgreementError(_already_signed(role))
     except AgreementError:

@@ -5,16 +5,25 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from flask import session
+from flask import current_app, session
 from flask_login import login_user, logout_user
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portfolio.extensions import db
 from portfolio.models import LoginSession, User, utcnow
 from portfolio.passwords import readable_password
 
-# Checked when the username is unknown, so that the answer takes as long as for a real one.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+# Checked when the username is unknown, so that the answer takes as long as for a real one:
+# made with the method real accounts are hashed with (PASSWORD_HASH_METHOD), once per method.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def normalise_username(username: str) -> str:
@@ -25,7 +34,7 @@ def authenticate(username: str, password: str) -> User | None:
     """The user for these credentials, or None. Same work whether or not the name exists."""
     user = db.session.scalar(sa.select(User).where(User.username == normalise_username(username)))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not user.check_password(password or "") or not user.is_active_account:
         return None
@@ -36,14 +45,16 @@ def load_user_from_session(token: str) -> User | None:
     """Flask-Login's user loader: the cookie names a server-side login session."""
     if not token or len(token) > 64:
         return None
-    row = db.session.execute(
+    # One query for the login session, the user, their roles and their school: every
+    # request of a logged-in user runs it.
+    user = db.session.scalars(
         sa.select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.token == token, LoginSession.ended_at.is_(None))
-    ).first()
-    if row is None:
+        .options(joinedload(User.role_rows), joinedload(User.school))
+    ).unique().first()
+    if user is None:
         return None
-    user = row[0]
     if not user.is_active_account:
         return None
     user.session_token = token

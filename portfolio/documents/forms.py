@@ -4,6 +4,7 @@ from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portfolio.documents.services import CATEGORY_CHOICES
+from portfolio.formutil import select_choices
 from portfolio.i18n import _l
 from portfolio.models import Audience, DocumentCategory
 from portfolio.uploads import ACCEPT
@@ -14,11 +15,7 @@ except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None
 
 
-def choice_list(pairs) -> list:
-    """Choices in the form the installed WTForms prefers."""
-    if SelectChoice is None:
-        return list(pairs)
-    return [SelectChoice(value, label) for value, label in pairs]
+choice_list = select_choices
 
 
 class _ShareFields:

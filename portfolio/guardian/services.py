@@ -135,7 +135,7 @@ def child_page(pupil: User) -> ChildPage:
     from portfolio.guidance.services import records_for
     from portfolio.pupil.services import entries_for, timeline
 
-    cls = progress.current_classes([pupil.id]).get(pupil.id)
+    cls = progress.current_class(pupil)  # cached: the timeline asks again
     grade = cls.grade if cls else None
     states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
     return ChildPage(

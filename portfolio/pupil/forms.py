@@ -24,6 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from portfolio.formutil import select_choices
 from portfolio.i18n import _, _l
 from portfolio.kinds import LONG_MAX, RELATIONS, Field, Group, KindSpec
 from portfolio.reference import OCCUPATIONAL_FIELDS, SCALE, quality_name
@@ -103,8 +104,7 @@ class ChoiceOrEmpty:
             raise ValidationError(_("Please choose one of the options."))
 
 
-def choices(pairs) -> list[SelectChoice]:
-    return [SelectChoice(str(value), label) for value, label in pairs]
+choices = select_choices
 
 
 def field_choices(f: Field):

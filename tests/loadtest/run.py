@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Load test with faults: `make loadtest` (LOADTEST_ARGS="--quick" for a short smoke run).
+
+Runs under `tests/support/pgserver.py run --env LOADTEST_DATABASE_URL`, so a throwaway
+PostgreSQL is there (PGSERVER_DIR names its directory). Steps:
+
+1. migrate, load the demo data and `seed_bulk` schools into LOADTEST_DATABASE_URL;
+2. start gunicorn (several gthread workers) on a free port of 127.0.0.1;
+3. simulate --users concurrent users (asyncio + aiohttp) for --duration seconds: pupils log
+   in, create and edit entries through the real forms (CSRF tokens included) and read
+   them; teachers open class overviews; guardians open the family page and download PDFs;
+4. a third into the run one gunicorn worker gets SIGTERM (gunicorn starts a new one); at
+   two thirds PostgreSQL is restarted (pg_ctl restart -m fast, as the cluster's owner);
+5. afterwards every acknowledged write (a success redirect was received) is looked up in
+   the database: the entry exists and holds the last acknowledged text;
+6. requests, errors, latency percentiles, throughput -> stdout and tests/loadtest/RESULTS.md.
+
+Exit status 0 only with no errors and no lost writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+VENV_BIN = os.path.dirname(sys.executable)
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VERSION_RE = re.compile(r'name="version"[^>]*value="([^"]*)"')
+ENTRY_RE = re.compile(r"/portfolio/entry/(\d+)$")
+CLASS_RE = re.compile(r'href="/review/classes/(\d+)')
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- preparation -------------------------------------------------------------------------------
+def prepare(env: dict, schools: int, pupils: int) -> None:
+    flask = [os.path.join(VENV_BIN, "flask"), "--app", "wsgi"]
+    for cmd in (["db", "upgrade"], ["seed-demo"],
+                ["seed-bulk", "--schools", str(schools), "--pupils-per-school", str(pupils)]):
+        log("flask " + " ".join(cmd))
+        subprocess.run(flask + cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def accounts(url: str) -> dict[str, list]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT u.username, r.role FROM user_account u JOIN user_role r ON r.user_id = u.id "
+            "WHERE u.username LIKE 'bulk%'")).all()
+        links = conn.execute(sa.text(
+            "SELECT g.username, l.pupil_id FROM guardian_link l "
+            "JOIN user_account g ON g.id = l.guardian_id WHERE g.username LIKE 'bulk%'")).all()
+    engine.dispose()
+    by_role: dict[str, list] = defaultdict(list)
+    for username, role in rows:
+        by_role[role].append(username)
+    by_role["guardian_links"] = [(u, p) for u, p in links]
+    return by_role
+
+
+# -- the load ---------------------------------------------------------------------------------
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter = field(default_factory=Counter)
+    error_samples: list[str] = field(default_factory=list)
+    requests: int = 0
+    #: entry id -> the last text whose save was acknowledged
+    acknowledged: dict[int, str] = field(default_factory=dict)
+    creates: int = 0
+    edits: int = 0
+    events: list[tuple[float, str]] = field(default_factory=list)
+
+
+class Failed(Exception):
+    pass
+
+
+class User:
+    def __init__(self, base, stats, username, password, deadline):
+        self.base, self.stats, self.username, self.password = base, stats, username, password
+        self.deadline = deadline
+
+    async def call(self, session, kind, method, path, expect=(200,), **kw):
+        import aiohttp
+
+        started = time.perf_counter()
+        try:
+            async with session.request(method, self.base + path, allow_redirects=False,
+                                       timeout=aiohttp.ClientTimeout(total=120), **kw) as r:
+                body = await r.read()
+                status, location = r.status, r.headers.get("Location", "")
+        except Exception as exc:  # noqa: BLE001 - every failure counts as an error
+            self.stats.requests += 1
+            self.stats.errors[f"{kind}: {type(exc).__name__}"] += 1
+            self._sample(f"{kind} {method} {path}: {exc!r}")
+            raise Failed from exc
+        self.stats.requests += 1
+        self.stats.latencies[kind].append(time.perf_counter() - started)
+        if status not in expect:
+            self.stats.errors[f"{kind}: HTTP {status}"] += 1
+            self._sample(f"{kind} {method} {path}: {status} {location} {body[:200]!r}")
+            raise Failed
+        return status, location, body
+
+    def _sample(self, text):
+        if len(self.stats.error_samples) < 20:
+            self.stats.error_samples.append(text)
+
+    async def login(self, session):
+        _s, _l, body = await self.call(session, "login page", "GET", "/login")
+        token = CSRF_RE.search(body.decode()).group(1)
+        await self.call(session, "login", "POST", "/login", expect=(302,),
+                        data={"csrf_token": token, "username": self.username,
+                              "password": self.password})
+
+    async def think(self, low, high):
+        await asyncio.sleep(random.uniform(low, high))
+
+    async def run(self):
+        import aiohttp
+
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as session:
+            await self.think(0, 10)  # users arrive over the first seconds
+            try:
+                await self.login(session)
+            except Failed:
+                return
+            while time.monotonic() < self.deadline:
+                try:
+                    await self.step(session)
+                except Failed:
+                    await self.think(1, 2)
+
+
+class Pupil(User):
+    entries: list[int]
+
+    async def step(self, session):
+        entries = getattr(self, "entries", [])
+        self.entries = entries
+        await self.call(session, "pupil home", "GET", "/portfolio/")
+        await self.think(0.5, 2)
+        if not entries or random.random() < 0.35:
+            _s, _l, body = await self.call(session, "entry form", "GET",
+                                           "/portfolio/kind/reflection/new")
+            text = f"load {self.username} {uuid.uuid4().hex}"
+            token = CSRF_RE.search(body.decode()).group(1)
+            _s, location, _b = await self.call(
+                session, "entry create", "POST", "/portfolio/kind/reflection/new", expect=(302,),
+                data={"csrf_token": token, "version": "", "title": text[:60], "text": text})
+            match = ENTRY_RE.search(location)
+            if not match:
+                raise Failed
+            entry_id = int(match.group(1))
+            entries.append(entry_id)
+            self.stats.acknowledged[entry_id] = text
+            self.stats.creates += 1
+        else:
+            entry_id = random.choice(entries)
+            _s, _l, body = await self.call(session, "entry edit form", "GET",
+                                           f"/portfolio/entry/{entry_id}/edit")
+            page = body.decode()
+            token, version = CSRF_RE.search(page).group(1), VERSION_RE.search(page).group(1)
+            text = f"edit {self.username} {uuid.uuid4().hex}"
+            await self.call(session, "entry edit", "POST", f"/portfolio/entry/{entry_id}/edit",
+                            expect=(302,), data={"csrf_token": token, "version": version,
+                                                 "title": text[:60], "text": text})
+            self.stats.acknowledged[entry_id] = text
+            self.stats.edits += 1
+        await self.think(0.5, 2)
+        await self.call(session, "entry page", "GET", f"/portfolio/entry/{entry_id}")
+        await self.think(1, 3)
+
+
+class Teacher(User):
+    async def step(self, session):
+        _s, _l, body = await self.call(session, "class list", "GET", "/review/classes")
+        ids = CLASS_RE.findall(body.decode())
+        await self.think(0.5, 2)
+        if ids:
+            await self.call(session, "class overview", "GET",
+                            f"/review/classes/{random.choice(ids)}")
+        await self.think(2, 5)
+
+
+class Guardian(User):
+    pupil_id: int = 0
+
+    async def step(self, session):
+        await self.call(session, "family page", "GET", "/family/")
+        await self.think(1, 3)
+        await self.call(session, "family child", "GET", f"/family/child/{self.pupil_id}")
+        await self.think(1, 3)
+        path = random.choice(["summary.pdf", "portfolio.pdf"])
+        await self.call(session, "guardian pdf", "GET", f"/export/pupil/{self.pupil_id}/{path}")
+        await self.think(8, 15)
+
+
+async def load(base, stats, users_by_role, n_users, duration, password, faults):
+    deadline = time.monotonic() + duration
+    pupils = users_by_role["pupil"]
+    teachers = users_by_role["teacher"]
+    links = users_by_role["guardian_links"]
+    random.shuffle(pupils)
+    n_teachers = max(1, n_users * 15 // 100)
+    n_guardians = max(1, n_users * 10 // 100)
+    n_pupils = n_users - n_teachers - n_guardians
+    users: list[User] = [Pupil(base, stats, u, password, deadline) for u in pupils[:n_pupils]]
+    users += [Teacher(base, stats, teachers[i % len(teachers)], password, deadline)
+              for i in range(n_teachers)]
+    for username, pupil_id in links[:n_guardians]:
+        g = Guardian(base, stats, username, password, deadline)
+        g.pupil_id = pupil_id
+        users.append(g)
+    log(f"{len(users)} simulated users ({n_pupils} pupils, {n_teachers} teachers, "
+        f"{len(links[:n_guardians])} guardians) for {duration} s")
+    tasks = [asyncio.create_task(u.run()) for u in users]
+    fault_tasks = [asyncio.create_task(f(deadline, duration)) for f in faults]
+    await asyncio.gather(*tasks)
+    for t in fault_tasks:
+        t.cancel()
+    return len(users)
+
+
+# -- faults -----------------------------------------------------------------------------------
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
+                         text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def make_faults(master_pid: int, stats: Stats, started: float):
+    async def kill_worker(deadline, duration):
+        await asyncio.sleep(duration / 3)
+        pids = worker_pids(master_pid)
+        if pids:
+            os.kill(pids[0], signal.SIGTERM)
+            msg = f"SIGTERM to gunicorn worker {pids[0]} (of {len(pids)}); gunicorn replaces it"
+            stats.events.append((time.monotonic() - started, msg))
+            log(msg)
+
+    async def restart_postgres(deadline, duration):
+        await asyncio.sleep(2 * duration / 3)
+        pgdir = os.environ.get("PGSERVER_DIR")
+        if not pgdir:
+            stats.events.append((time.monotonic() - started, "no PGSERVER_DIR: no restart"))
+            return
+        with open(os.path.join(pgdir, "pgserver.json"), encoding="utf-8") as fh:
+            bindir = json.load(fh)["bindir"]
+        data = os.path.join(pgdir, "data")
+        cmd = [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "fast", "-w", "-t", "60",
+               "-l", os.path.join(pgdir, "postgres.log"), "restart"]
+        if os.geteuid() == 0:
+            import pwd
+
+            cmd = ["runuser", "-u", pwd.getpwuid(os.stat(data).st_uid).pw_name, "--", *cmd]
+        t0 = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.PIPE)
+        _out, err = await proc.communicate()
+        msg = (f"PostgreSQL restarted (pg_ctl restart -m fast, {time.monotonic() - t0:.1f} s, "
+               f"exit {proc.returncode}){' ' + err.decode().strip() if proc.returncode else ''}")
+        stats.events.append((time.monotonic() - started, msg))
+        log(msg)
+
+    return [kill_worker, restart_postgres]
+
+
+# -- checks and report ------------------------------------------------------------------------
+def verify(url: str, acknowledged: dict[int, str]) -> tuple[int, list[str]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    lost = []
+    with engine.connect() as conn:
+        ids = list(acknowledged)
+        found = {}
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i:i + 1000]
+            for eid, data in conn.execute(sa.text("SELECT id, data FROM entry WHERE id = ANY(:ids)"),
+                                          {"ids": chunk}):
+                found[eid] = data if isinstance(data, dict) else json.loads(data)
+    engine.dispose()
+    for eid, text in acknowledged.items():
+        if eid not in found:
+            lost.append(f"entry {eid} missing")
+        elif found[eid].get("text") != text:
+            lost.append(f"entry {eid}: {found[eid].get('text')!r} instead of {text!r}")
+    return len(acknowledged) - len(lost), lost
+
+
+def pct(values, p):
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def report(args, stats: Stats, n_users, elapsed, verified, lost, workers) -> str:
+    everything = [v for vs in stats.latencies.values() for v in vs]
+    errors = sum(stats.errors.values())
+    lines = [
+        "# Load test results",
+        "",
+        f"Command: `make loadtest{' LOADTEST_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}`"
+        f" — {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        "",
+        f"- gunicorn: {workers} gthread workers x {args.threads} threads, PostgreSQL "
+        f"(throwaway), {args.schools} bulk schools x {args.pupils} pupils + demo data; "
+        f"machine: {os.cpu_count()} CPUs (load generator on the same machine)",
+        f"- simulated users: {n_users} concurrent for {elapsed:.0f} s",
+        f"- requests: {stats.requests}, errors: **{errors}**, throughput: "
+        f"{stats.requests / elapsed:.1f} req/s",
+        f"- latency all requests: p50 {pct(everything, 50) * 1000:.0f} ms, "
+        f"p95 {pct(everything, 95) * 1000:.0f} ms, p99 {pct(everything, 99) * 1000:.0f} ms",
+        f"- acknowledged writes: {stats.creates} entries created, {stats.edits} edits; "
+        f"{len(stats.acknowledged)} entries checked afterwards, **{len(lost)} lost**",
+        "",
+        "Faults during the run:",
+        "",
+        *[f"- at {t:.0f} s: {msg}" for t, msg in stats.events],
+        "",
+        "| request | count | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for kind in sorted(stats.latencies):
+        vs = stats.latencies[kind]
+        lines.append(f"| {kind} | {len(vs)} | {pct(vs, 50) * 1000:.0f} | {pct(vs, 95) * 1000:.0f} "
+                     f"| {pct(vs, 99) * 1000:.0f} |")
+    if errors:
+        lines += ["", "Errors:", ""] + [f"- {k}: {v}" for k, v in stats.errors.items()]
+        lines += ["", "Samples:", ""] + [f"- `{s}`" for s in stats.error_samples]
+    if lost:
+        lines += ["", "Lost writes:", ""] + [f"- {x}" for x in lost[:20]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="30 s, 50 users (smoke run)")
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=120.0)
+    parser.add_argument("--workers", type=int, default=max(3, (os.cpu_count() or 1) + 1))
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--schools", type=int, default=2)
+    parser.add_argument("--pupils", type=int, default=250, help="pupils per bulk school")
+    parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
+    args = parser.parse_args()
+    if args.quick:
+        args.users, args.duration = min(args.users, 50), min(args.duration, 30.0)
+    url = os.environ.get("LOADTEST_DATABASE_URL")
+    if not url:
+        print("LOADTEST_DATABASE_URL is not set; run through `make loadtest`.", file=sys.stderr)
+        return 2
+    from portfolio.bulk import BULK_PASSWORD
+
+    workdir = tempfile.mkdtemp(prefix="bwp-loadtest-")
+    env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=os.path.join(workdir, "instance"),
+               SECRET_KEY="loadtest-" + uuid.uuid4().hex, PORTFOLIO_ENV="development",
+               LOGIN_LIMIT_PER_ADDRESS="1000000 per minute",
+               LOGIN_LIMIT_PER_ACCOUNT="1000000 per minute", FLASK_APP="wsgi")
+    prepare(env, args.schools, args.pupils)
+    users_by_role = accounts(url)
+    port = free_port()
+    gunicorn = subprocess.Popen(
+        [os.path.join(VENV_BIN, "gunicorn"), "-w", str(args.workers), "-k", "gthread",
+         "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--timeout", "120",
+         "--graceful-timeout", "60", "--log-level", "warning", "wsgi:app"],
+        env=env, cwd=ROOT)
+    stats = Stats()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or gunicorn.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        log(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers")
+        started = time.monotonic()
+        faults = [] if args.no_faults else make_faults(gunicorn.pid, stats, started)
+        n_users = asyncio.run(load(f"http://127.0.0.1:{port}", stats, users_by_role, args.users,
+                                   args.duration, BULK_PASSWORD, faults))
+        elapsed = time.monotonic() - started
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        try:
+            gunicorn.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            gunicorn.kill()
+    verified, lost = verify(url, stats.acknowledged)
+    text = report(args, stats, n_users, elapsed, verified, lost, args.workers)
+    print("\n" + text)
+    with open(args.results, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return 0 if not stats.errors and not lost else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Two app servers, one database, one Redis: the app keeps no state of its own.
+
+Starts one redis-server and two gunicorn instances of `wsgi:app` on free 127.0.0.1
+ports, each with its own instance folder but the same database (the test database:
+PostgreSQL when TEST_DATABASE_URL is set, else the shared SQLite file), the same
+SECRET_KEY and RATELIMIT_STORAGE_URI pointing to the Redis. Then:
+
+* a login on instance A works on instance B with the same cookie;
+* logging out on B ends the session on A too (also for a copy of the old cookie);
+* failed logins spread over both instances are throttled together.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+from conftest import PASSWORD, database_url
+
+from portfolio import accounts
+from portfolio.extensions import db
+from portfolio.models import Role
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+REDIS = shutil.which("redis-server")
+SECRET = "two-instances-shared-secret-key"
+ACCOUNT_LIMIT = 5
+
+pytestmark = [
+    pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (make sysdeps)"),
+    pytest.mark.skipif(not os.path.exists(GUNICORN), reason="gunicorn is not installed in the venv"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(port: int, proc: subprocess.Popen, path: str | None, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process on port {port} exited with {proc.returncode}")
+        try:
+            if path is None:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout} s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class Browser:
+    """A cookie jar that talks to any of the instances, as one browser behind a balancer."""
+
+    def __init__(self):
+        self.cookies: dict[str, str] = {}
+
+    def request(self, port, method, path, form=None):
+        headers = {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(method, path, body, headers)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                val = rest.split(";")[0]
+                if val:
+                    self.cookies[key] = val
+                else:
+                    self.cookies.pop(key, None)
+        return response.status, response.getheader("Location") or "", text
+
+    def csrf(self, port, path):
+        status, _location, text = self.request(port, "GET", path)
+        assert status == 200, (path, status)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, port, username, password):
+        token = self.csrf(port, "/login")
+        return self.request(port, "POST", "/login",
+                            {"csrf_token": token, "username": username, "password": password})
+
+
+@pytest.fixture(scope="module")
+def instances(app, tmp_path_factory):
+    """Ports of two gunicorn instances sharing the test database and one Redis."""
+    tmp_path = tmp_path_factory.mktemp("two-instances")
+    redis_port = _free_port()
+    redis = subprocess.Popen(
+        [REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    servers = []
+    try:
+        _wait_for(redis_port, redis, None)
+        ports = []
+        for name in ("a", "b"):
+            port = _free_port()
+            env = dict(
+                os.environ,
+                DATABASE_URL=database_url(),
+                SECRET_KEY=SECRET,
+                INSTANCE_PATH=str(tmp_path / f"instance-{name}"),
+                UPLOAD_FOLDER=str(tmp_path / f"uploads-{name}"),
+                RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{redis_port}/0",
+                LOGIN_LIMIT_PER_ACCOUNT=f"{ACCOUNT_LIMIT} per 15 minutes",
+                LOGIN_LIMIT_PER_ADDRESS="100 per 15 minutes",
+                PORTFOLIO_ENV="development",
+                DEFAULT_LOCALE="en",
+            )
+            servers.append(subprocess.Popen(
+                [GUNICORN, "--workers", "1", "--bind", f"127.0.0.1:{port}",
+                 "--log-level", "warning", "wsgi:app"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            ))
+            ports.append(port)
+        for port, proc in zip(ports, servers):
+            _wait_for(port, proc, "/healthz")
+        yield ports
+    finally:
+        for proc in servers:
+            _stop(proc)
+        _stop(redis)
+
+
+@pytest.fixture
+def pupil(app):
+    school = accounts.create_school("Zwei-Server-Schule", "654321", "Realschule", "Siegen")
+    user, _initial = accounts.create_user(school, roles=[Role.PUPIL], first_name="Mia",
+                                          last_name="Zwei")
+    user.set_password(PASSWORD)
+    user.must_change_password = False
+    db.session.commit()
+    return user.username
+
+
+def test_login_on_one_instance_works_on_the_other(instances, pupil):
+    a, b = instances
+    browser = Browser()
+    status, location, _ = browser.login(a, pupil, PASSWORD)
+    assert status == 302 and "/login" not in location
+    # The next request goes to the other server: still logged in.
+    status, location, _ = browser.request(b, "GET", "/portfolio/")
+    assert status == 200, (status, location)
+    copied = dict(browser.cookies)  # e.g. a cookie copied before the logout
+
+    # Logout on B ends the login on A as well, also for the old cookie.
+    token = browser.csrf(b, "/portfolio/")
+    status, location, _ = browser.request(b, "POST", "/logout", {"csrf_token": token})
+    assert status == 302 and "/login" in location
+    status, location, _ = browser.request(a, "GET", "/portfolio/")
+    assert status == 302 and "/login" in location
+    thief = Browser()
+    thief.cookies = copied
+    status, location, _ = thief.request(a, "GET", "/portfolio/")
+    assert status == 302 and "/login" in location
+
+
+def test_failed_logins_are_counted_across_instances(instances, pupil):
+    a, b = instances
+    browser = Browser()
+    # Five wrong passwords, alternating between the servers: each one alone saw fewer.
+    for i in range(ACCOUNT_LIMIT):
+        status, _location, _ = browser.login((a, b)[i % 2], pupil, "wrong-password")
+        assert status == 200, f"attempt {i + 1} should only be refused, got {status}"
+    # The next attempt is throttled on either server, even with the right password.
+    for port in (b, a):
+        status, _location, _ = browser.login(port, pupil, PASSWORD)
+        assert status == 429
