@@ -245,7 +245,7 @@ def seed_bulk(schools: int, pupils_per_school: int, *, class_size: int = 28, see
         db.session.flush()
 
         def users(role, count, tag, school=school, number=number):
-            rows = [{"school_id": school.id, "username": f"{prefix}{number}.{tag}{i}",
+            rows = [{"school_id": school.id, "username": f"{prefix}{number}.{tag}{i}".lower(),
                          "password_hash": pw_hash, "must_change_password": False,
                          "first_name": rng.choice(FIRST_NAMES), "last_name": rng.choice(LAST_NAMES),
                          "status": "active", "is_active_account": True, "created_at": now, "updated_at": now}

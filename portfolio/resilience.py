@@ -13,6 +13,7 @@ import io
 import time
 
 from flask import Flask
+import sqlalchemy.exc
 from sqlalchemy.exc import DBAPIError
 
 from portfolio.extensions import db
@@ -94,12 +95,31 @@ def register(app: Flask) -> None:
     def database_error(error: DBAPIError):
         if not is_disconnect(error):
             raise error
+        return _unavailable()
+
+    @app.errorhandler(sqlalchemy.exc.PendingRollbackError)
+    def invalidated_transaction(error):
+        # The connection broke earlier in this request and the session still holds its
+        # transaction: the same situation as a lost connection.
+        return _unavailable()
+
+
+def _unavailable():
+    from flask import render_template
+
+    try:
         db.session.rollback()
         db.session.remove()
-        db.engine.dispose()
-        from flask import render_template
-
-        return render_template("errors/503.html"), 503, {RETRY_HEADER: "1"}
+    except Exception:  # noqa: BLE001 - the connection is gone anyway
+        pass
+    db.engine.dispose()
+    try:
+        # The page's layout asks the database (navigation); it may still be down.
+        body = render_template("errors/503.html")
+    except Exception:  # noqa: BLE001
+        db.session.remove()
+        body = "Service unavailable, please try again."
+    return body, 503, {RETRY_HEADER: "1"}
 
     app.wsgi_app = RetryOnDatabaseRestart(
         app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH"))

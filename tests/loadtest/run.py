@@ -125,7 +125,11 @@ class User:
         self.stats.latencies[kind].append(time.perf_counter() - started)
         if status not in expect:
             self.stats.errors[f"{kind}: HTTP {status}"] += 1
-            self._sample(f"{kind} {method} {path}: {status} {location} {body[:200]!r}")
+            text = body.decode(errors="replace")
+            detail = re.findall(r'class="kern-alert__title[^"]*"[^>]*>([^<]+)|'
+                                r'<p class="kern-(?:body|error)[^"]*"[^>]*>([^<]+)', text)
+            self._sample(f"{self.username} {kind} {method} {path}: {status} {location} "
+                         f"{detail[:3]} {text[:120]!r}")
             raise Failed
         return status, location, body
 
