@@ -103,6 +103,9 @@ def register(app: Flask) -> None:
         # transaction: the same situation as a lost connection.
         return _unavailable()
 
+    app.wsgi_app = RetryOnDatabaseRestart(
+        app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH"))
+
 
 def _unavailable():
     from flask import render_template
@@ -120,6 +123,3 @@ def _unavailable():
         db.session.remove()
         body = "Service unavailable, please try again."
     return body, 503, {RETRY_HEADER: "1"}
-
-    app.wsgi_app = RetryOnDatabaseRestart(
-        app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH"))

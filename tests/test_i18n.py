@@ -52,3 +52,14 @@ def test_dates_follow_the_locale(app):
         with force_locale("de"):
             assert _date(dt.date(2026, 3, 7), "short") == "07.03.26"
             assert _date(dt.date(2026, 3, 7)) == "07.03.2026"
+
+
+def test_language_chosen_before_login_is_kept(client, world):
+    client.post("/language", data={"language": "pl", "next": "/login"})
+    login(client, "paula")
+    page = client.get("/password").get_data(as_text=True)
+    assert '<html lang="pl"' in page
+    from portfolio.extensions import db
+
+    db.session.refresh(world.pupil)
+    assert world.pupil.locale == "pl"

@@ -63,7 +63,12 @@ def load_user_from_session(token: str) -> User | None:
 
 def start_session(user: User) -> None:
     """Log the user in with a fresh session id and a new server-side login session."""
-    session.clear()  # a new session at login: nothing carried over from before
+    chosen_locale = session.get("locale")
+    session.clear()  # a new session at login: nothing carried over from before...
+    if chosen_locale:  # ...but the language the visitor just chose on the login page
+        session["locale"] = chosen_locale
+        if not user.locale:
+            user.locale = chosen_locale
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(token=token, user_id=user.id))
     user.last_login_at = utcnow()

@@ -29,6 +29,7 @@ from portfolio.models import (
 )
 from portfolio.reference import element_name
 from portfolio.review.actions import PupilActions, action_items, agreement_due
+from portfolio.review.services import PUPIL_LIST
 
 
 @dataclass
@@ -96,6 +97,7 @@ def _members(school: School):
         .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True),
                User.status == PupilStatus.ACTIVE.value)
         .order_by(User.last_name, User.first_name, User.id)
+        .options(PUPIL_LIST)
     ).all()
 
 
@@ -178,12 +180,14 @@ def caseload(counsellor: User, school: School, today: dt.date | None = None):
     with_consent = access.counselled_pupils(counsellor, with_consent=True)
     pupils = list(db.session.scalars(
         sa.select(User).where(User.id.in_(with_consent)).order_by(User.last_name, User.first_name)
+        .options(PUPIL_LIST)
     ))
     no_consent = list(db.session.scalars(
         sa.select(User)
         .where(User.id.in_(access.counselled_pupils(counsellor, with_consent=False)),
                User.id.not_in(with_consent))
         .order_by(User.last_name, User.first_name)
+        .options(PUPIL_LIST)
     ))
     ids = [p.id for p in pupils]
     classes = progress.current_classes(ids) if ids else {}

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from portfolio import access, progress
 from portfolio.extensions import db
@@ -36,6 +36,9 @@ from portfolio.notifications.services import mark_read, notify
 from portfolio.review.actions import PupilActions, action_items, totals
 
 TEACHER_AUDIENCE = frozenset({Audience.TEACHERS})
+#: Pupils in lists are shown by name: their roles (otherwise a SELECT over every pupil's
+#: roles with each list) are loaded only if something asks for them.
+PUPIL_LIST = lazyload(User.role_rows)
 SORTS = ("name", "progress", "open")
 _SECTION_ORDER = {s: i for i, s in enumerate(Section)}
 _KIND_ORDER = {k: i for i, k in enumerate(SPECS)}
@@ -121,6 +124,7 @@ def class_overview(cls: SchoolClass, school: School, *, filter_key: str | None =
     pupils = list(db.session.scalars(
         sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
         .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
+        .options(PUPIL_LIST)
     ))
     elements = progress.elements_for_grade(school.id, cls.grade)
     keys = [el.key for el in elements]
