@@ -65,10 +65,9 @@ def start_session(user: User) -> None:
     """Log the user in with a fresh session id and a new server-side login session."""
     chosen_locale = session.get("locale")
     session.clear()  # a new session at login: nothing carried over from before...
-    if chosen_locale:  # ...but the language the visitor just chose on the login page
+    if chosen_locale:  # ...but the language the visitor chose before logging in
         session["locale"] = chosen_locale
-        if not user.locale:
-            user.locale = chosen_locale
+        user.locale = chosen_locale
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(token=token, user_id=user.id))
     user.last_login_at = utcnow()
