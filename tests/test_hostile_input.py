@@ -1,0 +1,110 @@
+"""Issue 8: hostile input to every form. For every POST route of the URL map, a user who
+may use it posts arbitrary text (unicode, control characters, RTL marks, NUL bytes, very
+long strings), wrong types, missing and unknown fields (hypothesis). Never a 500; and
+when the answer is not a success, the database is unchanged (no partial write)."""
+
+from __future__ import annotations
+
+import tempfile
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from matrix_support import admin_tokens, db_checksum, fast_client, fill, form_for, freeze, make_content
+from test_access_matrix import ANY, ROUTES, Route
+
+from portfolio.extensions import db, limiter
+
+#: Who posts to a route: the first of these the matrix allows.
+WRITERS = ("anon", "pupil", "admin", "teacher", "stubo", "guardian", "counsellor")
+
+#: Routes whose success is a page (200), not a redirect: a write with 200 is expected
+#: there (the new password, the staff account, the import result, the thanks page).
+SUCCESS_PAGES = {
+    "POST /pupils/<int:pupil_id>/reset-password", "POST /admin/staff/new",
+    "POST /admin/classes/<int:class_id>/slips", "POST /admin/roster/<token>",
+    "POST /portfolio/rate/<token>", "POST /admin/roster",
+}
+
+HOSTILE = st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x3000), max_size=100),
+    st.sampled_from([
+        "\x00", "a\x00b", "\u202eevil\u202c", "\u200f\u200e", "\ufeff", "\r\n\r\n", "\t",
+        "A" * 20_000, "ü" * 5_000, "-1", "0", "99999999999999999999999999", "1e309", "NaN",
+        "2026-02-30", "0000-00-00", "31.12.2026", "", " ", "<script>alert(1)</script>",
+        "' OR 1=1 --", "{{7*7}}", "../../etc/passwd", "\ud7ff", "y", "on", "true", "[]", "{}",
+    ]),
+    st.text(min_size=1, max_size=3).map(lambda s: s * 4_000),
+)
+
+
+def _posts():
+    params = []
+    for key, rows in ROUTES.items():
+        if not key.startswith("POST "):
+            continue
+        route = rows[0] if isinstance(rows, list) else rows
+        writer = next((v for v in WRITERS if route.expect.get(v) == ANY), None)
+        if writer is not None:
+            params.append(pytest.param(key, writer, id=key))
+    return params
+
+
+def _url(app, key, route: Route, ctx) -> str:
+    rule = next(r for r in app.url_map.iter_rules()
+                if f"POST {r.rule}" == key)
+    args = route.args(ctx) if callable(route.args) else dict(route.args)
+    return rule.build({k: v for k, v in args.items() if k in rule.arguments},
+                      append_unknown=False)[1]
+
+
+def _success(response) -> bool:
+    return response.status_code in (301, 302, 303) and "/login" not in response.location
+
+
+@pytest.mark.parametrize("key,writer", _posts())
+def test_hostile_input_never_breaks_a_form(app, world, key, writer):
+    route = ROUTES[key] if not isinstance(ROUTES[key], list) else ROUTES[key][0]
+    content = freeze(make_content(world, world.pupil))
+    ctx = SimpleNamespace(w=freeze(world), c=content, t=admin_tokens(app, world))
+    client = fast_client(app, None if writer == "anon" else getattr(world, writer))
+    url = _url(app, key, route, ctx)
+    if route.data is not None:
+        valid = {k: [v] for k, v in route.data(ctx).items()}
+    else:
+        page = client.get(url)
+        assert page.status_code == 200, (url, page.status_code)
+        form = form_for(page.get_data(as_text=True), url)
+        valid = fill(form) if form else {}
+    names = sorted(set(valid) | {"junk", "csrf_token", "version", "id"})
+    db.session.remove()
+
+    values = st.one_of(HOSTILE, st.lists(HOSTILE, min_size=2, max_size=3))
+    hostile_forms = st.one_of(
+        st.dictionaries(st.sampled_from(names), values, max_size=len(names)),
+        # the valid form with one or two fields replaced or removed
+        st.builds(lambda drop, over: {**{k: v for k, v in valid.items() if k not in drop}, **over},
+                  st.sets(st.sampled_from(names), max_size=2),
+                  st.dictionaries(st.sampled_from(names), values, min_size=1, max_size=2)),
+    )
+
+    @settings(max_examples=20, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(data=hostile_forms)
+    def post(data):
+        limiter.reset()
+        before = db_checksum()
+        response = client.post(url, data=data)
+        assert response.status_code < 500, f"{key}: {response.status_code} for {data!r:.300}"
+        if not _success(response) and key not in SUCCESS_PAGES:
+            assert db_checksum() == before, (
+                f"{key}: answer {response.status_code} but the database changed; data {data!r:.300}")
+
+    post()
+
+
+def test_hypothesis_leaves_no_files(tmp_path):
+    """database=None above: no .hypothesis directory is written by these tests."""
+    assert tempfile.gettempdir()
