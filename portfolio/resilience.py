@@ -78,7 +78,15 @@ class RetryOnDatabaseRestart:
             if body:
                 env["CONTENT_LENGTH"] = str(len(body))
                 env.pop("wsgi.input_terminated", None)
-            result = self.wsgi_app(env, capture)
+            try:
+                result = self.wsgi_app(env, capture)
+            except DBAPIError as error:
+                # Escaped the app (e.g. while cleaning up): nothing was sent yet; run again.
+                if not is_disconnect(error) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
             retry = any(k == RETRY_HEADER for k, _v in captured.get("headers", []))
             if not retry or time.monotonic() + delay > deadline:
                 headers = [(k, v) for k, v in captured["headers"] if k != RETRY_HEADER]
@@ -102,6 +110,20 @@ def register(app: Flask) -> None:
         # The connection broke earlier in this request and the session still holds its
         # transaction: the same situation as a lost connection.
         return _unavailable()
+
+    @app.teardown_appcontext
+    def drop_broken_session(_exc):
+        # Runs before Flask-SQLAlchemy's own teardown. Closing a session whose connection
+        # the server has terminated raises; the request's answer is ready by now (a write
+        # was committed before the connection broke), so forget the session quietly
+        # instead of turning a finished request into an error.
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            if not is_disconnect(error):
+                raise
+            db.session.registry.clear()
+            db.engine.dispose()
 
     app.wsgi_app = RetryOnDatabaseRestart(
         app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH"))

@@ -17,7 +17,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from portfolio.config import LANGUAGES
 from portfolio.formutil import select_choices
@@ -123,7 +123,8 @@ class CounsellorForm(FlaskForm):
 class IdForm(FlaskForm):
     """A button that acts on one row (unlink, remove): CSRF token plus an id."""
 
-    id = HiddenField(validators=[DataRequired()])
+    # Digits only, and small enough for an integer column (a huge id was a 500).
+    id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     submit = SubmitField(_l("Remove"))
 
 

@@ -420,7 +420,10 @@ def write_results(args, district, seed_seconds, server_version, results, through
                  f"--pupils {args.pupils} --runs {args.runs} --sizes {args.sizes}).  ")
     lines.append(f"Machine: {machine_description()}; PostgreSQL {server_version} "
                  f"(throwaway server of tests/support/pgserver.py, fsync off), same machine.  ")
-    lines.append(f"Date: {time.strftime('%Y-%m-%d %H:%M')}.  ")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines.append(f"Date: {time.strftime('%Y-%m-%d %H:%M')}; load average at the end "
+                 f"(1/5/15 min): {load} — other work on the machine inflates the latencies, "
+                 "not the SQL counts.  ")
     lines.append(f"Data: district of {district.schools} schools, {district.pupils} pupils, "
                  f"{district.entries} entries, {district.comments} comments, {district.documents} "
                  f"uploads, {district.agreements} agreements, {district.guidance} guidance "
