@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    from portfolio.security import install_converters
+
+    install_converters(app)  # before the first route: ids fit an INTEGER column
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

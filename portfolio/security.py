@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
+from werkzeug.routing import IntegerConverter
 
 CSP = "; ".join(
     [
@@ -36,5 +37,39 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: at most 2**31 - 1, so that no id overflows an INTEGER column
+    (a huge number in the address was a 500 on PostgreSQL; now it is a 404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def id_arg(value: str) -> int:
+    """`request.args.get(name, type=id_arg)`: an id that fits an INTEGER column, else the
+    argument counts as missing (ValueError), instead of a 500 on PostgreSQL."""
+    number = int(value)
+    if not 0 <= number < 2**31:
+        raise ValueError("out of range")
+    return number
+
+
+def install_converters(app: Flask) -> None:
+    """Before any route is added (create_app calls it first)."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def refuse_nul_bytes():
+    """No form field or query argument contains a NUL byte: PostgreSQL cannot store it
+    (an unguarded one was a 500); browsers never send one. Uploaded files are not affected."""
+    values = list(request.args.values())
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [v for _k, v in request.form.items(multi=True)]
+    if any("\x00" in v for v in values):
+        abort(400)
+
+
 def register_security(app: Flask) -> None:
+    app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)

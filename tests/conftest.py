@@ -26,11 +26,23 @@ PASSWORD = "Test-Password-123"
 _TMP = tempfile.mkdtemp(prefix="bwp-test-")
 
 
+_WORKER_URL: dict[str, str] = {}
+
+
 def database_url() -> str:
+    """SQLite in a temporary folder, or TEST_DATABASE_URL (PostgreSQL). Parallel workers
+    (pytest-xdist) each get a database of their own on that server."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    if not url:
+        return f"sqlite:///{os.path.join(_TMP, 'test.db')}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
         return url
-    return f"sqlite:///{os.path.join(_TMP, 'test.db')}"
+    if worker not in _WORKER_URL:
+        import pgserver
+
+        _WORKER_URL[worker] = pgserver.create_database(url, f"portfolio_test_{worker}", replace=True)
+    return _WORKER_URL[worker]
 
 
 def pytest_report_header(config):

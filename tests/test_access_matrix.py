@@ -278,8 +278,9 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /privacy/": Route(expect=allow(302, PUPILS, guardian=200, other_guardian=200)),
     "GET /privacy/<int:pupil_id>/consents": Route(_pid, allow(200, SELF, GUARD), True),
     "POST /privacy/<int:pupil_id>/consents": Route(
-        _pid, allow(ANY, SELF, GUARD), True,
-        data=lambda ctx: {"purpose": "counsellor_access", "action": "withdraw"}),
+        _pid, allow(ANY, GUARD, pupil=403), True,
+        data=lambda ctx: {"purpose": "counsellor_access", "action": "withdraw"},
+        note="the pupil is under the school's consent age: the guardian decides"),
     "GET /privacy/<int:pupil_id>/who-looked": Route(_pid, allow(200, SELF, GUARD), True),
     "GET /privacy/<int:pupil_id>/take-away": Route(_pid, allow(200, SELF, GUARD), True),
     "GET /privacy/<int:pupil_id>/take-away.zip": Route(_pid, allow(200, SELF, GUARD), True),

@@ -35,3 +35,55 @@ def test_error_pages_in_the_users_language(client):
     assert german.status_code == 404
     english = client.get("/does-not-exist", headers={"Accept-Language": "en"})
     assert "Page not found" in english.get_data(as_text=True)
+
+
+# -- issue 8: every kind of answer, production cookies --------------------------------------
+# (Every route x every visitor is checked for these headers in test_access_matrix.py.)
+def test_headers_on_errors_redirects_and_downloads(app, client, world, monkeypatch):
+    from matrix_support import fast_client, header_problems
+
+    from portfolio.extensions import limiter
+
+    pupil = fast_client(app, world.pupil)
+    answers = {
+        "redirect": client.get("/portfolio/"),
+        "405": client.get("/logout"),
+        "400": pupil.post("/language", data={"language": "xx"}),
+        "404": pupil.get("/portfolio/entry/999999"),
+        "403": pupil.get("/review/classes"),
+    }
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100)
+    answers["413"] = pupil.post("/portfolio/assessments", data={"rater_name": "x" * 500})
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 11 * 1024 * 1024)
+    for _ in range(6):
+        answers["429"] = login(client, "paula", "wrong")
+    limiter.reset()
+    answers["pdf"] = pupil.get("/export/mine/summary.pdf")
+    assert answers["429"].status_code == 429 and answers["413"].status_code == 413
+    assert answers["pdf"].status_code == 200
+    problems = {k: header_problems(r) for k, r in answers.items() if header_problems(r)}
+    assert not problems, problems
+
+
+def test_hsts_over_https(client):
+    response = client.get("/", base_url="https://localhost")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_production_settings_make_cookies_secure(monkeypatch, tmp_path):
+    from portfolio.config import from_environment
+
+    monkeypatch.setenv("PORTFOLIO_ENV", "production")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    config = from_environment(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_logout_then_back_button_shows_nothing(client, world):
+    login(client, "paula")
+    client.post("/logout")
+    response = client.get("/portfolio/")
+    assert response.status_code == 302 and "/login" in response.location
+    assert response.headers["Cache-Control"] == "no-store"

@@ -14,6 +14,7 @@ from portfolio.admin.views import bp
 from portfolio.models import utcnow
 from portfolio.privacy import audit_log
 from portfolio.privacy.forms import AuditFilterForm
+from portfolio.security import id_arg
 
 
 def _filters() -> tuple[AuditFilterForm, audit_log.Filters]:
@@ -28,7 +29,7 @@ def _filters() -> tuple[AuditFilterForm, audit_log.Filters]:
             pupil=(form.pupil.data or "").strip(), actor=(form.actor.data or "").strip(),
             action=form.action.data or "", date_from=form.date_from.data,
             date_to=form.date_to.data)
-    filters.pupil_id = request.args.get("pupil_id", type=int)
+    filters.pupil_id = request.args.get("pupil_id", type=id_arg)
     return form, filters
 
 

@@ -37,9 +37,11 @@ def _home(acc: access.PupilAccess) -> str:
 
 def _int(value) -> int | None:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    # An id or version that no INTEGER column can hold (was a 500 on PostgreSQL).
+    return number if -2**31 <= number < 2**31 else None
 
 
 def _page(acc: access.PupilAccess, number: int | None = None, sign_form: SignForm | None = None):

@@ -14,6 +14,7 @@ from portfolio.documents.forms import DocumentForm, UploadForm
 from portfolio.i18n import _
 from portfolio.models import Document
 from portfolio.uploads import UploadError, check_upload, read_limited, too_large_message
+from portfolio.security import id_arg
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -63,7 +64,7 @@ def shared(pupil_id: int):
 def upload():
     me = _me()
     access.require(me.can_edit_own())
-    entry_id = request.args.get("entry_id", type=int)
+    entry_id = request.args.get("entry_id", type=id_arg)
     entry = services.own_entry(me.pupil, entry_id)
     if entry_id and entry is None:
         abort(404)

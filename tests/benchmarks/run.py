@@ -455,12 +455,12 @@ def write_results(args, district, seed_seconds, server_version, results, through
     lines.append("")
     scaled = [r for r in results if r.page.scale is not None]
     sizes = sorted({r.page.scale for r in scaled})
-    head = " | ".join(f"{n:,}" for n in sizes)
+    head = " / ".join(f"{n:,}" for n in sizes)
     lines.append(f"p95 ms and SQL statements per request with {', '.join(f'{n:,}' for n in sizes)} "
                  "pupils in the list (one school per size; class overview: one class of that "
                  "size; caseload: all of them assigned to one counsellor).")
     lines.append("")
-    lines.append(f"| Page | p95 ms: {head} | SQL: {head} | HTTP | SQL flat |")
+    lines.append(f"| Page | p95 ms ({head} pupils) | SQL ({head} pupils) | HTTP | SQL flat |")
     lines.append("|---|---|---|---|---|")
     for name in dict.fromkeys(r.page.name for r in scaled):
         row = sorted((r for r in scaled if r.page.name == name), key=lambda r: r.page.scale)

@@ -126,10 +126,13 @@ def test_language_switch_to_turkish_and_arabic_right_to_left(new_page, live_serv
     footer_link = page.locator("footer a").first.bounding_box()
     assert footer_link["x"] + footer_link["width"] > width * 0.6, "footer not right-aligned in RTL"
 
-    # A logged-in user's choice is stored with the account and survives the next login.
+    # The language chosen before logging in is kept after the login ...
+    _switch_language(page, "English")
     username = live_server.create_user(unique("e2e.sprache"), password="Start-Passwort-1", class_="9a")
     login(page, username, "Start-Passwort-1")
+    expect(html).to_have_attribute("lang", "en")
     change_password(page, "Start-Passwort-1")
+    # ... and a logged-in user's choice is stored with the account for the next login.
     _switch_language(page, "Türkçe")
     expect(html).to_have_attribute("lang", "tr")
     logout(page)

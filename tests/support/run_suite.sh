@@ -13,6 +13,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PY=${PY:-.venv/bin/python}
 PGSERVER=${PGSERVER:-tests/support/pgserver.py}
 eval "extra_args=(${PYTEST_ARGS:-})"
+# Unit tests run in parallel workers (pytest-xdist; each worker has its own database);
+# PYTEST_WORKERS=0 runs them in one process.
+workers=${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}
+xdist=()
+if [[ "$workers" != "0" ]]; then xdist=(-n "$workers"); fi
 
 pgdir=""
 cleanup() {
@@ -29,8 +34,14 @@ trap 'exit 129' HUP
 # --- 1. SQLite ------------------------------------------------------------------------------
 echo
 echo "=== Test suite on SQLite ==="
-env -u TEST_DATABASE_URL "$PY" -m pytest "${extra_args[@]}"
+env -u TEST_DATABASE_URL "$PY" -m pytest "${xdist[@]}" -m "not e2e" "${extra_args[@]}" --ignore=tests/e2e
 sqlite_rc=$?
+echo
+echo "=== Browser tests (Playwright + Chromium) on SQLite ==="
+env -u TEST_DATABASE_URL "$PY" -m pytest tests/e2e "${extra_args[@]}"
+e2e_rc=$?
+if [[ $e2e_rc -eq 5 ]]; then e2e_rc=0; fi  # PYTEST_ARGS selected no browser test
+if [[ $sqlite_rc -eq 0 ]]; then sqlite_rc=$e2e_rc; fi
 
 # --- 2. PostgreSQL --------------------------------------------------------------------------
 pg_rc=1
@@ -42,7 +53,7 @@ if url=$("$PY" "$PGSERVER" start --dir "$pgdir"); then
     echo "=== Test suite on PostgreSQL (127.0.0.1:${port}) ==="
     # e2e (browser) tests run only against SQLite; --ignore also keeps them out when
     # PYTEST_ARGS brings its own -m (the last -m wins in pytest).
-    TEST_DATABASE_URL="$url" "$PY" -m pytest -m "not e2e" "${extra_args[@]}" --ignore=tests/e2e
+    TEST_DATABASE_URL="$url" "$PY" -m pytest "${xdist[@]}" -m "not e2e" "${extra_args[@]}" --ignore=tests/e2e
     pg_rc=$?
 else
     echo "=== PostgreSQL could not be started; the PostgreSQL run counts as failed ===" >&2
