@@ -34,7 +34,7 @@ DONE = "done"
 _RANK = {OPEN: 0, IN_PROGRESS: 1, DONE: 2}
 
 
-@dataclass
+@dataclass(slots=True)
 class ElementState:
     state: str = OPEN
     feedback_requested: bool = False
@@ -115,12 +115,15 @@ def element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementStat
             if review_state == ReviewState.REQUESTED:
                 st.feedback_requested = True
 
+    # Plain tuples: attribute access on ORM objects is slow in a pupils × elements loop.
+    keys = [(el.key, el.entry_kind or el.key) for el in elements]
     pupils = set(result) | {pid for pid, _kind in per_kind}
     for pid in pupils:
         states = result[pid]
-        for el in elements:
-            found = per_kind.get((pid, el.entry_kind or el.key))
-            states[el.key] = ElementState(found.state, found.feedback_requested, found.count) if found else ElementState()
+        for key, kind in keys:
+            found = per_kind.get((pid, kind))
+            states[key] = (ElementState(found.state, found.feedback_requested, found.count)
+                           if found else ElementState())
     return dict(result)
 
 
