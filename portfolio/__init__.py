@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_security(app)
     register_resilience(app)
+    register_proxies(app)
     return app
 
 
@@ -143,3 +144,12 @@ def register_resilience(app: Flask) -> None:
     from portfolio.resilience import register
 
     register(app)
+
+
+def register_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-* headers from TRUSTED_PROXIES reverse proxies (and no more)."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

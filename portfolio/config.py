@@ -79,6 +79,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are
+        # trusted (0: none). Needed so that login throttling counts per client address.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "GUARDIAN_CODE_DAYS": int(os.environ.get("GUARDIAN_CODE_DAYS", "30")),
         "GUARDIAN_CODE_LIMIT": os.environ.get("GUARDIAN_CODE_LIMIT", "10 per 15 minutes"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),

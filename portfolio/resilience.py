@@ -9,11 +9,12 @@ answer instead of an error page.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 
-from flask import Flask
 import sqlalchemy.exc
+from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
 from portfolio.extensions import db
@@ -132,11 +133,9 @@ def register(app: Flask) -> None:
 def _unavailable():
     from flask import render_template
 
-    try:
+    with contextlib.suppress(Exception):  # the connection is gone anyway
         db.session.rollback()
         db.session.remove()
-    except Exception:  # noqa: BLE001 - the connection is gone anyway
-        pass
     db.engine.dispose()
     try:
         # The page's layout asks the database (navigation); it may still be down.

@@ -59,6 +59,17 @@ def install_converters(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_other_bodies():
+    """Every form posts urlencoded or multipart. Other bodies (JSON, which Flask-WTF would
+    hand to the forms as dicts and lists) are refused with 415 before any view runs."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and \
+            request.mimetype not in FORM_TYPES and (request.mimetype or request.content_length):
+        abort(415)
+
+
 def refuse_nul_bytes():
     """No form field or query argument contains a NUL byte: PostgreSQL cannot store it
     (an unguarded one was a 500); browsers never send one. Uploaded files are not affected."""
@@ -71,5 +82,6 @@ def refuse_nul_bytes():
 
 
 def register_security(app: Flask) -> None:
+    app.before_request(refuse_other_bodies)
     app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)

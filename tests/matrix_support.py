@@ -112,8 +112,8 @@ def admin_tokens(app, world) -> SimpleNamespace:
     from portfolio.admin.roster_services import UploadStore
     from portfolio.admin.slips import OneTimeFiles
 
-    roster = ("Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\n"
-              "Neu;Nina;01.02.2011;w;9a;9\n").encode()
+    roster = (b"Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\n"
+              b"Neu;Nina;01.02.2011;w;9a;9\n")
     t = SimpleNamespace()
     t.roster = UploadStore().put(roster, user_id=world.admin.id, school_id=world.school.id,
                                  filename="schild.csv")

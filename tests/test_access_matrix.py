@@ -21,9 +21,9 @@ unchanged (checksum over all tables). Allowed writes are in test_security_matrix
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Callable
 
 import pytest
 from conftest import _empty_tables, build_world
@@ -31,12 +31,12 @@ from matrix_support import (
     LOGGED_IN,
     VISITORS,
     admin_tokens,
-    freeze,
-    header_problems,
     clients_for,
     db_checksum,
     fill,
     form_for,
+    freeze,
+    header_problems,
     make_content,
     marker,
     outcome,

@@ -57,3 +57,26 @@ def test_production_refuses_insecure_cookies(tmp_path, monkeypatch):
 def test_cookie_settings(app):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def _client_address(app, **headers) -> str:
+    from flask import request
+
+    seen = {}
+
+    def probe():
+        seen["ip"] = request.remote_addr
+        return "ok"
+
+    app.view_functions["main.healthz"] = probe
+    app.test_client().get("/healthz", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    return seen["ip"]
+
+
+def test_trusted_proxy_gives_the_client_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    behind_proxy = create_app({"TRUSTED_PROXIES": 1, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert _client_address(behind_proxy, **{"X-Forwarded-For": "203.0.113.7"}) == "203.0.113.7"
+    # Without a trusted proxy a client cannot choose its address (and dodge throttling).
+    direct = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert _client_address(direct, **{"X-Forwarded-For": "203.0.113.7"}) == "10.0.0.1"

@@ -54,9 +54,9 @@ class LiveTags(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")
-            if name in ("href", "src", "action", "formaction", "xlink:href") and value:
-                if value.strip().lower().startswith(("javascript:", "data:text/html")):
-                    self.found.append(f"<{tag} {name}={value!r}>")
+            if name in ("href", "src", "action", "formaction", "xlink:href") and value and \
+                    value.strip().lower().startswith(("javascript:", "data:text/html")):
+                self.found.append(f"<{tag} {name}={value!r}>")
 
     def handle_data(self, data):
         if self._in_script and data.strip():

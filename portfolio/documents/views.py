@@ -13,8 +13,8 @@ from portfolio.documents import services
 from portfolio.documents.forms import DocumentForm, UploadForm
 from portfolio.i18n import _
 from portfolio.models import Document
-from portfolio.uploads import UploadError, check_upload, read_limited, too_large_message
 from portfolio.security import id_arg
+from portfolio.uploads import UploadError, check_upload, read_limited, too_large_message
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 

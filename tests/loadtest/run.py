@@ -28,7 +28,6 @@ import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,7 +115,7 @@ class User:
                                        timeout=aiohttp.ClientTimeout(total=120), **kw) as r:
                 body = await r.read()
                 status, location = r.status, r.headers.get("Location", "")
-        except Exception as exc:  # noqa: BLE001 - every failure counts as an error
+        except Exception as exc:
             self.stats.requests += 1
             self.stats.errors[f"{kind}: {type(exc).__name__}"] += 1
             self._sample(f"{kind} {method} {path}: {exc!r}")
@@ -257,17 +256,22 @@ async def load(base, stats, users_by_role, n_users, duration, password, faults):
 # -- faults -----------------------------------------------------------------------------------
 def worker_pids(master: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
-                         text=True).stdout
+                         text=True, check=False).stdout
     return [int(p) for p in out.split()]
 
 
-def make_faults(master_pid: int, stats: Stats, started: float):
+def _pg_bindir(pgdir: str) -> str:
+    with open(os.path.join(pgdir, "pgserver.json"), encoding="utf-8") as fh:
+        return json.load(fh)["bindir"]
+
+
+def make_faults(master_pid: int, stats: Stats, started: float, sig: str = "TERM"):
     async def kill_worker(deadline, duration):
         await asyncio.sleep(duration / 3)
         pids = worker_pids(master_pid)
         if pids:
-            os.kill(pids[0], signal.SIGTERM)
-            msg = f"SIGTERM to gunicorn worker {pids[0]} (of {len(pids)}); gunicorn replaces it"
+            os.kill(pids[0], getattr(signal, f"SIG{sig}"))
+            msg = f"SIG{sig} to gunicorn worker {pids[0]} (of {len(pids)}); gunicorn replaces it"
             stats.events.append((time.monotonic() - started, msg))
             log(msg)
 
@@ -277,8 +281,7 @@ def make_faults(master_pid: int, stats: Stats, started: float):
         if not pgdir:
             stats.events.append((time.monotonic() - started, "no PGSERVER_DIR: no restart"))
             return
-        with open(os.path.join(pgdir, "pgserver.json"), encoding="utf-8") as fh:
-            bindir = json.load(fh)["bindir"]
+        bindir = _pg_bindir(pgdir)
         data = os.path.join(pgdir, "data")
         cmd = [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "fast", "-w", "-t", "60",
                "-l", os.path.join(pgdir, "postgres.log"), "restart"]
@@ -325,7 +328,7 @@ def pct(values, p):
     if not values:
         return 0.0
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def report(args, stats: Stats, n_users, elapsed, verified, lost, workers) -> str:
@@ -334,19 +337,19 @@ def report(args, stats: Stats, n_users, elapsed, verified, lost, workers) -> str
     lines = [
         "# Load test results",
         "",
-        f"Command: `make loadtest{' LOADTEST_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}`"
-        f" — {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        (f"Command: `make loadtest{' LOADTEST_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}`"
+         f" — {time.strftime('%Y-%m-%d %H:%M %Z')}"),
         "",
-        f"- gunicorn: {workers} gthread workers x {args.threads} threads, PostgreSQL "
-        f"(throwaway), {args.schools} bulk schools x {args.pupils} pupils + demo data; "
-        f"machine: {os.cpu_count()} CPUs (load generator on the same machine)",
+        (f"- gunicorn: {workers} gthread workers x {args.threads} threads, PostgreSQL "
+         f"(throwaway), {args.schools} bulk schools x {args.pupils} pupils + demo data; "
+         f"machine: {os.cpu_count()} CPUs (load generator on the same machine)"),
         f"- simulated users: {n_users} concurrent for {elapsed:.0f} s",
-        f"- requests: {stats.requests}, errors: **{errors}**, throughput: "
-        f"{stats.requests / elapsed:.1f} req/s",
-        f"- latency all requests: p50 {pct(everything, 50) * 1000:.0f} ms, "
-        f"p95 {pct(everything, 95) * 1000:.0f} ms, p99 {pct(everything, 99) * 1000:.0f} ms",
-        f"- acknowledged writes: {stats.creates} entries created, {stats.edits} edits; "
-        f"{len(stats.acknowledged)} entries checked afterwards, **{len(lost)} lost**",
+        (f"- requests: {stats.requests}, errors: **{errors}**, throughput: "
+         f"{stats.requests / elapsed:.1f} req/s"),
+        (f"- latency all requests: p50 {pct(everything, 50) * 1000:.0f} ms, "
+         f"p95 {pct(everything, 95) * 1000:.0f} ms, p99 {pct(everything, 99) * 1000:.0f} ms"),
+        (f"- acknowledged writes: {stats.creates} entries created, {stats.edits} edits; "
+         f"{len(stats.acknowledged)} entries checked afterwards, **{len(lost)} lost**"),
         "",
         "Faults during the run:",
         "",
@@ -377,6 +380,9 @@ def main() -> int:
     parser.add_argument("--schools", type=int, default=2)
     parser.add_argument("--pupils", type=int, default=250, help="pupils per bulk school")
     parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--kill-signal", default="TERM", choices=["TERM", "KILL", "QUIT"],
+                        help="signal for the worker (TERM: graceful, gunicorn replaces it; KILL "
+                             "drops the worker's requests in flight, which the clients see)")
     parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     args = parser.parse_args()
     if args.quick:
@@ -413,7 +419,7 @@ def main() -> int:
                 time.sleep(0.2)
         log(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers")
         started = time.monotonic()
-        faults = [] if args.no_faults else make_faults(gunicorn.pid, stats, started)
+        faults = [] if args.no_faults else make_faults(gunicorn.pid, stats, started, args.kill_signal)
         n_users = asyncio.run(load(f"http://127.0.0.1:{port}", stats, users_by_role, args.users,
                                    args.duration, BULK_PASSWORD, faults))
         elapsed = time.monotonic() - started
