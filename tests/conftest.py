@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 
-from portfolio import accounts, create_app  # noqa: E402
-from portfolio.extensions import db, limiter  # noqa: E402
-from portfolio.models import Consent, ConsentPurpose, Role  # noqa: E402
+from portfolio import accounts, create_app
+from portfolio.extensions import db, limiter
+from portfolio.models import Consent, ConsentPurpose, Role
 
 PASSWORD = "Test-Password-123"
 _TMP = tempfile.mkdtemp(prefix="bwp-test-")

@@ -3,8 +3,8 @@
 import re
 
 import sqlalchemy as sa
-
 from conftest import PASSWORD, login
+
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import LoginSession, Role
@@ -29,7 +29,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, world):
     wrong = login(client, "paula", "not-the-password")
     unknown = login(client, "nobody-here", "not-the-password")
     assert wrong.status_code == unknown.status_code == 200
-    strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
+    strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))
     assert strip(wrong) == strip(unknown)
 
 

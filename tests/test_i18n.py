@@ -48,10 +48,9 @@ def test_dates_follow_the_locale(app):
 
     from portfolio.main.template_helpers import _date
 
-    with app.test_request_context():
-        with force_locale("de"):
-            assert _date(dt.date(2026, 3, 7), "short") == "07.03.26"
-            assert _date(dt.date(2026, 3, 7)) == "07.03.2026"
+    with app.test_request_context(), force_locale("de"):
+        assert _date(dt.date(2026, 3, 7), "short") == "07.03.26"
+        assert _date(dt.date(2026, 3, 7)) == "07.03.2026"
 
 
 def test_language_chosen_before_login_is_kept(client, world):

@@ -15,9 +15,10 @@ def test_migrations_match_models(app):
 
 
 def test_single_head():
+    import os
+
     from alembic.config import Config
     from alembic.script import ScriptDirectory
-    import os
 
     import portfolio
 

@@ -6,10 +6,6 @@ Create Date: 2026-11-28 12:35:27.199252
 
 """
 from alembic import op
-import sqlalchemy as sa
-
-import portfolio.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = '46ab04124e6f'

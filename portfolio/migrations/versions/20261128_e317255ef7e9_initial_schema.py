@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-28 12:21:53.250742
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portfolio.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'e317255ef7e9'
