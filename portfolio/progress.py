@@ -11,7 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import g
+from flask import g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from portfolio.extensions import db
 from portfolio.models import (
@@ -64,7 +66,33 @@ def elements_for_grade(school_id: int, grade: str | None) -> list[StandardElemen
 
 
 def element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementState]]:
-    """State of every active element for each pupil: {pupil_id: {element_key: ElementState}}."""
+    """State of every active element for each pupil: {pupil_id: {element_key: ElementState}}.
+
+    Cached for the request when asked for a list of ids (a page that shows progress
+    twice, e.g. summary and timeline, asks the database once).
+    """
+    if isinstance(pupil_ids, sa.Select):
+        return _element_states(school_id, pupil_ids)
+    ids = tuple(pupil_ids)
+    cache = g.setdefault("_element_states", {})
+    if (school_id, ids) not in cache:
+        cache[(school_id, ids)] = _element_states(school_id, list(ids))
+    return cache[(school_id, ids)]
+
+
+def forget_states() -> None:
+    """Drop the request's cached states (after a write that changes them)."""
+    g.pop("_element_states", None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _states_change_with_writes(session, *args) -> None:
+    if has_app_context():
+        forget_states()
+
+
+def _element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementState]]:
     pupil_ids = list(pupil_ids) if not isinstance(pupil_ids, sa.Select) else pupil_ids
     elements = elements_for_school(school_id)
     result: dict[int, dict[str, ElementState]] = defaultdict(dict)

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portfolio import audit, consent, progress
 from portfolio.extensions import db
@@ -85,16 +85,16 @@ def agreements_to_sign(pupil_ids: list[int]) -> dict[int, Agreement]:
     """Per pupil: the latest Anschlussvereinbarung, if it waits for a guardian's signature.
 
     It waits when the child shows it to guardians, it is complete and not locked,
-    and no guardian has signed it yet (two queries).
+    and no guardian has signed it yet (one query).
     """
     from portfolio.agreement.services import missing_for_signing
 
     rows = db.session.scalars(
         sa.select(Agreement)
         .where(Agreement.pupil_id.in_(pupil_ids))
-        .options(selectinload(Agreement.signatures))
+        .options(joinedload(Agreement.signatures))
         .order_by(Agreement.pupil_id, Agreement.number.desc())
-    )
+    ).unique()
     latest: dict[int, Agreement] = {}
     for agreement in rows:
         latest.setdefault(agreement.pupil_id, agreement)

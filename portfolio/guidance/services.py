@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale, format_date
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portfolio import audit
@@ -50,7 +50,8 @@ def records_for(pupil_id: int, *, guardians_only: bool = False) -> list[Guidance
     query = (
         sa.select(GuidanceRecord)
         .where(GuidanceRecord.pupil_id == pupil_id)
-        .options(selectinload(GuidanceRecord.author))
+        # Authors by name only: their roles are not needed here (saves a query).
+        .options(joinedload(GuidanceRecord.author).noload(User.role_rows))
         .order_by(GuidanceRecord.held_on.desc(), GuidanceRecord.id.desc())
     )
     if guardians_only:
