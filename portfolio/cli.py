@@ -107,9 +107,10 @@ def seed_demo_command():
     logins = seed_demo()
     click.echo("")
     click.echo("Demo logins (password for all: %s)" % DEMO_PASSWORD)
-    click.echo(f"  {'Role':<28} Username")
+    width = max(len(role) for role, _username in logins) + 2
+    click.echo(f"  {'Role':<{width}} Username")
     for role, username in logins:
-        click.echo(f"  {role:<28} {username}")
+        click.echo(f"  {role:<{width}} {username}")
     click.echo("")
 
 
