@@ -9,12 +9,13 @@ class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=80)],
-        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false",
+                   "dir": "ltr"},
     )
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(max=200)],
-        render_kw={"autocomplete": "current-password"},
+        render_kw={"autocomplete": "current-password", "dir": "ltr"},
     )
     submit = SubmitField(_l("Log in"))
 
@@ -23,17 +24,17 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=200)],
-        render_kw={"autocomplete": "current-password"},
+        render_kw={"autocomplete": "current-password", "dir": "ltr"},
     )
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=200)],
-        render_kw={"autocomplete": "new-password"},
+        render_kw={"autocomplete": "new-password", "dir": "ltr"},
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"},
+        render_kw={"autocomplete": "new-password", "dir": "ltr"},
     )
     submit = SubmitField(_l("Change password"))
 
