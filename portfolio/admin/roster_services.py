@@ -13,15 +13,9 @@ browser only ever sends the token back. They expire after an hour.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import secrets
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 
 from portfolio import accounts, audit
 from portfolio.admin.roster import ParsedRoster, RosterRow, RowError, name_key
@@ -36,6 +30,7 @@ from portfolio.models import (
     User,
     UserRole,
 )
+from portfolio.tempfiles import TokenFiles
 
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
 
@@ -243,58 +238,15 @@ def apply_import(school: School, actor: User | None, preview: Preview, *,
 
 
 # -- uploaded files between preview and confirmation -------------------------------------
-class UploadStore:
+class UploadStore(TokenFiles):
     """Files waiting for confirmation: instance/roster-uploads/<token>.{bin,json}."""
 
+    subfolder = "roster-uploads"
     max_age = 3600
 
-    def __init__(self, folder: str | os.PathLike | None = None) -> None:
-        self.folder = Path(folder or os.path.join(current_app.instance_path, "roster-uploads"))
-
-    def _paths(self, token: str) -> tuple[Path, Path]:
-        if not token or len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
-            raise KeyError(token)
-        return self.folder / f"{token}.bin", self.folder / f"{token}.json"
-
     def put(self, data: bytes, *, user_id: int, school_id: int, filename: str) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.purge()
-        token = secrets.token_urlsafe(24)
-        data_path, meta_path = self._paths(token)
-        for path, content in ((data_path, data), (meta_path, json.dumps({
-                "user_id": user_id, "school_id": school_id, "filename": filename[:200],
-                "created": time.time()}).encode())):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-        return token
+        return super().put(data, user_id=user_id, school_id=school_id, filename=filename[:200])
 
     def get(self, token: str, *, user_id: int) -> tuple[bytes, dict] | None:
         """The file and its metadata if it exists, is fresh and belongs to the user."""
-        try:
-            data_path, meta_path = self._paths(token)
-            meta = json.loads(meta_path.read_text())
-            if meta["user_id"] != user_id or time.time() - meta["created"] > self.max_age:
-                return None
-            return data_path.read_bytes(), meta
-        except (KeyError, OSError, ValueError):
-            return None
-
-    def delete(self, token: str) -> None:
-        try:
-            for path in self._paths(token):
-                path.unlink(missing_ok=True)
-        except KeyError:
-            pass
-
-    def purge(self) -> None:
-        """Remove files older than max_age."""
-        if not self.folder.exists():
-            return
-        limit = time.time() - self.max_age
-        for path in self.folder.iterdir():
-            try:
-                if path.stat().st_mtime < limit:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                pass
+        return self.read(token, user_id=user_id)

@@ -10,12 +10,7 @@ minutes, whichever comes first. Nothing else stores them; the database has only 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template, url_for
@@ -29,6 +24,7 @@ from portfolio.extensions import db
 from portfolio.models import GuardianLink, User, utcnow
 from portfolio.passwords import readable_password
 from portfolio.pdf import render_pdf
+from portfolio.tempfiles import TokenFiles
 
 
 @dataclass
@@ -120,65 +116,23 @@ def render(school, slips: list[Slip], *, title: str) -> bytes:
                           lang=default)
 
 
-class OneTimeFiles:
+class OneTimeFiles(TokenFiles):
     """A generated file that its maker can download once, within `max_age` seconds."""
 
+    subfolder = "one-time"
     max_age = 1800
 
-    def __init__(self, folder: str | os.PathLike | None = None) -> None:
-        self.folder = Path(folder or os.path.join(current_app.instance_path, "one-time"))
-
-    def _paths(self, token: str) -> tuple[Path, Path]:
-        if not token or len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
-            raise KeyError(token)
-        return self.folder / f"{token}.bin", self.folder / f"{token}.json"
-
     def put(self, data: bytes, *, user_id: int, filename: str) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.purge()
-        token = secrets.token_urlsafe(24)
-        data_path, meta_path = self._paths(token)
-        meta = json.dumps({"user_id": user_id, "filename": filename, "created": time.time()})
-        for path, content in ((data_path, data), (meta_path, meta.encode())):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-        return token
+        return super().put(data, user_id=user_id, filename=filename)
 
     def exists(self, token: str, *, user_id: int) -> bool:
-        return self._meta(token, user_id) is not None
-
-    def _meta(self, token: str, user_id: int) -> dict | None:
-        try:
-            meta = json.loads(self._paths(token)[1].read_text())
-        except (KeyError, OSError, ValueError):
-            return None
-        if meta.get("user_id") != user_id or time.time() - meta.get("created", 0) > self.max_age:
-            return None
-        return meta
+        return self.meta(token, user_id=user_id) is not None
 
     def take(self, token: str, *, user_id: int) -> tuple[bytes, str] | None:
         """The file and its name, deleted on the way out; None when gone or not the user's."""
-        meta = self._meta(token, user_id)
-        if meta is None:
+        found = self.read(token, user_id=user_id)
+        if found is None:
             return None
-        data_path, meta_path = self._paths(token)
-        try:
-            data = data_path.read_bytes()
-        except OSError:
-            return None
-        finally:
-            data_path.unlink(missing_ok=True)
-            meta_path.unlink(missing_ok=True)
+        self.delete(token)
+        data, meta = found
         return data, meta["filename"]
-
-    def purge(self) -> None:
-        if not self.folder.exists():
-            return
-        limit = time.time() - self.max_age
-        for path in self.folder.iterdir():
-            try:
-                if path.stat().st_mtime < limit:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                pass
