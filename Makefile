@@ -26,10 +26,13 @@ BABEL_INPUT ?= .
 POT         := translations/messages.pot
 
 # System packages (Debian 12) needed by the app and the test suite.
-SYSDEPS := postgresql chromium libharfbuzz-subset0 poppler-utils gettext redis-server \
-           fonts-noto-core fonts-dejavu-core qpdf wrk
+# What `make run` needs (WeasyPrint's libraries, fonts, msgfmt) ...
+RUN_SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core \
+               fonts-dejavu-core gettext
+# ... and what the tests need on top (database, browser, PDF tools, Redis, load tools).
+SYSDEPS := $(RUN_SYSDEPS) postgresql chromium poppler-utils redis-server qpdf wrk
 
-.PHONY: help venv install sysdeps translations translations-compile db seed run \
+.PHONY: help venv install sysdeps sysdeps-run translations translations-compile db seed run \
         test e2e-deps bench loadtest lint clean
 
 # help: list the targets
@@ -60,6 +63,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
 	@touch $@
+
+# sysdeps-run: only the system packages the app itself needs
+sysdeps-run:
+	@$(MAKE) --no-print-directory sysdeps SYSDEPS="$(RUN_SYSDEPS)"
 
 # sysdeps: install missing Debian packages (as root); otherwise only report what is missing
 sysdeps:
@@ -113,7 +120,7 @@ seed: install
 	$(FLASK) --app wsgi seed-demo
 
 # run: everything needed for a local demo, then the development server
-run: install translations-compile db seed
+run: sysdeps-run install translations-compile db seed
 	@echo "Open http://127.0.0.1:5000"
 	$(FLASK) --app wsgi run --host 127.0.0.1 --port 5000
 
