@@ -34,7 +34,6 @@ from portfolio.models import (
     Entry,
     GuardianLink,
     GuidanceRecord,
-    PupilStatus,
     Role,
     SchoolYear,
     TeacherClass,
@@ -492,7 +491,3 @@ def can_print_slips(user: User, school_class) -> bool:
 def can_administer_privacy(user: User) -> bool:
     """The school's consents, audit log, leavers and retention: the school admin."""
     return user.has_role(Role.ADMIN)
-
-
-def is_active_pupil(pupil: User) -> bool:
-    return pupil.status == PupilStatus.ACTIVE

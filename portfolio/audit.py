@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -52,14 +51,3 @@ def _audit_is_append_only(session: Session, flush_context, instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise PermissionError("The audit log is append-only.")
-
-
-def events_for_pupil(pupil_id: int, limit: int = 200) -> list[AuditEvent]:
-    return list(
-        db.session.scalars(
-            sa.select(AuditEvent)
-            .where(AuditEvent.pupil_id == pupil_id)
-            .order_by(AuditEvent.created_at.desc())
-            .limit(limit)
-        )
-    )

@@ -9,12 +9,6 @@ from portfolio.i18n import _l
 from portfolio.models import Audience, DocumentCategory
 from portfolio.uploads import ACCEPT
 
-try:  # WTForms 3.3 deprecates (value, label) tuples
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-    SelectChoice = None
-
-
 choice_list = select_choices
 
 
