@@ -46,7 +46,9 @@ def register_extensions(app: Flask) -> None:
     from portfolio.i18n import select_locale, select_timezone
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=os.path.join(HERE, "migrations"), render_as_batch=True, compare_type=True
+    )
     babel.init_app(
         app,
         locale_selector=select_locale,

@@ -164,9 +164,7 @@ class PupilAccess:
 
     def can_edit_agreement(self) -> bool:
         """Pupil and class teacher fill in the agreement together."""
-        return self.is_self or bool(
-            self.relations & {Relation.CLASS_TEACHER, Relation.STUBO}
-        )
+        return self.is_self or bool(self.relations & {Relation.CLASS_TEACHER, Relation.STUBO})
 
     def can_manage_account(self) -> bool:
         """Reset the password, link guardians, record consents on paper."""
@@ -182,7 +180,7 @@ class PupilAccess:
         return self.is_self or self.is_guardian or self.is_staff
 
     def can_view_access_log(self) -> bool:
-        """"Who looked at my portfolio": the pupil and their guardians."""
+        """ "Who looked at my portfolio": the pupil and their guardians."""
         return self.is_self or self.is_guardian
 
     def can_take_away(self) -> bool:
@@ -253,7 +251,9 @@ def compute_relations(user: User, pupil: User) -> frozenset[Relation]:
         if found.get("teacher"):
             rels.add(Relation.CLASS_TEACHER)
         if found.get("assigned"):
-            rels.add(Relation.COUNSELLOR if found.get("consent") else Relation.COUNSELLOR_NO_CONSENT)
+            rels.add(
+                Relation.COUNSELLOR if found.get("consent") else Relation.COUNSELLOR_NO_CONSENT
+            )
         if found.get("guardian"):
             rels.add(Relation.GUARDIAN)
     return frozenset(rels)
@@ -372,8 +372,11 @@ def counselled_pupils(counsellor: User, *, with_consent: bool) -> sa.Select:
 
 def shared_clause(model, audiences: frozenset[Audience]):
     """SQL filter: rows of `model` shared with any of the audiences."""
-    conditions = [getattr(model, f"share_{a.value}").is_(True) for a in audiences
-                  if hasattr(model, f"share_{a.value}")]
+    conditions = [
+        getattr(model, f"share_{a.value}").is_(True)
+        for a in audiences
+        if hasattr(model, f"share_{a.value}")
+    ]
     return sa.or_(*conditions) if conditions else sa.false()
 
 
@@ -394,7 +397,8 @@ def teaches_class(user: User, class_id: int) -> bool:
             sa.select(TeacherClass.id)
             .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
             .where(
-                TeacherClass.teacher_id == user.id, TeacherClass.class_id == class_id,
+                TeacherClass.teacher_id == user.id,
+                TeacherClass.class_id == class_id,
                 SchoolClass.school_year_id.in_(_current_year_ids()),
             )
         )
@@ -417,13 +421,15 @@ def overview_classes(user: User) -> sa.Select:
         return query
     if user.has_role(Role.TEACHER):
         return query.where(
-            SchoolClass.id.in_(sa.select(TeacherClass.class_id).where(TeacherClass.teacher_id == user.id))
+            SchoolClass.id.in_(
+                sa.select(TeacherClass.class_id).where(TeacherClass.teacher_id == user.id)
+            )
         )
     return query.where(sa.false())
 
 
 def can_view_class_list(user: User) -> bool:
-    """"My classes": class teachers and the StuBO."""
+    """ "My classes": class teachers and the StuBO."""
     return user.has_role(Role.TEACHER, Role.STUBO)
 
 
@@ -485,7 +491,8 @@ def can_print_slips(user: User, school_class) -> bool:
     if school_class is None or school_class.school_id != user.school_id:
         return False
     return can_manage_accounts(user) or (
-        user.has_role(Role.TEACHER) and teaches_class(user, school_class.id))
+        user.has_role(Role.TEACHER) and teaches_class(user, school_class.id)
+    )
 
 
 def can_administer_privacy(user: User) -> bool:

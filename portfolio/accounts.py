@@ -44,7 +44,9 @@ def create_school(name: str, schulnummer: str, school_form: str, municipality: s
     if db.session.scalar(sa.select(School).where(School.schulnummer == schulnummer)):
         raise AccountError(f"A school with Schulnummer {schulnummer} exists already.")
     school = School(
-        name=name.strip(), schulnummer=schulnummer, school_form=school_form.strip(),
+        name=name.strip(),
+        schulnummer=schulnummer,
+        school_form=school_form.strip(),
         municipality=municipality.strip(),
     )
     db.session.add(school)
@@ -56,13 +58,23 @@ def create_school(name: str, schulnummer: str, school_form: str, municipality: s
 
 def seed_reference_data(school: School) -> None:
     """Copy the default standard elements and qualities to the school (idempotent)."""
-    have_el = set(db.session.scalars(sa.select(StandardElement.key).where(StandardElement.school_id == school.id)))
+    have_el = set(
+        db.session.scalars(
+            sa.select(StandardElement.key).where(StandardElement.school_id == school.id)
+        )
+    )
     for position, (key, _name, grades, kind, mandatory, _desc) in enumerate(DEFAULT_ELEMENTS):
         if key not in have_el:
-            db.session.add(StandardElement(
-                school_id=school.id, key=key, grades=grades, entry_kind=kind,
-                mandatory=mandatory, position=position,
-            ))
+            db.session.add(
+                StandardElement(
+                    school_id=school.id,
+                    key=key,
+                    grades=grades,
+                    entry_kind=kind,
+                    mandatory=mandatory,
+                    position=position,
+                )
+            )
     have_q = set(db.session.scalars(sa.select(Quality.key).where(Quality.school_id == school.id)))
     for position, (key, _name) in enumerate(DEFAULT_QUALITIES):
         if key not in have_q:
@@ -70,7 +82,9 @@ def seed_reference_data(school: School) -> None:
 
 
 def get_school(schulnummer: str) -> School:
-    school = db.session.scalar(sa.select(School).where(School.schulnummer == str(schulnummer).strip()))
+    school = db.session.scalar(
+        sa.select(School).where(School.schulnummer == str(schulnummer).strip())
+    )
     if school is None:
         raise AccountError(f"No school with Schulnummer {schulnummer}.")
     return school
@@ -79,13 +93,18 @@ def get_school(schulnummer: str) -> School:
 def current_year(school: School, today: dt.date | None = None) -> SchoolYear:
     """The school's current school year, created if the school has none yet."""
     year = db.session.scalar(
-        sa.select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.is_current.is_(True))
+        sa.select(SchoolYear).where(
+            SchoolYear.school_id == school.id, SchoolYear.is_current.is_(True)
+        )
     )
     if year is None:
         start = school_year_start(today)
         year = SchoolYear(
-            school_id=school.id, name=SchoolYear.name_for(start),
-            starts_on=dt.date(start, 8, 1), ends_on=dt.date(start + 1, 7, 31), is_current=True,
+            school_id=school.id,
+            name=SchoolYear.name_for(start),
+            starts_on=dt.date(start, 8, 1),
+            ends_on=dt.date(start + 1, 7, 31),
+            is_current=True,
         )
         db.session.add(year)
         db.session.flush()
@@ -104,15 +123,22 @@ def grade_of_class_name(name: str) -> str:
     raise AccountError(f"Cannot tell the grade of class {name!r} (expected e.g. 8a, 10b, EF, Q1).")
 
 
-def get_or_create_class(school: School, name: str, year: SchoolYear | None = None,
-                        grade: str | None = None) -> SchoolClass:
+def get_or_create_class(
+    school: School, name: str, year: SchoolYear | None = None, grade: str | None = None
+) -> SchoolClass:
     year = year or current_year(school)
     cls = db.session.scalar(
-        sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id, SchoolClass.name == name.strip())
+        sa.select(SchoolClass).where(
+            SchoolClass.school_year_id == year.id, SchoolClass.name == name.strip()
+        )
     )
     if cls is None:
-        cls = SchoolClass(school_id=school.id, school_year_id=year.id, name=name.strip(),
-                          grade=grade or grade_of_class_name(name))
+        cls = SchoolClass(
+            school_id=school.id,
+            school_year_id=year.id,
+            name=name.strip(),
+            grade=grade or grade_of_class_name(name),
+        )
         db.session.add(cls)
         db.session.flush()
     return cls
@@ -121,7 +147,9 @@ def get_or_create_class(school: School, name: str, year: SchoolYear | None = Non
 def get_class(school: School, name: str) -> SchoolClass:
     year = current_year(school)
     cls = db.session.scalar(
-        sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id, SchoolClass.name == name.strip())
+        sa.select(SchoolClass).where(
+            SchoolClass.school_year_id == year.id, SchoolClass.name == name.strip()
+        )
     )
     if cls is None:
         raise AccountError(f"No class {name!r} in {school.name} in school year {year.name}.")
@@ -132,9 +160,25 @@ def _ascii(text: str) -> str:
     text = text.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
     text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
     # Letters that NFKD does not decompose to ASCII (Turkish, Polish, Nordic ...).
-    text = text.translate(str.maketrans({"ı": "i", "İ": "I", "ł": "l", "Ł": "L", "ø": "o",
-                                         "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "Ae",
-                                         "œ": "oe", "Œ": "Oe", "þ": "th"}))
+    text = text.translate(
+        str.maketrans(
+            {
+                "ı": "i",
+                "İ": "I",
+                "ł": "l",
+                "Ł": "L",
+                "ø": "o",
+                "Ø": "O",
+                "đ": "d",
+                "Đ": "D",
+                "æ": "ae",
+                "Æ": "Ae",
+                "œ": "oe",
+                "Œ": "Oe",
+                "þ": "th",
+            }
+        )
+    )
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
@@ -180,8 +224,14 @@ def create_user(
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise AccountError(f"The username {username!r} is taken.")
     password = password or readable_password()
-    user = User(school_id=school.id, username=username, first_name=first_name.strip(),
-                last_name=last_name.strip(), must_change_password=must_change_password, **fields)
+    user = User(
+        school_id=school.id,
+        username=username,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        must_change_password=must_change_password,
+        **fields,
+    )
     if password_hash:  # a hash of this same password, computed once for many accounts
         user.password_hash = password_hash
     else:
@@ -197,12 +247,17 @@ def put_in_class(pupil: User, cls: SchoolClass) -> ClassMembership:
     """Make `cls` the pupil's class for its school year (keeps other years' history)."""
     membership = db.session.scalar(
         sa.select(ClassMembership).where(
-            ClassMembership.pupil_id == pupil.id, ClassMembership.school_year_id == cls.school_year_id
+            ClassMembership.pupil_id == pupil.id,
+            ClassMembership.school_year_id == cls.school_year_id,
         )
     )
     if membership is None:
-        membership = ClassMembership(school_id=pupil.school_id, pupil_id=pupil.id,
-                                     class_id=cls.id, school_year_id=cls.school_year_id)
+        membership = ClassMembership(
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            class_id=cls.id,
+            school_year_id=cls.school_year_id,
+        )
         db.session.add(membership)
     else:
         membership.class_id = cls.id
@@ -211,26 +266,43 @@ def put_in_class(pupil: User, cls: SchoolClass) -> ClassMembership:
 
 
 def assign_teacher(teacher: User, cls: SchoolClass) -> None:
-    if not db.session.scalar(sa.select(TeacherClass.id).where(
-            TeacherClass.teacher_id == teacher.id, TeacherClass.class_id == cls.id)):
-        db.session.add(TeacherClass(school_id=teacher.school_id, teacher_id=teacher.id, class_id=cls.id))
+    if not db.session.scalar(
+        sa.select(TeacherClass.id).where(
+            TeacherClass.teacher_id == teacher.id, TeacherClass.class_id == cls.id
+        )
+    ):
+        db.session.add(
+            TeacherClass(school_id=teacher.school_id, teacher_id=teacher.id, class_id=cls.id)
+        )
 
 
 def link_guardian(guardian: User, pupil: User) -> None:
     if guardian.school_id != pupil.school_id:
         raise AccountError("Guardian and pupil belong to different schools.")
-    if not db.session.scalar(sa.select(GuardianLink.id).where(
-            GuardianLink.guardian_id == guardian.id, GuardianLink.pupil_id == pupil.id)):
-        db.session.add(GuardianLink(school_id=pupil.school_id, guardian_id=guardian.id, pupil_id=pupil.id))
+    if not db.session.scalar(
+        sa.select(GuardianLink.id).where(
+            GuardianLink.guardian_id == guardian.id, GuardianLink.pupil_id == pupil.id
+        )
+    ):
+        db.session.add(
+            GuardianLink(school_id=pupil.school_id, guardian_id=guardian.id, pupil_id=pupil.id)
+        )
 
 
 def assign_counsellor(counsellor: User, pupil: User) -> None:
     if counsellor.school_id != pupil.school_id:
         raise AccountError("Counsellor and pupil belong to different schools.")
-    if not db.session.scalar(sa.select(CounsellorAssignment.id).where(
-            CounsellorAssignment.counsellor_id == counsellor.id, CounsellorAssignment.pupil_id == pupil.id)):
-        db.session.add(CounsellorAssignment(school_id=pupil.school_id, counsellor_id=counsellor.id,
-                                            pupil_id=pupil.id))
+    if not db.session.scalar(
+        sa.select(CounsellorAssignment.id).where(
+            CounsellorAssignment.counsellor_id == counsellor.id,
+            CounsellorAssignment.pupil_id == pupil.id,
+        )
+    ):
+        db.session.add(
+            CounsellorAssignment(
+                school_id=pupil.school_id, counsellor_id=counsellor.id, pupil_id=pupil.id
+            )
+        )
 
 
 def current_class(pupil: User) -> SchoolClass | None:

@@ -37,8 +37,14 @@ def create_school_command(name, schulnummer, school_form, municipality):
 
 @click.command("create-user")
 @click.option("--school", "schulnummer", required=True, help="Schulnummer of the user's school.")
-@click.option("--role", "roles", required=True, multiple=True,
-              type=click.Choice([r.value for r in Role]), help="Role; repeat for several.")
+@click.option(
+    "--role",
+    "roles",
+    required=True,
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Role; repeat for several.",
+)
 @click.option("--first-name", required=True)
 @click.option("--last-name", required=True)
 @click.option("--username", help="Default: firstname.lastname.")
@@ -46,11 +52,25 @@ def create_school_command(name, schulnummer, school_form, municipality):
 @click.option("--class", "class_name", help="Pupil: the class (e.g. 9a).")
 @click.option("--teaches", "teaches", multiple=True, help="Teacher: a class taught; repeat.")
 @click.option("--child", "children", multiple=True, help="Guardian: a child's username; repeat.")
-@click.option("--pupil", "pupils", multiple=True, help="Counsellor: an assigned pupil's username; repeat.")
+@click.option(
+    "--pupil", "pupils", multiple=True, help="Counsellor: an assigned pupil's username; repeat."
+)
 @click.option("--date-of-birth", type=click.DateTime(formats=["%d.%m.%Y", "%Y-%m-%d"]))
 @click.option("--locale", help="Language (de, en, tr, ar, ru, uk, pl).")
-def create_user_command(schulnummer, roles, first_name, last_name, username, password,
-                        class_name, teaches, children, pupils, date_of_birth, locale):
+def create_user_command(
+    schulnummer,
+    roles,
+    first_name,
+    last_name,
+    username,
+    password,
+    class_name,
+    teaches,
+    children,
+    pupils,
+    date_of_birth,
+    locale,
+):
     """Create an account. The user must change the password at first login."""
     try:
         school = accounts.get_school(schulnummer)
@@ -65,8 +85,13 @@ def create_user_command(schulnummer, roles, first_name, last_name, username, pas
             if not pupil.is_pupil:
                 raise AccountError(f"{pupil.username} is not a pupil.")
         user, pw = accounts.create_user(
-            school, roles=role_set, first_name=first_name, last_name=last_name, username=username,
-            password=password, locale=locale,
+            school,
+            roles=role_set,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            password=password,
+            locale=locale,
             date_of_birth=date_of_birth.date() if date_of_birth else None,
         )
         if cls is not None:
@@ -115,8 +140,12 @@ def seed_demo_command():
 
 
 def register(app: Flask) -> None:
-    for command in (create_school_command, create_user_command, create_class_command,
-                    seed_demo_command):
+    for command in (
+        create_school_command,
+        create_user_command,
+        create_class_command,
+        seed_demo_command,
+    ):
         app.cli.add_command(command)
     # Feature packages add their commands here: `from portfolio.X.commands import
     # register as register_X` and call it.

@@ -162,8 +162,12 @@ def give(pupil: User, purpose: ConsentPurpose, actor: User, role: str) -> Consen
     if purpose in active_by_purpose(pupil.id):
         raise ConsentError(_("This consent has already been given."))
     consent = Consent(
-        school_id=pupil.school_id, pupil_id=pupil.id, purpose=purpose.value,
-        given_by_id=actor.id, given_by_role=role, given_at=utcnow(),
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        purpose=purpose.value,
+        given_by_id=actor.id,
+        given_by_role=role,
+        given_at=utcnow(),
     )
     db.session.add(consent)
     db.session.commit()
@@ -198,9 +202,7 @@ def withdraw(pupil: User, purpose: ConsentPurpose, actor: User) -> int:
 
 def _lock(pupil: User) -> None:
     """Serialise consent changes of one pupil (row lock on PostgreSQL)."""
-    db.session.execute(
-        sa.select(User.id).where(User.id == pupil.id).with_for_update()
-    )
+    db.session.execute(sa.select(User.id).where(User.id == pupil.id).with_for_update())
 
 
 # -- the school's overview -----------------------------------------------------------------
@@ -214,8 +216,9 @@ class OverviewRow:
     active: set[str]
 
 
-def school_overview(school: School, *, q: str = "", class_id: int | None = None,
-                    page: int = 1) -> tuple[list[OverviewRow], int, int]:
+def school_overview(
+    school: School, *, q: str = "", class_id: int | None = None, page: int = 1
+) -> tuple[list[OverviewRow], int, int]:
     """Active pupils with their current class and consents: (rows, page, pages), 3 queries."""
     from portfolio.models import (
         ClassMembership,
@@ -227,30 +230,45 @@ def school_overview(school: School, *, q: str = "", class_id: int | None = None,
     )
 
     current = (
-        sa.select(ClassMembership.pupil_id, SchoolClass.id.label("class_id"),
-                  SchoolClass.name.label("class_name"))
+        sa.select(
+            ClassMembership.pupil_id,
+            SchoolClass.id.label("class_id"),
+            SchoolClass.name.label("class_name"),
+        )
         .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
         .where(SchoolYear.is_current.is_(True), SchoolYear.school_id == school.id)
         .subquery()
     )
-    conditions = [User.school_id == school.id, UserRole.role == Role.PUPIL.value,
-                  User.status == PupilStatus.ACTIVE.value]
+    conditions = [
+        User.school_id == school.id,
+        UserRole.role == Role.PUPIL.value,
+        User.status == PupilStatus.ACTIVE.value,
+    ]
     if class_id is not None:
         conditions.append(current.c.class_id == class_id)
     for word in q.lower().split()[:4]:
         like = "%" + word.replace("%", "").replace("_", "") + "%"
-        conditions.append(sa.or_(sa.func.lower(User.first_name).like(like),
-                                 sa.func.lower(User.last_name).like(like), User.username.like(like)))
-    base = (sa.select(User, current.c.class_name)
-            .join(UserRole, UserRole.user_id == User.id)
-            .outerjoin(current, current.c.pupil_id == User.id).where(*conditions))
+        conditions.append(
+            sa.or_(
+                sa.func.lower(User.first_name).like(like),
+                sa.func.lower(User.last_name).like(like),
+                User.username.like(like),
+            )
+        )
+    base = (
+        sa.select(User, current.c.class_name)
+        .join(UserRole, UserRole.user_id == User.id)
+        .outerjoin(current, current.c.pupil_id == User.id)
+        .where(*conditions)
+    )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // OVERVIEW_PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = db.session.execute(
         base.order_by(current.c.class_name, User.last_name, User.first_name, User.id)
-        .offset((page - 1) * OVERVIEW_PAGE_SIZE).limit(OVERVIEW_PAGE_SIZE)
+        .offset((page - 1) * OVERVIEW_PAGE_SIZE)
+        .limit(OVERVIEW_PAGE_SIZE)
     ).all()
     active = active_for_pupils([u.id for u, _name in rows])
     return [OverviewRow(u, name, active[u.id]) for u, name in rows], page, pages

@@ -18,20 +18,98 @@ DEMO_SCHULNUMMER = "199001"
 DEMO_PASSWORD = "Demo-Berufswahl-26"
 
 FIRST_NAMES = [
-    "Lukas", "Mia", "Finn", "Emma", "Leon", "Hannah", "Elias", "Sophie", "Noah", "Lea",
-    "Ben", "Marie", "Paul", "Lina", "Jonas", "Emilia", "Luis", "Clara", "Felix", "Ida",
-    "Elif", "Yusuf", "Zeynep", "Emir", "Amira", "Omar", "Layla", "Karim", "Nour", "Ahmad",
-    "Anastasia", "Maksym", "Sofiia", "Daniil", "Oleksandra", "Artem", "Zofia", "Jakub",
-    "Natalia", "Kacper", "Aylin", "Mehmet", "Dilara", "Can", "Milena", "Matteo", "Giulia",
-    "Luca", "Sara", "Adrian",
+    "Lukas",
+    "Mia",
+    "Finn",
+    "Emma",
+    "Leon",
+    "Hannah",
+    "Elias",
+    "Sophie",
+    "Noah",
+    "Lea",
+    "Ben",
+    "Marie",
+    "Paul",
+    "Lina",
+    "Jonas",
+    "Emilia",
+    "Luis",
+    "Clara",
+    "Felix",
+    "Ida",
+    "Elif",
+    "Yusuf",
+    "Zeynep",
+    "Emir",
+    "Amira",
+    "Omar",
+    "Layla",
+    "Karim",
+    "Nour",
+    "Ahmad",
+    "Anastasia",
+    "Maksym",
+    "Sofiia",
+    "Daniil",
+    "Oleksandra",
+    "Artem",
+    "Zofia",
+    "Jakub",
+    "Natalia",
+    "Kacper",
+    "Aylin",
+    "Mehmet",
+    "Dilara",
+    "Can",
+    "Milena",
+    "Matteo",
+    "Giulia",
+    "Luca",
+    "Sara",
+    "Adrian",
 ]
 LAST_NAMES = [
-    "Becker", "Schneider", "Müller", "Schmidt", "Klein", "Wagner", "Hoffmann", "Weber",
-    "Krämer", "Jung", "Schäfer", "Fuchs", "Braun", "Vogel", "Hahn", "Yılmaz", "Kaya",
-    "Demir", "Öztürk", "Şahin", "Al-Hassan", "Haddad", "Nasser", "Khalil", "Ibrahim",
-    "Kovalenko", "Shevchenko", "Bondarenko", "Ivanova", "Petrov", "Nowak", "Kowalski",
-    "Wiśniewska", "Lewandowski", "Rossi", "Esposito", "Dimitriou", "Papadopoulos",
-    "Berisha", "Krasniqi",
+    "Becker",
+    "Schneider",
+    "Müller",
+    "Schmidt",
+    "Klein",
+    "Wagner",
+    "Hoffmann",
+    "Weber",
+    "Krämer",
+    "Jung",
+    "Schäfer",
+    "Fuchs",
+    "Braun",
+    "Vogel",
+    "Hahn",
+    "Yılmaz",
+    "Kaya",
+    "Demir",
+    "Öztürk",
+    "Şahin",
+    "Al-Hassan",
+    "Haddad",
+    "Nasser",
+    "Khalil",
+    "Ibrahim",
+    "Kovalenko",
+    "Shevchenko",
+    "Bondarenko",
+    "Ivanova",
+    "Petrov",
+    "Nowak",
+    "Kowalski",
+    "Wiśniewska",
+    "Lewandowski",
+    "Rossi",
+    "Esposito",
+    "Dimitriou",
+    "Papadopoulos",
+    "Berisha",
+    "Krasniqi",
 ]
 
 #: Fixed demo accounts: (role label, username, first, last, roles, extra)
@@ -65,8 +143,12 @@ def _get_or_create_user(school: School, username: str, **kw) -> User:
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         user, _pw = accounts.create_user(
-            school, username=username, password=DEMO_PASSWORD, must_change_password=False,
-            password_hash=_HASHES.get("demo"), **kw
+            school,
+            username=username,
+            password=DEMO_PASSWORD,
+            must_change_password=False,
+            password_hash=_HASHES.get("demo"),
+            **kw,
         )
         _HASHES["demo"] = user.password_hash  # hashing is slow on purpose: do it once
     return user
@@ -81,12 +163,15 @@ def seed_demo() -> list[tuple[str, str]]:
         )
     school.agreement_deadline = dt.date(accounts.school_year_start() + 1, 5, 31)
     year = accounts.current_year(school)
-    classes = {name: accounts.get_or_create_class(school, name, year) for name in ("8a", "9a", "10a")}
+    classes = {
+        name: accounts.get_or_create_class(school, name, year) for name in ("8a", "9a", "10a")
+    }
 
     staff = {}
     for _label, username, first, last, roles in STAFF:
-        staff[username] = _get_or_create_user(school, username, roles=roles, first_name=first,
-                                              last_name=last)
+        staff[username] = _get_or_create_user(
+            school, username, roles=roles, first_name=first, last_name=last
+        )
     accounts.assign_teacher(staff["klassenlehrerin8a"], classes["8a"])
     accounts.assign_teacher(staff["klassenlehrer9a"], classes["9a"])
     accounts.assign_teacher(staff["klassenlehrerin10a"], classes["10a"])
@@ -99,8 +184,14 @@ def seed_demo() -> list[tuple[str, str]]:
         birth_year = accounts.school_year_start() - grade - 6
         members = []
         username, first, last, dob = FEATURED_PUPILS[cls_name]
-        featured = _get_or_create_user(school, username, roles=[Role.PUPIL], first_name=first,
-                                       last_name=last, date_of_birth=dob)
+        featured = _get_or_create_user(
+            school,
+            username,
+            roles=[Role.PUPIL],
+            first_name=first,
+            last_name=last,
+            date_of_birth=dob,
+        )
         accounts.put_in_class(featured, cls)
         members.append(featured)
         for i in range(PUPILS_PER_CLASS - 1):
@@ -108,7 +199,11 @@ def seed_demo() -> list[tuple[str, str]]:
             last = rng.choice(LAST_NAMES)
             username = f"{accounts._ascii(first)}.{accounts._ascii(last)}.{cls_name}{i + 1:02d}"
             pupil = _get_or_create_user(
-                school, username, roles=[Role.PUPIL], first_name=first, last_name=last,
+                school,
+                username,
+                roles=[Role.PUPIL],
+                first_name=first,
+                last_name=last,
                 date_of_birth=dt.date(birth_year, rng.randint(1, 12), rng.randint(1, 28)),
             )
             accounts.put_in_class(pupil, cls)
@@ -116,8 +211,9 @@ def seed_demo() -> list[tuple[str, str]]:
         pupils_by_class[cls_name] = members
 
     for username, first, last, locale, children in GUARDIANS:
-        guardian = _get_or_create_user(school, username, roles=[Role.GUARDIAN], first_name=first,
-                                       last_name=last, locale=locale)
+        guardian = _get_or_create_user(
+            school, username, roles=[Role.GUARDIAN], first_name=first, last_name=last, locale=locale
+        )
         for child in children:
             accounts.link_guardian(guardian, accounts.get_user(child))
 
@@ -127,12 +223,22 @@ def seed_demo() -> list[tuple[str, str]]:
     db.session.flush()
     # Consent for counsellor access: given by the older pupils themselves.
     for pupil in pupils_by_class["10a"][:10] + pupils_by_class["9a"][:4]:
-        has = db.session.scalar(sa.select(Consent.id).where(
-            Consent.pupil_id == pupil.id, Consent.purpose == ConsentPurpose.COUNSELLOR_ACCESS.value))
+        has = db.session.scalar(
+            sa.select(Consent.id).where(
+                Consent.pupil_id == pupil.id,
+                Consent.purpose == ConsentPurpose.COUNSELLOR_ACCESS.value,
+            )
+        )
         if not has:
-            db.session.add(Consent(school_id=school.id, pupil_id=pupil.id,
-                                   purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
-                                   given_by_id=pupil.id, given_by_role="pupil"))
+            db.session.add(
+                Consent(
+                    school_id=school.id,
+                    pupil_id=pupil.id,
+                    purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
+                    given_by_id=pupil.id,
+                    given_by_role="pupil",
+                )
+            )
     db.session.flush()
 
     _seed_content(school, pupils_by_class, staff)
@@ -140,12 +246,17 @@ def seed_demo() -> list[tuple[str, str]]:
 
     logins = [(label, username) for label, username, *_rest in STAFF]
     logins += [("Guardian (Elif's family, Turkish)", "eltern.yilmaz")]
-    logins += [("Pupil, grade 8 (8a)", "lukas.becker"), ("Pupil, grade 9 (9a)", "amira.haddad"),
-               ("Pupil, grade 10 (10a)", "elif.yilmaz")]
+    logins += [
+        ("Pupil, grade 8 (8a)", "lukas.becker"),
+        ("Pupil, grade 9 (9a)", "amira.haddad"),
+        ("Pupil, grade 10 (10a)", "elif.yilmaz"),
+    ]
     return logins
 
 
-def _seed_content(school: School, pupils_by_class: dict[str, list[User]], staff: dict[str, User]) -> None:
+def _seed_content(
+    school: School, pupils_by_class: dict[str, list[User]], staff: dict[str, User]
+) -> None:
     """Portfolio content of the demo pupils; each feature adds its part here."""
     from portfolio.pupil.demo_content import seed_portfolios
 

@@ -83,8 +83,11 @@ RELATIONS = (
     ("other", _l("someone else")),
 )
 
-REFLECTION = Field("reflection", _l("My reflection"),
-                   prompt=_l("What did I learn about myself? What do I want to try next?"))
+REFLECTION = Field(
+    "reflection",
+    _l("My reflection"),
+    prompt=_l("What did I learn about myself? What do I want to try next?"),
+)
 
 SPECS: dict[EntryKind, KindSpec] = {}
 
@@ -93,58 +96,105 @@ def _spec(spec: KindSpec) -> None:
     SPECS[spec.kind] = spec
 
 
-_spec(KindSpec(
-    EntryKind.STRENGTHS, _l("Strengths and interests"), Section.MY_WAY,
-    _l("How do you see yourself? There are no right or wrong answers. Do this again in every "
-       "grade and see how you change."),
-    (_l("What am I good at?"), _l("What do I enjoy?"), _l("What would I like to get better at?")),
-    (
-        Field("ratings", _l("How well does this describe me?"), "ratings",
-              prompt=_l("Rate each quality for yourself: not yet, a little, quite well, very well.")),
-        Field("interests", _l("Occupational fields that interest me"), "occupational_fields",
-              prompt=_l("Choose as many as you like.")),
-        Field("hobbies", _l("What I do in my free time"),
-              prompt=_l("Hobbies, clubs, jobs, helping at home – everything counts.")),
-        Field("school_subjects", _l("School subjects I like"), "text"),
-        REFLECTION,
-    ),
-))
+_spec(
+    KindSpec(
+        EntryKind.STRENGTHS,
+        _l("Strengths and interests"),
+        Section.MY_WAY,
+        _l(
+            "How do you see yourself? There are no right or wrong answers. Do this again in every "
+            "grade and see how you change."
+        ),
+        (
+            _l("What am I good at?"),
+            _l("What do I enjoy?"),
+            _l("What would I like to get better at?"),
+        ),
+        (
+            Field(
+                "ratings",
+                _l("How well does this describe me?"),
+                "ratings",
+                prompt=_l(
+                    "Rate each quality for yourself: not yet, a little, quite well, very well."
+                ),
+            ),
+            Field(
+                "interests",
+                _l("Occupational fields that interest me"),
+                "occupational_fields",
+                prompt=_l("Choose as many as you like."),
+            ),
+            Field(
+                "hobbies",
+                _l("What I do in my free time"),
+                prompt=_l("Hobbies, clubs, jobs, helping at home – everything counts."),
+            ),
+            Field("school_subjects", _l("School subjects I like"), "text"),
+            REFLECTION,
+        ),
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.EXTERNAL_ASSESSMENT, _l("How others see me"), Section.MY_WAY,
-    _l("Someone you asked rated the same qualities. Compare it with your own view: where do you "
-       "agree, where not, and why might that be?"),
-    (_l("Where do others see me differently than I see myself?"),
-     _l("Which strength had I not noticed?")),
-    (
-        Field("rater_name", _l("Who rated"), "text"),
-        Field("relation", _l("Relation to me"), "choice", choices=RELATIONS),
-        Field("ratings", _l("Their rating"), "ratings"),
-        Field("comment", _l("Their comment")),
-        Field("reflection", _l("What I think about it"),
-              prompt=_l("Do you recognise yourself? What surprised you?")),
-    ),
-    pupil_editable=True,
-    extra={"readonly_fields": ("rater_name", "relation", "ratings", "comment")},
-))
+_spec(
+    KindSpec(
+        EntryKind.EXTERNAL_ASSESSMENT,
+        _l("How others see me"),
+        Section.MY_WAY,
+        _l(
+            "Someone you asked rated the same qualities. Compare it with your own view: where do you "
+            "agree, where not, and why might that be?"
+        ),
+        (
+            _l("Where do others see me differently than I see myself?"),
+            _l("Which strength had I not noticed?"),
+        ),
+        (
+            Field("rater_name", _l("Who rated"), "text"),
+            Field("relation", _l("Relation to me"), "choice", choices=RELATIONS),
+            Field("ratings", _l("Their rating"), "ratings"),
+            Field("comment", _l("Their comment")),
+            Field(
+                "reflection",
+                _l("What I think about it"),
+                prompt=_l("Do you recognise yourself? What surprised you?"),
+            ),
+        ),
+        pupil_editable=True,
+        extra={"readonly_fields": ("rater_name", "relation", "ratings", "comment")},
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.POTENZIALANALYSE, _l("Potential analysis"), Section.MY_WAY,
-    _l("In grade 8 you spend a day with an external provider finding out what you can do. "
-       "Afterwards there is a results talk, to which your parents are invited."),
-    (_l("Which tasks did I enjoy?"), _l("What did the results talk tell me?"),
-     _l("Do I agree with the results?")),
-    (
-        Field("date", _l("Date"), "date", required=True),
-        Field("provider", _l("Provider"), "text", prompt=_l("Who ran the potential analysis?")),
-        Field("tasks", _l("What we did"), prompt=_l("Which tasks and exercises were there?")),
-        Field("results_talk", _l("Notes from the results talk"),
-              prompt=_l("What was said about your strengths? Who took part?")),
-        Field("strengths_found", _l("Strengths that were found")),
-        REFLECTION,
-    ),
-    repeatable=False, accepts_documents=True,
-))
+_spec(
+    KindSpec(
+        EntryKind.POTENZIALANALYSE,
+        _l("Potential analysis"),
+        Section.MY_WAY,
+        _l(
+            "In grade 8 you spend a day with an external provider finding out what you can do. "
+            "Afterwards there is a results talk, to which your parents are invited."
+        ),
+        (
+            _l("Which tasks did I enjoy?"),
+            _l("What did the results talk tell me?"),
+            _l("Do I agree with the results?"),
+        ),
+        (
+            Field("date", _l("Date"), "date", required=True),
+            Field("provider", _l("Provider"), "text", prompt=_l("Who ran the potential analysis?")),
+            Field("tasks", _l("What we did"), prompt=_l("Which tasks and exercises were there?")),
+            Field(
+                "results_talk",
+                _l("Notes from the results talk"),
+                prompt=_l("What was said about your strengths? Who took part?"),
+            ),
+            Field("strengths_found", _l("Strengths that were found")),
+            REFLECTION,
+        ),
+        repeatable=False,
+        accepts_documents=True,
+    )
+)
 
 _BFE_DAY = (
     Field("date", _l("Date"), "date"),
@@ -156,204 +206,338 @@ _BFE_DAY = (
     Field("imagine", _l("Could I imagine working there?"), "yesno", choices=YES_NO_MAYBE),
 )
 
-_spec(KindSpec(
-    EntryKind.BERUFSFELDERKUNDUNG, _l("Occupational field exploration"), Section.MY_WAY,
-    _l("Three days in companies, one occupational field a day. Write down what you did and "
-       "what you thought of it after each day."),
-    (_l("What did I do?"), _l("What did I like and what not?"),
-     _l("Could I imagine working in this field?")),
-    (
-        Group("days", _l("The three days"), _l("Day %(n)d"), _BFE_DAY, min_items=3, max_items=3,
-              fixed=True),
-        Field("want_to_know", _l("Occupations I want to get to know better"),
-              prompt=_l("Which occupations would you like to try in a placement?")),
-    ),
-    repeatable=False, accepts_documents=True,
-))
+_spec(
+    KindSpec(
+        EntryKind.BERUFSFELDERKUNDUNG,
+        _l("Occupational field exploration"),
+        Section.MY_WAY,
+        _l(
+            "Three days in companies, one occupational field a day. Write down what you did and "
+            "what you thought of it after each day."
+        ),
+        (
+            _l("What did I do?"),
+            _l("What did I like and what not?"),
+            _l("Could I imagine working in this field?"),
+        ),
+        (
+            Group(
+                "days",
+                _l("The three days"),
+                _l("Day %(n)d"),
+                _BFE_DAY,
+                min_items=3,
+                max_items=3,
+                fixed=True,
+            ),
+            Field(
+                "want_to_know",
+                _l("Occupations I want to get to know better"),
+                prompt=_l("Which occupations would you like to try in a placement?"),
+            ),
+        ),
+        repeatable=False,
+        accepts_documents=True,
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.PRAKTIKUM, _l("Work placement"), Section.MY_WAY,
-    _l("Two to three weeks in a company. Keep a short log every day, then evaluate the placement."),
-    (_l("What did I expect, and what was it really like?"), _l("What did I learn?"),
-     _l("Which strengths did I show?"), _l("Would I work there?")),
-    (
-        Field("company", _l("Company"), "text", required=True),
-        Field("address", _l("Address"), "text"),
-        Field("mentor", _l("Mentor in the company"), "text"),
-        Field("occupation", _l("Occupation"), "text"),
-        Field("start", _l("First day"), "date"),
-        Field("end", _l("Last day"), "date"),
-        Group("log", _l("Daily log"), _l("Day %(n)d"), (
-            Field("date", _l("Date"), "date"),
-            Field("activities", _l("What I did today")),
-            Field("thoughts", _l("How it went for me")),
-        ), max_items=25),
-        Field("expectations", _l("What I expected"), prompt=_l("What did you expect before you started?")),
-        Field("reality", _l("What it was really like")),
-        Field("learned", _l("What I learned")),
-        Field("strengths_shown", _l("Strengths I showed")),
-        Field("would_work_there", _l("Would I work there?"), "yesno", choices=YES_NO_MAYBE),
-        Field("why", _l("Why?")),
-    ),
-    accepts_documents=True, title_field="company",
-))
+_spec(
+    KindSpec(
+        EntryKind.PRAKTIKUM,
+        _l("Work placement"),
+        Section.MY_WAY,
+        _l(
+            "Two to three weeks in a company. Keep a short log every day, then evaluate the placement."
+        ),
+        (
+            _l("What did I expect, and what was it really like?"),
+            _l("What did I learn?"),
+            _l("Which strengths did I show?"),
+            _l("Would I work there?"),
+        ),
+        (
+            Field("company", _l("Company"), "text", required=True),
+            Field("address", _l("Address"), "text"),
+            Field("mentor", _l("Mentor in the company"), "text"),
+            Field("occupation", _l("Occupation"), "text"),
+            Field("start", _l("First day"), "date"),
+            Field("end", _l("Last day"), "date"),
+            Group(
+                "log",
+                _l("Daily log"),
+                _l("Day %(n)d"),
+                (
+                    Field("date", _l("Date"), "date"),
+                    Field("activities", _l("What I did today")),
+                    Field("thoughts", _l("How it went for me")),
+                ),
+                max_items=25,
+            ),
+            Field(
+                "expectations",
+                _l("What I expected"),
+                prompt=_l("What did you expect before you started?"),
+            ),
+            Field("reality", _l("What it was really like")),
+            Field("learned", _l("What I learned")),
+            Field("strengths_shown", _l("Strengths I showed")),
+            Field("would_work_there", _l("Would I work there?"), "yesno", choices=YES_NO_MAYBE),
+            Field("why", _l("Why?")),
+        ),
+        accepts_documents=True,
+        title_field="company",
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.PRAXISKURS, _l("Practical course"), Section.MY_WAY,
-    _l("Three or five days of practice in a company or with a provider."),
-    (_l("What did I try?"), _l("What feedback did I get?")),
-    (
-        Field("company", _l("Company or provider"), "text", required=True),
-        Field("field", _l("Occupational field"), "choice", choices=()),
-        Field("start", _l("From"), "date"),
-        Field("end", _l("To"), "date"),
-        Field("activities", _l("What I did")),
-        Field("feedback", _l("Feedback I got")),
-        REFLECTION,
-    ),
-    accepts_documents=True, title_field="company",
-))
+_spec(
+    KindSpec(
+        EntryKind.PRAXISKURS,
+        _l("Practical course"),
+        Section.MY_WAY,
+        _l("Three or five days of practice in a company or with a provider."),
+        (_l("What did I try?"), _l("What feedback did I get?")),
+        (
+            Field("company", _l("Company or provider"), "text", required=True),
+            Field("field", _l("Occupational field"), "choice", choices=()),
+            Field("start", _l("From"), "date"),
+            Field("end", _l("To"), "date"),
+            Field("activities", _l("What I did")),
+            Field("feedback", _l("Feedback I got")),
+            REFLECTION,
+        ),
+        accepts_documents=True,
+        title_field="company",
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.LANGZEITPRAKTIKUM, _l("Long-term placement"), Section.MY_WAY,
-    _l("One or two days a week in a company for about a year, with feedback meetings of "
-       "school, parents and company."),
-    (_l("What can I do now that I could not do before?"), _l("What feedback did I get?")),
-    (
-        Field("company", _l("Company"), "text", required=True),
-        Field("occupation", _l("Occupation"), "text"),
-        Field("start", _l("From"), "date"),
-        Field("end", _l("To"), "date"),
-        Field("weekdays", _l("Days in the company"), "text", prompt=_l("e.g. Wednesdays and Thursdays")),
-        Group("meetings", _l("Feedback meetings"), _l("Meeting %(n)d"), (
-            Field("date", _l("Date"), "date"),
-            Field("notes", _l("What was said")),
-        ), max_items=12),
-        Field("feedback", _l("Feedback I got")),
-        REFLECTION,
-    ),
-    accepts_documents=True, title_field="company",
-))
+_spec(
+    KindSpec(
+        EntryKind.LANGZEITPRAKTIKUM,
+        _l("Long-term placement"),
+        Section.MY_WAY,
+        _l(
+            "One or two days a week in a company for about a year, with feedback meetings of "
+            "school, parents and company."
+        ),
+        (_l("What can I do now that I could not do before?"), _l("What feedback did I get?")),
+        (
+            Field("company", _l("Company"), "text", required=True),
+            Field("occupation", _l("Occupation"), "text"),
+            Field("start", _l("From"), "date"),
+            Field("end", _l("To"), "date"),
+            Field(
+                "weekdays",
+                _l("Days in the company"),
+                "text",
+                prompt=_l("e.g. Wednesdays and Thursdays"),
+            ),
+            Group(
+                "meetings",
+                _l("Feedback meetings"),
+                _l("Meeting %(n)d"),
+                (
+                    Field("date", _l("Date"), "date"),
+                    Field("notes", _l("What was said")),
+                ),
+                max_items=12,
+            ),
+            Field("feedback", _l("Feedback I got")),
+            REFLECTION,
+        ),
+        accepts_documents=True,
+        title_field="company",
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.GOAL, _l("Goal"), Section.MY_WAY,
-    _l("A goal is something you want to reach. Break it into small steps with a date."),
-    (_l("What do I want to reach?"), _l("Why is it important to me?"),
-     _l("What is my next step, and by when?")),
-    (
-        Field("goal", _l("My goal"), "text", required=True),
-        Field("why", _l("Why this goal is important to me")),
-        Group("steps", _l("Steps"), _l("Step %(n)d"), (
-            Field("text", _l("Step"), "text"),
-            Field("due_on", _l("By when"), "date"),
-            Field("done", _l("Done"), "yesno", choices=(("yes", _l("yes")), ("no", _l("no")))),
-        ), min_items=1, max_items=20),
-        Field("state", _l("State"), "choice", choices=GOAL_STATES),
-    ),
-    title_field="goal",
-))
+_spec(
+    KindSpec(
+        EntryKind.GOAL,
+        _l("Goal"),
+        Section.MY_WAY,
+        _l("A goal is something you want to reach. Break it into small steps with a date."),
+        (
+            _l("What do I want to reach?"),
+            _l("Why is it important to me?"),
+            _l("What is my next step, and by when?"),
+        ),
+        (
+            Field("goal", _l("My goal"), "text", required=True),
+            Field("why", _l("Why this goal is important to me")),
+            Group(
+                "steps",
+                _l("Steps"),
+                _l("Step %(n)d"),
+                (
+                    Field("text", _l("Step"), "text"),
+                    Field("due_on", _l("By when"), "date"),
+                    Field(
+                        "done", _l("Done"), "yesno", choices=(("yes", _l("yes")), ("no", _l("no")))
+                    ),
+                ),
+                min_items=1,
+                max_items=20,
+            ),
+            Field("state", _l("State"), "choice", choices=GOAL_STATES),
+        ),
+        title_field="goal",
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.CV, _l("CV"), Section.LIFE_PLANNING,
-    _l("Your CV, used in applications and in the PDF. Fill in what you have; it grows with you."),
-    (_l("What have I done so far?"), _l("What can I do?")),
-    (
-        Field("address", _l("Address"), "text"),
-        Field("phone", _l("Phone"), "text"),
-        Field("email", _l("E-mail"), "text"),
-        Group("education", _l("School education"), _l("School %(n)d"), (
-            Field("from", _l("From"), "text", prompt=_l("e.g. 08/2022")),
-            Field("to", _l("To"), "text"),
-            Field("school", _l("School"), "text"),
-            Field("qualification", _l("Qualification"), "text"),
-        ), max_items=8),
-        Group("experience", _l("Practical experience"), _l("Experience %(n)d"), (
-            Field("from", _l("From"), "text"),
-            Field("to", _l("To"), "text"),
-            Field("company", _l("Company"), "text"),
-            Field("activity", _l("Activity"), "text"),
-        ), max_items=12),
-        Field("languages", _l("Languages"), "text", prompt=_l("e.g. German, Turkish (native), English (school)")),
-        Field("computer", _l("Computer skills"), "text"),
-        Field("interests", _l("Hobbies and interests"), "text"),
-        Field("other", _l("Other"), prompt=_l("Voluntary work, certificates, driving licence …")),
-    ),
-    repeatable=False,
-))
+_spec(
+    KindSpec(
+        EntryKind.CV,
+        _l("CV"),
+        Section.LIFE_PLANNING,
+        _l(
+            "Your CV, used in applications and in the PDF. Fill in what you have; it grows with you."
+        ),
+        (_l("What have I done so far?"), _l("What can I do?")),
+        (
+            Field("address", _l("Address"), "text"),
+            Field("phone", _l("Phone"), "text"),
+            Field("email", _l("E-mail"), "text"),
+            Group(
+                "education",
+                _l("School education"),
+                _l("School %(n)d"),
+                (
+                    Field("from", _l("From"), "text", prompt=_l("e.g. 08/2022")),
+                    Field("to", _l("To"), "text"),
+                    Field("school", _l("School"), "text"),
+                    Field("qualification", _l("Qualification"), "text"),
+                ),
+                max_items=8,
+            ),
+            Group(
+                "experience",
+                _l("Practical experience"),
+                _l("Experience %(n)d"),
+                (
+                    Field("from", _l("From"), "text"),
+                    Field("to", _l("To"), "text"),
+                    Field("company", _l("Company"), "text"),
+                    Field("activity", _l("Activity"), "text"),
+                ),
+                max_items=12,
+            ),
+            Field(
+                "languages",
+                _l("Languages"),
+                "text",
+                prompt=_l("e.g. German, Turkish (native), English (school)"),
+            ),
+            Field("computer", _l("Computer skills"), "text"),
+            Field("interests", _l("Hobbies and interests"), "text"),
+            Field(
+                "other", _l("Other"), prompt=_l("Voluntary work, certificates, driving licence …")
+            ),
+        ),
+        repeatable=False,
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.SEK2_STANDORT, _l("Where do I stand?"), Section.MY_WAY,
-    _l("Sek II workshop: take stock at the start of the upper school."),
-    (_l("Where do I stand?"), _l("What interests me?")),
-    (
-        Field("where", _l("Where I stand")),
-        Field("interests", _l("What interests me")),
-        Field("questions", _l("Questions I want answered")),
-    ),
-    repeatable=False,
-))
+_spec(
+    KindSpec(
+        EntryKind.SEK2_STANDORT,
+        _l("Where do I stand?"),
+        Section.MY_WAY,
+        _l("Sek II workshop: take stock at the start of the upper school."),
+        (_l("Where do I stand?"), _l("What interests me?")),
+        (
+            Field("where", _l("Where I stand")),
+            Field("interests", _l("What interests me")),
+            Field("questions", _l("Questions I want answered")),
+        ),
+        repeatable=False,
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.SEK2_EK1, _l("Decision competence I"), Section.MY_WAY,
-    _l("Sek II workshop: your strengths and wishes."),
-    (_l("What are my strengths and wishes?"),),
-    (
-        Field("strengths", _l("My strengths")),
-        Field("wishes", _l("My wishes")),
-        Field("options", _l("Paths I am considering")),
-        REFLECTION,
-    ),
-    repeatable=False,
-))
+_spec(
+    KindSpec(
+        EntryKind.SEK2_EK1,
+        _l("Decision competence I"),
+        Section.MY_WAY,
+        _l("Sek II workshop: your strengths and wishes."),
+        (_l("What are my strengths and wishes?"),),
+        (
+            Field("strengths", _l("My strengths")),
+            Field("wishes", _l("My wishes")),
+            Field("options", _l("Paths I am considering")),
+            REFLECTION,
+        ),
+        repeatable=False,
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.SEK2_PRAXIS, _l("Practical elements"), Section.MY_WAY,
-    _l("At least five days of practice in a company or at a university."),
-    (_l("What did I find out in practice?"),),
-    (
-        Field("place", _l("Company or university"), "text", required=True),
-        Field("start", _l("From"), "date"),
-        Field("end", _l("To"), "date"),
-        Field("activities", _l("What I did")),
-        REFLECTION,
-    ),
-    accepts_documents=True, title_field="place",
-))
+_spec(
+    KindSpec(
+        EntryKind.SEK2_PRAXIS,
+        _l("Practical elements"),
+        Section.MY_WAY,
+        _l("At least five days of practice in a company or at a university."),
+        (_l("What did I find out in practice?"),),
+        (
+            Field("place", _l("Company or university"), "text", required=True),
+            Field("start", _l("From"), "date"),
+            Field("end", _l("To"), "date"),
+            Field("activities", _l("What I did")),
+            REFLECTION,
+        ),
+        accepts_documents=True,
+        title_field="place",
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.SEK2_EK2, _l("Decision competence II"), Section.MY_WAY,
-    _l("Sek II workshop: plan your next steps and decisions."),
-    (_l("What are my next planning and decision steps?"),),
-    (
-        Field("decision", _l("What I have decided so far")),
-        Field("next_steps", _l("My next steps")),
-        Field("plan_b", _l("My plan B")),
-    ),
-    repeatable=False,
-))
+_spec(
+    KindSpec(
+        EntryKind.SEK2_EK2,
+        _l("Decision competence II"),
+        Section.MY_WAY,
+        _l("Sek II workshop: plan your next steps and decisions."),
+        (_l("What are my next planning and decision steps?"),),
+        (
+            Field("decision", _l("What I have decided so far")),
+            Field("next_steps", _l("My next steps")),
+            Field("plan_b", _l("My plan B")),
+        ),
+        repeatable=False,
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.STUDIENORIENTIERUNG, _l("Study orientation"), Section.MY_WAY,
-    _l("Self-assessments such as the Agentur für Arbeit's Check-U, university open days."),
-    (_l("Which subjects or courses interest me?"),),
-    (
-        Field("tests", _l("Self-assessments and results"), prompt=_l("e.g. Check-U: which results?")),
-        Field("visits", _l("Universities and open days I visited")),
-        REFLECTION,
-    ),
-    accepts_documents=True,
-))
+_spec(
+    KindSpec(
+        EntryKind.STUDIENORIENTIERUNG,
+        _l("Study orientation"),
+        Section.MY_WAY,
+        _l("Self-assessments such as the Agentur für Arbeit's Check-U, university open days."),
+        (_l("Which subjects or courses interest me?"),),
+        (
+            Field(
+                "tests",
+                _l("Self-assessments and results"),
+                prompt=_l("e.g. Check-U: which results?"),
+            ),
+            Field("visits", _l("Universities and open days I visited")),
+            REFLECTION,
+        ),
+        accepts_documents=True,
+    )
+)
 
-_spec(KindSpec(
-    EntryKind.REFLECTION, _l("Reflection"), Section.MY_WAY,
-    _l("Anything else you want to keep: an event, a talk, a thought."),
-    (_l("What happened, and what does it mean for me?"),),
-    (
-        Field("title", _l("Title"), "text", required=True),
-        Field("text", _l("Text")),
-    ),
-    title_field="title",
-))
+_spec(
+    KindSpec(
+        EntryKind.REFLECTION,
+        _l("Reflection"),
+        Section.MY_WAY,
+        _l("Anything else you want to keep: an event, a talk, a thought."),
+        (_l("What happened, and what does it mean for me?"),),
+        (
+            Field("title", _l("Title"), "text", required=True),
+            Field("text", _l("Text")),
+        ),
+        title_field="title",
+    )
+)
 
 #: The Anschlussvereinbarung's fields (model Agreement: `decision` column + `data`).
 AGREEMENT_DECISIONS = (
@@ -367,21 +551,42 @@ AGREEMENT_DECISIONS = (
 AGREEMENT_FIELDS: tuple[Field | Group, ...] = (
     Field("dream_job", _l("My dream job"), "text", prompt=_l("What do I want?")),
     Field("strengths", _l("What I can do"), prompt=_l("What can I do?")),
-    Field("fields", _l("Possible occupational fields"), "occupational_fields",
-          prompt=_l("Which occupation fits?")),
-    Field("next_step", _l("My concrete next step"), prompt=_l("How do I get there?"), required=True),
-    Group("steps", _l("Next steps, most important first"), _l("Step %(n)d"), (
-        Field("text", _l("Step"), "text"),
-        Field("due_on", _l("By when"), "date"),
-    ), min_items=1, max_items=10),
-    Group("contacts", _l("Contact persons"), _l("Contact %(n)d"), (
-        Field("name", _l("Name"), "text"),
-        Field("role", _l("Role"), "text", prompt=_l("e.g. Berufsberatung, class teacher")),
-        Field("contact", _l("How to reach them"), "text"),
-    ), max_items=6),
+    Field(
+        "fields",
+        _l("Possible occupational fields"),
+        "occupational_fields",
+        prompt=_l("Which occupation fits?"),
+    ),
+    Field(
+        "next_step", _l("My concrete next step"), prompt=_l("How do I get there?"), required=True
+    ),
+    Group(
+        "steps",
+        _l("Next steps, most important first"),
+        _l("Step %(n)d"),
+        (
+            Field("text", _l("Step"), "text"),
+            Field("due_on", _l("By when"), "date"),
+        ),
+        min_items=1,
+        max_items=10,
+    ),
+    Group(
+        "contacts",
+        _l("Contact persons"),
+        _l("Contact %(n)d"),
+        (
+            Field("name", _l("Name"), "text"),
+            Field("role", _l("Role"), "text", prompt=_l("e.g. Berufsberatung, class teacher")),
+            Field("contact", _l("How to reach them"), "text"),
+        ),
+        max_items=6,
+    ),
 )
 AGREEMENT_GUIDING_QUESTIONS = (
-    _l("What do I want?"), _l("What can I do?"), _l("Which occupation fits?"),
+    _l("What do I want?"),
+    _l("What can I do?"),
+    _l("Which occupation fits?"),
     _l("How do I get there?"),
 )
 AGREEMENT_SIGNER_ROLES = (

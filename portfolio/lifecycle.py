@@ -55,9 +55,13 @@ class LifecycleError(ValueError):
 def check_retention_days(days: int) -> int:
     """The value if it is allowed; LifecycleError with the reason otherwise."""
     if not isinstance(days, int) or not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
-        raise LifecycleError(_(
-            "The retention period must be between %(min)d and %(max)d days (at most five years).",
-            min=MIN_RETENTION_DAYS, max=MAX_RETENTION_DAYS))
+        raise LifecycleError(
+            _(
+                "The retention period must be between %(min)d and %(max)d days (at most five years).",
+                min=MIN_RETENTION_DAYS,
+                max=MAX_RETENTION_DAYS,
+            )
+        )
     return days
 
 
@@ -91,8 +95,13 @@ def mark_left(pupil: User, left_on: dt.date, actor: User, today: dt.date | None 
         raise LifecycleError(_("The leaving date is more than five years ago."))
     pupil.status = PupilStatus.LEFT.value
     pupil.left_on = left_on
-    audit.record(actor, "mark_left", pupil_id=pupil.id, school_id=pupil.school_id,
-                 details={"left_on": left_on.isoformat()})
+    audit.record(
+        actor,
+        "mark_left",
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        details={"left_on": left_on.isoformat()},
+    )
     db.session.commit()
 
 
@@ -108,13 +117,18 @@ def undo_left(pupil: User, actor: User) -> None:
 
 def left_pupils(school: School) -> list[User]:
     """Pupils of the school who have left, the earliest deletion first (one query)."""
-    return list(db.session.scalars(
-        sa.select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.school_id == school.id, UserRole.role == Role.PUPIL.value,
-               User.status == PupilStatus.LEFT.value)
-        .order_by(User.left_on.is_(None), User.left_on, User.last_name, User.first_name)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                User.school_id == school.id,
+                UserRole.role == Role.PUPIL.value,
+                User.status == PupilStatus.LEFT.value,
+            )
+            .order_by(User.left_on.is_(None), User.left_on, User.last_name, User.first_name)
+        )
+    )
 
 
 def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User]:
@@ -125,14 +139,21 @@ def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User
     stmt = (
         sa.select(User)
         .join(UserRole, UserRole.user_id == User.id)
-        .where(User.school_id == school.id, UserRole.role == Role.PUPIL.value,
-               User.status == PupilStatus.ACTIVE.value)
+        .where(
+            User.school_id == school.id,
+            UserRole.role == Role.PUPIL.value,
+            User.status == PupilStatus.ACTIVE.value,
+        )
     )
     for word in words:
         like = f"%{word.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(sa.or_(sa.func.lower(User.first_name).like(like),
-                                 sa.func.lower(User.last_name).like(like),
-                                 User.username.like(like)))
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(User.first_name).like(like),
+                sa.func.lower(User.last_name).like(like),
+                User.username.like(like),
+            )
+        )
     return list(db.session.scalars(stmt.order_by(User.last_name, User.first_name).limit(limit)))
 
 
@@ -163,13 +184,15 @@ def write_takeaway(pupil: User, out: IO[bytes], viewer=None) -> None:
         "Your Berufswahlpass, exported on %(date)s.\n\n"
         "portfolio.pdf  - your whole portfolio to read and print\n"
         "portfolio.json - the same content, machine-readable "
-        "(format \"berufswahlpass-portfolio\", version 1)\n"
+        '(format "berufswahlpass-portfolio", version 1)\n'
         "files/         - every file you uploaded\n\n"
         "Another school using the Berufswahlpass digital can import this ZIP.\n",
-        date=utcnow().date().isoformat())
+        date=utcnow().date().isoformat(),
+    )
     guardians_only = viewer is not None and not viewer.is_self
-    portability.export_zip(pupil, out, pdf=portfolio_pdf(pupil, viewer), readme=readme,
-                           guardians_only=guardians_only)
+    portability.export_zip(
+        pupil, out, pdf=portfolio_pdf(pupil, viewer), readme=readme, guardians_only=guardians_only
+    )
 
 
 def takeaway_file(pupil: User, viewer=None) -> IO[bytes]:
@@ -208,27 +231,38 @@ def expired_pupils(today: dt.date | None = None) -> list[User]:
     found: list[User] = []
     for school in db.session.scalars(sa.select(School).order_by(School.id)):
         cutoff = today - dt.timedelta(days=effective_retention(school))
-        found.extend(db.session.scalars(
-            sa.select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(User.school_id == school.id, UserRole.role == Role.PUPIL.value,
-                   User.status == PupilStatus.LEFT.value, User.left_on.is_not(None),
-                   User.left_on <= cutoff)
-            .order_by(User.left_on, User.id)
-        ))
+        found.extend(
+            db.session.scalars(
+                sa.select(User)
+                .join(UserRole, UserRole.user_id == User.id)
+                .where(
+                    User.school_id == school.id,
+                    UserRole.role == Role.PUPIL.value,
+                    User.status == PupilStatus.LEFT.value,
+                    User.left_on.is_not(None),
+                    User.left_on <= cutoff,
+                )
+                .order_by(User.left_on, User.id)
+            )
+        )
     return found
 
 
 def left_without_date() -> int:
     """Pupils marked as left without a leaving date (never purged until it is set)."""
-    return db.session.scalar(
-        sa.select(sa.func.count(User.id)).where(
-            User.status == PupilStatus.LEFT.value, User.left_on.is_(None))
-    ) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(
+                User.status == PupilStatus.LEFT.value, User.left_on.is_(None)
+            )
+        )
+        or 0
+    )
 
 
-def _cascade(table: sa.Table, condition, rows: dict[str, int], *, dry_run: bool,
-             depth: int = 0) -> None:
+def _cascade(
+    table: sa.Table, condition, rows: dict[str, int], *, dry_run: bool, depth: int = 0
+) -> None:
     """Delete rows of `table` matching `condition` and, first, everything that depends on
     them, following each foreign key's ON DELETE rule (CASCADE: delete, SET NULL: clear).
 
@@ -252,10 +286,12 @@ def _cascade(table: sa.Table, condition, rows: dict[str, int], *, dry_run: bool,
             elif rule == "SET NULL":
                 if not dry_run:
                     db.session.execute(
-                        sa.update(child).where(child_condition).values({fk.parent.name: None}))
+                        sa.update(child).where(child_condition).values({fk.parent.name: None})
+                    )
             else:
                 raise RuntimeError(
-                    f"{child.name}.{fk.parent.name} has no ON DELETE rule; cannot purge safely")
+                    f"{child.name}.{fk.parent.name} has no ON DELETE rule; cannot purge safely"
+                )
     count = db.session.scalar(sa.select(sa.func.count(pk)).where(condition)) or 0
     if count:
         rows[table.name] = rows.get(table.name, 0) + count
@@ -272,9 +308,14 @@ def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
         raise LifecycleError(_("Only pupils who have left school can be deleted."))
     result = PurgeResult(pupil_id=pupil.id, school_id=pupil.school_id)
     pupil_id = pupil.id
-    keys = list(db.session.scalars(sa.select(Document.storage_key).where(Document.pupil_id == pupil_id)))
-    guardian_ids = list(db.session.scalars(
-        sa.select(GuardianLink.guardian_id).where(GuardianLink.pupil_id == pupil_id)))
+    keys = list(
+        db.session.scalars(sa.select(Document.storage_key).where(Document.pupil_id == pupil_id))
+    )
+    guardian_ids = list(
+        db.session.scalars(
+            sa.select(GuardianLink.guardian_id).where(GuardianLink.pupil_id == pupil_id)
+        )
+    )
     users = User.__table__
     try:
         _cascade(users, users.c.id == pupil_id, result.rows, dry_run=dry_run)
@@ -283,9 +324,17 @@ def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
             db.session.rollback()
             return result
         result.guardians_deactivated = _deactivate_childless(guardian_ids)
-        audit.record(None, "purge", pupil_id=pupil_id, school_id=result.school_id,
-                     details={"rows": result.total_rows, "files": result.files,
-                              "guardians_deactivated": result.guardians_deactivated})
+        audit.record(
+            None,
+            "purge",
+            pupil_id=pupil_id,
+            school_id=result.school_id,
+            details={
+                "rows": result.total_rows,
+                "files": result.files,
+                "guardians_deactivated": result.guardians_deactivated,
+            },
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -310,13 +359,15 @@ def _deactivate_childless(guardian_ids: list[int]) -> int:
         if guardian is None or guardian.roles != frozenset({Role.GUARDIAN}):
             continue
         has_child = db.session.scalar(
-            sa.select(GuardianLink.id).where(GuardianLink.guardian_id == gid).limit(1))
+            sa.select(GuardianLink.id).where(GuardianLink.guardian_id == gid).limit(1)
+        )
         if has_child is None and guardian.is_active_account:
             guardian.is_active_account = False
             db.session.execute(
                 sa.update(LoginSession)
                 .where(LoginSession.user_id == gid, LoginSession.ended_at.is_(None))
-                .values(ended_at=utcnow()))
+                .values(ended_at=utcnow())
+            )
             count += 1
     return count
 
@@ -338,7 +389,8 @@ def backup_sqlite(out_dir: str | os.PathLike[str], now: dt.datetime | None = Non
     if engine.dialect.name != "sqlite":
         raise BackupError(
             "This installation uses PostgreSQL: back it up with pg_dump -Fc and copy the "
-            "upload folder with rsync (see docs/backup.md).")
+            "upload folder with rsync (see docs/backup.md)."
+        )
     source = engine.url.database
     if not source or source == ":memory:" or not os.path.exists(source):
         raise BackupError(f"The SQLite database file {source!r} does not exist.")
@@ -366,15 +418,22 @@ def backup_sqlite(out_dir: str | os.PathLike[str], now: dt.datetime | None = Non
     check = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
     try:
         keys = [row[0] for row in check.execute("SELECT storage_key FROM document")]
-        counts = {name: check.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-                  for (name,) in check.execute(
-                      "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+        counts = {
+            name: check.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            for (name,) in check.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
     finally:
         check.close()
     missing = [k for k in keys if not (copy_dir / k[:2] / k).is_file()]
-    manifest = {"created_at": (now or utcnow()).isoformat(), "database": "portfolio.db",
-                "uploads": "uploads/", "rows": counts, "documents": len(keys),
-                "missing_files": missing}
+    manifest = {
+        "created_at": (now or utcnow()).isoformat(),
+        "database": "portfolio.db",
+        "uploads": "uploads/",
+        "rows": counts,
+        "documents": len(keys),
+        "missing_files": missing,
+    }
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return target
-

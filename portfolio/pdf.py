@@ -38,14 +38,23 @@ class SafeURLFetcher(URLFetcher):
             raise URLFetchingError(f"refused to fetch {url[:80]!r}")
         path = Path(unquote(parts.path)).resolve()
         if not any(path.is_relative_to(root) for root in self.allowed_roots) or not path.is_file():
-            raise URLFetchingError(f"refused to fetch a file outside the allowed folders: {url[:80]!r}")
+            raise URLFetchingError(
+                f"refused to fetch a file outside the allowed folders: {url[:80]!r}"
+            )
         return super().fetch(url, headers)
 
 
 def css_string(text: str) -> str:
     """A CSS string literal for `text` (safe inside a <style> element)."""
-    escaped = (str(text).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
-               .replace(">", "\\3e ").replace("\n", "\\a ").replace("\r", ""))
+    escaped = (
+        str(text)
+        .replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("<", "\\3c ")
+        .replace(">", "\\3e ")
+        .replace("\n", "\\a ")
+        .replace("\r", "")
+    )
     return f'"{escaped}"'
 
 
@@ -73,14 +82,17 @@ def page_counter_css() -> Markup:
 
 def attachment(data: bytes, name: str, description: str = "") -> Attachment:
     """A file embedded in the PDF (PDF/A-3 allows any file as an associated file)."""
-    return Attachment(file_obj=BytesIO(data), name=name, description=description or name,
-                      relationship="Supplement")
+    return Attachment(
+        file_obj=BytesIO(data),
+        name=name,
+        description=description or name,
+        relationship="Supplement",
+    )
 
 
 def url_fetcher() -> SafeURLFetcher:
     app = current_app
-    return SafeURLFetcher([app.static_folder, app.config["UPLOAD_FOLDER"],
-                           "/usr/share/fonts"])
+    return SafeURLFetcher([app.static_folder, app.config["UPLOAD_FOLDER"], "/usr/share/fonts"])
 
 
 def render_html(template: str, **context) -> str:
@@ -88,7 +100,9 @@ def render_html(template: str, **context) -> str:
     return render_template(template, **context)
 
 
-def html_to_pdf(html: str, *, attachments: list | None = None, metadata: dict | None = None) -> bytes:
+def html_to_pdf(
+    html: str, *, attachments: list | None = None, metadata: dict | None = None
+) -> bytes:
     """Turn final HTML into a tagged PDF/A-3u document."""
     base_url = Path(current_app.static_folder).resolve().as_uri() + "/"
     document = HTML(string=html, base_url=base_url, url_fetcher=url_fetcher())
@@ -99,7 +113,9 @@ def html_to_pdf(html: str, *, attachments: list | None = None, metadata: dict | 
     gc.disable()
     try:
         return document.write_pdf(
-            pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments or None,
+            pdf_variant=PDF_VARIANT,
+            pdf_tags=True,
+            attachments=attachments or None,
             custom_metadata=bool(metadata),
         )
     finally:

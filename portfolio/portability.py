@@ -71,86 +71,141 @@ def _share(obj, *audiences: str) -> dict[str, bool]:
     return {a: bool(getattr(obj, f"share_{a}")) for a in audiences}
 
 
-def export_data(pupil: User, *, guardians_only: bool = False
-                ) -> tuple[dict[str, Any], list[tuple[str, Document]]]:
+def export_data(
+    pupil: User, *, guardians_only: bool = False
+) -> tuple[dict[str, Any], list[tuple[str, Document]]]:
     """The portfolio as a JSON-ready dict, and the (zip path, document) pairs to add.
 
     With `guardians_only`, only what the pupil shared with guardians (the guardians'
     take-away package): the pupil decides who sees what, also on leaving.
     """
+
     def only_shared(query, model):
         return query.where(model.share_guardians.is_(True)) if guardians_only else query
 
-    entries = list(db.session.scalars(
-        only_shared(sa.select(Entry).where(Entry.pupil_id == pupil.id), Entry)
-        .options(selectinload(Entry.comments).selectinload(Comment.author))
-        .order_by(Entry.created_at, Entry.id)
-    ))
-    documents = list(db.session.scalars(
-        only_shared(sa.select(Document).where(Document.pupil_id == pupil.id), Document)
-        .order_by(Document.created_at, Document.id)
-    ))
-    agreements = list(db.session.scalars(
-        only_shared(sa.select(Agreement).where(Agreement.pupil_id == pupil.id), Agreement)
-        .options(selectinload(Agreement.signatures)).order_by(Agreement.number)
-    ))
-    guidance = list(db.session.scalars(
-        only_shared(sa.select(GuidanceRecord).where(GuidanceRecord.pupil_id == pupil.id),
-                    GuidanceRecord)
-        .options(selectinload(GuidanceRecord.author))
-        .order_by(GuidanceRecord.held_on, GuidanceRecord.id)
-    ))
+    entries = list(
+        db.session.scalars(
+            only_shared(sa.select(Entry).where(Entry.pupil_id == pupil.id), Entry)
+            .options(selectinload(Entry.comments).selectinload(Comment.author))
+            .order_by(Entry.created_at, Entry.id)
+        )
+    )
+    documents = list(
+        db.session.scalars(
+            only_shared(
+                sa.select(Document).where(Document.pupil_id == pupil.id), Document
+            ).order_by(Document.created_at, Document.id)
+        )
+    )
+    agreements = list(
+        db.session.scalars(
+            only_shared(sa.select(Agreement).where(Agreement.pupil_id == pupil.id), Agreement)
+            .options(selectinload(Agreement.signatures))
+            .order_by(Agreement.number)
+        )
+    )
+    guidance = list(
+        db.session.scalars(
+            only_shared(
+                sa.select(GuidanceRecord).where(GuidanceRecord.pupil_id == pupil.id), GuidanceRecord
+            )
+            .options(selectinload(GuidanceRecord.author))
+            .order_by(GuidanceRecord.held_on, GuidanceRecord.id)
+        )
+    )
     entry_ref = {e.id: f"e{n}" for n, e in enumerate(entries, start=1)}
     files: list[tuple[str, Document]] = []
     doc_items = []
     for n, doc in enumerate(documents, start=1):
         path = f"files/{n}-{safe_member_name(doc.filename)}"
         files.append((path, doc))
-        doc_items.append({
-            "entry": entry_ref.get(doc.entry_id), "category": doc.category, "title": doc.title,
-            "filename": doc.filename, "mime_type": doc.mime_type, "size": doc.size,
-            "sha256": doc.sha256, "path": path,
-            "share": _share(doc, "teachers", "counsellor", "guardians"),
-            "created_at": _iso(doc.created_at),
-        })
+        doc_items.append(
+            {
+                "entry": entry_ref.get(doc.entry_id),
+                "category": doc.category,
+                "title": doc.title,
+                "filename": doc.filename,
+                "mime_type": doc.mime_type,
+                "size": doc.size,
+                "sha256": doc.sha256,
+                "path": path,
+                "share": _share(doc, "teachers", "counsellor", "guardians"),
+                "created_at": _iso(doc.created_at),
+            }
+        )
     data = {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": _iso(utcnow()),
         "source": {"school": pupil.school.name, "schulnummer": pupil.school.schulnummer},
         "pupil": {
-            "first_name": pupil.first_name, "last_name": pupil.last_name,
-            "date_of_birth": _iso(pupil.date_of_birth), "gender": pupil.gender,
-            "email": pupil.email, "locale": pupil.locale,
-            "status": pupil.status, "left_on": _iso(pupil.left_on),
+            "first_name": pupil.first_name,
+            "last_name": pupil.last_name,
+            "date_of_birth": _iso(pupil.date_of_birth),
+            "gender": pupil.gender,
+            "email": pupil.email,
+            "locale": pupil.locale,
+            "status": pupil.status,
+            "left_on": _iso(pupil.left_on),
         },
-        "entries": [{
-            "ref": entry_ref[e.id], "kind": e.kind, "title": e.title, "grade": e.grade,
-            "data": e.data or {}, "status": e.status, "review_state": e.review_state,
-            "share": _share(e, "teachers", "counsellor", "guardians"),
-            "next_due_on": _iso(e.next_due_on), "submitted_at": _iso(e.submitted_at),
-            "reviewed_at": _iso(e.reviewed_at),
-            "created_at": _iso(e.created_at), "updated_at": _iso(e.updated_at),
-            "comments": [{
-                "author": c.author.full_name if c.author else None, "body": c.body,
-                "created_at": _iso(c.created_at),
-            } for c in e.comments],
-        } for e in entries],
+        "entries": [
+            {
+                "ref": entry_ref[e.id],
+                "kind": e.kind,
+                "title": e.title,
+                "grade": e.grade,
+                "data": e.data or {},
+                "status": e.status,
+                "review_state": e.review_state,
+                "share": _share(e, "teachers", "counsellor", "guardians"),
+                "next_due_on": _iso(e.next_due_on),
+                "submitted_at": _iso(e.submitted_at),
+                "reviewed_at": _iso(e.reviewed_at),
+                "created_at": _iso(e.created_at),
+                "updated_at": _iso(e.updated_at),
+                "comments": [
+                    {
+                        "author": c.author.full_name if c.author else None,
+                        "body": c.body,
+                        "created_at": _iso(c.created_at),
+                    }
+                    for c in e.comments
+                ],
+            }
+            for e in entries
+        ],
         "documents": doc_items,
-        "agreements": [{
-            "number": a.number, "grade": a.grade, "decision": a.decision, "data": a.data or {},
-            "share": _share(a, "guardians", "counsellor"), "locked_at": _iso(a.locked_at),
-            "created_at": _iso(a.created_at), "updated_at": _iso(a.updated_at),
-            "signatures": [{"role": s.role, "name": s.name, "signed_at": _iso(s.signed_at)}
-                           for s in a.signatures],
-        } for a in agreements],
-        "guidance": [{
-            "held_on": _iso(r.held_on), "author": r.author.full_name if r.author else None,
-            "participants": r.participants, "topics": r.topics,
-            "next_steps": [_step_out(s, entry_ref) for s in (r.next_steps or [])],
-            "pupil_notes": r.pupil_notes, "share_guardians": r.share_guardians,
-            "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at),
-        } for r in guidance],
+        "agreements": [
+            {
+                "number": a.number,
+                "grade": a.grade,
+                "decision": a.decision,
+                "data": a.data or {},
+                "share": _share(a, "guardians", "counsellor"),
+                "locked_at": _iso(a.locked_at),
+                "created_at": _iso(a.created_at),
+                "updated_at": _iso(a.updated_at),
+                "signatures": [
+                    {"role": s.role, "name": s.name, "signed_at": _iso(s.signed_at)}
+                    for s in a.signatures
+                ],
+            }
+            for a in agreements
+        ],
+        "guidance": [
+            {
+                "held_on": _iso(r.held_on),
+                "author": r.author.full_name if r.author else None,
+                "participants": r.participants,
+                "topics": r.topics,
+                "next_steps": [_step_out(s, entry_ref) for s in (r.next_steps or [])],
+                "pupil_notes": r.pupil_notes,
+                "share_guardians": r.share_guardians,
+                "created_at": _iso(r.created_at),
+                "updated_at": _iso(r.updated_at),
+            }
+            for r in guidance
+        ],
     }
     return data, files
 
@@ -162,8 +217,14 @@ def _step_out(step: dict[str, Any], entry_ref: dict[int, str]) -> dict[str, Any]
     return step
 
 
-def export_zip(pupil: User, out: IO[bytes], *, pdf: bytes | None = None,
-               readme: str | None = None, guardians_only: bool = False) -> dict[str, Any]:
+def export_zip(
+    pupil: User,
+    out: IO[bytes],
+    *,
+    pdf: bytes | None = None,
+    readme: str | None = None,
+    guardians_only: bool = False,
+) -> dict[str, Any]:
     """Write the pupil's portfolio ZIP to `out`; returns the JSON data written."""
     data, files = export_data(pupil, guardians_only=guardians_only)
     storage = get_storage()
@@ -191,8 +252,13 @@ def export_bytes(pupil: User, **kwargs) -> bytes:
 
 # -- reading and checking ------------------------------------------------------------------
 def _check_member_name(name: str) -> None:
-    if (name.startswith(("/", "\\")) or "\\" in name or ".." in name.split("/")
-            or re.match(r"^[A-Za-z]:", name) or "\x00" in name):
+    if (
+        name.startswith(("/", "\\"))
+        or "\\" in name
+        or ".." in name.split("/")
+        or re.match(r"^[A-Za-z]:", name)
+        or "\x00" in name
+    ):
         raise PortabilityError(_("The ZIP contains an unsafe file name: %(name)s", name=name[:100]))
     if name in (JSON_NAME, PDF_NAME, README_NAME) or name in ("files/",):
         return
@@ -232,8 +298,11 @@ def read_zip(source: str | IO[bytes]) -> tuple[dict[str, Any], dict[str, bytes]]
             content = _read_member(zf, path, MAX_TOTAL_BYTES)
             if hashlib.sha256(content).hexdigest() != doc["sha256"]:
                 raise PortabilityError(
-                    _("The file %(path)s does not match its checksum: it was changed or damaged.",
-                      path=path))
+                    _(
+                        "The file %(path)s does not match its checksum: it was changed or damaged.",
+                        path=path,
+                    )
+                )
             files[path] = content
     return data, files
 
@@ -291,9 +360,14 @@ def validate(data: Any) -> None:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PortabilityError(_("This ZIP is not a Berufswahlpass portfolio export."))
     if data.get("version") != VERSION:
-        raise PortabilityError(_("This export has format version %(found)s; this installation "
-                                 "reads version %(version)s.", found=str(data.get("version"))[:10],
-                                 version=VERSION))
+        raise PortabilityError(
+            _(
+                "This export has format version %(found)s; this installation "
+                "reads version %(version)s.",
+                found=str(data.get("version"))[:10],
+                version=VERSION,
+            )
+        )
     pupil = _req(data, "pupil", dict, "")
     for key in ("first_name", "last_name"):
         if not _req(pupil, key, str, "pupil").strip():
@@ -343,8 +417,13 @@ def validate(data: Any) -> None:
 
 
 # -- import --------------------------------------------------------------------------------
-def import_zip(source: str | IO[bytes], school: School, *, class_name: str | None = None,
-               actor: User | None = None) -> tuple[User, str]:
+def import_zip(
+    source: str | IO[bytes],
+    school: School,
+    *,
+    class_name: str | None = None,
+    actor: User | None = None,
+) -> tuple[User, str]:
     """Create a new pupil in `school` from a portfolio ZIP. Returns (pupil, password).
 
     All or nothing: on any error the database is rolled back and stored files removed.
@@ -358,9 +437,14 @@ def import_zip(source: str | IO[bytes], school: School, *, class_name: str | Non
         cls = accounts.get_class(school, class_name) if class_name else None
         p = data["pupil"]
         pupil, password = accounts.create_user(
-            school, roles=[Role.PUPIL], first_name=p["first_name"][:100],
-            last_name=p["last_name"][:100], date_of_birth=_date(p, "date_of_birth", "pupil"),
-            gender=_opt(p, "gender", 10), email=_opt(p, "email", 255), locale=_opt(p, "locale", 10),
+            school,
+            roles=[Role.PUPIL],
+            first_name=p["first_name"][:100],
+            last_name=p["last_name"][:100],
+            date_of_birth=_date(p, "date_of_birth", "pupil"),
+            gender=_opt(p, "gender", 10),
+            email=_opt(p, "email", 255),
+            locale=_opt(p, "locale", 10),
         )
         if cls is not None:
             accounts.put_in_class(pupil, cls)
@@ -375,22 +459,36 @@ def import_zip(source: str | IO[bytes], school: School, *, class_name: str | Non
             key = storage.save(content)
             saved.append(key)
             share = d.get("share") or {}
-            db.session.add(Document(
-                school_id=school.id, pupil_id=pupil.id, entry_id=entry_ids.get(d.get("entry")),
-                category=str(d.get("category") or "other")[:20], title=str(d.get("title") or "")[:200],
-                filename=d["filename"][:200], storage_key=key, mime_type=d["mime_type"][:50],
-                size=len(content), sha256=d["sha256"], uploaded_by_id=pupil.id,
-                share_teachers=bool(share.get("teachers")),
-                share_counsellor=bool(share.get("counsellor")),
-                share_guardians=bool(share.get("guardians")),
-                created_at=_time(d, "created_at", "documents") or utcnow(),
-            ))
+            db.session.add(
+                Document(
+                    school_id=school.id,
+                    pupil_id=pupil.id,
+                    entry_id=entry_ids.get(d.get("entry")),
+                    category=str(d.get("category") or "other")[:20],
+                    title=str(d.get("title") or "")[:200],
+                    filename=d["filename"][:200],
+                    storage_key=key,
+                    mime_type=d["mime_type"][:50],
+                    size=len(content),
+                    sha256=d["sha256"],
+                    uploaded_by_id=pupil.id,
+                    share_teachers=bool(share.get("teachers")),
+                    share_counsellor=bool(share.get("counsellor")),
+                    share_guardians=bool(share.get("guardians")),
+                    created_at=_time(d, "created_at", "documents") or utcnow(),
+                )
+            )
         for a in data["agreements"]:
             _add_agreement(school, pupil, a)
         for r in data["guidance"]:
             _add_guidance(school, pupil, r, entry_ids)
-        audit.record(actor, "import", pupil_id=pupil.id, school_id=school.id,
-                     details={"entries": len(entry_ids), "documents": len(saved)})
+        audit.record(
+            actor,
+            "import",
+            pupil_id=pupil.id,
+            school_id=school.id,
+            details={"entries": len(entry_ids), "documents": len(saved)},
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -409,22 +507,32 @@ def _new_entry(school: School, pupil: User, e: dict[str, Any]) -> Entry:
     share = e["share"]
     created = _time(e, "created_at", "entry") or utcnow()
     entry = Entry(
-        school_id=school.id, pupil_id=pupil.id, kind=e["kind"],
+        school_id=school.id,
+        pupil_id=pupil.id,
+        kind=e["kind"],
         title=str(e.get("title") or "")[:200],
         grade=_opt(e, "grade", 2),
-        data=e["data"], status=str(e.get("status") or "in_progress")[:12],
+        data=e["data"],
+        status=str(e.get("status") or "in_progress")[:12],
         review_state=str(e.get("review_state") or "none")[:12],
-        share_teachers=bool(share.get("teachers")), share_counsellor=bool(share.get("counsellor")),
+        share_teachers=bool(share.get("teachers")),
+        share_counsellor=bool(share.get("counsellor")),
         share_guardians=bool(share.get("guardians")),
         next_due_on=_date(e, "next_due_on", "entry"),
-        submitted_at=_time(e, "submitted_at", "entry"), reviewed_at=_time(e, "reviewed_at", "entry"),
-        created_at=created, updated_at=_time(e, "updated_at", "entry") or created,
+        submitted_at=_time(e, "submitted_at", "entry"),
+        reviewed_at=_time(e, "reviewed_at", "entry"),
+        created_at=created,
+        updated_at=_time(e, "updated_at", "entry") or created,
     )
     for c in e["comments"]:
-        entry.comments.append(Comment(
-            school_id=school.id, author_id=None, body=c["body"],
-            created_at=_time(c, "created_at", "comment") or utcnow(),
-        ))
+        entry.comments.append(
+            Comment(
+                school_id=school.id,
+                author_id=None,
+                body=c["body"],
+                created_at=_time(c, "created_at", "comment") or utcnow(),
+            )
+        )
     return entry
 
 
@@ -432,23 +540,35 @@ def _add_agreement(school: School, pupil: User, a: dict[str, Any]) -> None:
     share = a.get("share") or {}
     created = _time(a, "created_at", "agreement") or utcnow()
     agreement = Agreement(
-        school_id=school.id, pupil_id=pupil.id, number=a["number"],
-        grade=_opt(a, "grade", 2), decision=_opt(a, "decision", 20),
-        data=a["data"], share_guardians=bool(share.get("guardians", True)),
+        school_id=school.id,
+        pupil_id=pupil.id,
+        number=a["number"],
+        grade=_opt(a, "grade", 2),
+        decision=_opt(a, "decision", 20),
+        data=a["data"],
+        share_guardians=bool(share.get("guardians", True)),
         share_counsellor=bool(share.get("counsellor")),
         locked_at=_time(a, "locked_at", "agreement"),
-        created_at=created, updated_at=_time(a, "updated_at", "agreement") or created,
+        created_at=created,
+        updated_at=_time(a, "updated_at", "agreement") or created,
     )
     for s in a["signatures"]:
         # Names and times as signed; the signers have no account in the new school.
-        agreement.signatures.append(AgreementSignature(
-            school_id=school.id, role=s["role"][:20], user_id=None, name=s["name"][:200],
-            signed_at=_time(s, "signed_at", "signature"),
-        ))
+        agreement.signatures.append(
+            AgreementSignature(
+                school_id=school.id,
+                role=s["role"][:20],
+                user_id=None,
+                name=s["name"][:200],
+                signed_at=_time(s, "signed_at", "signature"),
+            )
+        )
     db.session.add(agreement)
 
 
-def _add_guidance(school: School, pupil: User, r: dict[str, Any], entry_ids: dict[str, int]) -> None:
+def _add_guidance(
+    school: School, pupil: User, r: dict[str, Any], entry_ids: dict[str, int]
+) -> None:
     steps = []
     for step in r["next_steps"]:
         if not isinstance(step, dict):
@@ -459,11 +579,18 @@ def _add_guidance(school: School, pupil: User, r: dict[str, Any], entry_ids: dic
             step["goal_entry_id"] = entry_ids.get(goal)
         steps.append(step)
     created = _time(r, "created_at", "guidance") or utcnow()
-    db.session.add(GuidanceRecord(
-        school_id=school.id, pupil_id=pupil.id, author_id=None,
-        held_on=_date(r, "held_on", "guidance", null=False),
-        participants=str(r.get("participants") or ""), topics=str(r.get("topics") or ""),
-        next_steps=steps, pupil_notes=str(r.get("pupil_notes") or ""),
-        share_guardians=bool(r.get("share_guardians")),
-        created_at=created, updated_at=_time(r, "updated_at", "guidance") or created,
-    ))
+    db.session.add(
+        GuidanceRecord(
+            school_id=school.id,
+            pupil_id=pupil.id,
+            author_id=None,
+            held_on=_date(r, "held_on", "guidance", null=False),
+            participants=str(r.get("participants") or ""),
+            topics=str(r.get("topics") or ""),
+            next_steps=steps,
+            pupil_notes=str(r.get("pupil_notes") or ""),
+            share_guardians=bool(r.get("share_guardians")),
+            created_at=created,
+            updated_at=_time(r, "updated_at", "guidance") or created,
+        )
+    )

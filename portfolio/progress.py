@@ -106,22 +106,41 @@ def _element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementSta
     # One statement: entries counted per pupil, kind, status and review state; agreements
     # (drafts and locked versions) and guidance records counted per pupil.
     entries = (
-        sa.select(sa.literal("entry").label("source"), Entry.pupil_id, Entry.kind,
-                  Entry.status, Entry.review_state, sa.func.count(Entry.id).label("n"),
-                  sa.literal(0).label("locked"))
+        sa.select(
+            sa.literal("entry").label("source"),
+            Entry.pupil_id,
+            Entry.kind,
+            Entry.status,
+            Entry.review_state,
+            sa.func.count(Entry.id).label("n"),
+            sa.literal(0).label("locked"),
+        )
         .where(Entry.school_id == school_id, Entry.pupil_id.in_(ids_filter))
         .group_by(Entry.pupil_id, Entry.kind, Entry.status, Entry.review_state)
     )
     agreements = (
-        sa.select(sa.literal("agreement"), Agreement.pupil_id, sa.literal("agreement"),
-                  sa.null(), sa.null(), sa.func.count(Agreement.id),
-                  sa.func.count(Agreement.locked_at))
+        sa.select(
+            sa.literal("agreement"),
+            Agreement.pupil_id,
+            sa.literal("agreement"),
+            sa.null(),
+            sa.null(),
+            sa.func.count(Agreement.id),
+            sa.func.count(Agreement.locked_at),
+        )
         .where(Agreement.school_id == school_id, Agreement.pupil_id.in_(ids_filter))
         .group_by(Agreement.pupil_id)
     )
     guidance = (
-        sa.select(sa.literal("guidance"), GuidanceRecord.pupil_id, sa.literal("guidance"),
-                  sa.null(), sa.null(), sa.func.count(GuidanceRecord.id), sa.literal(0))
+        sa.select(
+            sa.literal("guidance"),
+            GuidanceRecord.pupil_id,
+            sa.literal("guidance"),
+            sa.null(),
+            sa.null(),
+            sa.func.count(GuidanceRecord.id),
+            sa.literal(0),
+        )
         .where(GuidanceRecord.school_id == school_id, GuidanceRecord.pupil_id.in_(ids_filter))
         .group_by(GuidanceRecord.pupil_id)
     )
@@ -132,7 +151,8 @@ def _element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementSta
         if source == "agreement":
             # A draft means in progress, a locked (signed) version done.
             per_kind[(pupil_id, "agreement")] = ElementState(
-                state=DONE if locked else IN_PROGRESS, count=n)
+                state=DONE if locked else IN_PROGRESS, count=n
+            )
         elif source == "guidance":
             # At least one session recorded counts as done.
             per_kind[(pupil_id, "guidance")] = ElementState(state=DONE, count=n)
@@ -150,8 +170,11 @@ def _element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementSta
         states = result[pid]
         for key, kind in keys:
             found = per_kind.get((pid, kind))
-            states[key] = (ElementState(found.state, found.feedback_requested, found.count)
-                           if found else ElementState())
+            states[key] = (
+                ElementState(found.state, found.feedback_requested, found.count)
+                if found
+                else ElementState()
+            )
     return dict(result)
 
 
@@ -160,7 +183,9 @@ def progress_percent(states: dict[str, ElementState], keys: list[str] | None = N
     relevant = [states[k] for k in (keys if keys is not None else states) if k in states]
     if not relevant:
         return 0
-    score = sum(1.0 if s.state == DONE else 0.5 if s.state == IN_PROGRESS else 0.0 for s in relevant)
+    score = sum(
+        1.0 if s.state == DONE else 0.5 if s.state == IN_PROGRESS else 0.0 for s in relevant
+    )
     return round(100 * score / len(relevant))
 
 

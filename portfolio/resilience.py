@@ -27,15 +27,26 @@ class DatabaseUnavailable(Exception):
 
 
 def is_disconnect(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated or _looks_lost(error))
+    return isinstance(error, DBAPIError) and bool(
+        error.connection_invalidated or _looks_lost(error)
+    )
 
 
 def _looks_lost(error: DBAPIError) -> bool:
     text = str(error.orig).lower() if error.orig is not None else ""
-    return any(s in text for s in ("server closed the connection", "terminating connection",
-                                   "connection refused", "the database system is shutting down",
-                                   "the database system is starting up", "connection is closed",
-                                   "consuming input failed", "could not connect"))
+    return any(
+        s in text
+        for s in (
+            "server closed the connection",
+            "terminating connection",
+            "connection refused",
+            "the database system is shutting down",
+            "the database system is starting up",
+            "connection is closed",
+            "consuming input failed",
+            "could not connect",
+        )
+    )
 
 
 class RetryOnDatabaseRestart:
@@ -127,7 +138,8 @@ def register(app: Flask) -> None:
             db.engine.dispose()
 
     app.wsgi_app = RetryOnDatabaseRestart(
-        app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH"))
+        app.wsgi_app, max_body=lambda: app.config.get("MAX_CONTENT_LENGTH")
+    )
 
 
 def _unavailable():

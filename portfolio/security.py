@@ -28,7 +28,9 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+    headers.setdefault(
+        "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    )
     if request.scheme == "https" or response.headers.get("X-Forwarded-Proto") == "https":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if not request.path.startswith("/static/"):
@@ -65,8 +67,11 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 def refuse_other_bodies():
     """Every form posts urlencoded or multipart. Other bodies (JSON, which Flask-WTF would
     hand to the forms as dicts and lists) are refused with 415 before any view runs."""
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and \
-            request.mimetype not in FORM_TYPES and (request.mimetype or request.content_length):
+    if (
+        request.method in ("POST", "PUT", "PATCH", "DELETE")
+        and request.mimetype not in FORM_TYPES
+        and (request.mimetype or request.content_length)
+    ):
         abort(415)
 
 
@@ -75,7 +80,9 @@ def refuse_nul_bytes():
     (an unguarded one was a 500); browsers never send one. Uploaded files are not affected."""
     values = list(request.args.values())
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         values += [v for _k, v in request.form.items(multi=True)]
     if any("\x00" in v for v in values):
         abort(400)

@@ -38,14 +38,15 @@ MAX_IMAGE_EDGE = 3000
 MAX_IMAGE_PIXELS = 60_000_000
 MAX_NAME_LENGTH = 100
 _WINDOWS_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)}
 )
 
 MSG_NO_FILE = _l("Please choose a file.")
 MSG_EMPTY = _l("The file is empty. Please choose another file.")
 MSG_WRONG_TYPE = _l(
-    "This kind of file cannot be uploaded. Please choose a PDF document or a photo "
-    "(JPEG or PNG)."
+    "This kind of file cannot be uploaded. Please choose a PDF document or a photo (JPEG or PNG)."
 )
 MSG_HEIC = _l(
     "This photo is in the HEIC format, which cannot be read here. Please save it as JPEG "
@@ -68,8 +69,10 @@ class UploadError(ValueError):
 
 
 def too_large_message(max_bytes: int):
-    return _l("The file is larger than %(mb)d MB. Please choose a smaller file.",
-              mb=max_bytes // (1024 * 1024))
+    return _l(
+        "The file is larger than %(mb)d MB. Please choose a smaller file.",
+        mb=max_bytes // (1024 * 1024),
+    )
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,15 @@ def safe_filename(name: str | None, mime_type: str) -> str:
 
 def ascii_filename(name: str) -> str:
     """An ASCII fallback of a (sanitised) name for old clients, umlauts spelled out."""
-    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"),
-                            ("Ü", "Ue"), ("ß", "ss")):
+    for umlaut, spelled in (
+        ("ä", "ae"),
+        ("ö", "oe"),
+        ("ü", "ue"),
+        ("Ä", "Ae"),
+        ("Ö", "Oe"),
+        ("Ü", "Ue"),
+        ("ß", "ss"),
+    ):
         name = name.replace(umlaut, spelled)
     stem, ext = os.path.splitext(name)
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
@@ -209,8 +219,9 @@ def ascii_filename(name: str) -> str:
     return f"{secure_filename(ascii_stem) or 'dokument'}{ext}"
 
 
-def check_upload(data: bytes | None, filename: str | None, *,
-                 max_bytes: int = MAX_UPLOAD_BYTES) -> CheckedFile:
+def check_upload(
+    data: bytes | None, filename: str | None, *, max_bytes: int = MAX_UPLOAD_BYTES
+) -> CheckedFile:
     """Accept the file or raise UploadError: type by content, size, name, clean photo."""
     if data is None:
         raise UploadError(MSG_NO_FILE)

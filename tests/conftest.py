@@ -41,7 +41,9 @@ def database_url() -> str:
     if worker not in _WORKER_URL:
         import pgserver
 
-        _WORKER_URL[worker] = pgserver.create_database(url, f"portfolio_test_{worker}", replace=True)
+        _WORKER_URL[worker] = pgserver.create_database(
+            url, f"portfolio_test_{worker}", replace=True
+        )
     return _WORKER_URL[worker]
 
 
@@ -169,8 +171,13 @@ def client_for(app):
 
 def _user(school, roles, first, last, *, cls=None, **kw):
     user, _pw = accounts.create_user(
-        school, roles=roles, first_name=first, last_name=last, password=PASSWORD,
-        must_change_password=False, **kw,
+        school,
+        roles=roles,
+        first_name=first,
+        last_name=last,
+        password=PASSWORD,
+        must_change_password=False,
+        **kw,
     )
     if cls is not None:
         accounts.put_in_class(user, cls)
@@ -187,10 +194,13 @@ def build_world():
     w.class_other = accounts.get_or_create_class(w.other_school, "9a")
 
     w.pupil = _user(w.school, [Role.PUPIL], "Paula", "Pupil", cls=w.class_9a, username="paula")
-    w.classmate = _user(w.school, [Role.PUPIL], "Carl", "Classmate", cls=w.class_9a, username="carl")
+    w.classmate = _user(
+        w.school, [Role.PUPIL], "Carl", "Classmate", cls=w.class_9a, username="carl"
+    )
     w.pupil_9b = _user(w.school, [Role.PUPIL], "Berta", "Nine-B", cls=w.class_9b, username="berta")
-    w.other_pupil = _user(w.other_school, [Role.PUPIL], "Otto", "Other", cls=w.class_other,
-                          username="otto")
+    w.other_pupil = _user(
+        w.other_school, [Role.PUPIL], "Otto", "Other", cls=w.class_other, username="otto"
+    )
     w.teacher = _user(w.school, [Role.TEACHER], "Tina", "Teacher", username="tina")
     accounts.assign_teacher(w.teacher, w.class_9a)
     w.teacher_9b = _user(w.school, [Role.TEACHER], "Bernd", "Teacher", username="bernd")
@@ -200,11 +210,13 @@ def build_world():
     w.stubo = _user(w.school, [Role.STUBO], "Stefan", "Stubo", username="stefan")
     w.counsellor = _user(w.school, [Role.COUNSELLOR], "Conny", "Consent", username="conny")
     accounts.assign_counsellor(w.counsellor, w.pupil)
-    w.counsellor_no_consent = _user(w.school, [Role.COUNSELLOR], "Nora", "Noconsent",
-                                    username="nora")
+    w.counsellor_no_consent = _user(
+        w.school, [Role.COUNSELLOR], "Nora", "Noconsent", username="nora"
+    )
     accounts.assign_counsellor(w.counsellor_no_consent, w.classmate)
-    w.counsellor_unassigned = _user(w.school, [Role.COUNSELLOR], "Uwe", "Unassigned",
-                                    username="uwe")
+    w.counsellor_unassigned = _user(
+        w.school, [Role.COUNSELLOR], "Uwe", "Unassigned", username="uwe"
+    )
     w.guardian = _user(w.school, [Role.GUARDIAN], "Gabi", "Guardian", username="gabi")
     accounts.link_guardian(w.guardian, w.pupil)
     w.other_guardian = _user(w.school, [Role.GUARDIAN], "Hans", "Guardian", username="hans")
@@ -212,9 +224,15 @@ def build_world():
     w.admin = _user(w.school, [Role.ADMIN], "Anna", "Admin", username="anna")
     db.session.flush()
     # Consent for counsellor access to the pupil (not to the classmate).
-    db.session.add(Consent(school_id=w.school.id, pupil_id=w.pupil.id,
-                           purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
-                           given_by_id=w.guardian.id, given_by_role="guardian"))
+    db.session.add(
+        Consent(
+            school_id=w.school.id,
+            pupil_id=w.pupil.id,
+            purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
+            given_by_id=w.guardian.id,
+            given_by_role="guardian",
+        )
+    )
     db.session.commit()
     return w
 

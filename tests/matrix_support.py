@@ -32,9 +32,20 @@ from portfolio.models import (
 
 #: Every kind of visitor of the matrix; names are attributes of the `world` fixture.
 VISITORS = (
-    "anon", "pupil", "classmate", "other_pupil", "teacher", "teacher_9b", "other_teacher",
-    "stubo", "counsellor", "counsellor_no_consent", "counsellor_unassigned", "guardian",
-    "other_guardian", "admin",
+    "anon",
+    "pupil",
+    "classmate",
+    "other_pupil",
+    "teacher",
+    "teacher_9b",
+    "other_teacher",
+    "stubo",
+    "counsellor",
+    "counsellor_no_consent",
+    "counsellor_unassigned",
+    "guardian",
+    "other_guardian",
+    "admin",
 )
 LOGGED_IN = VISITORS[1:]
 
@@ -68,10 +79,19 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     sid = pupil.school_id
 
     def entry(kind, marker_kind, **share):
-        e = Entry(school_id=sid, pupil_id=pupil.id, kind=kind, grade="9",
-                  title=f"Titel {marker(marker_kind, pupil)}",
-                  data={"reflection": marker(marker_kind, pupil), "goal": marker(marker_kind, pupil),
-                        "company": marker(marker_kind, pupil)}, **share)
+        e = Entry(
+            school_id=sid,
+            pupil_id=pupil.id,
+            kind=kind,
+            grade="9",
+            title=f"Titel {marker(marker_kind, pupil)}",
+            data={
+                "reflection": marker(marker_kind, pupil),
+                "goal": marker(marker_kind, pupil),
+                "company": marker(marker_kind, pupil),
+            },
+            **share,
+        )
         db.session.add(e)
         db.session.flush()
         return e
@@ -80,28 +100,51 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     c.e_teachers = entry("praktikum", "teachers", share_teachers=True)
     c.e_counsellor = entry("goal", "counsellor", share_counsellor=True)
     c.e_guardians = entry("reflection", "guardians", share_guardians=True)
-    c.comment = Comment(school_id=sid, entry_id=c.e_teachers.id, author_id=teacher.id,
-                        body="Schöner Bericht!")
+    c.comment = Comment(
+        school_id=sid, entry_id=c.e_teachers.id, author_id=teacher.id, body="Schöner Bericht!"
+    )
     db.session.add(c.comment)
     c.doc_private = add_document(pupil, PDF, "privat.pdf", title=marker("private", pupil) + "DOC")
-    c.doc_shared = add_document(pupil, tiny_png(), "bild.png", title="Geteiltes Bild", share=True,
-                                mime="image/png")
+    c.doc_shared = add_document(
+        pupil, tiny_png(), "bild.png", title="Geteiltes Bild", share=True, mime="image/png"
+    )
     c.doc_shared.share_counsellor = True
-    c.agreement = Agreement(school_id=sid, pupil_id=pupil.id, number=1, grade="9",
-                            decision="dual", share_guardians=True, share_counsellor=False,
-                            data={"dream_job": "Tischlerin", "next_step": "Bewerben",
-                                  "steps": [{"text": "Bewerben", "due_on": "2027-02-01",
-                                             "priority": 1}]})
+    c.agreement = Agreement(
+        school_id=sid,
+        pupil_id=pupil.id,
+        number=1,
+        grade="9",
+        decision="dual",
+        share_guardians=True,
+        share_counsellor=False,
+        data={
+            "dream_job": "Tischlerin",
+            "next_step": "Bewerben",
+            "steps": [{"text": "Bewerben", "due_on": "2027-02-01", "priority": 1}],
+        },
+    )
     db.session.add(c.agreement)
-    c.guidance = GuidanceRecord(school_id=sid, pupil_id=pupil.id, author_id=teacher.id,
-                                held_on=dt.date(2026, 11, 2), participants="Klassenleitung",
-                                topics="Praktikum", pupil_notes="", next_steps=[],
-                                share_guardians=False)
+    c.guidance = GuidanceRecord(
+        school_id=sid,
+        pupil_id=pupil.id,
+        author_id=teacher.id,
+        held_on=dt.date(2026, 11, 2),
+        participants="Klassenleitung",
+        topics="Praktikum",
+        pupil_notes="",
+        next_steps=[],
+        share_guardians=False,
+    )
     db.session.add(c.guidance)
     c.rate_token = secrets.token_urlsafe(24)
-    c.assessment = AssessmentRequest(school_id=sid, pupil_id=pupil.id,
-                                     token_hash=hash_token(c.rate_token), rater_name="Tante Erna",
-                                     relation="other", expires_at=utcnow() + dt.timedelta(days=7))
+    c.assessment = AssessmentRequest(
+        school_id=sid,
+        pupil_id=pupil.id,
+        token_hash=hash_token(c.rate_token),
+        rater_name="Tante Erna",
+        relation="other",
+        expires_at=utcnow() + dt.timedelta(days=7),
+    )
     db.session.add(c.assessment)
     db.session.commit()
     return c
@@ -112,11 +155,13 @@ def admin_tokens(app, world) -> SimpleNamespace:
     from portfolio.admin.roster_services import UploadStore
     from portfolio.admin.slips import OneTimeFiles
 
-    roster = (b"Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\n"
-              b"Neu;Nina;01.02.2011;w;9a;9\n")
+    roster = (
+        b"Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\nNeu;Nina;01.02.2011;w;9a;9\n"
+    )
     t = SimpleNamespace()
-    t.roster = UploadStore().put(roster, user_id=world.admin.id, school_id=world.school.id,
-                                 filename="schild.csv")
+    t.roster = UploadStore().put(
+        roster, user_id=world.admin.id, school_id=world.school.id, filename="schild.csv"
+    )
     t.download = OneTimeFiles().put(PDF, user_id=world.admin.id, filename="zettel.pdf")
     return t
 
@@ -141,16 +186,22 @@ def freeze(ns: SimpleNamespace) -> SimpleNamespace:
     out = SimpleNamespace()
     for name, value in vars(ns).items():
         if hasattr(value, "__table__"):
-            value = SimpleNamespace(**{k: getattr(value, k) for k in
-                                       ("id", "username", "version", "school_id", "first_name",
-                                        "last_name") if hasattr(value, k)})
+            value = SimpleNamespace(
+                **{
+                    k: getattr(value, k)
+                    for k in ("id", "username", "version", "school_id", "first_name", "last_name")
+                    if hasattr(value, k)
+                }
+            )
         setattr(out, name, value)
     return out
 
 
 def clients_for(app, world) -> dict:
-    return {name: fast_client(app, None if name == "anon" else getattr(world, name))
-            for name in VISITORS}
+    return {
+        name: fast_client(app, None if name == "anon" else getattr(world, name))
+        for name in VISITORS
+    }
 
 
 # -- proving that nothing was written ------------------------------------------------------
@@ -170,8 +221,10 @@ def db_checksum(skip: frozenset[str] = frozenset()) -> str:
 
 def row_counts() -> dict[str, int]:
     with db.engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in db.metadata.sorted_tables}
+        return {
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in db.metadata.sorted_tables
+        }
 
 
 # -- reading responses ------------------------------------------------------------------------
@@ -185,8 +238,11 @@ def header_problems(response) -> list[str]:
     problems = []
     directives = {d.strip().split(" ")[0]: d.strip() for d in csp.split(";") if d.strip()}
     script = directives.get("script-src") or directives.get("default-src", "")
-    if not ("'self'" in script or script.endswith("'none'")) or "unsafe-inline" in csp \
-            or "unsafe-eval" in csp:
+    if (
+        not ("'self'" in script or script.endswith("'none'"))
+        or "unsafe-inline" in csp
+        or "unsafe-eval" in csp
+    ):
         problems.append(f"CSP script-src not strict: {csp!r}")
     if directives.get("frame-ancestors") != "frame-ancestors 'none'":
         problems.append("CSP without frame-ancestors 'none'")
@@ -195,6 +251,7 @@ def header_problems(response) -> list[str]:
     if h.get("Referrer-Policy") not in STRICT_REFERRER:
         problems.append(f"Referrer-Policy {h.get('Referrer-Policy')!r}")
     return problems
+
 
 def outcome(response):
     """A short description of an answer: the status, or "login" for a redirect to login."""
@@ -214,29 +271,52 @@ class _FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
-                          "enctype": a.get("enctype") or "", "fields": [], "id": a.get("id")}
+            self._form = {
+                "action": a.get("action") or "",
+                "method": (a.get("method") or "get").lower(),
+                "enctype": a.get("enctype") or "",
+                "fields": [],
+                "id": a.get("id"),
+            }
             self.forms.append(self._form)
         elif self._form is None:
             return
         elif tag == "input" and a.get("name"):
-            self._form["fields"].append({"tag": "input", "type": (a.get("type") or "text").lower(),
-                                         "name": a["name"], "value": a.get("value"),
-                                         "checked": "checked" in a, "required": "required" in a,
-                                         "maxlength": a.get("maxlength")})
+            self._form["fields"].append(
+                {
+                    "tag": "input",
+                    "type": (a.get("type") or "text").lower(),
+                    "name": a["name"],
+                    "value": a.get("value"),
+                    "checked": "checked" in a,
+                    "required": "required" in a,
+                    "maxlength": a.get("maxlength"),
+                }
+            )
         elif tag == "select" and a.get("name"):
-            self._select = {"tag": "select", "name": a["name"], "options": [],
-                            "multiple": "multiple" in a, "required": "required" in a}
+            self._select = {
+                "tag": "select",
+                "name": a["name"],
+                "options": [],
+                "multiple": "multiple" in a,
+                "required": "required" in a,
+            }
             self._form["fields"].append(self._select)
         elif tag == "option" and self._select is not None:
             self._select["options"].append((a.get("value"), "selected" in a))
         elif tag == "textarea" and a.get("name"):
-            self._textarea = {"tag": "textarea", "name": a["name"], "value": "",
-                              "required": "required" in a, "maxlength": a.get("maxlength")}
+            self._textarea = {
+                "tag": "textarea",
+                "name": a["name"],
+                "value": "",
+                "required": "required" in a,
+                "maxlength": a.get("maxlength"),
+            }
             self._form["fields"].append(self._textarea)
         elif tag == "button" and a.get("name"):
-            self._form["fields"].append({"tag": "button", "name": a["name"],
-                                         "value": a.get("value") or ""})
+            self._form["fields"].append(
+                {"tag": "button", "name": a["name"], "value": a.get("value") or ""}
+            )
 
     def handle_data(self, data):
         if self._textarea is not None:

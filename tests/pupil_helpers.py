@@ -52,8 +52,11 @@ def text(lazy) -> str:
 
 
 def qualities(school_id: int):
-    return list(db.session.scalars(sa.select(Quality).where(Quality.school_id == school_id)
-                                   .order_by(Quality.position)))
+    return list(
+        db.session.scalars(
+            sa.select(Quality).where(Quality.school_id == school_id).order_by(Quality.position)
+        )
+    )
 
 
 @contextlib.contextmanager

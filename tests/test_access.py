@@ -49,32 +49,55 @@ def test_withdrawn_consent_ends_counsellor_access(world):
 
 
 def test_shared_content_follows_the_pupils_choice(world):
-    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
-                  data={"title": "x"})
+    entry = Entry(
+        school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection", data={"title": "x"}
+    )
     db.session.add(entry)
     db.session.commit()
     viewers = {
-        "pupil": True, "teacher": False, "stubo": False, "counsellor": False, "guardian": False,
-        "admin": False, "classmate": False, "other_teacher": False,
+        "pupil": True,
+        "teacher": False,
+        "stubo": False,
+        "counsellor": False,
+        "guardian": False,
+        "admin": False,
+        "classmate": False,
+        "other_teacher": False,
     }
     for name, can in viewers.items():
         g.pop("_pupil_access", None)
-        assert access.access_to(getattr(world, name), world.pupil).can_view_shared(entry) is can, name
+        assert access.access_to(getattr(world, name), world.pupil).can_view_shared(entry) is can, (
+            name
+        )
     entry.share_teachers = True
     entry.share_guardians = True
     db.session.commit()
-    now = {"teacher": True, "stubo": True, "guardian": True, "counsellor": False, "admin": False,
-           "teacher_9b": False}
+    now = {
+        "teacher": True,
+        "stubo": True,
+        "guardian": True,
+        "counsellor": False,
+        "admin": False,
+        "teacher_9b": False,
+    }
     for name, can in now.items():
         g.pop("_pupil_access", None)
-        assert access.access_to(getattr(world, name), world.pupil).can_view_shared(entry) is can, name
+        assert access.access_to(getattr(world, name), world.pupil).can_view_shared(entry) is can, (
+            name
+        )
 
 
 def test_load_pupil_hides_other_schools_and_unrelated(world):
     from werkzeug.exceptions import NotFound
 
-    for user in (world.other_teacher, world.other_pupil, world.classmate, world.teacher_9b,
-                 world.counsellor_unassigned, world.other_guardian):
+    for user in (
+        world.other_teacher,
+        world.other_pupil,
+        world.classmate,
+        world.teacher_9b,
+        world.counsellor_unassigned,
+        world.other_guardian,
+    ):
         g.pop("_pupil_access", None)
         with pytest.raises(NotFound):
             access.load_pupil(user, world.pupil.id)
@@ -87,8 +110,11 @@ def test_load_pupil_hides_other_schools_and_unrelated(world):
 def test_list_queries(world):
     ids = lambda q: set(db.session.scalars(q))
     assert ids(access.pupils_visible_to(world.teacher)) == {world.pupil.id, world.classmate.id}
-    assert ids(access.pupils_visible_to(world.stubo)) == {world.pupil.id, world.classmate.id,
-                                                          world.pupil_9b.id}
+    assert ids(access.pupils_visible_to(world.stubo)) == {
+        world.pupil.id,
+        world.classmate.id,
+        world.pupil_9b.id,
+    }
     assert ids(access.pupils_visible_to(world.counsellor)) == {world.pupil.id}
     assert ids(access.pupils_visible_to(world.counsellor_no_consent)) == set()
     assert ids(access.pupils_visible_to(world.guardian)) == {world.pupil.id}
@@ -109,7 +135,14 @@ def test_teacher_of_last_year_loses_access_after_rollover(world):
 
     year = db.session.scalar(sa.select(SchoolYear).where(SchoolYear.school_id == world.school.id))
     year.is_current = False
-    db.session.add(SchoolYear(school_id=world.school.id, name="2099/00", starts_on=year.ends_on,
-                              ends_on=year.ends_on, is_current=True))
+    db.session.add(
+        SchoolYear(
+            school_id=world.school.id,
+            name="2099/00",
+            starts_on=year.ends_on,
+            ends_on=year.ends_on,
+            is_current=True,
+        )
+    )
     db.session.commit()
     assert _rels(world.teacher, world.pupil) == set()

@@ -76,8 +76,12 @@ def allow(status=200, *groups, anon=LOGIN, others=DENY, **extra) -> dict:
 
 
 def PUBLIC(status=200, logged_in=None):
-    return allow(status, EVERYONE, anon=status, **({v: logged_in for v in EVERYONE}
-                                                   if logged_in is not None else {}))
+    return allow(
+        status,
+        EVERYONE,
+        anon=status,
+        **({v: logged_in for v in EVERYONE} if logged_in is not None else {}),
+    )
 
 
 def LOGIN_ANY(status=200):
@@ -153,87 +157,120 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /password": Route(expect=LOGIN_ANY()),
     "POST /password": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
     "GET /pupils/<int:pupil_id>/reset-password": Route(_pid, allow(200, CT, MANAGERS), True),
-    "POST /pupils/<int:pupil_id>/reset-password": Route(_pid, allow(ANY, CT, MANAGERS), True,
-                                                        form_from="admin"),
+    "POST /pupils/<int:pupil_id>/reset-password": Route(
+        _pid, allow(ANY, CT, MANAGERS), True, form_from="admin"
+    ),
     # -- admin ------------------------------------------------------------------------------
     "GET /admin/": Route(expect=MANAGERS_ONLY()),
     "GET /admin/accounts": Route(expect=MANAGERS_ONLY()),
-    "GET /admin/accounts/<int:user_id>": Route(lambda ctx: {"user_id": ctx.c.pupil.id},
-                                               allow(200, CT, MANAGERS), True),
+    "GET /admin/accounts/<int:user_id>": Route(
+        lambda ctx: {"user_id": ctx.c.pupil.id}, allow(200, CT, MANAGERS), True
+    ),
     "POST /admin/accounts/<int:user_id>/active": Route(
-        lambda ctx: {"user_id": ctx.c.pupil.id}, MANAGERS_ONLY(ANY), True,
-        data=lambda ctx: {"active": "0"}),
+        lambda ctx: {"user_id": ctx.c.pupil.id},
+        MANAGERS_ONLY(ANY),
+        True,
+        data=lambda ctx: {"active": "0"},
+    ),
     "POST /admin/pupils/<int:pupil_id>/counsellors": Route(
-        _pid, MANAGERS_ONLY(ANY), True,
-        data=lambda ctx: {"counsellor_id": str(ctx.w.counsellor_unassigned.id)}),
+        _pid,
+        MANAGERS_ONLY(ANY),
+        True,
+        data=lambda ctx: {"counsellor_id": str(ctx.w.counsellor_unassigned.id)},
+    ),
     "POST /admin/pupils/<int:pupil_id>/guardians": Route(
-        _pid, allow(ANY, CT, MANAGERS), True, data=lambda ctx: {"username": "hans"}),
+        _pid, allow(ANY, CT, MANAGERS), True, data=lambda ctx: {"username": "hans"}
+    ),
     "POST /admin/pupils/<int:pupil_id>/guardians/remove": Route(
-        _pid, allow(ANY, CT, MANAGERS), True,
-        data=lambda ctx: {"id": str(ctx.w.guardian.id)}),
+        _pid, allow(ANY, CT, MANAGERS), True, data=lambda ctx: {"id": str(ctx.w.guardian.id)}
+    ),
     "GET /admin/staff/new": Route(expect=MANAGERS_ONLY()),
     "POST /admin/staff/new": Route(expect=MANAGERS_ONLY(ANY), form_from="admin"),
     "GET /admin/roster": Route(expect=MANAGERS_ONLY()),
     "POST /admin/roster": Route(expect=MANAGERS_ONLY(ANY), data=lambda ctx: {}),
     "GET /admin/roster/<token>": Route(
-        lambda ctx: {"token": ctx.t.roster}, ADMIN_ONLY(200, stubo=302),
-        note="the StuBO is sent back to the upload page: the file is not theirs"),
+        lambda ctx: {"token": ctx.t.roster},
+        ADMIN_ONLY(200, stubo=302),
+        note="the StuBO is sent back to the upload page: the file is not theirs",
+    ),
     "POST /admin/roster/<token>": Route(
-        lambda ctx: {"token": ctx.t.roster}, ADMIN_ONLY(ANY, stubo=302), form_from="admin"),
+        lambda ctx: {"token": ctx.t.roster}, ADMIN_ONLY(ANY, stubo=302), form_from="admin"
+    ),
     "GET /admin/download/<token>": Route(
-        lambda ctx: {"token": ctx.t.download}, allow(200, ADMIN, others=410),
-        note="one-time file of its maker; everybody else: 410 gone"),
+        lambda ctx: {"token": ctx.t.download},
+        allow(200, ADMIN, others=410),
+        note="one-time file of its maker; everybody else: 410 gone",
+    ),
     "GET /admin/classes": Route(expect=MANAGERS_ONLY()),
     "GET /admin/classes/<int:class_id>/slips": Route(_class_9a, allow(200, CT, MANAGERS)),
-    "POST /admin/classes/<int:class_id>/slips": Route(_class_9a, allow(ANY, CT, MANAGERS),
-                                                      form_from="admin"),
+    "POST /admin/classes/<int:class_id>/slips": Route(
+        _class_9a, allow(ANY, CT, MANAGERS), form_from="admin"
+    ),
     "GET /admin/school-year": Route(expect=ADMIN_ONLY()),
     "POST /admin/school-year": Route(expect=ADMIN_ONLY(ANY), data=lambda ctx: {}),
     "GET /admin/consents": Route(expect=MANAGERS_ONLY()),
     "GET /admin/consents/<int:pupil_id>": Route(_pid, allow(200, CT, MANAGERS), True),
-    "POST /admin/consents/<int:pupil_id>": Route(_pid, allow(ANY, CT, MANAGERS), True,
-                                                 form_from="admin"),
+    "POST /admin/consents/<int:pupil_id>": Route(
+        _pid, allow(ANY, CT, MANAGERS), True, form_from="admin"
+    ),
     "GET /admin/audit": Route(expect=ADMIN_ONLY()),
     "GET /admin/audit.csv": Route(expect=ADMIN_ONLY()),
     "GET /admin/leaving": Route(expect=ADMIN_ONLY()),
-    "POST /admin/leaving/retention": Route(expect=ADMIN_ONLY(ANY),
-                                           data=lambda ctx: {"retention_days": "400"}),
+    "POST /admin/leaving/retention": Route(
+        expect=ADMIN_ONLY(ANY), data=lambda ctx: {"retention_days": "400"}
+    ),
     "GET /admin/leaving/<int:pupil_id>": Route(_pid, ADMIN_ONLY(), True),
     "POST /admin/leaving/<int:pupil_id>": Route(_pid, ADMIN_ONLY(ANY), True, form_from="admin"),
-    "POST /admin/leaving/<int:pupil_id>/undo": Route(_pid, ADMIN_ONLY(ANY), True,
-                                                     data=lambda ctx: {}),
+    "POST /admin/leaving/<int:pupil_id>/undo": Route(
+        _pid, ADMIN_ONLY(ANY), True, data=lambda ctx: {}
+    ),
     "GET /eltern": Route(expect=PUBLIC()),
     "POST /eltern": Route(expect=PUBLIC(ANY), data=lambda ctx: {"code": "WRONG-CODE"}),
     # -- agreement --------------------------------------------------------------------------
     "GET /agreement/": Route(expect=PUPILS_OWN()),
     "GET /agreement/pupil/<int:pupil_id>": Route(
-        _pid, allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302), True,
-        note="the admin sees the page but no content (counsellor: not shared with them)"),
+        _pid,
+        allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302),
+        True,
+        note="the admin sees the page but no content (counsellor: not shared with them)",
+    ),
     "GET /agreement/pupil/<int:pupil_id>/version/<int:number>": Route(
         lambda ctx: {"pupil_id": ctx.c.pupil.id, "number": 1},
-        allow(200, SELF, CT, STUBO, GUARD), True),
+        allow(200, SELF, CT, STUBO, GUARD),
+        True,
+    ),
     "GET /agreement/pupil/<int:pupil_id>/edit": Route(_pid, SHARED_WITH_TEACHERS(), True),
-    "POST /agreement/pupil/<int:pupil_id>/edit": Route(_pid, SHARED_WITH_TEACHERS(ANY), True,
-                                                       form_from="pupil"),
+    "POST /agreement/pupil/<int:pupil_id>/edit": Route(
+        _pid, SHARED_WITH_TEACHERS(ANY), True, form_from="pupil"
+    ),
     "POST /agreement/pupil/<int:pupil_id>/sign": Route(
-        _pid, allow(ANY, SELF, CT, STUBO, GUARD), True,
-        data=lambda ctx: {"agreement_id": str(ctx.c.agreement.id),
-                          "version": str(ctx.c.agreement.version), "confirm": "y"}),
-    "POST /agreement/sharing": Route(expect=PUPILS_OWN(ANY),
-                                     data=lambda ctx: {"share_guardians": "y",
-                                                       "share_counsellor": "y"}),
+        _pid,
+        allow(ANY, SELF, CT, STUBO, GUARD),
+        True,
+        data=lambda ctx: {
+            "agreement_id": str(ctx.c.agreement.id),
+            "version": str(ctx.c.agreement.version),
+            "confirm": "y",
+        },
+    ),
+    "POST /agreement/sharing": Route(
+        expect=PUPILS_OWN(ANY), data=lambda ctx: {"share_guardians": "y", "share_counsellor": "y"}
+    ),
     # -- documents --------------------------------------------------------------------------
     "GET /documents/": Route(expect=PUPILS_OWN()),
     "GET /documents/pupil/<int:pupil_id>": Route(
-        _pid, allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302), True),
+        _pid, allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302), True
+    ),
     "GET /documents/upload": Route(expect=PUPILS_OWN()),
     "POST /documents/upload": Route(expect=PUPILS_OWN(ANY), data=lambda ctx: {}),
     "GET /documents/<int:document_id>/edit": Route(_doc("doc_shared"), OWNER_ONLY(), True),
-    "POST /documents/<int:document_id>/edit": Route(_doc("doc_shared"), OWNER_ONLY(ANY), True,
-                                                    form_from="pupil"),
+    "POST /documents/<int:document_id>/edit": Route(
+        _doc("doc_shared"), OWNER_ONLY(ANY), True, form_from="pupil"
+    ),
     "GET /documents/<int:document_id>/delete": Route(_doc("doc_shared"), OWNER_ONLY(), True),
-    "POST /documents/<int:document_id>/delete": Route(_doc("doc_shared"), OWNER_ONLY(ANY), True,
-                                                      form_from="pupil"),
+    "POST /documents/<int:document_id>/delete": Route(
+        _doc("doc_shared"), OWNER_ONLY(ANY), True, form_from="pupil"
+    ),
     "GET /documents/<int:document_id>/download": [
         Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
         Route(_doc("doc_private"), OWNER_ONLY(), True),
@@ -246,41 +283,56 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /export/mine/choose": Route(expect=PUPILS_OWN()),
     "GET /export/mine/portfolio.pdf": Route(expect=PUPILS_OWN()),
     "GET /export/mine/summary.pdf": Route(expect=PUPILS_OWN()),
-    "GET /export/mine/selection.pdf": Route(
-        lambda ctx: {"section": "mein-weg"}, PUPILS_OWN()),
+    "GET /export/mine/selection.pdf": Route(lambda ctx: {"section": "mein-weg"}, PUPILS_OWN()),
     "GET /export/pupil/<int:pupil_id>/portfolio.pdf": Route(
-        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True),
+        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
+    ),
     "GET /export/pupil/<int:pupil_id>/summary.pdf": Route(
-        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True),
+        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
+    ),
     "GET /export/class/<int:class_id>.zip": Route(_class_9a, allow(200, CT, STUBO)),
     # -- guardian ---------------------------------------------------------------------------
     "GET /family/": Route(expect=allow(200, GUARDIANS)),
     "GET /family/child/<int:pupil_id>": Route(_pid, allow(200, GUARD), True),
     # -- guidance ---------------------------------------------------------------------------
     "GET /guidance/mine": Route(expect=PUPILS_OWN(302)),
-    "GET /guidance/pupil/<int:pupil_id>": Route(_pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD),
-                                                True),
+    "GET /guidance/pupil/<int:pupil_id>": Route(
+        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
+    ),
     "GET /guidance/pupil/<int:pupil_id>/new": Route(_pid, STAFF_OF(), True),
-    "POST /guidance/pupil/<int:pupil_id>/new": Route(_pid, STAFF_OF(ANY), True,
-                                                     form_from="teacher"),
-    "GET /guidance/<int:record_id>": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
-                                           allow(200, SELF, STAFF_OF_PUPIL), True),
-    "POST /guidance/<int:record_id>": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
-                                            OWNER_ONLY(ANY), True, form_from="pupil",
-                                            note="only the pupil writes notes; staff 403"),
-    "GET /guidance/<int:record_id>/edit": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
-                                                allow(200, CT, STUBO), True),
-    "POST /guidance/<int:record_id>/edit": Route(lambda ctx: {"record_id": ctx.c.guidance.id},
-                                                 allow(ANY, CT, STUBO), True,
-                                                 form_from="teacher"),
+    "POST /guidance/pupil/<int:pupil_id>/new": Route(
+        _pid, STAFF_OF(ANY), True, form_from="teacher"
+    ),
+    "GET /guidance/<int:record_id>": Route(
+        lambda ctx: {"record_id": ctx.c.guidance.id}, allow(200, SELF, STAFF_OF_PUPIL), True
+    ),
+    "POST /guidance/<int:record_id>": Route(
+        lambda ctx: {"record_id": ctx.c.guidance.id},
+        OWNER_ONLY(ANY),
+        True,
+        form_from="pupil",
+        note="only the pupil writes notes; staff 403",
+    ),
+    "GET /guidance/<int:record_id>/edit": Route(
+        lambda ctx: {"record_id": ctx.c.guidance.id}, allow(200, CT, STUBO), True
+    ),
+    "POST /guidance/<int:record_id>/edit": Route(
+        lambda ctx: {"record_id": ctx.c.guidance.id},
+        allow(ANY, CT, STUBO),
+        True,
+        form_from="teacher",
+    ),
     # -- notifications, privacy -------------------------------------------------------------
     "GET /news/": Route(expect=LOGIN_ANY()),
     "GET /privacy/": Route(expect=allow(302, PUPILS, guardian=200, other_guardian=200)),
     "GET /privacy/<int:pupil_id>/consents": Route(_pid, allow(200, SELF, GUARD), True),
     "POST /privacy/<int:pupil_id>/consents": Route(
-        _pid, allow(ANY, GUARD, pupil=403), True,
+        _pid,
+        allow(ANY, GUARD, pupil=403),
+        True,
         data=lambda ctx: {"purpose": "counsellor_access", "action": "withdraw"},
-        note="the pupil is under the school's consent age: the guardian decides"),
+        note="the pupil is under the school's consent age: the guardian decides",
+    ),
     "GET /privacy/<int:pupil_id>/who-looked": Route(_pid, allow(200, SELF, GUARD), True),
     "GET /privacy/<int:pupil_id>/take-away": Route(_pid, allow(200, SELF, GUARD), True),
     "GET /privacy/<int:pupil_id>/take-away.zip": Route(_pid, allow(200, SELF, GUARD), True),
@@ -291,46 +343,58 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /portfolio/kinds": Route(expect=PUPILS_OWN()),
     "GET /portfolio/kind/<kind>": Route({"kind": "praktikum"}, PUPILS_OWN()),
     "GET /portfolio/kind/<kind>/new": Route({"kind": "praktikum"}, PUPILS_OWN()),
-    "POST /portfolio/kind/<kind>/new": Route({"kind": "praktikum"}, PUPILS_OWN(ANY),
-                                             data=lambda ctx: {"company": "X"}),
+    "POST /portfolio/kind/<kind>/new": Route(
+        {"kind": "praktikum"}, PUPILS_OWN(ANY), data=lambda ctx: {"company": "X"}
+    ),
     "GET /portfolio/strengths": Route(expect=PUPILS_OWN()),
     "GET /portfolio/assessments": Route(expect=PUPILS_OWN()),
-    "POST /portfolio/assessments": Route(expect=PUPILS_OWN(ANY),
-                                         data=lambda ctx: {"rater_name": "Oma",
-                                                           "relation": "other"}),
+    "POST /portfolio/assessments": Route(
+        expect=PUPILS_OWN(ANY), data=lambda ctx: {"rater_name": "Oma", "relation": "other"}
+    ),
     "POST /portfolio/assessments/<int:request_id>/<any(accept, decline, withdraw):action>": Route(
-        lambda ctx: {"request_id": ctx.c.assessment.id, "action": "withdraw"}, OWNER_ONLY(ANY),
-        True, data=lambda ctx: {}),
+        lambda ctx: {"request_id": ctx.c.assessment.id, "action": "withdraw"},
+        OWNER_ONLY(ANY),
+        True,
+        data=lambda ctx: {},
+    ),
     "GET /portfolio/entry/<int:entry_id>": Route(_entry("e_teachers"), OWNER_ONLY(), True),
     "GET /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(), True),
-    "POST /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(ANY),
-                                                       True, form_from="pupil"),
-    "GET /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(),
-                                                        True),
-    "POST /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(ANY),
-                                                         True, data=lambda ctx: {}),
-    "POST /portfolio/entry/<int:entry_id>/status": Route(_entry("e_teachers"), OWNER_ONLY(ANY),
-                                                         True, data=lambda ctx: {"done": "1"}),
+    "POST /portfolio/entry/<int:entry_id>/edit": Route(
+        _entry("e_teachers"), OWNER_ONLY(ANY), True, form_from="pupil"
+    ),
+    "GET /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(), True),
+    "POST /portfolio/entry/<int:entry_id>/delete": Route(
+        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {}
+    ),
+    "POST /portfolio/entry/<int:entry_id>/status": Route(
+        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {"done": "1"}
+    ),
     "POST /portfolio/entry/<int:entry_id>/sharing": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True,
-        data=lambda ctx: {"share_teachers": "y", "share_counsellor": "y",
-                          "share_guardians": "y"}),
+        _entry("e_teachers"),
+        OWNER_ONLY(ANY),
+        True,
+        data=lambda ctx: {"share_teachers": "y", "share_counsellor": "y", "share_guardians": "y"},
+    ),
     "POST /portfolio/entry/<int:entry_id>/hand-in": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {"share_teachers": "y"}),
-    "POST /portfolio/entry/<int:entry_id>/withdraw": Route(_entry("e_teachers"),
-                                                           OWNER_ONLY(ANY), True,
-                                                           data=lambda ctx: {}),
-    "GET /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(),
-                                         True),
-    "POST /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(ANY),
-                                          True, data=lambda ctx: {}),
+        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {"share_teachers": "y"}
+    ),
+    "POST /portfolio/entry/<int:entry_id>/withdraw": Route(
+        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {}
+    ),
+    "GET /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(), True),
+    "POST /portfolio/rate/<token>": Route(
+        lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(ANY), True, data=lambda ctx: {}
+    ),
     # -- review -----------------------------------------------------------------------------
     "GET /review/classes": Route(expect=allow(200, TEACHERS, STUBO)),
     "GET /review/classes/<int:class_id>": Route(_class_9a, allow(200, CT, STUBO)),
     "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
     "POST /review/entries/<int:entry_id>/respond": Route(
-        _entry("e_teachers"), allow(ANY, CT, STUBO), True,
-        data=lambda ctx: {f"e{ctx.c.e_teachers.id}-body": "Gut gemacht", "action": "comment"}),
+        _entry("e_teachers"),
+        allow(ANY, CT, STUBO),
+        True,
+        data=lambda ctx: {f"e{ctx.c.e_teachers.id}-body": "Gut gemacht", "action": "comment"},
+    ),
     "GET /review/school": Route(expect=allow(200, STUBO)),
     "GET /review/school.csv": Route(expect=allow(200, STUBO)),
     "GET /review/caseload": Route(expect=allow(200, COUNSELLORS)),
@@ -338,9 +402,14 @@ ROUTES: dict[str, Route | list[Route]] = {
 }
 
 #: Carl's view of Paula's table: who stands in which relation to him.
-SWAP = {"pupil": "classmate", "classmate": "pupil", "guardian": "other_guardian",
-        "other_guardian": "guardian", "counsellor": "counsellor_unassigned",
-        "counsellor_no_consent": "counsellor_unassigned"}
+SWAP = {
+    "pupil": "classmate",
+    "classmate": "pupil",
+    "guardian": "other_guardian",
+    "other_guardian": "guardian",
+    "counsellor": "counsellor_unassigned",
+    "counsellor_no_consent": "counsellor_unassigned",
+}
 
 #: Who may read which marker of Paula's content (and, through SWAP, of Carl's).
 MARKER_AUDIENCE = {
@@ -371,7 +440,7 @@ def _cases():
     for key, rows in ROUTES.items():
         rows = rows if isinstance(rows, list) else [rows]
         for i, route in enumerate(rows):
-            for subject in (("paula", "carl") if route.subject else ("paula",)):
+            for subject in ("paula", "carl") if route.subject else ("paula",):
                 suffix = f"#{i}" if len(rows) > 1 else ""
                 cases.append(pytest.param(key, i, subject, id=f"{key}{suffix}[{subject}]"))
     return cases
@@ -420,8 +489,12 @@ def matrix(app):
         m.clients = clients_for(app, w)
         m.world = freeze(w)
         m.content = {k: freeze(c) for k, c in m.content.items()}
-        m.rules = {f"{method} {rule.rule}": rule for rule in app.url_map.iter_rules()
-                   if rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}}
+        m.rules = {
+            f"{method} {rule.rule}": rule
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint != "static"
+            for method in rule.methods - {"HEAD", "OPTIONS"}
+        }
         db.session.remove()
         yield m
     finally:
@@ -478,7 +551,8 @@ def test_every_route_is_in_the_matrix(matrix):
     missing = sorted(set(matrix.rules) - set(ROUTES))
     assert not missing, (
         "These routes are not in the access matrix. Add a row for each to ROUTES in "
-        "tests/test_access_matrix.py (URL arguments + who may use it):\n  " + "\n  ".join(missing))
+        "tests/test_access_matrix.py (URL arguments + who may use it):\n  " + "\n  ".join(missing)
+    )
     stale = sorted(set(ROUTES) - set(matrix.rules))
     assert not stale, "Rows for routes that no longer exist: " + ", ".join(stale)
 

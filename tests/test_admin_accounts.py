@@ -15,14 +15,27 @@ from portfolio import access, accounts
 from portfolio.extensions import db
 from portfolio.models import CounsellorAssignment, GuardianCode, Role, User
 
-MANAGER_PAGES = ["/admin/", "/admin/accounts", "/admin/staff/new", "/admin/roster",
-                 "/admin/classes"]
+MANAGER_PAGES = [
+    "/admin/",
+    "/admin/accounts",
+    "/admin/staff/new",
+    "/admin/roster",
+    "/admin/classes",
+]
 
 
-@pytest.mark.parametrize("who,status", [
-    ("admin", 200), ("stubo", 200), ("teacher", 403), ("counsellor", 403), ("pupil", 403),
-    ("guardian", 403), ("other_teacher", 403),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("admin", 200),
+        ("stubo", 200),
+        ("teacher", 403),
+        ("counsellor", 403),
+        ("pupil", 403),
+        ("guardian", 403),
+        ("other_teacher", 403),
+    ],
+)
 def test_access_matrix_manager_pages(world, client_for, who, status):
     client = client_for(getattr(world, who))
     for url in MANAGER_PAGES:
@@ -36,28 +49,39 @@ def test_anonymous_is_sent_to_login(client, world):
 
 
 def test_other_schools_accounts_are_404(world, client_for, app):
-    other_admin, _pw = accounts.create_user(world.other_school, roles=[Role.ADMIN],
-                                            first_name="O", last_name="A", password=PASSWORD,
-                                            must_change_password=False, username="oadmin")
+    other_admin, _pw = accounts.create_user(
+        world.other_school,
+        roles=[Role.ADMIN],
+        first_name="O",
+        last_name="A",
+        password=PASSWORD,
+        must_change_password=False,
+        username="oadmin",
+    )
     db.session.commit()
     client = client_for(other_admin)
     assert client.get(f"/admin/accounts/{world.pupil.id}").status_code == 404
-    assert client.post(f"/admin/accounts/{world.teacher.id}/active",
-                       data={"active": "0"}).status_code == 404
+    assert (
+        client.post(f"/admin/accounts/{world.teacher.id}/active", data={"active": "0"}).status_code
+        == 404
+    )
     page = client.get("/admin/accounts?kind=pupils").get_data(as_text=True)
     assert "Paula" not in page and "Otto" in page
     assert client.get(f"/admin/classes/{world.class_9a.id}/slips").status_code == 404
 
 
 def test_access_rules():
-    admin, stubo, teacher = (User(school_id=1, username=u, first_name="x", last_name="y")
-                             for u in ("a", "s", "t"))
+    admin, stubo, teacher = (
+        User(school_id=1, username=u, first_name="x", last_name="y") for u in ("a", "s", "t")
+    )
     admin.add_role(Role.ADMIN)
     stubo.add_role(Role.STUBO)
     teacher.add_role(Role.TEACHER)
     admin.id, stubo.id, teacher.id = 1, 2, 3
     assert access.can_grant_role(admin, Role.ADMIN) and not access.can_grant_role(stubo, Role.ADMIN)
-    assert access.can_grant_role(stubo, Role.TEACHER) and not access.can_grant_role(teacher, Role.TEACHER)
+    assert access.can_grant_role(stubo, Role.TEACHER) and not access.can_grant_role(
+        teacher, Role.TEACHER
+    )
     assert access.can_change_account(admin, stubo) and not access.can_change_account(stubo, admin)
     assert not access.can_change_account(admin, admin)
     assert access.can_run_rollover(admin) and not access.can_run_rollover(stubo)
@@ -91,8 +115,9 @@ def test_account_list_uses_a_fixed_number_of_queries(world, client_for, kind):
     before = _count_queries(client, url)
     for i in range(15):
         role = {"pupils": Role.PUPIL, "staff": Role.TEACHER, "guardians": Role.GUARDIAN}[kind]
-        user, _pw = accounts.create_user(world.school, roles=[role], first_name=f"N{i}",
-                                         last_name="Many")
+        user, _pw = accounts.create_user(
+            world.school, roles=[role], first_name=f"N{i}", last_name="Many"
+        )
         if kind == "pupils":
             accounts.put_in_class(user, world.class_9b)
         elif kind == "staff":
@@ -107,7 +132,9 @@ def test_account_list_uses_a_fixed_number_of_queries(world, client_for, kind):
 
 def test_account_list_search_and_class_filter(world, client_for):
     client = client_for(world.stubo)
-    page = client.get(f"/admin/accounts?kind=pupils&class_id={world.class_9b.id}").get_data(as_text=True)
+    page = client.get(f"/admin/accounts?kind=pupils&class_id={world.class_9b.id}").get_data(
+        as_text=True
+    )
     assert "Nine-B, Berta" in page and "Pupil, Paula" not in page
     page = client.get("/admin/accounts?kind=staff&q=tina").get_data(as_text=True)
     assert "Teacher, Tina" in page and "Teacher, Bernd" not in page
@@ -119,9 +146,15 @@ def test_account_list_search_and_class_filter(world, client_for):
 
 def test_create_staff_shows_password_once_and_forces_change(world, client_for, app):
     client = client_for(world.admin)
-    response = client.post("/admin/staff/new", data={
-        "first_name": "Klara", "last_name": "Klasse", "roles": ["teacher"],
-        "classes": [str(world.class_9b.id)]})
+    response = client.post(
+        "/admin/staff/new",
+        data={
+            "first_name": "Klara",
+            "last_name": "Klasse",
+            "roles": ["teacher"],
+            "classes": [str(world.class_9b.id)],
+        },
+    )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     user = db.session.scalar(sa.select(User).where(User.username == "klara.klasse"))
@@ -131,8 +164,10 @@ def test_create_staff_shows_password_once_and_forces_change(world, client_for, a
     # At the first login the new password must have 12 characters.
     new = app.test_client()
     assert login(new, "klara.klasse", password).status_code == 302
-    short = new.post("/password", data={"current_password": password,
-                                        "new_password": "Kurz-123", "confirm": "Kurz-123"})
+    short = new.post(
+        "/password",
+        data={"current_password": password, "new_password": "Kurz-123", "confirm": "Kurz-123"},
+    )
     assert "at least 12 characters" in short.get_data(as_text=True)
     # The account page never shows the password again.
     page = client.get(f"/admin/accounts/{user.id}").get_data(as_text=True)
@@ -143,12 +178,20 @@ def test_create_staff_errors_and_role_limits(world, client_for):
     client = client_for(world.stubo)
     form = client.get("/admin/staff/new").get_data(as_text=True)
     assert 'value="admin"' not in form  # a StuBO does not make admins
-    response = client.post("/admin/staff/new", data={
-        "first_name": "Evil", "last_name": "Admin", "roles": ["admin"]})
+    response = client.post(
+        "/admin/staff/new", data={"first_name": "Evil", "last_name": "Admin", "roles": ["admin"]}
+    )
     assert response.status_code == 200
-    assert db.session.scalar(sa.select(User).where(User.last_name == "Admin", User.first_name == "Evil")) is None
-    taken = client.post("/admin/staff/new", data={
-        "first_name": "T", "last_name": "T", "username": "tina", "roles": ["teacher"]})
+    assert (
+        db.session.scalar(
+            sa.select(User).where(User.last_name == "Admin", User.first_name == "Evil")
+        )
+        is None
+    )
+    taken = client.post(
+        "/admin/staff/new",
+        data={"first_name": "T", "last_name": "T", "username": "tina", "roles": ["teacher"]},
+    )
     assert "username is taken" in taken.get_data(as_text=True)
     assert 'value="T"' in taken.get_data(as_text=True)  # what was typed stays
 
@@ -168,10 +211,14 @@ def test_deactivate_and_reactivate(world, client_for, app):
 
 def test_stubo_cannot_deactivate_admin_nor_anyone_themself(world, client_for):
     stubo = client_for(world.stubo)
-    assert stubo.post(f"/admin/accounts/{world.admin.id}/active",
-                      data={"active": "0"}).status_code == 403
-    assert stubo.post(f"/admin/accounts/{world.stubo.id}/active",
-                      data={"active": "0"}).status_code == 403
+    assert (
+        stubo.post(f"/admin/accounts/{world.admin.id}/active", data={"active": "0"}).status_code
+        == 403
+    )
+    assert (
+        stubo.post(f"/admin/accounts/{world.stubo.id}/active", data={"active": "0"}).status_code
+        == 403
+    )
     db.session.refresh(world.admin)
     assert world.admin.is_active_account
 
@@ -182,16 +229,22 @@ def test_assign_and_remove_counsellor(world, client_for):
     assert client.post(url, data={"counsellor_id": world.counsellor.id}).status_code == 302
     assigned = sa.select(CounsellorAssignment.id).where(
         CounsellorAssignment.pupil_id == world.pupil_9b.id,
-        CounsellorAssignment.counsellor_id == world.counsellor.id)
+        CounsellorAssignment.counsellor_id == world.counsellor.id,
+    )
     assert db.session.scalar(assigned)
     # A teacher is not a counsellor: refused.
     client.post(url, data={"counsellor_id": world.teacher.id})
-    assert not db.session.scalar(sa.select(CounsellorAssignment.id).where(
-        CounsellorAssignment.counsellor_id == world.teacher.id))
+    assert not db.session.scalar(
+        sa.select(CounsellorAssignment.id).where(
+            CounsellorAssignment.counsellor_id == world.teacher.id
+        )
+    )
     client.post(url, data={"remove": "1", "id": world.counsellor.id})
     assert not db.session.scalar(assigned)
-    assert client_for(world.teacher).post(
-        url, data={"counsellor_id": world.counsellor.id}).status_code == 403
+    assert (
+        client_for(world.teacher).post(url, data={"counsellor_id": world.counsellor.id}).status_code
+        == 403
+    )
 
 
 def _pdf_text(data: bytes) -> str:
@@ -209,10 +262,19 @@ def test_class_slips_reset_passwords_and_pdf(world, client_for, app):
     assert world.pupil.check_password(PASSWORD)
     world.guardian.locale = "ar"
     db.session.commit()
-    response = client.post(url, data={"pupils": [world.pupil.id, world.classmate.id],
-                                      "letters": "y", "letter_locale": "pl", "confirm": "y"})
+    response = client.post(
+        url,
+        data={
+            "pupils": [world.pupil.id, world.classmate.id],
+            "letters": "y",
+            "letter_locale": "pl",
+            "confirm": "y",
+        },
+    )
     assert response.status_code == 200
-    download = re.search(r'href="(/admin/download/[^"]+)"', response.get_data(as_text=True)).group(1)
+    download = re.search(r'href="(/admin/download/[^"]+)"', response.get_data(as_text=True)).group(
+        1
+    )
     pdf = client.get(download)
     assert pdf.status_code == 200
     text = _pdf_text(pdf.data)
@@ -227,8 +289,13 @@ def test_class_slips_reset_passwords_and_pdf(world, client_for, app):
 def test_class_slips_for_other_class_teacher_is_403(world, client_for):
     client = client_for(world.teacher_9b)
     assert client.get(f"/admin/classes/{world.class_9a.id}/slips").status_code == 403
-    assert client.post(f"/admin/classes/{world.class_9a.id}/slips", data={
-        "pupils": [world.pupil.id], "confirm": "y", "letter_locale": "de"}).status_code == 403
+    assert (
+        client.post(
+            f"/admin/classes/{world.class_9a.id}/slips",
+            data={"pupils": [world.pupil.id], "confirm": "y", "letter_locale": "de"},
+        ).status_code
+        == 403
+    )
     assert world.pupil.check_password(PASSWORD)
 
 

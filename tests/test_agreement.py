@@ -35,17 +35,23 @@ def edit(client, pupil_id, data, agreement=None):
 
 
 def sign(client, pupil_id, agreement, version=None):
-    return client.post(f"/agreement/pupil/{pupil_id}/sign", headers=EN, data={
-        "agreement_id": agreement.id,
-        "version": agreement.version if version is None else version,
-        "confirm": "y",
-    }, follow_redirects=True)
+    return client.post(
+        f"/agreement/pupil/{pupil_id}/sign",
+        headers=EN,
+        data={
+            "agreement_id": agreement.id,
+            "version": agreement.version if version is None else version,
+            "confirm": "y",
+        },
+        follow_redirects=True,
+    )
 
 
 def latest(pupil_id) -> Agreement:
     db.session.expire_all()
-    return db.session.scalar(sa.select(Agreement).where(Agreement.pupil_id == pupil_id)
-                             .order_by(Agreement.number.desc()))
+    return db.session.scalar(
+        sa.select(Agreement).where(Agreement.pupil_id == pupil_id).order_by(Agreement.number.desc())
+    )
 
 
 def draft_for(world, data=COMPLETE):
@@ -66,9 +72,11 @@ def test_pupil_starts_a_draft_with_all_fields(w):
     assert agreement.data["dream_job"] == "Mechatronikerin"
     assert agreement.data["fields"] == ["elektro", "metall"]
     assert agreement.data["steps"] == [
-        {"text": "Praktikum suchen", "due_on": "2026-03-01", "priority": 1}]
+        {"text": "Praktikum suchen", "due_on": "2026-03-01", "priority": 1}
+    ]
     assert agreement.data["contacts"] == [
-        {"name": "Frau Lorenz", "role": "Berufsberatung", "contact": "dienstags"}]
+        {"name": "Frau Lorenz", "role": "Berufsberatung", "contact": "dienstags"}
+    ]
     assert agreement.share_guardians is True and agreement.share_counsellor is False
     assert not agreement.is_locked
     page = w.client_for(w.pupil).get("/agreement/", headers=EN).get_data(as_text=True)
@@ -110,12 +118,15 @@ def test_locked_version_is_read_only_and_a_change_makes_version_2(w):
     teacher = w.client_for(w.teacher)
     changed = {**COMPLETE, "decision": "berufskolleg", "next_step": "Anmeldung am Berufskolleg"}
     assert edit(teacher, w.pupil.id, changed, locked).status_code == 302
-    first, second = db.session.scalars(
-        sa.select(Agreement).order_by(Agreement.number)).all()
+    first, second = db.session.scalars(sa.select(Agreement).order_by(Agreement.number)).all()
     assert first.id == agreement.id and first.is_locked and first.decision == "dual"
     assert first.data["next_step"] == "Bewerben bis Oktober"
     assert (second.number, second.decision, second.signatures, second.locked_at) == (
-        2, "berufskolleg", [], None)
+        2,
+        "berufskolleg",
+        [],
+        None,
+    )
     assert second.data["contacts"] == first.data["contacts"]  # the rest is carried over
     page = w.client_for(w.pupil).get("/agreement/", headers=EN).get_data(as_text=True)
     assert "All versions" in page and "Version 2" in page
@@ -173,8 +184,9 @@ def test_stale_edit_keeps_the_input_and_saves_nothing(w):
     stale = (agreement.id, agreement.version)
     edit(w.client_for(w.teacher), w.pupil.id, {**COMPLETE, "next_step": "Lehrerin"}, agreement)
     form = {**COMPLETE, "next_step": "Schülerin", "agreement_id": stale[0], "version": stale[1]}
-    response = w.client_for(w.pupil).post(f"/agreement/pupil/{w.pupil.id}/edit", data=form,
-                                          headers=EN)
+    response = w.client_for(w.pupil).post(
+        f"/agreement/pupil/{w.pupil.id}/edit", data=form, headers=EN
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Someone else changed the agreement while you were editing" in page
@@ -182,8 +194,9 @@ def test_stale_edit_keeps_the_input_and_saves_nothing(w):
     assert latest(w.pupil.id).data["next_step"] == "Lehrerin"
     # The form now names the current version: saving again is a knowing replacement.
     current = latest(w.pupil.id)
-    assert re.search(rf'name="version"[^>]*value="{current.version}"', page) or \
-        re.search(rf'value="{current.version}"[^>]*name="version"', page)
+    assert re.search(rf'name="version"[^>]*value="{current.version}"', page) or re.search(
+        rf'value="{current.version}"[^>]*name="version"', page
+    )
 
 
 def test_incomplete_draft_cannot_be_signed(w):
@@ -200,9 +213,11 @@ def test_incomplete_draft_cannot_be_signed(w):
 
 def test_signing_needs_the_confirmation_box(w):
     agreement = draft_for(w)
-    response = w.client_for(w.pupil).post(f"/agreement/pupil/{w.pupil.id}/sign", headers=EN,
-                                          data={"agreement_id": agreement.id,
-                                                "version": agreement.version})
+    response = w.client_for(w.pupil).post(
+        f"/agreement/pupil/{w.pupil.id}/sign",
+        headers=EN,
+        data={"agreement_id": agreement.id, "version": agreement.version},
+    )
     assert "Please tick the box" in response.get_data(as_text=True)
     assert latest(w.pupil.id).signatures == []
 
@@ -215,29 +230,46 @@ def test_nobody_signs_twice_in_the_same_role(w):
     assert len(latest(w.pupil.id).signatures) == 1
 
 
-@pytest.mark.parametrize("visitor", ["teacher_9b", "other_teacher", "other_pupil", "classmate",
-                                     "other_guardian", "counsellor_unassigned"])
+@pytest.mark.parametrize(
+    "visitor",
+    [
+        "teacher_9b",
+        "other_teacher",
+        "other_pupil",
+        "classmate",
+        "other_guardian",
+        "counsellor_unassigned",
+    ],
+)
 def test_strangers_neither_see_nor_sign(w, visitor):
     agreement = draft_for(w)
     client = w.client_for(getattr(w, visitor))
     assert client.get(f"/agreement/pupil/{w.pupil.id}").status_code == 404
     assert client.get(f"/agreement/pupil/{w.pupil.id}/edit").status_code == 404
-    assert client.post(f"/agreement/pupil/{w.pupil.id}/sign", data={
-        "agreement_id": agreement.id, "version": agreement.version, "confirm": "y"}
-    ).status_code == 404
+    assert (
+        client.post(
+            f"/agreement/pupil/{w.pupil.id}/sign",
+            data={"agreement_id": agreement.id, "version": agreement.version, "confirm": "y"},
+        ).status_code
+        == 404
+    )
     assert latest(w.pupil.id).signatures == []
 
 
 def test_guardian_sees_only_when_shared_and_cannot_edit(w):
     agreement = draft_for(w)
     guardian = w.client_for(w.guardian)
-    assert "Mechatronikerin" in guardian.get(f"/agreement/pupil/{w.pupil.id}").get_data(as_text=True)
+    assert "Mechatronikerin" in guardian.get(f"/agreement/pupil/{w.pupil.id}").get_data(
+        as_text=True
+    )
     assert guardian.get(f"/agreement/pupil/{w.pupil.id}/edit").status_code == 403
     w.client_for(w.pupil).post("/agreement/sharing", data={})  # share with nobody
     page = guardian.get(f"/agreement/pupil/{w.pupil.id}", headers=EN).get_data(as_text=True)
     assert "Mechatronikerin" not in page and "has not shared" in page
-    response = guardian.post(f"/agreement/pupil/{w.pupil.id}/sign", data={
-        "agreement_id": agreement.id, "version": latest(w.pupil.id).version, "confirm": "y"})
+    response = guardian.post(
+        f"/agreement/pupil/{w.pupil.id}/sign",
+        data={"agreement_id": agreement.id, "version": latest(w.pupil.id).version, "confirm": "y"},
+    )
     assert response.status_code == 404
 
 
@@ -246,8 +278,9 @@ def test_counsellor_sees_and_signs_only_when_shared(w):
     counsellor = w.client_for(w.counsellor)
     page = counsellor.get(f"/agreement/pupil/{w.pupil.id}", headers=EN).get_data(as_text=True)
     assert "Mechatronikerin" not in page
-    w.client_for(w.pupil).post("/agreement/sharing", data={"share_guardians": "y",
-                                                           "share_counsellor": "y"})
+    w.client_for(w.pupil).post(
+        "/agreement/sharing", data={"share_guardians": "y", "share_counsellor": "y"}
+    )
     page = sign(counsellor, w.pupil.id, latest(w.pupil.id)).get_data(as_text=True)
     assert "Thank you for signing" in page
     assert [s.role for s in latest(w.pupil.id).signatures] == ["counsellor"]
@@ -263,7 +296,9 @@ def test_staff_and_guardian_views_are_audited(w):
     w.client_for(w.guardian).get(f"/agreement/pupil/{w.pupil.id}")
     events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.actor_id, e.action, e.object_type) for e in events] == [
-        (w.teacher.id, "view", "agreement"), (w.guardian.id, "view", "agreement")]
+        (w.teacher.id, "view", "agreement"),
+        (w.guardian.id, "view", "agreement"),
+    ]
 
 
 def test_teacher_starts_the_agreement_for_a_pupil(w):
@@ -275,8 +310,7 @@ def test_teacher_starts_the_agreement_for_a_pupil(w):
 
 
 def test_bad_date_is_shown_at_the_field_and_input_kept(w):
-    response = edit(w.client_for(w.pupil), w.pupil.id,
-                    {**COMPLETE, "steps-0-due_on": "31.02.2026"})
+    response = edit(w.client_for(w.pupil), w.pupil.id, {**COMPLETE, "steps-0-due_on": "31.02.2026"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="steps-0-due_on-error"' in page
@@ -285,8 +319,7 @@ def test_bad_date_is_shown_at_the_field_and_input_kept(w):
 
 
 def test_date_without_step_text_is_refused(w):
-    response = edit(w.client_for(w.pupil), w.pupil.id,
-                    {**COMPLETE, "steps-1-due_on": "2026-05-01"})
+    response = edit(w.client_for(w.pupil), w.pupil.id, {**COMPLETE, "steps-1-due_on": "2026-05-01"})
     assert "Please describe the step, or remove the date." in response.get_data(as_text=True)
 
 

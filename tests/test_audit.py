@@ -43,8 +43,11 @@ def test_pupil_sees_who_looked_in_plain_language(client_for, world):
     assert "Praktikumszeugnis" in text
 
     # The guardian sees who and what, but no titles (they could name unshared entries).
-    guardian_page = client_for(world.guardian).get(f"/privacy/{world.pupil.id}/who-looked",
-                                                   headers=EN).get_data(as_text=True)
+    guardian_page = (
+        client_for(world.guardian)
+        .get(f"/privacy/{world.pupil.id}/who-looked", headers=EN)
+        .get_data(as_text=True)
+    )
     assert "Tina Teacher" in guardian_page and "Praktikum Tischlerei" not in guardian_page
 
 
@@ -56,17 +59,21 @@ def test_a_real_view_by_staff_is_recorded_and_the_pupils_own_is_not(client_for, 
     assert len(events) == 1 and events[0].action == "view"
     assert events[0].actor_name == "Tina Teacher" and events[0].actor_role == "teacher"
     # The pupil's own take-away download leaves no trace, a guardian's does.
-    assert client_for(world.pupil).get(
-        f"/privacy/{world.pupil.id}/take-away.zip").status_code == 200
+    assert (
+        client_for(world.pupil).get(f"/privacy/{world.pupil.id}/take-away.zip").status_code == 200
+    )
     assert len(_events()) == before + 1
-    assert client_for(world.guardian).get(
-        f"/privacy/{world.pupil.id}/take-away.zip").status_code == 200
+    assert (
+        client_for(world.guardian).get(f"/privacy/{world.pupil.id}/take-away.zip").status_code
+        == 200
+    )
     [takeaway] = _events(action="takeaway")
     assert takeaway.actor_id == world.guardian.id and takeaway.pupil_id == world.pupil.id
 
 
-@pytest.mark.parametrize("visitor", ["classmate", "teacher", "counsellor", "admin",
-                                     "other_guardian", "other_teacher"])
+@pytest.mark.parametrize(
+    "visitor", ["classmate", "teacher", "counsellor", "admin", "other_guardian", "other_teacher"]
+)
 def test_only_pupil_and_guardians_see_who_looked(client_for, world, visitor):
     response = client_for(getattr(world, visitor)).get(f"/privacy/{world.pupil.id}/who-looked")
     assert response.status_code in (403, 404)
@@ -207,8 +214,9 @@ def test_admin_downloads_the_log_as_csv_without_formulas(client_for, world):
     assert _events(action="export", actor_id=world.admin.id)
 
 
-@pytest.mark.parametrize("visitor", ["teacher", "stubo", "guardian", "pupil", "counsellor",
-                                     "other_teacher"])
+@pytest.mark.parametrize(
+    "visitor", ["teacher", "stubo", "guardian", "pupil", "counsellor", "other_teacher"]
+)
 def test_the_schools_log_is_for_the_admin_only(client_for, world, visitor):
     client = client_for(getattr(world, visitor))
     assert client.get("/admin/audit").status_code == 403
@@ -236,11 +244,17 @@ def audit_coverage(app, client_for, world):
                 setattr(obj, attr, True)
     c.guidance.share_guardians = True
     db.session.commit()
-    ids = {"pupil_id": world.pupil.id, "entry_id": c.praktikum.id,
-           "document_id": c.certificate.id, "agreement_id": c.agreement.id,
-           "record_id": c.guidance.id, "guidance_id": c.guidance.id}
-    clients = {name: client_for(getattr(world, name)) for name in ("teacher", "guardian",
-                                                                    "counsellor")}
+    ids = {
+        "pupil_id": world.pupil.id,
+        "entry_id": c.praktikum.id,
+        "document_id": c.certificate.id,
+        "agreement_id": c.agreement.id,
+        "record_id": c.guidance.id,
+        "guidance_id": c.guidance.id,
+    }
+    clients = {
+        name: client_for(getattr(world, name)) for name in ("teacher", "guardian", "counsellor")
+    }
     report = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         args = set(rule.arguments)

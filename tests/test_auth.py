@@ -79,19 +79,26 @@ def test_new_session_id_at_login(app, client, world):
 
 
 def test_forced_password_change(client, world):
-    user, initial = accounts.create_user(world.school, roles=[Role.PUPIL], first_name="Neu",
-                                         last_name="Ling")
+    user, initial = accounts.create_user(
+        world.school, roles=[Role.PUPIL], first_name="Neu", last_name="Ling"
+    )
     db.session.commit()
     response = login(client, user.username, initial)
     assert response.headers["Location"].endswith("/password")
     # Every other page sends the user back to the change form.
     assert client.get("/").headers["Location"].endswith("/password")
-    short = client.post("/password", data={"current_password": initial, "new_password": "abc",
-                                           "confirm": "abc"})
+    short = client.post(
+        "/password", data={"current_password": initial, "new_password": "abc", "confirm": "abc"}
+    )
     assert "at least 8 characters" in short.get_data(as_text=True)
-    ok = client.post("/password", data={"current_password": initial,
-                                        "new_password": "Meine-Katze-42",
-                                        "confirm": "Meine-Katze-42"})
+    ok = client.post(
+        "/password",
+        data={
+            "current_password": initial,
+            "new_password": "Meine-Katze-42",
+            "confirm": "Meine-Katze-42",
+        },
+    )
     assert ok.status_code == 302
     assert client.get("/").status_code in (200, 302)
     assert not client.get("/", follow_redirects=True).request.path.endswith("/password")
@@ -102,8 +109,14 @@ def test_forced_password_change(client, world):
 
 def test_staff_password_needs_twelve_characters(client_for, world):
     c = client_for(world.teacher)
-    response = c.post("/password", data={"current_password": PASSWORD,
-                                         "new_password": "Elf-Zeichen", "confirm": "Elf-Zeichen"})
+    response = c.post(
+        "/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Elf-Zeichen",
+            "confirm": "Elf-Zeichen",
+        },
+    )
     assert "at least 12 characters" in response.get_data(as_text=True)
     assert world.teacher.check_password(PASSWORD)
 
@@ -111,9 +124,14 @@ def test_staff_password_needs_twelve_characters(client_for, world):
 def test_password_change_ends_other_sessions(app, client_for, world):
     first = client_for(world.pupil)
     second = client_for(world.pupil)
-    response = first.post("/password", data={"current_password": PASSWORD,
-                                             "new_password": "Neues-Passwort-7",
-                                             "confirm": "Neues-Passwort-7"})
+    response = first.post(
+        "/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Neues-Passwort-7",
+            "confirm": "Neues-Passwort-7",
+        },
+    )
     assert response.status_code == 302
     assert first.get("/password").status_code == 200
     assert second.get("/password").status_code == 302
@@ -124,7 +142,9 @@ def test_teacher_resets_a_pupils_password(app, client_for, world):
     pupil_client = client_for(world.pupil)
     assert c.get(f"/pupils/{world.pupil.id}/reset-password").status_code == 200
     page = c.post(f"/pupils/{world.pupil.id}/reset-password").get_data(as_text=True)
-    new_password = re.search(r'<span class="bwp-secret">([A-Za-z]+-[A-Za-z]+-\d{4})</span>', page).group(1)
+    new_password = re.search(
+        r'<span class="bwp-secret">([A-Za-z]+-[A-Za-z]+-\d{4})</span>', page
+    ).group(1)
     # The pupil's open session ended; the new password forces a change.
     assert pupil_client.get("/password").status_code == 302
     fresh = app.test_client()
@@ -140,15 +160,20 @@ def test_reset_password_is_limited_to_own_pupils(client_for, world):
         (world.stubo, world.pupil, 200),
         (world.admin, world.pupil, 200),
     ]:
-        assert client_for(user).get(f"/pupils/{pupil.id}/reset-password").status_code == expected, user
+        assert client_for(user).get(f"/pupils/{pupil.id}/reset-password").status_code == expected, (
+            user
+        )
 
 
 def test_csrf_is_enforced(app, client, world, csrf_enabled):
     response = client.post("/login", data={"username": "paula", "password": PASSWORD})
     assert response.status_code in (302, 400)
     assert client.get_cookie("bwp_session") is None or "_user_id" not in (
-        client.get("/password").headers.get("Location", "/login"))
+        client.get("/password").headers.get("Location", "/login")
+    )
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    ok = client.post("/login", data={"username": "paula", "password": PASSWORD, "csrf_token": token})
+    ok = client.post(
+        "/login", data={"username": "paula", "password": PASSWORD, "csrf_token": token}
+    )
     assert ok.status_code == 302 and ok.headers["Location"] == "/"

@@ -63,14 +63,18 @@ def test_seed_bulk_data_fits_the_access_rules(app):
     """Teachers see their class, counsellors their assigned pupils, guardians their child."""
     stats = seed_bulk(1, 30, class_size=10, files=False, grades=("9",), counsellors=1)
     school_id = stats.school_ids[0]
-    pupils = list(db.session.scalars(sa.select(User.id).where(
-        User.school_id == school_id, User.username.like("%.p%"))))
+    pupils = list(
+        db.session.scalars(
+            sa.select(User.id).where(User.school_id == school_id, User.username.like("%.p%"))
+        )
+    )
     teacher = db.session.scalar(sa.select(User).where(User.username.like("%.t0")))
     assert len(set(db.session.scalars(access.taught_pupils(teacher)))) == 10
     counsellor = db.session.scalar(sa.select(User).where(User.username.like("%.c0")))
     assert counsellor.has_role(Role.COUNSELLOR)
-    assert set(db.session.scalars(access.counselled_pupils(counsellor, with_consent=False))) \
-        == set(pupils)
+    assert set(db.session.scalars(access.counselled_pupils(counsellor, with_consent=False))) == set(
+        pupils
+    )
     guardian = db.session.scalar(sa.select(User).where(User.username.like("%.g0")))
     (child,) = db.session.scalars(access.pupils_visible_to(guardian))
     assert access.access_to(guardian, db.session.get(User, child)).is_guardian

@@ -17,30 +17,38 @@ from portfolio.pupil import services
 
 @pytest.fixture
 def entry(world):
-    e = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
-              data={"title": "Tag", "text": "Anfang"})
+    e = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="reflection",
+        data={"title": "Tag", "text": "Anfang"},
+    )
     db.session.add(e)
     db.session.commit()
     return e
 
 
 def _version(html: str) -> str:
-    return re.search(r'name="version"[^>]*value="(\d*)"|value="(\d*)"[^>]*name="version"',
-                     html).group(1)
+    return re.search(
+        r'name="version"[^>]*value="(\d*)"|value="(\d*)"[^>]*name="version"', html
+    ).group(1)
 
 
 def _race(clients, entry_id, texts, before_post=None):
     """Both clients open the form, then post at the same moment. -> [(status, text)]"""
-    versions = [_version(c.get(f"/portfolio/entry/{entry_id}/edit").get_data(as_text=True))
-                for c in clients]
+    versions = [
+        _version(c.get(f"/portfolio/entry/{entry_id}/edit").get_data(as_text=True)) for c in clients
+    ]
     assert versions[0] == versions[1]
     start = threading.Barrier(len(clients), timeout=10)
     results: list = [None] * len(clients)
 
     def save(i):
         start.wait()
-        response = clients[i].post(f"/portfolio/entry/{entry_id}/edit",
-                                   data={"title": "Tag", "text": texts[i], "version": versions[i]})
+        response = clients[i].post(
+            f"/portfolio/entry/{entry_id}/edit",
+            data={"title": "Tag", "text": texts[i], "version": versions[i]},
+        )
         results[i] = (response.status_code, response.get_data(as_text=True))
 
     threads = [threading.Thread(target=save, args=(i,)) for i in range(len(clients))]

@@ -29,7 +29,10 @@ def test_database_url_defaults_to_sqlite_in_instance(tmp_path, monkeypatch):
 
 def test_postgres_urls_use_psycopg3(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@h/db")
-    assert from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@h/db"
+    assert (
+        from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"]
+        == "postgresql+psycopg://u:p@h/db"
+    )
 
 
 def test_production_refuses_sqlite(tmp_path, monkeypatch):

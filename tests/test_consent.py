@@ -30,10 +30,16 @@ def test_age_is_counted_in_completed_years():
     assert consent.age_on(dt.date(2008, 2, 29), dt.date(2026, 2, 28)) == 17
 
 
-@pytest.mark.parametrize("years, days_after, decider", [
-    (13, 0, "guardian"), (14, 1, "guardian"), (14, 0, "pupil"), (15, 0, "pupil"),
-    (None, 0, "guardian"),
-])
+@pytest.mark.parametrize(
+    "years, days_after, decider",
+    [
+        (13, 0, "guardian"),
+        (14, 1, "guardian"),
+        (14, 0, "pupil"),
+        (15, 0, "pupil"),
+        (None, 0, "guardian"),
+    ],
+)
 def test_who_may_consent_depends_on_the_schools_consent_age(world, years, days_after, decider):
     _set_age(world.pupil, years, days_after)
     assert consent.who_may_consent(world.pupil, world.school, TODAY) == {decider}
@@ -47,20 +53,28 @@ def test_the_school_sets_the_consent_age(world):
 
 
 def _age_today(pupil, years):
-    pupil.date_of_birth = dt.date.today().replace(year=dt.date.today().year - years) \
-        - dt.timedelta(days=1)
+    pupil.date_of_birth = dt.date.today().replace(year=dt.date.today().year - years) - dt.timedelta(
+        days=1
+    )
     db.session.commit()
 
 
 def _post(client, pupil_id, purpose, action):
-    return client.post(f"/privacy/{pupil_id}/consents", headers=EN,
-                       data={"purpose": purpose.value, "action": action})
+    return client.post(
+        f"/privacy/{pupil_id}/consents",
+        headers=EN,
+        data={"purpose": purpose.value, "action": action},
+    )
 
 
 def _active(pupil_id, purpose):
-    return db.session.scalars(sa.select(Consent).where(
-        Consent.pupil_id == pupil_id, Consent.purpose == purpose.value,
-        Consent.withdrawn_at.is_(None))).all()
+    return db.session.scalars(
+        sa.select(Consent).where(
+            Consent.pupil_id == pupil_id,
+            Consent.purpose == purpose.value,
+            Consent.withdrawn_at.is_(None),
+        )
+    ).all()
 
 
 def test_pupil_of_13_cannot_consent_but_the_guardian_can(client_for, world):
@@ -85,8 +99,9 @@ def test_pupil_of_15_consents_themself_and_the_guardian_only_sees_it(client_for,
     _age_today(world.pupil, 15)
     purpose = ConsentPurpose.APP_USE
     pupil_client = client_for(world.pupil)
-    assert "I agree" in pupil_client.get(f"/privacy/{world.pupil.id}/consents",
-                                         headers=EN).get_data(as_text=True)
+    assert "I agree" in pupil_client.get(
+        f"/privacy/{world.pupil.id}/consents", headers=EN
+    ).get_data(as_text=True)
     assert _post(pupil_client, world.pupil.id, purpose, "give").status_code == 302
     [row] = _active(world.pupil.id, purpose)
     assert row.given_by_role == "pupil" and row.given_by_id == world.pupil.id
@@ -100,18 +115,26 @@ def test_pupil_of_15_consents_themself_and_the_guardian_only_sees_it(client_for,
 
 def test_unknown_birth_date_means_the_guardian_decides(client_for, world):
     _set_age(world.pupil, None)
-    assert _post(client_for(world.pupil), world.pupil.id, ConsentPurpose.APP_USE,
-                 "give").status_code == 403
-    assert _post(client_for(world.guardian), world.pupil.id, ConsentPurpose.APP_USE,
-                 "give").status_code == 302
+    assert (
+        _post(client_for(world.pupil), world.pupil.id, ConsentPurpose.APP_USE, "give").status_code
+        == 403
+    )
+    assert (
+        _post(
+            client_for(world.guardian), world.pupil.id, ConsentPurpose.APP_USE, "give"
+        ).status_code
+        == 302
+    )
 
 
-@pytest.mark.parametrize("visitor", ["classmate", "other_guardian", "teacher", "other_pupil",
-                                     "counsellor", "admin"])
+@pytest.mark.parametrize(
+    "visitor", ["classmate", "other_guardian", "teacher", "other_pupil", "counsellor", "admin"]
+)
 def test_nobody_else_gives_consent_on_the_privacy_page(client_for, world, visitor):
     _age_today(world.pupil, 12)
-    response = _post(client_for(getattr(world, visitor)), world.pupil.id,
-                     ConsentPurpose.APP_USE, "give")
+    response = _post(
+        client_for(getattr(world, visitor)), world.pupil.id, ConsentPurpose.APP_USE, "give"
+    )
     assert response.status_code in (403, 404)
     assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
 
@@ -119,15 +142,22 @@ def test_nobody_else_gives_consent_on_the_privacy_page(client_for, world, visito
 def test_bad_form_input_gets_a_message_not_an_error(client_for, world):
     _age_today(world.pupil, 12)
     client = client_for(world.guardian)
-    response = client.post(f"/privacy/{world.pupil.id}/consents", headers=EN,
-                           data={"purpose": "sell_to_advertisers", "action": "give"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/privacy/{world.pupil.id}/consents",
+        headers=EN,
+        data={"purpose": "sell_to_advertisers", "action": "give"},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "Please choose a consent" in response.get_data(as_text=True)
     # Giving twice: a clear message, still one active row.
     _post(client, world.pupil.id, ConsentPurpose.APP_USE, "give")
-    again = client.post(f"/privacy/{world.pupil.id}/consents", headers=EN, follow_redirects=True,
-                        data={"purpose": "app_use", "action": "give"})
+    again = client.post(
+        f"/privacy/{world.pupil.id}/consents",
+        headers=EN,
+        follow_redirects=True,
+        data={"purpose": "app_use", "action": "give"},
+    )
     assert "already been given" in again.get_data(as_text=True)
     assert len(_active(world.pupil.id, ConsentPurpose.APP_USE)) == 1
 
@@ -152,8 +182,13 @@ def test_withdrawal_keeps_the_row_and_a_new_consent_is_a_new_row(client_for, wor
 
 
 def test_withdrawing_counsellor_access_cuts_access_at_once(client_for, world):
-    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
-                  title="Shared with the counsellor", share_counsellor=True)
+    entry = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="reflection",
+        title="Shared with the counsellor",
+        share_counsellor=True,
+    )
     db.session.add(entry)
     db.session.commit()
     counsellor = client_for(world.counsellor)
@@ -161,8 +196,9 @@ def test_withdrawing_counsellor_access_cuts_access_at_once(client_for, world):
     assert counsellor.get(url).status_code == 200
 
     _age_today(world.pupil, 12)
-    response = _post(client_for(world.guardian), world.pupil.id,
-                     ConsentPurpose.COUNSELLOR_ACCESS, "withdraw")
+    response = _post(
+        client_for(world.guardian), world.pupil.id, ConsentPurpose.COUNSELLOR_ACCESS, "withdraw"
+    )
     assert response.status_code == 302
     # The counsellor's very next request, in the same logged-in session, is refused.
     assert counsellor.get(url).status_code == 404
@@ -193,8 +229,9 @@ def test_withdraw_without_consent_is_refused_with_a_message(world):
 def test_admin_records_a_paper_consent_and_sees_the_history(client_for, world):
     client = client_for(world.admin)
     url = f"/admin/consents/{world.pupil.id}"
-    response = client.post(url, headers=EN, data={"purpose": "app_use", "action": "give",
-                                                  "confirm": "y"})
+    response = client.post(
+        url, headers=EN, data={"purpose": "app_use", "action": "give", "confirm": "y"}
+    )
     assert response.status_code == 302
     [row] = _active(world.pupil.id, ConsentPurpose.APP_USE)
     assert row.given_by_role == "staff" and row.given_by_id == world.admin.id
@@ -208,8 +245,10 @@ def test_admin_records_a_paper_consent_and_sees_the_history(client_for, world):
 
 def test_paper_form_needs_the_confirmation(client_for, world):
     response = client_for(world.admin).post(
-        f"/admin/consents/{world.pupil.id}", headers=EN,
-        data={"purpose": "app_use", "action": "give"})
+        f"/admin/consents/{world.pupil.id}",
+        headers=EN,
+        data={"purpose": "app_use", "action": "give"},
+    )
     assert response.status_code == 200
     assert "Please confirm that you have the signed form" in response.get_data(as_text=True)
     assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
@@ -218,8 +257,9 @@ def test_paper_form_needs_the_confirmation(client_for, world):
 def test_paper_form_is_for_the_school_only(client_for, world):
     for visitor in (world.guardian, world.counsellor, world.other_teacher, world.classmate):
         response = client_for(visitor).post(
-            f"/admin/consents/{world.pupil.id}", data={"purpose": "app_use", "action": "give",
-                                                      "confirm": "y"})
+            f"/admin/consents/{world.pupil.id}",
+            data={"purpose": "app_use", "action": "give", "confirm": "y"},
+        )
         assert response.status_code in (403, 404)
     assert _active(world.pupil.id, ConsentPurpose.APP_USE) == []
 
@@ -243,10 +283,23 @@ def test_admin_overview_shows_consents_with_a_fixed_number_of_queries(client_for
 
     few = count("/admin/consents")
     for i in range(15):
-        pupil = _user(world.school, [Role.PUPIL], f"Extra{i}", "Pupil", cls=world.class_9b,
-                      username=f"extra{i}")
-        db.session.add(Consent(school_id=world.school.id, pupil_id=pupil.id, purpose="app_use",
-                               given_by_role="staff", given_by_id=world.admin.id))
+        pupil = _user(
+            world.school,
+            [Role.PUPIL],
+            f"Extra{i}",
+            "Pupil",
+            cls=world.class_9b,
+            username=f"extra{i}",
+        )
+        db.session.add(
+            Consent(
+                school_id=world.school.id,
+                pupil_id=pupil.id,
+                purpose="app_use",
+                given_by_role="staff",
+                given_by_id=world.admin.id,
+            )
+        )
     db.session.commit()
     assert count("/admin/consents") == few
     page = client.get(f"/admin/consents?class_id={world.class_9a.id}", headers=EN)
@@ -261,4 +314,6 @@ def test_consent_overview_is_not_for_teachers_or_guardians(client_for, world):
 
 def test_consent_rows_are_timestamped_utc(world):
     row = consent.give(world.classmate, ConsentPurpose.APP_USE, world.other_guardian, "guardian")
-    assert row.given_at.tzinfo is not None and abs(utcnow() - row.given_at) < dt.timedelta(minutes=1)
+    assert row.given_at.tzinfo is not None and abs(utcnow() - row.given_at) < dt.timedelta(
+        minutes=1
+    )

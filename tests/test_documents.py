@@ -35,8 +35,9 @@ def png_bytes() -> bytes:
 
 def make_doc(pupil, share=(), *, data=None, name="Zeugnis Müller.pdf", title="Zeugnis"):
     checked = check_upload(data or pdf_bytes(), name)
-    return services.create_document(pupil, pupil, checked, category="certificate", title=title,
-                                    share=share)
+    return services.create_document(
+        pupil, pupil, checked, category="certificate", title=title, share=share
+    )
 
 
 @contextmanager
@@ -53,13 +54,15 @@ def count_queries():
         sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
-def upload(client, *, file=None, title="Praktikumszeugnis", category="certificate",
-           query="", **extra):
+def upload(
+    client, *, file=None, title="Praktikumszeugnis", category="certificate", query="", **extra
+):
     data = {"title": title, "category": category, **extra}
     if file is not None:
         data["file"] = file
-    return client.post(f"/documents/upload{query}", data=data, headers=EN,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/documents/upload{query}", data=data, headers=EN, content_type="multipart/form-data"
+    )
 
 
 # -- upload -----------------------------------------------------------------------------
@@ -76,7 +79,9 @@ def test_upload_stores_the_file_and_lists_it_by_category(client_for, world):
     assert get_storage().read(doc.storage_key) == data and doc.size == len(data)
     assert doc.sha256 == hashlib.sha256(data).hexdigest()
     page = client.get("/documents/", headers=EN).get_data(as_text=True)
-    assert "Certificates" in page and "Praktikumszeugnis" in page and "Shared with: Teachers" in page
+    assert (
+        "Certificates" in page and "Praktikumszeugnis" in page and "Shared with: Teachers" in page
+    )
 
 
 def test_new_documents_are_private_by_default(client_for, world):
@@ -88,13 +93,16 @@ def test_new_documents_are_private_by_default(client_for, world):
     assert "Private: only you" in client.get("/documents/", headers=EN).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("file, message", [
-    (None, "Please choose a file."),
-    ((io.BytesIO(b""), ""), "Please choose a file."),  # what a browser sends for no file
-    ((io.BytesIO(b""), "leer.pdf"), "The file is empty."),
-    ((io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "Zeugnis.pdf"), "This kind of file cannot"),
-    ((io.BytesIO(b"%PDF-1.4\nkaputt"), "Zeugnis.pdf"), "not a readable PDF"),
-])
+@pytest.mark.parametrize(
+    "file, message",
+    [
+        (None, "Please choose a file."),
+        ((io.BytesIO(b""), ""), "Please choose a file."),  # what a browser sends for no file
+        ((io.BytesIO(b""), "leer.pdf"), "The file is empty."),
+        ((io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "Zeugnis.pdf"), "This kind of file cannot"),
+        ((io.BytesIO(b"%PDF-1.4\nkaputt"), "Zeugnis.pdf"), "not a readable PDF"),
+    ],
+)
 def test_bad_uploads_keep_title_and_category(client_for, world, file, message):
     client = client_for(world.pupil)
     response = upload(client, file=file, title="Mein Zeugnis", category="report_card")
@@ -133,7 +141,9 @@ def test_upload_attached_to_own_entry_only(client_for, world):
     ok = upload(client, file=(io.BytesIO(pdf_bytes()), "z.pdf"), query=f"?entry_id={own.id}")
     assert ok.status_code == 302
     assert db.session.scalar(sa.select(Document.entry_id)) == own.id
-    stranger = upload(client, file=(io.BytesIO(pdf_bytes()), "z.pdf"), query=f"?entry_id={other.id}")
+    stranger = upload(
+        client, file=(io.BytesIO(pdf_bytes()), "z.pdf"), query=f"?entry_id={other.id}"
+    )
     assert stranger.status_code == 404
     assert client.get(f"/documents/upload?entry_id={other.id}").status_code == 404
 
@@ -183,8 +193,10 @@ VISITORS_SHARED = {
 
 
 @pytest.mark.parametrize("visitor", sorted(VISITORS_SHARED))
-@pytest.mark.parametrize("shared", [(), (Audience.TEACHERS,), (Audience.GUARDIANS,),
-                                    (Audience.COUNSELLOR,), tuple(Audience)])
+@pytest.mark.parametrize(
+    "shared",
+    [(), (Audience.TEACHERS,), (Audience.GUARDIANS,), (Audience.COUNSELLOR,), tuple(Audience)],
+)
 def test_download_access_matrix(client_for, world, visitor, shared):
     doc = make_doc(world.pupil, shared)
     rule = VISITORS_SHARED[visitor]
@@ -261,8 +273,10 @@ def test_pupil_changes_sharing_and_title(client_for, world):
     doc = make_doc(world.pupil)
     client = client_for(world.pupil)
     assert client.get(f"/documents/{doc.id}/edit").status_code == 200
-    response = client.post(f"/documents/{doc.id}/edit", data={
-        "title": "Neuer Titel", "category": "report_card", "share_guardians": "y"})
+    response = client.post(
+        f"/documents/{doc.id}/edit",
+        data={"title": "Neuer Titel", "category": "report_card", "share_guardians": "y"},
+    )
     assert response.status_code == 302
     db.session.refresh(doc)
     assert doc.title == "Neuer Titel" and doc.category == "report_card"
@@ -275,8 +289,9 @@ def test_pupil_changes_sharing_and_title(client_for, world):
 
 def test_edit_without_title_shows_the_error(client_for, world):
     doc = make_doc(world.pupil)
-    response = client_for(world.pupil).post(f"/documents/{doc.id}/edit",
-                                            data={"title": "", "category": "cv"}, headers=EN)
+    response = client_for(world.pupil).post(
+        f"/documents/{doc.id}/edit", data={"title": "", "category": "cv"}, headers=EN
+    )
     assert "Please enter a title." in response.get_data(as_text=True)
     db.session.refresh(doc)
     assert doc.title == "Zeugnis"
@@ -303,7 +318,8 @@ def test_delete_asks_first_then_removes_row_and_file(client_for, world):
 def test_content_disposition_for_ascii_names_has_no_extended_form():
     assert services.content_disposition("cv.pdf") == 'attachment; filename="cv.pdf"'
     assert services.content_disposition("Größe.png", inline=True) == (
-        "inline; filename=\"Groesse.png\"; filename*=UTF-8''Gr%C3%B6%C3%9Fe.png")
+        "inline; filename=\"Groesse.png\"; filename*=UTF-8''Gr%C3%B6%C3%9Fe.png"
+    )
 
 
 def test_staff_document_list_issues_a_fixed_number_of_queries(client_for, world):

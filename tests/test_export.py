@@ -21,8 +21,9 @@ from portfolio.models import (
 
 
 def pdf_text(data: bytes) -> str:
-    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                            capture_output=True, check=True)
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    )
     return result.stdout.decode()
 
 
@@ -32,32 +33,72 @@ def content(world):
     p = world.pupil
     made = {
         "private": add_entry(p, "reflection", {"title": "PRIVATEMARK", "text": "nur fuer mich"}),
-        "teachers": add_entry(p, "reflection", {"title": "TEACHERMARK", "text": "fuer Lehrer"},
-                              share=("teachers",)),
-        "guardians": add_entry(p, "reflection", {"title": "FAMILYMARK", "text": "fuer Eltern"},
-                               share=("guardians",)),
-        "counsellor": add_entry(p, "reflection", {"title": "COUNSELMARK", "text": "Beratung"},
-                                share=("counsellor",)),
+        "teachers": add_entry(
+            p, "reflection", {"title": "TEACHERMARK", "text": "fuer Lehrer"}, share=("teachers",)
+        ),
+        "guardians": add_entry(
+            p, "reflection", {"title": "FAMILYMARK", "text": "fuer Eltern"}, share=("guardians",)
+        ),
+        "counsellor": add_entry(
+            p, "reflection", {"title": "COUNSELMARK", "text": "Beratung"}, share=("counsellor",)
+        ),
         "cv": add_entry(p, "cv", {"address": "CVMARK Strasse 1"}),
-        "goal": add_entry(p, "goal", {"goal": "GOALMARK", "state": "open", "steps": [
-            {"text": "STEPMARK anrufen", "due_on": "2030-01-15", "done": "no"}]},
-            share=("guardians",)),
+        "goal": add_entry(
+            p,
+            "goal",
+            {
+                "goal": "GOALMARK",
+                "state": "open",
+                "steps": [{"text": "STEPMARK anrufen", "due_on": "2030-01-15", "done": "no"}],
+            },
+            share=("guardians",),
+        ),
     }
-    made["doc_private"] = add_document(p, png_bytes(60, 40), filename="privat.png",
-                                       mime="image/png", category="other", title="DOCPRIVATE")
-    made["doc_cert"] = add_document(p, pdf_bytes(), filename="zeugnis.pdf", mime="application/pdf",
-                                    category="certificate", title="DOCCERT",
-                                    share=("teachers", "guardians"))
-    agreement = Agreement(school_id=p.school_id, pupil_id=p.id, number=1, grade="9",
-                          decision="dual", data={"next_step": "AGREEDMARK bewerben",
-                                                 "steps": [{"text": "Mappe", "due_on": "2030-02-01"}]},
-                          locked_at=utcnow())
+    made["doc_private"] = add_document(
+        p,
+        png_bytes(60, 40),
+        filename="privat.png",
+        mime="image/png",
+        category="other",
+        title="DOCPRIVATE",
+    )
+    made["doc_cert"] = add_document(
+        p,
+        pdf_bytes(),
+        filename="zeugnis.pdf",
+        mime="application/pdf",
+        category="certificate",
+        title="DOCCERT",
+        share=("teachers", "guardians"),
+    )
+    agreement = Agreement(
+        school_id=p.school_id,
+        pupil_id=p.id,
+        number=1,
+        grade="9",
+        decision="dual",
+        data={
+            "next_step": "AGREEDMARK bewerben",
+            "steps": [{"text": "Mappe", "due_on": "2030-02-01"}],
+        },
+        locked_at=utcnow(),
+    )
     db.session.add(agreement)
     db.session.flush()
-    db.session.add(AgreementSignature(school_id=p.school_id, agreement_id=agreement.id,
-                                      role="pupil", name="Paula Pupil"))
-    db.session.add(GuidanceRecord(school_id=p.school_id, pupil_id=p.id, author_id=world.teacher.id,
-                                  held_on=utcnow().date(), topics="GUIDANCEMARK"))
+    db.session.add(
+        AgreementSignature(
+            school_id=p.school_id, agreement_id=agreement.id, role="pupil", name="Paula Pupil"
+        )
+    )
+    db.session.add(
+        GuidanceRecord(
+            school_id=p.school_id,
+            pupil_id=p.id,
+            author_id=world.teacher.id,
+            held_on=utcnow().date(),
+            topics="GUIDANCEMARK",
+        )
+    )
     db.session.commit()
     made["agreement"] = agreement
     return made
@@ -70,24 +111,46 @@ def test_pupil_gets_everything(world, content, client_for):
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.headers["Cache-Control"] == "no-store"
     text = pdf_text(response.data)
-    for mark in ("PRIVATEMARK", "TEACHERMARK", "FAMILYMARK", "COUNSELMARK", "CVMARK",
-                 "AGREEDMARK", "GUIDANCEMARK", "DOCPRIVATE", "DOCCERT"):
+    for mark in (
+        "PRIVATEMARK",
+        "TEACHERMARK",
+        "FAMILYMARK",
+        "COUNSELMARK",
+        "CVMARK",
+        "AGREEDMARK",
+        "GUIDANCEMARK",
+        "DOCPRIVATE",
+        "DOCCERT",
+    ):
         assert mark in text, mark
     # The pupil's own downloads are not audited.
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
 
 
-@pytest.mark.parametrize("who, visible, hidden", [
-    ("guardian", {"FAMILYMARK", "GOALMARK", "DOCCERT", "AGREEDMARK"},
-     {"PRIVATEMARK", "TEACHERMARK", "COUNSELMARK", "CVMARK", "GUIDANCEMARK", "DOCPRIVATE"}),
-    ("teacher", {"TEACHERMARK", "DOCCERT", "AGREEDMARK", "GUIDANCEMARK"},
-     {"PRIVATEMARK", "FAMILYMARK", "COUNSELMARK", "CVMARK", "GOALMARK", "DOCPRIVATE"}),
-    ("stubo", {"TEACHERMARK", "GUIDANCEMARK"}, {"PRIVATEMARK", "FAMILYMARK", "COUNSELMARK"}),
-    ("counsellor", {"COUNSELMARK", "GUIDANCEMARK"},
-     {"PRIVATEMARK", "FAMILYMARK", "TEACHERMARK", "AGREEDMARK", "DOCCERT"}),
-])
-def test_others_get_what_was_shared_with_them_and_are_audited(world, content, client_for, who,
-                                                              visible, hidden):
+@pytest.mark.parametrize(
+    "who, visible, hidden",
+    [
+        (
+            "guardian",
+            {"FAMILYMARK", "GOALMARK", "DOCCERT", "AGREEDMARK"},
+            {"PRIVATEMARK", "TEACHERMARK", "COUNSELMARK", "CVMARK", "GUIDANCEMARK", "DOCPRIVATE"},
+        ),
+        (
+            "teacher",
+            {"TEACHERMARK", "DOCCERT", "AGREEDMARK", "GUIDANCEMARK"},
+            {"PRIVATEMARK", "FAMILYMARK", "COUNSELMARK", "CVMARK", "GOALMARK", "DOCPRIVATE"},
+        ),
+        ("stubo", {"TEACHERMARK", "GUIDANCEMARK"}, {"PRIVATEMARK", "FAMILYMARK", "COUNSELMARK"}),
+        (
+            "counsellor",
+            {"COUNSELMARK", "GUIDANCEMARK"},
+            {"PRIVATEMARK", "FAMILYMARK", "TEACHERMARK", "AGREEDMARK", "DOCCERT"},
+        ),
+    ],
+)
+def test_others_get_what_was_shared_with_them_and_are_audited(
+    world, content, client_for, who, visible, hidden
+):
     viewer = getattr(world, who)
     response = client_for(viewer).get(f"/export/pupil/{world.pupil.id}/portfolio.pdf")
     assert response.status_code == 200
@@ -98,12 +161,22 @@ def test_others_get_what_was_shared_with_them_and_are_audited(world, content, cl
         assert mark not in text, mark
     events = db.session.scalars(sa.select(AuditEvent)).all()
     assert [(e.action, e.actor_id, e.pupil_id) for e in events] == [
-        ("pdf", viewer.id, world.pupil.id)]
+        ("pdf", viewer.id, world.pupil.id)
+    ]
     assert events[0].details == {"document": "portfolio"}
 
 
-@pytest.mark.parametrize("who", ["teacher_9b", "other_teacher", "counsellor_no_consent",
-                                 "counsellor_unassigned", "other_guardian", "classmate"])
+@pytest.mark.parametrize(
+    "who",
+    [
+        "teacher_9b",
+        "other_teacher",
+        "counsellor_no_consent",
+        "counsellor_unassigned",
+        "other_guardian",
+        "classmate",
+    ],
+)
 def test_strangers_get_404(world, content, client_for, who):
     c = client_for(getattr(world, who))
     assert c.get(f"/export/pupil/{world.pupil.id}/portfolio.pdf").status_code == 404
@@ -117,8 +190,10 @@ def test_counsellor_without_consent_404_for_assigned_pupil(world, client_for):
 
 
 def test_admin_may_not_read_content(world, client_for):
-    assert client_for(world.admin).get(
-        f"/export/pupil/{world.pupil.id}/portfolio.pdf").status_code == 403
+    assert (
+        client_for(world.admin).get(f"/export/pupil/{world.pupil.id}/portfolio.pdf").status_code
+        == 403
+    )
 
 
 def test_anonymous_is_sent_to_login(world, client):
@@ -132,14 +207,22 @@ def test_mine_is_only_for_pupils(world, client_for):
 
 def test_selection_contains_only_chosen_parts(world, content, client_for):
     c = client_for(world.pupil)
-    query = (f"?entry={content['cv'].id}&document={content['doc_cert'].id}"
-             f"&agreement={content['agreement'].id}&entry=abc&entry=-3")
+    query = (
+        f"?entry={content['cv'].id}&document={content['doc_cert'].id}"
+        f"&agreement={content['agreement'].id}&entry=abc&entry=-3"
+    )
     response = c.get("/export/mine/selection.pdf" + query)
     assert response.status_code == 200
     text = pdf_text(response.data)
     assert "CVMARK" in text and "DOCCERT" in text and "AGREEDMARK" in text
-    for mark in ("PRIVATEMARK", "TEACHERMARK", "FAMILYMARK", "GUIDANCEMARK", "DOCPRIVATE",
-                 "GOALMARK"):
+    for mark in (
+        "PRIVATEMARK",
+        "TEACHERMARK",
+        "FAMILYMARK",
+        "GUIDANCEMARK",
+        "DOCPRIVATE",
+        "GOALMARK",
+    ):
         assert mark not in text, mark
     reader = PdfReader(io.BytesIO(response.data))
     assert len(reader.attachments) == 1  # the chosen certificate PDF
@@ -155,7 +238,9 @@ def test_selection_of_a_whole_section(world, content, client_for):
 def test_empty_selection_explains(world, content, client_for):
     c = client_for(world.pupil)
     response = c.get("/export/mine/selection.pdf?section=nonsense&entry=x")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/export/mine/choose")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/export/mine/choose"
+    )
     page = c.get("/export/mine/choose")
     assert "Please choose at least one section" in page.get_data(as_text=True)
 
@@ -190,11 +275,22 @@ def test_family_summary_is_one_page_in_the_viewers_language(world, content, clie
 def test_family_summary_stays_one_page_with_long_texts(world, client_for):
     p = world.pupil
     for i in range(15):
-        add_entry(p, "goal", {"goal": "Z" * 300, "state": "open", "steps": [
-            {"text": "Langer Schritt " * 80, "due_on": f"2030-01-{i + 1:02d}"}] * 3},
-            share=("guardians",))
-    agreement = Agreement(school_id=p.school_id, pupil_id=p.id, number=1,
-                          data={"next_step": "Wort" * 3000, "dream_job": "x" * 500})
+        add_entry(
+            p,
+            "goal",
+            {
+                "goal": "Z" * 300,
+                "state": "open",
+                "steps": [{"text": "Langer Schritt " * 80, "due_on": f"2030-01-{i + 1:02d}"}] * 3,
+            },
+            share=("guardians",),
+        )
+    agreement = Agreement(
+        school_id=p.school_id,
+        pupil_id=p.id,
+        number=1,
+        data={"next_step": "Wort" * 3000, "dream_job": "x" * 500},
+    )
     db.session.add(agreement)
     db.session.commit()
     response = client_for(world.guardian).get(f"/export/pupil/{p.id}/summary.pdf")
@@ -215,4 +311,3 @@ def test_summary_in_arabic_is_right_to_left(world, content, client_for):
     response = client_for(world.guardian).get(f"/export/pupil/{world.pupil.id}/summary.pdf")
     assert response.status_code == 200
     assert PdfReader(io.BytesIO(response.data)).trailer["/Root"]["/Lang"] == "ar"
-

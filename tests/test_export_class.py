@@ -15,8 +15,9 @@ from portfolio.models import AuditEvent
 
 
 def pdf_text(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                          capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 @pytest.fixture
@@ -51,14 +52,26 @@ def test_others_may_not_export_the_class(world, client_for, who):
 
 def test_unknown_class_is_404(world, client_for):
     assert client_for(world.stubo).get("/export/class/999999.zip").status_code == 404
-    assert client_for(world.stubo).get(
-        f"/export/class/{world.class_other.id}.zip").status_code == 404
+    assert (
+        client_for(world.stubo).get(f"/export/class/{world.class_other.id}.zip").status_code == 404
+    )
 
 
 def test_cli_exports_a_class(world, shared, runner, tmp_path):
     out = tmp_path / "9a.zip"
-    result = runner.invoke(args=["export-pdfs", "--school", "100001", "--class", "9a",
-                                 "--out", str(out), "--workers", "2"])
+    result = runner.invoke(
+        args=[
+            "export-pdfs",
+            "--school",
+            "100001",
+            "--class",
+            "9a",
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Wrote 2 PDFs of class 9a" in result.output
     archive = zipfile.ZipFile(out)
@@ -67,10 +80,13 @@ def test_cli_exports_a_class(world, shared, runner, tmp_path):
     assert len(events) == 2 and all(e.details["via"] == "cli" for e in events)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--school", "999999", "--class", "9a"], "No school with Schulnummer 999999"),
-    (["--school", "100001", "--class", "7z"], "No class '7z'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--school", "999999", "--class", "9a"], "No school with Schulnummer 999999"),
+        (["--school", "100001", "--class", "7z"], "No class '7z'"),
+    ],
+)
 def test_cli_errors_clearly(world, runner, tmp_path, args, message):
     result = runner.invoke(args=["export-pdfs", *args, "--out", str(tmp_path / "x.zip")])
     assert result.exit_code != 0
@@ -79,6 +95,15 @@ def test_cli_errors_clearly(world, runner, tmp_path, args, message):
 
 
 def test_cli_refuses_a_missing_folder(world, runner, tmp_path):
-    result = runner.invoke(args=["export-pdfs", "--school", "100001", "--class", "9a",
-                                 "--out", str(tmp_path / "nope" / "x.zip")])
+    result = runner.invoke(
+        args=[
+            "export-pdfs",
+            "--school",
+            "100001",
+            "--class",
+            "9a",
+            "--out",
+            str(tmp_path / "nope" / "x.zip"),
+        ]
+    )
     assert result.exit_code != 0 and "does not exist" in result.output

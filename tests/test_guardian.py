@@ -26,9 +26,14 @@ HELD = dt.date.today() - dt.timedelta(days=5)
 
 def _entry(world, title, *, guardians=False, teachers=False, pupil=None):
     pupil = pupil or world.pupil
-    entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind="reflection",
-                  data={"title": title, "text": f"Text von {title}"},
-                  share_guardians=guardians, share_teachers=teachers)
+    entry = Entry(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        kind="reflection",
+        data={"title": title, "text": f"Text von {title}"},
+        share_guardians=guardians,
+        share_teachers=teachers,
+    )
     db.session.add(entry)
     db.session.commit()
     return entry
@@ -36,18 +41,32 @@ def _entry(world, title, *, guardians=False, teachers=False, pupil=None):
 
 def _document(world, title, *, guardians=False):
     n = db.session.scalar(sa.select(sa.func.count(Document.id))) or 0
-    doc = Document(school_id=world.school.id, pupil_id=world.pupil.id, title=title,
-                   filename=f"{title}.pdf", storage_key=f"key-{n}-{title}",
-                   mime_type="application/pdf", size=10, sha256="0" * 64,
-                   share_guardians=guardians, category="certificate")
+    doc = Document(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        title=title,
+        filename=f"{title}.pdf",
+        storage_key=f"key-{n}-{title}",
+        mime_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+        share_guardians=guardians,
+        category="certificate",
+    )
     db.session.add(doc)
     db.session.commit()
     return doc
 
 
 def _record(world, topics, *, shared):
-    record = guidance.create_record(world.teacher, world.pupil, held_on=HELD, participants="",
-                                    topics=topics, steps=[{"text": "Bewerbung"}])
+    record = guidance.create_record(
+        world.teacher,
+        world.pupil,
+        held_on=HELD,
+        participants="",
+        topics=topics,
+        steps=[{"text": "Bewerbung"}],
+    )
     record.share_guardians = shared
     db.session.commit()
     return record
@@ -108,8 +127,11 @@ def test_viewing_a_child_is_audited(world, client_for):
     events = list(db.session.scalars(sa.select(AuditEvent)))
     assert len(events) == 1
     event = events[0]
-    assert (event.actor_id, event.pupil_id, event.action) == (world.guardian.id, world.pupil.id,
-                                                              "view")
+    assert (event.actor_id, event.pupil_id, event.action) == (
+        world.guardian.id,
+        world.pupil.id,
+        "view",
+    )
     assert event.details["entries"] == [entry.id]
     assert event.details["guidance_records"] == [record.id]
     # The start page shows no content of the child: nothing to audit.
@@ -118,9 +140,14 @@ def test_viewing_a_child_is_audited(world, client_for):
 
 
 def _agreement(world, **kw):
-    agreement = Agreement(school_id=world.school.id, pupil_id=world.pupil.id, number=1,
-                          decision="dual", data={"next_step": "Bewerbungen schreiben"},
-                          share_guardians=kw.get("share_guardians", True))
+    agreement = Agreement(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        number=1,
+        decision="dual",
+        data={"next_step": "Bewerbungen schreiben"},
+        share_guardians=kw.get("share_guardians", True),
+    )
     db.session.add(agreement)
     db.session.commit()
     return agreement
@@ -134,9 +161,15 @@ def test_agreement_waiting_for_the_guardians_signature(world, client_for):
     assert "The transition agreement needs your signature" in page
     assert f'href="/agreement/pupil/{world.pupil.id}"' in page
     assert "Please sign the transition agreement." in _page(c, "/family/")
-    db.session.add(AgreementSignature(school_id=world.school.id, agreement_id=agreement.id,
-                                      role="guardian", user_id=world.guardian.id,
-                                      name="Gabi Guardian"))
+    db.session.add(
+        AgreementSignature(
+            school_id=world.school.id,
+            agreement_id=agreement.id,
+            role="guardian",
+            user_id=world.guardian.id,
+            name="Gabi Guardian",
+        )
+    )
     db.session.commit()
     assert "needs your signature" not in _page(c, f"/family/child/{world.pupil.id}")
 
@@ -156,8 +189,9 @@ def test_consents_of_young_children_wait_for_the_guardian(world, client_for):
     # Old enough: the child decides, nothing waits for the guardian.
     world.pupil.date_of_birth = dt.date.today() - dt.timedelta(days=365 * 16)
     db.session.commit()
-    assert "Consents you decide on" not in _page(client_for(world.guardian),
-                                                 f"/family/child/{world.pupil.id}")
+    assert "Consents you decide on" not in _page(
+        client_for(world.guardian), f"/family/child/{world.pupil.id}"
+    )
 
 
 def test_progress_shows_the_standard_elements(world, client_for):
@@ -216,9 +250,14 @@ def test_home_uses_a_fixed_number_of_queries(world, client_for):
     with count_queries() as one:
         _page(c, "/family/")
     for name in ("Second", "Third"):
-        child, _pw = accounts.create_user(world.school, roles=[Role.PUPIL], first_name=name,
-                                          last_name="Child", password="x" * 12,
-                                          must_change_password=False)
+        child, _pw = accounts.create_user(
+            world.school,
+            roles=[Role.PUPIL],
+            first_name=name,
+            last_name="Child",
+            password="x" * 12,
+            must_change_password=False,
+        )
         accounts.put_in_class(child, world.class_9b)
         accounts.link_guardian(world.guardian, child)
     db.session.commit()

@@ -21,10 +21,14 @@ DUE = TODAY + dt.timedelta(days=30)
 
 def _record(world, author=None, steps=None, **kw) -> GuidanceRecord:
     return services.create_record(
-        author or world.teacher, world.pupil, held_on=kw.get("held_on", HELD),
+        author or world.teacher,
+        world.pupil,
+        held_on=kw.get("held_on", HELD),
         participants=kw.get("participants", "Paula, Frau Teacher"),
         topics=kw.get("topics", "Praktikum im Handwerk"),
-        steps=steps if steps is not None else [
+        steps=steps
+        if steps is not None
+        else [
             {"text": "Bewerbung schreiben", "due_on": DUE},
             {"text": "Tag der offenen Tür besuchen"},
         ],
@@ -32,14 +36,20 @@ def _record(world, author=None, steps=None, **kw) -> GuidanceRecord:
 
 
 def _goals(pupil_id):
-    return list(db.session.scalars(
-        sa.select(Entry).where(Entry.pupil_id == pupil_id, Entry.kind == EntryKind.GOAL.value)
-        .order_by(Entry.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Entry)
+            .where(Entry.pupil_id == pupil_id, Entry.kind == EntryKind.GOAL.value)
+            .order_by(Entry.id)
+        )
+    )
 
 
 def _form(record=None, steps=(), **fields):
     data = {
-        "held_on": HELD.isoformat(), "participants": "Paula", "topics": "Berufe im Handwerk",
+        "held_on": HELD.isoformat(),
+        "participants": "Paula",
+        "topics": "Berufe im Handwerk",
         "version": str(record.version) if record else "",
     }
     for i, step in enumerate(steps):
@@ -72,8 +82,9 @@ def test_next_steps_become_goals_once(world):
     first = goals[0]
     assert first.data["goal"] == "Bewerbung schreiben"
     assert first.data["state"] == "open"
-    assert first.data["steps"] == [{"text": "Bewerbung schreiben", "due_on": DUE.isoformat(),
-                                    "done": "no"}]
+    assert first.data["steps"] == [
+        {"text": "Bewerbung schreiben", "due_on": DUE.isoformat(), "done": "no"}
+    ]
     assert first.next_due_on == DUE
     assert first.data["origin"]["record_id"] == record.id
     assert first.data["why"]  # a note where the goal came from
@@ -81,11 +92,23 @@ def test_next_steps_become_goals_once(world):
     assert [s["goal_entry_id"] for s in record.next_steps] == [g.id for g in goals]
 
     # Saving again with the same steps plus a new one adds exactly one goal.
-    steps = [{"key": s["key"], "text": s["text"], "due_on": dt.date.fromisoformat(s["due_on"])
-                  if s["due_on"] else None} for s in record.next_steps]
+    steps = [
+        {
+            "key": s["key"],
+            "text": s["text"],
+            "due_on": dt.date.fromisoformat(s["due_on"]) if s["due_on"] else None,
+        }
+        for s in record.next_steps
+    ]
     steps.append({"text": "Praktikumsplatz suchen", "due_on": DUE})
-    services.update_record(record, expected_version=record.version, held_on=HELD,
-                           participants="Paula", topics="Neu", steps=steps)
+    services.update_record(
+        record,
+        expected_version=record.version,
+        held_on=HELD,
+        participants="Paula",
+        topics="Neu",
+        steps=steps,
+    )
     assert len(_goals(world.pupil.id)) == 3
     assert [s["goal_entry_id"] for s in record.next_steps][:2] == [g.id for g in goals]
 
@@ -97,8 +120,14 @@ def test_correcting_a_step_reaches_only_untouched_goals(world):
     second.data = {**second.data, "state": "in_progress"}
     db.session.commit()
     steps = [{"key": s["key"], "text": s["text"] + " (korrigiert)"} for s in record.next_steps]
-    services.update_record(record, expected_version=record.version, held_on=HELD,
-                           participants="", topics="x", steps=steps)
+    services.update_record(
+        record,
+        expected_version=record.version,
+        held_on=HELD,
+        participants="",
+        topics="x",
+        steps=steps,
+    )
     db.session.refresh(first)
     db.session.refresh(second)
     assert first.data["goal"] == "Bewerbung schreiben (korrigiert)"
@@ -111,8 +140,10 @@ def test_removing_a_step_keeps_the_pupils_goal(world, client_for):
     record = _record(world)
     keep = record.next_steps[0]
     c = client_for(world.teacher)
-    r = c.post(f"/guidance/{record.id}/edit",
-               data=_form(record, steps=[{"key": keep["key"], "text": keep["text"]}]))
+    r = c.post(
+        f"/guidance/{record.id}/edit",
+        data=_form(record, steps=[{"key": keep["key"], "text": keep["text"]}]),
+    )
     assert r.status_code == 302
     db.session.refresh(record)
     assert len(record.next_steps) == 1
@@ -123,8 +154,15 @@ def test_removing_a_step_keeps_the_pupils_goal(world, client_for):
 def test_teacher_records_a_session_through_the_form(world, client_for):
     c = client_for(world.teacher)
     assert c.get(f"/guidance/pupil/{world.pupil.id}/new").status_code == 200
-    r = c.post(f"/guidance/pupil/{world.pupil.id}/new", data=_form(steps=[
-        {"text": "Check-U machen", "due_on": DUE.isoformat()}, {"text": "", "due_on": ""}]))
+    r = c.post(
+        f"/guidance/pupil/{world.pupil.id}/new",
+        data=_form(
+            steps=[
+                {"text": "Check-U machen", "due_on": DUE.isoformat()},
+                {"text": "", "due_on": ""},
+            ]
+        ),
+    )
     assert r.status_code == 302
     record = db.session.scalar(sa.select(GuidanceRecord))
     assert record.author_id == world.teacher.id and record.topics == "Berufe im Handwerk"
@@ -136,8 +174,10 @@ def test_teacher_records_a_session_through_the_form(world, client_for):
 
 def test_add_step_button_keeps_the_typed_text_and_saves_nothing(world, client_for):
     c = client_for(world.teacher)
-    r = c.post(f"/guidance/pupil/{world.pupil.id}/new", data=_form(
-        steps=[{"text": "Erster Schritt"}], topics="Noch nicht fertig", add_step="1"))
+    r = c.post(
+        f"/guidance/pupil/{world.pupil.id}/new",
+        data=_form(steps=[{"text": "Erster Schritt"}], topics="Noch nicht fertig", add_step="1"),
+    )
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     assert "Noch nicht fertig" in page and "Erster Schritt" in page
@@ -145,14 +185,22 @@ def test_add_step_button_keeps_the_typed_text_and_saves_nothing(world, client_fo
     assert db.session.scalar(sa.select(sa.func.count(GuidanceRecord.id))) == 0
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"held_on": ""}, "Please enter the date of the session."),
-    ({"held_on": (TODAY + dt.timedelta(days=2)).isoformat()}, "The session cannot be in the future."),
-    ({"held_on": "31.02.2026"}, "date"),
-    ({"topics": ""}, "Please write down what you talked about."),
-    ({"next_steps-0-text": "", "next_steps-0-due_on": DUE.isoformat()},
-     "Please describe the step, or clear its date."),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"held_on": ""}, "Please enter the date of the session."),
+        (
+            {"held_on": (TODAY + dt.timedelta(days=2)).isoformat()},
+            "The session cannot be in the future.",
+        ),
+        ({"held_on": "31.02.2026"}, "date"),
+        ({"topics": ""}, "Please write down what you talked about."),
+        (
+            {"next_steps-0-text": "", "next_steps-0-due_on": DUE.isoformat()},
+            "Please describe the step, or clear its date.",
+        ),
+    ],
+)
 def test_bad_input_is_shown_at_the_field(world, client_for, fields, message):
     c = client_for(world.teacher)
     data = _form(steps=[{"text": "Schritt"}], participants="Mutter und Vater")
@@ -195,11 +243,21 @@ def test_access_rules_for_guidance(world):
     assert access.access_to(world.counsellor, world.pupil).can_edit_guidance(own, world.counsellor)
 
 
-@pytest.mark.parametrize("name, status", [
-    ("teacher", 200), ("stubo", 200), ("counsellor", 200),
-    ("teacher_9b", 404), ("other_teacher", 404), ("counsellor_unassigned", 404),
-    ("guardian", 403), ("admin", 403), ("pupil", 403), ("classmate", 404),
-])
+@pytest.mark.parametrize(
+    "name, status",
+    [
+        ("teacher", 200),
+        ("stubo", 200),
+        ("counsellor", 200),
+        ("teacher_9b", 404),
+        ("other_teacher", 404),
+        ("counsellor_unassigned", 404),
+        ("guardian", 403),
+        ("admin", 403),
+        ("pupil", 403),
+        ("classmate", 404),
+    ],
+)
 def test_who_may_record_a_session(world, client_for, name, status):
     c = client_for(getattr(world, name))
     assert c.get(f"/guidance/pupil/{world.pupil.id}/new").status_code == status
@@ -208,8 +266,9 @@ def test_who_may_record_a_session(world, client_for, name, status):
 
 
 def test_counsellor_without_consent_sees_nothing(world, client_for):
-    record = services.create_record(world.teacher, world.classmate, held_on=HELD,
-                                    participants="", topics="t", steps=[])
+    record = services.create_record(
+        world.teacher, world.classmate, held_on=HELD, participants="", topics="t", steps=[]
+    )
     c = client_for(world.counsellor_no_consent)
     assert c.get(f"/guidance/pupil/{world.classmate.id}/new").status_code == 404
     assert c.get(f"/guidance/pupil/{world.classmate.id}").status_code == 404
@@ -218,11 +277,22 @@ def test_counsellor_without_consent_sees_nothing(world, client_for):
 
 def test_reading_records(world, client_for):
     record = _record(world)
-    expect = {"teacher": 200, "stubo": 200, "counsellor": 200, "pupil": 200,
-              "guardian": 404, "other_guardian": 404, "teacher_9b": 404, "admin": 404,
-              "counsellor_unassigned": 404, "other_teacher": 404}
+    expect = {
+        "teacher": 200,
+        "stubo": 200,
+        "counsellor": 200,
+        "pupil": 200,
+        "guardian": 404,
+        "other_guardian": 404,
+        "teacher_9b": 404,
+        "admin": 404,
+        "counsellor_unassigned": 404,
+        "other_teacher": 404,
+    }
     for name, status in expect.items():
-        assert client_for(getattr(world, name)).get(f"/guidance/{record.id}").status_code == status, name
+        assert (
+            client_for(getattr(world, name)).get(f"/guidance/{record.id}").status_code == status
+        ), name
     record.share_guardians = True
     db.session.commit()
     assert client_for(world.guardian).get(f"/guidance/{record.id}").status_code == 200
@@ -247,17 +317,24 @@ def test_pupil_adds_notes_but_cannot_change_the_staff_part(world, client_for):
     c = client_for(world.pupil)
     assert c.get(f"/guidance/{record.id}/edit").status_code == 403
     assert c.post(f"/guidance/{record.id}/edit", data=_form(record)).status_code == 403
-    r = c.post(f"/guidance/{record.id}", data={
-        "pupil_notes": "Ich will ins Handwerk.", "share_guardians": "y",
-        "version": str(record.version), "topics": "Von Paula geändert", "participants": "x",
-    })
+    r = c.post(
+        f"/guidance/{record.id}",
+        data={
+            "pupil_notes": "Ich will ins Handwerk.",
+            "share_guardians": "y",
+            "version": str(record.version),
+            "topics": "Von Paula geändert",
+            "participants": "x",
+        },
+    )
     assert r.status_code == 302
     db.session.refresh(record)
     assert record.pupil_notes == "Ich will ins Handwerk." and record.share_guardians
     assert record.topics == "Praktikum im Handwerk"
     # Staff cannot write the pupil's part.
-    r = client_for(world.teacher).post(f"/guidance/{record.id}", data={
-        "pupil_notes": "Vom Lehrer", "version": str(record.version)})
+    r = client_for(world.teacher).post(
+        f"/guidance/{record.id}", data={"pupil_notes": "Vom Lehrer", "version": str(record.version)}
+    )
     assert r.status_code == 403
     db.session.refresh(record)
     assert record.pupil_notes == "Ich will ins Handwerk."
@@ -267,7 +344,9 @@ def test_pupil_finds_own_records(world, client_for):
     _record(world)
     c = client_for(world.pupil)
     r = c.get("/guidance/mine")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/guidance/pupil/{world.pupil.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(
+        f"/guidance/pupil/{world.pupil.id}"
+    )
     assert "Session of" in c.get(r.headers["Location"]).get_data(as_text=True)
     assert client_for(world.teacher).get("/guidance/mine").status_code == 404
 
@@ -277,8 +356,14 @@ def test_concurrent_edit_is_a_conflict_that_keeps_the_typed_text(world, client_f
     record = _record(world)
     opened_version = record.version
     # Someone else saves first.
-    services.update_record(record, expected_version=opened_version, held_on=HELD,
-                           participants="StuBO", topics="Vom StuBO gespeichert", steps=[])
+    services.update_record(
+        record,
+        expected_version=opened_version,
+        held_on=HELD,
+        participants="StuBO",
+        topics="Vom StuBO gespeichert",
+        steps=[],
+    )
     c = client_for(world.teacher)
     data = _form(record, topics="Mein langer Text", version=str(opened_version))
     r = c.post(f"/guidance/{record.id}/edit", data=data)
@@ -298,10 +383,12 @@ def test_concurrent_edit_is_a_conflict_that_keeps_the_typed_text(world, client_f
 def test_pupil_notes_conflict_keeps_the_notes(world, client_for):
     record = _record(world)
     old = record.version
-    services.update_record(record, expected_version=old, held_on=HELD, participants="",
-                           topics="geändert", steps=[])
-    r = client_for(world.pupil).post(f"/guidance/{record.id}", data={
-        "pupil_notes": "Meine Gedanken", "version": str(old)})
+    services.update_record(
+        record, expected_version=old, held_on=HELD, participants="", topics="geändert", steps=[]
+    )
+    r = client_for(world.pupil).post(
+        f"/guidance/{record.id}", data={"pupil_notes": "Meine Gedanken", "version": str(old)}
+    )
     assert r.status_code == 200
     assert "Meine Gedanken" in r.get_data(as_text=True)
     db.session.refresh(record)
@@ -313,12 +400,15 @@ def test_stale_write_is_caught_by_the_version_column(world):
     version = record.version
     # Another request commits between our version check and our UPDATE.
     with db.engine.begin() as conn:
-        conn.execute(sa.update(GuidanceRecord.__table__)
-                     .where(GuidanceRecord.id == record.id)
-                     .values(version=version + 1, topics="parallel"))
+        conn.execute(
+            sa.update(GuidanceRecord.__table__)
+            .where(GuidanceRecord.id == record.id)
+            .values(version=version + 1, topics="parallel")
+        )
     with pytest.raises(services.Conflict) as exc:
-        services.update_record(record, expected_version=version, held_on=HELD,
-                               participants="", topics="mine", steps=[])
+        services.update_record(
+            record, expected_version=version, held_on=HELD, participants="", topics="mine", steps=[]
+        )
     assert exc.value.record.topics == "parallel"
 
 
@@ -335,9 +425,13 @@ def test_views_by_others_than_the_author_are_audited(world, client_for):
     client_for(world.stubo).get(f"/guidance/{record.id}")
     events = _audits()
     assert len(events) == 1
-    assert (events[0].actor_id, events[0].pupil_id, events[0].action, events[0].object_type,
-            events[0].object_id) == (world.stubo.id, world.pupil.id, "view", "guidancerecord",
-                                     record.id)
+    assert (
+        events[0].actor_id,
+        events[0].pupil_id,
+        events[0].action,
+        events[0].object_type,
+        events[0].object_id,
+    ) == (world.stubo.id, world.pupil.id, "view", "guidancerecord", record.id)
 
 
 def test_list_page_uses_a_fixed_number_of_queries(world, client_for):
@@ -346,8 +440,11 @@ def test_list_page_uses_a_fixed_number_of_queries(world, client_for):
     with count_queries() as one:
         assert c.get(f"/guidance/pupil/{world.pupil.id}").status_code == 200
     for n in range(4):
-        _record(world, author=world.counsellor if n % 2 else world.teacher,
-                held_on=HELD - dt.timedelta(days=n + 1))
+        _record(
+            world,
+            author=world.counsellor if n % 2 else world.teacher,
+            held_on=HELD - dt.timedelta(days=n + 1),
+        )
     with count_queries() as five:
         page = c.get(f"/guidance/pupil/{world.pupil.id}").get_data(as_text=True)
     assert page.count('class="kern-link--stretched"') == 5
@@ -360,15 +457,21 @@ def test_pages_render_in_other_languages(world, client_for, locale):
     world.teacher.locale = locale
     db.session.commit()
     c = client_for(world.teacher)
-    for url in (f"/guidance/pupil/{world.pupil.id}", f"/guidance/{record.id}",
-                f"/guidance/{record.id}/edit", f"/guidance/pupil/{world.pupil.id}/new"):
+    for url in (
+        f"/guidance/pupil/{world.pupil.id}",
+        f"/guidance/{record.id}",
+        f"/guidance/{record.id}/edit",
+        f"/guidance/pupil/{world.pupil.id}/new",
+    ):
         r = c.get(url)
         assert r.status_code == 200, url
         page = r.get_data(as_text=True)
         assert f'lang="{locale}"' in page
         assert ('dir="rtl"' in page) is (locale == "ar")
     # Staff text is German: marked as such on a Turkish or Arabic page.
-    assert 'lang="de">Praktikum im Handwerk' in c.get(f"/guidance/{record.id}").get_data(as_text=True)
+    assert 'lang="de">Praktikum im Handwerk' in c.get(f"/guidance/{record.id}").get_data(
+        as_text=True
+    )
 
 
 def test_goals_are_listed_for_the_pupil_only(world, client_for):
@@ -392,7 +495,8 @@ def test_the_pupil_is_notified_of_a_new_record(world):
     _record(world)
     notes = list(db.session.scalars(sa.select(Notification)))
     assert [(n.user_id, n.kind, n.actor_id) for n in notes] == [
-        (world.pupil.id, "guidance_recorded", world.teacher.id)]
+        (world.pupil.id, "guidance_recorded", world.teacher.id)
+    ]
     assert notes[0].entry_id == _goals(world.pupil.id)[0].id
 
 
@@ -400,8 +504,9 @@ def test_no_more_rows_than_allowed(world, client_for):
     from portfolio.guidance.forms import MAX_STEPS
 
     steps = [{"text": f"Schritt {n}"} for n in range(MAX_STEPS)]
-    r = client_for(world.teacher).post(f"/guidance/pupil/{world.pupil.id}/new",
-                                       data=_form(steps=steps, add_step="1"))
+    r = client_for(world.teacher).post(
+        f"/guidance/pupil/{world.pupil.id}/new", data=_form(steps=steps, add_step="1")
+    )
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     assert f'name="next_steps-{MAX_STEPS - 1}-text"' in page
@@ -412,8 +517,11 @@ def test_no_more_rows_than_allowed(world, client_for):
 def test_demo_content_is_idempotent(world):
     from portfolio.guidance.demo_content import seed_guidance
 
-    staff = {"klassenlehrerin10a": world.teacher, "berufsberatung": world.counsellor,
-             "klassenlehrer9a": world.teacher_9b}
+    staff = {
+        "klassenlehrerin10a": world.teacher,
+        "berufsberatung": world.counsellor,
+        "klassenlehrer9a": world.teacher_9b,
+    }
     by_class = {"10a": [world.pupil], "9a": [world.classmate]}
     for _ in range(2):
         seed_guidance(world.school, by_class, staff)

@@ -34,20 +34,50 @@ WRITERS = ("anon", "pupil", "admin", "teacher", "stubo", "guardian", "counsellor
 #: Routes whose success is a page (200), not a redirect: a write with 200 is expected
 #: there (the new password, the staff account, the import result, the thanks page).
 SUCCESS_PAGES = {
-    "POST /pupils/<int:pupil_id>/reset-password", "POST /admin/staff/new",
-    "POST /admin/classes/<int:class_id>/slips", "POST /admin/roster/<token>",
-    "POST /portfolio/rate/<token>", "POST /admin/roster",
+    "POST /pupils/<int:pupil_id>/reset-password",
+    "POST /admin/staff/new",
+    "POST /admin/classes/<int:class_id>/slips",
+    "POST /admin/roster/<token>",
+    "POST /portfolio/rate/<token>",
+    "POST /admin/roster",
 }
 
 HOSTILE = st.one_of(
     st.text(max_size=200),
     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x3000), max_size=100),
-    st.sampled_from([
-        "\x00", "a\x00b", "\u202eevil\u202c", "\u200f\u200e", "\ufeff", "\r\n\r\n", "\t",
-        "A" * 20_000, "ü" * 5_000, "-1", "0", "99999999999999999999999999", "1e309", "NaN",
-        "2026-02-30", "0000-00-00", "31.12.2026", "", " ", "<script>alert(1)</script>",
-        "' OR 1=1 --", "{{7*7}}", "../../etc/passwd", "\ud7ff", "y", "on", "true", "[]", "{}",
-    ]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "\u202eevil\u202c",
+            "\u200f\u200e",
+            "\ufeff",
+            "\r\n\r\n",
+            "\t",
+            "A" * 20_000,
+            "ü" * 5_000,
+            "-1",
+            "0",
+            "99999999999999999999999999",
+            "1e309",
+            "NaN",
+            "2026-02-30",
+            "0000-00-00",
+            "31.12.2026",
+            "",
+            " ",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "{{7*7}}",
+            "../../etc/passwd",
+            "\ud7ff",
+            "y",
+            "on",
+            "true",
+            "[]",
+            "{}",
+        ]
+    ),
     st.text(min_size=1, max_size=3).map(lambda s: s * 4_000),
 )
 
@@ -65,11 +95,11 @@ def _posts():
 
 
 def _url(app, key, route: Route, ctx) -> str:
-    rule = next(r for r in app.url_map.iter_rules()
-                if f"POST {r.rule}" == key)
+    rule = next(r for r in app.url_map.iter_rules() if f"POST {r.rule}" == key)
     args = route.args(ctx) if callable(route.args) else dict(route.args)
-    return rule.build({k: v for k, v in args.items() if k in rule.arguments},
-                      append_unknown=False)[1]
+    return rule.build({k: v for k, v in args.items() if k in rule.arguments}, append_unknown=False)[
+        1
+    ]
 
 
 def _success(key, response) -> bool:
@@ -99,9 +129,11 @@ def test_hostile_input_never_breaks_a_form(app, world, key, writer):
     hostile_forms = st.one_of(
         st.dictionaries(st.sampled_from(names), values, max_size=len(names)),
         # the valid form with one or two fields replaced or removed
-        st.builds(lambda drop, over: {**{k: v for k, v in valid.items() if k not in drop}, **over},
-                  st.sets(st.sampled_from(names), max_size=2),
-                  st.dictionaries(st.sampled_from(names), values, min_size=1, max_size=2)),
+        st.builds(
+            lambda drop, over: {**{k: v for k, v in valid.items() if k not in drop}, **over},
+            st.sets(st.sampled_from(names), max_size=2),
+            st.dictionaries(st.sampled_from(names), values, min_size=1, max_size=2),
+        ),
     )
 
     # Deterministic worst cases first: the same hostile value in every field at once.
@@ -115,10 +147,12 @@ def test_hostile_input_never_breaks_a_form(app, world, key, writer):
             assert db_checksum() == before, f"{key}: partial write for {nasty[:20]!r}"
 
     # Wrong kinds of body altogether.
-    for body, ctype in ((b"\xff\xfe\x00garbage", "application/octet-stream"),
-                        (b'{"title": ["x"], "id": {"$gt": 1}}', "application/json"),
-                        (b"--x\r\nbroken multipart", "multipart/form-data; boundary=x"),
-                        (b"title=%ZZ&%00=1&a=%F0%28%8C%BC", "application/x-www-form-urlencoded")):
+    for body, ctype in (
+        (b"\xff\xfe\x00garbage", "application/octet-stream"),
+        (b'{"title": ["x"], "id": {"$gt": 1}}', "application/json"),
+        (b"--x\r\nbroken multipart", "multipart/form-data; boundary=x"),
+        (b"title=%ZZ&%00=1&a=%F0%28%8C%BC", "application/x-www-form-urlencoded"),
+    ):
         limiter.reset()
         before = db_checksum()
         response = client.post(url, data=body, content_type=ctype)
@@ -126,8 +160,13 @@ def test_hostile_input_never_breaks_a_form(app, world, key, writer):
         if not _success(key, response) and key not in SUCCESS_PAGES:
             assert db_checksum() == before, f"{key}: partial write for a {ctype} body"
 
-    @settings(max_examples=20, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=20,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(data=hostile_forms)
     def post(data):
         limiter.reset()
@@ -136,18 +175,37 @@ def test_hostile_input_never_breaks_a_form(app, world, key, writer):
         assert response.status_code < 500, f"{key}: {response.status_code} for {data!r:.300}"
         if not _success(key, response) and key not in SUCCESS_PAGES:
             assert db_checksum() == before, (
-                f"{key}: answer {response.status_code} but the database changed; data {data!r:.300}")
+                f"{key}: answer {response.status_code} but the database changed; data {data!r:.300}"
+            )
 
     post()
 
 
-
 HUGE = str(10**20)
-QUERY = {"entry_id": HUGE, "class_id": HUGE, "pupil_id": HUGE, "page": HUGE, "rows": HUGE,
-         "entry": HUGE, "document": HUGE, "agreement": HUGE, "guidance": HUGE, "sort": "x'",
-         "dir": "desc", "filter": "\u202e", "section": "x" * 5000, "preset": "application",
-         "group": "days", "next": "//evil.example/", "q": "%' OR 1=1 --", "kind": "all",
-         "format": "csv", "action": "x", "date_from": "2026-02-30", "inactive": "y"}
+QUERY = {
+    "entry_id": HUGE,
+    "class_id": HUGE,
+    "pupil_id": HUGE,
+    "page": HUGE,
+    "rows": HUGE,
+    "entry": HUGE,
+    "document": HUGE,
+    "agreement": HUGE,
+    "guidance": HUGE,
+    "sort": "x'",
+    "dir": "desc",
+    "filter": "\u202e",
+    "section": "x" * 5000,
+    "preset": "application",
+    "group": "days",
+    "next": "//evil.example/",
+    "q": "%' OR 1=1 --",
+    "kind": "all",
+    "format": "csv",
+    "action": "x",
+    "date_from": "2026-02-30",
+    "inactive": "y",
+}
 
 
 def _gets():
@@ -155,8 +213,22 @@ def _gets():
     for key, rows in ROUTES.items():
         if key.startswith("GET "):
             route = rows[0] if isinstance(rows, list) else rows
-            viewer = next((v for v in ("pupil", "admin", "teacher", "stubo", "guardian",
-                                       "counsellor", "anon") if route.expect.get(v) == 200), None)
+            viewer = next(
+                (
+                    v
+                    for v in (
+                        "pupil",
+                        "admin",
+                        "teacher",
+                        "stubo",
+                        "guardian",
+                        "counsellor",
+                        "anon",
+                    )
+                    if route.expect.get(v) == 200
+                ),
+                None,
+            )
             if viewer:
                 params.append(pytest.param(key, viewer, id=key))
     return params
@@ -179,8 +251,10 @@ def test_hostile_addresses_never_break_a_page(app, world, key, viewer, monkeypat
     response = client.get(normal + "?" + urlencode(QUERY))
     assert response.status_code < 500, f"{normal}?...: {response.status_code}"
     if any(isinstance(v, int) for v in path_args.values()):
-        huge = rule.build({k: (10**20 if isinstance(v, int) else v) for k, v in path_args.items()},
-                          append_unknown=False)[1]
+        huge = rule.build(
+            {k: (10**20 if isinstance(v, int) else v) for k, v in path_args.items()},
+            append_unknown=False,
+        )[1]
         response = client.get(huge)
         assert response.status_code == 404, f"{huge}: {response.status_code}"
     response = client.get(normal + "?q=a%00b")
@@ -215,10 +289,12 @@ def test_the_valid_form_works_for_its_user(app, world, key, writer):
         data = fill(form)
     response = client.post(url, data=data)
     assert response.status_code not in (403, 404) and response.status_code < 500, (
-        f"{writer}: {response.status_code}")
+        f"{writer}: {response.status_code}"
+    )
     if key not in VALID_REFUSED and key not in SUCCESS_PAGES:
         assert _success(key, response), (
-            f"{writer} {key}: {response.status_code} {response.location} data={data}")
+            f"{writer} {key}: {response.status_code} {response.location} data={data}"
+        )
 
 
 def test_json_and_other_bodies_are_refused_before_any_view(app, world):
@@ -226,7 +302,8 @@ def test_json_and_other_bodies_are_refused_before_any_view(app, world):
     validators that expect text); no form posts JSON, so it is refused."""
     client = fast_client(app, world.admin)
     for ctype, body in (("application/json", b'{"id": {"$gt": 1}}'), ("text/plain", b"id=1")):
-        response = client.post(f"/admin/pupils/{world.pupil.id}/guardians/remove", data=body,
-                               content_type=ctype)
+        response = client.post(
+            f"/admin/pupils/{world.pupil.id}/guardians/remove", data=body, content_type=ctype
+        )
         assert response.status_code == 415
     assert client.post("/language", data={"language": "en"}).status_code == 302

@@ -14,7 +14,9 @@ def test_german_is_the_default(app, client):
 
 
 def test_browser_preference_for_visitors(client):
-    page = client.get("/login", headers={"Accept-Language": "tr-TR,tr;q=0.9"}).get_data(as_text=True)
+    page = client.get("/login", headers={"Accept-Language": "tr-TR,tr;q=0.9"}).get_data(
+        as_text=True
+    )
     assert '<html lang="tr"' in page
     arabic = client.get("/login", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     assert 'dir="rtl"' in arabic

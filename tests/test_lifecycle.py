@@ -48,8 +48,9 @@ def test_admin_marks_a_pupil_as_left_and_can_undo(client_for, world):
     page = client.get("/admin/leaving?q=paula", headers=EN).get_data(as_text=True)
     assert "Mark Pupil, Paula (paula) as left" in page
     today = dt.date.today()
-    response = client.post(f"/admin/leaving/{world.pupil.id}", headers=EN,
-                           data={"left_on": today.isoformat()})
+    response = client.post(
+        f"/admin/leaving/{world.pupil.id}", headers=EN, data={"left_on": today.isoformat()}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert world.pupil.status == "left" and world.pupil.left_on == today
@@ -58,15 +59,23 @@ def test_admin_marks_a_pupil_as_left_and_can_undo(client_for, world):
     assert client.post(f"/admin/leaving/{world.pupil.id}/undo").status_code == 302
     db.session.expire_all()
     assert world.pupil.status == "active" and world.pupil.left_on is None
-    assert [e.action for e in db.session.scalars(sa.select(AuditEvent))] == ["mark_left", "undo_left"]
+    assert [e.action for e in db.session.scalars(sa.select(AuditEvent))] == [
+        "mark_left",
+        "undo_left",
+    ]
 
 
 def test_leaving_date_is_checked(client_for, world):
     client = client_for(world.admin)
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    for value, message in ((future, "cannot be in the future"), ("31.02.2026", "Not a valid date"),
-                           ("", "Please enter the date")):
-        response = client.post(f"/admin/leaving/{world.pupil.id}", headers=EN, data={"left_on": value})
+    for value, message in (
+        (future, "cannot be in the future"),
+        ("31.02.2026", "Not a valid date"),
+        ("", "Please enter the date"),
+    ):
+        response = client.post(
+            f"/admin/leaving/{world.pupil.id}", headers=EN, data={"left_on": value}
+        )
         assert response.status_code == 200, value
         assert message in response.get_data(as_text=True), value
     db.session.expire_all()
@@ -80,7 +89,9 @@ def test_retention_is_validated_up_to_five_years(client_for, world):
         assert response.status_code == 400, bad
     db.session.expire_all()
     assert world.school.retention_days == 365
-    assert client.post("/admin/leaving/retention", data={"retention_days": "1826"}).status_code == 302
+    assert (
+        client.post("/admin/leaving/retention", data={"retention_days": "1826"}).status_code == 302
+    )
     db.session.expire_all()
     assert world.school.retention_days == 1826
     with pytest.raises(lifecycle.LifecycleError):
@@ -94,13 +105,18 @@ def test_retention_is_validated_up_to_five_years(client_for, world):
 def test_leaving_pages_are_for_the_admin_only(client_for, world, visitor):
     client = client_for(getattr(world, visitor))
     assert client.get("/admin/leaving").status_code == 403
-    assert client.post(f"/admin/leaving/{world.pupil.id}",
-                       data={"left_on": dt.date.today().isoformat()}).status_code == 403
+    assert (
+        client.post(
+            f"/admin/leaving/{world.pupil.id}", data={"left_on": dt.date.today().isoformat()}
+        ).status_code
+        == 403
+    )
 
 
 def test_other_schools_pupils_cannot_be_marked(client_for, world):
-    response = client_for(world.admin).post(f"/admin/leaving/{world.other_pupil.id}",
-                                            data={"left_on": dt.date.today().isoformat()})
+    response = client_for(world.admin).post(
+        f"/admin/leaving/{world.other_pupil.id}", data={"left_on": dt.date.today().isoformat()}
+    )
     assert response.status_code == 404
 
 
@@ -146,8 +162,10 @@ def test_guardians_takeaway_holds_only_what_was_shared_with_them(client_for, wor
     assert files == {d["path"] for d in data["documents"]}
 
 
-@pytest.mark.parametrize("visitor", ["classmate", "teacher", "counsellor", "admin", "stubo",
-                                     "other_guardian", "other_pupil"])
+@pytest.mark.parametrize(
+    "visitor",
+    ["classmate", "teacher", "counsellor", "admin", "stubo", "other_guardian", "other_pupil"],
+)
 def test_takeaway_is_only_for_the_pupil_and_guardians(client_for, world, visitor):
     fill_portfolio(world.pupil)
     response = client_for(getattr(world, visitor)).get(f"/privacy/{world.pupil.id}/take-away.zip")
@@ -161,8 +179,9 @@ def _pupil_rows(pupil_id: int) -> dict[str, int]:
     for table in db.metadata.sorted_tables:
         for fk in table.foreign_keys:
             if fk.column.table.name == "user_account":
-                n = db.session.scalar(sa.select(sa.func.count()).select_from(table)
-                                      .where(fk.parent == pupil_id))
+                n = db.session.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(fk.parent == pupil_id)
+                )
                 if n:
                     found[f"{table.name}.{fk.parent.name}"] = n
     return found
@@ -198,8 +217,9 @@ def test_purge_deletes_rows_and_files_and_logs_without_content(runner, world):
     guardian = db.session.get(User, world.guardian.id)
     assert guardian is not None and not guardian.is_active_account
     # One purge event, with counts and no names; the earlier view event stays.
-    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.pupil_id == pupil_id)
-                                .order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.pupil_id == pupil_id).order_by(AuditEvent.id)
+    ).all()
     assert [e.action for e in events] == ["view", "purge"]
     purge = events[1]
     assert purge.actor_id is None and purge.actor_name == "" and purge.school_id == world.school.id
@@ -224,7 +244,10 @@ def test_purge_respects_retention_and_dry_run(runner, world):
     assert not db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "purge")).all()
     # --today lets a drill look ahead: with that day, the pupil is due.
     later = (dt.date.today() + dt.timedelta(days=10)).isoformat()
-    assert "No pupil" not in runner.invoke(args=["purge-expired", "--dry-run", "--today", later]).output
+    assert (
+        "No pupil"
+        not in runner.invoke(args=["purge-expired", "--dry-run", "--today", later]).output
+    )
 
 
 def test_purge_never_deletes_active_pupils_or_those_without_date(runner, world):
@@ -240,10 +263,12 @@ def test_purge_never_deletes_active_pupils_or_those_without_date(runner, world):
 
 
 def test_guardian_with_another_child_stays_active(world):
-    sibling = _user(world.school, [Role.PUPIL], "Sina", "Sibling", cls=world.class_9b,
-                    username="sina")
-    db.session.add(GuardianLink(school_id=world.school.id, guardian_id=world.guardian.id,
-                                pupil_id=sibling.id))
+    sibling = _user(
+        world.school, [Role.PUPIL], "Sina", "Sibling", cls=world.class_9b, username="sina"
+    )
+    db.session.add(
+        GuardianLink(school_id=world.school.id, guardian_id=world.guardian.id, pupil_id=sibling.id)
+    )
     db.session.add(LoginSession(token="g-token", user_id=world.guardian.id))
     db.session.commit()
     _leave(world.pupil, 400)
@@ -283,8 +308,9 @@ def test_backup_copies_database_and_files(runner, world, tmp_path):
     copy = sqlite3.connect(folder / "portfolio.db")
     try:
         assert copy.execute("SELECT count(*) FROM entry").fetchone()[0] == 3
-        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == \
-            db.session.scalar(sa.select(sa.func.count(User.id)))
+        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == db.session.scalar(
+            sa.select(sa.func.count(User.id))
+        )
         keys = [row[0] for row in copy.execute("SELECT storage_key FROM document")]
     finally:
         copy.close()

@@ -23,6 +23,8 @@ def test_single_head():
     import portfolio
 
     cfg = Config()
-    cfg.set_main_option("script_location", os.path.join(os.path.dirname(portfolio.__file__), "migrations"))
+    cfg.set_main_option(
+        "script_location", os.path.join(os.path.dirname(portfolio.__file__), "migrations")
+    )
     heads = ScriptDirectory.from_config(cfg).get_heads()
     assert len(heads) == 1, f"several migration heads: {heads}"

@@ -17,8 +17,13 @@ def _english(world):
 
 
 def _shared_entry(world):
-    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="praktikum",
-                  data={"company": "Bäckerei Schäfer"}, share_teachers=True)
+    entry = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="praktikum",
+        data={"company": "Bäckerei Schäfer"},
+        share_teachers=True,
+    )
     db.session.add(entry)
     db.session.commit()
     return entry
@@ -42,15 +47,20 @@ def test_message_is_built_in_the_readers_language(world, app):
     note = services.notify(world.pupil, "revision", actor=world.teacher, entry=entry)
     db.session.commit()
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        assert services.message(note) == "Tina Teacher asked you to revise “Work placement: Bäckerei Schäfer”."
+        assert (
+            services.message(note)
+            == "Tina Teacher asked you to revise “Work placement: Bäckerei Schäfer”."
+        )
         note.kind = "something-new"
         assert services.message(note) == "Something new in your portfolio."
 
 
 def test_news_page_marks_new_and_then_read(world, client_for):
     entry = _shared_entry(world)
-    client_for(world.teacher).post(f"/review/entries/{entry.id}/respond",
-                                   data={"action": "comment", f"e{entry.id}-body": "Super!"})
+    client_for(world.teacher).post(
+        f"/review/entries/{entry.id}/respond",
+        data={"action": "comment", f"e{entry.id}-body": "Super!"},
+    )
     pupil = client_for(world.pupil)
     start = pupil.get("/news/").get_data(as_text=True)
     assert "Tina Teacher commented on “Work placement: Bäckerei Schäfer”." in start
@@ -114,14 +124,21 @@ def test_comment_thread_partial_renders_for_the_pupil_page(world, app):
     from flask import render_template_string
 
     entry = _shared_entry(world)
-    db.session.add(Comment(school_id=world.school.id, entry_id=entry.id,
-                           author_id=world.teacher.id, body="<b>Toll</b>\nweiter so"))
+    db.session.add(
+        Comment(
+            school_id=world.school.id,
+            entry_id=entry.id,
+            author_id=world.teacher.id,
+            body="<b>Toll</b>\nweiter so",
+        )
+    )
     db.session.commit()
     db.session.refresh(entry)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         html = render_template_string(
             '{% from "review/_comments.html" import comment_thread %}{{ comment_thread(entry) }}',
-            entry=entry)
+            entry=entry,
+        )
     assert "&lt;b&gt;Toll&lt;/b&gt;<br>" in html and "Tina Teacher" in html and "1 comment" in html
 
 
@@ -130,16 +147,33 @@ def test_opening_the_entry_marks_its_news_read(world, client_for):
     from portfolio.extensions import db as _db
     from portfolio.models import Comment, Entry, Notification
 
-    entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
-                  data={"title": "Mein Tag", "text": "x"}, share_teachers=True)
+    entry = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="reflection",
+        data={"title": "Mein Tag", "text": "x"},
+        share_teachers=True,
+    )
     _db.session.add(entry)
     _db.session.flush()
-    comment = Comment(school_id=world.school.id, entry_id=entry.id, author_id=world.teacher.id,
-                      body="Gut gemacht!")
+    comment = Comment(
+        school_id=world.school.id,
+        entry_id=entry.id,
+        author_id=world.teacher.id,
+        body="Gut gemacht!",
+    )
     _db.session.add(comment)
     _db.session.flush()
-    _db.session.add(Notification(school_id=world.school.id, user_id=world.pupil.id, kind="comment",
-                                 actor_id=world.teacher.id, entry_id=entry.id, comment_id=comment.id))
+    _db.session.add(
+        Notification(
+            school_id=world.school.id,
+            user_id=world.pupil.id,
+            kind="comment",
+            actor_id=world.teacher.id,
+            entry_id=entry.id,
+            comment_id=comment.id,
+        )
+    )
     _db.session.commit()
     c = client_for(world.pupil)
     assert c.get(f"/portfolio/entry/{entry.id}").status_code == 200

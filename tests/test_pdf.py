@@ -25,19 +25,28 @@ ARABIC = "أريد أن أصبح مهندسة"
 
 
 def pdf_text(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                          capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def words_outside_page(data: bytes, tolerance: float = 1.0) -> list[str]:
     """Words whose box reaches beyond the page (pdftotext -bbox)."""
-    html = subprocess.run(["pdftotext", "-bbox", "-enc", "UTF-8", "-", "-"], input=data,
-                          capture_output=True, check=True).stdout.decode()
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-enc", "UTF-8", "-", "-"],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     bad = []
-    for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.DOTALL):
+    for page in re.finditer(
+        r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.DOTALL
+    ):
         width = float(page.group(1))
-        for m in re.finditer(r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)"[^>]*>(.*?)</word>',
-                             page.group(3)):
+        for m in re.finditer(
+            r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)"[^>]*>(.*?)</word>',
+            page.group(3),
+        ):
             if float(m.group(1)) < -tolerance or float(m.group(2)) > width + tolerance:
                 bad.append(m.group(3))
     return bad
@@ -78,10 +87,16 @@ def test_fetcher_refuses_other_hosts_and_files(app, tmp_path):
     (allowed / "ok.txt").write_text("ok")
     fetcher = SafeURLFetcher([allowed])
     assert fetcher.fetch((allowed / "ok.txt").as_uri())
-    for url in ("http://example.org/x.png", "https://127.0.0.1/", "ftp://example.org/a",
-                "file:///etc/passwd", f"file://evil.example{allowed}/ok.txt",
-                f"file://{allowed}/../../../etc/passwd", "file:///usr/share/fonts/",
-                "//example.org/x.png"):
+    for url in (
+        "http://example.org/x.png",
+        "https://127.0.0.1/",
+        "ftp://example.org/a",
+        "file:///etc/passwd",
+        f"file://evil.example{allowed}/ok.txt",
+        f"file://{allowed}/../../../etc/passwd",
+        "file:///usr/share/fonts/",
+        "//example.org/x.png",
+    ):
         with pytest.raises(URLFetchingError):
             fetcher.fetch(url)
     assert fetcher.fetch("data:text/plain;base64,b2s=")
@@ -96,25 +111,40 @@ def test_app_fetcher_allows_fonts_static_and_uploads(app):
 
 def test_css_strings_cannot_break_out():
     assert css_string('a"b\\c</style>') == '"a\\"b\\\\c\\3c /style\\3e "'
-    content = counter_content("Seite \x00page\x00 von \x00pages\x00",
-                              {"page": "counter(page)", "pages": "counter(pages)"})
+    content = counter_content(
+        "Seite \x00page\x00 von \x00pages\x00", {"page": "counter(page)", "pages": "counter(pages)"}
+    )
     assert str(content) == '"Seite " counter(page) " von " counter(pages)'
     # A translation may put the numbers first.
-    assert str(counter_content("\x00page\x00/\x00pages\x00",
-                               {"page": "counter(page)", "pages": "counter(pages)"})) == \
-        'counter(page) "/" counter(pages)'
+    assert (
+        str(
+            counter_content(
+                "\x00page\x00/\x00pages\x00", {"page": "counter(page)", "pages": "counter(pages)"}
+            )
+        )
+        == 'counter(page) "/" counter(pages)'
+    )
 
 
 # -- hostile and unusual text -----------------------------------------------------------
 def test_hostile_text_renders_as_text_and_fetches_nothing(world, trap_server):
     url, hits = trap_server
     long_word = "Donaudampfschifffahrtsgesellschaftskapitän" * 12
-    text = (f'<script>alert(1)</script> <img src="{url}/pixel.png"> '
-            f'<link rel="stylesheet" href="{url}/x.css"> file:///etc/passwd '
-            f'<img src="file:///etc/passwd"> {long_word} 😀🎉 {ARABIC} <b>fett</b>')
+    text = (
+        f'<script>alert(1)</script> <img src="{url}/pixel.png"> '
+        f'<link rel="stylesheet" href="{url}/x.css"> file:///etc/passwd '
+        f'<img src="file:///etc/passwd"> {long_word} 😀🎉 {ARABIC} <b>fett</b>'
+    )
     add_entry(world.pupil, "reflection", {"title": f'<img src="{url}/title.png">', "text": text})
-    add_entry(world.pupil, "cv", {"address": long_word, "email": long_word + "@example.org",
-                                  "education": [{"school": long_word, "from": long_word}]})
+    add_entry(
+        world.pupil,
+        "cv",
+        {
+            "address": long_word,
+            "email": long_word + "@example.org",
+            "education": [{"school": long_word, "from": long_word}],
+        },
+    )
     db.session.commit()
     acc = access_to(world.pupil, world.pupil)
     html, _content = portfolio_html(acc)
@@ -130,11 +160,23 @@ def test_hostile_text_renders_as_text_and_fetches_nothing(world, trap_server):
 
 
 def test_crafted_storage_key_cannot_escape_the_upload_folder(world):
-    doc = add_document(world.pupil, png_bytes(40, 30), filename="a.png", mime="image/png",
-                       category="certificate", title="Escape attempt")
+    doc = add_document(
+        world.pupil,
+        png_bytes(40, 30),
+        filename="a.png",
+        mime="image/png",
+        category="certificate",
+        title="Escape attempt",
+    )
     doc.storage_key = "../../../../etc/passwd"
-    pdf_doc = add_document(world.pupil, b"%PDF-1.4", filename="b.pdf", mime="application/pdf",
-                           category="certificate", title="Escape attempt 2")
+    pdf_doc = add_document(
+        world.pupil,
+        b"%PDF-1.4",
+        filename="b.pdf",
+        mime="application/pdf",
+        category="certificate",
+        title="Escape attempt 2",
+    )
     pdf_doc.storage_key = "..%2F..%2Fetc%2Fpasswd"
     db.session.commit()
     pdf = portfolio_pdf(access_to(world.pupil, world.pupil))
@@ -159,11 +201,15 @@ def test_full_portfolio_is_pdfa_with_metadata_attachments_and_images(world):
     assert root["/Lang"] in ("de", "en")
     assert bool(root["/MarkInfo"]["/Marked"]) is True
     assert "/StructTreeRoot" in root
-    assert reader.metadata.title == "Berufswahlpass of Paula Pupil" or \
-        reader.metadata.title.endswith("Paula Pupil")
+    assert (
+        reader.metadata.title == "Berufswahlpass of Paula Pupil"
+        or reader.metadata.title.endswith("Paula Pupil")
+    )
     assert reader.metadata.author == "Paula Pupil"
     assert list(reader.attachments) == [f"{made['pdf'].id}-praktikumsbescheinigung.pdf"]
-    images = subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True, check=False)
+    images = subprocess.run(
+        ["pdfimages", "-list", "-"], input=pdf, capture_output=True, check=False
+    )
     if images.returncode != 0:  # older poppler cannot read from stdin
         path = Path(current_app.config["UPLOAD_FOLDER"]) / "images-test.pdf"
         path.write_bytes(pdf)
@@ -172,9 +218,19 @@ def test_full_portfolio_is_pdfa_with_metadata_attachments_and_images(world):
     assert len(image_rows) >= 2  # the PNG certificate and the JPEG report card
     text = pdf_text(pdf)
     # Sections in Berufswahlpass order, each with its page in the table of contents.
-    positions = [text.index(f"{n}. {label}") for n, label in enumerate(
-        ["Career orientation offers", "My way to a career choice", "Documentation",
-         "Life planning", "Transition agreement"], start=1)]
+    positions = [
+        text.index(f"{n}. {label}")
+        for n, label in enumerate(
+            [
+                "Career orientation offers",
+                "My way to a career choice",
+                "Documentation",
+                "Life planning",
+                "Transition agreement",
+            ],
+            start=1,
+        )
+    ]
     assert positions == sorted(positions)
     assert "Page 2 of" in text
     assert "What am I good at?" in text  # guiding questions
@@ -187,8 +243,11 @@ def test_toc_links_point_into_the_document(world):
     db.session.commit()
     reader = PdfReader(io.BytesIO(portfolio_pdf(access_to(world.pupil, world.pupil))))
     toc_page = reader.pages[1]
-    links = [a.get_object() for a in toc_page.get("/Annots", [])
-             if a.get_object().get("/Subtype") == "/Link"]
+    links = [
+        a.get_object()
+        for a in toc_page.get("/Annots", [])
+        if a.get_object().get("/Subtype") == "/Link"
+    ]
     assert len(links) >= 5
     assert all("/Dest" in link or "/A" in link for link in links)
 

@@ -59,12 +59,15 @@ def test_export_import_export_gives_the_same_content(runner, world, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Initial password (shown once):" in result.output
     password = result.output.rsplit(":", 1)[1].strip()
-    new = db.session.scalar(sa.select(User).where(User.school_id == world.other_school.id,
-                                                  User.first_name == "Paula"))
+    new = db.session.scalar(
+        sa.select(User).where(User.school_id == world.other_school.id, User.first_name == "Paula")
+    )
     assert new is not None and new.is_pupil and new.must_change_password
     assert new.check_password(password) and new.username != "paula"
     assert accounts.current_class(new).name == "9a"
-    assert db.session.scalar(sa.select(sa.func.count(Entry.id)).where(Entry.pupil_id == new.id)) == 3
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Entry.id)).where(Entry.pupil_id == new.id)) == 3
+    )
     for doc in db.session.scalars(sa.select(Document).where(Document.pupil_id == new.id)):
         content = get_storage().read(doc.storage_key)
         assert hashlib.sha256(content).hexdigest() == doc.sha256 and doc.school_id == new.school_id
@@ -82,10 +85,16 @@ def test_export_import_export_gives_the_same_content(runner, world, tmp_path):
     assert _normalise(one) == _normalise(two)
     # Entry history survives the move: creation times are kept.
     assert [e["created_at"] for e in one["entries"]] == [e["created_at"] for e in two["entries"]]
-    files_one = {n: zipfile.ZipFile(first).read(n) for n in zipfile.ZipFile(first).namelist()
-                 if n.startswith("files/")}
-    files_two = {n: zipfile.ZipFile(second).read(n) for n in zipfile.ZipFile(second).namelist()
-                 if n.startswith("files/")}
+    files_one = {
+        n: zipfile.ZipFile(first).read(n)
+        for n in zipfile.ZipFile(first).namelist()
+        if n.startswith("files/")
+    }
+    files_two = {
+        n: zipfile.ZipFile(second).read(n)
+        for n in zipfile.ZipFile(second).namelist()
+        if n.startswith("files/")
+    }
     assert files_one == files_two
 
 
@@ -118,20 +127,23 @@ def _users():
     return db.session.scalar(sa.select(sa.func.count(User.id)))
 
 
-@pytest.mark.parametrize("case, message", [
-    ("not a zip", "not a ZIP file"),
-    ("wrong format", "not a Berufswahlpass portfolio export"),
-    ("wrong version", "format version 2"),
-    ("traversal", "unsafe file name"),
-    ("absolute", "unsafe file name"),
-    ("unexpected member", "unexpected file"),
-    ("hash mismatch", "does not match its checksum"),
-    ("missing file", "is missing from the ZIP"),
-    ("broken json", "not valid JSON"),
-    ("bad kind", "entries[0].kind"),
-    ("bad date", "pupil.date_of_birth"),
-    ("document path outside files", "documents[0].path"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("not a zip", "not a ZIP file"),
+        ("wrong format", "not a Berufswahlpass portfolio export"),
+        ("wrong version", "format version 2"),
+        ("traversal", "unsafe file name"),
+        ("absolute", "unsafe file name"),
+        ("unexpected member", "unexpected file"),
+        ("hash mismatch", "does not match its checksum"),
+        ("missing file", "is missing from the ZIP"),
+        ("broken json", "not valid JSON"),
+        ("bad kind", "entries[0].kind"),
+        ("bad date", "pupil.date_of_birth"),
+        ("document path outside files", "documents[0].path"),
+    ],
+)
 def test_import_refuses_bad_zips_with_a_clear_message(runner, world, tmp_path, case, message):
     data, files = _valid(world)
     members: dict[str, bytes | str] = dict(files)
@@ -196,8 +208,9 @@ def test_import_into_an_unknown_class_is_refused(runner, world, tmp_path):
 
 
 def test_export_of_unknown_pupil_is_a_clear_error(runner, world, tmp_path):
-    result = runner.invoke(args=["export-portfolio", "--pupil", "nobody", "--out",
-                                 str(tmp_path / "x.zip")])
+    result = runner.invoke(
+        args=["export-portfolio", "--pupil", "nobody", "--out", str(tmp_path / "x.zip")]
+    )
     assert result.exit_code != 0 and "No user 'nobody'" in result.output
     assert not (tmp_path / "x.zip").exists()
 

@@ -14,13 +14,30 @@ def test_states_follow_entries_agreements_and_guidance(world):
     assert states["praktikum"].state == "open"
     assert states["anschlussvereinbarung"].state == "open"
 
-    db.session.add(Entry(school_id=school_id, pupil_id=pupil.id, kind="praktikum", data={},
-                         status="in_progress", review_state=ReviewState.REQUESTED))
-    db.session.add(Entry(school_id=school_id, pupil_id=pupil.id, kind="potenzialanalyse",
-                         data={}, status="done"))
+    db.session.add(
+        Entry(
+            school_id=school_id,
+            pupil_id=pupil.id,
+            kind="praktikum",
+            data={},
+            status="in_progress",
+            review_state=ReviewState.REQUESTED,
+        )
+    )
+    db.session.add(
+        Entry(
+            school_id=school_id, pupil_id=pupil.id, kind="potenzialanalyse", data={}, status="done"
+        )
+    )
     db.session.add(Agreement(school_id=school_id, pupil_id=pupil.id, number=1, data={}))
-    db.session.add(GuidanceRecord(school_id=school_id, pupil_id=pupil.id,
-                                  held_on=utcnow().date(), author_id=world.teacher.id))
+    db.session.add(
+        GuidanceRecord(
+            school_id=school_id,
+            pupil_id=pupil.id,
+            held_on=utcnow().date(),
+            author_id=world.teacher.id,
+        )
+    )
     db.session.commit()
     states = progress.element_states(school_id, [pupil.id, world.classmate.id])
     mine = states[pupil.id]

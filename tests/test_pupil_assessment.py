@@ -18,9 +18,10 @@ def _request():
 
 
 def _create_link(pupil_client):
-    response = pupil_client.post("/portfolio/assessments",
-                                 data={"rater_name": "Mama", "relation": "guardian",
-                                       "rater_user_id": ""})
+    response = pupil_client.post(
+        "/portfolio/assessments",
+        data={"rater_name": "Mama", "relation": "guardian", "rater_user_id": ""},
+    )
     assert response.status_code == 302
     html = pupil_client.get(response.location).get_data(as_text=True)
     link = re.search(r'id="link-url" type="text" readonly value="([^"]+)"', html).group(1)
@@ -56,16 +57,24 @@ def test_rating_page_single_use(world, client_for, client):
     assert page.status_code == 200
     assert "Paula" in html and "Pupil" not in html.split("<main", 1)[1]  # first name only
     quals = qualities(world.school.id)
-    data = {f"ratings-{quals[0].key}": "4", f"ratings-{quals[1].key}": "2",
-            "comment": "Sehr hilfsbereit."}
+    data = {
+        f"ratings-{quals[0].key}": "4",
+        f"ratings-{quals[1].key}": "2",
+        "comment": "Sehr hilfsbereit.",
+    }
     thanks = client.post(path, data=data)
     assert thanks.status_code == 200 and "Thank you!" in thanks.get_data(as_text=True)
     req = _request()
-    assert req.answer == {"ratings": {quals[0].key: 4, quals[1].key: 2}, "comment": "Sehr hilfsbereit."}
+    assert req.answer == {
+        "ratings": {quals[0].key: 4, quals[1].key: 2},
+        "comment": "Sehr hilfsbereit.",
+    }
 
     second = client.post(path, data={f"ratings-{quals[0].key}": "1", "comment": "Anders"})
     assert second.status_code == 410
-    assert "Each link can be used only once, so nothing was changed." in second.get_data(as_text=True)
+    assert "Each link can be used only once, so nothing was changed." in second.get_data(
+        as_text=True
+    )
     assert _request().answer["comment"] == "Sehr hilfsbereit."
     assert client.get(path).status_code == 410
 
@@ -88,7 +97,9 @@ def test_expired_and_unknown_links(world, client_for, client):
     req.expires_at = utcnow() - dt.timedelta(minutes=1)
     db.session.commit()
     response = client.get(path)
-    assert response.status_code == 410 and "This link has expired" in response.get_data(as_text=True)
+    assert response.status_code == 410 and "This link has expired" in response.get_data(
+        as_text=True
+    )
     quals = qualities(world.school.id)
     assert client.post(path, data={f"ratings-{quals[0].key}": "3"}).status_code == 410
     assert _request().answer is None
@@ -105,8 +116,10 @@ def test_accept_creates_a_private_entry_and_decline_deletes_the_answer(world, cl
     pupil = client_for(world.pupil)
     page = pupil.get("/portfolio/assessments").get_data(as_text=True)
     assert "New answers" in page and "Gut" in page and "Hmm" in page
-    assert client_for(world.classmate).post(
-        f"/portfolio/assessments/{accepted.id}/accept").status_code == 404
+    assert (
+        client_for(world.classmate).post(f"/portfolio/assessments/{accepted.id}/accept").status_code
+        == 404
+    )
 
     response = pupil.post(f"/portfolio/assessments/{accepted.id}/accept")
     assert response.status_code == 302
@@ -125,9 +138,15 @@ def test_accept_creates_a_private_entry_and_decline_deletes_the_answer(world, cl
     assert db.session.scalar(sa.select(sa.func.count(Entry.id))) == 1
 
     # The rater's part stays as given; the pupil writes their reflection.
-    edit = pupil.post(f"/portfolio/entry/{entry.id}/edit",
-                      data={"reflection": "Mama sieht mich zuverlässiger.", "rater_name": "X",
-                            f"ratings-{quals[0].key}": "1", "version": str(entry.version)})
+    edit = pupil.post(
+        f"/portfolio/entry/{entry.id}/edit",
+        data={
+            "reflection": "Mama sieht mich zuverlässiger.",
+            "rater_name": "X",
+            f"ratings-{quals[0].key}": "1",
+            "version": str(entry.version),
+        },
+    )
     assert edit.status_code == 302
     db.session.expire_all()
     entry = db.session.get(Entry, entry.id)
@@ -143,20 +162,40 @@ def _by_id(request_id):
 def test_comparison_page_prompts_reflection(world, client_for):
     quals = qualities(world.school.id)
     k0, k1 = quals[0].key, quals[1].key
-    db.session.add_all([
-        Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="strengths", grade="8",
-              data={"ratings": {k0: 1, k1: 3}}),
-        Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="strengths", grade="9",
-              data={"ratings": {k0: 2, k1: 3}}),
-        Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="external_assessment",
-              grade="9", data={"rater_name": "Mama", "relation": "guardian",
-                               "ratings": {k0: 4, k1: 3}}),
-    ])
+    db.session.add_all(
+        [
+            Entry(
+                school_id=world.school.id,
+                pupil_id=world.pupil.id,
+                kind="strengths",
+                grade="8",
+                data={"ratings": {k0: 1, k1: 3}},
+            ),
+            Entry(
+                school_id=world.school.id,
+                pupil_id=world.pupil.id,
+                kind="strengths",
+                grade="9",
+                data={"ratings": {k0: 2, k1: 3}},
+            ),
+            Entry(
+                school_id=world.school.id,
+                pupil_id=world.pupil.id,
+                kind="external_assessment",
+                grade="9",
+                data={"rater_name": "Mama", "relation": "guardian", "ratings": {k0: 4, k1: 3}},
+            ),
+        ]
+    )
     db.session.commit()
     html = client_for(world.pupil).get("/portfolio/strengths").get_data(as_text=True)
     assert "<svg" in html and 'role="img"' in html
     assert "Where do others see you differently?" in html
-    assert "Me, grade 8" in html and "Me, grade 9" in html and "Mama (parent or guardian), grade 9" in html
+    assert (
+        "Me, grade 8" in html
+        and "Me, grade 9" in html
+        and "Mama (parent or guardian), grade 9" in html
+    )
     assert "<table" in html
     assert "score" not in html.lower().replace("there is no score", "")
 
@@ -170,7 +209,8 @@ def _check_chart():
     svg = charts.strengths_chart_svg(
         [("a", "<script>alert(1)</script>"), ("b", "Teamwork & more")],
         [{"label": 'Me "8"', "values": {"a": 1, "b": 4}}, {"label": "Mama", "values": {"a": 3}}],
-        title="T <b>")
+        title="T <b>",
+    )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "Teamwork &amp; more" in svg and "Me &quot;8&quot;" in svg and "T &lt;b&gt;" in svg
     # Three ratings, plus one legend marker per series.

@@ -36,7 +36,9 @@ def test_every_kind_can_be_created_viewed_and_edited(world, pupil_client, kind):
         assert text(question) in html  # the Berufswahlpass prompts are shown with the form
     assert f'data-draft="new-{kind.value}"' in html
 
-    response = pupil_client.post(f"/portfolio/kind/{kind.value}/new", data=form_for(spec, quals, "First"))
+    response = pupil_client.post(
+        f"/portfolio/kind/{kind.value}/new", data=form_for(spec, quals, "First")
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     [entry] = _entries(world.pupil.id, kind.value)
     assert entry.grade == "9"  # the pupil's grade when it was made
@@ -51,8 +53,9 @@ def test_every_kind_can_be_created_viewed_and_edited(world, pupil_client, kind):
     edit = pupil_client.get(f"/portfolio/entry/{entry.id}/edit")
     assert edit.status_code == 200
     assert f'data-saved-version="{entry.version}"' in edit.get_data(as_text=True)
-    response = pupil_client.post(f"/portfolio/entry/{entry.id}/edit",
-                                 data=form_for(spec, quals, "Second", entry.version))
+    response = pupil_client.post(
+        f"/portfolio/entry/{entry.id}/edit", data=form_for(spec, quals, "Second", entry.version)
+    )
     assert response.status_code == 302
     [entry] = _entries(world.pupil.id, kind.value)
     text_fields = [f for f in spec.fields if getattr(f, "type", "") in ("text", "textarea")]
@@ -66,7 +69,9 @@ def test_fields_are_stored_in_the_documented_shape(world, pupil_client):
     data = form_for(spec, qualities(world.school.id))
     data.update({k: "" for k in data if k.startswith("days-2-")})
     data.update({"days-1-date": "04.03.2026", "days-1-field": "it", "days-1-company": "Tech GmbH"})
-    assert pupil_client.post("/portfolio/kind/berufsfelderkundung/new", data=data).status_code == 302
+    assert (
+        pupil_client.post("/portfolio/kind/berufsfelderkundung/new", data=data).status_code == 302
+    )
     [entry] = _entries(world.pupil.id)
     days = entry.data["days"]
     assert len(days) == 3  # fixed group: exactly three days, even if some are empty
@@ -77,8 +82,12 @@ def test_fields_are_stored_in_the_documented_shape(world, pupil_client):
 
 def test_ratings_and_interests(world, pupil_client):
     quals = qualities(world.school.id)
-    data = {"ratings-" + quals[0].key: "4", "ratings-" + quals[1].key: "1",
-            "interests": ["it", "metall"], "version": ""}
+    data = {
+        "ratings-" + quals[0].key: "4",
+        "ratings-" + quals[1].key: "1",
+        "interests": ["it", "metall"],
+        "version": "",
+    }
     assert pupil_client.post("/portfolio/kind/strengths/new", data=data).status_code == 302
     [entry] = _entries(world.pupil.id)
     assert entry.data["ratings"] == {quals[0].key: 4, quals[1].key: 1}
@@ -88,8 +97,12 @@ def test_ratings_and_interests(world, pupil_client):
 
 
 def test_required_field_and_bad_date_keep_the_input(world, pupil_client):
-    data = {"company": "", "start": "31.02.2026", "expectations": "Ich hoffe auf viel Neues",
-            "version": ""}
+    data = {
+        "company": "",
+        "start": "31.02.2026",
+        "expectations": "Ich hoffe auf viel Neues",
+        "version": "",
+    }
     response = pupil_client.post("/portfolio/kind/praktikum/new", data=data)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -109,21 +122,30 @@ def test_choice_must_be_one_of_the_options(world, pupil_client):
 
 def test_long_text_limit(world, pupil_client):
     too_long = "a" * (LONG_MAX + 1)
-    response = pupil_client.post("/portfolio/kind/reflection/new",
-                                 data={"title": "Mein Tag", "text": too_long, "version": ""})
+    response = pupil_client.post(
+        "/portfolio/kind/reflection/new",
+        data={"title": "Mein Tag", "text": too_long, "version": ""},
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "This text is too long: 10001 characters, at most 10000 are possible." in html
     assert too_long in html
     assert _entries(world.pupil.id) == []
-    ok = pupil_client.post("/portfolio/kind/reflection/new",
-                           data={"title": "Mein Tag", "text": "a" * LONG_MAX, "version": ""})
+    ok = pupil_client.post(
+        "/portfolio/kind/reflection/new",
+        data={"title": "Mein Tag", "text": "a" * LONG_MAX, "version": ""},
+    )
     assert ok.status_code == 302
 
 
 def test_variable_group_adds_a_row_without_javascript(world, pupil_client):
-    data = {"goal": "Praktikumsplatz finden", "steps-0-text": "Bewerbung schreiben",
-            "steps-0-due_on": "2026-05-01", "add_row": "steps", "version": ""}
+    data = {
+        "goal": "Praktikumsplatz finden",
+        "steps-0-text": "Bewerbung schreiben",
+        "steps-0-due_on": "2026-05-01",
+        "add_row": "steps",
+        "version": "",
+    }
     response = pupil_client.post("/portfolio/kind/goal/new", data=data)
     assert response.status_code == 302
     assert "group=steps" in response.location and "#group-steps" in response.location
@@ -133,15 +155,23 @@ def test_variable_group_adds_a_row_without_javascript(world, pupil_client):
     assert 'name="steps-1-text"' in html  # the new empty row for the next step
     assert 'name="steps-2-text"' not in html
     # Empty rows are not stored.
-    assert entry.data["steps"] == [{"text": "Bewerbung schreiben", "due_on": "2026-05-01",
-                                    "done": ""}]
+    assert entry.data["steps"] == [
+        {"text": "Bewerbung schreiben", "due_on": "2026-05-01", "done": ""}
+    ]
 
 
 def test_goal_next_due_and_overdue_steps(world, pupil_client):
-    data = {"goal": "Ausbildungsplatz", "version": "",
-            "steps-0-text": "Alt", "steps-0-due_on": "2020-01-10",
-            "steps-1-text": "Erledigt", "steps-1-due_on": "2019-01-01", "steps-1-done": "yes",
-            "steps-2-text": "Später", "steps-2-due_on": "2099-01-01"}
+    data = {
+        "goal": "Ausbildungsplatz",
+        "version": "",
+        "steps-0-text": "Alt",
+        "steps-0-due_on": "2020-01-10",
+        "steps-1-text": "Erledigt",
+        "steps-1-due_on": "2019-01-01",
+        "steps-1-done": "yes",
+        "steps-2-text": "Später",
+        "steps-2-due_on": "2099-01-01",
+    }
     assert pupil_client.post("/portfolio/kind/goal/new", data=data).status_code == 302
     [entry] = _entries(world.pupil.id)
     assert entry.next_due_on.isoformat() == "2020-01-10"  # earliest step not done
@@ -161,7 +191,9 @@ def test_non_repeatable_kind_opens_the_existing_entry(world, pupil_client):
 
 
 def test_status_and_delete(world, pupil_client):
-    pupil_client.post("/portfolio/kind/reflection/new", data={"title": "T", "text": "x", "version": ""})
+    pupil_client.post(
+        "/portfolio/kind/reflection/new", data={"title": "T", "text": "x", "version": ""}
+    )
     [entry] = _entries(world.pupil.id)
     assert entry.status == "in_progress"
     pupil_client.post(f"/portfolio/entry/{entry.id}/status", data={"done": "1"})
@@ -181,7 +213,14 @@ def test_unknown_kind_and_not_creatable_kind(pupil_client):
 
 
 def test_every_page_renders(world, pupil_client):
-    for path in ("/portfolio/", "/portfolio/timeline", "/portfolio/kinds", "/portfolio/strengths",
-                 "/portfolio/assessments", "/portfolio/section/angebote",
-                 "/portfolio/section/mein-weg", "/portfolio/section/lebensplanung"):
+    for path in (
+        "/portfolio/",
+        "/portfolio/timeline",
+        "/portfolio/kinds",
+        "/portfolio/strengths",
+        "/portfolio/assessments",
+        "/portfolio/section/angebote",
+        "/portfolio/section/mein-weg",
+        "/portfolio/section/lebensplanung",
+    ):
         assert pupil_client.get(path).status_code == 200, path

@@ -12,8 +12,12 @@ from portfolio.pupil import services
 
 @pytest.fixture
 def entry(world):
-    e = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection",
-              data={"title": "Mein Praktikumstag", "text": "Es war gut."})
+    e = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="reflection",
+        data={"title": "Mein Praktikumstag", "text": "Es war gut."},
+    )
     db.session.add(e)
     db.session.commit()
     return e
@@ -36,8 +40,9 @@ def test_private_by_default_and_sharing_follows_the_choice(world, entry, client_
     for user in (world.teacher, world.guardian, world.counsellor, world.stubo):
         assert not _can_see(user, entry)
 
-    pupil.post(f"/portfolio/entry/{entry.id}/sharing",
-               data={"share_teachers": "y", "share_guardians": "y"})
+    pupil.post(
+        f"/portfolio/entry/{entry.id}/sharing", data={"share_teachers": "y", "share_guardians": "y"}
+    )
     entry = _reload(entry.id)
     assert entry.share_teachers and entry.share_guardians and not entry.share_counsellor
     html = pupil.get(f"/portfolio/entry/{entry.id}").get_data(as_text=True)
@@ -61,8 +66,12 @@ def test_only_the_owner_reaches_the_portfolio_pages(world, entry, client_for):
     classmate = client_for(world.classmate)
     assert classmate.get(f"/portfolio/entry/{entry.id}").status_code == 404
     assert classmate.post(f"/portfolio/entry/{entry.id}/delete").status_code == 404
-    assert classmate.post(f"/portfolio/entry/{entry.id}/sharing",
-                          data={"share_teachers": "y"}).status_code == 404
+    assert (
+        classmate.post(
+            f"/portfolio/entry/{entry.id}/sharing", data={"share_teachers": "y"}
+        ).status_code
+        == 404
+    )
     assert not _reload(entry.id).share_teachers
     other = client_for(world.other_pupil)
     assert other.get(f"/portfolio/entry/{entry.id}/edit").status_code == 404
@@ -123,8 +132,12 @@ def test_withdraw_hand_in(world, entry, client_for):
 
 def test_entries_for_orders_by_section_and_kind(world):
     for kind in ("cv", "reflection", "strengths", "goal"):
-        db.session.add(Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind=kind, data={}))
-    db.session.add(Entry(school_id=world.school.id, pupil_id=world.classmate.id, kind="goal", data={}))
+        db.session.add(
+            Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind=kind, data={})
+        )
+    db.session.add(
+        Entry(school_id=world.school.id, pupil_id=world.classmate.id, kind="goal", data={})
+    )
     db.session.commit()
     kinds = [e.kind for e in services.entries_for(world.pupil)]
     assert kinds == ["strengths", "goal", "reflection", "cv"]
@@ -138,8 +151,14 @@ def test_own_portfolio_and_load_own_rules(world):
     assert access.own_portfolio(world.pupil).is_self
     with pytest.raises(Forbidden):
         access.own_portfolio(world.teacher)
-    req = AssessmentRequest(school_id=world.school.id, pupil_id=world.pupil.id, token_hash="x" * 64,
-                            rater_name="Mama", relation="guardian", expires_at=utcnow())
+    req = AssessmentRequest(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        token_hash="x" * 64,
+        rater_name="Mama",
+        relation="guardian",
+        expires_at=utcnow(),
+    )
     db.session.add(req)
     db.session.commit()
     assert access.load_own(world.pupil, AssessmentRequest, req.id) is req

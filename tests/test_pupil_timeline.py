@@ -10,7 +10,9 @@ from portfolio.pupil import services
 
 
 def _states(pupil):
-    return {(b.grade, i.element.key): i.state.state for b in services.timeline(pupil) for i in b.items}
+    return {
+        (b.grade, i.element.key): i.state.state for b in services.timeline(pupil) for i in b.items
+    }
 
 
 def test_timeline_states_change_when_entries_are_added(world, client_for):
@@ -20,10 +22,20 @@ def test_timeline_states_change_when_entries_are_added(world, client_for):
     assert states[("9", "praktikum")] == "open"
     assert ("EF", "sek2_standort") not in states  # Sek I pupil: no Sek II grades
 
-    entry = Entry(school_id=world.school.id, pupil_id=pupil.id, kind="praktikum", grade="9", data={})
+    entry = Entry(
+        school_id=world.school.id, pupil_id=pupil.id, kind="praktikum", grade="9", data={}
+    )
     db.session.add(entry)
-    db.session.add(Entry(school_id=world.school.id, pupil_id=pupil.id, kind="strengths", grade="8",
-                         data={}, status="done"))
+    db.session.add(
+        Entry(
+            school_id=world.school.id,
+            pupil_id=pupil.id,
+            kind="strengths",
+            grade="8",
+            data={},
+            status="done",
+        )
+    )
     db.session.commit()
     states = _states(pupil)
     assert states[("9", "praktikum")] == "in_progress"
@@ -39,8 +51,9 @@ def test_timeline_states_change_when_entries_are_added(world, client_for):
 
 def test_sek2_pupils_see_their_years(world):
     ef = accounts.get_or_create_class(world.school, "EF")
-    pupil, _pw = accounts.create_user(world.school, roles=[Role.PUPIL], first_name="E",
-                                      last_name="F", password="x" * 12)
+    pupil, _pw = accounts.create_user(
+        world.school, roles=[Role.PUPIL], first_name="E", last_name="F", password="x" * 12
+    )
     accounts.put_in_class(pupil, ef)
     db.session.commit()
     grades = [b.grade for b in services.timeline(pupil)]
@@ -58,15 +71,30 @@ def _add_entries(world, n):
         data = {"ratings": {quals[0]: 2}} if kind in ("strengths", "external_assessment") else {}
         if kind == "goal":
             data = {"goal": "G", "steps": [{"text": "s", "due_on": "2020-01-01", "done": ""}]}
-        db.session.add(Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind=kind,
-                             grade="9", data=data, share_teachers=bool(i % 2),
-                             review_state="revision" if i % 5 == 0 else "none"))
+        db.session.add(
+            Entry(
+                school_id=world.school.id,
+                pupil_id=world.pupil.id,
+                kind=kind,
+                grade="9",
+                data=data,
+                share_teachers=bool(i % 2),
+                review_state="revision" if i % 5 == 0 else "none",
+            )
+        )
     db.session.commit()
 
 
-PAGES = ["/portfolio/", "/portfolio/timeline", "/portfolio/kinds", "/portfolio/kind/praktikum",
-         "/portfolio/section/mein-weg", "/portfolio/section/angebote", "/portfolio/strengths",
-         "/portfolio/assessments"]
+PAGES = [
+    "/portfolio/",
+    "/portfolio/timeline",
+    "/portfolio/kinds",
+    "/portfolio/kind/praktikum",
+    "/portfolio/section/mein-weg",
+    "/portfolio/section/angebote",
+    "/portfolio/strengths",
+    "/portfolio/assessments",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

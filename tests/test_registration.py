@@ -21,15 +21,28 @@ def code_for(pupil, **kw) -> str:
 
 
 def form(code, username="maria.schmidt", **extra):
-    data = {"code": code, "first_name": "Maria", "last_name": "Schmidt", "username": username,
-            "password": "Sonne-Mond-77", "confirm": "Sonne-Mond-77", "language": "tr"}
+    data = {
+        "code": code,
+        "first_name": "Maria",
+        "last_name": "Schmidt",
+        "username": username,
+        "password": "Sonne-Mond-77",
+        "confirm": "Sonne-Mond-77",
+        "language": "tr",
+    }
     data.update(extra)
     return data
 
 
 def linked(guardian_id, pupil_id) -> bool:
-    return db.session.scalar(sa.select(GuardianLink.id).where(
-        GuardianLink.guardian_id == guardian_id, GuardianLink.pupil_id == pupil_id)) is not None
+    return (
+        db.session.scalar(
+            sa.select(GuardianLink.id).where(
+                GuardianLink.guardian_id == guardian_id, GuardianLink.pupil_id == pupil_id
+            )
+        )
+        is not None
+    )
 
 
 def test_code_format_and_storage(world):
@@ -67,11 +80,20 @@ def test_code_works_only_once(world, client, app):
 
 def test_wrong_expired_and_used_codes_get_the_same_message(world, app):
     used = code_for(world.pupil)
-    registration.register_guardian(used, first_name="A", last_name="B", username="first.one",
-                                   password="Sonne-Mond-77", locale="de")
+    registration.register_guardian(
+        used,
+        first_name="A",
+        last_name="B",
+        username="first.one",
+        password="Sonne-Mond-77",
+        locale="de",
+    )
     expired = code_for(world.classmate)
-    db.session.execute(sa.update(GuardianCode).where(GuardianCode.used_at.is_(None))
-                       .values(expires_at=utcnow() - dt.timedelta(minutes=1)))
+    db.session.execute(
+        sa.update(GuardianCode)
+        .where(GuardianCode.used_at.is_(None))
+        .values(expires_at=utcnow() - dt.timedelta(minutes=1))
+    )
     db.session.commit()
     bodies = []
     for code in (used, expired, "KX7P-M2Q9-TR4A", "nonsense"):
@@ -130,8 +152,7 @@ def test_attempts_are_throttled(world, app):
 
 def test_default_throttle_exists(world, app):
     client = app.test_client()
-    statuses = [client.post("/eltern", data=form("AAAA-AAAA-AAAA")).status_code
-                for _ in range(11)]
+    statuses = [client.post("/eltern", data=form("AAAA-AAAA-AAAA")).status_code for _ in range(11)]
     assert statuses[-1] == 429
 
 
@@ -164,8 +185,9 @@ def test_others_cannot_link_by_hand(world, client_for, who):
     client = client_for(getattr(world, who))
     response = client.post(f"/admin/pupils/{world.pupil.id}/guardians", data={"username": "hans"})
     assert response.status_code in (403, 404)
-    response = client.post(f"/admin/pupils/{world.pupil.id}/guardians/remove",
-                           data={"id": world.guardian.id})
+    response = client.post(
+        f"/admin/pupils/{world.pupil.id}/guardians/remove", data={"id": world.guardian.id}
+    )
     assert response.status_code in (403, 404)
     assert not linked(world.other_guardian.id, world.pupil.id)
     assert linked(world.guardian.id, world.pupil.id)

@@ -40,7 +40,9 @@ def test_posted_body_is_replayed(app, client, world):
 
     app.view_functions["auth.login"] = flaky
     try:
-        response = client.post("/login", data={"username": "paula", "password": "Test-Password-123"})
+        response = client.post(
+            "/login", data={"username": "paula", "password": "Test-Password-123"}
+        )
     finally:
         app.view_functions["auth.login"] = original
     assert response.status_code == 302

@@ -24,13 +24,13 @@ from portfolio.review import actions, services
 
 TODAY = dt.date.today()
 
+
 @pytest.fixture(autouse=True)
 def _english(world):
     """Assertions read English text: every user of the world reads English."""
     for user in db.session.scalars(sa.select(User)):
         user.locale = "en"
     db.session.commit()
-
 
 
 def _entry(pupil, kind="praktikum", data=None, **kw):
@@ -42,15 +42,18 @@ def _entry(pupil, kind="praktikum", data=None, **kw):
 
 def _names(html: str) -> list[str]:
     """Pupil names in the order of the overview's rows."""
-    return re.findall(r'scope="row" role="rowheader"><a class="kern-link" href="[^"]+">([^<]+)</a>', html)
+    return re.findall(
+        r'scope="row" role="rowheader"><a class="kern-link" href="[^"]+">([^<]+)</a>', html
+    )
 
 
 # -- flags and filters ------------------------------------------------------------------
 def test_waiting_for_feedback_counts_only_entries_shared_with_teachers(world):
     _entry(world.pupil, review_state=ReviewState.REQUESTED.value, share_teachers=True)
     _entry(world.classmate, review_state=ReviewState.REQUESTED.value, share_counsellor=True)
-    items = actions.action_items(world.school, {world.pupil.id: "9", world.classmate.id: "9"},
-                                 services.TEACHER_AUDIENCE)
+    items = actions.action_items(
+        world.school, {world.pupil.id: "9", world.classmate.id: "9"}, services.TEACHER_AUDIENCE
+    )
     assert items[world.pupil.id].waiting == 1 and items[world.pupil.id].matches("feedback")
     assert items[world.classmate.id].waiting == 0
 
@@ -71,11 +74,16 @@ def test_placement_without_evaluation(world):
 def test_overdue_goals(world):
     due = TODAY - dt.timedelta(days=10)
     _entry(world.pupil, "goal", {"goal": "Bewerbung", "state": "in_progress"}, next_due_on=due)
-    _entry(world.pupil, "goal", {"goal": "Später", "state": "open"},
-           next_due_on=TODAY + dt.timedelta(days=3))
+    _entry(
+        world.pupil,
+        "goal",
+        {"goal": "Später", "state": "open"},
+        next_due_on=TODAY + dt.timedelta(days=3),
+    )
     _entry(world.classmate, "goal", {"goal": "Geschafft", "state": "reached"}, next_due_on=due)
-    items = actions.action_items(world.school, {world.pupil.id: "9", world.classmate.id: "9"},
-                                 services.TEACHER_AUDIENCE)
+    items = actions.action_items(
+        world.school, {world.pupil.id: "9", world.classmate.id: "9"}, services.TEACHER_AUDIENCE
+    )
     assert items[world.pupil.id].goals_overdue == 1
     assert items[world.pupil.id].goal_overdue_since == due
     assert items[world.classmate.id].goals_overdue == 0
@@ -84,8 +92,15 @@ def test_overdue_goals(world):
 def test_agreement_missing_after_the_deadline(world):
     school = world.school
     school.agreement_deadline = TODAY - dt.timedelta(days=1)
-    db.session.add(Agreement(school_id=school.id, pupil_id=world.classmate.id, number=1,
-                             decision="dual", locked_at=utcnow()))
+    db.session.add(
+        Agreement(
+            school_id=school.id,
+            pupil_id=world.classmate.id,
+            number=1,
+            decision="dual",
+            locked_at=utcnow(),
+        )
+    )
     db.session.add(Agreement(school_id=school.id, pupil_id=world.pupil_9b.id, number=1))  # draft
     db.session.commit()
     deadline = actions.agreement_deadline(school, TODAY)
@@ -104,21 +119,32 @@ def test_agreement_deadline_falls_in_the_current_school_year(world):
     world.school.agreement_deadline = dt.date(2000, 5, 31)
     assert actions.agreement_deadline(world.school, dt.date(2026, 11, 2)) == dt.date(2027, 5, 31)
     assert actions.agreement_deadline(world.school, dt.date(2027, 6, 2)) == dt.date(2027, 5, 31)
-    assert actions.agreement_due(world.school, "9", dt.date(2027, 6, 2)) == (True, dt.date(2027, 5, 31))
+    assert actions.agreement_due(world.school, "9", dt.date(2027, 6, 2)) == (
+        True,
+        dt.date(2027, 5, 31),
+    )
     assert actions.agreement_due(world.school, "9", dt.date(2027, 3, 2))[0] is False
 
 
 def test_filters_find_the_right_pupils(world, client_for):
-    extra = _user(world.school, [Role.PUPIL], "Emil", "Ehrlich", cls=world.class_9a, username="emil")
+    extra = _user(
+        world.school, [Role.PUPIL], "Emil", "Ehrlich", cls=world.class_9a, username="emil"
+    )
     db.session.commit()
-    _entry(world.pupil, review_state=ReviewState.REQUESTED.value, share_teachers=True,
-           data={"company": "A", "reality": "gut"})
+    _entry(
+        world.pupil,
+        review_state=ReviewState.REQUESTED.value,
+        share_teachers=True,
+        data={"company": "A", "reality": "gut"},
+    )
     _entry(world.classmate, data={"company": "B"})
     _entry(extra, "goal", {"goal": "x"}, next_due_on=TODAY - dt.timedelta(days=3))
     client = client_for(world.teacher)
     url = f"/review/classes/{world.class_9a.id}"
     assert _names(client.get(url + "?filter=feedback").get_data(as_text=True)) == ["Pupil, Paula"]
-    assert _names(client.get(url + "?filter=placement").get_data(as_text=True)) == ["Classmate, Carl"]
+    assert _names(client.get(url + "?filter=placement").get_data(as_text=True)) == [
+        "Classmate, Carl"
+    ]
     html = client.get(url + "?filter=goal").get_data(as_text=True)
     assert _names(html) == ["Ehrlich, Emil"]
     assert "goal overdue since" in html
@@ -128,8 +154,10 @@ def test_filters_find_the_right_pupils(world, client_for):
 
 def test_flags_are_shown_on_the_row(world, client_for):
     _entry(world.classmate, data={"company": "B"})
-    html = client_for(world.teacher).get(f"/review/classes/{world.class_9a.id}").get_data(as_text=True)
-    row = html[html.index("Classmate, Carl"):]
+    html = (
+        client_for(world.teacher).get(f"/review/classes/{world.class_9a.id}").get_data(as_text=True)
+    )
+    row = html[html.index("Classmate, Carl") :]
     row = row[: row.index("</tr>")]
     assert "placement without evaluation" in row
 
@@ -142,28 +170,47 @@ def test_sorting_by_name_progress_and_open_items(world, client_for):
     client = client_for(world.teacher)
     url = f"/review/classes/{world.class_9a.id}"
     assert _names(client.get(url).get_data(as_text=True)) == ["Classmate, Carl", "Pupil, Paula"]
-    assert _names(client.get(url + "?sort=name&dir=desc").get_data(as_text=True)) == ["Pupil, Paula", "Classmate, Carl"]
+    assert _names(client.get(url + "?sort=name&dir=desc").get_data(as_text=True)) == [
+        "Pupil, Paula",
+        "Classmate, Carl",
+    ]
     html = client.get(url + "?sort=progress&dir=desc").get_data(as_text=True)
     assert _names(html) == ["Pupil, Paula", "Classmate, Carl"]
     assert re.search(r'aria-sort="descending">\s*<a[^>]*>Progress', html)
-    assert _names(client.get(url + "?sort=open&dir=desc").get_data(as_text=True)) == ["Classmate, Carl", "Pupil, Paula"]
-    assert _names(client.get(url + "?sort=open&dir=asc").get_data(as_text=True)) == ["Pupil, Paula", "Classmate, Carl"]
+    assert _names(client.get(url + "?sort=open&dir=desc").get_data(as_text=True)) == [
+        "Classmate, Carl",
+        "Pupil, Paula",
+    ]
+    assert _names(client.get(url + "?sort=open&dir=asc").get_data(as_text=True)) == [
+        "Pupil, Paula",
+        "Classmate, Carl",
+    ]
     # An unknown sort falls back to the name.
     assert client.get(url + "?sort=evil&dir=x").status_code == 200
 
 
 def test_cells_show_state_as_text(world, client_for):
-    _entry(world.pupil, status="in_progress", share_teachers=True,
-           review_state=ReviewState.REQUESTED.value)
-    html = client_for(world.teacher).get(f"/review/classes/{world.class_9a.id}").get_data(as_text=True)
-    row = html[html.index("Pupil, Paula"):]
+    _entry(
+        world.pupil,
+        status="in_progress",
+        share_teachers=True,
+        review_state=ReviewState.REQUESTED.value,
+    )
+    html = (
+        client_for(world.teacher).get(f"/review/classes/{world.class_9a.id}").get_data(as_text=True)
+    )
+    row = html[html.index("Pupil, Paula") :]
     row = row[: row.index("</tr>")]
     assert "in progress" in row and "shared for feedback" in row and ">open<" in row
 
 
 def test_my_classes_counts(world, client_for):
-    _entry(world.pupil, review_state=ReviewState.REQUESTED.value, share_teachers=True,
-           data={"company": "A", "reality": "gut"})
+    _entry(
+        world.pupil,
+        review_state=ReviewState.REQUESTED.value,
+        share_teachers=True,
+        data={"company": "A", "reality": "gut"},
+    )
     html = client_for(world.teacher).get("/review/classes").get_data(as_text=True)
     assert "Class 9a" in html and "Class 9b" not in html
     assert "Waiting for feedback: 1 pupil" in html
@@ -176,10 +223,14 @@ def test_pupil_view_shows_only_what_was_shared_with_the_viewer(world, client_for
     _entry(world.pupil, data={"company": "Teacher Shared GmbH"}, share_teachers=True)
     _entry(world.pupil, data={"company": "Counsellor Shared AG"}, share_counsellor=True)
     _entry(world.pupil, data={"company": "Ganz Privat KG"})
-    teacher = client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    teacher = (
+        client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    )
     assert "Teacher Shared GmbH" in teacher
     assert "Counsellor Shared AG" not in teacher and "Ganz Privat KG" not in teacher
-    counsellor = client_for(world.counsellor).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    counsellor = (
+        client_for(world.counsellor).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    )
     assert "Counsellor Shared AG" in counsellor
     assert "Teacher Shared GmbH" not in counsellor and "Ganz Privat KG" not in counsellor
 
@@ -192,8 +243,12 @@ def test_pupil_view_is_audited(world, client_for):
 
 def test_reset_password_link_only_for_those_allowed(world, client_for):
     link = f"/pupils/{world.pupil.id}/reset-password"
-    assert link in client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
-    assert link not in client_for(world.counsellor).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
+    assert link in client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}").get_data(
+        as_text=True
+    )
+    assert link not in client_for(world.counsellor).get(
+        f"/review/pupils/{world.pupil.id}"
+    ).get_data(as_text=True)
 
 
 def test_sections_in_binder_order(world, client_for):
@@ -208,13 +263,21 @@ def test_comment_notifies_the_pupil(world, client_for):
     entry = _entry(world.pupil, share_teachers=True, data={"company": "A"})
     response = client_for(world.teacher).post(
         f"/review/entries/{entry.id}/respond",
-        data={"action": "comment", f"e{entry.id}-body": "Schreib noch, was du gelernt hast."})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"#entry-{entry.id}")
+        data={"action": "comment", f"e{entry.id}-body": "Schreib noch, was du gelernt hast."},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"#entry-{entry.id}"
+    )
     comment = db.session.scalar(sa.select(Comment))
     assert comment.author_id == world.teacher.id and comment.entry_id == entry.id
     note = db.session.scalar(sa.select(Notification))
     assert (note.user_id, note.kind, note.actor_id, note.entry_id, note.comment_id) == (
-        world.pupil.id, "comment", world.teacher.id, entry.id, comment.id)
+        world.pupil.id,
+        "comment",
+        world.teacher.id,
+        entry.id,
+        comment.id,
+    )
     page = client_for(world.stubo).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
     assert "Schreib noch, was du gelernt hast." in page and "Tina Teacher" in page
 
@@ -222,7 +285,9 @@ def test_comment_notifies_the_pupil(world, client_for):
 def test_empty_comment_shows_an_error_at_the_field(world, client_for):
     entry = _entry(world.pupil, share_teachers=True)
     response = client_for(world.teacher).post(
-        f"/review/entries/{entry.id}/respond", data={"action": "comment", f"e{entry.id}-body": "   "})
+        f"/review/entries/{entry.id}/respond",
+        data={"action": "comment", f"e{entry.id}-body": "   "},
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Please write a comment." in html and f'id="e{entry.id}-body-error"' in html
@@ -233,7 +298,8 @@ def test_too_long_comment_keeps_the_text(world, client_for):
     entry = _entry(world.pupil, share_teachers=True)
     text = "Sehr gut " * 600
     response = client_for(world.teacher).post(
-        f"/review/entries/{entry.id}/respond", data={"action": "comment", f"e{entry.id}-body": text})
+        f"/review/entries/{entry.id}/respond", data={"action": "comment", f"e{entry.id}-body": text}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "at most 4000 characters" in html and text.strip() in html
@@ -252,7 +318,12 @@ def test_mark_reviewed_and_ask_for_revision(world, client_for):
     assert "Please write what the pupil should revise." in response.get_data(as_text=True)
     db.session.refresh(entry)
     assert entry.review_state == "reviewed"
-    assert client.post(url, data={"action": "revision", f"e{entry.id}-body": "Bitte Tag 3 ergänzen."}).status_code == 302
+    assert (
+        client.post(
+            url, data={"action": "revision", f"e{entry.id}-body": "Bitte Tag 3 ergänzen."}
+        ).status_code
+        == 302
+    )
     db.session.refresh(entry)
     assert entry.review_state == "revision"
     kinds = list(db.session.scalars(sa.select(Notification.kind).order_by(Notification.id)))
@@ -262,8 +333,12 @@ def test_mark_reviewed_and_ask_for_revision(world, client_for):
 
 def test_unknown_action_is_400(world, client_for):
     entry = _entry(world.pupil, share_teachers=True)
-    assert client_for(world.teacher).post(f"/review/entries/{entry.id}/respond",
-                                          data={"action": "delete"}).status_code == 400
+    assert (
+        client_for(world.teacher)
+        .post(f"/review/entries/{entry.id}/respond", data={"action": "delete"})
+        .status_code
+        == 400
+    )
 
 
 def test_stale_entry_keeps_the_text(world, client_for, monkeypatch):
@@ -277,7 +352,8 @@ def test_stale_entry_keeps_the_text(world, client_for, monkeypatch):
     monkeypatch.setattr(services, "set_review", stale)
     response = client_for(world.teacher).post(
         f"/review/entries/{entry.id}/respond",
-        data={"action": "reviewed", f"e{entry.id}-body": "Mein Kommentar"})
+        data={"action": "reviewed", f"e{entry.id}-body": "Mein Kommentar"},
+    )
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "Mein Kommentar" in html and "changed the entry just now" in html
@@ -291,8 +367,10 @@ def test_accounts_helper_used_in_tests_is_stable(world):
 def test_saved_comment_clears_the_browser_draft(world, client_for):
     entry = _entry(world.pupil, share_teachers=True)
     client = client_for(world.teacher)
-    client.post(f"/review/entries/{entry.id}/respond",
-                data={"action": "comment", f"e{entry.id}-body": "Prima"})
+    client.post(
+        f"/review/entries/{entry.id}/respond",
+        data={"action": "comment", f"e{entry.id}-body": "Prima"},
+    )
     html = client.get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
     assert f'data-draft-saved="review-{entry.id}"' in html
     assert f'data-draft="review-{entry.id}"' not in html

@@ -16,24 +16,49 @@ def _english(world):
     db.session.commit()
 
 
-
 def _entry(world, pupil, **kw):
-    entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind="praktikum",
-                  data={"company": "Tischlerei Müller"}, share_teachers=True,
-                  share_counsellor=True, **kw)
+    entry = Entry(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        kind="praktikum",
+        data={"company": "Tischlerei Müller"},
+        share_teachers=True,
+        share_counsellor=True,
+        **kw,
+    )
     db.session.add(entry)
     db.session.commit()
     return entry
 
 
-VISITORS = ["pupil", "classmate", "teacher", "teacher_9b", "other_teacher", "stubo",
-            "counsellor", "counsellor_no_consent", "counsellor_unassigned", "guardian", "admin"]
+VISITORS = [
+    "pupil",
+    "classmate",
+    "teacher",
+    "teacher_9b",
+    "other_teacher",
+    "stubo",
+    "counsellor",
+    "counsellor_no_consent",
+    "counsellor_unassigned",
+    "guardian",
+    "admin",
+]
 
 
-@pytest.mark.parametrize("who, expected", [
-    ("teacher", 200), ("teacher_9b", 403), ("other_teacher", 404), ("stubo", 200),
-    ("counsellor", 403), ("guardian", 403), ("pupil", 403), ("admin", 403),
-])
+@pytest.mark.parametrize(
+    "who, expected",
+    [
+        ("teacher", 200),
+        ("teacher_9b", 403),
+        ("other_teacher", 404),
+        ("stubo", 200),
+        ("counsellor", 403),
+        ("guardian", 403),
+        ("pupil", 403),
+        ("admin", 403),
+    ],
+)
 def test_class_overview_access(world, client_for, who, expected):
     response = client_for(getattr(world, who)).get(f"/review/classes/{world.class_9a.id}")
     assert response.status_code == expected
@@ -47,15 +72,30 @@ def test_teacher_of_8a_sees_nothing_of_9a(world, client_for):
     page = client_for(world.teacher_9b).get(f"/review/classes/{world.class_9a.id}")
     assert page.status_code == 403
     assert "Paula" not in page.get_data(as_text=True)
-    mine = client_for(world.teacher_9b).get(f"/review/classes/{world.class_9b.id}").get_data(as_text=True)
+    mine = (
+        client_for(world.teacher_9b)
+        .get(f"/review/classes/{world.class_9b.id}")
+        .get_data(as_text=True)
+    )
     assert "Berta" in mine and "Paula" not in mine
 
 
-@pytest.mark.parametrize("who, expected", [
-    ("teacher", 200), ("teacher_9b", 404), ("other_teacher", 404), ("stubo", 200),
-    ("counsellor", 200), ("counsellor_no_consent", 404), ("counsellor_unassigned", 404),
-    ("guardian", 403), ("pupil", 403), ("classmate", 404), ("admin", 403),
-])
+@pytest.mark.parametrize(
+    "who, expected",
+    [
+        ("teacher", 200),
+        ("teacher_9b", 404),
+        ("other_teacher", 404),
+        ("stubo", 200),
+        ("counsellor", 200),
+        ("counsellor_no_consent", 404),
+        ("counsellor_unassigned", 404),
+        ("guardian", 403),
+        ("pupil", 403),
+        ("classmate", 404),
+        ("admin", 403),
+    ],
+)
 def test_pupil_view_access(world, client_for, who, expected):
     response = client_for(getattr(world, who)).get(f"/review/pupils/{world.pupil.id}")
     assert response.status_code == expected
@@ -65,13 +105,16 @@ def test_pupil_of_another_school_is_404(world, client_for):
     assert client_for(world.stubo).get(f"/review/pupils/{world.other_pupil.id}").status_code == 404
 
 
-@pytest.mark.parametrize("path, allowed", [
-    ("/review/classes", {"teacher", "teacher_9b", "other_teacher", "stubo"}),
-    ("/review/school", {"stubo"}),
-    ("/review/school.csv", {"stubo"}),
-    ("/review/caseload", {"counsellor", "counsellor_no_consent", "counsellor_unassigned"}),
-    ("/review/coordination-report", {"stubo", "admin"}),
-])
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        ("/review/classes", {"teacher", "teacher_9b", "other_teacher", "stubo"}),
+        ("/review/school", {"stubo"}),
+        ("/review/school.csv", {"stubo"}),
+        ("/review/caseload", {"counsellor", "counsellor_no_consent", "counsellor_unassigned"}),
+        ("/review/coordination-report", {"stubo", "admin"}),
+    ],
+)
 def test_role_pages(world, client_for, path, allowed):
     for who in VISITORS:
         status = client_for(getattr(world, who)).get(path).status_code
@@ -79,8 +122,13 @@ def test_role_pages(world, client_for, path, allowed):
 
 
 def test_pages_need_login(client, world):
-    for path in ("/review/classes", "/review/school", "/review/caseload", "/news/",
-                 f"/review/pupils/{world.pupil.id}"):
+    for path in (
+        "/review/classes",
+        "/review/school",
+        "/review/caseload",
+        "/news/",
+        f"/review/pupils/{world.pupil.id}",
+    ):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
 
@@ -93,16 +141,44 @@ def test_comment_access(world, client_for):
     data = {"action": "comment", f"e{entry.id}-body": "Gut gemacht!"}
     # Staff who can see the shared entry may comment.
     for who in ("teacher", "stubo", "counsellor"):
-        assert client_for(getattr(world, who)).post(
-            f"/review/entries/{entry.id}/respond", data=data).status_code == 302, who
+        assert (
+            client_for(getattr(world, who))
+            .post(f"/review/entries/{entry.id}/respond", data=data)
+            .status_code
+            == 302
+        ), who
     # Others may not, and an entry that is not shared is not there at all.
-    assert client_for(world.teacher_9b).post(f"/review/entries/{entry.id}/respond", data=data).status_code == 404
-    assert client_for(world.counsellor_no_consent).post(f"/review/entries/{entry.id}/respond", data=data).status_code == 404
-    assert client_for(world.guardian).post(f"/review/entries/{entry.id}/respond", data=data).status_code == 404
-    assert client_for(world.pupil).post(f"/review/entries/{entry.id}/respond", data=data).status_code == 403
-    assert client_for(world.teacher).post(
-        f"/review/entries/{private.id}/respond",
-        data={"action": "comment", f"e{private.id}-body": "x"}).status_code == 404
+    assert (
+        client_for(world.teacher_9b)
+        .post(f"/review/entries/{entry.id}/respond", data=data)
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(world.counsellor_no_consent)
+        .post(f"/review/entries/{entry.id}/respond", data=data)
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(world.guardian)
+        .post(f"/review/entries/{entry.id}/respond", data=data)
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(world.pupil).post(f"/review/entries/{entry.id}/respond", data=data).status_code
+        == 403
+    )
+    assert (
+        client_for(world.teacher)
+        .post(
+            f"/review/entries/{private.id}/respond",
+            data={"action": "comment", f"e{private.id}-body": "x"},
+        )
+        .status_code
+        == 404
+    )
 
 
 def test_overview_classes_rule(world):
@@ -128,8 +204,12 @@ def test_teaches_class_only_this_school_year(world):
 def test_role_predicates(world):
     assert access.can_view_class_list(world.teacher) and access.can_view_class_list(world.stubo)
     assert not access.can_view_class_list(world.counsellor)
-    assert access.can_view_school_overview(world.stubo) and not access.can_view_school_overview(world.teacher)
-    assert access.can_view_caseload(world.counsellor) and not access.can_view_caseload(world.teacher)
+    assert access.can_view_school_overview(world.stubo) and not access.can_view_school_overview(
+        world.teacher
+    )
+    assert access.can_view_caseload(world.counsellor) and not access.can_view_caseload(
+        world.teacher
+    )
     assert access.can_view_coordination_report(world.admin)
     assert access.can_view_coordination_report(world.stubo)
     assert not access.can_view_coordination_report(world.teacher)

@@ -22,8 +22,11 @@ def _english(world):
 
 
 def _entry(pupil, kind, **kw):
-    db.session.add(Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind=kind,
-                         data=kw.pop("data", {}), **kw))
+    db.session.add(
+        Entry(
+            school_id=pupil.school_id, pupil_id=pupil.id, kind=kind, data=kw.pop("data", {}), **kw
+        )
+    )
     db.session.commit()
 
 
@@ -43,26 +46,39 @@ def test_element_counts_per_grade_and_class(world):
 
 
 def test_pupils_without_signed_agreement(world, client_for):
-    db.session.add(Agreement(school_id=world.school.id, pupil_id=world.pupil.id, number=1,
-                             decision="dual", locked_at=utcnow()))
+    db.session.add(
+        Agreement(
+            school_id=world.school.id,
+            pupil_id=world.pupil.id,
+            number=1,
+            decision="dual",
+            locked_at=utcnow(),
+        )
+    )
     grade8 = accounts.get_or_create_class(world.school, "8a")
     _user(world.school, [Role.PUPIL], "Achim", "Achter", cls=grade8, username="achim")
     db.session.commit()
     _blocks, missing = dashboard.school_dashboard(world.school)
     assert sorted(m.pupil.username for m in missing) == ["berta", "carl"]
     html = client_for(world.stubo).get("/review/school").get_data(as_text=True)
-    section = html[html.index("Without a signed transition agreement"):]
+    section = html[html.index("Without a signed transition agreement") :]
     assert "Classmate, Carl" in section and "Nine-B, Berta" in section
     assert "Pupil, Paula" not in section and "Achter" not in section
 
 
 def test_csv_opens_in_excel_with_umlauts(world, client_for):
-    element = db.session.scalar(sa.select(StandardElement).where(
-        StandardElement.school_id == world.school.id, StandardElement.key == "praktikum"))
-    element.name = "Betriebspraktikum; Größe \"2–3 Wochen\""
-    other = db.session.scalar(sa.select(StandardElement).where(
-        StandardElement.school_id == world.school.id, StandardElement.key == "lebenslauf"))
-    other.name = "=HYPERLINK(\"http://x\")"
+    element = db.session.scalar(
+        sa.select(StandardElement).where(
+            StandardElement.school_id == world.school.id, StandardElement.key == "praktikum"
+        )
+    )
+    element.name = 'Betriebspraktikum; Größe "2–3 Wochen"'
+    other = db.session.scalar(
+        sa.select(StandardElement).where(
+            StandardElement.school_id == world.school.id, StandardElement.key == "lebenslauf"
+        )
+    )
+    other.name = '=HYPERLINK("http://x")'
     db.session.commit()
     response = client_for(world.stubo).get("/review/school.csv")
     assert response.status_code == 200
@@ -77,15 +93,17 @@ def test_csv_opens_in_excel_with_umlauts(world, client_for):
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
     assert rows[0][:3] == ["Grade", "Class", "Standard element"]
     names = {row[2] for row in rows[1:]}
-    assert "Betriebspraktikum; Größe \"2–3 Wochen\"" in names  # quoted correctly
-    assert "'=HYPERLINK(\"http://x\")" in names  # never run as a formula
+    assert 'Betriebspraktikum; Größe "2–3 Wochen"' in names  # quoted correctly
+    assert '\'=HYPERLINK("http://x")' in names  # never run as a formula
     assert all(len(row) == 8 for row in rows)
 
 
 def test_caseload_lists_consented_pupils_and_names_only_without_consent(world, client_for):
     accounts.assign_counsellor(world.counsellor, world.classmate)  # no consent for Carl
     _entry(world.classmate, "praktikum", data={"company": "Geheim GmbH"}, share_counsellor=True)
-    _entry(world.pupil, "praktikum", share_counsellor=True, review_state=ReviewState.REQUESTED.value)
+    _entry(
+        world.pupil, "praktikum", share_counsellor=True, review_state=ReviewState.REQUESTED.value
+    )
     db.session.commit()
     rows, no_consent = dashboard.caseload(world.counsellor, world.school)
     assert [r.pupil.username for r in rows] == ["paula"]
@@ -96,7 +114,9 @@ def test_caseload_lists_consented_pupils_and_names_only_without_consent(world, c
     assert "Geheim GmbH" not in html
     assert f"/review/pupils/{world.pupil.id}" in html
     assert f"/review/pupils/{world.classmate.id}" not in html
-    assert client_for(world.counsellor).get(f"/review/pupils/{world.classmate.id}").status_code == 404
+    assert (
+        client_for(world.counsellor).get(f"/review/pupils/{world.classmate.id}").status_code == 404
+    )
 
 
 def test_caseload_of_unassigned_counsellor_is_empty(world, client_for):

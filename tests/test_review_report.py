@@ -76,22 +76,40 @@ def test_every_table_is_protected():
     rng = random.Random(4)
     for _ in range(500):
         n_rows, n_cols = rng.randint(1, 5), rng.randint(2, 7)
-        matrix = [[rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 9, 14]) for _c in range(n_cols)]
-                  for _r in range(n_rows)]
+        matrix = [
+            [rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 9, 14]) for _c in range(n_cols)]
+            for _r in range(n_rows)
+        ]
         _check_protected(matrix, suppress(matrix))
 
 
 # -- counting and the pages -------------------------------------------------------------------
 def _agreement(world, pupil, decision, number=1, locked=True, grade="9"):
-    db.session.add(Agreement(school_id=pupil.school_id, pupil_id=pupil.id, number=number,
-                             decision=decision, grade=grade,
-                             locked_at=utcnow() if locked else None))
+    db.session.add(
+        Agreement(
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            number=number,
+            decision=decision,
+            grade=grade,
+            locked_at=utcnow() if locked else None,
+        )
+    )
 
 
 @pytest.fixture
 def decisions(world):
-    pupils = [_user(world.school, [Role.PUPIL], f"Vorname{i}", f"Nachname{i}", cls=world.class_9a,
-                    username=f"schueler{i}") for i in range(8)]
+    pupils = [
+        _user(
+            world.school,
+            [Role.PUPIL],
+            f"Vorname{i}",
+            f"Nachname{i}",
+            cls=world.class_9a,
+            username=f"schueler{i}",
+        )
+        for i in range(8)
+    ]
     for pupil in pupils[:6]:
         _agreement(world, pupil, "dual")
     # Pupil 6 changed their plan: only the latest signed version counts.
@@ -115,7 +133,9 @@ def test_report_page_has_no_names_and_hides_small_counts(world, decisions, clien
         user.locale = "en"
     db.session.commit()
     html = client_for(world.stubo).get("/review/coordination-report").get_data(as_text=True)
-    assert "Nachname" not in html and "Vorname" not in html and "Paula" not in html.split("<main")[1]
+    assert (
+        "Nachname" not in html and "Vorname" not in html and "Paula" not in html.split("<main")[1]
+    )
     assert "&lt; 5" in html and "How small numbers are protected" in html
     assert ">6<" not in html  # the 6 would reveal the others from the total of 8: withheld
 

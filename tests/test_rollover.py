@@ -38,17 +38,24 @@ def make_school(form="Realschule", number="300001"):
 
 
 def pupil(school, cls, first):
-    user, _pw = accounts.create_user(school, roles=[Role.PUPIL], first_name=first,
-                                     last_name="X", date_of_birth=dt.date(2011, 1, 1))
+    user, _pw = accounts.create_user(
+        school,
+        roles=[Role.PUPIL],
+        first_name=first,
+        last_name="X",
+        date_of_birth=dt.date(2011, 1, 1),
+    )
     accounts.put_in_class(user, cls)
     return user
 
 
 def class_of(user, year_name):
     return db.session.scalar(
-        sa.select(SchoolClass.name).join(ClassMembership, ClassMembership.class_id == SchoolClass.id)
+        sa.select(SchoolClass.name)
+        .join(ClassMembership, ClassMembership.class_id == SchoolClass.id)
         .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
-        .where(ClassMembership.pupil_id == user.id, SchoolYear.name == year_name))
+        .where(ClassMembership.pupil_id == user.id, SchoolYear.name == year_name)
+    )
 
 
 def test_classes_move_up_and_leavers_leave():
@@ -65,7 +72,10 @@ def test_classes_move_up_and_leavers_leave():
     plan = rollover.plan(school, JULY)
     assert plan.not_due is None and plan.new_name == "2027/28"
     assert [(m.old.name, m.new_name) for m in plan.moves] == [
-        ("10c", None), ("8a", "9a"), ("9b", "10b")]
+        ("10c", None),
+        ("8a", "9a"),
+        ("9b", "10b"),
+    ]
     assert plan.moving == 2 and plan.leavers == 1
     new = rollover.run(plan)
     db.session.commit()
@@ -80,10 +90,16 @@ def test_classes_move_up_and_leavers_leave():
     assert c.status == PupilStatus.LEFT and c.left_on == dt.date(2027, 7, 31)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 1
     new_9a = accounts.current_class(a)
-    assert db.session.scalar(sa.select(TeacherClass.id).where(
-        TeacherClass.teacher_id == teacher.id, TeacherClass.class_id == new_9a.id))
-    assert db.session.scalar(sa.select(TeacherClass.id).where(
-        TeacherClass.teacher_id == teacher.id, TeacherClass.class_id == c8a.id))  # old kept
+    assert db.session.scalar(
+        sa.select(TeacherClass.id).where(
+            TeacherClass.teacher_id == teacher.id, TeacherClass.class_id == new_9a.id
+        )
+    )
+    assert db.session.scalar(
+        sa.select(TeacherClass.id).where(
+            TeacherClass.teacher_id == teacher.id, TeacherClass.class_id == c8a.id
+        )
+    )  # old kept
 
 
 def test_running_twice_does_nothing_the_second_time():
@@ -92,14 +108,18 @@ def test_running_twice_does_nothing_the_second_time():
     db.session.commit()
     rollover.run(rollover.plan(school, JULY))
     db.session.commit()
-    counts = (db.session.scalar(sa.select(sa.func.count()).select_from(SchoolYear)),
-              db.session.scalar(sa.select(sa.func.count()).select_from(ClassMembership)))
+    counts = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(SchoolYear)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(ClassMembership)),
+    )
     again = rollover.plan(school, JULY)
     assert again.not_due and "2027/28" in again.not_due
     assert rollover.run(again) is None
     db.session.commit()
-    assert counts == (db.session.scalar(sa.select(sa.func.count()).select_from(SchoolYear)),
-                      db.session.scalar(sa.select(sa.func.count()).select_from(ClassMembership)))
+    assert counts == (
+        db.session.scalar(sa.select(sa.func.count()).select_from(SchoolYear)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(ClassMembership)),
+    )
     assert accounts.current_class(a).name == "9a"
 
 
@@ -111,8 +131,12 @@ def test_not_due_in_the_middle_of_the_year():
 
 def test_upper_school():
     school, year = make_school("Gymnasium", "300002")
-    ten, ef, q1, q2 = (accounts.get_or_create_class(school, n, year) for n in ("10a", "EF", "Q1", "Q2"))
-    p10, pef, pq1, pq2 = (pupil(school, c, n) for c, n in ((ten, "T"), (ef, "E"), (q1, "Q"), (q2, "Z")))
+    ten, ef, q1, q2 = (
+        accounts.get_or_create_class(school, n, year) for n in ("10a", "EF", "Q1", "Q2")
+    )
+    p10, pef, pq1, pq2 = (
+        pupil(school, c, n) for c, n in ((ten, "T"), (ef, "E"), (q1, "Q"), (q2, "Z"))
+    )
     db.session.commit()
     rollover.run(rollover.plan(school, JULY))
     db.session.commit()
@@ -121,11 +145,19 @@ def test_upper_school():
     assert db.session.get(User, p10.id).status == PupilStatus.ACTIVE
 
 
-@pytest.mark.parametrize("name,grade,expected", [
-    ("8a", "8", ("9a", "9")), ("9b", "9", ("10b", "10")), ("EF", "EF", ("Q1", "Q1")),
-    ("Q1-2", "Q1", ("Q2-2", "Q2")), ("Q2", "Q2", (None, None)), ("13", "13", (None, None)),
-    ("Rot", "8", ("Rot", "9")), ("10a", "10", (None, None)),
-])
+@pytest.mark.parametrize(
+    "name,grade,expected",
+    [
+        ("8a", "8", ("9a", "9")),
+        ("9b", "9", ("10b", "10")),
+        ("EF", "EF", ("Q1", "Q1")),
+        ("Q1-2", "Q1", ("Q2-2", "Q2")),
+        ("Q2", "Q2", (None, None)),
+        ("13", "13", (None, None)),
+        ("Rot", "8", ("Rot", "9")),
+        ("10a", "10", (None, None)),
+    ],
+)
 def test_next_class_names(name, grade, expected):
     assert rollover.next_class(SchoolClass(name=name, grade=grade), False) == expected
 
@@ -134,8 +166,9 @@ def test_cli(runner, app):
     school, year = make_school()
     pupil(school, accounts.get_or_create_class(school, "8a", year), "A")
     db.session.commit()
-    dry = runner.invoke(args=["new-school-year", "--school", "300001", "--dry-run",
-                              "--today", "01.07.2027"])
+    dry = runner.invoke(
+        args=["new-school-year", "--school", "300001", "--dry-run", "--today", "01.07.2027"]
+    )
     assert dry.exit_code == 0, dry.output
     assert "8a" in dry.output and "9a" in dry.output and "Dry run" in dry.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SchoolYear)) == 1

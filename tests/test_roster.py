@@ -44,9 +44,13 @@ def csv(text: str, encoding: str = "utf-8") -> bytes:
 
 
 def pupils_of(school) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).where(User.school_id == school.id, User.date_of_birth.is_not(None))
-        .order_by(User.last_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.school_id == school.id, User.date_of_birth.is_not(None))
+            .order_by(User.last_name)
+        )
+    )
 
 
 def do_import(school, data: bytes, name: str = "x.csv", only_valid: bool = False):
@@ -74,8 +78,10 @@ def school(app):
 def test_utf8_bom_with_quotes_semicolons_line_breaks_and_empty_line():
     parsed = parse_roster(fixture("schueler_utf8_bom.csv"), "schueler_utf8_bom.csv")
     assert parsed.ok and parsed.has_id_column and parsed.encoding == "utf-8"
-    assert [(r.line, r.last_name, r.first_name, r.class_name, r.grade, r.external_id)
-            for r in parsed.rows] == [
+    assert [
+        (r.line, r.last_name, r.first_name, r.class_name, r.grade, r.external_id)
+        for r in parsed.rows
+    ] == [
         (2, "Yılmaz", "Elif", "10a", "10", "1001"),
         (3, "Al-Hassan", "Omar", "9a", "9", "1002"),  # its quoted field spans lines 3-4
         (6, "Nowak", "Zofia", "8a", "8", "1003"),  # line 5 is empty: skipped silently
@@ -88,8 +94,11 @@ def test_windows_1252_umlauts_reordered_columns_without_id():
     parsed = parse_roster(fixture("schueler_cp1252.csv"))
     assert parsed.ok and parsed.encoding == "windows-1252" and not parsed.has_id_column
     names = [(r.first_name, r.last_name, r.class_name, r.grade) for r in parsed.rows]
-    assert names == [("Jürgen", "Müller", "8b", "8"), ("Anna", "Weiß", "8b", "8"),
-                     ("Jörg", "Groß", "9a", "9")]
+    assert names == [
+        ("Jürgen", "Müller", "8b", "8"),
+        ("Anna", "Weiß", "8b", "8"),
+        ("Jörg", "Groß", "9a", "9"),
+    ]
     assert parsed.rows[2].date_of_birth == dt.date(2011, 2, 1)  # 1.2.2011 without zeros
 
 
@@ -97,7 +106,9 @@ def test_dat_interface_file():
     parsed = parse_roster(fixture("SchuelerBasisdaten.dat"), "SchuelerBasisdaten.dat")
     assert parsed.ok
     assert [(r.external_id, r.last_name, r.class_name, r.gender) for r in parsed.rows] == [
-        ("2001", "Kaya", "9c", "m"), ("2002", "Demir", "8c", "w")]
+        ("2001", "Kaya", "9c", "m"),
+        ("2002", "Demir", "8c", "w"),
+    ]
 
 
 def test_errors_have_line_numbers_and_plain_reasons():
@@ -123,10 +134,14 @@ def test_empty_file(data):
 
 
 def test_header_variants_and_extra_columns():
-    data = csv(" NACHNAME ;vorname;Geb.-Datum;Klasse;Quell-ID;Foo\nBraun;Ben;01.01.2012;8a;X9;bar\n")
+    data = csv(
+        " NACHNAME ;vorname;Geb.-Datum;Klasse;Quell-ID;Foo\nBraun;Ben;01.01.2012;8a;X9;bar\n"
+    )
     parsed = parse_roster(data)
     assert parsed.file_error is None or "Geburtsdatum" in parsed.file_error
-    data = csv(" NACHNAME ;vorname; Geburtsdatum ;KLASSE;Quell-ID;Foo\nBraun;Ben;01.01.2012;8a;X9;bar\n")
+    data = csv(
+        " NACHNAME ;vorname; Geburtsdatum ;KLASSE;Quell-ID;Foo\nBraun;Ben;01.01.2012;8a;X9;bar\n"
+    )
     parsed = parse_roster(data)
     assert parsed.ok and parsed.rows[0].external_id == "X9"
 
@@ -150,11 +165,14 @@ def test_first_import_creates_pupils_classes_and_memberships(school):
     assert elif_.check_password(password)
     assert accounts.current_class(elif_).name == "10a"
     assert accounts.current_class(elif_).grade == "10"
-    names = set(db.session.scalars(sa.select(SchoolClass.name).where(
-        SchoolClass.school_id == school.id)))
+    names = set(
+        db.session.scalars(sa.select(SchoolClass.name).where(SchoolClass.school_id == school.id))
+    )
     assert names == {"10a", "9a", "8a", "9b"}
-    assert db.session.scalar(sa.select(AuditEvent.action).where(
-        AuditEvent.school_id == school.id)) == "import"
+    assert (
+        db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.school_id == school.id))
+        == "import"
+    )
 
 
 def test_reimport_changes_nothing(school):
@@ -177,8 +195,15 @@ def test_match_by_id_updates_names_and_class_with_history(school):
     # Next school year: 9a -> 10a; Omar's surname is corrected.
     old_year = accounts.current_year(school)
     old_year.is_current = False
-    db.session.add(SchoolYear(school_id=school.id, name="2099/00", starts_on=dt.date(2099, 8, 1),
-                              ends_on=dt.date(2100, 7, 31), is_current=True))
+    db.session.add(
+        SchoolYear(
+            school_id=school.id,
+            name="2099/00",
+            starts_on=dt.date(2099, 8, 1),
+            ends_on=dt.date(2100, 7, 31),
+            is_current=True,
+        )
+    )
     db.session.commit()
     data = csv("ID;Nachname;Vorname;Geburtsdatum;Klasse\n1002;Al Hassan;Omar;02.03.2011;10a\n")
     preview = build_preview(school, parse_roster(data))
@@ -196,11 +221,19 @@ def test_match_by_id_updates_names_and_class_with_history(school):
         sa.select(SchoolYear.name, SchoolClass.name)
         .join(ClassMembership, ClassMembership.school_year_id == SchoolYear.id)
         .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
-        .where(ClassMembership.pupil_id == omar.id).order_by(SchoolYear.starts_on)).all()
+        .where(ClassMembership.pupil_id == omar.id)
+        .order_by(SchoolYear.starts_on)
+    ).all()
     assert [tuple(h) for h in history] == [(old_year.name, "9a"), ("2099/00", "10a")]
     assert db.session.get(Entry, entry.id) is not None  # the portfolio is untouched
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.external_id.in_(["1001", "1003", "1004"]))) == 3
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(User.external_id.in_(["1001", "1003", "1004"]))
+        )
+        == 3
+    )
 
 
 def test_match_by_name_and_birthdate_case_insensitive(school):
@@ -284,9 +317,11 @@ def test_left_pupil_returning_becomes_active(school):
 def _upload(client, name="schueler_utf8_bom.csv", data=None):
     import io
 
-    return client.post("/admin/roster", data={
-        "file": (io.BytesIO(data if data is not None else fixture(name)), name)},
-        content_type="multipart/form-data")
+    return client.post(
+        "/admin/roster",
+        data={"file": (io.BytesIO(data if data is not None else fixture(name)), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_web_flow_preview_commit_and_one_time_slips(world, client_for):
@@ -366,8 +401,15 @@ def test_roster_pages_are_for_admin_and_stubo(world, client_for, who):
 
 # -- CLI -------------------------------------------------------------------------------------
 def test_cli_dry_run_changes_nothing(runner, school):
-    result = runner.invoke(args=["import-roster", str(FIXTURES / "schueler_utf8_bom.csv"),
-                                 "--school", "123456", "--dry-run"])
+    result = runner.invoke(
+        args=[
+            "import-roster",
+            str(FIXTURES / "schueler_utf8_bom.csv"),
+            "--school",
+            "123456",
+            "--dry-run",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "4 new" in result.output and "Dry run" in result.output
     assert pupils_of(school) == []
@@ -384,23 +426,40 @@ def test_cli_import_prints_passwords_once_and_reimport_is_unchanged(runner, scho
 
 
 def test_cli_errors(runner, school):
-    unknown = runner.invoke(args=["import-roster", str(FIXTURES / "schueler_cp1252.csv"),
-                                  "--school", "999999"])
+    unknown = runner.invoke(
+        args=["import-roster", str(FIXTURES / "schueler_cp1252.csv"), "--school", "999999"]
+    )
     assert unknown.exit_code != 0 and "No school with Schulnummer 999999" in unknown.output
-    bad = runner.invoke(args=["import-roster", str(FIXTURES / "schueler_errors.csv"),
-                              "--school", "123456"])
+    bad = runner.invoke(
+        args=["import-roster", str(FIXTURES / "schueler_errors.csv"), "--school", "123456"]
+    )
     assert bad.exit_code != 0 and "Nothing was changed" in bad.output
     assert "Line 3: The date of birth “31.02.2010” does not exist." in bad.output
     assert pupils_of(school) == []
-    ok = runner.invoke(args=["import-roster", str(FIXTURES / "schueler_errors.csv"),
-                             "--school", "123456", "--only-valid"])
+    ok = runner.invoke(
+        args=[
+            "import-roster",
+            str(FIXTURES / "schueler_errors.csv"),
+            "--school",
+            "123456",
+            "--only-valid",
+        ]
+    )
     assert ok.exit_code == 0 and len(pupils_of(school)) == 2
 
 
 def test_cli_writes_slips_pdf(runner, school, tmp_path):
     out = tmp_path / "slips.pdf"
-    result = runner.invoke(args=["import-roster", str(FIXTURES / "schueler_cp1252.csv"),
-                                 "--school", "123456", "--slips", str(out)])
+    result = runner.invoke(
+        args=[
+            "import-roster",
+            str(FIXTURES / "schueler_cp1252.csv"),
+            "--school",
+            "123456",
+            "--slips",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     text = _pdf_text(out.read_bytes())
     assert "juergen.mueller" in text and "anna.weiss" in text

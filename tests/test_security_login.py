@@ -106,9 +106,24 @@ def redis_url(tmp_path):
     if exe is None:
         pytest.skip("redis-server is not installed (make sysdeps)")
     port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_port(port, proc)
         yield f"redis://127.0.0.1:{port}/0"
@@ -140,9 +155,14 @@ def test_two_app_servers_share_the_login_counter_in_redis(world, redis_url, tmp_
     try:
         for _ in range(2):
             port = _free_port()
-            proc = subprocess.Popen([sys.executable, "-c", SERVER, database_url(), redis_url,
-                                     str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", SERVER, database_url(), redis_url, str(port)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             servers.append(proc)
             _wait_port(port, proc, 60)
             ports.append(port)
@@ -173,9 +193,16 @@ def test_initial_passwords_are_random_and_readable():
 
 
 def test_staff_account_gets_a_long_initial_password(client_for, world):
-    response = client_for(world.admin).post("/admin/staff/new", data={
-        "first_name": "Neue", "last_name": "Lehrerin", "username": "neue.lehrerin",
-        "email": "", "roles": ["teacher"]})
+    response = client_for(world.admin).post(
+        "/admin/staff/new",
+        data={
+            "first_name": "Neue",
+            "last_name": "Lehrerin",
+            "username": "neue.lehrerin",
+            "email": "",
+            "roles": ["teacher"],
+        },
+    )
     assert response.status_code == 200
     shown = re.findall(r"[A-Z][a-z]{5}-[A-Z][a-z]{5}-\d{4}", response.get_data(as_text=True))
     assert shown and all(len(p) >= STAFF_MIN_LENGTH for p in shown)

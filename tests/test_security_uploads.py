@@ -45,16 +45,23 @@ def test_body_over_the_limit_is_refused_before_it_is_read(app, world, live_serve
     client = fast_client(app, world.pupil)
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     boundary = "XyZ"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"gross.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="gross.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n'
+    ).encode()
     announced = 50 * 1024 * 1024
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", live_server.server_port), timeout=10) as sock:
         sock.sendall(
-            (f"POST /documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-             f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-             f"Content-Length: {announced}\r\nCookie: {app.config['SESSION_COOKIE_NAME']}={cookie}"
-             f"\r\nAccept-Language: en\r\n\r\n").encode() + head + b"x" * 65536)
+            (
+                f"POST /documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {announced}\r\nCookie: {app.config['SESSION_COOKIE_NAME']}={cookie}"
+                f"\r\nAccept-Language: en\r\n\r\n"
+            ).encode()
+            + head
+            + b"x" * 65536
+        )
         sock.settimeout(5)
         answer = sock.recv(200)
     elapsed = time.monotonic() - started
@@ -65,8 +72,9 @@ def test_body_over_the_limit_is_refused_before_it_is_read(app, world, live_serve
 
 def test_photo_upload_end_to_end(app, client_for, world):
     client = client_for(world.pupil)
-    response = upload(client, file=(io.BytesIO(png_with_gps()), "../../etc/<b>Foto</b>.pdf"),
-                      title="Mein Foto")
+    response = upload(
+        client, file=(io.BytesIO(png_with_gps()), "../../etc/<b>Foto</b>.pdf"), title="Mein Foto"
+    )
     assert response.status_code == 302
     doc = _only_document()
     # The content decides the type, not the name; the name is sanitised.
@@ -89,17 +97,21 @@ def test_photo_upload_end_to_end(app, client_for, world):
         assert not served.getexif().get_ifd(ExifTags.IFD.GPSInfo)
 
 
-@pytest.mark.parametrize("data, name", [
-    (b"%PDF-1.7\n<html><script>alert(1)</script></html>\n%%EOF\n", "zeugnis.pdf"),
-    (b"<html><script>alert(1)</script></html>", "zeugnis.pdf"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "bild.png"),
-    (b"MZ\x90\x00" + b"\x00" * 100, "zeugnis.pdf"),
-])
+@pytest.mark.parametrize(
+    "data, name",
+    [
+        (b"%PDF-1.7\n<html><script>alert(1)</script></html>\n%%EOF\n", "zeugnis.pdf"),
+        (b"<html><script>alert(1)</script></html>", "zeugnis.pdf"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "bild.png"),
+        (b"MZ\x90\x00" + b"\x00" * 100, "zeugnis.pdf"),
+    ],
+)
 def test_fake_files_are_refused_over_http(client_for, world, data, name):
     response = upload(client_for(world.pupil), file=(io.BytesIO(data), name))
     assert response.status_code == 200  # the form again, with the error at the field
     assert "kern-error" in response.get_data(as_text=True) or "error" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 0
 
 

@@ -48,7 +48,9 @@ def test_catalogue_is_complete(lang):
     assert not fuzzy, f"{lang}: {len(fuzzy)} fuzzy, e.g. {fuzzy[:5]}"
     assert not broken, f"{lang}: placeholders differ, e.g. {broken[:5]}"
     not_in_catalogue = _template_ids() - ids
-    assert not not_in_catalogue, f"{lang}: run `make translations`; missing {list(not_in_catalogue)[:5]}"
+    assert not not_in_catalogue, (
+        f"{lang}: run `make translations`; missing {list(not_in_catalogue)[:5]}"
+    )
 
 
 def test_template_is_up_to_date(tmp_path):
@@ -59,9 +61,24 @@ def test_template_is_up_to_date(tmp_path):
     root = os.path.dirname(ROOT)
     out = tmp_path / "fresh.pot"
     pybabel = os.path.join(os.path.dirname(sys.executable), "pybabel")
-    subprocess.run([pybabel, "extract", "-F", "pyproject.toml", "-k", "_l", "-k",
-                    "lazy_gettext", "-o", str(out), "."], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            pybabel,
+            "extract",
+            "-F",
+            "pyproject.toml",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(out),
+            ".",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     with open(out, "rb") as fh:
         fresh = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     missing = fresh - _template_ids()

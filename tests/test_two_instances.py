@@ -37,7 +37,9 @@ ACCOUNT_LIMIT = 5
 
 pytestmark = [
     pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (make sysdeps)"),
-    pytest.mark.skipif(not os.path.exists(GUNICORN), reason="gunicorn is not installed in the venv"),
+    pytest.mark.skipif(
+        not os.path.exists(GUNICORN), reason="gunicorn is not installed in the venv"
+    ),
 ]
 
 
@@ -113,8 +115,12 @@ class Browser:
 
     def login(self, port, username, password):
         token = self.csrf(port, "/login")
-        return self.request(port, "POST", "/login",
-                            {"csrf_token": token, "username": username, "password": password})
+        return self.request(
+            port,
+            "POST",
+            "/login",
+            {"csrf_token": token, "username": username, "password": password},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +129,21 @@ def instances(app, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("two-instances")
     redis_port = _free_port()
     redis = subprocess.Popen(
-        [REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            REDIS,
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     servers = []
     try:
@@ -145,11 +163,24 @@ def instances(app, tmp_path_factory):
                 PORTFOLIO_ENV="development",
                 DEFAULT_LOCALE="en",
             )
-            servers.append(subprocess.Popen(
-                [GUNICORN, "--workers", "1", "--bind", f"127.0.0.1:{port}",
-                 "--log-level", "warning", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            ))
+            servers.append(
+                subprocess.Popen(
+                    [
+                        GUNICORN,
+                        "--workers",
+                        "1",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--log-level",
+                        "warning",
+                        "wsgi:app",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            )
             ports.append(port)
         for port, proc in zip(ports, servers):
             _wait_for(port, proc, "/healthz")
@@ -163,8 +194,9 @@ def instances(app, tmp_path_factory):
 @pytest.fixture
 def pupil(app):
     school = accounts.create_school("Zwei-Server-Schule", "654321", "Realschule", "Siegen")
-    user, _initial = accounts.create_user(school, roles=[Role.PUPIL], first_name="Mia",
-                                          last_name="Zwei")
+    user, _initial = accounts.create_user(
+        school, roles=[Role.PUPIL], first_name="Mia", last_name="Zwei"
+    )
     user.set_password(PASSWORD)
     user.must_change_password = False
     db.session.commit()

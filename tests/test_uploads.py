@@ -100,15 +100,23 @@ def test_pdf_type_comes_from_content_not_name():
     assert check_upload(pdf_bytes(), "looks-like-a-photo.png").filename == "looks-like-a-photo.pdf"
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200 + b"This program cannot be run in DOS mode",
-     "Zeugnis.pdf", uploads.MSG_WRONG_TYPE),
-    (b"Hallo, ich bin nur Text.\n", "bild.png", uploads.MSG_WRONG_TYPE),
-    (b"<html><script>alert(1)</script></html>", "x.jpg", uploads.MSG_WRONG_TYPE),
-    (b"%PDF-1.7\nnot really a pdf\n%%EOF\n", "fake.pdf", uploads.MSG_BAD_PDF),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "broken.png", uploads.MSG_BAD_IMAGE),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "IMG_1234.HEIC", uploads.MSG_HEIC),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (
+            b"MZ\x90\x00\x03\x00\x00\x00"
+            + b"\x00" * 200
+            + b"This program cannot be run in DOS mode",
+            "Zeugnis.pdf",
+            uploads.MSG_WRONG_TYPE,
+        ),
+        (b"Hallo, ich bin nur Text.\n", "bild.png", uploads.MSG_WRONG_TYPE),
+        (b"<html><script>alert(1)</script></html>", "x.jpg", uploads.MSG_WRONG_TYPE),
+        (b"%PDF-1.7\nnot really a pdf\n%%EOF\n", "fake.pdf", uploads.MSG_BAD_PDF),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "broken.png", uploads.MSG_BAD_IMAGE),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "IMG_1234.HEIC", uploads.MSG_HEIC),
+    ],
+)
 def test_files_that_are_not_what_they_claim_are_refused(data, name, message):
     with pytest.raises(UploadError) as refused:
         check_upload(data, name)
@@ -158,16 +166,19 @@ def test_read_limited_reads_one_byte_past_the_limit():
     assert len(uploads.read_limited(io.BytesIO(b"x" * 50), 10)) == 11
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Praktikumszeugnis Müller.pdf", "Praktikumszeugnis_Müller.pdf"),
-    ("../../etc/passwd", "passwd.pdf"),
-    ("C:\\Users\\Elif\\Zeugnis Größe.exe", "Zeugnis_Größe.pdf"),
-    ("CON.pdf", "_CON.pdf"),
-    ("", "dokument.pdf"),
-    ("...", "dokument.pdf"),
-    ("شهادة التدريب.pdf", "شهادة_التدريب.pdf"),
-    ("a\x00b\nc<script>.pdf", "abcscript.pdf"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Praktikumszeugnis Müller.pdf", "Praktikumszeugnis_Müller.pdf"),
+        ("../../etc/passwd", "passwd.pdf"),
+        ("C:\\Users\\Elif\\Zeugnis Größe.exe", "Zeugnis_Größe.pdf"),
+        ("CON.pdf", "_CON.pdf"),
+        ("", "dokument.pdf"),
+        ("...", "dokument.pdf"),
+        ("شهادة التدريب.pdf", "شهادة_التدريب.pdf"),
+        ("a\x00b\nc<script>.pdf", "abcscript.pdf"),
+    ],
+)
 def test_safe_filename(raw, expected):
     assert uploads.safe_filename(raw, "application/pdf") == expected
 

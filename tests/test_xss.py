@@ -54,8 +54,11 @@ class LiveTags(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")
-            if name in ("href", "src", "action", "formaction", "xlink:href") and value and \
-                    value.strip().lower().startswith(("javascript:", "data:text/html")):
+            if (
+                name in ("href", "src", "action", "formaction", "xlink:href")
+                and value
+                and value.strip().lower().startswith(("javascript:", "data:text/html"))
+            ):
                 self.found.append(f"<{tag} {name}={value!r}>")
 
     def handle_data(self, data):
@@ -96,24 +99,48 @@ def hostile(app, world):
     teacher.last_name = "Teacher " + PAYLOADS[0]
     entries = []
     for kind, spec in SPECS.items():
-        e = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind=kind.value, grade="9",
-                  title=ALL[:200], data=_fill(spec.fields), share_teachers=True,
-                  share_guardians=True, share_counsellor=True)
+        e = Entry(
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            kind=kind.value,
+            grade="9",
+            title=ALL[:200],
+            data=_fill(spec.fields),
+            share_teachers=True,
+            share_guardians=True,
+            share_counsellor=True,
+        )
         db.session.add(e)
         entries.append(e)
     db.session.flush()
-    db.session.add(Comment(school_id=pupil.school_id, entry_id=entries[0].id,
-                           author_id=teacher.id, body=ALL))
-    add_document(pupil, PDF, PAYLOADS[1] + ".pdf", title=ALL[:200], share=True,
-                 entry=entries[0])
+    db.session.add(
+        Comment(school_id=pupil.school_id, entry_id=entries[0].id, author_id=teacher.id, body=ALL)
+    )
+    add_document(pupil, PDF, PAYLOADS[1] + ".pdf", title=ALL[:200], share=True, entry=entries[0])
     agreement_data = _fill(AGREEMENT_FIELDS)
-    db.session.add(Agreement(school_id=pupil.school_id, pupil_id=pupil.id, number=1, grade="9",
-                             decision="dual", data=agreement_data, share_guardians=True,
-                             share_counsellor=True))
-    guidance = GuidanceRecord(school_id=pupil.school_id, pupil_id=pupil.id, author_id=teacher.id,
-                              held_on=dt.date(2026, 11, 2), participants=ALL, topics=ALL,
-                              pupil_notes=ALL, share_guardians=True,
-                              next_steps=[{"text": ALL, "due_on": "2026-12-01"}])
+    db.session.add(
+        Agreement(
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            number=1,
+            grade="9",
+            decision="dual",
+            data=agreement_data,
+            share_guardians=True,
+            share_counsellor=True,
+        )
+    )
+    guidance = GuidanceRecord(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        author_id=teacher.id,
+        held_on=dt.date(2026, 11, 2),
+        participants=ALL,
+        topics=ALL,
+        pupil_notes=ALL,
+        share_guardians=True,
+        next_steps=[{"text": ALL, "due_on": "2026-12-01"}],
+    )
     db.session.add(guidance)
     db.session.commit()
     return {"entries": [e.id for e in entries], "guidance": guidance.id, "pupil": pupil.id}
@@ -121,21 +148,46 @@ def hostile(app, world):
 
 def _pages(h):
     p = h["pupil"]
-    pupil_pages = ["/portfolio/", "/portfolio/timeline", "/portfolio/kinds", "/documents/",
-                   "/agreement/", f"/guidance/{h['guidance']}", f"/guidance/pupil/{p}",
-                   "/portfolio/strengths", "/export/mine/choose", "/news/"]
+    pupil_pages = [
+        "/portfolio/",
+        "/portfolio/timeline",
+        "/portfolio/kinds",
+        "/documents/",
+        "/agreement/",
+        f"/guidance/{h['guidance']}",
+        f"/guidance/pupil/{p}",
+        "/portfolio/strengths",
+        "/export/mine/choose",
+        "/news/",
+    ]
     pupil_pages += [f"/portfolio/entry/{e}" for e in h["entries"]]
     pupil_pages += [f"/portfolio/entry/{e}/edit" for e in h["entries"]]
     pupil_pages += [f"/portfolio/kind/{k.value}" for k in SPECS]
-    staff_pages = [f"/review/pupils/{p}", f"/agreement/pupil/{p}", f"/guidance/{h['guidance']}",
-                   f"/guidance/{h['guidance']}/edit", f"/documents/pupil/{p}",
-                   f"/guidance/pupil/{p}", f"/agreement/pupil/{p}/edit"]
-    guardian_pages = ["/family/", f"/family/child/{p}", f"/agreement/pupil/{p}",
-                      f"/guidance/pupil/{p}", f"/documents/pupil/{p}", f"/privacy/{p}/who-looked"]
-    return {"pupil": pupil_pages, "teacher": staff_pages, "stubo": staff_pages,
-            "counsellor": [f"/review/pupils/{p}", f"/agreement/pupil/{p}"],
-            "guardian": guardian_pages, "admin": [f"/admin/accounts/{p}", "/admin/audit",
-                                                  "/admin/accounts"]}
+    staff_pages = [
+        f"/review/pupils/{p}",
+        f"/agreement/pupil/{p}",
+        f"/guidance/{h['guidance']}",
+        f"/guidance/{h['guidance']}/edit",
+        f"/documents/pupil/{p}",
+        f"/guidance/pupil/{p}",
+        f"/agreement/pupil/{p}/edit",
+    ]
+    guardian_pages = [
+        "/family/",
+        f"/family/child/{p}",
+        f"/agreement/pupil/{p}",
+        f"/guidance/pupil/{p}",
+        f"/documents/pupil/{p}",
+        f"/privacy/{p}/who-looked",
+    ]
+    return {
+        "pupil": pupil_pages,
+        "teacher": staff_pages,
+        "stubo": staff_pages,
+        "counsellor": [f"/review/pupils/{p}", f"/agreement/pupil/{p}"],
+        "guardian": guardian_pages,
+        "admin": [f"/admin/accounts/{p}", "/admin/audit", "/admin/accounts"],
+    }
 
 
 def test_payloads_are_escaped_on_every_page(app, world, hostile, client_for):
@@ -164,8 +216,9 @@ def test_payloads_are_escaped_on_every_page(app, world, hostile, client_for):
     assert shown >= 20, shown
 
 
-def test_pdf_shows_the_literal_payload_and_gets_no_live_markup(app, world, hostile, client_for,
-                                                            monkeypatch):
+def test_pdf_shows_the_literal_payload_and_gets_no_live_markup(
+    app, world, hostile, client_for, monkeypatch
+):
     from pypdf import PdfReader
 
     from portfolio.export import render

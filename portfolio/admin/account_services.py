@@ -38,18 +38,26 @@ class UserRow:
 
 def current_classes(school: School) -> list[SchoolClass]:
     year = accounts.current_year(school)
-    return sorted(db.session.scalars(
-        sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id)),
-        key=lambda c: (c.grade_order, c.name))
+    return sorted(
+        db.session.scalars(sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id)),
+        key=lambda c: (c.grade_order, c.name),
+    )
 
 
 def _with_role(*roles: Role):
-    return User.id.in_(sa.select(UserRole.user_id).where(
-        UserRole.role.in_([r.value for r in roles])))
+    return User.id.in_(
+        sa.select(UserRole.user_id).where(UserRole.role.in_([r.value for r in roles]))
+    )
 
 
-def list_users(school: School, *, kind: str = "pupils", q: str = "", class_id: int | None = None,
-               include_inactive: bool = False) -> tuple[list[UserRow], bool]:
+def list_users(
+    school: School,
+    *,
+    kind: str = "pupils",
+    q: str = "",
+    class_id: int | None = None,
+    include_inactive: bool = False,
+) -> tuple[list[UserRow], bool]:
     """Users of one kind (pupils, staff, guardians), and whether the list was cut short.
 
     Three queries whatever the length: the users (with their class), their roles, and
@@ -58,8 +66,10 @@ def list_users(school: School, *, kind: str = "pupils", q: str = "", class_id: i
     year = accounts.current_year(school)
     query = (
         sa.select(User, SchoolClass.name)
-        .outerjoin(ClassMembership, sa.and_(ClassMembership.pupil_id == User.id,
-                                             ClassMembership.school_year_id == year.id))
+        .outerjoin(
+            ClassMembership,
+            sa.and_(ClassMembership.pupil_id == User.id, ClassMembership.school_year_id == year.id),
+        )
         .outerjoin(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .where(User.school_id == school.id)
     )
@@ -69,77 +79,119 @@ def list_users(school: School, *, kind: str = "pupils", q: str = "", class_id: i
         query = query.where(_with_role(Role.GUARDIAN)).order_by(User.last_name, User.first_name)
     else:
         query = query.where(_with_role(Role.PUPIL)).order_by(
-            SchoolClass.name, User.last_name, User.first_name)
+            SchoolClass.name, User.last_name, User.first_name
+        )
         if class_id:
             query = query.where(SchoolClass.id == class_id)
     if not include_inactive:
-        query = query.where(User.is_active_account.is_(True),
-                            User.status == PupilStatus.ACTIVE.value)
+        query = query.where(
+            User.is_active_account.is_(True), User.status == PupilStatus.ACTIVE.value
+        )
     words = (q or "").split()
     for word in words[:4]:
         pattern = f"%{word.casefold()}%"
-        query = query.where(sa.or_(sa.func.lower(User.first_name).like(pattern),
-                                   sa.func.lower(User.last_name).like(pattern),
-                                   User.username.like(pattern)))
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.first_name).like(pattern),
+                sa.func.lower(User.last_name).like(pattern),
+                User.username.like(pattern),
+            )
+        )
     found = db.session.execute(query.limit(LIST_LIMIT + 1)).all()
     rows = [UserRow(user, class_name) for user, class_name in found[:LIST_LIMIT]]
     by_id = {r.user.id: r for r in rows}
     if by_id and kind == "staff":
         for teacher_id, name in db.session.execute(
-                sa.select(TeacherClass.teacher_id, SchoolClass.name)
-                .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
-                .where(TeacherClass.teacher_id.in_(by_id), SchoolClass.school_year_id == year.id)
-                .order_by(SchoolClass.name)):
+            sa.select(TeacherClass.teacher_id, SchoolClass.name)
+            .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
+            .where(TeacherClass.teacher_id.in_(by_id), SchoolClass.school_year_id == year.id)
+            .order_by(SchoolClass.name)
+        ):
             by_id[teacher_id].related.append(name)
     elif by_id and kind == "guardians":
         child = aliased(User)
         for guardian_id, first, last in db.session.execute(
-                sa.select(GuardianLink.guardian_id, child.first_name, child.last_name)
-                .join(child, child.id == GuardianLink.pupil_id)
-                .where(GuardianLink.guardian_id.in_(by_id))
-                .order_by(child.first_name)):
+            sa.select(GuardianLink.guardian_id, child.first_name, child.last_name)
+            .join(child, child.id == GuardianLink.pupil_id)
+            .where(GuardianLink.guardian_id.in_(by_id))
+            .order_by(child.first_name)
+        ):
             by_id[guardian_id].related.append(f"{first} {last}")
     return rows, len(found) > LIST_LIMIT
 
 
 def class_history(pupil: User) -> list[tuple[str, str]]:
     """(school year, class) of every year, newest first."""
-    return [tuple(r) for r in db.session.execute(
-        sa.select(SchoolYear.name, SchoolClass.name)
-        .join(ClassMembership, ClassMembership.school_year_id == SchoolYear.id)
-        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
-        .where(ClassMembership.pupil_id == pupil.id)
-        .order_by(SchoolYear.starts_on.desc()))]
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            sa.select(SchoolYear.name, SchoolClass.name)
+            .join(ClassMembership, ClassMembership.school_year_id == SchoolYear.id)
+            .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+            .where(ClassMembership.pupil_id == pupil.id)
+            .order_by(SchoolYear.starts_on.desc())
+        )
+    ]
 
 
 def counsellors_of(pupil: User) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).join(CounsellorAssignment, CounsellorAssignment.counsellor_id == User.id)
-        .where(CounsellorAssignment.pupil_id == pupil.id).order_by(User.last_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(CounsellorAssignment, CounsellorAssignment.counsellor_id == User.id)
+            .where(CounsellorAssignment.pupil_id == pupil.id)
+            .order_by(User.last_name)
+        )
+    )
 
 
 def school_counsellors(school: School) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).where(User.school_id == school.id, _with_role(Role.COUNSELLOR),
-                              User.is_active_account.is_(True))
-        .order_by(User.last_name, User.first_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.school_id == school.id,
+                _with_role(Role.COUNSELLOR),
+                User.is_active_account.is_(True),
+            )
+            .order_by(User.last_name, User.first_name)
+        )
+    )
 
 
 def classes_taught(teacher: User) -> list[str]:
-    return list(db.session.scalars(
-        sa.select(SchoolClass.name).join(TeacherClass, TeacherClass.class_id == SchoolClass.id)
-        .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
-        .where(TeacherClass.teacher_id == teacher.id, SchoolYear.is_current.is_(True))
-        .order_by(SchoolClass.name)))
+    return list(
+        db.session.scalars(
+            sa.select(SchoolClass.name)
+            .join(TeacherClass, TeacherClass.class_id == SchoolClass.id)
+            .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
+            .where(TeacherClass.teacher_id == teacher.id, SchoolYear.is_current.is_(True))
+            .order_by(SchoolClass.name)
+        )
+    )
 
 
-def create_staff(school: School, *, first_name: str, last_name: str, username: str | None,
-                 email: str | None, roles: list[Role], class_ids: list[int]) -> tuple[User, str]:
+def create_staff(
+    school: School,
+    *,
+    first_name: str,
+    last_name: str,
+    username: str | None,
+    email: str | None,
+    roles: list[Role],
+    class_ids: list[int],
+) -> tuple[User, str]:
     """A staff account with an initial password (shown once); commits. Raises AccountError."""
     classes = {c.id: c for c in current_classes(school)}
     user, password = accounts.create_user(
-        school, roles=roles, first_name=first_name, last_name=last_name,
-        username=username or None, email=email or None, must_change_password=True)
+        school,
+        roles=roles,
+        first_name=first_name,
+        last_name=last_name,
+        username=username or None,
+        email=email or None,
+        must_change_password=True,
+    )
     for class_id in class_ids:
         if class_id in classes:
             accounts.assign_teacher(user, classes[class_id])
@@ -157,8 +209,11 @@ def set_active(user: User, active: bool) -> None:
 
 def assign_counsellor(pupil: User, counsellor_id: int) -> User | None:
     counsellor = db.session.get(User, counsellor_id)
-    if counsellor is None or counsellor.school_id != pupil.school_id \
-            or not counsellor.has_role(Role.COUNSELLOR):
+    if (
+        counsellor is None
+        or counsellor.school_id != pupil.school_id
+        or not counsellor.has_role(Role.COUNSELLOR)
+    ):
         return None
     accounts.assign_counsellor(counsellor, pupil)
     db.session.commit()
@@ -166,9 +221,12 @@ def assign_counsellor(pupil: User, counsellor_id: int) -> User | None:
 
 
 def unassign_counsellor(pupil: User, counsellor_id: int) -> bool:
-    result = db.session.execute(sa.delete(CounsellorAssignment).where(
-        CounsellorAssignment.pupil_id == pupil.id,
-        CounsellorAssignment.counsellor_id == counsellor_id))
+    result = db.session.execute(
+        sa.delete(CounsellorAssignment).where(
+            CounsellorAssignment.pupil_id == pupil.id,
+            CounsellorAssignment.counsellor_id == counsellor_id,
+        )
+    )
     db.session.commit()
     return bool(result.rowcount)
 
@@ -176,25 +234,43 @@ def unassign_counsellor(pupil: User, counsellor_id: int) -> bool:
 def class_sizes(school: School) -> list[tuple[SchoolClass, int]]:
     """This year's classes with the number of active pupils (one query)."""
     year = accounts.current_year(school)
-    rows = [tuple(r) for r in db.session.execute(
-        sa.select(SchoolClass, sa.func.count(User.id))
-        .outerjoin(ClassMembership, ClassMembership.class_id == SchoolClass.id)
-        .outerjoin(User, sa.and_(User.id == ClassMembership.pupil_id,
-                                 User.status == PupilStatus.ACTIVE.value))
-        .where(SchoolClass.school_year_id == year.id)
-        .group_by(SchoolClass.id))]
+    rows = [
+        tuple(r)
+        for r in db.session.execute(
+            sa.select(SchoolClass, sa.func.count(User.id))
+            .outerjoin(ClassMembership, ClassMembership.class_id == SchoolClass.id)
+            .outerjoin(
+                User,
+                sa.and_(
+                    User.id == ClassMembership.pupil_id, User.status == PupilStatus.ACTIVE.value
+                ),
+            )
+            .where(SchoolClass.school_year_id == year.id)
+            .group_by(SchoolClass.id)
+        )
+    ]
     return sorted(rows, key=lambda r: (r[0].grade_order, r[0].name))
 
 
 def class_pupils(school_class: SchoolClass) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
-        .where(ClassMembership.class_id == school_class.id,
-               User.status == PupilStatus.ACTIVE.value)
-        .order_by(User.last_name, User.first_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(ClassMembership, ClassMembership.pupil_id == User.id)
+            .where(
+                ClassMembership.class_id == school_class.id, User.status == PupilStatus.ACTIVE.value
+            )
+            .order_by(User.last_name, User.first_name)
+        )
+    )
 
 
 def children_of(guardian: User) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).join(GuardianLink, GuardianLink.pupil_id == User.id)
-        .where(GuardianLink.guardian_id == guardian.id).order_by(User.first_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(GuardianLink, GuardianLink.pupil_id == User.id)
+            .where(GuardianLink.guardian_id == guardian.id)
+            .order_by(User.first_name)
+        )
+    )

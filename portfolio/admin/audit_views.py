@@ -22,13 +22,17 @@ def _filters() -> tuple[AuditFilterForm, audit_log.Filters]:
     form = AuditFilterForm(request.args)
     form.action.choices = [SelectChoice("", "–")] + [
         SelectChoice(a, str(audit_log.ACTION_LABELS.get(a, a)))
-        for a in audit_log.known_actions(school_id)]
+        for a in audit_log.known_actions(school_id)
+    ]
     filters = audit_log.Filters()
     if form.validate():
         filters = audit_log.Filters(
-            pupil=(form.pupil.data or "").strip(), actor=(form.actor.data or "").strip(),
-            action=form.action.data or "", date_from=form.date_from.data,
-            date_to=form.date_to.data)
+            pupil=(form.pupil.data or "").strip(),
+            actor=(form.actor.data or "").strip(),
+            action=form.action.data or "",
+            date_from=form.date_from.data,
+            date_to=form.date_to.data,
+        )
     filters.pupil_id = request.args.get("pupil_id", type=id_arg)
     return form, filters
 
@@ -42,10 +46,17 @@ def _args() -> dict[str, str]:
 def audit_log_page():
     access.require(access.can_administer_privacy(current_user))
     form, filters = _filters()
-    page = audit_log.school_events(current_user.school_id, filters,
-                                   request.args.get("page", 1, type=int) or 1)
-    return render_template("admin/audit.html", form=form, page=page, args=_args(),
-                           role_label=audit_log.role_label, action_labels=audit_log.ACTION_LABELS)
+    page = audit_log.school_events(
+        current_user.school_id, filters, request.args.get("page", 1, type=int) or 1
+    )
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        page=page,
+        args=_args(),
+        role_label=audit_log.role_label,
+        action_labels=audit_log.ACTION_LABELS,
+    )
 
 
 @bp.route("/audit.csv")
@@ -53,8 +64,13 @@ def audit_log_page():
 def audit_csv():
     access.require(access.can_administer_privacy(current_user))
     _form, filters = _filters()
-    audit.record(current_user, "export", school_id=current_user.school_id,
-                 details={"what": "audit_log"}, commit=True)
+    audit.record(
+        current_user,
+        "export",
+        school_id=current_user.school_id,
+        details={"what": "audit_log"},
+        commit=True,
+    )
     name = f"audit-log-{utcnow().strftime('%Y%m%d')}.csv"
     return Response(
         stream_with_context(audit_log.csv_lines(current_user.school_id, filters)),

@@ -24,11 +24,21 @@ def consents():
     if class_id not in {c.id for c in classes}:
         class_id = None
     q = (form.q.data or "").strip() if form.validate() else ""
-    rows, page, pages = consent.school_overview(school, q=q, class_id=class_id,
-                                                page=request.args.get("page", 1, type=int) or 1)
-    return render_template("admin/consents.html", form=form, rows=rows, page=page, pages=pages,
-                           classes=classes, class_id=class_id, q=q, purposes=consent.PURPOSES,
-                           labels=consent.PURPOSE_LABELS)
+    rows, page, pages = consent.school_overview(
+        school, q=q, class_id=class_id, page=request.args.get("page", 1, type=int) or 1
+    )
+    return render_template(
+        "admin/consents.html",
+        form=form,
+        rows=rows,
+        page=page,
+        pages=pages,
+        classes=classes,
+        class_id=class_id,
+        q=q,
+        purposes=consent.PURPOSES,
+        labels=consent.PURPOSE_LABELS,
+    )
 
 
 @bp.route("/consents/<int:pupil_id>", methods=["GET", "POST"])
@@ -43,20 +53,39 @@ def consent_pupil(pupil_id: int):
         try:
             if form.action.data == "give":
                 consent.give(pupil, purpose, current_user, "staff")
-                flash(_("The consent of %(name)s is recorded: %(purpose)s.", name=pupil.full_name,
-                        purpose=consent.PURPOSE_LABELS[purpose]), "success")
+                flash(
+                    _(
+                        "The consent of %(name)s is recorded: %(purpose)s.",
+                        name=pupil.full_name,
+                        purpose=consent.PURPOSE_LABELS[purpose],
+                    ),
+                    "success",
+                )
             else:
                 consent.withdraw(pupil, purpose, current_user)
-                flash(_("The withdrawal is recorded and applies at once: %(purpose)s.",
-                        purpose=consent.PURPOSE_LABELS[purpose]), "success")
+                flash(
+                    _(
+                        "The withdrawal is recorded and applies at once: %(purpose)s.",
+                        purpose=consent.PURPOSE_LABELS[purpose],
+                    ),
+                    "success",
+                )
             return redirect(url_for("admin.consent_pupil", pupil_id=pupil.id))
         except consent.ConsentError as error:
             form.action.errors.append(str(error))
     history = consent.history(pupil.id)
     return render_template(
-        "admin/consent_pupil.html", form=form, pupil=pupil, history=history,
-        active=consent.active_by_purpose(pupil.id), purposes=consent.PURPOSES,
-        labels=consent.PURPOSE_LABELS, role_labels=consent.ROLE_LABELS,
-        withdrawn_names=consent.user_names({c.withdrawn_by_id for c in history if c.withdrawn_by_id}),
-        decides=consent.who_may_consent(pupil, pupil.school), consent_age=pupil.school.consent_age,
+        "admin/consent_pupil.html",
+        form=form,
+        pupil=pupil,
+        history=history,
+        active=consent.active_by_purpose(pupil.id),
+        purposes=consent.PURPOSES,
+        labels=consent.PURPOSE_LABELS,
+        role_labels=consent.ROLE_LABELS,
+        withdrawn_names=consent.user_names(
+            {c.withdrawn_by_id for c in history if c.withdrawn_by_id}
+        ),
+        decides=consent.who_may_consent(pupil, pupil.school),
+        consent_age=pupil.school.consent_age,
     )

@@ -41,9 +41,12 @@ def roster_upload():
         if not data.strip():
             form.file.errors.append(_("The file is empty."))
         else:
-            token = UploadStore().put(data, user_id=current_user.id,
-                                      school_id=current_user.school_id,
-                                      filename=upload.filename or "")
+            token = UploadStore().put(
+                data,
+                user_id=current_user.id,
+                school_id=current_user.school_id,
+                filename=upload.filename or "",
+            )
             return redirect(url_for("admin.roster_preview", token=token))
     return render_template("admin/roster_upload.html", form=form)
 
@@ -60,8 +63,13 @@ def _load_upload(token: str):
 def roster_preview(token: str):
     found = _load_upload(token)
     if found is None:
-        flash(_("The uploaded file is no longer here (it is kept for one hour). Please "
-                "upload it again."), "warning")
+        flash(
+            _(
+                "The uploaded file is no longer here (it is kept for one hour). Please "
+                "upload it again."
+            ),
+            "warning",
+        )
         return redirect(url_for("admin.roster_upload"))
     data, meta = found
     school = current_user.school
@@ -69,19 +77,25 @@ def roster_preview(token: str):
     form = RosterCommitForm()
     if form.validate_on_submit():
         try:
-            result = apply_import(school, me(), preview, only_valid=form.only_valid.data,
-                                  filename=meta["filename"])
+            result = apply_import(
+                school, me(), preview, only_valid=form.only_valid.data, filename=meta["filename"]
+            )
             download = None
             if result.created:
                 entries = [(p, row.class_name, pw) for p, pw, row in result.created]
-                names = {p.id: row.guardian_name for p, _pw, row in result.created
-                         if row.guardian_name}
-                prepared = slips.prepare(entries, letters=form.letters.data,
-                                         fallback_locale=form.letter_locale.data,
-                                         guardian_names=names)
+                names = {
+                    p.id: row.guardian_name for p, _pw, row in result.created if row.guardian_name
+                }
+                prepared = slips.prepare(
+                    entries,
+                    letters=form.letters.data,
+                    fallback_locale=form.letter_locale.data,
+                    guardian_names=names,
+                )
                 pdf = slips.render(school, prepared, title=_("Login slips"))
                 download = slips.OneTimeFiles().put(
-                    pdf, user_id=current_user.id, filename="zugangsdaten-neue-schueler.pdf")
+                    pdf, user_id=current_user.id, filename="zugangsdaten-neue-schueler.pdf"
+                )
             db.session.commit()
         except ImportRefused as error:
             db.session.rollback()
@@ -90,8 +104,16 @@ def roster_preview(token: str):
             UploadStore().delete(token)
             return render_template("admin/roster_done.html", result=result, download=download)
     return render_template(
-        "admin/roster_preview.html", preview=preview, form=form, filename=meta["filename"],
-        NEW=NEW, CHANGED=CHANGED, UNCHANGED=UNCHANGED, ERROR=ERROR, change_label=change_label)
+        "admin/roster_preview.html",
+        preview=preview,
+        form=form,
+        filename=meta["filename"],
+        NEW=NEW,
+        CHANGED=CHANGED,
+        UNCHANGED=UNCHANGED,
+        ERROR=ERROR,
+        change_label=change_label,
+    )
 
 
 @bp.route("/download/<token>")
@@ -104,16 +126,20 @@ def download(token: str):
     data, filename = found
     if not re.fullmatch(r"[\w.-]+", filename):
         filename = "download.pdf"
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # -- classes and login slips ---------------------------------------------------------------
 @bp.route("/classes")
 @managers_only
 def classes():
-    return render_template("admin/classes.html",
-                           classes=account_services.class_sizes(current_user.school))
+    return render_template(
+        "admin/classes.html", classes=account_services.class_sizes(current_user.school)
+    )
 
 
 @bp.route("/classes/<int:class_id>/slips", methods=["GET", "POST"])
@@ -131,19 +157,26 @@ def class_slips(class_id: int):
     if form.validate_on_submit():
         chosen = [p for p in pupils if p.id in set(form.pupils.data)]
         passwords = slips.reset_passwords(chosen)
-        prepared = slips.prepare([(p, school_class.name, passwords[p.id]) for p in chosen],
-                                 letters=form.letters.data,
-                                 fallback_locale=form.letter_locale.data)
-        pdf = slips.render(current_user.school, prepared,
-                           title=_("Login slips %(name)s", name=school_class.name))
+        prepared = slips.prepare(
+            [(p, school_class.name, passwords[p.id]) for p in chosen],
+            letters=form.letters.data,
+            fallback_locale=form.letter_locale.data,
+        )
+        pdf = slips.render(
+            current_user.school, prepared, title=_("Login slips %(name)s", name=school_class.name)
+        )
         token = slips.OneTimeFiles().put(
-            pdf, user_id=current_user.id,
-            filename=f"zugangsdaten-{re.sub(r'[^A-Za-z0-9-]', '', school_class.name)}.pdf")
+            pdf,
+            user_id=current_user.id,
+            filename=f"zugangsdaten-{re.sub(r'[^A-Za-z0-9-]', '', school_class.name)}.pdf",
+        )
         db.session.commit()
-        return render_template("admin/slips_done.html", school_class=school_class,
-                               count=len(chosen), download=token)
-    return render_template("admin/class_slips.html", form=form, school_class=school_class,
-                           pupils=pupils)
+        return render_template(
+            "admin/slips_done.html", school_class=school_class, count=len(chosen), download=token
+        )
+    return render_template(
+        "admin/class_slips.html", form=form, school_class=school_class, pupils=pupils
+    )
 
 
 # -- the new school year -------------------------------------------------------------------
@@ -157,9 +190,15 @@ def rollover():
     if form.validate_on_submit() and not the_plan.not_due:
         year = school_year.run(the_plan)
         db.session.commit()
-        flash(_("The school year %(year)s has started: %(moving)d pupils moved up, %(left)d "
-                "left school.", year=year.name, moving=the_plan.moving,
-                left=the_plan.leavers), "success")
+        flash(
+            _(
+                "The school year %(year)s has started: %(moving)d pupils moved up, %(left)d "
+                "left school.",
+                year=year.name,
+                moving=the_plan.moving,
+                left=the_plan.leavers,
+            ),
+            "success",
+        )
         return redirect(url_for("admin.home"))
     return render_template("admin/rollover.html", plan=the_plan, form=form)
-

@@ -26,10 +26,14 @@ def _leaving_page(retention_form: RetentionForm | None = None):
     left = lifecycle.left_pupils(school)
     retention_form = retention_form or RetentionForm(retention_days=school.retention_days)
     return render_template(
-        "admin/leaving.html", search=search, q=q,
+        "admin/leaving.html",
+        search=search,
+        q=q,
         found=lifecycle.find_active_pupils(school, q) if q else [],
         left=[(p, lifecycle.deletion_date(p, school)) for p in left],
-        retention_form=retention_form, confirm_form=ConfirmForm(), today=dt.date.today(),
+        retention_form=retention_form,
+        confirm_form=ConfirmForm(),
+        today=dt.date.today(),
         max_days=lifecycle.MAX_RETENTION_DAYS,
     )
 
@@ -48,12 +52,19 @@ def retention():
     form = RetentionForm()
     if form.validate_on_submit():
         try:
-            lifecycle.set_retention_days(current_user.school, form.retention_days.data, current_user)
+            lifecycle.set_retention_days(
+                current_user.school, form.retention_days.data, current_user
+            )
         except lifecycle.LifecycleError as error:
             form.retention_days.errors.append(str(error))
         else:
-            flash(_("Data of pupils who left is now deleted %(days)d days after leaving.",
-                    days=form.retention_days.data), "success")
+            flash(
+                _(
+                    "Data of pupils who left is now deleted %(days)d days after leaving.",
+                    days=form.retention_days.data,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.leaving"))
     return _leaving_page(retention_form=form), 400
 
@@ -74,14 +85,22 @@ def mark_left(pupil_id: int):
         except lifecycle.LifecycleError as error:
             form.left_on.errors.append(str(error))
         else:
-            flash(_("%(name)s is marked as left. The data will be deleted on %(date)s.",
+            flash(
+                _(
+                    "%(name)s is marked as left. The data will be deleted on %(date)s.",
                     name=pupil.full_name,
-                    date=format_date(lifecycle.deletion_date(pupil, pupil.school))),
-                  "success")
+                    date=format_date(lifecycle.deletion_date(pupil, pupil.school)),
+                ),
+                "success",
+            )
             return redirect(url_for("admin.leaving"))
     school = pupil.school
-    return render_template("admin/leaving_mark.html", form=form, pupil=pupil,
-                           retention_days=lifecycle.effective_retention(school))
+    return render_template(
+        "admin/leaving_mark.html",
+        form=form,
+        pupil=pupil,
+        retention_days=lifecycle.effective_retention(school),
+    )
 
 
 @bp.route("/leaving/<int:pupil_id>/undo", methods=["POST"])

@@ -17,8 +17,12 @@ from portfolio.models import User
 
 @click.command("purge-expired")
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), hidden=True,
-              help="Pretend today is this date (for tests and drills).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    hidden=True,
+    help="Pretend today is this date (for tests and drills).",
+)
 def purge_expired_command(dry_run: bool, today):
     """Delete pupils whose retention period after leaving has ended, with all their data."""
     _english()
@@ -26,8 +30,10 @@ def purge_expired_command(dry_run: bool, today):
     ids = [p.id for p in lifecycle.expired_pupils(day)]
     undated = lifecycle.left_without_date()
     if undated:
-        click.echo(f"Note: {undated} pupil(s) marked as left have no leaving date and are kept "
-                   "until one is set.")
+        click.echo(
+            f"Note: {undated} pupil(s) marked as left have no leaving date and are kept "
+            "until one is set."
+        )
     if not ids:
         click.echo("No pupil is due for deletion.")
         return
@@ -42,22 +48,35 @@ def purge_expired_command(dry_run: bool, today):
             failed += 1
             click.echo(f"Pupil #{pupil_id}: FAILED ({type(error).__name__}: {error})", err=True)
             continue
-        extra = f", {result.guardians_deactivated} guardian account(s) deactivated" \
-            if result.guardians_deactivated else ""
-        click.echo(f"{verb} pupil #{pupil_id} (school #{result.school_id}): "
-                   f"{result.total_rows} rows, {result.files} files{extra}.")
+        extra = (
+            f", {result.guardians_deactivated} guardian account(s) deactivated"
+            if result.guardians_deactivated
+            else ""
+        )
+        click.echo(
+            f"{verb} pupil #{pupil_id} (school #{result.school_id}): "
+            f"{result.total_rows} rows, {result.files} files{extra}."
+        )
         if result.file_errors:
-            click.echo(f"  {result.file_errors} file(s) could not be removed; see the log.",
-                       err=True)
-    click.echo(f"{verb} {len(ids) - failed} pupil(s)." + (" Nothing was changed." if dry_run else ""))
+            click.echo(
+                f"  {result.file_errors} file(s) could not be removed; see the log.", err=True
+            )
+    click.echo(
+        f"{verb} {len(ids) - failed} pupil(s)." + (" Nothing was changed." if dry_run else "")
+    )
     if failed:
         raise click.ClickException(f"{failed} pupil(s) could not be deleted.")
 
 
 @click.command("export-portfolio")
 @click.option("--pupil", "username", required=True, help="Username of the pupil.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="The ZIP file to write.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The ZIP file to write.",
+)
 def export_portfolio_command(username: str, out_path: str):
     """Write a pupil's portfolio (JSON + files) as a ZIP, e.g. for a change of school."""
     _english()
@@ -80,11 +99,19 @@ def export_portfolio_command(username: str, out_path: str):
         raise
     from portfolio import audit
 
-    audit.record(None, "export", pupil_id=pupil.id, school_id=pupil.school_id,
-                 details={"via": "cli"}, commit=True)
-    click.echo(f"Wrote {out_path}: {len(data['entries'])} entries, "
-               f"{len(data['documents'])} files, {len(data['agreements'])} agreements, "
-               f"{len(data['guidance'])} guidance records.")
+    audit.record(
+        None,
+        "export",
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        details={"via": "cli"},
+        commit=True,
+    )
+    click.echo(
+        f"Wrote {out_path}: {len(data['entries'])} entries, "
+        f"{len(data['documents'])} files, {len(data['agreements'])} agreements, "
+        f"{len(data['guidance'])} guidance records."
+    )
 
 
 @click.command("import-portfolio")
@@ -106,8 +133,13 @@ def import_portfolio_command(zip_path: str, schulnummer: str, class_name: str | 
 
 
 @click.command("backup")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder in which a timestamped backup folder is created.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder in which a timestamped backup folder is created.",
+)
 def backup_command(out_dir: str):
     """Copy the SQLite database and the uploaded files consistently (SQLite only)."""
     _english()
@@ -120,8 +152,11 @@ def backup_command(out_dir: str):
     manifest = json.loads((target / "manifest.json").read_text())
     click.echo(f"Backup written to {target} ({manifest['documents']} documents).")
     if manifest["missing_files"]:
-        click.echo(f"Warning: {len(manifest['missing_files'])} file(s) named in the database "
-                   "were missing; see manifest.json.", err=True)
+        click.echo(
+            f"Warning: {len(manifest['missing_files'])} file(s) named in the database "
+            "were missing; see manifest.json.",
+            err=True,
+        )
 
 
 def _english() -> None:
@@ -130,6 +165,10 @@ def _english() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (purge_expired_command, export_portfolio_command, import_portfolio_command,
-                    backup_command):
+    for command in (
+        purge_expired_command,
+        export_portfolio_command,
+        import_portfolio_command,
+        backup_command,
+    ):
         app.cli.add_command(command)

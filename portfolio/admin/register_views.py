@@ -23,8 +23,12 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
-@limiter.limit(lambda: current_app.config.get("GUARDIAN_CODE_LIMIT", "10 per 15 minutes"),
-               methods=["POST"], deduct_when=_failed, scope="guardian-code")
+@limiter.limit(
+    lambda: current_app.config.get("GUARDIAN_CODE_LIMIT", "10 per 15 minutes"),
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="guardian-code",
+)
 def guardian_register():
     if current_user.is_authenticated:
         return _link_child()
@@ -34,17 +38,22 @@ def guardian_register():
     if form.validate_on_submit():
         try:
             guardian = registration.register_guardian(
-                form.code.data, first_name=form.first_name.data, last_name=form.last_name.data,
-                username=form.username.data, password=form.password.data,
-                locale=form.language.data)
+                form.code.data,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                username=form.username.data,
+                password=form.password.data,
+                locale=form.language.data,
+            )
         except registration.RegistrationError as error:
             db.session.rollback()
             getattr(form, error.field or "code").errors.append(str(error))
         else:
             start_session(guardian)
             session["locale"] = guardian.locale
-            flash(_("Welcome, %(name)s! Your account is ready.", name=guardian.first_name),
-                  "success")
+            flash(
+                _("Welcome, %(name)s! Your account is ready.", name=guardian.first_name), "success"
+            )
             return redirect(url_for("main.index"))
     return render_template("admin/guardian_register.html", form=form)
 
@@ -55,14 +64,12 @@ def _link_child():
     form = GuardianLinkCodeForm()
     if form.validate_on_submit():
         try:
-            pupil = registration.link_with_code(current_user._get_current_object(),
-                                                form.code.data)
+            pupil = registration.link_with_code(current_user._get_current_object(), form.code.data)
         except registration.RegistrationError as error:
             db.session.rollback()
             form.code.errors.append(str(error))
         else:
-            flash(_("%(name)s is now linked to your account.", name=pupil.first_name),
-                  "success")
+            flash(_("%(name)s is now linked to your account.", name=pupil.first_name), "success")
             return redirect(url_for("main.index"))
     return render_template("admin/guardian_link.html", form=form)
 
@@ -70,5 +77,9 @@ def _link_child():
 @bp.record_once
 def _public_route(state) -> None:
     # Outside the /admin prefix: parents type this address from the letter.
-    state.app.add_url_rule("/eltern", endpoint="admin.guardian_register",
-                           view_func=guardian_register, methods=["GET", "POST"])
+    state.app.add_url_rule(
+        "/eltern",
+        endpoint="admin.guardian_register",
+        view_func=guardian_register,
+        methods=["GET", "POST"],
+    )

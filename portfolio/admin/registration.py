@@ -58,10 +58,15 @@ def issue_code(pupil: User, locale: str | None = None, *, days: int | None = Non
     """A new registration code for the pupil's guardians (added to the session); returns it."""
     days = days or current_app.config.get("GUARDIAN_CODE_DAYS", 30)
     code = new_code()
-    db.session.add(GuardianCode(
-        school_id=pupil.school_id, pupil_id=pupil.id, code_hash=code_hash(code), locale=locale,
-        expires_at=utcnow() + dt.timedelta(days=days),
-    ))
+    db.session.add(
+        GuardianCode(
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            code_hash=code_hash(code),
+            locale=locale,
+            expires_at=utcnow() + dt.timedelta(days=days),
+        )
+    )
     return code
 
 
@@ -86,16 +91,15 @@ def _use(row: GuardianCode, guardian: User) -> None:
     row.used_by_id = guardian.id
 
 
-def check_new_account(*, username: str, first_name: str, last_name: str,
-                      password: str) -> str:
+def check_new_account(*, username: str, first_name: str, last_name: str, password: str) -> str:
     """The normalised username, or RegistrationError naming the field at fault."""
     username = (username or "").strip().lower()
     if not USERNAME_RE.fullmatch(username):
-        raise RegistrationError(_("Use 3 to 80 characters: letters a–z, digits, dot, dash or "
-                                  "underscore."), "username")
+        raise RegistrationError(
+            _("Use 3 to 80 characters: letters a–z, digits, dot, dash or underscore."), "username"
+        )
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
-        raise RegistrationError(_("This username is taken. Please choose another one."),
-                                "username")
+        raise RegistrationError(_("This username is taken. Please choose another one."), "username")
     probe = User(username=username, first_name=first_name.strip(), last_name=last_name.strip())
     problem = password_problem(probe, password)
     if problem:
@@ -103,17 +107,25 @@ def check_new_account(*, username: str, first_name: str, last_name: str,
     return username
 
 
-def register_guardian(code: str, *, first_name: str, last_name: str, username: str,
-                      password: str, locale: str | None) -> User:
+def register_guardian(
+    code: str, *, first_name: str, last_name: str, username: str, password: str, locale: str | None
+) -> User:
     """Create a guardian account linked to the code's pupil; commits. Raises RegistrationError."""
     row = find_code(code, lock=True)
     if row is None:
         raise RegistrationError(invalid_code_message(), "code")
-    username = check_new_account(username=username, first_name=first_name,
-                                 last_name=last_name, password=password)
+    username = check_new_account(
+        username=username, first_name=first_name, last_name=last_name, password=password
+    )
     guardian, _pw = accounts.create_user(
-        row.pupil.school, roles=[Role.GUARDIAN], first_name=first_name, last_name=last_name,
-        username=username, password=password, must_change_password=False, locale=locale,
+        row.pupil.school,
+        roles=[Role.GUARDIAN],
+        first_name=first_name,
+        last_name=last_name,
+        username=username,
+        password=password,
+        must_change_password=False,
+        locale=locale,
     )
     _use(row, guardian)
     db.session.commit()
@@ -126,8 +138,13 @@ def link_with_code(guardian: User, code: str) -> User:
     if row is None:
         raise RegistrationError(invalid_code_message(), "code")
     if row.school_id != guardian.school_id:
-        raise RegistrationError(_("This code belongs to another school. Please log out and "
-                                  "register a separate account with it."), "code")
+        raise RegistrationError(
+            _(
+                "This code belongs to another school. Please log out and "
+                "register a separate account with it."
+            ),
+            "code",
+        )
     pupil = row.pupil
     _use(row, guardian)
     db.session.commit()
@@ -136,18 +153,27 @@ def link_with_code(guardian: User, code: str) -> User:
 
 # -- by hand (staff) ------------------------------------------------------------------
 def guardians_of(pupil: User) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).join(GuardianLink, GuardianLink.guardian_id == User.id)
-        .where(GuardianLink.pupil_id == pupil.id).order_by(User.last_name, User.first_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(GuardianLink, GuardianLink.guardian_id == User.id)
+            .where(GuardianLink.pupil_id == pupil.id)
+            .order_by(User.last_name, User.first_name)
+        )
+    )
 
 
 def link_by_username(pupil: User, username: str) -> User:
     """Link an existing guardian account of the school; commits."""
-    guardian = db.session.scalar(sa.select(User).where(
-        User.username == (username or "").strip().lower(), User.school_id == pupil.school_id))
+    guardian = db.session.scalar(
+        sa.select(User).where(
+            User.username == (username or "").strip().lower(), User.school_id == pupil.school_id
+        )
+    )
     if guardian is None or not guardian.has_role(Role.GUARDIAN):
-        raise RegistrationError(_("There is no parent account with this username at your "
-                                  "school."), "username")
+        raise RegistrationError(
+            _("There is no parent account with this username at your school."), "username"
+        )
     accounts.link_guardian(guardian, pupil)
     db.session.commit()
     return guardian
@@ -155,12 +181,14 @@ def link_by_username(pupil: User, username: str) -> User:
 
 def unlink(pupil: User, guardian_id: int) -> User | None:
     """Remove a guardian link; commits; returns the guardian or None if not linked."""
-    link = db.session.scalar(sa.select(GuardianLink).where(
-        GuardianLink.pupil_id == pupil.id, GuardianLink.guardian_id == guardian_id))
+    link = db.session.scalar(
+        sa.select(GuardianLink).where(
+            GuardianLink.pupil_id == pupil.id, GuardianLink.guardian_id == guardian_id
+        )
+    )
     if link is None:
         return None
     guardian = link.guardian
     db.session.delete(link)
     db.session.commit()
     return guardian
-

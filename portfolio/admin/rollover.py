@@ -83,9 +83,9 @@ def next_class(cls: SchoolClass, upper_school: bool) -> tuple[str | None, str | 
         return None, None
     name = cls.name
     if name.upper().startswith(cls.grade.upper()):
-        name = grade + name[len(cls.grade):]
+        name = grade + name[len(cls.grade) :]
     elif name.startswith("0" + cls.grade):  # "08a"
-        name = grade.zfill(2) + name[len(cls.grade) + 1:]
+        name = grade.zfill(2) + name[len(cls.grade) + 1 :]
     return name, grade
 
 
@@ -101,32 +101,53 @@ def plan(school: School, today: dt.date | None = None) -> RolloverPlan:
     old = accounts.current_year(school, today)
     starts_on = old.ends_on + dt.timedelta(days=1)
     ends_on = dt.date(starts_on.year + 1, starts_on.month, starts_on.day) - dt.timedelta(days=1)
-    result = RolloverPlan(school=school, old_year=old,
-                          new_name=SchoolYear.name_for(_start_year(old) + 1),
-                          starts_on=starts_on, ends_on=ends_on)
+    result = RolloverPlan(
+        school=school,
+        old_year=old,
+        new_name=SchoolYear.name_for(_start_year(old) + 1),
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
     due_from = old.ends_on - dt.timedelta(weeks=ROLLOVER_WEEKS)
     if today < due_from:
         result.not_due = _(
             "The school year %(year)s is current. The change to %(next)s is possible from "
-            "%(date)s.", year=old.name, next=result.new_name, date=due_from.strftime("%d.%m.%Y"))
-    classes = list(db.session.scalars(
-        sa.select(SchoolClass).where(SchoolClass.school_year_id == old.id)
-        .order_by(SchoolClass.name)))
-    pupils = dict(db.session.execute(
-        sa.select(ClassMembership.class_id, sa.func.count())
-        .join(User, User.id == ClassMembership.pupil_id)
-        .where(ClassMembership.school_year_id == old.id, User.status == PupilStatus.ACTIVE.value)
-        .group_by(ClassMembership.class_id)).all())
-    teachers = dict(db.session.execute(
-        sa.select(TeacherClass.class_id, sa.func.count())
-        .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
-        .where(SchoolClass.school_year_id == old.id)
-        .group_by(TeacherClass.class_id)).all())
+            "%(date)s.",
+            year=old.name,
+            next=result.new_name,
+            date=due_from.strftime("%d.%m.%Y"),
+        )
+    classes = list(
+        db.session.scalars(
+            sa.select(SchoolClass)
+            .where(SchoolClass.school_year_id == old.id)
+            .order_by(SchoolClass.name)
+        )
+    )
+    pupils = dict(
+        db.session.execute(
+            sa.select(ClassMembership.class_id, sa.func.count())
+            .join(User, User.id == ClassMembership.pupil_id)
+            .where(
+                ClassMembership.school_year_id == old.id, User.status == PupilStatus.ACTIVE.value
+            )
+            .group_by(ClassMembership.class_id)
+        ).all()
+    )
+    teachers = dict(
+        db.session.execute(
+            sa.select(TeacherClass.class_id, sa.func.count())
+            .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
+            .where(SchoolClass.school_year_id == old.id)
+            .group_by(TeacherClass.class_id)
+        ).all()
+    )
     upper = has_upper_school(school, classes)
     for cls in classes:
         name, grade = next_class(cls, upper)
-        result.moves.append(ClassMove(cls, name, grade, pupils.get(cls.id, 0),
-                                      teachers.get(cls.id, 0)))
+        result.moves.append(
+            ClassMove(cls, name, grade, pupils.get(cls.id, 0), teachers.get(cls.id, 0))
+        )
     return result
 
 
@@ -135,11 +156,18 @@ def run(rollover: RolloverPlan) -> SchoolYear | None:
     if rollover.not_due:
         return None
     school, old = rollover.school, rollover.old_year
-    new = db.session.scalar(sa.select(SchoolYear).where(
-        SchoolYear.school_id == school.id, SchoolYear.name == rollover.new_name))
+    new = db.session.scalar(
+        sa.select(SchoolYear).where(
+            SchoolYear.school_id == school.id, SchoolYear.name == rollover.new_name
+        )
+    )
     if new is None:
-        new = SchoolYear(school_id=school.id, name=rollover.new_name,
-                         starts_on=rollover.starts_on, ends_on=rollover.ends_on)
+        new = SchoolYear(
+            school_id=school.id,
+            name=rollover.new_name,
+            starts_on=rollover.starts_on,
+            ends_on=rollover.ends_on,
+        )
         db.session.add(new)
     if new is old:
         return None
@@ -147,27 +175,53 @@ def run(rollover: RolloverPlan) -> SchoolYear | None:
     db.session.flush()
     new.is_current = True
     old_ids = [m.old.id for m in rollover.moves]
-    memberships = list(db.session.execute(
-        sa.select(ClassMembership.class_id, User)
-        .join(User, User.id == ClassMembership.pupil_id)
-        .where(ClassMembership.class_id.in_(old_ids),
-               User.status == PupilStatus.ACTIVE.value)).all()) if old_ids else []
-    links = list(db.session.execute(
-        sa.select(TeacherClass.class_id, TeacherClass.teacher_id)
-        .where(TeacherClass.class_id.in_(old_ids))).all()) if old_ids else []
-    already = set(db.session.scalars(sa.select(ClassMembership.pupil_id).where(
-        ClassMembership.school_year_id == new.id)))
+    memberships = (
+        list(
+            db.session.execute(
+                sa.select(ClassMembership.class_id, User)
+                .join(User, User.id == ClassMembership.pupil_id)
+                .where(
+                    ClassMembership.class_id.in_(old_ids), User.status == PupilStatus.ACTIVE.value
+                )
+            ).all()
+        )
+        if old_ids
+        else []
+    )
+    links = (
+        list(
+            db.session.execute(
+                sa.select(TeacherClass.class_id, TeacherClass.teacher_id).where(
+                    TeacherClass.class_id.in_(old_ids)
+                )
+            ).all()
+        )
+        if old_ids
+        else []
+    )
+    already = set(
+        db.session.scalars(
+            sa.select(ClassMembership.pupil_id).where(ClassMembership.school_year_id == new.id)
+        )
+    )
     target: dict[int, SchoolClass] = {}
     for move in rollover.moves:
         if move.new_name is not None:
-            target[move.old.id] = accounts.get_or_create_class(school, move.new_name, new,
-                                                               grade=move.new_grade)
+            target[move.old.id] = accounts.get_or_create_class(
+                school, move.new_name, new, grade=move.new_grade
+            )
     for class_id, pupil in memberships:
         if pupil.id in already:
             continue
         if class_id in target:
-            db.session.add(ClassMembership(school_id=school.id, pupil_id=pupil.id,
-                                           class_id=target[class_id].id, school_year_id=new.id))
+            db.session.add(
+                ClassMembership(
+                    school_id=school.id,
+                    pupil_id=pupil.id,
+                    class_id=target[class_id].id,
+                    school_year_id=new.id,
+                )
+            )
             already.add(pupil.id)
         else:
             pupil.status = PupilStatus.LEFT.value
@@ -177,9 +231,13 @@ def run(rollover: RolloverPlan) -> SchoolYear | None:
         cls = target.get(class_id)
         if cls is not None and (teacher_id, cls.id) not in linked:
             linked.add((teacher_id, cls.id))
-            if not db.session.scalar(sa.select(TeacherClass.id).where(
-                    TeacherClass.teacher_id == teacher_id, TeacherClass.class_id == cls.id)):
-                db.session.add(TeacherClass(school_id=school.id, teacher_id=teacher_id,
-                                            class_id=cls.id))
+            if not db.session.scalar(
+                sa.select(TeacherClass.id).where(
+                    TeacherClass.teacher_id == teacher_id, TeacherClass.class_id == cls.id
+                )
+            ):
+                db.session.add(
+                    TeacherClass(school_id=school.id, teacher_id=teacher_id, class_id=cls.id)
+                )
     db.session.flush()
     return new

@@ -23,26 +23,57 @@ from portfolio.models import GRADES
 
 #: Our field -> accepted header names (compared after `_norm_header`).
 HEADERS: dict[str, tuple[str, ...]] = {
-    "external_id": ("id", "schülerid", "schuelerid", "interneid", "interneidnummer", "quellid",
-                    "schildid", "idnummer", "schülernummer", "schuelernummer"),
+    "external_id": (
+        "id",
+        "schülerid",
+        "schuelerid",
+        "interneid",
+        "interneidnummer",
+        "quellid",
+        "schildid",
+        "idnummer",
+        "schülernummer",
+        "schuelernummer",
+    ),
     "last_name": ("nachname", "familienname", "name"),
     "first_name": ("vorname", "rufname", "vornamen"),
     "date_of_birth": ("geburtsdatum", "gebdatum", "geboren", "geburtstag"),
     "gender": ("geschlecht",),
     "class_name": ("klasse", "klassenbezeichnung", "gruppe", "gruppeklasse", "klassegruppe"),
     "grade": ("jahrgang", "jahrgangsstufe", "stufe"),
-    "guardian_name": ("erziehungsberechtigte", "erziehungsberechtigter", "erziehungsberechtigter1",
-                      "erziehungsberechtigte1", "sorgeberechtigte", "eltern"),
-    "guardian_email": ("email", "emailerziehungsberechtigte", "emailerziehungsberechtigter",
-                       "emaileltern", "emailadresse"),
+    "guardian_name": (
+        "erziehungsberechtigte",
+        "erziehungsberechtigter",
+        "erziehungsberechtigter1",
+        "erziehungsberechtigte1",
+        "sorgeberechtigte",
+        "eltern",
+    ),
+    "guardian_email": (
+        "email",
+        "emailerziehungsberechtigte",
+        "emailerziehungsberechtigter",
+        "emaileltern",
+        "emailadresse",
+    ),
 }
 REQUIRED = ("last_name", "first_name", "date_of_birth", "class_name")
 
 _GENDERS = {
-    "m": "m", "männlich": "m", "maennlich": "m", "3": "m",
-    "w": "w", "weiblich": "w", "4": "w", "f": "w",
-    "d": "d", "divers": "d", "5": "d",
-    "x": "x", "ohne angabe": "x", "6": "x",
+    "m": "m",
+    "männlich": "m",
+    "maennlich": "m",
+    "3": "m",
+    "w": "w",
+    "weiblich": "w",
+    "4": "w",
+    "f": "w",
+    "d": "d",
+    "divers": "d",
+    "5": "d",
+    "x": "x",
+    "ohne angabe": "x",
+    "6": "x",
 }
 _DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -51,15 +82,23 @@ MAX_LEN = {"external_id": 40, "last_name": 100, "first_name": 100, "class_name":
 
 def _field_label(name: str) -> str:
     return {
-        "external_id": _("ID"), "last_name": _("surname"), "first_name": _("first name"),
-        "date_of_birth": _("date of birth"), "class_name": _("class"), "grade": _("grade"),
+        "external_id": _("ID"),
+        "last_name": _("surname"),
+        "first_name": _("first name"),
+        "date_of_birth": _("date of birth"),
+        "class_name": _("class"),
+        "grade": _("grade"),
     }.get(name, name)
 
 
 def _column_label(name: str) -> str:
     """The German header name we expect, for messages ("Nachname" stays German)."""
-    return {"last_name": "Nachname", "first_name": "Vorname", "date_of_birth": "Geburtsdatum",
-            "class_name": "Klasse"}[name]
+    return {
+        "last_name": "Nachname",
+        "first_name": "Vorname",
+        "date_of_birth": "Geburtsdatum",
+        "class_name": "Klasse",
+    }[name]
 
 
 @dataclass
@@ -106,6 +145,7 @@ class ParsedRoster:
 
 def name_key(last: str, first: str, born: dt.date | None) -> tuple[str, str, dt.date | None]:
     """The matching key without an ID: names trimmed, case-insensitive, inner spaces single."""
+
     def norm(s: str) -> str:
         return " ".join((s or "").split()).casefold()
 
@@ -152,8 +192,9 @@ def parse_date(value: str) -> tuple[dt.date | None, str | None]:
     else:
         match = _ISO_DATE.fullmatch(value)
         if not match:
-            return None, _("The date of birth “%(value)s” is not written as DD.MM.YYYY.",
-                           value=value)
+            return None, _(
+                "The date of birth “%(value)s” is not written as DD.MM.YYYY.", value=value
+            )
         year, month, day = (int(g) for g in match.groups())
     try:
         born = dt.date(year, month, day)
@@ -182,8 +223,13 @@ def grade_of(class_name: str, jahrgang: str | None) -> str | None:
 
 def _records(text: str, delimiter: str):
     """(first line number, fields) per record; quoted fields may span lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
-                        skipinitialspace=False, strict=False)
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar='"',
+        skipinitialspace=False,
+        strict=False,
+    )
     start = 1
     for fields in reader:
         yield start, fields
@@ -197,9 +243,7 @@ def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     records = _records(text, _delimiter(text, filename))
     try:
-        _line, header = next(
-            ((n, f) for n, f in records if any(c.strip() for c in f)), (0, [])
-        )
+        _line, header = next(((n, f) for n, f in records if any(c.strip() for c in f)), (0, []))
     except csv.Error:
         header = []
     if not header:
@@ -213,7 +257,8 @@ def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
             "The file has no column %(missing)s. Columns found: %(found)s. Please export the "
             "pupil list from SchILD-NRW with the columns Nachname, Vorname, Geburtsdatum and "
             "Klasse (Jahrgang and an ID are welcome).",
-            missing=", ".join(f"„{m}“" for m in missing), found=found[:500],
+            missing=", ".join(f"„{m}“" for m in missing),
+            found=found[:500],
         )
         return result
     result.has_id_column = "external_id" in columns
@@ -226,21 +271,32 @@ def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
             row = _read_row(line, fields, columns, result)
             if row is None:
                 continue
-            first = (seen_ids.get(row.external_id) if row.external_id else None) or \
-                seen_names.get(row.name_key)
+            first = (seen_ids.get(row.external_id) if row.external_id else None) or seen_names.get(
+                row.name_key
+            )
             if first:
-                result.errors.append(RowError(line, _(
-                    "Line %(line)d: %(name)s appears twice in the file (also in line %(first)d).",
-                    line=line, name=f"{row.last_name}, {row.first_name}", first=first,
-                ), _summary(row)))
+                result.errors.append(
+                    RowError(
+                        line,
+                        _(
+                            "Line %(line)d: %(name)s appears twice in the file (also in line %(first)d).",
+                            line=line,
+                            name=f"{row.last_name}, {row.first_name}",
+                            first=first,
+                        ),
+                        _summary(row),
+                    )
+                )
                 continue
             if row.external_id:
                 seen_ids[row.external_id] = line
             seen_names[row.name_key] = line
             result.rows.append(row)
     except csv.Error:
-        result.file_error = _("The file could not be read as a SchILD-NRW export. "
-                              "Please export it again as a text file (CSV).")
+        result.file_error = _(
+            "The file could not be read as a SchILD-NRW export. "
+            "Please export it again as a text file (CSV)."
+        )
     return result
 
 
@@ -248,8 +304,9 @@ def _summary(row: RosterRow) -> str:
     return f"{row.last_name}, {row.first_name} ({row.class_name})"
 
 
-def _read_row(line: int, fields: list[str], columns: dict[str, int],
-              result: ParsedRoster) -> RosterRow | None:
+def _read_row(
+    line: int, fields: list[str], columns: dict[str, int], result: ParsedRoster
+) -> RosterRow | None:
     def get(key: str) -> str:
         index = columns.get(key)
         if index is None or index >= len(fields):
@@ -257,8 +314,9 @@ def _read_row(line: int, fields: list[str], columns: dict[str, int],
         return " ".join(fields[index].split())  # trims and folds line breaks and tabs
 
     values = {key: get(key) for key in HEADERS}
-    summary = ", ".join(v for v in (values["last_name"], values["first_name"],
-                                    values["class_name"]) if v)
+    summary = ", ".join(
+        v for v in (values["last_name"], values["first_name"], values["class_name"]) if v
+    )
 
     def fail(message: str) -> None:
         result.errors.append(RowError(line, message, summary))
@@ -269,8 +327,14 @@ def _read_row(line: int, fields: list[str], columns: dict[str, int],
             return None
     for key, limit in MAX_LEN.items():
         if len(values[key]) > limit:
-            fail(_("Line %(line)d: The %(field)s is longer than %(n)d characters.",
-                   line=line, field=_field_label(key), n=limit))
+            fail(
+                _(
+                    "Line %(line)d: The %(field)s is longer than %(n)d characters.",
+                    line=line,
+                    field=_field_label(key),
+                    n=limit,
+                )
+            )
             return None
     born, problem = parse_date(values["date_of_birth"])
     if problem:
@@ -278,13 +342,22 @@ def _read_row(line: int, fields: list[str], columns: dict[str, int],
         return None
     grade = grade_of(values["class_name"], values["grade"])
     if grade is None:
-        fail(_("Line %(line)d: The grade of class “%(name)s” is unclear. Please add the column "
-               "„Jahrgang“ or use class names like 8a, 10b or EF.",
-               line=line, name=values["class_name"]))
+        fail(
+            _(
+                "Line %(line)d: The grade of class “%(name)s” is unclear. Please add the column "
+                "„Jahrgang“ or use class names like 8a, 10b or EF.",
+                line=line,
+                name=values["class_name"],
+            )
+        )
         return None
     return RosterRow(
-        line=line, last_name=values["last_name"], first_name=values["first_name"],
-        date_of_birth=born, class_name=values["class_name"], grade=grade,
+        line=line,
+        last_name=values["last_name"],
+        first_name=values["first_name"],
+        date_of_birth=born,
+        class_name=values["class_name"],
+        grade=grade,
         external_id=values["external_id"] or None,
         gender=_GENDERS.get(values["gender"].casefold()),
         guardian_name=values["guardian_name"][:200] or None,

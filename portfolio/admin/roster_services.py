@@ -92,8 +92,10 @@ def _school_pupils(school: School) -> list[tuple[User, str | None]]:
     rows = db.session.execute(
         sa.select(User, SchoolClass.name)
         .join(UserRole, sa.and_(UserRole.user_id == User.id, UserRole.role == Role.PUPIL.value))
-        .outerjoin(ClassMembership, sa.and_(ClassMembership.pupil_id == User.id,
-                                             ClassMembership.school_year_id == year.id))
+        .outerjoin(
+            ClassMembership,
+            sa.and_(ClassMembership.pupil_id == User.id, ClassMembership.school_year_id == year.id),
+        )
         .outerjoin(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .where(User.school_id == school.id)
         .order_by(User.last_name, User.first_name, User.id)
@@ -115,8 +117,9 @@ def build_preview(school: School, parsed: ParsedRoster) -> Preview:
     by_id = {u.external_id: u for u, _c in pupils if u.external_id}
     by_name: dict[tuple, list[User]] = {}
     for user, _c in pupils:
-        by_name.setdefault(name_key(user.last_name, user.first_name, user.date_of_birth),
-                           []).append(user)
+        by_name.setdefault(
+            name_key(user.last_name, user.first_name, user.date_of_birth), []
+        ).append(user)
     matched: dict[int, int] = {}  # pupil id -> line
     for row in parsed.rows:
         pupil, by_external = None, False
@@ -125,24 +128,51 @@ def build_preview(school: School, parsed: ParsedRoster) -> Preview:
         else:
             candidates = by_name.get(row.name_key, [])
             if len(candidates) > 1:
-                preview.errors.append(RowError(row.line, _(
-                    "Line %(line)d: There are several pupils called %(name)s born on %(date)s. "
-                    "Please add the ID column to the file.", line=row.line,
-                    name=f"{row.first_name} {row.last_name}", date=_fmt_date(row.date_of_birth))))
+                preview.errors.append(
+                    RowError(
+                        row.line,
+                        _(
+                            "Line %(line)d: There are several pupils called %(name)s born on %(date)s. "
+                            "Please add the ID column to the file.",
+                            line=row.line,
+                            name=f"{row.first_name} {row.last_name}",
+                            date=_fmt_date(row.date_of_birth),
+                        ),
+                    )
+                )
                 continue
             pupil = candidates[0] if candidates else None
-            if pupil and row.external_id and pupil.external_id \
-                    and pupil.external_id != row.external_id:
-                preview.errors.append(RowError(row.line, _(
-                    "Line %(line)d: %(name)s is already here with another ID (%(old)s instead of "
-                    "%(new)s). Please check the pupil in SchILD-NRW.", line=row.line,
-                    name=f"{row.first_name} {row.last_name}", old=pupil.external_id,
-                    new=row.external_id)))
+            if (
+                pupil
+                and row.external_id
+                and pupil.external_id
+                and pupil.external_id != row.external_id
+            ):
+                preview.errors.append(
+                    RowError(
+                        row.line,
+                        _(
+                            "Line %(line)d: %(name)s is already here with another ID (%(old)s instead of "
+                            "%(new)s). Please check the pupil in SchILD-NRW.",
+                            line=row.line,
+                            name=f"{row.first_name} {row.last_name}",
+                            old=pupil.external_id,
+                            new=row.external_id,
+                        ),
+                    )
+                )
                 continue
         if pupil is not None and pupil.id in matched:
-            preview.errors.append(RowError(row.line, _(
-                "Line %(line)d: This is the same pupil as in line %(first)d.",
-                line=row.line, first=matched[pupil.id])))
+            preview.errors.append(
+                RowError(
+                    row.line,
+                    _(
+                        "Line %(line)d: This is the same pupil as in line %(first)d.",
+                        line=row.line,
+                        first=matched[pupil.id],
+                    ),
+                )
+            )
             continue
         if pupil is None:
             preview.items.append(RowPreview(row, NEW))
@@ -151,14 +181,16 @@ def build_preview(school: School, parsed: ParsedRoster) -> Preview:
         changes = _changes(pupil, class_of.get(pupil.id), row, by_external)
         preview.items.append(RowPreview(row, CHANGED if changes else UNCHANGED, pupil, changes))
     preview.missing = [
-        (u, c) for u, c in pupils
+        (u, c)
+        for u, c in pupils
         if u.id not in matched and u.status == PupilStatus.ACTIVE and u.is_active_account
     ]
     return preview
 
 
-def _changes(pupil: User, class_name: str | None, row: RosterRow,
-             by_external: bool) -> list[tuple[str, str, str]]:
+def _changes(
+    pupil: User, class_name: str | None, row: RosterRow, by_external: bool
+) -> list[tuple[str, str, str]]:
     changes = []
     if by_external:
         if pupil.last_name != row.last_name:
@@ -166,8 +198,9 @@ def _changes(pupil: User, class_name: str | None, row: RosterRow,
         if pupil.first_name != row.first_name:
             changes.append(("first_name", pupil.first_name, row.first_name))
         if pupil.date_of_birth != row.date_of_birth:
-            changes.append(("date_of_birth", _fmt_date(pupil.date_of_birth),
-                            _fmt_date(row.date_of_birth)))
+            changes.append(
+                ("date_of_birth", _fmt_date(pupil.date_of_birth), _fmt_date(row.date_of_birth))
+            )
     if row.external_id and pupil.external_id != row.external_id:
         changes.append(("external_id", pupil.external_id or "", row.external_id))
     if (class_name or "").casefold() != row.class_name.casefold():
@@ -181,24 +214,39 @@ def _changes(pupil: User, class_name: str | None, row: RosterRow,
 
 def change_label(key: str) -> str:
     return {
-        "last_name": _("surname"), "first_name": _("first name"),
-        "date_of_birth": _("date of birth"), "external_id": _("ID"), "class_name": _("class"),
-        "gender": _("gender"), "status": _("status"),
+        "last_name": _("surname"),
+        "first_name": _("first name"),
+        "date_of_birth": _("date of birth"),
+        "external_id": _("ID"),
+        "class_name": _("class"),
+        "gender": _("gender"),
+        "status": _("status"),
     }.get(key, key)
 
 
-def apply_import(school: School, actor: User | None, preview: Preview, *,
-                 only_valid: bool = False, filename: str = "") -> ImportResult:
+def apply_import(
+    school: School,
+    actor: User | None,
+    preview: Preview,
+    *,
+    only_valid: bool = False,
+    filename: str = "",
+) -> ImportResult:
     """Add the new pupils and update the changed ones (flushed, not committed)."""
     if preview.file_error:
         raise ImportRefused(preview.file_error)
     if preview.errors and not only_valid:
-        raise ImportRefused(_("The file has errors. Correct them, or choose to import only "
-                              "the valid rows."))
+        raise ImportRefused(
+            _("The file has errors. Correct them, or choose to import only the valid rows.")
+        )
     result = ImportResult(skipped=len(preview.errors))
     year = accounts.current_year(school)
-    classes = {c.name.casefold(): c for c in db.session.scalars(
-        sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id))}
+    classes = {
+        c.name.casefold(): c
+        for c in db.session.scalars(
+            sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id)
+        )
+    }
 
     def class_for(row: RosterRow) -> SchoolClass:
         cls = classes.get(row.class_name.casefold())
@@ -213,8 +261,13 @@ def apply_import(school: School, actor: User | None, preview: Preview, *,
             result.unchanged += 1
         elif item.status == NEW:
             pupil, password = accounts.create_user(
-                school, roles=[Role.PUPIL], first_name=row.first_name, last_name=row.last_name,
-                date_of_birth=row.date_of_birth, external_id=row.external_id, gender=row.gender,
+                school,
+                roles=[Role.PUPIL],
+                first_name=row.first_name,
+                last_name=row.last_name,
+                date_of_birth=row.date_of_birth,
+                external_id=row.external_id,
+                gender=row.gender,
                 must_change_password=True,
             )
             accounts.put_in_class(pupil, class_for(row))
@@ -229,10 +282,18 @@ def apply_import(school: School, actor: User | None, preview: Preview, *,
                 else:
                     setattr(pupil, key, getattr(row, key))
             result.changed.append(pupil)
-    audit.record(actor, "import", school_id=school.id, details={
-        "file": filename[:100], "new": len(result.created), "changed": len(result.changed),
-        "unchanged": result.unchanged, "skipped": result.skipped,
-    })
+    audit.record(
+        actor,
+        "import",
+        school_id=school.id,
+        details={
+            "file": filename[:100],
+            "new": len(result.created),
+            "changed": len(result.changed),
+            "unchanged": result.unchanged,
+            "skipped": result.skipped,
+        },
+    )
     db.session.flush()
     return result
 

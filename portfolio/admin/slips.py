@@ -65,14 +65,23 @@ def guardian_locales(pupil_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def prepare(entries: list[tuple[User, str, str | None]], *, letters: bool,
-            fallback_locale: str, guardian_names: dict[int, str] | None = None) -> list[Slip]:
+def prepare(
+    entries: list[tuple[User, str, str | None]],
+    *,
+    letters: bool,
+    fallback_locale: str,
+    guardian_names: dict[int, str] | None = None,
+) -> list[Slip]:
     """Slips for (pupil, class name, password); issues guardian codes when `letters`."""
     locales = guardian_locales([p.id for p, _c, _pw in entries]) if letters else {}
     slips = []
     for pupil, class_name, password in entries:
-        slip = Slip(pupil=pupil, class_name=class_name, password=password,
-                    guardian_name=(guardian_names or {}).get(pupil.id))
+        slip = Slip(
+            pupil=pupil,
+            class_name=class_name,
+            password=password,
+            guardian_name=(guardian_names or {}).get(pupil.id),
+        )
         if letters:
             slip.letter_locale = locales.get(pupil.id, fallback_locale)
             slip.code = registration.issue_code(pupil, slip.letter_locale)
@@ -104,16 +113,30 @@ def render(school, slips: list[Slip], *, title: str) -> bytes:
         if not slip.code:
             continue
         with force_locale(slip.letter_locale):
-            letters.append(Markup(render_template(
-                "pdf/_guardian_letter.html", slip=slip, school=school, expires=expires,
-                register_url=register_url, lang=slip.letter_locale,
-                direction="rtl" if slip.letter_locale in RTL_LANGUAGES else "ltr",
-            )))
+            letters.append(
+                Markup(
+                    render_template(
+                        "pdf/_guardian_letter.html",
+                        slip=slip,
+                        school=school,
+                        expires=expires,
+                        register_url=register_url,
+                        lang=slip.letter_locale,
+                        direction="rtl" if slip.letter_locale in RTL_LANGUAGES else "ltr",
+                    )
+                )
+            )
     default = current_app.config.get("BABEL_DEFAULT_LOCALE", "de")
     with force_locale(default):
-        return render_pdf("pdf/login_slips.html", slips=[s for s in slips if s.password],
-                          letters=letters, school=school, login_url=login_url, title=title,
-                          lang=default)
+        return render_pdf(
+            "pdf/login_slips.html",
+            slips=[s for s in slips if s.password],
+            letters=letters,
+            school=school,
+            login_url=login_url,
+            title=title,
+            lang=default,
+        )
 
 
 class OneTimeFiles(TokenFiles):

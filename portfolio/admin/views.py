@@ -50,17 +50,41 @@ def me():
 
 #: The tasks on the start page: (endpoint, title, description, icon, who may).
 TASKS = [
-    ("admin.users", _l("Accounts"), _l("Pupils, staff and parents of the school: search, "
-                                     "deactivate, link parents."), "account-circle", "manage"),
-    ("admin.create_staff", _l("New staff account"), _l("Teachers, StuBO, counsellors."), "add",
-     "manage"),
-    ("admin.roster_upload", _l("Import pupils from SchILD-NRW"), _l("New pupils get accounts, "
-                                                                  "changes are applied."),
-     "drive-folder-upload", "manage"),
-    ("admin.classes", _l("Classes and login slips"), _l("Print new passwords and letters for "
-                                                      "parents."), "checklist", "manage"),
-    ("admin.rollover", _l("New school year"), _l("Classes move up, leavers are marked."),
-     "calendar-today", "rollover"),
+    (
+        "admin.users",
+        _l("Accounts"),
+        _l("Pupils, staff and parents of the school: search, deactivate, link parents."),
+        "account-circle",
+        "manage",
+    ),
+    (
+        "admin.create_staff",
+        _l("New staff account"),
+        _l("Teachers, StuBO, counsellors."),
+        "add",
+        "manage",
+    ),
+    (
+        "admin.roster_upload",
+        _l("Import pupils from SchILD-NRW"),
+        _l("New pupils get accounts, changes are applied."),
+        "drive-folder-upload",
+        "manage",
+    ),
+    (
+        "admin.classes",
+        _l("Classes and login slips"),
+        _l("Print new passwords and letters for parents."),
+        "checklist",
+        "manage",
+    ),
+    (
+        "admin.rollover",
+        _l("New school year"),
+        _l("Classes move up, leavers are marked."),
+        "calendar-today",
+        "rollover",
+    ),
 ]
 #: Pages of other modules shown when they exist.
 OTHER_TASKS = [
@@ -86,36 +110,54 @@ def users():
     school = current_user.school
     form = UserSearchForm(request.args)
     classes = services.current_classes(school)
-    form.class_id.choices = options([("", _("All classes"))] + [(str(c.id), c.name)
-                                                                for c in classes])
+    form.class_id.choices = options(
+        [("", _("All classes"))] + [(str(c.id), c.name) for c in classes]
+    )
     if not form.validate():
         form.kind.data, form.class_id.data = "pupils", ""
     class_id = int(form.class_id.data) if (form.class_id.data or "").isdigit() else None
     rows, cut = services.list_users(
-        school, kind=form.kind.data or "pupils", q=form.q.data or "", class_id=class_id,
-        include_inactive=bool(form.inactive.data))
-    return render_template("admin/users.html", form=form, rows=rows, cut=cut,
-                           kind=form.kind.data or "pupils", limit=services.LIST_LIMIT)
+        school,
+        kind=form.kind.data or "pupils",
+        q=form.q.data or "",
+        class_id=class_id,
+        include_inactive=bool(form.inactive.data),
+    )
+    return render_template(
+        "admin/users.html",
+        form=form,
+        rows=rows,
+        cut=cut,
+        kind=form.kind.data or "pupils",
+        limit=services.LIST_LIMIT,
+    )
 
 
 @bp.route("/accounts/<int:user_id>")
 @login_required
 def account(user_id: int):
     user = _load_account(user_id)
-    context = {"user": user, "can_change": access.can_change_account(current_user, user),
-               "confirm_form": ConfirmForm(), "id_form": IdForm()}
+    context = {
+        "user": user,
+        "can_change": access.can_change_account(current_user, user),
+        "confirm_form": ConfirmForm(),
+        "id_form": IdForm(),
+    }
     if user.is_pupil:
         pupil_access = access.access_to(current_user, user)
         context.update(
-            history=services.class_history(user), guardians=registration.guardians_of(user),
-            counsellors=services.counsellors_of(user), link_form=UsernameForm(),
+            history=services.class_history(user),
+            guardians=registration.guardians_of(user),
+            counsellors=services.counsellors_of(user),
+            link_form=UsernameForm(),
             can_manage=pupil_access.can_manage_account(),
             can_counsel=access.can_manage_accounts(current_user),
         )
         if context["can_counsel"]:
             counsellor_form = CounsellorForm()
             counsellor_form.counsellor_id.choices = options(
-                (c.id, c.sort_name) for c in services.school_counsellors(user.school))
+                (c.id, c.sort_name) for c in services.school_counsellors(user.school)
+            )
             context["counsellor_form"] = counsellor_form
     if user.is_staff:
         context["taught"] = services.classes_taught(user)
@@ -142,9 +184,14 @@ def set_active(user_id: int):
     if form.validate_on_submit():
         active = request.form.get("active") == "1"
         services.set_active(user, active)
-        flash(_("The account of %(name)s is active again.", name=user.full_name) if active else
-              _("The account of %(name)s is deactivated. Nothing was deleted.",
-                name=user.full_name), "success")
+        flash(
+            _("The account of %(name)s is active again.", name=user.full_name)
+            if active
+            else _(
+                "The account of %(name)s is deactivated. Nothing was deleted.", name=user.full_name
+            ),
+            "success",
+        )
     return redirect(url_for("admin.account", user_id=user.id))
 
 
@@ -157,8 +204,14 @@ def link_guardian(pupil_id: int):
     if form.validate_on_submit():
         try:
             guardian = registration.link_by_username(pupil_access.pupil, form.username.data)
-            flash(_("%(guardian)s is now linked as a parent of %(pupil)s.",
-                    guardian=guardian.full_name, pupil=pupil_access.pupil.full_name), "success")
+            flash(
+                _(
+                    "%(guardian)s is now linked as a parent of %(pupil)s.",
+                    guardian=guardian.full_name,
+                    pupil=pupil_access.pupil.full_name,
+                ),
+                "success",
+            )
         except (registration.RegistrationError, AccountError) as error:
             flash(str(error), "error")
     else:
@@ -175,8 +228,14 @@ def unlink_guardian(pupil_id: int):
     if form.validate_on_submit() and form.id.data.isdigit():
         guardian = registration.unlink(pupil_access.pupil, int(form.id.data))
         if guardian:
-            flash(_("%(guardian)s no longer sees anything of %(pupil)s.",
-                    guardian=guardian.full_name, pupil=pupil_access.pupil.first_name), "success")
+            flash(
+                _(
+                    "%(guardian)s no longer sees anything of %(pupil)s.",
+                    guardian=guardian.full_name,
+                    pupil=pupil_access.pupil.first_name,
+                ),
+                "success",
+            )
     return redirect(url_for("admin.account", user_id=pupil_id))
 
 
@@ -193,13 +252,19 @@ def assign_counsellor(pupil_id: int):
             flash(_("The counsellor is no longer assigned."), "success")
         return redirect(url_for("admin.account", user_id=pupil.id))
     form = CounsellorForm()
-    form.counsellor_id.choices = options((c.id, c.sort_name)
-                                         for c in services.school_counsellors(pupil.school))
+    form.counsellor_id.choices = options(
+        (c.id, c.sort_name) for c in services.school_counsellors(pupil.school)
+    )
     if form.validate_on_submit():
         counsellor = services.assign_counsellor(pupil, form.counsellor_id.data)
         if counsellor:
-            flash(_("%(name)s is assigned. They see content only while consent is given.",
-                    name=counsellor.full_name), "success")
+            flash(
+                _(
+                    "%(name)s is assigned. They see content only while consent is given.",
+                    name=counsellor.full_name,
+                ),
+                "success",
+            )
     else:
         flash(_("Please choose a counsellor."), "error")
     return redirect(url_for("admin.account", user_id=pupil.id))
@@ -210,19 +275,31 @@ def assign_counsellor(pupil_id: int):
 def create_staff():
     school = current_user.school
     form = StaffForm()
-    form.roles.choices = options((r.value, label) for r, label in STAFF_ROLE_LABELS.items()
-                                 if access.can_grant_role(current_user, r))
+    form.roles.choices = options(
+        (r.value, label)
+        for r, label in STAFF_ROLE_LABELS.items()
+        if access.can_grant_role(current_user, r)
+    )
     form.classes.choices = options((c.id, c.name) for c in services.current_classes(school))
     if form.validate_on_submit():
         try:
             user, password = services.create_staff(
-                school, first_name=form.first_name.data, last_name=form.last_name.data,
-                username=(form.username.data or "").strip() or None, email=form.email.data,
-                roles=[Role(r) for r in form.roles.data], class_ids=form.classes.data or [])
+                school,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                username=(form.username.data or "").strip() or None,
+                email=form.email.data,
+                roles=[Role(r) for r in form.roles.data],
+                class_ids=form.classes.data or [],
+            )
         except AccountError:
             db.session.rollback()
-            form.username.errors.append(_("This username is taken or not allowed. Use 3 to 80 "
-                                          "characters: letters a–z, digits, dot or dash."))
+            form.username.errors.append(
+                _(
+                    "This username is taken or not allowed. Use 3 to 80 "
+                    "characters: letters a–z, digits, dot or dash."
+                )
+            )
         else:
             return render_template("admin/staff_created.html", user=user, password=password)
     return render_template("admin/staff_form.html", form=form)
@@ -237,4 +314,3 @@ from portfolio.admin import import_views, register_views  # noqa: F401
 # Modules of other engineers that add routes to `bp` import here, one line each, e.g.
 # (with the F401 noqa comment, as below).
 from portfolio.admin import audit_views, consent_views, leaving_views  # noqa: F401
-

@@ -41,8 +41,7 @@ class _SubForm(FlaskForm):
 
 class StepForm(_SubForm):
     text = StringField(_l("Step"), validators=[Optional(), Length(max=TEXT_MAX)])
-    due_on = DateField(_l("By when"), validators=[Optional()],
-                       render_kw={"autocomplete": "off"})
+    due_on = DateField(_l("By when"), validators=[Optional()], render_kw={"autocomplete": "off"})
 
 
 class ContactForm(_SubForm):
@@ -54,15 +53,25 @@ class ContactForm(_SubForm):
 class AgreementForm(FlaskForm):
     agreement_id = HiddenField()
     version = HiddenField()
-    decision = RadioField(_l("What comes after school?"), choices=choice_list(AGREEMENT_DECISIONS),
-                          validators=[Optional()])
+    decision = RadioField(
+        _l("What comes after school?"),
+        choices=choice_list(AGREEMENT_DECISIONS),
+        validators=[Optional()],
+    )
     dream_job = StringField(_l("My dream job"), validators=[Optional(), Length(max=TEXT_MAX)])
-    strengths = TextAreaField(_l("What I can do"), validators=[Optional(), Length(max=LONG_MAX)],
-                              render_kw={"rows": 4})
-    fields = MultiCheckboxField(_l("Possible occupational fields"), choices=choice_list(OCCUPATIONAL_FIELDS),
-                                validators=[Optional()])
-    next_step = TextAreaField(_l("My concrete next step"),
-                              validators=[Optional(), Length(max=LONG_MAX)], render_kw={"rows": 3})
+    strengths = TextAreaField(
+        _l("What I can do"), validators=[Optional(), Length(max=LONG_MAX)], render_kw={"rows": 4}
+    )
+    fields = MultiCheckboxField(
+        _l("Possible occupational fields"),
+        choices=choice_list(OCCUPATIONAL_FIELDS),
+        validators=[Optional()],
+    )
+    next_step = TextAreaField(
+        _l("My concrete next step"),
+        validators=[Optional(), Length(max=LONG_MAX)],
+        render_kw={"rows": 3},
+    )
     steps = FieldList(FormField(StepForm), max_entries=MAX_STEPS)
     contacts = FieldList(FormField(ContactForm), max_entries=MAX_CONTACTS)
 
@@ -86,8 +95,13 @@ class AgreementForm(FlaskForm):
             text = (row.form.text.data or "").strip()
             if text:
                 due = row.form.due_on.data
-                steps.append({"text": text, "due_on": due.isoformat() if due else None,
-                              "priority": len(steps) + 1})
+                steps.append(
+                    {
+                        "text": text,
+                        "due_on": due.isoformat() if due else None,
+                        "priority": len(steps) + 1,
+                    }
+                )
         contacts = []
         for row in self.contacts:
             item = {f: (row.form[f].data or "").strip() for f in ("name", "role", "contact")}
@@ -106,9 +120,13 @@ class AgreementForm(FlaskForm):
 
 def form_data(content: dict[str, Any]) -> dict[str, Any]:
     """Initial form data from a version's content, with a few empty rows to fill in."""
-    steps = [{"text": s.get("text", ""),
-              "due_on": dt.date.fromisoformat(s["due_on"]) if s.get("due_on") else None}
-             for s in content.get("steps") or []]
+    steps = [
+        {
+            "text": s.get("text", ""),
+            "due_on": dt.date.fromisoformat(s["due_on"]) if s.get("due_on") else None,
+        }
+        for s in content.get("steps") or []
+    ]
     contacts = list(content.get("contacts") or [])
     steps += [{}] * min(MAX_STEPS - len(steps), max(3 - len(steps), 2))
     contacts += [{}] * min(MAX_CONTACTS - len(contacts), max(2 - len(contacts), 1))

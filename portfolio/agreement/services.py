@@ -38,8 +38,9 @@ MSG_NOT_CURRENT = _l("Only the current version can be signed.")
 
 
 def _already_signed(role: str):
-    return _l("This version has already been signed as: %(role)s.",
-              role=SIGNER_LABELS.get(role, role))
+    return _l(
+        "This version has already been signed as: %(role)s.", role=SIGNER_LABELS.get(role, role)
+    )
 
 
 class AgreementError(Exception):
@@ -52,12 +53,14 @@ class AgreementError(Exception):
 
 def versions(pupil_id: int) -> list[Agreement]:
     """All versions of the pupil's agreement, newest first, with their signatures."""
-    return list(db.session.scalars(
-        sa.select(Agreement)
-        .where(Agreement.pupil_id == pupil_id)
-        .options(selectinload(Agreement.signatures))
-        .order_by(Agreement.number.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Agreement)
+            .where(Agreement.pupil_id == pupil_id)
+            .options(selectinload(Agreement.signatures))
+            .order_by(Agreement.number.desc())
+        )
+    )
 
 
 def _latest_for_update(pupil_id: int) -> Agreement | None:
@@ -106,7 +109,9 @@ def current_grade(pupil: User) -> str | None:
     return cls.grade if cls else None
 
 
-def save(pupil: User, content: dict[str, Any], *, expected: tuple[int, int] | None) -> tuple[Agreement, str]:
+def save(
+    pupil: User, content: dict[str, Any], *, expected: tuple[int, int] | None
+) -> tuple[Agreement, str]:
     """Write the content: into the draft, or as a new version after a locked one.
 
     `expected` is (agreement id, version) as the editor loaded it, None if there was
@@ -125,8 +130,10 @@ def save(pupil: User, content: dict[str, Any], *, expected: tuple[int, int] | No
     if latest is None or latest.is_locked:
         outcome = "created" if latest is None else "new_version"
         target = Agreement(
-            school_id=pupil.school_id, pupil_id=pupil.id,
-            number=latest.number + 1 if latest else 1, grade=current_grade(pupil),
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            number=latest.number + 1 if latest else 1,
+            grade=current_grade(pupil),
             share_guardians=latest.share_guardians if latest else True,
             share_counsellor=latest.share_counsellor if latest else False,
         )
@@ -159,18 +166,28 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
             raise AgreementError(MSG_STALE)
         if missing_for_signing(agreement):
             missing = missing_for_signing(agreement)
-            raise AgreementError(LazyString(lambda: _(
-                "Please fill in %(fields)s first; then it can be signed.",
-                fields=format_list([str(m) for m in missing], locale=get_locale()))))
+            raise AgreementError(
+                LazyString(
+                    lambda: _(
+                        "Please fill in %(fields)s first; then it can be signed.",
+                        fields=format_list([str(m) for m in missing], locale=get_locale()),
+                    )
+                )
+            )
         if signature_for(agreement, role):
             raise AgreementError(_already_signed(role))
     except AgreementError:
         db.session.rollback()
         raise
-    agreement.signatures.append(AgreementSignature(
-        school_id=agreement.school_id, role=role, user_id=signer.id, name=signer.full_name,
-        signed_at=utcnow(),
-    ))
+    agreement.signatures.append(
+        AgreementSignature(
+            school_id=agreement.school_id,
+            role=role,
+            user_id=signer.id,
+            name=signer.full_name,
+            signed_at=utcnow(),
+        )
+    )
     if not unsigned_required(agreement):
         agreement.locked_at = utcnow()
     try:
@@ -184,7 +201,8 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
 def set_sharing(pupil_id: int, *, guardians: bool, counsellor: bool) -> None:
     """The pupil's choice applies to every version (it is about people, not content)."""
     db.session.execute(
-        sa.update(Agreement).where(Agreement.pupil_id == pupil_id)
+        sa.update(Agreement)
+        .where(Agreement.pupil_id == pupil_id)
         .values(share_guardians=guardians, share_counsellor=counsellor)
         .execution_options(synchronize_session="fetch")
     )
@@ -192,5 +210,12 @@ def set_sharing(pupil_id: int, *, guardians: bool, counsellor: bool) -> None:
 
 
 def record_view(user: User, pupil: User, agreement: Agreement) -> None:
-    audit.record(user, "view", pupil_id=pupil.id, school_id=pupil.school_id, obj=agreement,
-                 details={"number": agreement.number}, commit=True)
+    audit.record(
+        user,
+        "view",
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        obj=agreement,
+        details={"number": agreement.number},
+        commit=True,
+    )

@@ -41,7 +41,7 @@ def _int(value) -> int | None:
     except (TypeError, ValueError):
         return None
     # An id or version that no INTEGER column can hold (was a 500 on PostgreSQL).
-    return number if -2**31 <= number < 2**31 else None
+    return number if -(2**31) <= number < 2**31 else None
 
 
 def _page(acc: access.PupilAccess, number: int | None = None, sign_form: SignForm | None = None):
@@ -55,20 +55,33 @@ def _page(acc: access.PupilAccess, number: int | None = None, sign_form: SignFor
             abort(404)
     role = acc.can_sign_agreement_as()
     can_sign = bool(
-        shown is not None and role and shown is visible[0] and not shown.is_locked
+        shown is not None
+        and role
+        and shown is visible[0]
+        and not shown.is_locked
         and services.signature_for(shown, role) is None
     )
     if can_sign and sign_form is None:
         sign_form = SignForm(agreement_id=shown.id, version=shown.version, formdata=None)
     sharing_form = None
     if acc.is_self and all_versions:
-        sharing_form = SharingForm(formdata=None, share_guardians=all_versions[0].share_guardians,
-                                   share_counsellor=all_versions[0].share_counsellor)
+        sharing_form = SharingForm(
+            formdata=None,
+            share_guardians=all_versions[0].share_guardians,
+            share_counsellor=all_versions[0].share_counsellor,
+        )
     html = render_template(
-        "agreement/overview.html", acc=acc, pupil=acc.pupil, shown=shown, versions=visible,
-        hidden_exists=bool(all_versions) and not visible, latest=visible[0] if visible else None,
-        sign_role=role if can_sign else None, sign_form=sign_form if can_sign else None,
-        sharing_form=sharing_form, can_edit=acc.can_edit_agreement(),
+        "agreement/overview.html",
+        acc=acc,
+        pupil=acc.pupil,
+        shown=shown,
+        versions=visible,
+        hidden_exists=bool(all_versions) and not visible,
+        latest=visible[0] if visible else None,
+        sign_role=role if can_sign else None,
+        sign_form=sign_form if can_sign else None,
+        sharing_form=sharing_form,
+        can_edit=acc.can_edit_agreement(),
         current_grade=services.current_grade(acc.pupil),
     )
     if shown is not None and not acc.is_self:
@@ -119,22 +132,33 @@ def edit(pupil_id: int):
             form.agreement_id.data = latest.id if latest else ""
             form.version.data = latest.version if latest else ""
         else:
-            flash(_outcome_message(outcome, saved), "warning" if outcome == "unsigned" else "success")
+            flash(
+                _outcome_message(outcome, saved), "warning" if outcome == "unsigned" else "success"
+            )
             return redirect(_home(acc))
     elif not form.is_submitted():
         form = AgreementForm(formdata=None, data=form_data(services.content_of(latest)))
         form.agreement_id.data = latest.id if latest else ""
         form.version.data = latest.version if latest else ""
-    return render_template("agreement/edit.html", form=form, acc=acc, pupil=acc.pupil,
-                           latest=latest, conflict=conflict, back=_home(acc))
+    return render_template(
+        "agreement/edit.html",
+        form=form,
+        acc=acc,
+        pupil=acc.pupil,
+        latest=latest,
+        conflict=conflict,
+        back=_home(acc),
+    )
 
 
 def _outcome_message(outcome: str, agreement: Agreement) -> str:
     if outcome == "new_version":
         return _("Saved as version %(n)d. It needs new signatures.", n=agreement.number)
     if outcome == "unsigned":
-        return _("Saved. Because the content changed, the signatures so far were removed: "
-                 "everyone signs the new content again.")
+        return _(
+            "Saved. Because the content changed, the signatures so far were removed: "
+            "everyone signs the new content again."
+        )
     if outcome == "unchanged":
         return _("Nothing was changed.")
     return _("The agreement has been saved.")
@@ -153,14 +177,17 @@ def sign(pupil_id: int):
     if not form.validate_on_submit():
         return _page(acc, sign_form=form)
     try:
-        signed = services.sign(agreement.id, current_user, role,
-                               expected_version=_int(form.version.data) or 0)
+        signed = services.sign(
+            agreement.id, current_user, role, expected_version=_int(form.version.data) or 0
+        )
     except services.AgreementError as error:
         flash(error.message, "error")
     else:
         if signed.is_locked:
-            flash(_("Thank you for signing. All signatures are there: the agreement is now "
-                    "locked."), "success")
+            flash(
+                _("Thank you for signing. All signatures are there: the agreement is now locked."),
+                "success",
+            )
         else:
             flash(_("Thank you for signing version %(n)d.", n=signed.number), "success")
     return redirect(_home(acc))
@@ -172,7 +199,8 @@ def sharing():
     acc = access.load_pupil(current_user, current_user.id)
     form = SharingForm()
     if form.validate_on_submit():
-        services.set_sharing(acc.pupil.id, guardians=form.share_guardians.data,
-                             counsellor=form.share_counsellor.data)
+        services.set_sharing(
+            acc.pupil.id, guardians=form.share_guardians.data, counsellor=form.share_counsellor.data
+        )
         flash(_("Your choice has been saved."), "success")
     return redirect(url_for(".index"))

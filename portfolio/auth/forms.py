@@ -9,8 +9,12 @@ class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=80)],
-        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false",
-                   "dir": "ltr"},
+        render_kw={
+            "autocomplete": "username",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "dir": "ltr",
+        },
     )
     password = PasswordField(
         _l("Password"),
@@ -33,7 +37,10 @@ class ChangePasswordForm(FlaskForm):
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two passwords differ.")),
+        ],
         render_kw={"autocomplete": "new-password", "dir": "ltr"},
     )
     submit = SubmitField(_l("Change password"))

@@ -47,12 +47,16 @@ def load_user_from_session(token: str) -> User | None:
         return None
     # One query for the login session, the user, their roles and their school: every
     # request of a logged-in user runs it.
-    user = db.session.scalars(
-        sa.select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token == token, LoginSession.ended_at.is_(None))
-        .options(joinedload(User.role_rows), joinedload(User.school))
-    ).unique().first()
+    user = (
+        db.session.scalars(
+            sa.select(User)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.token == token, LoginSession.ended_at.is_(None))
+            .options(joinedload(User.role_rows), joinedload(User.school))
+        )
+        .unique()
+        .first()
+    )
     if user is None:
         return None
     if not user.is_active_account:

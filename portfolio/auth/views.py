@@ -118,7 +118,8 @@ def force_password_change():
     if (
         current_user.is_authenticated
         and current_user.must_change_password
-        and request.endpoint not in {"auth.change_password", "auth.logout", "static", "main.set_language"}
+        and request.endpoint
+        not in {"auth.change_password", "auth.logout", "static", "main.set_language"}
     ):
         return redirect(url_for("auth.change_password"))
     return None

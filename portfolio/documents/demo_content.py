@@ -49,38 +49,70 @@ def _certificate_photo() -> bytes:
 def _pdf(title: str, body: str) -> bytes:
     from weasyprint import HTML
 
-    html = (f"<html lang='de'><body style='font-family: sans-serif'><h1>{title}</h1>"
-            f"<p>{body}</p></body></html>")
+    html = (
+        f"<html lang='de'><body style='font-family: sans-serif'><h1>{title}</h1>"
+        f"<p>{body}</p></body></html>"
+    )
     return HTML(string=html).write_pdf()
 
 
-def seed_documents(school: School, pupils_by_class: dict[str, list[User]],
-                   staff: dict[str, User]) -> None:
+def seed_documents(
+    school: School, pupils_by_class: dict[str, list[User]], staff: dict[str, User]
+) -> None:
     """Add Elif's demo documents that are missing (idempotent; no commit)."""
     elif_ = next(p for p in pupils_by_class["10a"] if p.username == "elif.yilmaz")
     have = set(db.session.scalars(sa.select(Document.title).where(Document.pupil_id == elif_.id)))
     year = accounts.school_year_start()  # grade 10 now: the placement was in spring of `year`
     wanted = [
-        ("Praktikumszeugnis Autohaus Sieg-Mobil", DocumentCategory.CERTIFICATE,
-         "Praktikumszeugnis_Autohaus.png", _certificate_photo, True, dt.datetime(year, 4, 2, 15)),
-        ("Teilnahmebescheinigung Potenzialanalyse", DocumentCategory.CERTIFICATE,
-         "Teilnahmebescheinigung_Potenzialanalyse.pdf",
-         lambda: _pdf("Teilnahmebescheinigung",
-                      "Elif Yılmaz hat an der Potenzialanalyse im Rahmen von KAoA teilgenommen."),
-         True, dt.datetime(year - 2, 11, 20, 17)),
-        ("Lebenslauf", DocumentCategory.CV, "Lebenslauf_Elif_Yılmaz.pdf",
-         lambda: _pdf("Lebenslauf", "Elif Yılmaz, geboren 2010 in Siegen. Realschule Am Giersberg."),
-         False, dt.datetime(year, 9, 15, 18)),
+        (
+            "Praktikumszeugnis Autohaus Sieg-Mobil",
+            DocumentCategory.CERTIFICATE,
+            "Praktikumszeugnis_Autohaus.png",
+            _certificate_photo,
+            True,
+            dt.datetime(year, 4, 2, 15),
+        ),
+        (
+            "Teilnahmebescheinigung Potenzialanalyse",
+            DocumentCategory.CERTIFICATE,
+            "Teilnahmebescheinigung_Potenzialanalyse.pdf",
+            lambda: _pdf(
+                "Teilnahmebescheinigung",
+                "Elif Yılmaz hat an der Potenzialanalyse im Rahmen von KAoA teilgenommen.",
+            ),
+            True,
+            dt.datetime(year - 2, 11, 20, 17),
+        ),
+        (
+            "Lebenslauf",
+            DocumentCategory.CV,
+            "Lebenslauf_Elif_Yılmaz.pdf",
+            lambda: _pdf(
+                "Lebenslauf", "Elif Yılmaz, geboren 2010 in Siegen. Realschule Am Giersberg."
+            ),
+            False,
+            dt.datetime(year, 9, 15, 18),
+        ),
     ]
     storage = get_storage()
     for title, category, filename, make, shared, created in wanted:
         if title in have:
             continue
         checked = check_upload(make(), filename)
-        db.session.add(Document(
-            school_id=school.id, pupil_id=elif_.id, category=category.value, title=title,
-            filename=checked.filename, storage_key=storage.save(checked.data),
-            mime_type=checked.mime_type, size=checked.size, sha256=checked.sha256,
-            share_teachers=shared, share_guardians=shared, uploaded_by_id=elif_.id,
-            created_at=min(created.replace(tzinfo=dt.UTC), utcnow()),
-        ))
+        db.session.add(
+            Document(
+                school_id=school.id,
+                pupil_id=elif_.id,
+                category=category.value,
+                title=title,
+                filename=checked.filename,
+                storage_key=storage.save(checked.data),
+                mime_type=checked.mime_type,
+                size=checked.size,
+                sha256=checked.sha256,
+                share_teachers=shared,
+                share_guardians=shared,
+                uploaded_by_id=elif_.id,
+                created_at=min(created.replace(tzinfo=dt.UTC), utcnow()),
+            )
+        )

@@ -24,16 +24,23 @@ class _ShareFields:
 class DocumentForm(_ShareFields, FlaskForm):
     """Title, category and sharing of a document that exists."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Please enter a title.")),
-                                                 Length(max=200)])
-    category = RadioField(_l("What kind of document is it?"), choices=choice_list(CATEGORY_CHOICES),
-                          default=DocumentCategory.CERTIFICATE.value,
-                          validators=[DataRequired(message=_l("Please choose a kind."))])
+    title = StringField(
+        _l("Title"), validators=[DataRequired(message=_l("Please enter a title.")), Length(max=200)]
+    )
+    category = RadioField(
+        _l("What kind of document is it?"),
+        choices=choice_list(CATEGORY_CHOICES),
+        default=DocumentCategory.CERTIFICATE.value,
+        validators=[DataRequired(message=_l("Please choose a kind."))],
+    )
 
 
 class UploadForm(_ShareFields, FlaskForm):
     file = FileField(_l("File"), render_kw={"accept": ACCEPT})
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
-    category = RadioField(_l("What kind of document is it?"), choices=choice_list(CATEGORY_CHOICES),
-                          default=DocumentCategory.CERTIFICATE.value,
-                          validators=[DataRequired(message=_l("Please choose a kind."))])
+    category = RadioField(
+        _l("What kind of document is it?"),
+        choices=choice_list(CATEGORY_CHOICES),
+        default=DocumentCategory.CERTIFICATE.value,
+        validators=[DataRequired(message=_l("Please choose a kind."))],
+    )

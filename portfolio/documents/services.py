@@ -48,18 +48,32 @@ def own_entry(pupil: User, entry_id: int | None) -> Entry | None:
     return entry
 
 
-def create_document(pupil: User, uploader: User, checked: CheckedFile, *, category: str,
-                    title: str, entry: Entry | None = None,
-                    share: Iterable[Audience] = ()) -> Document:
+def create_document(
+    pupil: User,
+    uploader: User,
+    checked: CheckedFile,
+    *,
+    category: str,
+    title: str,
+    entry: Entry | None = None,
+    share: Iterable[Audience] = (),
+) -> Document:
     """Store the file under a random key and record it; the file goes if the row fails."""
     storage = get_storage()
     key = storage.save(checked.data)
     shared = set(share)
     document = Document(
-        school_id=pupil.school_id, pupil_id=pupil.id, entry_id=entry.id if entry else None,
-        category=category, title=(title or "").strip()[:200] or checked.filename.rsplit(".", 1)[0],
-        filename=checked.filename, storage_key=key, mime_type=checked.mime_type,
-        size=checked.size, sha256=checked.sha256, uploaded_by_id=uploader.id,
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        entry_id=entry.id if entry else None,
+        category=category,
+        title=(title or "").strip()[:200] or checked.filename.rsplit(".", 1)[0],
+        filename=checked.filename,
+        storage_key=key,
+        mime_type=checked.mime_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by_id=uploader.id,
         share_teachers=Audience.TEACHERS in shared,
         share_counsellor=Audience.COUNSELLOR in shared,
         share_guardians=Audience.GUARDIANS in shared,
@@ -74,8 +88,9 @@ def create_document(pupil: User, uploader: User, checked: CheckedFile, *, catego
     return document
 
 
-def update_document(document: Document, *, title: str, category: str,
-                    share: Iterable[Audience]) -> None:
+def update_document(
+    document: Document, *, title: str, category: str, share: Iterable[Audience]
+) -> None:
     shared = set(share)
     document.title = title.strip()[:200] or document.title
     document.category = category
@@ -107,20 +122,30 @@ def documents_of(pupil_id: int, audiences: frozenset[Audience] | None = None) ->
 
 def by_category(documents: list[Document]) -> list[tuple[str, object, list[Document]]]:
     """(category, label, documents) in section order, empty categories left out."""
-    groups = [(cat, label, [d for d in documents if d.category == cat])
-              for cat, label in CATEGORY_LABELS.items()]
+    groups = [
+        (cat, label, [d for d in documents if d.category == cat])
+        for cat, label in CATEGORY_LABELS.items()
+    ]
     return [g for g in groups if g[2]]
 
 
 def shared_with(document: Document) -> list[object]:
-    return [label for audience, label in AUDIENCE_LABELS.items()
-            if document.is_shared_with(audience)]
+    return [
+        label for audience, label in AUDIENCE_LABELS.items() if document.is_shared_with(audience)
+    ]
 
 
 def record_access(user: User, document: Document, action: str) -> None:
     """Audit a download or view by anyone but the pupil (audit.record skips the pupil)."""
-    audit.record(user, action, pupil_id=document.pupil_id, school_id=document.school_id,
-                 obj=document, details={"category": document.category}, commit=True)
+    audit.record(
+        user,
+        action,
+        pupil_id=document.pupil_id,
+        school_id=document.school_id,
+        obj=document,
+        details={"category": document.category},
+        commit=True,
+    )
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:
@@ -141,5 +166,7 @@ def file_response(document: Document, *, inline: bool = False) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     # Opened on its own, the file may not run anything or load anything.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
+    )
     return response

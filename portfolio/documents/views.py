@@ -40,8 +40,12 @@ def _own_document(document_id: int) -> Document:
 def index():
     me = _me()
     documents = services.documents_of(me.pupil.id)
-    return render_template("documents/index.html", groups=services.by_category(documents),
-                           count=len(documents), shared_with=services.shared_with)
+    return render_template(
+        "documents/index.html",
+        groups=services.by_category(documents),
+        count=len(documents),
+        shared_with=services.shared_with,
+    )
 
 
 @bp.route("/pupil/<int:pupil_id>")
@@ -51,11 +55,21 @@ def shared(pupil_id: int):
     if acc.is_self:
         return redirect(url_for(".index"))
     documents = services.documents_of(pupil_id, acc.audiences)
-    html = render_template("documents/shared.html", pupil=acc.pupil,
-                           groups=services.by_category(documents), count=len(documents))
+    html = render_template(
+        "documents/shared.html",
+        pupil=acc.pupil,
+        groups=services.by_category(documents),
+        count=len(documents),
+    )
     # After rendering: the audit commit would expire the documents the page shows.
-    audit.record(current_user, "view", pupil_id=pupil_id, school_id=acc.pupil.school_id,
-                 details={"page": "documents"}, commit=True)
+    audit.record(
+        current_user,
+        "view",
+        pupil_id=pupil_id,
+        school_id=acc.pupil.school_id,
+        details={"page": "documents"},
+        commit=True,
+    )
     return html
 
 
@@ -78,9 +92,15 @@ def upload():
         except UploadError as error:
             form.file.errors = [error.message]
         else:
-            services.create_document(me.pupil, current_user, checked,
-                                     category=form.category.data, title=form.title.data,
-                                     entry=entry, share=form.audiences())
+            services.create_document(
+                me.pupil,
+                current_user,
+                checked,
+                category=form.category.data,
+                title=form.title.data,
+                entry=entry,
+                share=form.audiences(),
+            )
             flash(_("The document has been uploaded."), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for(".index"))
     return render_template("documents/upload.html", form=form, entry=entry)
@@ -100,8 +120,9 @@ def edit(document_id: int):
     document = _own_document(document_id)
     form = DocumentForm(obj=document)
     if form.validate_on_submit():
-        services.update_document(document, title=form.title.data, category=form.category.data,
-                                 share=form.audiences())
+        services.update_document(
+            document, title=form.title.data, category=form.category.data, share=form.audiences()
+        )
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for(".index"))
     return render_template("documents/edit.html", form=form, document=document)

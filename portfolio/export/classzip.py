@@ -26,8 +26,15 @@ from .render import file_name
 log = logging.getLogger(__name__)
 
 #: Settings a worker needs to reach the same database and upload folder.
-WORKER_CONFIG_KEYS = ("SQLALCHEMY_DATABASE_URI", "UPLOAD_FOLDER", "SECRET_KEY", "TESTING",
-                      "BABEL_DEFAULT_LOCALE", "ALLOW_SQLITE_IN_PRODUCTION", "ALLOW_INSECURE_COOKIES")
+WORKER_CONFIG_KEYS = (
+    "SQLALCHEMY_DATABASE_URI",
+    "UPLOAD_FOLDER",
+    "SECRET_KEY",
+    "TESTING",
+    "BABEL_DEFAULT_LOCALE",
+    "ALLOW_SQLITE_IN_PRODUCTION",
+    "ALLOW_INSECURE_COOKIES",
+)
 
 _worker_app = None
 
@@ -40,11 +47,14 @@ class ClassExport:
 
 def class_pupils(cls: SchoolClass) -> list[User]:
     """The pupils of the class in its school year, by name."""
-    return list(db.session.scalars(
-        sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
-        .where(ClassMembership.class_id == cls.id)
-        .order_by(User.last_name, User.first_name, User.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(ClassMembership, ClassMembership.pupil_id == User.id)
+            .where(ClassMembership.class_id == cls.id)
+            .order_by(User.last_name, User.first_name, User.id)
+        )
+    )
 
 
 def _init_worker(config: dict) -> None:
@@ -85,8 +95,9 @@ def worker_count(tasks: int) -> int:
     return max(1, min(cores, tasks))
 
 
-def export_class(cls: SchoolClass, out: BinaryIO, *, locale: str = "de",
-                 workers: int | None = None) -> ClassExport:
+def export_class(
+    cls: SchoolClass, out: BinaryIO, *, locale: str = "de", workers: int | None = None
+) -> ClassExport:
     """Write one PDF per pupil of the class into a ZIP file object."""
     pupils = class_pupils(cls)
     names = _unique_names(pupils)
@@ -97,9 +108,15 @@ def export_class(cls: SchoolClass, out: BinaryIO, *, locale: str = "de",
     tasks = [(p.id, locale) for p in pupils]
     by_id = {p.id: p for p in pupils}
     ctx = multiprocessing.get_context("spawn")  # no forked database connections
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive, ProcessPoolExecutor(
-            max_workers=workers or worker_count(len(tasks)), mp_context=ctx,
-            initializer=_init_worker, initargs=(config,)) as pool:
+    with (
+        zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive,
+        ProcessPoolExecutor(
+            max_workers=workers or worker_count(len(tasks)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(config,),
+        ) as pool,
+    ):
         for pupil_id, pdf in pool.map(_render_in_worker, tasks):
             if pdf is None:
                 result.failed.append((pupil_id, by_id[pupil_id].full_name))
@@ -107,8 +124,12 @@ def export_class(cls: SchoolClass, out: BinaryIO, *, locale: str = "de",
             archive.writestr(names[pupil_id], pdf)
             result.done.append((pupil_id, names[pupil_id]))
         if result.failed:
-            archive.writestr("errors.txt", "\n".join(
-                f"{name} (id {pid}): the PDF could not be made." for pid, name in result.failed))
+            archive.writestr(
+                "errors.txt",
+                "\n".join(
+                    f"{name} (id {pid}): the PDF could not be made." for pid, name in result.failed
+                ),
+            )
     return result
 
 
@@ -128,7 +149,14 @@ def zip_name(cls: SchoolClass) -> str:
     return f"Berufswahlpass_{safe}.zip"
 
 
-def record_audit(actor: User | None, cls: SchoolClass, result: ClassExport, via: str = "web") -> None:
+def record_audit(
+    actor: User | None, cls: SchoolClass, result: ClassExport, via: str = "web"
+) -> None:
     for pupil_id, _name in result.done:
-        audit.record(actor, "pdf", pupil_id=pupil_id, school_id=cls.school_id,
-                     details={"document": "portfolio", "class_export": cls.name, "via": via})
+        audit.record(
+            actor,
+            "pdf",
+            pupil_id=pupil_id,
+            school_id=cls.school_id,
+            details={"document": "portfolio", "class_export": cls.name, "via": via},
+        )

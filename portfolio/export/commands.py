@@ -16,11 +16,23 @@ from portfolio.extensions import db
 
 @click.command("export-pdfs")
 @click.option("--school", "schulnummer", required=True, help="Schulnummer of the school.")
-@click.option("--class", "class_name", required=True, help="The class, e.g. 9a (current school year).")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="The ZIP file to write.")
-@click.option("--locale", default="de", show_default=True, type=click.Choice(sorted(LANGUAGES)),
-              help="Language of the fixed texts in the PDFs.")
+@click.option(
+    "--class", "class_name", required=True, help="The class, e.g. 9a (current school year)."
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The ZIP file to write.",
+)
+@click.option(
+    "--locale",
+    default="de",
+    show_default=True,
+    type=click.Choice(sorted(LANGUAGES)),
+    help="Language of the fixed texts in the PDFs.",
+)
 @click.option("--workers", type=click.IntRange(min=1), help="Processes (default: all cores).")
 def export_pdfs_command(schulnummer, class_name, out_path, locale, workers):
     """Write the portfolio PDFs of a class (what each pupil shared with teachers) to a ZIP."""

@@ -15,7 +15,7 @@ from portfolio.main.template_helpers import _date
 
 
 def text_direction(value) -> str:
-    """"rtl" or "ltr" by the first strong character, as HTML's dir="auto" decides.
+    """ "rtl" or "ltr" by the first strong character, as HTML's dir="auto" decides.
 
     WeasyPrint does not resolve dir="auto" itself, so the PDF templates set the result.
     """
@@ -57,14 +57,16 @@ def field_row(f: Field, value, quality_names: dict[str, str]) -> Row:
         return Row(label, prompt, "text", "", empty=True)
     if f.type == "ratings" and isinstance(value, dict):
         scale = dict(reference.SCALE)
-        pairs = [(quality_names.get(k, k), str(scale.get(v, v))) for k, v in value.items()
-                 if k in quality_names or not quality_names]
+        pairs = [
+            (quality_names.get(k, k), str(scale.get(v, v)))
+            for k, v in value.items()
+            if k in quality_names or not quality_names
+        ]
         return Row(label, prompt, "ratings", pairs)
     if f.type in ("occupational_fields", "multichoice"):
         items = value if isinstance(value, list) else [value]
         if f.type == "occupational_fields":
-            return Row(label, prompt, "list",
-                       [str(reference.FIELD_NAMES.get(v, v)) for v in items])
+            return Row(label, prompt, "list", [str(reference.FIELD_NAMES.get(v, v)) for v in items])
         return Row(label, prompt, "list", [_choice_label(f, v) for v in items])
     if f.type in ("choice", "yesno"):
         return Row(label, prompt, "text", _choice_label(f, value))
@@ -79,14 +81,23 @@ def group_row(g: Group, items, quality_names: dict[str, str]) -> Row:
     items = [i for i in (items or []) if isinstance(i, dict) and any(i.values())]
     if not items:
         return Row(str(g.label), None, "group", [], empty=True)
-    return Row(str(g.label), None, "group", [
-        Item(str(g.item_label) % {"n": n},
-             [field_row(f, item.get(f.name), quality_names) for f in g.fields])
-        for n, item in enumerate(items, start=1)
-    ])
+    return Row(
+        str(g.label),
+        None,
+        "group",
+        [
+            Item(
+                str(g.item_label) % {"n": n},
+                [field_row(f, item.get(f.name), quality_names) for f in g.fields],
+            )
+            for n, item in enumerate(items, start=1)
+        ],
+    )
 
 
-def rows_for(fields: tuple[Field | Group, ...], data: dict, quality_names: dict[str, str]) -> list[Row]:
+def rows_for(
+    fields: tuple[Field | Group, ...], data: dict, quality_names: dict[str, str]
+) -> list[Row]:
     data = data if isinstance(data, dict) else {}
     rows = []
     for f in fields:

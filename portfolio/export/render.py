@@ -16,25 +16,34 @@ from .services import PortfolioContent, Selection, collect
 from .summary import family_summary
 
 
-def portfolio_html(access: PupilAccess, selection: Selection | None = None) -> tuple[str, PortfolioContent]:
+def portfolio_html(
+    access: PupilAccess, selection: Selection | None = None
+) -> tuple[str, PortfolioContent]:
     """The final HTML of the portfolio PDF and the content it was made from."""
     content = collect(access, selection)
-    html = render_html("pdf/portfolio.html", c=content, page_counter=page_counter_css(),
-                       selection=selection is not None and not selection.is_empty,
-                       agreement_questions=AGREEMENT_GUIDING_QUESTIONS,
-                       running_title=Markup(css_string(_("Berufswahlpass"))))
+    html = render_html(
+        "pdf/portfolio.html",
+        c=content,
+        page_counter=page_counter_css(),
+        selection=selection is not None and not selection.is_empty,
+        agreement_questions=AGREEMENT_GUIDING_QUESTIONS,
+        running_title=Markup(css_string(_("Berufswahlpass"))),
+    )
     return html, content
 
 
 def portfolio_pdf(access: PupilAccess, selection: Selection | None = None) -> bytes:
     html, content = portfolio_html(access, selection)
-    return html_to_pdf(html, attachments=[attachment(data, name, title)
-                                          for data, name, title in content.attachments])
+    return html_to_pdf(
+        html,
+        attachments=[attachment(data, name, title) for data, name, title in content.attachments],
+    )
 
 
 def summary_html(access: PupilAccess) -> str:
-    return render_html("pdf/family_summary.html", s=family_summary(access),
-                       page_counter=page_counter_css())
+    return render_html(
+        "pdf/family_summary.html", s=family_summary(access), page_counter=page_counter_css()
+    )
 
 
 def summary_pdf(access: PupilAccess) -> bytes:
@@ -43,8 +52,11 @@ def summary_pdf(access: PupilAccess) -> bytes:
 
 def file_name(pupil, what: str) -> str:
     """A download name like "Berufswahlpass_Yılmaz_Elif.pdf" (no path or control characters)."""
-    label = {"portfolio": _("Berufswahlpass"), "selection": _("Berufswahlpass-selection"),
-             "summary": _("Family-summary")}.get(what, what)
+    label = {
+        "portfolio": _("Berufswahlpass"),
+        "selection": _("Berufswahlpass-selection"),
+        "summary": _("Family-summary"),
+    }.get(what, what)
     text = unicodedata.normalize("NFC", f"{label}_{pupil.last_name}_{pupil.first_name}")
     text = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+', "-", text).strip("-_.") or "portfolio"
     return f"{text[:100]}.pdf"

@@ -90,8 +90,9 @@ class Selection:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.sections or self.entries or self.documents or self.agreements
-                    or self.guidance)
+        return not (
+            self.sections or self.entries or self.documents or self.agreements or self.guidance
+        )
 
     def wants(self, section: Section, kind: str, obj_id: int) -> bool:
         return section in self.sections or obj_id in getattr(self, kind)
@@ -172,8 +173,12 @@ class PortfolioContent:
 
 
 def _entry_sort_key(entry: Entry):
-    return (_KIND_ORDER.get(entry.kind, 99), GRADE_ORDER.get(entry.grade or "", 0),
-            entry.created_at, entry.id)
+    return (
+        _KIND_ORDER.get(entry.kind, 99),
+        GRADE_ORDER.get(entry.grade or "", 0),
+        entry.created_at,
+        entry.id,
+    )
 
 
 def audience_note(access: PupilAccess) -> str:
@@ -254,8 +259,12 @@ def _agreement_view(agreement: Agreement, quality_names) -> AgreementView:
         signatures.append((str(label), sig.name if sig else "", sig.signed_at if sig else None))
     for role, sig in signed.items():  # roles the kinds module does not know (yet)
         signatures.append((role, sig.name, sig.signed_at))
-    return AgreementView(agreement, str(decisions.get(agreement.decision, agreement.decision or "")),
-                         agreement_rows(agreement.data or {}, quality_names), signatures)
+    return AgreementView(
+        agreement,
+        str(decisions.get(agreement.decision, agreement.decision or "")),
+        agreement_rows(agreement.data or {}, quality_names),
+        signatures,
+    )
 
 
 def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> str | None:
@@ -266,8 +275,11 @@ def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> s
         ratings = (e.data or {}).get("ratings")
         if not isinstance(ratings, dict) or not ratings:
             continue
-        when = (_("grade %(grade)s", grade=e.grade) if e.grade
-                else format_date(e.created_at, "MMM yyyy"))
+        when = (
+            _("grade %(grade)s", grade=e.grade)
+            if e.grade
+            else format_date(e.created_at, "MMM yyyy")
+        )
         if e.kind == EntryKind.STRENGTHS:
             series.append(Series(_("Me, %(when)s", when=when), "self", ratings))
         elif e.kind == EntryKind.EXTERNAL_ASSESSMENT:
@@ -278,11 +290,16 @@ def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> s
             values = [r[key] for r in rating_list if isinstance(r.get(key), (int, float))]
             if values:
                 avg[key] = sum(values) / len(values)
-        series.append(Series(_("Others (%(count)d), %(when)s", count=len(rating_list), when=when),
-                             "others", avg))
+        series.append(
+            Series(
+                _("Others (%(count)d), %(when)s", count=len(rating_list), when=when), "others", avg
+            )
+        )
     if not series:
         return None
-    series = [s for s in series if s.kind == "self"][-4:] + [s for s in series if s.kind == "others"][-4:]
+    series = [s for s in series if s.kind == "self"][-4:] + [
+        s for s in series if s.kind == "others"
+    ][-4:]
     scale = [(v, str(label)) for v, label in reference.SCALE]
     return strengths_chart_svg(qualities, series, scale, rtl=is_rtl())
 
@@ -290,24 +307,38 @@ def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> s
 def collect(access: PupilAccess, selection: Selection | None = None) -> PortfolioContent:
     """Everything of the pupil the viewer may read (and the pupil chose), in binder order."""
     pupil = access.pupil
-    entries = sorted(db.session.scalars(
-        sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
-    ), key=_entry_sort_key)
-    documents = list(db.session.scalars(
-        sa.select(Document).where(Document.pupil_id == pupil.id, access.visible_clause(Document))
-        .order_by(Document.created_at, Document.id)
-    ))
-    agreements = list(db.session.scalars(
-        sa.select(Agreement).where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
-        .options(selectinload(Agreement.signatures)).order_by(Agreement.number.desc())
-    ))
-    guidance = list(db.session.scalars(
-        sa.select(GuidanceRecord)
-        .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
-        .options(selectinload(GuidanceRecord.author)).order_by(GuidanceRecord.held_on)
-    ))
+    entries = sorted(
+        db.session.scalars(
+            sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+        ),
+        key=_entry_sort_key,
+    )
+    documents = list(
+        db.session.scalars(
+            sa.select(Document)
+            .where(Document.pupil_id == pupil.id, access.visible_clause(Document))
+            .order_by(Document.created_at, Document.id)
+        )
+    )
+    agreements = list(
+        db.session.scalars(
+            sa.select(Agreement)
+            .where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
+            .options(selectinload(Agreement.signatures))
+            .order_by(Agreement.number.desc())
+        )
+    )
+    guidance = list(
+        db.session.scalars(
+            sa.select(GuidanceRecord)
+            .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
+            .options(selectinload(GuidanceRecord.author))
+            .order_by(GuidanceRecord.held_on)
+        )
+    )
     quality_rows = db.session.scalars(
-        sa.select(Quality).where(Quality.school_id == pupil.school_id, Quality.active.is_(True))
+        sa.select(Quality)
+        .where(Quality.school_id == pupil.school_id, Quality.active.is_(True))
         .order_by(Quality.position, Quality.id)
     )
     qualities = [(q.key, reference.quality_name(q)) for q in quality_rows]
@@ -315,7 +346,11 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
     school_class = progress.current_classes([pupil.id]).get(pupil.id)
 
     sel = selection if selection is not None and not selection.is_empty else None
-    want = (lambda section, kind, obj_id: sel.wants(section, kind, obj_id)) if sel else (lambda *a: True)
+    want = (
+        (lambda section, kind, obj_id: sel.wants(section, kind, obj_id))
+        if sel
+        else (lambda *a: True)
+    )
     attachments: list = []
     sections = {s: SectionView(s, str(SECTION_LABELS[s])) for s in Section}
 
@@ -331,50 +366,84 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         spec = _spec(entry.kind)
         if spec is None or not want(entry.section, "entries", entry.id):
             continue
-        view = EntryView(entry, user_title(entry, spec), spec, entry_rows(spec, entry.data, quality_names),
-                         [doc_views[d.id] for d in documents if d.entry_id == entry.id and d.id in doc_views])
+        view = EntryView(
+            entry,
+            user_title(entry, spec),
+            spec,
+            entry_rows(spec, entry.data, quality_names),
+            [doc_views[d.id] for d in documents if d.entry_id == entry.id and d.id in doc_views],
+        )
         sections[entry.section].entries.append(view)
         if entry.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT):
             chart_entries.append(entry)
     svg = strengths_chart(chart_entries, qualities)
     if svg:
         sections[Section.MY_WAY].chart_svg = (
-            "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode())
-    sections[Section.MY_WAY].guidance = [g for g in guidance if want(Section.MY_WAY, "guidance", g.id)]
+            "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+        )
+    sections[Section.MY_WAY].guidance = [
+        g for g in guidance if want(Section.MY_WAY, "guidance", g.id)
+    ]
     sections[Section.AGREEMENT].agreements = [
-        _agreement_view(a, quality_names) for a in agreements if want(Section.AGREEMENT, "agreements", a.id)]
+        _agreement_view(a, quality_names)
+        for a in agreements
+        if want(Section.AGREEMENT, "agreements", a.id)
+    ]
     if sel is None or Section.OFFERS in sel.sections:
         sections[Section.OFFERS].elements = [
-            ElementView(reference.element_name(el), bool(el.name), el.grade_list, el.mandatory,
-                        reference.element_description(el), bool(el.description))
-            for el in progress.elements_for_school(pupil.school_id)]
+            ElementView(
+                reference.element_name(el),
+                bool(el.name),
+                el.grade_list,
+                el.mandatory,
+                reference.element_description(el),
+                bool(el.description),
+            )
+            for el in progress.elements_for_school(pupil.school_id)
+        ]
 
-    shown = [s for s in sections.values()
-             if s.entries or s.documents or s.guidance or s.agreements or s.elements or s.chart_svg]
+    shown = [
+        s
+        for s in sections.values()
+        if s.entries or s.documents or s.guidance or s.agreements or s.elements or s.chart_svg
+    ]
     if sel is None:  # the whole portfolio shows every section, empty ones too
         shown = list(sections.values())
     return PortfolioContent(
-        pupil=pupil, school_class=school_class, exported_on=format_date(utcnow(), "long"),
-        sections=shown, audience_note=audience_note(access), attachments=attachments, rtl=is_rtl(),
+        pupil=pupil,
+        school_class=school_class,
+        exported_on=format_date(utcnow(), "long"),
+        sections=shown,
+        audience_note=audience_note(access),
+        attachments=attachments,
+        rtl=is_rtl(),
     )
 
 
 def collect_titles(access: PupilAccess) -> PortfolioContent:
     """The items the pupil can tick on the choose page (titles only, no files read)."""
     pupil = access.pupil
-    entries = sorted(db.session.scalars(
-        sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
-    ), key=_entry_sort_key)
+    entries = sorted(
+        db.session.scalars(
+            sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+        ),
+        key=_entry_sort_key,
+    )
     documents = db.session.scalars(
-        sa.select(Document).where(Document.pupil_id == pupil.id, access.visible_clause(Document))
-        .order_by(Document.created_at, Document.id))
+        sa.select(Document)
+        .where(Document.pupil_id == pupil.id, access.visible_clause(Document))
+        .order_by(Document.created_at, Document.id)
+    )
     agreements = db.session.scalars(
-        sa.select(Agreement).where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
-        .order_by(Agreement.number.desc()))
+        sa.select(Agreement)
+        .where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
+        .order_by(Agreement.number.desc())
+    )
     guidance = db.session.scalars(
         sa.select(GuidanceRecord)
         .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
-        .order_by(GuidanceRecord.held_on))
+        .order_by(GuidanceRecord.held_on)
+    )
     sections = {s: SectionView(s, str(SECTION_LABELS[s])) for s in Section}
     for e in entries:
         spec = _spec(e.kind)
@@ -383,15 +452,20 @@ def collect_titles(access: PupilAccess) -> PortfolioContent:
     for d in documents:
         category = _CATEGORIES.get(d.category, DocumentCategory.OTHER)
         sections[_doc_section(d)].documents.append(
-            DocumentView(d, d.title or d.filename, str(DOCUMENT_CATEGORY_LABELS[category])))
+            DocumentView(d, d.title or d.filename, str(DOCUMENT_CATEGORY_LABELS[category]))
+        )
     sections[Section.AGREEMENT].agreements = [AgreementView(a, "", [], []) for a in agreements]
     sections[Section.MY_WAY].guidance = list(guidance)
     return PortfolioContent(pupil, None, "", list(sections.values()), "")
 
 
 APPLICATION_KINDS = {EntryKind.CV, EntryKind.PRAKTIKUM}
-APPLICATION_DOCUMENTS = {DocumentCategory.CV, DocumentCategory.APPLICATION,
-                         DocumentCategory.CERTIFICATE, DocumentCategory.REPORT_CARD}
+APPLICATION_DOCUMENTS = {
+    DocumentCategory.CV,
+    DocumentCategory.APPLICATION,
+    DocumentCategory.CERTIFICATE,
+    DocumentCategory.REPORT_CARD,
+}
 
 
 def application_preset(content: PortfolioContent) -> Selection:
@@ -399,6 +473,7 @@ def application_preset(content: PortfolioContent) -> Selection:
     entries, documents = set(), set()
     for section in content.sections:
         entries |= {v.entry.id for v in section.entries if v.entry.kind in APPLICATION_KINDS}
-        documents |= {v.document.id for v in section.documents
-                      if v.document.category in APPLICATION_DOCUMENTS}
+        documents |= {
+            v.document.id for v in section.documents if v.document.category in APPLICATION_DOCUMENTS
+        }
     return Selection(entries=frozenset(entries), documents=frozenset(documents))

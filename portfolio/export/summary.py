@@ -70,25 +70,48 @@ def _steps(access: PupilAccess, agreement: Agreement | None) -> list[Step]:
     if agreement is not None:
         for item in (agreement.data or {}).get("steps") or []:
             if isinstance(item, dict) and item.get("text"):
-                steps.append(Step(shorten(item["text"], STEP_LIMIT), _date(item.get("due_on")),
-                                  _("Transition agreement")))
-    goals = db.session.scalars(sa.select(Entry).where(
-        Entry.pupil_id == pupil.id, Entry.kind == EntryKind.GOAL.value, access.visible_clause(Entry)))
+                steps.append(
+                    Step(
+                        shorten(item["text"], STEP_LIMIT),
+                        _date(item.get("due_on")),
+                        _("Transition agreement"),
+                    )
+                )
+    goals = db.session.scalars(
+        sa.select(Entry).where(
+            Entry.pupil_id == pupil.id,
+            Entry.kind == EntryKind.GOAL.value,
+            access.visible_clause(Entry),
+        )
+    )
     for goal in goals:
         data = goal.data or {}
         if data.get("state") in ("reached", "dropped"):
             continue
         for item in data.get("steps") or []:
             if isinstance(item, dict) and item.get("text") and item.get("done") != "yes":
-                steps.append(Step(shorten(item["text"], STEP_LIMIT), _date(item.get("due_on")),
-                                  _("Goal: %(goal)s", goal=shorten(data.get("goal"), 30))))
-    records = db.session.scalars(sa.select(GuidanceRecord).where(
-        GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord)))
+                steps.append(
+                    Step(
+                        shorten(item["text"], STEP_LIMIT),
+                        _date(item.get("due_on")),
+                        _("Goal: %(goal)s", goal=shorten(data.get("goal"), 30)),
+                    )
+                )
+    records = db.session.scalars(
+        sa.select(GuidanceRecord).where(
+            GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord)
+        )
+    )
     for record in records:
         for item in record.next_steps or []:
             if isinstance(item, dict) and item.get("text"):
-                steps.append(Step(shorten(item["text"], STEP_LIMIT), _date(item.get("due_on")),
-                                  _("Guidance session")))
+                steps.append(
+                    Step(
+                        shorten(item["text"], STEP_LIMIT),
+                        _date(item.get("due_on")),
+                        _("Guidance session"),
+                    )
+                )
     steps.sort(key=lambda s: (s.due_on is None, s.due_on or dt.date.max))
     return steps
 
@@ -98,35 +121,57 @@ def family_summary(access: PupilAccess) -> FamilySummary:
     pupil = access.pupil
     school_class = progress.current_classes([pupil.id]).get(pupil.id)
     grades = progress.grades_up_to(school_class.grade if school_class else None)
-    elements = [el for el in progress.elements_for_school(pupil.school_id)
-                if el.mandatory and set(el.grade_list) & set(grades)]
+    elements = [
+        el
+        for el in progress.elements_for_school(pupil.school_id)
+        if el.mandatory and set(el.grade_list) & set(grades)
+    ]
     states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
-    labels = {progress.DONE: _("done"), progress.IN_PROGRESS: _("in progress"),
-              progress.OPEN: _("open")}
+    labels = {
+        progress.DONE: _("done"),
+        progress.IN_PROGRESS: _("in progress"),
+        progress.OPEN: _("open"),
+    }
     rows = []
     for el in elements:
         state = states[el.key].state if el.key in states else progress.OPEN
         rows.append((reference.element_name(el), state, labels[state]))
 
     agreement = db.session.scalar(
-        sa.select(Agreement).where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
-        .options(selectinload(Agreement.signatures)).order_by(Agreement.number.desc()).limit(1))
+        sa.select(Agreement)
+        .where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
+        .options(selectinload(Agreement.signatures))
+        .order_by(Agreement.number.desc())
+        .limit(1)
+    )
     summary = FamilySummary(
-        pupil=pupil, school_class=school_class, exported_on=format_date(utcnow(), "long"),
-        elements=rows, done=sum(1 for r in rows if r[1] == progress.DONE), agreement=agreement,
+        pupil=pupil,
+        school_class=school_class,
+        exported_on=format_date(utcnow(), "long"),
+        elements=rows,
+        done=sum(1 for r in rows if r[1] == progress.DONE),
+        agreement=agreement,
         rtl=is_rtl(),
     )
     if agreement is not None:
         data = agreement.data or {}
-        summary.decision = str(dict(AGREEMENT_DECISIONS).get(agreement.decision, agreement.decision or ""))
+        summary.decision = str(
+            dict(AGREEMENT_DECISIONS).get(agreement.decision, agreement.decision or "")
+        )
         summary.next_step = shorten(data.get("next_step"))
         summary.dream_job = shorten(data.get("dream_job"), 80)
         signed = {s.role: s for s in agreement.signatures}
         for role, label in AGREEMENT_SIGNER_ROLES:
             sig = signed.get(role)
             if sig or role in REQUIRED_SIGNERS:
-                summary.signatures.append((str(label), shorten(sig.name, 60) if sig else "",
-                                           sig.signed_at if sig else None, role in REQUIRED_SIGNERS))
+                summary.signatures.append(
+                    (
+                        str(label),
+                        shorten(sig.name, 60) if sig else "",
+                        sig.signed_at if sig else None,
+                        role in REQUIRED_SIGNERS,
+                    )
+                )
     steps = _steps(access, agreement)
     summary.steps, summary.more_steps = steps[:MAX_STEPS], max(0, len(steps) - MAX_STEPS)
     return summary

@@ -39,8 +39,13 @@ def _send(data: bytes, name: str, mimetype: str = "application/pdf"):
 
 
 def _audit(acc: access.PupilAccess, document: str) -> None:
-    audit.record(current_user, "pdf", pupil_id=acc.pupil.id, school_id=acc.pupil.school_id,
-                 details={"document": document})
+    audit.record(
+        current_user,
+        "pdf",
+        pupil_id=acc.pupil.id,
+        school_id=acc.pupil.school_id,
+        details={"document": document},
+    )
     db.session.commit()
 
 
@@ -72,8 +77,9 @@ def _selection_from(args) -> Selection:
     def ids(name: str) -> frozenset[int]:
         return frozenset(i for i in args.getlist(name, type=int) if i > 0)
 
-    return Selection(frozenset(sections), ids("entry"), ids("document"), ids("agreement"),
-                     ids("guidance"))
+    return Selection(
+        frozenset(sections), ids("entry"), ids("document"), ids("agreement"), ids("guidance")
+    )
 
 
 @bp.get("/mine/choose")

@@ -43,19 +43,24 @@ class Child:
 
 def children_of(guardian: User) -> list[User]:
     """The guardian's linked children, by first name (one query)."""
-    return list(db.session.scalars(
-        sa.select(User)
-        .join(GuardianLink, GuardianLink.pupil_id == User.id)
-        .where(GuardianLink.guardian_id == guardian.id, User.school_id == guardian.school_id)
-        .order_by(User.first_name, User.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(GuardianLink, GuardianLink.pupil_id == User.id)
+            .where(GuardianLink.guardian_id == guardian.id, User.school_id == guardian.school_id)
+            .order_by(User.first_name, User.id)
+        )
+    )
 
 
 def relevant_keys(school_id: int, grade: str | None) -> list[str]:
     """Mandatory elements of the grades the child has reached (what progress counts)."""
     reached = set(progress.grades_up_to(grade))
-    return [el.key for el in progress.elements_for_school(school_id)
-            if el.mandatory and reached.intersection(el.grade_list)]
+    return [
+        el.key
+        for el in progress.elements_for_school(school_id)
+        if el.mandatory and reached.intersection(el.grade_list)
+    ]
 
 
 def overview(guardian: User) -> list[Child]:
@@ -72,12 +77,15 @@ def overview(guardian: User) -> list[Child]:
     for pupil in pupils:
         cls = classes.get(pupil.id)
         keys = relevant_keys(pupil.school_id, cls.grade if cls else None)
-        children.append(Child(
-            pupil=pupil, school_class=cls,
-            percent=progress.progress_percent(states.get(pupil.id, {}), keys),
-            agreement_to_sign=to_sign.get(pupil.id),
-            consents_to_decide=consents.get(pupil.id, []),
-        ))
+        children.append(
+            Child(
+                pupil=pupil,
+                school_class=cls,
+                percent=progress.progress_percent(states.get(pupil.id, {}), keys),
+                agreement_to_sign=to_sign.get(pupil.id),
+                consents_to_decide=consents.get(pupil.id, []),
+            )
+        )
     return children
 
 
@@ -99,8 +107,11 @@ def agreements_to_sign(pupil_ids: list[int]) -> dict[int, Agreement]:
     for agreement in rows:
         latest.setdefault(agreement.pupil_id, agreement)
     return {
-        pid: a for pid, a in latest.items()
-        if a.share_guardians and not a.is_locked and not missing_for_signing(a)
+        pid: a
+        for pid, a in latest.items()
+        if a.share_guardians
+        and not a.is_locked
+        and not missing_for_signing(a)
         and not any(s.role == "guardian" for s in a.signatures)
     }
 
@@ -111,8 +122,10 @@ def consents_to_decide(pupils: list[User], today: dt.date | None = None) -> dict
     if not young:
         return {}
     active = consent.active_for_pupils([p.id for p in young])
-    return {p.id: [purpose for purpose in consent.PURPOSES if purpose.value not in active[p.id]]
-            for p in young}
+    return {
+        p.id: [purpose for purpose in consent.PURPOSES if purpose.value not in active[p.id]]
+        for p in young
+    }
 
 
 # -- one child --------------------------------------------------------------------------
@@ -139,7 +152,9 @@ def child_page(pupil: User) -> ChildPage:
     grade = cls.grade if cls else None
     states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
     return ChildPage(
-        pupil=pupil, school_class=cls, timeline=timeline(pupil),
+        pupil=pupil,
+        school_class=cls,
+        timeline=timeline(pupil),
         percent=progress.progress_percent(states, relevant_keys(pupil.school_id, grade)),
         entries=entries_for(pupil, GUARDIANS),
         documents=documents_of(pupil.id, GUARDIANS),
@@ -151,9 +166,16 @@ def child_page(pupil: User) -> ChildPage:
 
 def record_view(guardian: User, pupil: User, page: ChildPage) -> None:
     """Audit: the guardian looked at what the child shared with them."""
-    audit.record(guardian, "view", pupil_id=pupil.id, school_id=pupil.school_id, details={
-        "page": "family",
-        "entries": [e.id for e in page.entries],
-        "documents": [d.id for d in page.documents],
-        "guidance_records": [r.id for r in page.records],
-    }, commit=True)
+    audit.record(
+        guardian,
+        "view",
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        details={
+            "page": "family",
+            "entries": [e.id for e in page.entries],
+            "documents": [d.id for d in page.documents],
+            "guidance_records": [r.id for r in page.records],
+        },
+        commit=True,
+    )

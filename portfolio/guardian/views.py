@@ -69,9 +69,14 @@ def child(pupil_id: int):
     from portfolio.pupil.services import qualities_for
 
     html = render_template(
-        "guardian/child.html", page=page, pupil=page.pupil, sections=sections,
-        qualities=qualities_for(page.pupil.school_id), entry_rows=entry_rows,
-        entry_macro=_has_template("macros/entry.html"), free_text=free_text,
+        "guardian/child.html",
+        page=page,
+        pupil=page.pupil,
+        sections=sections,
+        qualities=qualities_for(page.pupil.school_id),
+        entry_rows=entry_rows,
+        entry_macro=_has_template("macros/entry.html"),
+        free_text=free_text,
         pdf_links=_pdf_links(page.pupil.id),
     )
     # Recorded after rendering: the commit would otherwise reload every row shown.

@@ -13,17 +13,23 @@ from portfolio.models import Entry, EntryStatus, GuidanceRecord, School, User
 
 
 def _has_records(pupil: User) -> bool:
-    return db.session.scalar(
-        sa.select(GuidanceRecord.id).where(GuidanceRecord.pupil_id == pupil.id).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            sa.select(GuidanceRecord.id).where(GuidanceRecord.pupil_id == pupil.id).limit(1)
+        )
+        is not None
+    )
 
 
 def _mark_reached(record: GuidanceRecord) -> None:
     """Last year's steps are done: Elif reached those goals."""
     for step in record.next_steps:
         goal = db.session.get(Entry, step["goal_entry_id"])
-        goal.data = {**goal.data, "state": "reached",
-                     "steps": [{**s, "done": "yes"} for s in goal.data["steps"]]}
+        goal.data = {
+            **goal.data,
+            "state": "reached",
+            "steps": [{**s, "done": "yes"} for s in goal.data["steps"]],
+        }
         goal.status = EntryStatus.DONE.value
         goal.next_due_on = None
         goal.grade = "9"
@@ -33,8 +39,12 @@ def _past(day: dt.date, today: dt.date) -> dt.date:
     return min(day, today - dt.timedelta(days=2))
 
 
-def seed_guidance(school: School, pupils_by_class: dict[str, list[User]],
-                  staff: dict[str, User], today: dt.date | None = None) -> None:
+def seed_guidance(
+    school: School,
+    pupils_by_class: dict[str, list[User]],
+    staff: dict[str, User],
+    today: dt.date | None = None,
+) -> None:
     """Two sessions of Elif (grade 9 and 10, one shared with her family), one of Amira."""
     today = today or dt.date.today()
     start = accounts.school_year_start(today)
@@ -43,52 +53,80 @@ def seed_guidance(school: School, pupils_by_class: dict[str, list[User]],
 
     if not _has_records(elif_):
         last_year = create_record(
-            staff["klassenlehrerin10a"], elif_, held_on=dt.date(start, 3, 12),
+            staff["klassenlehrerin10a"],
+            elif_,
+            held_on=dt.date(start, 3, 12),
             participants="Elif Yılmaz, Ayşe Yılmaz (Mutter), Frau Kara (Klassenlehrerin)",
-            topics=("Rückblick auf das Betriebspraktikum im Autohaus: Elif hat die Arbeit in "
-                    "der Werkstatt gefallen, das Büro weniger. Interesse an Kfz-Mechatronik "
-                    "und an Elektronik. Noten in Mathe und Physik sind gut, in Deutsch ausbaufähig."),
+            topics=(
+                "Rückblick auf das Betriebspraktikum im Autohaus: Elif hat die Arbeit in "
+                "der Werkstatt gefallen, das Büro weniger. Interesse an Kfz-Mechatronik "
+                "und an Elektronik. Noten in Mathe und Physik sind gut, in Deutsch ausbaufähig."
+            ),
             steps=[
-                {"text": "Zwei Ausbildungsberufe im Bereich Kfz und Elektronik recherchieren",
-                 "due_on": dt.date(start, 4, 30)},
-                {"text": "Termin bei der Berufsberatung vereinbaren",
-                 "due_on": dt.date(start, 5, 15)},
+                {
+                    "text": "Zwei Ausbildungsberufe im Bereich Kfz und Elektronik recherchieren",
+                    "due_on": dt.date(start, 4, 30),
+                },
+                {
+                    "text": "Termin bei der Berufsberatung vereinbaren",
+                    "due_on": dt.date(start, 5, 15),
+                },
             ],
             notify_pupil=False,
         )
         _mark_reached(last_year)
         record = create_record(
-            staff["berufsberatung"], elif_, held_on=_past(dt.date(start, 10, 8), today),
+            staff["berufsberatung"],
+            elif_,
+            held_on=_past(dt.date(start, 10, 8), today),
             participants="Elif Yılmaz, Frau Lorenz (Berufsberatung)",
-            topics=("Ausbildung zur Kfz-Mechatronikerin oder Elektronikerin für "
-                    "Automatisierungstechnik. Bewerbungsfristen der großen Betriebe in Siegen "
-                    "laufen ab November. Plan B: Berufskolleg, Fachrichtung Technik."),
+            topics=(
+                "Ausbildung zur Kfz-Mechatronikerin oder Elektronikerin für "
+                "Automatisierungstechnik. Bewerbungsfristen der großen Betriebe in Siegen "
+                "laufen ab November. Plan B: Berufskolleg, Fachrichtung Technik."
+            ),
             steps=[
-                {"text": "Bewerbungsmappe fertigstellen (Lebenslauf, Anschreiben)",
-                 "due_on": today + dt.timedelta(days=21)},
-                {"text": "Drei Bewerbungen für einen Ausbildungsplatz abschicken",
-                 "due_on": today + dt.timedelta(days=45)},
-                {"text": "Anmeldung am Berufskolleg als Plan B prüfen",
-                 "due_on": today + dt.timedelta(days=60)},
+                {
+                    "text": "Bewerbungsmappe fertigstellen (Lebenslauf, Anschreiben)",
+                    "due_on": today + dt.timedelta(days=21),
+                },
+                {
+                    "text": "Drei Bewerbungen für einen Ausbildungsplatz abschicken",
+                    "due_on": today + dt.timedelta(days=45),
+                },
+                {
+                    "text": "Anmeldung am Berufskolleg als Plan B prüfen",
+                    "due_on": today + dt.timedelta(days=60),
+                },
             ],
             notify_pupil=False,
         )
-        record.pupil_notes = ("Ich schreibe die Bewerbungen zuerst an die zwei Autohäuser, "
-                              "bei denen ich schon ein Praktikum gemacht habe.")
+        record.pupil_notes = (
+            "Ich schreibe die Bewerbungen zuerst an die zwei Autohäuser, "
+            "bei denen ich schon ein Praktikum gemacht habe."
+        )
         record.share_guardians = True
 
     if not _has_records(amira):
         create_record(
-            staff["klassenlehrer9a"], amira, held_on=_past(dt.date(start, 11, 3), today),
+            staff["klassenlehrer9a"],
+            amira,
+            held_on=_past(dt.date(start, 11, 3), today),
             participants="Amira Haddad, Herr Heinz (Klassenlehrer)",
-            topics=("Vorbereitung auf das Betriebspraktikum. Amira interessiert sich für "
-                    "Gesundheitsberufe (Medizinische Fachangestellte, Pflege). Sie sucht "
-                    "noch einen Praktikumsplatz."),
+            topics=(
+                "Vorbereitung auf das Betriebspraktikum. Amira interessiert sich für "
+                "Gesundheitsberufe (Medizinische Fachangestellte, Pflege). Sie sucht "
+                "noch einen Praktikumsplatz."
+            ),
             steps=[
-                {"text": "Drei Arztpraxen oder Kliniken wegen eines Praktikumsplatzes anfragen",
-                 "due_on": today + dt.timedelta(days=14)},
-                {"text": "Kurzbewerbung im Deutschunterricht üben",
-                 "due_on": today + dt.timedelta(days=28)},
+                {
+                    "text": "Drei Arztpraxen oder Kliniken wegen eines Praktikumsplatzes anfragen",
+                    "due_on": today + dt.timedelta(days=14),
+                },
+                {
+                    "text": "Kurzbewerbung im Deutschunterricht üben",
+                    "due_on": today + dt.timedelta(days=28),
+                },
             ],
             notify_pupil=False,
         )

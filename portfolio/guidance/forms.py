@@ -29,10 +29,10 @@ class StepForm(Form):
     """One agreed next step. `key` ties the row to the stored step (and its goal)."""
 
     key = HiddenField()
-    text = StringField(_l("Step"), validators=[Length(max=TEXT_MAX)],
-                       render_kw={"maxlength": TEXT_MAX})
-    due_on = DateField(_l("By when"), validators=[Optional()],
-                       render_kw={"min": "2000-01-01"})
+    text = StringField(
+        _l("Step"), validators=[Length(max=TEXT_MAX)], render_kw={"maxlength": TEXT_MAX}
+    )
+    due_on = DateField(_l("By when"), validators=[Optional()], render_kw={"min": "2000-01-01"})
 
     def validate_text(self, field):
         if self.due_on.data and not (field.data or "").strip():
@@ -50,8 +50,10 @@ class GuidanceForm(FlaskForm):
     )
     topics = TextAreaField(
         _l("What we talked about"),
-        validators=[InputRequired(message=_l("Please write down what you talked about.")),
-                    Length(max=LONG_MAX)],
+        validators=[
+            InputRequired(message=_l("Please write down what you talked about.")),
+            Length(max=LONG_MAX),
+        ],
         render_kw={"rows": 6},
     )
     next_steps = FieldList(FormField(StepForm), min_entries=1, max_entries=MAX_STEPS)
@@ -70,8 +72,9 @@ class GuidanceForm(FlaskForm):
             text = (row.form.text.data or "").strip()
             if not text:
                 continue
-            steps.append({"key": row.form.key.data or None, "text": text,
-                          "due_on": row.form.due_on.data})
+            steps.append(
+                {"key": row.form.key.data or None, "text": text, "due_on": row.form.due_on.data}
+            )
         return steps
 
 

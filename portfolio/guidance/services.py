@@ -71,13 +71,25 @@ def goals_of(record: GuidanceRecord) -> dict[int, Entry]:
 
 
 # -- writes ------------------------------------------------------------------------------
-def create_record(author: User, pupil: User, *, held_on: dt.date, participants: str,
-                  topics: str, steps: list[Step | dict[str, Any]],
-                  notify_pupil: bool = True) -> GuidanceRecord:
+def create_record(
+    author: User,
+    pupil: User,
+    *,
+    held_on: dt.date,
+    participants: str,
+    topics: str,
+    steps: list[Step | dict[str, Any]],
+    notify_pupil: bool = True,
+) -> GuidanceRecord:
     """Record a session; every agreed next step becomes a goal of the pupil."""
     record = GuidanceRecord(
-        school_id=pupil.school_id, pupil_id=pupil.id, author_id=author.id, held_on=held_on,
-        participants=participants.strip(), topics=topics.strip(), next_steps=[],
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        author_id=author.id,
+        held_on=held_on,
+        participants=participants.strip(),
+        topics=topics.strip(),
+        next_steps=[],
     )
     db.session.add(record)
     db.session.flush()
@@ -89,9 +101,15 @@ def create_record(author: User, pupil: User, *, held_on: dt.date, participants: 
     return record
 
 
-def update_record(record: GuidanceRecord, *, expected_version: int | None, held_on: dt.date,
-                  participants: str, topics: str,
-                  steps: list[Step | dict[str, Any]]) -> GuidanceRecord:
+def update_record(
+    record: GuidanceRecord,
+    *,
+    expected_version: int | None,
+    held_on: dt.date,
+    participants: str,
+    topics: str,
+    steps: list[Step | dict[str, Any]],
+) -> GuidanceRecord:
     """Save the staff part; Conflict when the record changed since `expected_version`."""
     _check_version(record, expected_version)
     old_steps, old_held_on = list(record.next_steps or []), record.held_on
@@ -103,8 +121,9 @@ def update_record(record: GuidanceRecord, *, expected_version: int | None, held_
     return record
 
 
-def update_pupil_part(record: GuidanceRecord, *, expected_version: int | None,
-                      pupil_notes: str, share_guardians: bool) -> GuidanceRecord:
+def update_pupil_part(
+    record: GuidanceRecord, *, expected_version: int | None, pupil_notes: str, share_guardians: bool
+) -> GuidanceRecord:
     """The pupil's notes and whether guardians see the record."""
     _check_version(record, expected_version)
     with _saving(record):
@@ -117,8 +136,14 @@ def record_view(viewer: User, record: GuidanceRecord) -> None:
     """Audit: staff other than the author, and guardians, reading the record."""
     if viewer.id in (record.pupil_id, record.author_id):
         return
-    audit.record(viewer, "view", pupil_id=record.pupil_id, school_id=record.school_id,
-                 obj=record, commit=True)
+    audit.record(
+        viewer,
+        "view",
+        pupil_id=record.pupil_id,
+        school_id=record.school_id,
+        obj=record,
+        commit=True,
+    )
 
 
 def _check_version(record: GuidanceRecord, expected: int | None) -> None:
@@ -141,8 +166,9 @@ def _saving(record: GuidanceRecord):
 
 
 # -- goals --------------------------------------------------------------------------------
-def _sync_goals(record: GuidanceRecord, old: list[dict[str, Any]], new: list[Step],
-                old_held_on: dt.date) -> list[dict[str, Any]]:
+def _sync_goals(
+    record: GuidanceRecord, old: list[dict[str, Any]], new: list[Step], old_held_on: dt.date
+) -> list[dict[str, Any]]:
     """The stored steps for `new`; makes goals for new steps, corrects untouched ones."""
     old_by_key = {s["key"]: s for s in old if s.get("key")}
     goals = goals_of(record) if old else {}
@@ -170,8 +196,7 @@ def _origin_note(held_on: dt.date, pupil: User) -> str:
     # The goal is the pupil's text: written in the language the pupil works in.
     locale = pupil.locale if pupil.locale in LANGUAGES else "de"
     with force_locale(locale):
-        return _("Agreed in the guidance session of %(date)s.",
-                 date=format_date(held_on, "medium"))
+        return _("Agreed in the guidance session of %(date)s.", date=format_date(held_on, "medium"))
 
 
 def _goal_data(record: GuidanceRecord, step: dict[str, Any]) -> dict[str, Any]:
@@ -180,16 +205,25 @@ def _goal_data(record: GuidanceRecord, step: dict[str, Any]) -> dict[str, Any]:
         "why": _origin_note(record.held_on, record.pupil),
         "steps": [{"text": step["text"], "due_on": step["due_on"] or "", "done": "no"}],
         "state": "open",
-        "origin": {"type": "guidance", "record_id": record.id,
-                   "held_on": record.held_on.isoformat()},
+        "origin": {
+            "type": "guidance",
+            "record_id": record.id,
+            "held_on": record.held_on.isoformat(),
+        },
     }
 
 
 def _make_goal(record: GuidanceRecord, pupil: User, step: dict[str, Any]) -> Entry:
     from portfolio.progress import pupil_grade
 
-    goal = Entry(school_id=record.school_id, pupil_id=pupil.id, kind=EntryKind.GOAL.value,
-                 grade=pupil_grade(pupil), status=EntryStatus.OPEN.value, data={})
+    goal = Entry(
+        school_id=record.school_id,
+        pupil_id=pupil.id,
+        kind=EntryKind.GOAL.value,
+        grade=pupil_grade(pupil),
+        status=EntryStatus.OPEN.value,
+        data={},
+    )
     _fill_goal(goal, record, step)
     db.session.add(goal)
     db.session.flush()

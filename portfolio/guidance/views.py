@@ -47,12 +47,19 @@ def records(pupil_id: int):
     only_shared = not (pupil_access.is_self or pupil_access.is_staff)
     access.require(pupil_access.is_self or pupil_access.is_staff or pupil_access.is_guardian)
     items = services.records_for(pupil_id, guardians_only=only_shared)
-    page = render_template("guidance/records.html", pupil=pupil_access.pupil,
-                           access=pupil_access, records=items)
+    page = render_template(
+        "guidance/records.html", pupil=pupil_access.pupil, access=pupil_access, records=items
+    )
     if not pupil_access.is_self and items:
         # Recorded after rendering: the commit would otherwise expire the loaded records.
-        audit.record(current_user, "view", pupil_id=pupil_id, school_id=pupil_access.pupil.school_id,
-                     details={"page": "guidance_records"}, commit=True)
+        audit.record(
+            current_user,
+            "view",
+            pupil_id=pupil_id,
+            school_id=pupil_access.pupil.school_id,
+            details={"page": "guidance_records"},
+            commit=True,
+        )
     return page
 
 
@@ -68,15 +75,29 @@ def new(pupil_id: int):
         _add_row(form)
     elif form.validate_on_submit():
         record = services.create_record(
-            current_user, pupil_access.pupil, held_on=form.held_on.data,
-            participants=form.participants.data or "", topics=form.topics.data or "",
+            current_user,
+            pupil_access.pupil,
+            held_on=form.held_on.data,
+            participants=form.participants.data or "",
+            topics=form.topics.data or "",
             steps=form.steps_data(),
         )
-        flash(_("The guidance session is saved. Its next steps are now goals in the "
-                "pupil's portfolio."), "success")
+        flash(
+            _(
+                "The guidance session is saved. Its next steps are now goals in the "
+                "pupil's portfolio."
+            ),
+            "success",
+        )
         return redirect(url_for("guidance.show", record_id=record.id, saved=1))
-    return render_template("guidance/form.html", form=form, pupil=pupil_access.pupil,
-                           record=None, errors=error_list(form), conflict=None)
+    return render_template(
+        "guidance/form.html",
+        form=form,
+        pupil=pupil_access.pupil,
+        record=None,
+        errors=error_list(form),
+        conflict=None,
+    )
 
 
 @bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
@@ -85,11 +106,15 @@ def edit(record_id: int):
     access.require(pupil_access.can_edit_guidance(record, current_user))
     conflict = None
     if request.method == "GET":
-        form = GuidanceForm(data={
-            "held_on": record.held_on, "participants": record.participants,
-            "topics": record.topics, "version": record.version,
-            "next_steps": [_step_row(s) for s in record.next_steps or []],
-        })
+        form = GuidanceForm(
+            data={
+                "held_on": record.held_on,
+                "participants": record.participants,
+                "topics": record.topics,
+                "version": record.version,
+                "next_steps": [_step_row(s) for s in record.next_steps or []],
+            }
+        )
         _add_row(form)
     else:
         form = GuidanceForm()
@@ -98,8 +123,11 @@ def edit(record_id: int):
         elif form.validate_on_submit():
             try:
                 services.update_record(
-                    record, expected_version=_version(form), held_on=form.held_on.data,
-                    participants=form.participants.data or "", topics=form.topics.data or "",
+                    record,
+                    expected_version=_version(form),
+                    held_on=form.held_on.data,
+                    participants=form.participants.data or "",
+                    topics=form.topics.data or "",
                     steps=form.steps_data(),
                 )
             except services.Conflict as exc:
@@ -109,8 +137,14 @@ def edit(record_id: int):
             else:
                 flash(_("Your changes are saved."), "success")
                 return redirect(url_for("guidance.show", record_id=record.id, saved=1))
-    return render_template("guidance/form.html", form=form, pupil=pupil_access.pupil,
-                           record=record, errors=error_list(form), conflict=conflict)
+    return render_template(
+        "guidance/form.html",
+        form=form,
+        pupil=pupil_access.pupil,
+        record=record,
+        errors=error_list(form),
+        conflict=conflict,
+    )
 
 
 def _add_row(form: GuidanceForm) -> None:
@@ -120,8 +154,11 @@ def _add_row(form: GuidanceForm) -> None:
 
 def _step_row(step: dict) -> dict:
     due = step.get("due_on")
-    return {"key": step.get("key"), "text": step.get("text", ""),
-            "due_on": dt.date.fromisoformat(due) if due else None}
+    return {
+        "key": step.get("key"),
+        "text": step.get("text", ""),
+        "due_on": dt.date.fromisoformat(due) if due else None,
+    }
 
 
 @bp.route("/<int:record_id>", methods=["GET", "POST"])
@@ -130,15 +167,20 @@ def show(record_id: int):
     form = conflict = None
     if pupil_access.can_annotate_guidance(record):
         if request.method == "GET":
-            form = PupilNotesForm(data={"pupil_notes": record.pupil_notes,
-                                        "share_guardians": record.share_guardians,
-                                        "version": record.version})
+            form = PupilNotesForm(
+                data={
+                    "pupil_notes": record.pupil_notes,
+                    "share_guardians": record.share_guardians,
+                    "version": record.version,
+                }
+            )
         else:
             form = PupilNotesForm()
             if form.validate_on_submit():
                 try:
                     services.update_pupil_part(
-                        record, expected_version=_version(form),
+                        record,
+                        expected_version=_version(form),
                         pupil_notes=form.pupil_notes.data or "",
                         share_guardians=form.share_guardians.data,
                     )
@@ -153,8 +195,13 @@ def show(record_id: int):
     else:
         services.record_view(current_user, record)
     return render_template(
-        "guidance/show.html", record=record, pupil=pupil_access.pupil, access=pupil_access,
-        form=form, conflict=conflict, errors=error_list(form) if form else [],
+        "guidance/show.html",
+        record=record,
+        pupil=pupil_access.pupil,
+        access=pupil_access,
+        form=form,
+        conflict=conflict,
+        errors=error_list(form) if form else [],
         # The goals are the pupil's own entries now: only the pupil sees them here.
         goals=services.goals_of(record) if pupil_access.is_self else {},
         can_edit=pupil_access.can_edit_guidance(record, current_user),

@@ -13,18 +13,45 @@ from portfolio.models.base import Base, SchoolOwned, Timestamped, utcnow
 GRADES: tuple[str, ...] = ("5", "6", "7", "8", "9", "10", "11", "12", "13", "EF", "Q1", "Q2")
 #: The grade that follows each grade at the school-year rollover (None: pupils leave).
 NEXT_GRADE: dict[str, str | None] = {
-    "5": "6", "6": "7", "7": "8", "8": "9", "9": "10", "10": None,
-    "11": "12", "12": "13", "13": None, "EF": "Q1", "Q1": "Q2", "Q2": None,
+    "5": "6",
+    "6": "7",
+    "7": "8",
+    "8": "9",
+    "9": "10",
+    "10": None,
+    "11": "12",
+    "12": "13",
+    "13": None,
+    "EF": "Q1",
+    "Q1": "Q2",
+    "Q2": None,
 }
 #: Sort key of a grade in the career-orientation sequence (EF follows 10).
 GRADE_ORDER: dict[str, int] = {
-    "5": 5, "6": 6, "7": 7, "8": 8, "9": 9, "10": 10, "EF": 11, "Q1": 12, "Q2": 13,
-    "11": 11, "12": 12, "13": 13,
+    "5": 5,
+    "6": 6,
+    "7": 7,
+    "8": 8,
+    "9": 9,
+    "10": 10,
+    "EF": 11,
+    "Q1": 12,
+    "Q2": 13,
+    "11": 11,
+    "12": 12,
+    "13": 13,
 }
 
 SCHOOL_FORMS: tuple[str, ...] = (
-    "Hauptschule", "Realschule", "Sekundarschule", "Gesamtschule", "Gymnasium",
-    "Förderschule", "Primusschule", "Berufskolleg", "Weiterbildungskolleg",
+    "Hauptschule",
+    "Realschule",
+    "Sekundarschule",
+    "Gesamtschule",
+    "Gymnasium",
+    "Förderschule",
+    "Primusschule",
+    "Berufskolleg",
+    "Weiterbildungskolleg",
 )
 
 

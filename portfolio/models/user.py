@@ -155,9 +155,7 @@ class ClassMembership(SchoolOwned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
     class_id: Mapped[int] = mapped_column(sa.ForeignKey("school_class.id", ondelete="CASCADE"))
-    school_year_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("school_year.id", ondelete="CASCADE")
-    )
+    school_year_id: Mapped[int] = mapped_column(sa.ForeignKey("school_year.id", ondelete="CASCADE"))
 
     pupil: Mapped[User] = relationship()
     school_class: Mapped[SchoolClass] = relationship()
@@ -183,9 +181,7 @@ class GuardianLink(SchoolOwned, Base):
     __table_args__ = (sa.UniqueConstraint("guardian_id", "pupil_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    guardian_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="CASCADE")
-    )
+    guardian_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
     pupil_id: Mapped[int] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
@@ -202,9 +198,7 @@ class CounsellorAssignment(SchoolOwned, Base):
     __table_args__ = (sa.UniqueConstraint("counsellor_id", "pupil_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    counsellor_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="CASCADE")
-    )
+    counsellor_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
     pupil_id: Mapped[int] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )

@@ -31,13 +31,20 @@ FALLBACK = _l("Something new in your portfolio.")
 PAGE_SIZE = 50
 
 
-def notify(user: User, kind: str, actor: User | None = None, entry: Entry | None = None,
-           comment: Comment | None = None) -> Notification | None:
+def notify(
+    user: User,
+    kind: str,
+    actor: User | None = None,
+    entry: Entry | None = None,
+    comment: Comment | None = None,
+) -> Notification | None:
     """Add a notification for `user` (not committed). Nobody is told about their own acts."""
     if actor is not None and actor.id == user.id:
         return None
     note = Notification(
-        school_id=user.school_id, user_id=user.id, kind=kind,
+        school_id=user.school_id,
+        user_id=user.id,
+        kind=kind,
         actor_id=actor.id if actor else None,
         entry_id=entry.id if entry is not None else None,
         comment_id=comment.id if comment is not None else None,
@@ -50,11 +57,14 @@ def unread_count(user: User) -> int:
     """Number of unread notifications: one COUNT, cached for the request."""
     cache = g.setdefault("_unread_news", {})
     if user.id not in cache:
-        cache[user.id] = db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
+        cache[user.id] = (
+            db.session.scalar(
+                sa.select(sa.func.count(Notification.id)).where(
+                    Notification.user_id == user.id, Notification.read_at.is_(None)
+                )
             )
-        ) or 0
+            or 0
+        )
     return cache[user.id]
 
 
@@ -71,8 +81,13 @@ def recent(user: User, limit: int = PAGE_SIZE) -> list[Notification]:
     )
 
 
-def mark_read(user: User, ids: list[int] | None = None, *, entry_id: int | None = None,
-              pupil_id: int | None = None) -> int:
+def mark_read(
+    user: User,
+    ids: list[int] | None = None,
+    *,
+    entry_id: int | None = None,
+    pupil_id: int | None = None,
+) -> int:
     """Mark the user's notifications read: all, the given ids, of one entry or one pupil."""
     query = sa.update(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)
@@ -85,7 +100,9 @@ def mark_read(user: User, ids: list[int] | None = None, *, entry_id: int | None 
         query = query.where(
             Notification.entry_id.in_(sa.select(Entry.id).where(Entry.pupil_id == pupil_id))
         )
-    result = db.session.execute(query.values(read_at=utcnow()), execution_options={"synchronize_session": False})
+    result = db.session.execute(
+        query.values(read_at=utcnow()), execution_options={"synchronize_session": False}
+    )
     g.pop("_unread_news", None)
     return result.rowcount or 0
 

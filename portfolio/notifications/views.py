@@ -29,8 +29,12 @@ def index():
     user = current_user._get_current_object()
     notes = services.recent(user)
     items = [
-        {"note": n, "text": services.message(n), "url": services.target_url(user, n),
-         "new": n.read_at is None}
+        {
+            "note": n,
+            "text": services.message(n),
+            "url": services.target_url(user, n),
+            "new": n.read_at is None,
+        }
         for n in notes
     ]
     # Seeing the list counts as reading it; the "new" marks stay for this visit.
@@ -38,4 +42,3 @@ def index():
         services.mark_read(user, [item["note"].id for item in items if item["new"]])
         db.session.commit()
     return render_template("notifications/index.html", items=items)
-

@@ -75,8 +75,11 @@ def role_label(roles: str) -> str:
 
 def describe(event: AuditEvent) -> str:
     text = _TEXTS.get((event.action, event.object_type)) or _TEXTS.get((event.action, ""))
-    return str(text) if text else _("did something with your portfolio (%(action)s)",
-                                   action=event.action)
+    return (
+        str(text)
+        if text
+        else _("did something with your portfolio (%(action)s)", action=event.action)
+    )
 
 
 @dataclass
@@ -119,28 +122,41 @@ def who_looked(pupil_id: int, page: int = 1, *, with_titles: bool) -> Page:
     where = (AuditEvent.pupil_id == pupil_id, AuditEvent.actor_id.is_distinct_from(pupil_id))
     total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(*where)) or 0
     page, pages = _page_numbers(total, page, PAGE_SIZE)
-    events = list(db.session.scalars(
-        sa.select(AuditEvent).where(*where)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    ))
+    events = list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(*where)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
     titles: dict[tuple[str, int], str] = {}
     if with_titles:
         entry_ids = {e.object_id for e in events if e.object_type == "entry" and e.object_id}
         doc_ids = {e.object_id for e in events if e.object_type == "document" and e.object_id}
         if entry_ids:
-            for entry in db.session.scalars(sa.select(Entry).where(
-                    Entry.id.in_(entry_ids), Entry.pupil_id == pupil_id)):
+            for entry in db.session.scalars(
+                sa.select(Entry).where(Entry.id.in_(entry_ids), Entry.pupil_id == pupil_id)
+            ):
                 titles[("entry", entry.id)] = entry_title(entry)
         if doc_ids:
-            for doc_id, title, filename in db.session.execute(sa.select(
-                    Document.id, Document.title, Document.filename).where(
-                    Document.id.in_(doc_ids), Document.pupil_id == pupil_id)):
+            for doc_id, title, filename in db.session.execute(
+                sa.select(Document.id, Document.title, Document.filename).where(
+                    Document.id.in_(doc_ids), Document.pupil_id == pupil_id
+                )
+            ):
                 titles[("document", doc_id)] = title or filename
-    items = [LookedEvent(
-        event=e, what=describe(e), who=e.actor_name or str(_l("the system")),
-        role=role_label(e.actor_role), title=titles.get((e.object_type, e.object_id)),
-    ) for e in events]
+    items = [
+        LookedEvent(
+            event=e,
+            what=describe(e),
+            who=e.actor_name or str(_l("the system")),
+            role=role_label(e.actor_role),
+            title=titles.get((e.object_type, e.object_id)),
+        )
+        for e in events
+    ]
     return Page(items=items, page=page, pages=pages, total=total)
 
 
@@ -169,9 +185,13 @@ def _school_query(school_id: int, f: Filters):
     if f.pupil_id is not None:
         conditions.append(AuditEvent.pupil_id == f.pupil_id)
     for word in f.pupil.split()[:4]:
-        conditions.append(sa.or_(sa.func.lower(pupil.first_name).like(_like(word)),
-                                 sa.func.lower(pupil.last_name).like(_like(word)),
-                                 pupil.username.like(_like(word))))
+        conditions.append(
+            sa.or_(
+                sa.func.lower(pupil.first_name).like(_like(word)),
+                sa.func.lower(pupil.last_name).like(_like(word)),
+                pupil.username.like(_like(word)),
+            )
+        )
     for word in f.actor.split()[:4]:
         conditions.append(sa.func.lower(AuditEvent.actor_name).like(_like(word)))
     if f.action:
@@ -179,8 +199,9 @@ def _school_query(school_id: int, f: Filters):
     if f.date_from:
         conditions.append(AuditEvent.created_at >= _berlin_midnight_utc(f.date_from))
     if f.date_to:
-        conditions.append(AuditEvent.created_at
-                          < _berlin_midnight_utc(f.date_to + dt.timedelta(days=1)))
+        conditions.append(
+            AuditEvent.created_at < _berlin_midnight_utc(f.date_to + dt.timedelta(days=1))
+        )
     join = (pupil, pupil.id == AuditEvent.pupil_id)
     return pupil, join, conditions
 
@@ -188,21 +209,33 @@ def _school_query(school_id: int, f: Filters):
 def school_events(school_id: int, f: Filters, page: int = 1, size: int = PAGE_SIZE) -> Page:
     """One page of the school's log with the pupils' names (2 queries)."""
     pupil, join, conditions = _school_query(school_id, f)
-    total = db.session.scalar(
-        sa.select(sa.func.count(AuditEvent.id)).outerjoin(*join).where(*conditions)) or 0
+    total = (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).outerjoin(*join).where(*conditions)
+        )
+        or 0
+    )
     page, pages = _page_numbers(total, page, size)
     rows = db.session.execute(
-        sa.select(AuditEvent, pupil.first_name, pupil.last_name).outerjoin(*join)
-        .where(*conditions).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * size).limit(size)
+        sa.select(AuditEvent, pupil.first_name, pupil.last_name)
+        .outerjoin(*join)
+        .where(*conditions)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
     ).all()
-    items = [(event, f"{first} {last}" if first is not None else None) for event, first, last in rows]
+    items = [
+        (event, f"{first} {last}" if first is not None else None) for event, first, last in rows
+    ]
     return Page(items=items, page=page, pages=pages, total=total)
 
 
 def known_actions(school_id: int) -> list[str]:
-    found = set(db.session.scalars(
-        sa.select(AuditEvent.action).where(AuditEvent.school_id == school_id).distinct()))
+    found = set(
+        db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.school_id == school_id).distinct()
+        )
+    )
     return sorted(found | set(ACTION_LABELS))
 
 
@@ -217,18 +250,44 @@ def csv_lines(school_id: int, f: Filters) -> Iterator[str]:
     pupil, join, conditions = _school_query(school_id, f)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["time (Europe/Berlin)", "actor", "actor id", "actor role", "action",
-                     "pupil id", "pupil", "object", "object id"])
+    writer.writerow(
+        [
+            "time (Europe/Berlin)",
+            "actor",
+            "actor id",
+            "actor role",
+            "action",
+            "pupil id",
+            "pupil",
+            "object",
+            "object id",
+        ]
+    )
     yield "\ufeff" + out.getvalue()
-    stmt = (sa.select(AuditEvent, pupil.first_name, pupil.last_name).outerjoin(*join)
-            .where(*conditions).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-            .execution_options(yield_per=500))
+    stmt = (
+        sa.select(AuditEvent, pupil.first_name, pupil.last_name)
+        .outerjoin(*join)
+        .where(*conditions)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .execution_options(yield_per=500)
+    )
     for event, first, last in db.session.execute(stmt):
         out.seek(0)
         out.truncate()
-        writer.writerow([_cell(v) for v in (
-            event.created_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S"),
-            event.actor_name, event.actor_id, event.actor_role, event.action, event.pupil_id,
-            f"{first} {last}" if first is not None else "", event.object_type, event.object_id,
-        )])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    event.created_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S"),
+                    event.actor_name,
+                    event.actor_id,
+                    event.actor_role,
+                    event.action,
+                    event.pupil_id,
+                    f"{first} {last}" if first is not None else "",
+                    event.object_type,
+                    event.object_id,
+                )
+            ]
+        )
         yield out.getvalue()

@@ -32,20 +32,30 @@ class ConsentActionForm(FlaskForm):
 class PaperConsentForm(FlaskForm):
     """Staff record a consent or a withdrawal that reached the school on paper."""
 
-    purpose = SelectField(_l("Purpose"), choices=[SelectChoice(p.value, PURPOSE_LABELS[p]) for p in PURPOSES],
-                          validators=[InputRequired()])
-    action = RadioField(_l("What does the paper say?"),
-                        choices=[SelectChoice("give", _l("Consent given")),
-                                 SelectChoice("withdraw", _l("Consent withdrawn"))],
-                        validators=[InputRequired(message=_l("Please choose one."))])
+    purpose = SelectField(
+        _l("Purpose"),
+        choices=[SelectChoice(p.value, PURPOSE_LABELS[p]) for p in PURPOSES],
+        validators=[InputRequired()],
+    )
+    action = RadioField(
+        _l("What does the paper say?"),
+        choices=[
+            SelectChoice("give", _l("Consent given")),
+            SelectChoice("withdraw", _l("Consent withdrawn")),
+        ],
+        validators=[InputRequired(message=_l("Please choose one."))],
+    )
     confirm = BooleanField(
         _l("I have the signed form and it will be filed in the pupil's records."),
-        validators=[DataRequired(message=_l("Please confirm that you have the signed form."))])
+        validators=[DataRequired(message=_l("Please confirm that you have the signed form."))],
+    )
 
 
 class MarkLeftForm(FlaskForm):
-    left_on = DateField(_l("Leaving date"),
-                        validators=[InputRequired(message=_l("Please enter the date (DD.MM.YYYY)."))])
+    left_on = DateField(
+        _l("Leaving date"),
+        validators=[InputRequired(message=_l("Please enter the date (DD.MM.YYYY)."))],
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -55,9 +65,15 @@ class ConfirmForm(FlaskForm):
 class RetentionForm(FlaskForm):
     retention_days = IntegerField(
         _l("Days after leaving until the data is deleted"),
-        validators=[InputRequired(message=_l("Please enter a number of days.")),
-                    NumberRange(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS,
-                                message=_l("Enter a number from %(min)s to %(max)s (at most five years)."))])
+        validators=[
+            InputRequired(message=_l("Please enter a number of days.")),
+            NumberRange(
+                MIN_RETENTION_DAYS,
+                MAX_RETENTION_DAYS,
+                message=_l("Enter a number from %(min)s to %(max)s (at most five years)."),
+            ),
+        ],
+    )
 
 
 class PupilSearchForm(FlaskForm):

@@ -27,10 +27,14 @@ def home():
     user = current_user._get_current_object()
     if user.is_pupil:
         return redirect(url_for("privacy.consents", pupil_id=user.id))
-    children = list(db.session.scalars(
-        sa.select(User).join(GuardianLink, GuardianLink.pupil_id == User.id)
-        .where(GuardianLink.guardian_id == user.id).order_by(User.first_name)
-    ))
+    children = list(
+        db.session.scalars(
+            sa.select(User)
+            .join(GuardianLink, GuardianLink.pupil_id == User.id)
+            .where(GuardianLink.guardian_id == user.id)
+            .order_by(User.first_name)
+        )
+    )
     if not children:
         abort(404)
     return render_template("privacy/home.html", children=children)
@@ -54,23 +58,40 @@ def consents(pupil_id: int):
         try:
             if form.action.data == "give":
                 consent.give(pupil, purpose, current_user, role)
-                flash(_("Thank you. Your consent has been saved: %(purpose)s.",
-                        purpose=consent.PURPOSE_LABELS[purpose]), "success")
+                flash(
+                    _(
+                        "Thank you. Your consent has been saved: %(purpose)s.",
+                        purpose=consent.PURPOSE_LABELS[purpose],
+                    ),
+                    "success",
+                )
             else:
                 consent.withdraw(pupil, purpose, current_user)
-                flash(_("The consent has been withdrawn and no longer applies: %(purpose)s.",
-                        purpose=consent.PURPOSE_LABELS[purpose]), "success")
+                flash(
+                    _(
+                        "The consent has been withdrawn and no longer applies: %(purpose)s.",
+                        purpose=consent.PURPOSE_LABELS[purpose],
+                    ),
+                    "success",
+                )
         except consent.ConsentError as error:
             flash(str(error), "warning")
         return redirect(url_for("privacy.consents", pupil_id=pupil_id))
     history = consent.history(pupil.id)
     withdrawn_names = consent.user_names({c.withdrawn_by_id for c in history if c.withdrawn_by_id})
     return render_template(
-        "privacy/consents.html", acc=acc, pupil=pupil, role=role,
-        active=consent.active_by_purpose(pupil.id), history=history,
-        withdrawn_names=withdrawn_names, purposes=consent.PURPOSES,
-        labels=consent.PURPOSE_LABELS, explanations=consent.PURPOSE_EXPLANATIONS,
-        role_labels=consent.ROLE_LABELS, consent_age=school.consent_age,
+        "privacy/consents.html",
+        acc=acc,
+        pupil=pupil,
+        role=role,
+        active=consent.active_by_purpose(pupil.id),
+        history=history,
+        withdrawn_names=withdrawn_names,
+        purposes=consent.PURPOSES,
+        labels=consent.PURPOSE_LABELS,
+        explanations=consent.PURPOSE_EXPLANATIONS,
+        role_labels=consent.ROLE_LABELS,
+        consent_age=school.consent_age,
         age_reached=consent.consent_age_reached(pupil, school),
     )
 
@@ -90,7 +111,9 @@ def takeaway(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
     access.require(acc.can_take_away())
     return render_template(
-        "privacy/takeaway.html", acc=acc, pupil=acc.pupil,
+        "privacy/takeaway.html",
+        acc=acc,
+        pupil=acc.pupil,
         deletion_date=lifecycle.deletion_date(acc.pupil, acc.pupil.school),
     )
 
@@ -102,7 +125,12 @@ def takeaway_download(pupil_id: int):
     access.require(acc.can_take_away())
     package = lifecycle.takeaway_file(acc.pupil, acc)
     # Recorded for guardians (record() skips the pupil's own download).
-    audit.record(current_user, "takeaway", pupil_id=acc.pupil.id, school_id=acc.pupil.school_id,
-                 commit=True)
-    return send_file(package, mimetype="application/zip", as_attachment=True,
-                     download_name=lifecycle.takeaway_filename(acc.pupil))
+    audit.record(
+        current_user, "takeaway", pupil_id=acc.pupil.id, school_id=acc.pupil.school_id, commit=True
+    )
+    return send_file(
+        package,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=lifecycle.takeaway_filename(acc.pupil),
+    )

@@ -43,15 +43,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_request(pupil: User, rater_name: str, relation: str,
-                   rater_user_id: int | None = None, days: int = LINK_DAYS
-                   ) -> tuple[AssessmentRequest, str]:
+def create_request(
+    pupil: User,
+    rater_name: str,
+    relation: str,
+    rater_user_id: int | None = None,
+    days: int = LINK_DAYS,
+) -> tuple[AssessmentRequest, str]:
     """A new request; returns it with the token for the link (shown once, never stored)."""
     token = secrets.token_urlsafe(32)
     request = AssessmentRequest(
-        school_id=pupil.school_id, pupil_id=pupil.id, token_hash=hash_token(token),
-        rater_name=rater_name.strip(), relation=relation, rater_user_id=rater_user_id,
-        grade=progress.pupil_grade(pupil), expires_at=utcnow() + dt.timedelta(days=days),
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        token_hash=hash_token(token),
+        rater_name=rater_name.strip(),
+        relation=relation,
+        rater_user_id=rater_user_id,
+        grade=progress.pupil_grade(pupil),
+        expires_at=utcnow() + dt.timedelta(days=days),
     )
     db.session.add(request)
     db.session.commit()
@@ -62,7 +71,8 @@ def find(token: str) -> AssessmentRequest | None:
     if not token or len(token) > 100:
         return None
     return db.session.scalar(
-        sa.select(AssessmentRequest).where(AssessmentRequest.token_hash == hash_token(token)))
+        sa.select(AssessmentRequest).where(AssessmentRequest.token_hash == hash_token(token))
+    )
 
 
 def link_state(request: AssessmentRequest, now: dt.datetime | None = None) -> str:
@@ -83,8 +93,11 @@ def submit_answer(request: AssessmentRequest, ratings: dict[str, int], comment: 
     # One conditional UPDATE, so two submissions at the same moment cannot both count.
     result = db.session.execute(
         sa.update(AssessmentRequest)
-        .where(AssessmentRequest.id == request.id, AssessmentRequest.answered_at.is_(None),
-               AssessmentRequest.expires_at > now)
+        .where(
+            AssessmentRequest.id == request.id,
+            AssessmentRequest.answered_at.is_(None),
+            AssessmentRequest.expires_at > now,
+        )
         .values(answered_at=now, answer={"ratings": ratings, "comment": comment.strip()})
     )
     if result.rowcount != 1:
@@ -94,9 +107,13 @@ def submit_answer(request: AssessmentRequest, ratings: dict[str, int], comment: 
 
 
 def requests_for(pupil: User) -> list[AssessmentRequest]:
-    return list(db.session.scalars(
-        sa.select(AssessmentRequest).where(AssessmentRequest.pupil_id == pupil.id)
-        .order_by(AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(AssessmentRequest)
+            .where(AssessmentRequest.pupil_id == pupil.id)
+            .order_by(AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
+        )
+    )
 
 
 def pending_answers(requests: list[AssessmentRequest]) -> list[AssessmentRequest]:
@@ -109,12 +126,18 @@ def accept(request: AssessmentRequest) -> Entry:
         raise ValueError("nothing to accept")
     answer = request.answer
     entry = Entry(
-        school_id=request.school_id, pupil_id=request.pupil_id,
-        kind=EntryKind.EXTERNAL_ASSESSMENT.value, grade=request.grade,
+        school_id=request.school_id,
+        pupil_id=request.pupil_id,
+        kind=EntryKind.EXTERNAL_ASSESSMENT.value,
+        grade=request.grade,
         status=EntryStatus.DONE.value,
-        data={"rater_name": request.rater_name, "relation": request.relation,
-              "ratings": dict(answer.get("ratings") or {}), "comment": answer.get("comment", ""),
-              "reflection": ""},
+        data={
+            "rater_name": request.rater_name,
+            "relation": request.relation,
+            "ratings": dict(answer.get("ratings") or {}),
+            "comment": answer.get("comment", ""),
+            "reflection": "",
+        },
     )
     db.session.add(entry)
     db.session.flush()
@@ -149,10 +172,16 @@ def rater_accounts(pupil: User) -> list[User]:
         .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
         .where(ClassMembership.pupil_id == pupil.id, SchoolYear.is_current.is_(True))
     )
-    return list(db.session.scalars(
-        sa.select(User).where(User.school_id == pupil.school_id,
-                              sa.or_(User.id.in_(guardians), User.id.in_(teachers)))
-        .order_by(User.last_name, User.first_name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.school_id == pupil.school_id,
+                sa.or_(User.id.in_(guardians), User.id.in_(teachers)),
+            )
+            .order_by(User.last_name, User.first_name)
+        )
+    )
 
 
 # -- comparison: self and others per quality, over time ------------------------------------
@@ -189,8 +218,12 @@ def comparison(pupil: User, qualities: list, entries: list[Entry]) -> Comparison
     """Self-assessments and accepted external ones as series, oldest first."""
     from portfolio.models import GRADE_ORDER
 
-    rated = [e for e in entries if e.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT)
-             and (e.data or {}).get("ratings")]
+    rated = [
+        e
+        for e in entries
+        if e.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT)
+        and (e.data or {}).get("ratings")
+    ]
     rated.sort(key=lambda e: (GRADE_ORDER.get(e.grade or "", 0), e.created_at, e.id))
     result = Comparison(qualities=qualities)
     for e in rated:
@@ -199,8 +232,12 @@ def comparison(pupil: User, qualities: list, entries: list[Entry]) -> Comparison
             label = _("Me, %(grade)s", grade=_grade_label(e.grade))
         else:
             relation = RELATION_LABELS.get(e.data.get("relation"), "")
-            label = _("%(name)s (%(relation)s), %(grade)s", name=e.data.get("rater_name", ""),
-                      relation=relation, grade=_grade_label(e.grade))
+            label = _(
+                "%(name)s (%(relation)s), %(grade)s",
+                name=e.data.get("rater_name", ""),
+                relation=relation,
+                grade=_grade_label(e.grade),
+            )
         result.series.append(Series(label, ratings, e.kind == EntryKind.STRENGTHS, e.grade, e.id))
     own = [s for s in result.series if s.is_self]
     if own:
@@ -210,8 +247,11 @@ def comparison(pupil: User, qualities: list, entries: list[Entry]) -> Comparison
             mine = latest.values.get(q.key)
             if mine is None:
                 continue
-            diff = [(s.label, s.values[q.key]) for s in others
-                    if q.key in s.values and abs(s.values[q.key] - mine) >= 2]
+            diff = [
+                (s.label, s.values[q.key])
+                for s in others
+                if q.key in s.values and abs(s.values[q.key] - mine) >= 2
+            ]
             if diff:
                 result.differences.append((quality_name(q), mine, diff))
     return result

@@ -78,8 +78,12 @@ def entry_rows(data: dict | Any, spec: KindSpec, qualities, only=None) -> list[R
         if isinstance(item, Group):
             group = GroupRows(item.name, str(item.label))
             for n, values in enumerate(data.get(item.name) or [], start=1):
-                group.items.append((str(item.item_label) % {"n": n},
-                                    [_row(f, values.get(f.name), qualities) for f in item.fields]))
+                group.items.append(
+                    (
+                        str(item.item_label) % {"n": n},
+                        [_row(f, values.get(f.name), qualities) for f in item.fields],
+                    )
+                )
             rows.append(group)
         else:
             rows.append(_row(item, data.get(item.name), qualities))

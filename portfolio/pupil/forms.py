@@ -89,10 +89,14 @@ class TextLimit:
     def __call__(self, form, field) -> None:
         length = len(field.data or "")
         if length > self.limit:
-            raise ValidationError(_(
-                "This text is too long: %(length)d characters, at most %(limit)d are "
-                "possible. Please shorten it (your text is kept here).",
-                length=length, limit=self.limit))
+            raise ValidationError(
+                _(
+                    "This text is too long: %(length)d characters, at most %(limit)d are "
+                    "possible. Please shorten it (your text is kept here).",
+                    length=length,
+                    limit=self.limit,
+                )
+            )
 
 
 class ChoiceOrEmpty:
@@ -108,7 +112,9 @@ choices = select_choices
 
 
 def field_choices(f: Field):
-    if f.type == "occupational_fields" or (f.type == "choice" and f.name == "field" and not f.choices):
+    if f.type == "occupational_fields" or (
+        f.type == "choice" and f.name == "field" and not f.choices
+    ):
         return list(OCCUPATIONAL_FIELDS)
     return list(f.choices)
 
@@ -120,8 +126,12 @@ def scale_choices() -> list[SelectChoice]:
 def ratings_form(qualities) -> type[Form]:
     """One radio group per quality on the four-step scale."""
     attrs = {
-        q.key: RadioField(quality_name(q), choices=scale_choices(), validate_choice=False,
-                          validators=[ChoiceOrEmpty(SCALE)])
+        q.key: RadioField(
+            quality_name(q),
+            choices=scale_choices(),
+            validate_choice=False,
+            validators=[ChoiceOrEmpty(SCALE)],
+        )
         for q in qualities
     }
     return type("RatingsForm", (Form,), attrs)
@@ -133,33 +143,54 @@ def _unbound(f: Field, qualities):
     text_required = [DataRequired(message=REQUIRED)] if f.required else []
     hint = f.prompt
     if f.type == "textarea":
-        return TextAreaField(f.label, validators=[*text_required, TextLimit(f.limit)],
-                             description=hint,
-                             render_kw={"rows": 5, "data-maxlength": f.limit})
+        return TextAreaField(
+            f.label,
+            validators=[*text_required, TextLimit(f.limit)],
+            description=hint,
+            render_kw={"rows": 5, "data-maxlength": f.limit},
+        )
     if f.type == "text":
-        return StringField(f.label, validators=[*text_required, TextLimit(f.limit)],
-                           description=hint, render_kw={"data-maxlength": f.limit})
+        return StringField(
+            f.label,
+            validators=[*text_required, TextLimit(f.limit)],
+            description=hint,
+            render_kw={"data-maxlength": f.limit},
+        )
     if f.type == "date":
         return DateInputField(f.label, validators=[*text_required], description=hint)
     if f.type == "choice":
         options = field_choices(f)
-        return SelectField(f.label, choices=choices([("", CHOOSE), *options]),
-                           validate_choice=False,
-                           validators=[*required, ChoiceOrEmpty(options)], description=hint)
+        return SelectField(
+            f.label,
+            choices=choices([("", CHOOSE), *options]),
+            validate_choice=False,
+            validators=[*required, ChoiceOrEmpty(options)],
+            description=hint,
+        )
     if f.type in ("multichoice", "occupational_fields"):
-        return MultiCheckboxField(f.label, choices=choices(field_choices(f)), validators=[*required],
-                                  description=hint)
+        return MultiCheckboxField(
+            f.label, choices=choices(field_choices(f)), validators=[*required], description=hint
+        )
     if f.type == "yesno":
-        return RadioField(f.label, choices=choices(f.choices), validate_choice=False,
-                          validators=[*required, ChoiceOrEmpty(f.choices)], description=hint)
+        return RadioField(
+            f.label,
+            choices=choices(f.choices),
+            validate_choice=False,
+            validators=[*required, ChoiceOrEmpty(f.choices)],
+            description=hint,
+        )
     if f.type == "ratings":
         return FormField(ratings_form(qualities), label=f.label, description=hint)
     if f.type == "number":
         return IntegerField(
-            f.label, description=hint,
-            validators=[InputRequired(message=REQUIRED) if f.required else Optional(),
-                        NumberRange(min=0, max=1_000_000, message=_l("Please enter a number."))],
-            render_kw={"inputmode": "numeric"})
+            f.label,
+            description=hint,
+            validators=[
+                InputRequired(message=REQUIRED) if f.required else Optional(),
+                NumberRange(min=0, max=1_000_000, message=_l("Please enter a number.")),
+            ],
+            render_kw={"inputmode": "numeric"},
+        )
     raise ValueError(f"unknown field type {f.type!r}")
 
 
@@ -169,7 +200,9 @@ class EntryFormBase(FlaskForm):
 
 
 def group_item_form(group: Group, qualities) -> type[Form]:
-    return type(f"{group.name}Item", (Form,), {f.name: _unbound(f, qualities) for f in group.fields})
+    return type(
+        f"{group.name}Item", (Form,), {f.name: _unbound(f, qualities) for f in group.fields}
+    )
 
 
 def item_count(group: Group, existing: list | None, extra: int = 0) -> int:
@@ -189,9 +222,11 @@ def entry_form_class(spec: KindSpec, qualities, counts: dict[str, int]) -> type[
             continue
         if isinstance(item, Group):
             attrs[item.name] = FieldList(
-                FormField(group_item_form(item, qualities)), label=item.label,
+                FormField(group_item_form(item, qualities)),
+                label=item.label,
                 min_entries=counts.get(item.name, 1),
-                validators=[GroupLimit(item)])
+                validators=[GroupLimit(item)],
+            )
         else:
             attrs[item.name] = _unbound(item, qualities)
     return type(f"{spec.kind.value.title()}Form", (EntryFormBase,), attrs)
@@ -204,7 +239,9 @@ class GroupLimit:
     def __call__(self, form, field) -> None:
         filled = [e for e in field.entries if not _is_empty(item_data(self.group, e.form))]
         if len(filled) > self.group.max_items:
-            raise ValidationError(_("At most %(n)d items are possible here.", n=self.group.max_items))
+            raise ValidationError(
+                _("At most %(n)d items are possible here.", n=self.group.max_items)
+            )
 
 
 # -- data <-> form ---------------------------------------------------------------------
@@ -281,21 +318,33 @@ class HandInForm(FlaskForm):
 
 class AssessmentRequestForm(FlaskForm):
     rater_name = StringField(
-        _l("Name of the person"), validators=[DataRequired(message=REQUIRED), TextLimit(120)],
-        description=_l("e.g. Mum, Mr Schmidt, my placement mentor"))
-    relation = RadioField(_l("Who is this person to you?"), choices=choices(RELATIONS),
-                          validators=[InputRequired(message=_l("Please choose one."))])
-    rater_user_id = SelectField(_l("Their account here (optional)"), coerce=str,
-                                validate_choice=False,
-                                description=_l("If they have an account, they also find the "
-                                               "request after logging in."))
+        _l("Name of the person"),
+        validators=[DataRequired(message=REQUIRED), TextLimit(120)],
+        description=_l("e.g. Mum, Mr Schmidt, my placement mentor"),
+    )
+    relation = RadioField(
+        _l("Who is this person to you?"),
+        choices=choices(RELATIONS),
+        validators=[InputRequired(message=_l("Please choose one."))],
+    )
+    rater_user_id = SelectField(
+        _l("Their account here (optional)"),
+        coerce=str,
+        validate_choice=False,
+        description=_l("If they have an account, they also find the request after logging in."),
+    )
 
 
 def rater_form_class(qualities) -> type[FlaskForm]:
     attrs = {
-        "ratings": FormField(ratings_form(qualities), label=_l("How well does this describe them?")),
-        "comment": TextAreaField(_l("Your comment (optional)"), validators=[TextLimit(LONG_MAX)],
-                                 render_kw={"rows": 5, "data-maxlength": LONG_MAX},
-                                 description=_l("What are they good at? What could they try?")),
+        "ratings": FormField(
+            ratings_form(qualities), label=_l("How well does this describe them?")
+        ),
+        "comment": TextAreaField(
+            _l("Your comment (optional)"),
+            validators=[TextLimit(LONG_MAX)],
+            render_kw={"rows": 5, "data-maxlength": LONG_MAX},
+            description=_l("What are they good at? What could they try?"),
+        ),
     }
     return type("RaterForm", (FlaskForm,), attrs)

@@ -20,8 +20,9 @@ def rate(token: str):
     pupil = db.session.get(User, request_.pupil_id)
     state = assessments.link_state(request_)
     if state != "open":
-        return render_template("pupil/rate_closed.html", state=state,
-                               first_name=pupil.first_name), 410
+        return render_template(
+            "pupil/rate_closed.html", state=state, first_name=pupil.first_name
+        ), 410
     qualities = services.qualities_for(request_.school_id)
     form = forms.rater_form_class(qualities)()
     if form.validate_on_submit():
@@ -29,14 +30,22 @@ def rate(token: str):
         comment = form.comment.data or ""
         if not ratings and not comment.strip():
             form.comment.errors = list(form.comment.errors) + [
-                _("Please rate at least one quality or write a comment.")]
+                _("Please rate at least one quality or write a comment.")
+            ]
         else:
             try:
                 assessments.submit_answer(request_, ratings, comment)
             except assessments.LinkUnusable as exc:
-                return render_template("pupil/rate_closed.html", state=exc.reason,
-                                       first_name=pupil.first_name), 410
-            return render_template("pupil/rate_thanks.html", first_name=pupil.first_name,
-                                   request_id=request_.id)
-    return render_template("pupil/rate.html", form=form, first_name=pupil.first_name,
-                           request_=request_, qualities=qualities)
+                return render_template(
+                    "pupil/rate_closed.html", state=exc.reason, first_name=pupil.first_name
+                ), 410
+            return render_template(
+                "pupil/rate_thanks.html", first_name=pupil.first_name, request_id=request_.id
+            )
+    return render_template(
+        "pupil/rate.html",
+        form=form,
+        first_name=pupil.first_name,
+        request_=request_,
+        qualities=qualities,
+    )

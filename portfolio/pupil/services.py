@@ -29,10 +29,20 @@ from portfolio.models import (
 from portfolio.reference import element_name
 
 SEK2_GRADES = ("EF", "Q1", "Q2", "11", "12", "13")
-SEK1_KINDS = (EntryKind.POTENZIALANALYSE, EntryKind.BERUFSFELDERKUNDUNG, EntryKind.PRAKTIKUM,
-              EntryKind.PRAXISKURS, EntryKind.LANGZEITPRAKTIKUM)
-SEK2_KINDS = (EntryKind.SEK2_STANDORT, EntryKind.SEK2_EK1, EntryKind.SEK2_PRAXIS,
-              EntryKind.SEK2_EK2, EntryKind.STUDIENORIENTIERUNG)
+SEK1_KINDS = (
+    EntryKind.POTENZIALANALYSE,
+    EntryKind.BERUFSFELDERKUNDUNG,
+    EntryKind.PRAKTIKUM,
+    EntryKind.PRAXISKURS,
+    EntryKind.LANGZEITPRAKTIKUM,
+)
+SEK2_KINDS = (
+    EntryKind.SEK2_STANDORT,
+    EntryKind.SEK2_EK1,
+    EntryKind.SEK2_PRAXIS,
+    EntryKind.SEK2_EK2,
+    EntryKind.STUDIENORIENTIERUNG,
+)
 #: Accepted external assessments only come from a rater's answer, never from a form.
 NOT_CREATABLE = (EntryKind.EXTERNAL_ASSESSMENT,)
 
@@ -84,8 +94,13 @@ def can_create(spec: KindSpec) -> bool:
 
 
 # -- loading -----------------------------------------------------------------------------
-def entries_for(pupil: User, audiences: Iterable[Audience] | None = None, *,
-                kinds: Iterable[str] | None = None, with_comments: bool = False) -> list[Entry]:
+def entries_for(
+    pupil: User,
+    audiences: Iterable[Audience] | None = None,
+    *,
+    kinds: Iterable[str] | None = None,
+    with_comments: bool = False,
+) -> list[Entry]:
     """A pupil's entries in section and kind order, oldest first within a kind.
 
     With `audiences`, only entries shared with one of them. One query (two with comments).
@@ -149,9 +164,15 @@ def apply_data(entry: Entry, data: dict) -> None:
 
 def create_entry(pupil: User, kind: str, data: dict) -> Entry:
     """A new entry of the pupil, in the pupil's current grade, private."""
-    entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind=EntryKind(kind).value,
-                  grade=progress.pupil_grade(pupil), status=EntryStatus.IN_PROGRESS.value,
-                  review_state=ReviewState.NONE.value, data={})
+    entry = Entry(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        kind=EntryKind(kind).value,
+        grade=progress.pupil_grade(pupil),
+        status=EntryStatus.IN_PROGRESS.value,
+        review_state=ReviewState.NONE.value,
+        data={},
+    )
     apply_data(entry, data)
     db.session.add(entry)
     db.session.commit()
@@ -222,8 +243,9 @@ def delete_entry(entry: Entry) -> None:
 
 def visible_to(entry: Entry) -> list[str]:
     """Whom the entry is shared with, as words for the pupil (empty: only the pupil)."""
-    return [str(label) for audience, label in AUDIENCE_LABELS.items()
-            if entry.is_shared_with(audience)]
+    return [
+        str(label) for audience, label in AUDIENCE_LABELS.items() if entry.is_shared_with(audience)
+    ]
 
 
 def visibility_text(entry: Entry) -> str:
@@ -273,8 +295,9 @@ def timeline_grades(grade: str | None) -> list[str]:
 def _per_grade_states(pupil: User) -> dict[tuple[str, str | None], progress.ElementState]:
     """States per (kind, grade) of the pupil's entries: one grouped query."""
     rows = db.session.execute(
-        sa.select(Entry.kind, Entry.grade, Entry.status, Entry.review_state,
-                  sa.func.count(Entry.id))
+        sa.select(
+            Entry.kind, Entry.grade, Entry.status, Entry.review_state, sa.func.count(Entry.id)
+        )
         .where(Entry.pupil_id == pupil.id, Entry.school_id == pupil.school_id)
         .group_by(Entry.kind, Entry.grade, Entry.status, Entry.review_state)
     )
@@ -300,8 +323,7 @@ def timeline(pupil: User) -> list[GradeBlock]:
     current_order = GRADE_ORDER.get(grade or "8", 8)
     blocks = []
     for g in timeline_grades(grade):
-        block = GradeBlock(grade=g, is_current=g == grade,
-                           is_future=GRADE_ORDER[g] > current_order)
+        block = GradeBlock(grade=g, is_current=g == grade, is_future=GRADE_ORDER[g] > current_order)
         for el in elements:
             if g not in el.grade_list:
                 continue
@@ -320,8 +342,10 @@ def next_element(blocks: list[GradeBlock]) -> TimelineItem | None:
     for block in blocks:
         if block.is_current:
             # Optional elements are for selected pupils only: never suggest them.
-            return next((i for i in block.items
-                         if i.state.state == progress.OPEN and i.element.mandatory), None)
+            return next(
+                (i for i in block.items if i.state.state == progress.OPEN and i.element.mandatory),
+                None,
+            )
     return None
 
 
@@ -340,7 +364,11 @@ def qualities_for(school_id: int) -> list:
 
     cache = g.setdefault("_qualities", {})
     if school_id not in cache:
-        cache[school_id] = list(db.session.scalars(
-            sa.select(Quality).where(Quality.school_id == school_id, Quality.active.is_(True))
-            .order_by(Quality.position, Quality.id)))
+        cache[school_id] = list(
+            db.session.scalars(
+                sa.select(Quality)
+                .where(Quality.school_id == school_id, Quality.active.is_(True))
+                .order_by(Quality.position, Quality.id)
+            )
+        )
     return cache[school_id]

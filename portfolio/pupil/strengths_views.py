@@ -23,27 +23,34 @@ def _me():
 def strengths():
     me = _me()
     qualities = services.qualities_for(me.school_id)
-    entries = services.entries_for(
-        me, kinds=[EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT])
+    entries = services.entries_for(me, kinds=[EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT])
     comparison = assessments.comparison(me, qualities, entries)
     chart = None
     if comparison.series:
         # Built from escaped text only (charts.py escapes every label).
-        chart = Markup(charts.strengths_chart_svg(
-            comparison.chart_qualities, comparison.chart_series,
-            title=_("How I see myself and how others see me"),
-            description=_("For each quality one marker per assessment, from “not yet” to "
-                          "“very well”. The table below shows the same."),
-            rtl=is_rtl()))
-    return render_template("pupil/strengths.html", comparison=comparison, chart=chart,
-                           entries=entries)
+        chart = Markup(
+            charts.strengths_chart_svg(
+                comparison.chart_qualities,
+                comparison.chart_series,
+                title=_("How I see myself and how others see me"),
+                description=_(
+                    "For each quality one marker per assessment, from “not yet” to "
+                    "“very well”. The table below shows the same."
+                ),
+                rtl=is_rtl(),
+            )
+        )
+    return render_template(
+        "pupil/strengths.html", comparison=comparison, chart=chart, entries=entries
+    )
 
 
 def _request_form(me):
     form = forms.AssessmentRequestForm()
     people = assessments.rater_accounts(me)
     form.rater_user_id.choices = forms.choices(
-        [("", _("No account"))] + [(str(u.id), u.full_name) for u in people])
+        [("", _("No account"))] + [(str(u.id), u.full_name) for u in people]
+    )
     return form, {str(u.id): u for u in people}
 
 
@@ -57,8 +64,11 @@ def assessment_requests():
             form.rater_user_id.errors = [_("Please choose one of the options.")]
         else:
             _request, token = assessments.create_request(
-                me, form.rater_name.data, form.relation.data,
-                rater_user_id=people[rater_id].id if rater_id else None)
+                me,
+                form.rater_name.data,
+                form.relation.data,
+                rater_user_id=people[rater_id].id if rater_id else None,
+            )
             session[NEW_LINK_KEY] = token
             return redirect(url_for(".assessment_requests", _anchor="new-link"))
     token = session.pop(NEW_LINK_KEY, None)
@@ -66,16 +76,20 @@ def assessment_requests():
     requests = assessments.requests_for(me)
     new_request = requests[0] if token and requests else None
     return render_template(
-        "pupil/assessments.html", form=form, requests=requests,
-        pending=assessments.pending_answers(requests), new_link=new_link,
-        new_request=new_request, confirm=ConfirmForm(), link_state=assessments.link_state,
+        "pupil/assessments.html",
+        form=form,
+        requests=requests,
+        pending=assessments.pending_answers(requests),
+        new_link=new_link,
+        new_request=new_request,
+        confirm=ConfirmForm(),
+        link_state=assessments.link_state,
         relation_labels=assessments.RELATION_LABELS,
         qualities=services.qualities_for(me.school_id),
     )
 
 
-@bp.route("/assessments/<int:request_id>/<any(accept, decline, withdraw):action>",
-          methods=["POST"])
+@bp.route("/assessments/<int:request_id>/<any(accept, decline, withdraw):action>", methods=["POST"])
 def assessment_action(request_id: int, action: str):
     request_ = access.load_own(_me(), AssessmentRequest, request_id)
     if not ConfirmForm().validate_on_submit():
@@ -83,8 +97,7 @@ def assessment_action(request_id: int, action: str):
     try:
         if action == "accept":
             entry = assessments.accept(request_)
-            flash(_("Added to your portfolio. Only you can see it until you share it."),
-                  "success")
+            flash(_("Added to your portfolio. Only you can see it until you share it."), "success")
             return redirect(url_for(".entry", entry_id=entry.id))
         if action == "decline":
             assessments.decline(request_)

@@ -124,9 +124,14 @@ def home():
         overdue=[(e, steps) for e, steps in overdue if steps],
         unread=news.unread_count(me) if url_exists(NEWS_ENDPOINT) else None,
         entry_count=len(entries),
-        links={name: url_exists(ep) for name, ep in (
-            ("documents", DOCUMENTS_ENDPOINT), ("agreement", AGREEMENT_ENDPOINT),
-            ("news", NEWS_ENDPOINT))},
+        links={
+            name: url_exists(ep)
+            for name, ep in (
+                ("documents", DOCUMENTS_ENDPOINT),
+                ("agreement", AGREEMENT_ENDPOINT),
+                ("news", NEWS_ENDPOINT),
+            )
+        },
     )
 
 
@@ -157,7 +162,8 @@ def section(section: str):
         specs = services.offered_kinds(grade, sec)
         context["specs"] = [s for s in specs if s.kind != EntryKind.EXTERNAL_ASSESSMENT]
         context["by_kind"] = services.entries_by_kind(
-            services.entries_for(me, kinds=[s.kind for s in specs]))
+            services.entries_for(me, kinds=[s.kind for s in specs])
+        )
     return render_template("pupil/section.html", **context)
 
 
@@ -165,16 +171,25 @@ def section(section: str):
 def kinds():
     me = _me()
     by_kind = services.entries_by_kind(services.entries_for(me))
-    return render_template("pupil/kinds.html", specs=list(SPECS.values()), by_kind=by_kind,
-                           can_create=services.can_create)
+    return render_template(
+        "pupil/kinds.html",
+        specs=list(SPECS.values()),
+        by_kind=by_kind,
+        can_create=services.can_create,
+    )
 
 
 @bp.route("/kind/<kind>")
 def kind(kind: str):
     spec = _spec(kind)
     entries = services.entries_for(_me(), kinds=[spec.kind])
-    return render_template("pupil/kind.html", spec=spec, entries=entries,
-                           can_create=services.can_create(spec), overdue=services.overdue_steps)
+    return render_template(
+        "pupil/kind.html",
+        spec=spec,
+        entries=entries,
+        can_create=services.can_create(spec),
+        overdue=services.overdue_steps,
+    )
 
 
 # -- entries ---------------------------------------------------------------------------------
@@ -220,8 +235,9 @@ def _edit_page(spec, entry: Entry | None):
     if request.method == "POST":
         form = form_class()
     else:
-        form = form_class(data={**forms.form_data(spec, stored),
-                                "version": str(entry.version) if entry else ""})
+        form = form_class(
+            data={**forms.form_data(spec, stored), "version": str(entry.version) if entry else ""}
+        )
     draft_key = f"entry-{entry.id}" if entry else f"new-{spec.kind.value}"
     conflict = None
     if form.validate_on_submit():
@@ -242,15 +258,28 @@ def _edit_page(spec, entry: Entry | None):
             if add_row in counts and add_row in form:
                 rows = len(form[add_row].entries) + 1
                 flash(_("Saved. There is a new empty row for you."), "success")
-                return redirect(url_for(".edit", entry_id=entry.id, group=add_row, rows=rows,
-                                        _anchor=f"group-{add_row}"))
+                return redirect(
+                    url_for(
+                        ".edit",
+                        entry_id=entry.id,
+                        group=add_row,
+                        rows=rows,
+                        _anchor=f"group-{add_row}",
+                    )
+                )
             flash(_("Saved."), "success")
             return redirect(url_for(".entry", entry_id=entry.id))
     elif request.method == "POST" and form.errors:
         flash(_("Not saved yet: please check the marked fields."), "error")
     return render_template(
-        "pupil/edit.html", spec=spec, form=form, entry=entry, conflict=conflict,
-        qualities=qualities, draft_key=draft_key, groups=groups,
+        "pupil/edit.html",
+        spec=spec,
+        form=form,
+        entry=entry,
+        conflict=conflict,
+        qualities=qualities,
+        draft_key=draft_key,
+        groups=groups,
         readonly=spec.extra.get("readonly_fields", ()),
     ), 409 if conflict is not None else 200
 
@@ -261,11 +290,19 @@ def entry(entry_id: int):
     spec = services.spec_for(entry.kind)
     if request.args.get("discard_draft"):
         _draft_saved(f"entry-{entry.id}")  # the pupil kept the stored version
-    sharing = forms.SharingForm(data={f"share_{a.value}": entry.is_shared_with(a) for a in Audience})
+    sharing = forms.SharingForm(
+        data={f"share_{a.value}": entry.is_shared_with(a) for a in Audience}
+    )
     page = render_template(
-        "pupil/entry.html", entry=entry, spec=spec, qualities=services.qualities_for(entry.school_id),
-        sharing=sharing, hand_in=forms.HandInForm(), confirm=ConfirmForm(),
-        overdue=services.overdue_steps(entry), can_edit=spec.pupil_editable,
+        "pupil/entry.html",
+        entry=entry,
+        spec=spec,
+        qualities=services.qualities_for(entry.school_id),
+        sharing=sharing,
+        hand_in=forms.HandInForm(),
+        confirm=ConfirmForm(),
+        overdue=services.overdue_steps(entry),
+        can_edit=spec.pupil_editable,
     )
     if news.mark_read(current_user, entry_id=entry.id):  # its comments have now been seen
         db.session.commit()
@@ -292,8 +329,10 @@ def sharing(entry_id: int):
         services.set_sharing(entry, chosen)
         flash(services.visibility_text(entry), "success")
         if was_requested and entry.review_state != ReviewState.REQUESTED:
-            flash(_("Your teachers no longer see this entry, so it is no longer handed in."),
-                  "warning")
+            flash(
+                _("Your teachers no longer see this entry, so it is no longer handed in."),
+                "warning",
+            )
     return redirect(url_for(".entry", entry_id=entry.id, _anchor="sharing"))
 
 
@@ -305,8 +344,13 @@ def hand_in(entry_id: int):
         try:
             services.hand_in(entry, share_with_teachers=form.share_teachers.data)
         except services.NeedsSharing:
-            flash(_("To hand it in, your teachers must be able to see this entry. Tick "
-                    "“Also share this entry with my teachers” and try again."), "error")
+            flash(
+                _(
+                    "To hand it in, your teachers must be able to see this entry. Tick "
+                    "“Also share this entry with my teachers” and try again."
+                ),
+                "error",
+            )
         else:
             flash(_("Handed in. Your teachers can now give you feedback."), "success")
     return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"))

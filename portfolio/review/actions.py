@@ -59,8 +59,12 @@ class PupilActions:
     @property
     def count(self) -> int:
         """Number of open items (each overdue goal and each waiting entry counts)."""
-        return (self.waiting + self.placements_without_evaluation
-                + int(self.agreement_missing) + self.goals_overdue)
+        return (
+            self.waiting
+            + self.placements_without_evaluation
+            + int(self.agreement_missing)
+            + self.goals_overdue
+        )
 
     def matches(self, key: str | None) -> bool:
         if not key:
@@ -129,9 +133,12 @@ def action_items(
 
     rows = db.session.execute(
         sa.select(Entry.pupil_id, Entry.kind, sa.func.count(Entry.id))
-        .where(Entry.school_id == school.id, Entry.pupil_id.in_(pupil_ids),
-               Entry.review_state == ReviewState.REQUESTED.value,
-               shared_clause(Entry, audiences))
+        .where(
+            Entry.school_id == school.id,
+            Entry.pupil_id.in_(pupil_ids),
+            Entry.review_state == ReviewState.REQUESTED.value,
+            shared_clause(Entry, audiences),
+        )
         .group_by(Entry.pupil_id, Entry.kind)
     )
     for pupil_id, kind, n in rows:
@@ -139,9 +146,9 @@ def action_items(
         result[pupil_id].waiting_kinds.add(kind)
 
     rows = db.session.execute(
-        sa.select(Entry.pupil_id, Entry.kind, Entry.data, Entry.next_due_on, Entry.status)
-        .where(
-            Entry.school_id == school.id, Entry.pupil_id.in_(pupil_ids),
+        sa.select(Entry.pupil_id, Entry.kind, Entry.data, Entry.next_due_on, Entry.status).where(
+            Entry.school_id == school.id,
+            Entry.pupil_id.in_(pupil_ids),
             sa.or_(
                 Entry.kind == EntryKind.PRAKTIKUM.value,
                 sa.and_(Entry.kind == EntryKind.GOAL.value, Entry.next_due_on < today),
@@ -158,11 +165,17 @@ def action_items(
             if item.goal_overdue_since is None or due_on < item.goal_overdue_since:
                 item.goal_overdue_since = due_on
 
-    signed = set(db.session.scalars(
-        sa.select(Agreement.pupil_id).distinct()
-        .where(Agreement.school_id == school.id, Agreement.pupil_id.in_(pupil_ids),
-               Agreement.locked_at.is_not(None))
-    ))
+    signed = set(
+        db.session.scalars(
+            sa.select(Agreement.pupil_id)
+            .distinct()
+            .where(
+                Agreement.school_id == school.id,
+                Agreement.pupil_id.in_(pupil_ids),
+                Agreement.locked_at.is_not(None),
+            )
+        )
+    )
     for pupil_id, grade in grades.items():
         due, deadline = agreement_due(school, grade, today)
         if due and pupil_id not in signed:

@@ -15,15 +15,22 @@ from portfolio.review.report import build_reports, report_csv
 
 @click.command("coordination-report")
 @click.option("--school", "schulnummer", help="Schulnummer; default: every school.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
-              help="Write the CSV to this file (default: print it).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the CSV to this file (default: print it).",
+)
 @click.option("--lang", default="de", show_default=True, help="Language of the column names.")
 def coordination_report_command(schulnummer, out, lang):
     """Print the transition decisions per school and grade (no names; small counts withheld)."""
     g.force_locale = lang  # no request here: portfolio.i18n.select_locale reads this
     try:
-        schools = ([accounts.get_school(schulnummer)] if schulnummer else
-                   list(db.session.scalars(sa.select(School).order_by(School.schulnummer))))
+        schools = (
+            [accounts.get_school(schulnummer)]
+            if schulnummer
+            else list(db.session.scalars(sa.select(School).order_by(School.schulnummer)))
+        )
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     data = report_csv(build_reports(schools))

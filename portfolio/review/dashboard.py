@@ -94,8 +94,11 @@ def _members(school: School):
         .join(ClassMembership, ClassMembership.pupil_id == User.id)
         .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
-        .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True),
-               User.status == PupilStatus.ACTIVE.value)
+        .where(
+            SchoolClass.school_id == school.id,
+            SchoolYear.is_current.is_(True),
+            User.status == PupilStatus.ACTIVE.value,
+        )
         .order_by(User.last_name, User.first_name, User.id)
         .options(PUPIL_LIST)
     ).all()
@@ -105,11 +108,13 @@ def school_dashboard(school: School, today: dt.date | None = None):
     """Per grade and class, how far each element is; and who has no signed agreement."""
     today = today or dt.date.today()
     members = _members(school)
-    classes = list(db.session.scalars(
-        sa.select(SchoolClass)
-        .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
-        .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True))
-    ))
+    classes = list(
+        db.session.scalars(
+            sa.select(SchoolClass)
+            .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
+            .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True))
+        )
+    )
     ids = [p.id for p, _c in members]
     states = progress.element_states(school.id, ids) if ids else {}
     by_class: dict[int, list[int]] = {c.id: [] for c in classes}
@@ -121,23 +126,34 @@ def school_dashboard(school: School, today: dt.date | None = None):
         elements = progress.elements_for_grade(school.id, grade)
         grade_classes = sorted((c for c in classes if c.grade == grade), key=lambda c: c.name)
         all_ids = [pid for c in grade_classes for pid in by_class[c.id]]
-        blocks.append(GradeBlock(
-            grade,
-            _stats(grade, elements, all_ids, states),
-            [_stats(c.name, elements, by_class[c.id], states) for c in grade_classes],
-        ))
+        blocks.append(
+            GradeBlock(
+                grade,
+                _stats(grade, elements, all_ids, states),
+                [_stats(c.name, elements, by_class[c.id], states) for c in grade_classes],
+            )
+        )
 
-    signed = set(db.session.scalars(
-        sa.select(Agreement.pupil_id).distinct()
-        .where(Agreement.school_id == school.id, Agreement.locked_at.is_not(None))
-    ))
+    signed = set(
+        db.session.scalars(
+            sa.select(Agreement.pupil_id)
+            .distinct()
+            .where(Agreement.school_id == school.id, Agreement.locked_at.is_not(None))
+        )
+    )
     missing = []
     for pupil, cls in members:
         if GRADE_ORDER.get(cls.grade, 0) >= 9 and pupil.id not in signed:
             overdue, deadline = agreement_due(school, cls.grade, today)
             missing.append(MissingAgreement(pupil, cls, overdue, deadline))
-    missing.sort(key=lambda m: (GRADE_ORDER.get(m.school_class.grade, 0), m.school_class.name,
-                                m.pupil.last_name, m.pupil.first_name))
+    missing.sort(
+        key=lambda m: (
+            GRADE_ORDER.get(m.school_class.grade, 0),
+            m.school_class.name,
+            m.pupil.last_name,
+            m.pupil.first_name,
+        )
+    )
     return blocks, missing
 
 
@@ -153,16 +169,38 @@ def _cell(value) -> str:
 def dashboard_csv(blocks: list[GradeBlock]) -> bytes:
     """The overview as CSV for Excel: UTF-8 with BOM, ';', CRLF, quoted where needed."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL,
-                        lineterminator="\r\n")
-    writer.writerow([_("Grade"), _("Class"), _("Standard element"), _("Pupils"), _("Done"),
-                     _("In progress"), _("Open"), _("Done (%)")])
+    writer = csv.writer(
+        out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"
+    )
+    writer.writerow(
+        [
+            _("Grade"),
+            _("Class"),
+            _("Standard element"),
+            _("Pupils"),
+            _("Done"),
+            _("In progress"),
+            _("Open"),
+            _("Done (%)"),
+        ]
+    )
     for block in blocks:
-        for group, class_name in [(block.total, _("all classes"))] + [(c, c.label) for c in block.classes]:
+        for group, class_name in [(block.total, _("all classes"))] + [
+            (c, c.label) for c in block.classes
+        ]:
             for stat in group.stats:
-                writer.writerow([_cell(block.grade), _cell(class_name),
-                                 _cell(element_name(stat.element)), group.pupils, stat.done,
-                                 stat.in_progress, stat.open, stat.percent])
+                writer.writerow(
+                    [
+                        _cell(block.grade),
+                        _cell(class_name),
+                        _cell(element_name(stat.element)),
+                        group.pupils,
+                        stat.done,
+                        stat.in_progress,
+                        stat.open,
+                        stat.percent,
+                    ]
+                )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -178,17 +216,25 @@ class CaseRow:
 def caseload(counsellor: User, school: School, today: dt.date | None = None):
     """Assigned pupils with consent (with progress) and those without (names only)."""
     with_consent = access.counselled_pupils(counsellor, with_consent=True)
-    pupils = list(db.session.scalars(
-        sa.select(User).where(User.id.in_(with_consent)).order_by(User.last_name, User.first_name)
-        .options(PUPIL_LIST)
-    ))
-    no_consent = list(db.session.scalars(
-        sa.select(User)
-        .where(User.id.in_(access.counselled_pupils(counsellor, with_consent=False)),
-               User.id.not_in(with_consent))
-        .order_by(User.last_name, User.first_name)
-        .options(PUPIL_LIST)
-    ))
+    pupils = list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.id.in_(with_consent))
+            .order_by(User.last_name, User.first_name)
+            .options(PUPIL_LIST)
+        )
+    )
+    no_consent = list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.id.in_(access.counselled_pupils(counsellor, with_consent=False)),
+                User.id.not_in(with_consent),
+            )
+            .order_by(User.last_name, User.first_name)
+            .options(PUPIL_LIST)
+        )
+    )
     ids = [p.id for p in pupils]
     classes = progress.current_classes(ids) if ids else {}
     states = progress.element_states(school.id, ids) if ids else {}
@@ -197,7 +243,12 @@ def caseload(counsellor: User, school: School, today: dt.date | None = None):
     rows = []
     for pupil in pupils:
         keys = [el.key for el in progress.elements_for_grade(school.id, grades[pupil.id])]
-        rows.append(CaseRow(pupil, classes.get(pupil.id),
-                            progress.progress_percent(states.get(pupil.id, {}), keys),
-                            items[pupil.id]))
+        rows.append(
+            CaseRow(
+                pupil,
+                classes.get(pupil.id),
+                progress.progress_percent(states.get(pupil.id, {}), keys),
+                items[pupil.id],
+            )
+        )
     return rows, no_consent

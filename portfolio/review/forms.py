@@ -14,5 +14,7 @@ COMMENT_MAX = 4000
 class RespondForm(FlaskForm):
     body = TextAreaField(
         _l("Your comment"),
-        validators=[Length(max=COMMENT_MAX, message=_l("Please write at most %(max)d characters."))],
+        validators=[
+            Length(max=COMMENT_MAX, message=_l("Please write at most %(max)d characters."))
+        ],
     )

@@ -122,10 +122,13 @@ def decision_counts(school_ids: list[int]) -> dict[int, dict[tuple[str, str], in
         .subquery()
     )
     rows = db.session.execute(
-        sa.select(Agreement.school_id, Agreement.grade, Agreement.decision,
-                  sa.func.count(Agreement.id))
-        .join(latest, sa.and_(latest.c.pupil_id == Agreement.pupil_id,
-                              latest.c.number == Agreement.number))
+        sa.select(
+            Agreement.school_id, Agreement.grade, Agreement.decision, sa.func.count(Agreement.id)
+        )
+        .join(
+            latest,
+            sa.and_(latest.c.pupil_id == Agreement.pupil_id, latest.c.number == Agreement.number),
+        )
         .group_by(Agreement.school_id, Agreement.grade, Agreement.decision)
     )
     result: dict[int, dict[tuple[str, str], int]] = {sid: {} for sid in school_ids}
@@ -159,14 +162,21 @@ def report_csv(reports: list[SchoolReport]) -> bytes:
     decisions = list(reports[0].decisions) if reports else [k for k, _l in AGREEMENT_DECISIONS]
     for report in reports[1:]:
         decisions += [d for d in report.decisions if d not in decisions]
-    writer.writerow([_("Schulnummer"), _("School"), _("Municipality"), _("Grade")]
-                    + [decision_label(d) for d in decisions] + [_("Total")])
+    writer.writerow(
+        [_("Schulnummer"), _("School"), _("Municipality"), _("Grade")]
+        + [decision_label(d) for d in decisions]
+        + [_("Total")]
+    )
     for report in reports:
         for label, row in report.rows:
             by_key = dict(zip(report.decisions + ["__total"], row))
             writer.writerow(
-                [report.school.schulnummer, report.school.name, report.school.municipality,
-                 label if label is not None else _("all grades")]
+                [
+                    report.school.schulnummer,
+                    report.school.name,
+                    report.school.municipality,
+                    label if label is not None else _("all grades"),
+                ]
                 + [by_key[d].display if d in by_key else "0" for d in decisions]
                 + [by_key["__total"].display]
             )

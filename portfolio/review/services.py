@@ -62,16 +62,18 @@ class ClassSummary:
 
 def class_summaries(user: User, school: School, today: dt.date | None = None) -> list[ClassSummary]:
     """The user's classes with how many pupils need each kind of action (5 queries)."""
-    classes = list(db.session.scalars(
-        access.overview_classes(user).order_by(SchoolClass.grade, SchoolClass.name)))
+    classes = list(
+        db.session.scalars(
+            access.overview_classes(user).order_by(SchoolClass.grade, SchoolClass.name)
+        )
+    )
     if not classes:
         return []
     by_id = {c.id: c for c in classes}
     rows = db.session.execute(
         sa.select(ClassMembership.pupil_id, ClassMembership.class_id)
         .join(User, User.id == ClassMembership.pupil_id)
-        .where(ClassMembership.class_id.in_(list(by_id)),
-               User.status == PupilStatus.ACTIVE.value)
+        .where(ClassMembership.class_id.in_(list(by_id)), User.status == PupilStatus.ACTIVE.value)
     ).all()
     grades = {pid: by_id[cid].grade for pid, cid in rows}
     items = action_items(school, grades, TEACHER_AUDIENCE, today)
@@ -117,15 +119,24 @@ def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilR
     return rows
 
 
-def class_overview(cls: SchoolClass, school: School, *, filter_key: str | None = None,
-                   sort: str = "name", descending: bool = False,
-                   today: dt.date | None = None) -> ClassOverview:
+def class_overview(
+    cls: SchoolClass,
+    school: School,
+    *,
+    filter_key: str | None = None,
+    sort: str = "name",
+    descending: bool = False,
+    today: dt.date | None = None,
+) -> ClassOverview:
     """Pupils x standard elements of the class's grade, with their open items."""
-    pupils = list(db.session.scalars(
-        sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
-        .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
-        .options(PUPIL_LIST)
-    ))
+    pupils = list(
+        db.session.scalars(
+            sa.select(User)
+            .join(ClassMembership, ClassMembership.pupil_id == User.id)
+            .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
+            .options(PUPIL_LIST)
+        )
+    )
     elements = progress.elements_for_grade(school.id, cls.grade)
     keys = [el.key for el in elements]
     ids = [p.id for p in pupils]
@@ -136,7 +147,9 @@ def class_overview(cls: SchoolClass, school: School, *, filter_key: str | None =
     for pupil in pupils:
         st = states.get(pupil.id, {})
         waiting = {kind_to_key[k] for k in items[pupil.id].waiting_kinds if k in kind_to_key}
-        rows.append(PupilRow(pupil, st, items[pupil.id], progress.progress_percent(st, keys), waiting))
+        rows.append(
+            PupilRow(pupil, st, items[pupil.id], progress.progress_percent(st, keys), waiting)
+        )
     counts = totals(r.actions for r in rows)
     shown = [r for r in rows if r.actions.matches(filter_key)]
     return ClassOverview(cls, elements, _sort_rows(shown, sort, descending), counts, len(rows))
@@ -148,25 +161,31 @@ def shared_entries(pupil_access: access.PupilAccess) -> list[Entry]:
     entries = db.session.scalars(
         sa.select(Entry)
         .where(Entry.pupil_id == pupil_access.pupil.id, pupil_access.visible_clause(Entry))
-        .options(selectinload(Entry.comments).joinedload(Comment.author),
-                 selectinload(Entry.documents))
+        .options(
+            selectinload(Entry.comments).joinedload(Comment.author), selectinload(Entry.documents)
+        )
     ).all()
 
     def key(e: Entry):
-        return (_SECTION_ORDER.get(e.section, 99), _KIND_ORDER.get(e.kind, 99),
-                e.created_at, e.id)
+        return (_SECTION_ORDER.get(e.section, 99), _KIND_ORDER.get(e.kind, 99), e.created_at, e.id)
 
     return sorted(entries, key=key)
 
 
 def shared_documents_count(pupil_access: access.PupilAccess) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Document.id))
-        .where(Document.pupil_id == pupil_access.pupil.id, pupil_access.visible_clause(Document))
-    ) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Document.id)).where(
+                Document.pupil_id == pupil_access.pupil.id, pupil_access.visible_clause(Document)
+            )
+        )
+        or 0
+    )
 
 
-def pupil_progress(pupil: User) -> tuple[list[StandardElement], dict[str, progress.ElementState], int]:
+def pupil_progress(
+    pupil: User,
+) -> tuple[list[StandardElement], dict[str, progress.ElementState], int]:
     grade = progress.pupil_grade(pupil)
     elements = progress.elements_for_grade(pupil.school_id, grade)
     states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
@@ -206,13 +225,13 @@ def set_review(entry: Entry, reviewer: User, state: ReviewState, body: str = "")
     entry.reviewed_at = utcnow()
     comment = None
     if body:
-        comment = Comment(school_id=entry.school_id, entry_id=entry.id, author_id=reviewer.id,
-                          body=body)
+        comment = Comment(
+            school_id=entry.school_id, entry_id=entry.id, author_id=reviewer.id, body=body
+        )
         db.session.add(comment)
     db.session.flush()
     notify(entry.pupil, state.value, actor=reviewer, entry=entry, comment=comment)
     return comment
-
 
 
 # -- display helpers for the pupil view ------------------------------------------------------
@@ -239,10 +258,13 @@ class EntryView:
 
 
 def school_qualities(school_id: int) -> list[Quality]:
-    return list(db.session.scalars(
-        sa.select(Quality).where(Quality.school_id == school_id, Quality.active.is_(True))
-        .order_by(Quality.position)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Quality)
+            .where(Quality.school_id == school_id, Quality.active.is_(True))
+            .order_by(Quality.position)
+        )
+    )
 
 
 def grouped_entries(entries: list[Entry]) -> list[tuple[str, list[EntryView]]]:
@@ -251,5 +273,6 @@ def grouped_entries(entries: list[Entry]) -> list[tuple[str, list[EntryView]]]:
     for entry in entries:
         spec = SPECS.get(EntryKind(entry.kind))
         groups.setdefault(entry.section, []).append(
-            EntryView(entry, spec, str(spec.label) if spec else entry.kind, entry_title(entry)))
+            EntryView(entry, spec, str(spec.label) if spec else entry.kind, entry_title(entry))
+        )
     return [(str(SECTION_LABELS[s]), views) for s, views in groups.items()]

@@ -59,11 +59,18 @@ def class_overview(class_id: int):
     filter_key = request.args.get("filter") if request.args.get("filter") in FILTERS else None
     sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "name"
     descending = request.args.get("dir") == "desc"
-    overview = services.class_overview(cls, user.school, filter_key=filter_key, sort=sort,
-                                       descending=descending)
-    return render_template("review/class_overview.html", o=overview, filters=FILTERS,
-                           filter_key=filter_key, sort=sort, descending=descending,
-                           today=dt.date.today())
+    overview = services.class_overview(
+        cls, user.school, filter_key=filter_key, sort=sort, descending=descending
+    )
+    return render_template(
+        "review/class_overview.html",
+        o=overview,
+        filters=FILTERS,
+        filter_key=filter_key,
+        sort=sort,
+        descending=descending,
+        today=dt.date.today(),
+    )
 
 
 def _render_pupil(pupil_access, forms=None, status=200):
@@ -76,10 +83,16 @@ def _render_pupil(pupil_access, forms=None, status=200):
     elements, states, percent = services.pupil_progress(pupil)
     pupil_class = progress.current_classes([pupil.id]).get(pupil.id)
     return render_template(
-        "review/pupil.html", pa=pupil_access, pupil=pupil, forms=forms,
+        "review/pupil.html",
+        pa=pupil_access,
+        pupil=pupil,
+        forms=forms,
         groups=services.grouped_entries(entries),
         qualities=services.school_qualities(pupil.school_id),
-        elements=elements, states=states, percent=percent, pupil_class=pupil_class,
+        elements=elements,
+        states=states,
+        percent=percent,
+        pupil_class=pupil_class,
         can_open_class=pupil_class is not None and access.teaches_class(_me(), pupil_class.id),
         review_labels=services.REVIEW_STATE_LABELS,
         saved_draft=session.pop("review_draft_saved", None) if status == 200 else None,
@@ -119,9 +132,13 @@ def respond(entry_id: int):
             elif action in (ReviewState.REVIEWED.value, ReviewState.REVISION.value):
                 access.require(pupil_access.can_review(entry))
                 services.set_review(entry, user, ReviewState(action), body)
-                message = (_("Marked as reviewed. %(name)s has been told.", name=entry.pupil.first_name)
-                           if action == ReviewState.REVIEWED.value else
-                           _("%(name)s has been asked to revise the entry.", name=entry.pupil.first_name))
+                message = (
+                    _("Marked as reviewed. %(name)s has been told.", name=entry.pupil.first_name)
+                    if action == ReviewState.REVIEWED.value
+                    else _(
+                        "%(name)s has been asked to revise the entry.", name=entry.pupil.first_name
+                    )
+                )
             else:
                 abort(400)
             db.session.commit()
@@ -136,9 +153,14 @@ def respond(entry_id: int):
                 form.body.errors.append(_("Please write a comment."))
         except StaleDataError:
             db.session.rollback()
-            flash(_("%(name)s changed the entry just now. Please look at it again and then "
+            flash(
+                _(
+                    "%(name)s changed the entry just now. Please look at it again and then "
                     "send your answer; your text is still in the box.",
-                    name=entry.pupil.first_name), "warning")
+                    name=entry.pupil.first_name,
+                ),
+                "warning",
+            )
     # Errors at the field, the typed text kept: the page again, with this form.
     pupil_access = access.load_pupil(user, entry.pupil_id)
     return _render_pupil(pupil_access, forms={entry.id: form}, status=400 if form.errors else 409)
@@ -160,8 +182,11 @@ def stubo_dashboard_csv():
     access.require(access.can_view_school_overview(user))
     blocks, _missing = dashboard.school_dashboard(user.school)
     name = f"berufswahlpass-uebersicht-{dt.date.today().isoformat()}.csv"
-    return Response(dashboard.dashboard_csv(blocks), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        dashboard.dashboard_csv(blocks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.route("/caseload")
@@ -181,7 +206,14 @@ def coordination_report():
     reports = report.build_reports([user.school])
     if request.args.get("format") == "csv":
         name = f"koordinierungsstelle-{user.school.schulnummer}-{dt.date.today().isoformat()}.csv"
-        return Response(report.report_csv(reports), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return render_template("review/coordination_report.html", reports=reports,
-                           decision_label=report.decision_label, threshold=report.THRESHOLD)
+        return Response(
+            report.report_csv(reports),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return render_template(
+        "review/coordination_report.html",
+        reports=reports,
+        decision_label=report.decision_label,
+        threshold=report.THRESHOLD,
+    )

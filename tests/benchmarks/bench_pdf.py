@@ -38,8 +38,14 @@ TARGET_MB = 300
 def make_app(database_url: str, upload_folder: str):
     from portfolio import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "UPLOAD_FOLDER": upload_folder,
-                       "SECRET_KEY": "bench", "TESTING": True})
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "UPLOAD_FOLDER": upload_folder,
+            "SECRET_KEY": "bench",
+            "TESTING": True,
+        }
+    )
 
 
 def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> dict:
@@ -61,7 +67,9 @@ def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> 
         pupil = db.session.scalar(sa.select(User).where(User.username == username))
 
         def count(model):
-            return db.session.scalar(sa.select(sa.func.count(model.id)).where(model.pupil_id == pupil.id))
+            return db.session.scalar(
+                sa.select(sa.func.count(model.id)).where(model.pupil_id == pupil.id)
+            )
 
         filled = False
         if fill == "yes" or (fill == "auto" and count(Entry) < 8):
@@ -69,9 +77,14 @@ def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> 
 
             fill_portfolio(pupil)
             filled = True
-        return {"pupil_id": pupil.id, "entries": count(Entry), "documents": count(Document),
-                "agreements": count(Agreement), "guidance": count(GuidanceRecord),
-                "topped_up": filled}
+        return {
+            "pupil_id": pupil.id,
+            "entries": count(Entry),
+            "documents": count(Document),
+            "agreements": count(Agreement),
+            "guidance": count(GuidanceRecord),
+            "topped_up": filled,
+        }
 
 
 def render_once(app, pupil_id: int) -> dict:
@@ -89,8 +102,15 @@ def render_once(app, pupil_id: int) -> dict:
         pdf = html_to_pdf(html, attachments=[attachment(*a) for a in content.attachments])
         w2, c2 = time.perf_counter(), time.process_time()
         db.session.remove()
-    return {"total": w2 - w0, "ours": w1 - w0, "weasyprint": w2 - w1,
-            "cpu_total": c2 - c0, "cpu_ours": c1 - c0, "bytes": len(pdf), "html": html}
+    return {
+        "total": w2 - w0,
+        "ours": w1 - w0,
+        "weasyprint": w2 - w1,
+        "cpu_total": c2 - c0,
+        "cpu_ours": c1 - c0,
+        "bytes": len(pdf),
+        "html": html,
+    }
 
 
 def _vm_hwm_mb() -> float:
@@ -120,32 +140,60 @@ def memory_child(database_url: str, upload_folder: str, pupil_id: int, trace: bo
         tracemalloc.start()
     result = render_once(app, pupil_id)
     peak_py = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
-    print(json.dumps({"maxrss_mb": _vm_hwm_mb(),
-                      "baseline_mb": base, "tracemalloc_peak_mb": peak_py,
-                      "pages_bytes": result["bytes"]}))
+    print(
+        json.dumps(
+            {
+                "maxrss_mb": _vm_hwm_mb(),
+                "baseline_mb": base,
+                "tracemalloc_peak_mb": peak_py,
+                "pages_bytes": result["bytes"],
+            }
+        )
+    )
 
 
 def measure_memory(database_url: str, upload_folder: str, pupil_id: int, trace: bool) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--memory-child", str(pupil_id), "--database-url", database_url,
-         "--upload-folder", upload_folder] + (["--trace"] if trace else []),
-        capture_output=True, text=True, check=True, env={**os.environ})
+        [
+            sys.executable,
+            __file__,
+            "--memory-child",
+            str(pupil_id),
+            "--database-url",
+            database_url,
+            "--upload-folder",
+            upload_folder,
+        ]
+        + (["--trace"] if trace else []),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(runs: int = 5, fill: str = "auto", username: str = "elif.yilmaz",
-        database_url: str | None = None) -> list[tuple[str, str, str]]:
+def run(
+    runs: int = 5,
+    fill: str = "auto",
+    username: str = "elif.yilmaz",
+    database_url: str | None = None,
+) -> list[tuple[str, str, str]]:
     tmp = tempfile.mkdtemp(prefix="bench-pdf-")
     os.environ.setdefault("INSTANCE_PATH", os.path.join(tmp, "instance"))
-    database_url = database_url or os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    database_url = (
+        database_url or os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    )
     upload_folder = os.path.join(tmp, "uploads")
     info = prepare(database_url, upload_folder, username, fill)
     app = make_app(database_url, upload_folder)
     render_once(app, info["pupil_id"])  # warm-up: imports, fonts, template compilation
     results = [render_once(app, info["pupil_id"]) for _ in range(runs)]
     last = render_once(app, info["pupil_id"])
-    med = {k: statistics.median(r[k] for r in results)
-           for k in ("total", "ours", "weasyprint", "cpu_total", "cpu_ours")}
+    med = {
+        k: statistics.median(r[k] for r in results)
+        for k in ("total", "ours", "weasyprint", "cpu_total", "cpu_ours")
+    }
     share = med["ours"] / med["total"]
     cpu_share = med["cpu_ours"] / med["cpu_total"]
     rss = measure_memory(database_url, upload_folder, info["pupil_id"], trace=False)
@@ -168,23 +216,33 @@ def run(runs: int = 5, fill: str = "auto", username: str = "elif.yilmaz",
         return "ok" if ok else "MISSED"
 
     rows = [
-        ("portfolio", (f"{username}: {info['entries']} entries, {info['documents']} documents, "
-                      f"{info['agreements']} agreements, {info['guidance']} guidance records, "
-                      f"{pages} pages, {last['bytes'] // 1024} KiB"
-                      + (" (topped up with tests/support/pdf_fixtures)" if info["topped_up"] else "")),
-         ""),
+        (
+            "portfolio",
+            (
+                f"{username}: {info['entries']} entries, {info['documents']} documents, "
+                f"{info['agreements']} agreements, {info['guidance']} guidance records, "
+                f"{pages} pages, {last['bytes'] // 1024} KiB"
+                + (" (topped up with tests/support/pdf_fixtures)" if info["topped_up"] else "")
+            ),
+            "",
+        ),
         ("database", database_url.split(":")[0], ""),
         ("runs", str(runs), ""),
         ("total (median, wall)", f"{med['total']:.2f} s", mark(med["total"] < TARGET_SECONDS)),
         ("total (median, CPU)", f"{med['cpu_total']:.2f} s", ""),
-        ("ours: queries+templates+images", f"{med['ours']:.3f} s = {share:.1%} of total",
-         mark(share < TARGET_SHARE)),
+        (
+            "ours: queries+templates+images",
+            f"{med['ours']:.3f} s = {share:.1%} of total",
+            mark(share < TARGET_SHARE),
+        ),
         ("ours (CPU share)", f"{cpu_share:.1%}", ""),
         ("weasyprint in the run (median)", f"{med['weasyprint']:.2f} s", ""),
         ("weasyprint alone, same HTML", f"{weasy_only:.2f} s", ""),
-        ("peak RSS (VmHWM), one render, fresh process",
-         f"{rss['maxrss_mb']:.0f} MB (after start-up {rss['baseline_mb']:.0f} MB)",
-         mark(rss["maxrss_mb"] < TARGET_MB)),
+        (
+            "peak RSS (VmHWM), one render, fresh process",
+            f"{rss['maxrss_mb']:.0f} MB (after start-up {rss['baseline_mb']:.0f} MB)",
+            mark(rss["maxrss_mb"] < TARGET_MB),
+        ),
         ("peak Python allocations (tracemalloc)", f"{traced['tracemalloc_peak_mb']:.0f} MB", ""),
     ]
     return rows
@@ -202,8 +260,12 @@ def print_table(rows) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--fill", choices=("auto", "yes", "no"), default="auto",
-                        help="top up the pupil's portfolio with the test fixture (auto: if thin)")
+    parser.add_argument(
+        "--fill",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="top up the pupil's portfolio with the test fixture (auto: if thin)",
+    )
     parser.add_argument("--username", default="elif.yilmaz")
     parser.add_argument("--database-url")
     parser.add_argument("--upload-folder")

@@ -24,7 +24,9 @@ sys.path.insert(0, ROOT)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"), required=False)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL"), required=False
+    )
     parser.add_argument("--seed", action="store_true", help="reset the schema and seed a district")
     parser.add_argument("--user")
     parser.add_argument("--path")
@@ -41,8 +43,14 @@ def main() -> int:
     from portfolio.bulk import BULK_PASSWORD, seed_bulk
     from portfolio.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False, "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": args.database_url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SECRET_KEY": "bench",
+        }
+    )
     if args.seed:
         from flask_migrate import upgrade
 
@@ -51,11 +59,21 @@ def main() -> int:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
             upgrade()
             stats = seed_bulk(4, 250, seed=1, prefix="district")
-            for size, grades, cls, name in ((600, ("8", "9", "10"), 28, "stubo"),
-                                            (300, ("9", "10"), 30, "caseload"),
-                                            (1000, ("9",), 1000, "scale1000")):
-                seed_bulk(1, size, class_size=cls, grades=grades, counsellors=1 if size != 600 else 2,
-                          files=False, prefix=name, seed=size)
+            for size, grades, cls, name in (
+                (600, ("8", "9", "10"), 28, "stubo"),
+                (300, ("9", "10"), 30, "caseload"),
+                (1000, ("9",), 1000, "scale1000"),
+            ):
+                seed_bulk(
+                    1,
+                    size,
+                    class_size=cls,
+                    grades=grades,
+                    counsellors=1 if size != 600 else 2,
+                    files=False,
+                    prefix=name,
+                    seed=size,
+                )
             with db.engine.begin() as conn:
                 conn.execute(sa.text("ANALYZE"))
             print(f"seeded {stats.pupils} pupils in the district")
@@ -64,8 +82,9 @@ def main() -> int:
     with app.app_context():
         engine = db.engine
     statements: list[str] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda _c, _cur, stmt, params, *_a: statements.append(stmt))
+    event.listen(
+        engine, "before_cursor_execute", lambda _c, _cur, stmt, params, *_a: statements.append(stmt)
+    )
     client = app.test_client()
     r = client.post("/login", data={"username": args.user, "password": BULK_PASSWORD})
     assert r.status_code == 302, r.status_code

@@ -111,13 +111,15 @@ def measure(counter, client, page: Page) -> Result:
         times.append((time.perf_counter() - start) * 1000)
         statements.append(counter.count)
         statuses.add(response.status_code)
-    result = Result(page, percentile(times, 50), percentile(times, 95), max(statements),
-                    response.status_code)
+    result = Result(
+        page, percentile(times, 50), percentile(times, 95), max(statements), response.status_code
+    )
     if len(statuses) > 1:
         result.note = f"statuses {sorted(statuses)}"
     if min(statements) != max(statements):
-        result.note = (result.note + " " if result.note else "") + \
-            f"SQL {min(statements)}-{max(statements)}"
+        result.note = (
+            result.note + " " if result.note else ""
+        ) + f"SQL {min(statements)}-{max(statements)}"
     return result
 
 
@@ -134,18 +136,34 @@ def first(query):
 
 
 def user_with_role(school_id, role):
-    return first(sa.select(User).join(UserRole, UserRole.user_id == User.id)
-                 .where(User.school_id == school_id, UserRole.role == role.value).order_by(User.id))
+    return first(
+        sa.select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.school_id == school_id, UserRole.role == role.value)
+        .order_by(User.id)
+    )
 
 
 def teacher_of(class_id):
-    return first(sa.select(User).join(TeacherClass, TeacherClass.teacher_id == User.id)
-                 .where(TeacherClass.class_id == class_id).order_by(User.id))
+    return first(
+        sa.select(User)
+        .join(TeacherClass, TeacherClass.teacher_id == User.id)
+        .where(TeacherClass.class_id == class_id)
+        .order_by(User.id)
+    )
 
 
 def scenario_school(size, grades, class_size, counsellors=1, prefix=None):
-    stats = seed_bulk(1, size, class_size=class_size, grades=grades, counsellors=counsellors,
-                      files=False, prefix=prefix or f"scale{size}", seed=size)
+    stats = seed_bulk(
+        1,
+        size,
+        class_size=class_size,
+        grades=grades,
+        counsellors=counsellors,
+        files=False,
+        prefix=prefix or f"scale{size}",
+        seed=size,
+    )
     return stats.school_ids[0]
 
 
@@ -160,61 +178,144 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
     runs = args.runs
     pages: list[Page] = []
     school_id = district.school_ids[len(district.school_ids) // 2]
-    pupil = first(sa.select(User).join(ClassMembership, ClassMembership.pupil_id == User.id)
-                  .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
-                  .where(User.school_id == school_id, SchoolClass.grade == "10").order_by(User.id))
+    pupil = first(
+        sa.select(User)
+        .join(ClassMembership, ClassMembership.pupil_id == User.id)
+        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+        .where(User.school_id == school_id, SchoolClass.grade == "10")
+        .order_by(User.id)
+    )
     entry = first(sa.select(Entry).where(Entry.pupil_id == pupil.id, Entry.kind == "praktikum"))
-    guardian_link = first(sa.select(GuardianLink).where(GuardianLink.school_id == school_id)
-                          .order_by(GuardianLink.id))
+    guardian_link = first(
+        sa.select(GuardianLink).where(GuardianLink.school_id == school_id).order_by(GuardianLink.id)
+    )
     guardian = db.session.get(User, guardian_link.guardian_id)
 
     big = 600 if not args.quick else 120
     cases = 300 if not args.quick else 60
-    big_school = scenario_school(big, ("8", "9", "10"), class_size=28, counsellors=2,
-                                 prefix="stubo")
+    big_school = scenario_school(
+        big, ("8", "9", "10"), class_size=28, counsellors=2, prefix="stubo"
+    )
     # All pupils of grades 9 and 10 of this school are assigned to its one counsellor.
-    caseload_school = scenario_school(cases, ("9", "10"), class_size=30, counsellors=1,
-                                      prefix="caseload")
-    cls30 = first(sa.select(SchoolClass).where(SchoolClass.school_id == caseload_school)
-                  .order_by(SchoolClass.id))
-    cls30_size = db.session.scalar(sa.select(sa.func.count()).select_from(ClassMembership)
-                                   .where(ClassMembership.class_id == cls30.id))
-    counsellor = first(sa.select(User).join(CounsellorAssignment,
-                                            CounsellorAssignment.counsellor_id == User.id)
-                       .where(User.school_id == caseload_school))
-    assigned = db.session.scalar(sa.select(sa.func.count()).select_from(CounsellorAssignment)
-                                 .where(CounsellorAssignment.counsellor_id == counsellor.id))
+    caseload_school = scenario_school(
+        cases, ("9", "10"), class_size=30, counsellors=1, prefix="caseload"
+    )
+    cls30 = first(
+        sa.select(SchoolClass)
+        .where(SchoolClass.school_id == caseload_school)
+        .order_by(SchoolClass.id)
+    )
+    cls30_size = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ClassMembership)
+        .where(ClassMembership.class_id == cls30.id)
+    )
+    counsellor = first(
+        sa.select(User)
+        .join(CounsellorAssignment, CounsellorAssignment.counsellor_id == User.id)
+        .where(User.school_id == caseload_school)
+    )
+    assigned = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CounsellorAssignment)
+        .where(CounsellorAssignment.counsellor_id == counsellor.id)
+    )
 
-    pages.append(Page("Pupil start page", "grade-10 pupil", pupil.username,
-                      path("pupil.home"), runs))
-    pages.append(Page("Entry page", "work placement", pupil.username,
-                      path("pupil.entry", entry_id=entry.id), runs))
-    pages.append(Page("Class overview", f"class {cls30.name}, {cls30_size} pupils",
-                      teacher_of(cls30.id).username,
-                      path("review.class_overview", class_id=cls30.id), runs))
-    pages.append(Page("StuBO dashboard", f"school of {big} pupils",
-                      user_with_role(big_school, Role.STUBO).username,
-                      path("review.stubo_dashboard"), runs))
-    pages.append(Page("Counsellor caseload", f"{assigned} assigned pupils", counsellor.username,
-                      path("review.caseload"), runs))
-    pages.append(Page("Guardian start page", "one child", guardian.username,
-                      path("guardian.home"), runs))
-    pages.append(Page("Guardian child page", "what the child shares", guardian.username,
-                      path("guardian.child", pupil_id=guardian_link.pupil_id), runs))
-    pages.append(Page("Portfolio PDF", "grade-10 pupil, own portfolio", pupil.username,
-                      path("export.portfolio"), max(3, min(runs, 10)), html=False))
+    pages.append(
+        Page("Pupil start page", "grade-10 pupil", pupil.username, path("pupil.home"), runs)
+    )
+    pages.append(
+        Page(
+            "Entry page",
+            "work placement",
+            pupil.username,
+            path("pupil.entry", entry_id=entry.id),
+            runs,
+        )
+    )
+    pages.append(
+        Page(
+            "Class overview",
+            f"class {cls30.name}, {cls30_size} pupils",
+            teacher_of(cls30.id).username,
+            path("review.class_overview", class_id=cls30.id),
+            runs,
+        )
+    )
+    pages.append(
+        Page(
+            "StuBO dashboard",
+            f"school of {big} pupils",
+            user_with_role(big_school, Role.STUBO).username,
+            path("review.stubo_dashboard"),
+            runs,
+        )
+    )
+    pages.append(
+        Page(
+            "Counsellor caseload",
+            f"{assigned} assigned pupils",
+            counsellor.username,
+            path("review.caseload"),
+            runs,
+        )
+    )
+    pages.append(
+        Page("Guardian start page", "one child", guardian.username, path("guardian.home"), runs)
+    )
+    pages.append(
+        Page(
+            "Guardian child page",
+            "what the child shares",
+            guardian.username,
+            path("guardian.child", pupil_id=guardian_link.pupil_id),
+            runs,
+        )
+    )
+    pages.append(
+        Page(
+            "Portfolio PDF",
+            "grade-10 pupil, own portfolio",
+            pupil.username,
+            path("export.portfolio"),
+            max(3, min(runs, 10)),
+            html=False,
+        )
+    )
 
     for n in sizes:
         sid = scenario_school(n, ("9",), class_size=n)
         cls = first(sa.select(SchoolClass).where(SchoolClass.school_id == sid))
-        pages.append(Page("Class overview", f"{n} pupils", teacher_of(cls.id).username,
-                          path("review.class_overview", class_id=cls.id), runs, scale=n))
-        pages.append(Page("StuBO dashboard", f"{n} pupils",
-                          user_with_role(sid, Role.STUBO).username,
-                          path("review.stubo_dashboard"), runs, scale=n))
-        pages.append(Page("Counsellor caseload", f"{n} pupils",
-                          user_with_role(sid, Role.COUNSELLOR).username,
-                          path("review.caseload"), runs, scale=n))
+        pages.append(
+            Page(
+                "Class overview",
+                f"{n} pupils",
+                teacher_of(cls.id).username,
+                path("review.class_overview", class_id=cls.id),
+                runs,
+                scale=n,
+            )
+        )
+        pages.append(
+            Page(
+                "StuBO dashboard",
+                f"{n} pupils",
+                user_with_role(sid, Role.STUBO).username,
+                path("review.stubo_dashboard"),
+                runs,
+                scale=n,
+            )
+        )
+        pages.append(
+            Page(
+                "Counsellor caseload",
+                f"{n} pupils",
+                user_with_role(sid, Role.COUNSELLOR).username,
+                path("review.caseload"),
+                runs,
+                scale=n,
+            )
+        )
     db.session.commit()
     return pages
 
@@ -226,7 +327,9 @@ def main():
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
-    parser.add_argument("--quick", action="store_true", help="small district, few runs (smoke test)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small district, few runs (smoke test)"
+    )
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-pdf-bench", action="store_true", help="skip bench_pdf.py")
     args = parser.parse_args()
@@ -237,9 +340,15 @@ def main():
         raise SystemExit("BENCH_DATABASE_URL is not set (make bench starts a PostgreSQL for it)")
     tmp = tempfile.mkdtemp(prefix="bwp-bench-")
     os.environ["INSTANCE_PATH"] = tmp
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": os.path.join(tmp, "uploads"),
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "UPLOAD_FOLDER": os.path.join(tmp, "uploads"),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SECRET_KEY": "bench",
+        }
+    )
     assert not app.debug and not app.jinja_env.auto_reload, "bench must run without debug/reload"
     sizes = [int(s) for s in args.sizes.split(",")]
     with app.app_context():
@@ -265,11 +374,15 @@ def main():
         client = login(app, page.username)
         results.append(measure(counter, client, page))
         r = results[-1]
-        print(f"{page.name:22} {page.size:32} p50 {r.p50:7.1f} ms  p95 {r.p95:7.1f} ms  "
-              f"SQL {r.statements:3}  HTTP {r.status} {r.note}", flush=True)
+        print(
+            f"{page.name:22} {page.size:32} p50 {r.p50:7.1f} ms  p95 {r.p95:7.1f} ms  "
+            f"SQL {r.statements:3}  HTTP {r.status} {r.note}",
+            flush=True,
+        )
     pupil_username = pages[0].username
-    throughput = None if args.no_throughput else measure_throughput(url, tmp, pupil_username,
-                                                                    args.seconds)
+    throughput = (
+        None if args.no_throughput else measure_throughput(url, tmp, pupil_username, args.seconds)
+    )
     pdf_bench = None if args.no_pdf_bench else run_pdf_bench(url, args.quick)
     write_results(args, district, seed_seconds, server_version, results, throughput, pdf_bench)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -303,9 +416,15 @@ def gunicorn_login(port: int, username: str) -> str:
     fields = {"username": username, "password": BULK_PASSWORD}
     if token:
         fields["csrf_token"] = token.group(1)
-    conn.request("POST", "/login", urllib.parse.urlencode(fields),
-                 {"Content-Type": "application/x-www-form-urlencoded",
-                  "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+    conn.request(
+        "POST",
+        "/login",
+        urllib.parse.urlencode(fields),
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()),
+        },
+    )
     response = conn.getresponse()
     response.read()
     _cookies(response, jar)
@@ -320,12 +439,31 @@ def measure_throughput(url, tmp, username, seconds=10):
         return {"error": "wrk is not installed (apt-get install wrk)"}
     port = _free_port()
     workers = os.cpu_count() or 2
-    env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=tmp, SECRET_KEY="bench",
-               UPLOAD_FOLDER=os.path.join(tmp, "uploads"), PORTFOLIO_ENV="development",
-               LOGIN_LIMIT_PER_ACCOUNT="10000 per minute", LOGIN_LIMIT_PER_ADDRESS="10000 per minute")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        INSTANCE_PATH=tmp,
+        SECRET_KEY="bench",
+        UPLOAD_FOLDER=os.path.join(tmp, "uploads"),
+        PORTFOLIO_ENV="development",
+        LOGIN_LIMIT_PER_ACCOUNT="10000 per minute",
+        LOGIN_LIMIT_PER_ADDRESS="10000 per minute",
+    )
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    proc = subprocess.Popen([gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [
+            gunicorn,
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -352,22 +490,35 @@ def measure_throughput(url, tmp, username, seconds=10):
             cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
             if header:
                 cmd += ["-H", header]
-            out = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
-                                 text=True, check=True).stdout
-            rps = float(next(line.split()[1] for line in out.splitlines()
-                             if line.startswith("Requests/sec")))
-            non2xx = next((int(line.split()[-1]) for line in out.splitlines()
-                           if "Non-2xx" in line), 0)
-            p50 = next((line.split()[1] for line in out.splitlines()
-                        if line.strip().startswith("50%")), "?")
+            out = subprocess.run(
+                cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+            ).stdout
+            rps = float(
+                next(
+                    line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")
+                )
+            )
+            non2xx = next(
+                (int(line.split()[-1]) for line in out.splitlines() if "Non-2xx" in line), 0
+            )
+            p50 = next(
+                (line.split()[1] for line in out.splitlines() if line.strip().startswith("50%")),
+                "?",
+            )
             return {"rps": rps, "non2xx": non2xx, "p50": p50}
 
         # Warm both workers, then measure the bare endpoint and the page back to back.
         wrk("/healthz")
         bare = wrk("/healthz")
         page = wrk(start_path, f"Cookie: {cookie}")
-        return {"workers": workers, "bare": bare, "page": page, "path": start_path,
-                "ratio": page["rps"] / bare["rps"] if bare["rps"] else 0, "seconds": seconds}
+        return {
+            "workers": workers,
+            "bare": bare,
+            "page": page,
+            "path": start_path,
+            "ratio": page["rps"] / bare["rps"] if bare["rps"] else 0,
+            "seconds": seconds,
+        }
     finally:
         proc.terminate()
         proc.wait(10)
@@ -382,11 +533,17 @@ def run_pdf_bench(url, quick):
 
     # bench_pdf.py drops and re-creates its schema: give it a database of its own.
     pdf_url = create_database(url, "portfolio_pdfbench", replace=True)
-    proc = subprocess.run([sys.executable, script, "--runs", "2" if quick else "5",
-                           "--database-url", pdf_url], check=False, capture_output=True, text=True, cwd=ROOT,
-                          env={k: v for k, v in os.environ.items() if k != "INSTANCE_PATH"})
-    table = [line for line in proc.stdout.splitlines() if line.strip()
-             and not line.startswith("INFO ")]
+    proc = subprocess.run(
+        [sys.executable, script, "--runs", "2" if quick else "5", "--database-url", pdf_url],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "INSTANCE_PATH"},
+    )
+    table = [
+        line for line in proc.stdout.splitlines() if line.strip() and not line.startswith("INFO ")
+    ]
     return {"rc": proc.returncode, "table": table[-14:], "stderr": proc.stderr[-2000:]}
 
 
@@ -395,8 +552,9 @@ def machine_description() -> str:
     cpu = platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh
-                        if line.startswith("model name")), cpu)
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu
+            )
     except OSError:
         pass
     mem = ""
@@ -416,29 +574,41 @@ def _ok(cond: bool) -> str:
 def write_results(args, district, seed_seconds, server_version, results, throughput, pdf_bench):
     lines = ["# Benchmark results", ""]
     command = "make bench" + (" BENCH_ARGS=--quick" if args.quick else "")
-    lines.append(f"Command: `{command}` (tests/benchmarks/run.py --schools {args.schools} "
-                 f"--pupils {args.pupils} --runs {args.runs} --sizes {args.sizes}).  ")
-    lines.append(f"Machine: {machine_description()}; PostgreSQL {server_version} "
-                 f"(throwaway server of tests/support/pgserver.py, fsync off), same machine.  ")
+    lines.append(
+        f"Command: `{command}` (tests/benchmarks/run.py --schools {args.schools} "
+        f"--pupils {args.pupils} --runs {args.runs} --sizes {args.sizes}).  "
+    )
+    lines.append(
+        f"Machine: {machine_description()}; PostgreSQL {server_version} "
+        f"(throwaway server of tests/support/pgserver.py, fsync off), same machine.  "
+    )
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    lines.append(f"Date: {time.strftime('%Y-%m-%d %H:%M')}; load average at the end "
-                 f"(1/5/15 min): {load} — other work on the machine inflates the latencies, "
-                 "not the SQL counts.  ")
-    lines.append(f"Data: district of {district.schools} schools, {district.pupils} pupils, "
-                 f"{district.entries} entries, {district.comments} comments, {district.documents} "
-                 f"uploads, {district.agreements} agreements, {district.guidance} guidance "
-                 f"records, {district.notifications} notifications, seeded in {seed_seconds:.1f} s "
-                 f"(`flask seed-bulk --schools {args.schools} --pupils-per-school {args.pupils}`), "
-                 f"plus one school per list size below.")
+    lines.append(
+        f"Date: {time.strftime('%Y-%m-%d %H:%M')}; load average at the end "
+        f"(1/5/15 min): {load} — other work on the machine inflates the latencies, "
+        "not the SQL counts.  "
+    )
+    lines.append(
+        f"Data: district of {district.schools} schools, {district.pupils} pupils, "
+        f"{district.entries} entries, {district.comments} comments, {district.documents} "
+        f"uploads, {district.agreements} agreements, {district.guidance} guidance "
+        f"records, {district.notifications} notifications, seeded in {seed_seconds:.1f} s "
+        f"(`flask seed-bulk --schools {args.schools} --pupils-per-school {args.pupils}`), "
+        f"plus one school per list size below."
+    )
     lines.append("")
-    lines.append("Latency is measured in-process (Flask test client, one request after another, "
-                 "each in its own app context, debug off, templates cached), after three warm-up "
-                 f"requests; SQL = statements per request (the highest of the {args.runs} runs).")
+    lines.append(
+        "Latency is measured in-process (Flask test client, one request after another, "
+        "each in its own app context, debug off, templates cached), after three warm-up "
+        f"requests; SQL = statements per request (the highest of the {args.runs} runs)."
+    )
     lines.append("")
     lines.append("## Main pages")
     lines.append("")
-    lines.append(f"Targets: HTML p95 < {P95_HTML_MS} ms, SQL < {MAX_STATEMENTS}; "
-                 f"PDF median < {PDF_MEDIAN_S:.0f} s.")
+    lines.append(
+        f"Targets: HTML p95 < {P95_HTML_MS} ms, SQL < {MAX_STATEMENTS}; "
+        f"PDF median < {PDF_MEDIAN_S:.0f} s."
+    )
     lines.append("")
     lines.append("| Page | What | p50 ms | p95 ms | SQL | HTTP | Target |")
     lines.append("|---|---|---:|---:|---:|---:|---|")
@@ -448,17 +618,21 @@ def write_results(args, district, seed_seconds, server_version, results, through
         else:
             verdict = _ok(r.p50 < PDF_MEDIAN_S * 1000 and r.status == 200)
         note = f" ({r.note})" if r.note else ""
-        lines.append(f"| {r.page.name} | {r.page.size} | {r.p50:.1f} | {r.p95:.1f} | "
-                     f"{r.statements} | {r.status} | {verdict}{note} |")
+        lines.append(
+            f"| {r.page.name} | {r.page.size} | {r.p50:.1f} | {r.p95:.1f} | "
+            f"{r.statements} | {r.status} | {verdict}{note} |"
+        )
     lines.append("")
     lines.append("## How the lists scale")
     lines.append("")
     scaled = [r for r in results if r.page.scale is not None]
     sizes = sorted({r.page.scale for r in scaled})
     head = " / ".join(f"{n:,}" for n in sizes)
-    lines.append(f"p95 ms and SQL statements per request with {', '.join(f'{n:,}' for n in sizes)} "
-                 "pupils in the list (one school per size; class overview: one class of that "
-                 "size; caseload: all of them assigned to one counsellor).")
+    lines.append(
+        f"p95 ms and SQL statements per request with {', '.join(f'{n:,}' for n in sizes)} "
+        "pupils in the list (one school per size; class overview: one class of that "
+        "size; caseload: all of them assigned to one counsellor)."
+    )
     lines.append("")
     lines.append(f"| Page | p95 ms ({head} pupils) | SQL ({head} pupils) | HTTP | SQL flat |")
     lines.append("|---|---|---|---|---|")
@@ -478,19 +652,27 @@ def write_results(args, district, seed_seconds, server_version, results, through
         lines.append(f"Not measured: {throughput['error']}.")
     else:
         t = throughput
-        lines.append(f"One gunicorn with {t['workers']} sync workers (`wsgi:app`, same database); "
-                     f"wrk, 2 threads, 8 connections, {t['seconds']} s per endpoint, one after the "
-                     "other in the same run.")
+        lines.append(
+            f"One gunicorn with {t['workers']} sync workers (`wsgi:app`, same database); "
+            f"wrk, 2 threads, 8 connections, {t['seconds']} s per endpoint, one after the "
+            "other in the same run."
+        )
         lines.append("")
         lines.append("| Endpoint | req/s | p50 latency | non-2xx |")
         lines.append("|---|---:|---:|---:|")
-        lines.append(f"| /healthz (bare) | {t['bare']['rps']:.0f} | {t['bare']['p50']} | "
-                     f"{t['bare']['non2xx']} |")
-        lines.append(f"| {t['path']} (pupil start page, logged in) | {t['page']['rps']:.0f} | "
-                     f"{t['page']['p50']} | {t['page']['non2xx']} |")
+        lines.append(
+            f"| /healthz (bare) | {t['bare']['rps']:.0f} | {t['bare']['p50']} | "
+            f"{t['bare']['non2xx']} |"
+        )
+        lines.append(
+            f"| {t['path']} (pupil start page, logged in) | {t['page']['rps']:.0f} | "
+            f"{t['page']['p50']} | {t['page']['non2xx']} |"
+        )
         lines.append("")
-        lines.append(f"Ratio: **{t['ratio']:.0%}** of the bare endpoint (target ≥ "
-                     f"{THROUGHPUT_RATIO:.0%}: {_ok(t['ratio'] >= THROUGHPUT_RATIO and not t['page']['non2xx'])}).")
+        lines.append(
+            f"Ratio: **{t['ratio']:.0%}** of the bare endpoint (target ≥ "
+            f"{THROUGHPUT_RATIO:.0%}: {_ok(t['ratio'] >= THROUGHPUT_RATIO and not t['page']['non2xx'])})."
+        )
     lines.append("")
     lines.append("## PDF (tests/benchmarks/bench_pdf.py)")
     lines.append("")

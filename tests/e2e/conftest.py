@@ -56,10 +56,17 @@ class LiveServer:
         """
         result = subprocess.run(
             [_bin("flask"), "--app", CLI_APP, *args],
-            check=False, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120,
+            check=False,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
-            raise AssertionError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result.stdout
 
     def python(self, code: str) -> str:
@@ -70,17 +77,45 @@ class LiveServer:
             "with app.app_context():\n"
             + "".join(f"    {line}\n" for line in code.strip().splitlines())
         )
-        result = subprocess.run([sys.executable, "-c", script], check=False, cwd=ROOT,
-                                env=self.env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            check=False,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if result.returncode != 0:
             raise AssertionError(f"python snippet failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def create_user(self, username: str, *, role: str = "pupil", password: str,
-                    first_name: str = "Test", last_name: str = "Person", **options: str) -> str:
+    def create_user(
+        self,
+        username: str,
+        *,
+        role: str = "pupil",
+        password: str,
+        first_name: str = "Test",
+        last_name: str = "Person",
+        **options: str,
+    ) -> str:
         """A new account of the demo school (must change its password at first login)."""
-        args = ["create-user", "--school", "199001", "--role", role, "--username", username,
-                "--first-name", first_name, "--last-name", last_name, "--password", password]
+        args = [
+            "create-user",
+            "--school",
+            "199001",
+            "--role",
+            role,
+            "--username",
+            username,
+            "--first-name",
+            first_name,
+            "--last-name",
+            last_name,
+            "--password",
+            password,
+        ]
         for name, value in options.items():
             args += [f"--{name.rstrip('_').replace('_', '-')}", value]
         self.flask(*args)
@@ -90,9 +125,21 @@ class LiveServer:
 def _gunicorn_command(port: int) -> list[str]:
     from gunicorn.config import KNOWN_SETTINGS
 
-    command = [_bin("gunicorn"), "--workers", "1", "--threads", "2", "--bind", f"127.0.0.1:{port}",
-               "--access-logfile", "-", "--access-logformat", '"%(r)s" %(s)s %(M)sms',
-               "--graceful-timeout", "2"]
+    command = [
+        _bin("gunicorn"),
+        "--workers",
+        "1",
+        "--threads",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '"%(r)s" %(s)s %(M)sms',
+        "--graceful-timeout",
+        "2",
+    ]
     if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
         # gunicorn >= 27 opens a control socket in ~/.gunicorn, shared by every instance.
         command.append("--no-control-socket")
@@ -136,13 +183,18 @@ def live_server() -> LiveServer:
         PYTHONDONTWRITEBYTECODE="1",
     )
     port = _free_port()
-    server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, folder=folder,
-                        log=folder / "server.log")
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}", env=env, folder=folder, log=folder / "server.log"
+    )
     server.flask("db", "upgrade")
     server.flask("seed-demo")
     with open(server.log, "wb") as log:
         proc = subprocess.Popen(
-            _gunicorn_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            _gunicorn_command(port),
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_up(server.url, proc, server.log)
@@ -183,7 +235,8 @@ class Recorder:
     def foreign(self) -> list[str]:
         own = urlsplit(self.origin).netloc
         return [
-            u for u in self.urls
+            u
+            for u in self.urls
             if not u.startswith(("data:", "blob:", "about:")) and urlsplit(u).netloc != own
         ]
 
@@ -199,7 +252,10 @@ def new_page(browser, live_server):
 
     def make(viewport=DESKTOP, locale="en-GB", axe=False):
         context = browser.new_context(
-            base_url=live_server.url, viewport=viewport, locale=locale, bypass_csp=axe,
+            base_url=live_server.url,
+            viewport=viewport,
+            locale=locale,
+            bypass_csp=axe,
             # No smooth scrolling (see app.css): positions are final when the test reads them.
             reduced_motion="reduce",
         )

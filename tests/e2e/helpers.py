@@ -59,7 +59,9 @@ def format_violations(violations: list[dict]) -> str:
     for v in violations:
         lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} element(s))")
         for node in v["nodes"][:8]:
-            target = " ".join(json.dumps(t) if not isinstance(t, str) else t for t in node["target"])
+            target = " ".join(
+                json.dumps(t) if not isinstance(t, str) else t for t in node["target"]
+            )
             html = re.sub(r"\s+", " ", node["html"])[:200]
             lines.append(f"      {target}\n        {html}")
             summary = (node.get("failureSummary") or "").strip().splitlines()
@@ -87,7 +89,9 @@ def phone_problems(page, min_target: int = 44) -> list[str]:
             f"{found['clientWidth']}; too wide: " + "; ".join(found["overflow"])
         )
     for t in found["targets"]:
-        problems.append(f"touch target {t['width']}x{t['height']} px < {min_target}: {t['selector']} {t['html']}")
+        problems.append(
+            f"touch target {t['width']}x{t['height']} px < {min_target}: {t['selector']} {t['html']}"
+        )
     return problems
 
 
@@ -116,5 +120,3 @@ def screenshot_dir() -> Path:
     folder = Path(os.environ.get("E2E_SCREENSHOTS") or E2E / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-

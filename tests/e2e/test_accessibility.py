@@ -43,7 +43,9 @@ MAX_DEEP_PAGES = 4
 #: header, so the start pages stand for the rest and keep the run short).
 PHONE_AXE_PAGES = {"start", "welcome", "login"}
 #: Links that leave the page, change state or download rather than show a page.
-SKIP_LINK = re.compile(r"(logout|/download|/export|\.pdf$|\.json$|\.zip$|/file/|/files/)", re.IGNORECASE)
+SKIP_LINK = re.compile(
+    r"(logout|/download|/export|\.pdf$|\.json$|\.zip$|/file/|/files/)", re.IGNORECASE
+)
 
 
 def page_name(path: str) -> str:

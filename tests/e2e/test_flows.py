@@ -50,9 +50,9 @@ def focus_style(page) -> dict:
 def assert_focus_visible(page) -> dict:
     style = focus_style(page)
     assert style["visible"], f"the focused element is off-screen: {style}"
-    assert (style["outlineStyle"] != "none" and style["outlineWidth"] >= 2) or style["boxShadow"] != "none", (
-        f"no visible focus indicator on {style}"
-    )
+    assert (style["outlineStyle"] != "none" and style["outlineWidth"] >= 2) or style[
+        "boxShadow"
+    ] != "none", f"no visible focus indicator on {style}"
     return style
 
 
@@ -79,8 +79,13 @@ def test_wrong_password_is_refused_with_one_message(page):
 
 
 def test_new_pupil_must_change_the_initial_password(page, live_server):
-    username = live_server.create_user(unique("e2e.neu"), password="Start-Passwort-1", class_="8a",
-                                       first_name="Nele", last_name="Neu")
+    username = live_server.create_user(
+        unique("e2e.neu"),
+        password="Start-Passwort-1",
+        class_="8a",
+        first_name="Nele",
+        last_name="Neu",
+    )
     login(page, username, "Start-Passwort-1")
     expect(page).to_have_url(re.compile(r"/password$"))
     expect(page.get_by_text("Please choose your own password before you start.")).to_be_visible()
@@ -128,7 +133,9 @@ def test_language_switch_to_turkish_and_arabic_right_to_left(new_page, live_serv
 
     # The language chosen before logging in is kept after the login ...
     _switch_language(page, "English")
-    username = live_server.create_user(unique("e2e.sprache"), password="Start-Passwort-1", class_="9a")
+    username = live_server.create_user(
+        unique("e2e.sprache"), password="Start-Passwort-1", class_="9a"
+    )
     login(page, username, "Start-Passwort-1")
     expect(html).to_have_attribute("lang", "en")
     change_password(page, "Start-Passwort-1")
@@ -146,7 +153,9 @@ def test_arabic_pages_are_accessible_right_to_left_at_phone_width(new_page):
     login(page, "eltern.haddad")  # stored language: Arabic
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     assert_accessible(page, "guardian start page in Arabic")
-    scroll = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    scroll = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
     assert scroll[0] <= scroll[1], f"horizontal scrolling in RTL at 360 px: {scroll}"
 
 
@@ -184,8 +193,11 @@ def test_keyboard_only_login_and_navigation_with_visible_focus(page):
         if not inside and len(seen) > 1:
             break
         seen.append(style["text"] or style["tag"])
-        if nav_target is None and page.evaluate("!!document.activeElement.closest('header nav')") and \
-                page.evaluate("document.activeElement.getAttribute('aria-current')") != "page":
+        if (
+            nav_target is None
+            and page.evaluate("!!document.activeElement.closest('header nav')")
+            and page.evaluate("document.activeElement.getAttribute('aria-current')") != "page"
+        ):
             nav_target = page.evaluate("document.activeElement.href")
             with page.expect_navigation():
                 page.keyboard.press("Enter")
@@ -210,8 +222,13 @@ CERTIFICATE_PDF = (
 def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_server):
     """Flows 1-3: first login, a Berufsfelderkundung day, a certificate, handing in; the class
     teacher filters "waiting for feedback", comments and marks it reviewed; the pupil reads it."""
-    username = live_server.create_user(unique("e2e.bfe"), password="Start-Passwort-1", class_="8a",
-                                       first_name="Ben", last_name="Erkunder")
+    username = live_server.create_user(
+        unique("e2e.bfe"),
+        password="Start-Passwort-1",
+        class_="8a",
+        first_name="Ben",
+        last_name="Erkunder",
+    )
     pupil = new_page()
     login(pupil, username, "Start-Passwort-1")
     change_password(pupil, "Start-Passwort-1")
@@ -220,7 +237,9 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
     pupil.goto("/portfolio/kind/berufsfelderkundung/new")
     day1 = pupil.get_by_role("group", name="Day 1")
     day1.get_by_label("Company or provider").fill("Tischlerei Hoffmann")
-    day1.get_by_label(re.compile(r"^What I did(?! not)")).fill("Holz gemessen, gesägt und geschliffen.")
+    day1.get_by_label(re.compile(r"^What I did(?! not)")).fill(
+        "Holz gemessen, gesägt und geschliffen."
+    )
     day1.get_by_label(re.compile(r"^What I liked")).fill("Mit den Händen arbeiten.")
     with pupil.expect_navigation():
         pupil.get_by_role("button", name="Save").click()
@@ -232,10 +251,14 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
     # A certificate.
     pupil.goto("/documents/upload")
     pupil.get_by_label("File").set_input_files(
-        files=[{"name": "bescheinigung.pdf", "mimeType": "application/pdf", "buffer": CERTIFICATE_PDF}]
+        files=[
+            {"name": "bescheinigung.pdf", "mimeType": "application/pdf", "buffer": CERTIFICATE_PDF}
+        ]
     )
     pupil.get_by_label("Title").fill("Bescheinigung Berufsfelderkundung")
-    pupil.get_by_role("group", name="What kind of document is it?").get_by_role("radio").first.check()
+    pupil.get_by_role("group", name="What kind of document is it?").get_by_role(
+        "radio"
+    ).first.check()
     with pupil.expect_navigation():
         pupil.get_by_role("button", name="Upload").click()
     expect(pupil.get_by_text("Bescheinigung Berufsfelderkundung").first).to_be_visible()
@@ -252,7 +275,9 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
     # The class teacher: class overview, filter, comment, mark reviewed.
     teacher = new_page()
     login(teacher, "klassenlehrerin8a")
-    teacher.get_by_role("navigation", name="Main navigation").get_by_role("link", name="My classes").click()
+    teacher.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="My classes"
+    ).click()
     teacher.get_by_role("link", name=re.compile(r"8a")).first.click()
     teacher.get_by_role("link", name=re.compile(r"^Waiting for feedback")).click()
     teacher.get_by_role("link", name=re.compile(r"Erkunder")).first.click()
@@ -277,7 +302,8 @@ def test_guardian_registers_switches_to_turkish_and_downloads_the_pdf(new_page, 
     Turkish, signs the transition agreement and downloads the portfolio PDF, which holds the
     child's own words. The Turkish pages are reached by structure, not by (translated) text."""
     reflection = "Ich möchte Tischlerin werden, weil ich gern mit Holz arbeite."
-    code = live_server.python(f"""
+    code = (
+        live_server.python(f"""
 import sqlalchemy as sa
 from portfolio import accounts
 from portfolio.extensions import db
@@ -290,7 +316,10 @@ entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind="reflection",
 db.session.add(entry)
 print(issue_code(pupil, "tr"))
 db.session.commit()
-""").strip().splitlines()[-1]
+""")
+        .strip()
+        .splitlines()[-1]
+    )
     page = new_page(locale="de-DE")
     page.goto("/")
     page.locator("main a[href$='/eltern']").click()

@@ -58,8 +58,11 @@ def free_port() -> int:
 # -- preparation -------------------------------------------------------------------------------
 def prepare(env: dict, schools: int, pupils: int) -> None:
     flask = [os.path.join(VENV_BIN, "flask"), "--app", "wsgi"]
-    for cmd in (["db", "upgrade"], ["seed-demo"],
-                ["seed-bulk", "--schools", str(schools), "--pupils-per-school", str(pupils)]):
+    for cmd in (
+        ["db", "upgrade"],
+        ["seed-demo"],
+        ["seed-bulk", "--schools", str(schools), "--pupils-per-school", str(pupils)],
+    ):
         log("flask " + " ".join(cmd))
         subprocess.run(flask + cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
@@ -69,12 +72,18 @@ def accounts(url: str) -> dict[str, list]:
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT u.username, r.role FROM user_account u JOIN user_role r ON r.user_id = u.id "
-            "WHERE u.username LIKE 'bulk%'")).all()
-        links = conn.execute(sa.text(
-            "SELECT g.username, l.pupil_id FROM guardian_link l "
-            "JOIN user_account g ON g.id = l.guardian_id WHERE g.username LIKE 'bulk%'")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT u.username, r.role FROM user_account u JOIN user_role r ON r.user_id = u.id "
+                "WHERE u.username LIKE 'bulk%'"
+            )
+        ).all()
+        links = conn.execute(
+            sa.text(
+                "SELECT g.username, l.pupil_id FROM guardian_link l "
+                "JOIN user_account g ON g.id = l.guardian_id WHERE g.username LIKE 'bulk%'"
+            )
+        ).all()
     engine.dispose()
     by_role: dict[str, list] = defaultdict(list)
     for username, role in rows:
@@ -111,8 +120,13 @@ class User:
 
         started = time.perf_counter()
         try:
-            async with session.request(method, self.base + path, allow_redirects=False,
-                                       timeout=aiohttp.ClientTimeout(total=120), **kw) as r:
+            async with session.request(
+                method,
+                self.base + path,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=120),
+                **kw,
+            ) as r:
                 body = await r.read()
                 status, location = r.status, r.headers.get("Location", "")
         except Exception as exc:
@@ -125,10 +139,15 @@ class User:
         if status not in expect:
             self.stats.errors[f"{kind}: HTTP {status}"] += 1
             text = body.decode(errors="replace")
-            detail = re.findall(r'class="kern-alert__title[^"]*"[^>]*>([^<]+)|'
-                                r'<p class="kern-(?:body|error)[^"]*"[^>]*>([^<]+)', text)
-            self._sample(f"{self.username} {kind} {method} {path}: {status} {location} "
-                         f"{detail[:3]} {text[:120]!r}")
+            detail = re.findall(
+                r'class="kern-alert__title[^"]*"[^>]*>([^<]+)|'
+                r'<p class="kern-(?:body|error)[^"]*"[^>]*>([^<]+)',
+                text,
+            )
+            self._sample(
+                f"{self.username} {kind} {method} {path}: {status} {location} "
+                f"{detail[:3]} {text[:120]!r}"
+            )
             raise Failed
         return status, location, body
 
@@ -139,9 +158,14 @@ class User:
     async def login(self, session):
         _s, _l, body = await self.call(session, "login page", "GET", "/login")
         token = CSRF_RE.search(body.decode()).group(1)
-        await self.call(session, "login", "POST", "/login", expect=(302,),
-                        data={"csrf_token": token, "username": self.username,
-                              "password": self.password})
+        await self.call(
+            session,
+            "login",
+            "POST",
+            "/login",
+            expect=(302,),
+            data={"csrf_token": token, "username": self.username, "password": self.password},
+        )
 
     async def think(self, low, high):
         await asyncio.sleep(random.uniform(low, high))
@@ -172,13 +196,19 @@ class Pupil(User):
         await self.call(session, "pupil home", "GET", "/portfolio/")
         await self.think(0.5, 2)
         if not entries or random.random() < 0.35:
-            _s, _l, body = await self.call(session, "entry form", "GET",
-                                           "/portfolio/kind/reflection/new")
+            _s, _l, body = await self.call(
+                session, "entry form", "GET", "/portfolio/kind/reflection/new"
+            )
             text = f"load {self.username} {uuid.uuid4().hex}"
             token = CSRF_RE.search(body.decode()).group(1)
             _s, location, _b = await self.call(
-                session, "entry create", "POST", "/portfolio/kind/reflection/new", expect=(302,),
-                data={"csrf_token": token, "version": "", "title": text[:60], "text": text})
+                session,
+                "entry create",
+                "POST",
+                "/portfolio/kind/reflection/new",
+                expect=(302,),
+                data={"csrf_token": token, "version": "", "title": text[:60], "text": text},
+            )
             match = ENTRY_RE.search(location)
             if not match:
                 raise Failed
@@ -188,14 +218,20 @@ class Pupil(User):
             self.stats.creates += 1
         else:
             entry_id = random.choice(entries)
-            _s, _l, body = await self.call(session, "entry edit form", "GET",
-                                           f"/portfolio/entry/{entry_id}/edit")
+            _s, _l, body = await self.call(
+                session, "entry edit form", "GET", f"/portfolio/entry/{entry_id}/edit"
+            )
             page = body.decode()
             token, version = CSRF_RE.search(page).group(1), VERSION_RE.search(page).group(1)
             text = f"edit {self.username} {uuid.uuid4().hex}"
-            await self.call(session, "entry edit", "POST", f"/portfolio/entry/{entry_id}/edit",
-                            expect=(302,), data={"csrf_token": token, "version": version,
-                                                 "title": text[:60], "text": text})
+            await self.call(
+                session,
+                "entry edit",
+                "POST",
+                f"/portfolio/entry/{entry_id}/edit",
+                expect=(302,),
+                data={"csrf_token": token, "version": version, "title": text[:60], "text": text},
+            )
             self.stats.acknowledged[entry_id] = text
             self.stats.edits += 1
         await self.think(0.5, 2)
@@ -209,8 +245,9 @@ class Teacher(User):
         ids = CLASS_RE.findall(body.decode())
         await self.think(0.5, 2)
         if ids:
-            await self.call(session, "class overview", "GET",
-                            f"/review/classes/{random.choice(ids)}")
+            await self.call(
+                session, "class overview", "GET", f"/review/classes/{random.choice(ids)}"
+            )
         await self.think(2, 5)
 
 
@@ -237,14 +274,18 @@ async def load(base, stats, users_by_role, n_users, duration, password, faults):
     n_guardians = max(1, n_users * 10 // 100)
     n_pupils = n_users - n_teachers - n_guardians
     users: list[User] = [Pupil(base, stats, u, password, deadline) for u in pupils[:n_pupils]]
-    users += [Teacher(base, stats, teachers[i % len(teachers)], password, deadline)
-              for i in range(n_teachers)]
+    users += [
+        Teacher(base, stats, teachers[i % len(teachers)], password, deadline)
+        for i in range(n_teachers)
+    ]
     for username, pupil_id in links[:n_guardians]:
         g = Guardian(base, stats, username, password, deadline)
         g.pupil_id = pupil_id
         users.append(g)
-    log(f"{len(users)} simulated users ({n_pupils} pupils, {n_teachers} teachers, "
-        f"{len(links[:n_guardians])} guardians) for {duration} s")
+    log(
+        f"{len(users)} simulated users ({n_pupils} pupils, {n_teachers} teachers, "
+        f"{len(links[:n_guardians])} guardians) for {duration} s"
+    )
     tasks = [asyncio.create_task(u.run()) for u in users]
     fault_tasks = [asyncio.create_task(f(deadline, duration)) for f in faults]
     await asyncio.gather(*tasks)
@@ -255,8 +296,9 @@ async def load(base, stats, users_by_role, n_users, duration, password, faults):
 
 # -- faults -----------------------------------------------------------------------------------
 def worker_pids(master: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
-                         text=True, check=False).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True, check=False
+    ).stdout
     return [int(p) for p in out.split()]
 
 
@@ -283,18 +325,32 @@ def make_faults(master_pid: int, stats: Stats, started: float, sig: str = "TERM"
             return
         bindir = _pg_bindir(pgdir)
         data = os.path.join(pgdir, "data")
-        cmd = [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "fast", "-w", "-t", "60",
-               "-l", os.path.join(pgdir, "postgres.log"), "restart"]
+        cmd = [
+            os.path.join(bindir, "pg_ctl"),
+            "-D",
+            data,
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            os.path.join(pgdir, "postgres.log"),
+            "restart",
+        ]
         if os.geteuid() == 0:
             import pwd
 
             cmd = ["runuser", "-u", pwd.getpwuid(os.stat(data).st_uid).pw_name, "--", *cmd]
         t0 = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL,
-                                                    stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
         _out, err = await proc.communicate()
-        msg = (f"PostgreSQL restarted (pg_ctl restart -m fast, {time.monotonic() - t0:.1f} s, "
-               f"exit {proc.returncode}){' ' + err.decode().strip() if proc.returncode else ''}")
+        msg = (
+            f"PostgreSQL restarted (pg_ctl restart -m fast, {time.monotonic() - t0:.1f} s, "
+            f"exit {proc.returncode}){' ' + err.decode().strip() if proc.returncode else ''}"
+        )
         stats.events.append((time.monotonic() - started, msg))
         log(msg)
 
@@ -311,9 +367,10 @@ def verify(url: str, acknowledged: dict[int, str]) -> tuple[int, list[str]]:
         ids = list(acknowledged)
         found = {}
         for i in range(0, len(ids), 1000):
-            chunk = ids[i:i + 1000]
-            for eid, data in conn.execute(sa.text("SELECT id, data FROM entry WHERE id = ANY(:ids)"),
-                                          {"ids": chunk}):
+            chunk = ids[i : i + 1000]
+            for eid, data in conn.execute(
+                sa.text("SELECT id, data FROM entry WHERE id = ANY(:ids)"), {"ids": chunk}
+            ):
                 found[eid] = data if isinstance(data, dict) else json.loads(data)
     engine.dispose()
     for eid, text in acknowledged.items():
@@ -337,19 +394,29 @@ def report(args, stats: Stats, n_users, elapsed, verified, lost, workers) -> str
     lines = [
         "# Load test results",
         "",
-        (f"Command: `make loadtest{' LOADTEST_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}`"
-         f" — {time.strftime('%Y-%m-%d %H:%M %Z')}"),
+        (
+            f"Command: `make loadtest{' LOADTEST_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}`"
+            f" — {time.strftime('%Y-%m-%d %H:%M %Z')}"
+        ),
         "",
-        (f"- gunicorn: {workers} gthread workers x {args.threads} threads, PostgreSQL "
-         f"(throwaway), {args.schools} bulk schools x {args.pupils} pupils + demo data; "
-         f"machine: {os.cpu_count()} CPUs (load generator on the same machine)"),
+        (
+            f"- gunicorn: {workers} gthread workers x {args.threads} threads, PostgreSQL "
+            f"(throwaway), {args.schools} bulk schools x {args.pupils} pupils + demo data; "
+            f"machine: {os.cpu_count()} CPUs (load generator on the same machine)"
+        ),
         f"- simulated users: {n_users} concurrent for {elapsed:.0f} s",
-        (f"- requests: {stats.requests}, errors: **{errors}**, throughput: "
-         f"{stats.requests / elapsed:.1f} req/s"),
-        (f"- latency all requests: p50 {pct(everything, 50) * 1000:.0f} ms, "
-         f"p95 {pct(everything, 95) * 1000:.0f} ms, p99 {pct(everything, 99) * 1000:.0f} ms"),
-        (f"- acknowledged writes: {stats.creates} entries created, {stats.edits} edits; "
-         f"{len(stats.acknowledged)} entries checked afterwards, **{len(lost)} lost**"),
+        (
+            f"- requests: {stats.requests}, errors: **{errors}**, throughput: "
+            f"{stats.requests / elapsed:.1f} req/s"
+        ),
+        (
+            f"- latency all requests: p50 {pct(everything, 50) * 1000:.0f} ms, "
+            f"p95 {pct(everything, 95) * 1000:.0f} ms, p99 {pct(everything, 99) * 1000:.0f} ms"
+        ),
+        (
+            f"- acknowledged writes: {stats.creates} entries created, {stats.edits} edits; "
+            f"{len(stats.acknowledged)} entries checked afterwards, **{len(lost)} lost**"
+        ),
         "",
         "Faults during the run:",
         "",
@@ -360,8 +427,10 @@ def report(args, stats: Stats, n_users, elapsed, verified, lost, workers) -> str
     ]
     for kind in sorted(stats.latencies):
         vs = stats.latencies[kind]
-        lines.append(f"| {kind} | {len(vs)} | {pct(vs, 50) * 1000:.0f} | {pct(vs, 95) * 1000:.0f} "
-                     f"| {pct(vs, 99) * 1000:.0f} |")
+        lines.append(
+            f"| {kind} | {len(vs)} | {pct(vs, 50) * 1000:.0f} | {pct(vs, 95) * 1000:.0f} "
+            f"| {pct(vs, 99) * 1000:.0f} |"
+        )
     if errors:
         lines += ["", "Errors:", ""] + [f"- {k}: {v}" for k, v in stats.errors.items()]
         lines += ["", "Samples:", ""] + [f"- `{s}`" for s in stats.error_samples]
@@ -380,9 +449,13 @@ def main() -> int:
     parser.add_argument("--schools", type=int, default=2)
     parser.add_argument("--pupils", type=int, default=250, help="pupils per bulk school")
     parser.add_argument("--no-faults", action="store_true")
-    parser.add_argument("--kill-signal", default="TERM", choices=["TERM", "KILL", "QUIT"],
-                        help="signal for the worker (TERM: graceful, gunicorn replaces it; KILL "
-                             "drops the worker's requests in flight, which the clients see)")
+    parser.add_argument(
+        "--kill-signal",
+        default="TERM",
+        choices=["TERM", "KILL", "QUIT"],
+        help="signal for the worker (TERM: graceful, gunicorn replaces it; KILL "
+        "drops the worker's requests in flight, which the clients see)",
+    )
     parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     args = parser.parse_args()
     if args.quick:
@@ -394,18 +467,41 @@ def main() -> int:
     from portfolio.bulk import BULK_PASSWORD
 
     workdir = tempfile.mkdtemp(prefix="bwp-loadtest-")
-    env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=os.path.join(workdir, "instance"),
-               SECRET_KEY="loadtest-" + uuid.uuid4().hex, PORTFOLIO_ENV="development",
-               LOGIN_LIMIT_PER_ADDRESS="1000000 per minute",
-               LOGIN_LIMIT_PER_ACCOUNT="1000000 per minute", FLASK_APP="wsgi")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        INSTANCE_PATH=os.path.join(workdir, "instance"),
+        SECRET_KEY="loadtest-" + uuid.uuid4().hex,
+        PORTFOLIO_ENV="development",
+        LOGIN_LIMIT_PER_ADDRESS="1000000 per minute",
+        LOGIN_LIMIT_PER_ACCOUNT="1000000 per minute",
+        FLASK_APP="wsgi",
+    )
     prepare(env, args.schools, args.pupils)
     users_by_role = accounts(url)
     port = free_port()
     gunicorn = subprocess.Popen(
-        [os.path.join(VENV_BIN, "gunicorn"), "-w", str(args.workers), "-k", "gthread",
-         "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-         "--graceful-timeout", "60", "--log-level", "warning", "wsgi:app"],
-        env=env, cwd=ROOT)
+        [
+            os.path.join(VENV_BIN, "gunicorn"),
+            "-w",
+            str(args.workers),
+            "-k",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "60",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     stats = Stats()
     try:
         deadline = time.monotonic() + 60
@@ -419,9 +515,20 @@ def main() -> int:
                 time.sleep(0.2)
         log(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers")
         started = time.monotonic()
-        faults = [] if args.no_faults else make_faults(gunicorn.pid, stats, started, args.kill_signal)
-        n_users = asyncio.run(load(f"http://127.0.0.1:{port}", stats, users_by_role, args.users,
-                                   args.duration, BULK_PASSWORD, faults))
+        faults = (
+            [] if args.no_faults else make_faults(gunicorn.pid, stats, started, args.kill_signal)
+        )
+        n_users = asyncio.run(
+            load(
+                f"http://127.0.0.1:{port}",
+                stats,
+                users_by_role,
+                args.users,
+                args.duration,
+                BULK_PASSWORD,
+                faults,
+            )
+        )
         elapsed = time.monotonic() - started
     finally:
         gunicorn.send_signal(signal.SIGTERM)

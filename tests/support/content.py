@@ -27,13 +27,32 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = bytes.fromhex("89504e470d0a1a0a") + b"not really an image but bytes"
 
 
-def add_document(pupil, content: bytes, filename: str, *, entry=None, title="", share=False,
-                 mime="application/pdf") -> Document:
+def add_document(
+    pupil,
+    content: bytes,
+    filename: str,
+    *,
+    entry=None,
+    title="",
+    share=False,
+    mime="application/pdf",
+) -> Document:
     key = get_storage().save(content)
-    doc = Document(school_id=pupil.school_id, pupil_id=pupil.id, entry_id=entry.id if entry else None,
-                   category="certificate", title=title, filename=filename, storage_key=key,
-                   mime_type=mime, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                   share_teachers=share, share_guardians=share, uploaded_by_id=pupil.id)
+    doc = Document(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        entry_id=entry.id if entry else None,
+        category="certificate",
+        title=title,
+        filename=filename,
+        storage_key=key,
+        mime_type=mime,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        share_teachers=share,
+        share_guardians=share,
+        uploaded_by_id=pupil.id,
+    )
     db.session.add(doc)
     db.session.flush()
     return doc
@@ -45,53 +64,119 @@ def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
     c = SimpleNamespace()
     sid = pupil.school_id
     c.praktikum = Entry(
-        school_id=sid, pupil_id=pupil.id, kind="praktikum", title="Praktikum Tischlerei",
-        grade="9", data={"company": "Tischlerei Holz & Co", "days": [{"date": "2026-03-02",
-                         "tasks": "Bretter schleifen – „gut“"}]},
-        status="done", share_teachers=True, share_guardians=True,
-        submitted_at=utcnow() - dt.timedelta(days=3))
-    c.goal = Entry(school_id=sid, pupil_id=pupil.id, kind="goal", title="Ausbildung finden",
-                   data={"goal": "Ausbildung als Tischlerin"}, next_due_on=dt.date(2027, 1, 15))
-    c.private = Entry(school_id=sid, pupil_id=pupil.id, kind="reflection", title="Nur für mich",
-                      data={"reflection": "Geheim"})
+        school_id=sid,
+        pupil_id=pupil.id,
+        kind="praktikum",
+        title="Praktikum Tischlerei",
+        grade="9",
+        data={
+            "company": "Tischlerei Holz & Co",
+            "days": [{"date": "2026-03-02", "tasks": "Bretter schleifen – „gut“"}],
+        },
+        status="done",
+        share_teachers=True,
+        share_guardians=True,
+        submitted_at=utcnow() - dt.timedelta(days=3),
+    )
+    c.goal = Entry(
+        school_id=sid,
+        pupil_id=pupil.id,
+        kind="goal",
+        title="Ausbildung finden",
+        data={"goal": "Ausbildung als Tischlerin"},
+        next_due_on=dt.date(2027, 1, 15),
+    )
+    c.private = Entry(
+        school_id=sid,
+        pupil_id=pupil.id,
+        kind="reflection",
+        title="Nur für mich",
+        data={"reflection": "Geheim"},
+    )
     db.session.add_all([c.praktikum, c.goal, c.private])
     db.session.flush()
     if teacher is not None:
-        c.comment = Comment(school_id=sid, entry_id=c.praktikum.id, author_id=teacher.id,
-                            body="Schöner Bericht!")
+        c.comment = Comment(
+            school_id=sid, entry_id=c.praktikum.id, author_id=teacher.id, body="Schöner Bericht!"
+        )
         db.session.add(c.comment)
         db.session.flush()
-        db.session.add(Notification(school_id=sid, user_id=pupil.id, kind="comment",
-                                    actor_id=teacher.id, entry_id=c.praktikum.id,
-                                    comment_id=c.comment.id))
-        db.session.add(Notification(school_id=sid, user_id=teacher.id, kind="shared",
-                                    actor_id=pupil.id, entry_id=c.praktikum.id))
-    c.certificate = add_document(pupil, PDF, "Zeugnis Müller.pdf", entry=c.praktikum,
-                                 title="Praktikumszeugnis", share=True)
+        db.session.add(
+            Notification(
+                school_id=sid,
+                user_id=pupil.id,
+                kind="comment",
+                actor_id=teacher.id,
+                entry_id=c.praktikum.id,
+                comment_id=c.comment.id,
+            )
+        )
+        db.session.add(
+            Notification(
+                school_id=sid,
+                user_id=teacher.id,
+                kind="shared",
+                actor_id=pupil.id,
+                entry_id=c.praktikum.id,
+            )
+        )
+    c.certificate = add_document(
+        pupil, PDF, "Zeugnis Müller.pdf", entry=c.praktikum, title="Praktikumszeugnis", share=True
+    )
     c.photo = add_document(pupil, PNG, "../../etc/passwd", mime="image/png")
-    c.agreement = Agreement(school_id=sid, pupil_id=pupil.id, number=1, grade="9", decision="dual",
-                            data={"dream_job": "Tischlerin", "steps": [{"text": "Bewerben",
-                                  "due_on": "2027-02-01", "priority": 1}]},
-                            locked_at=utcnow())
-    c.agreement.signatures.append(AgreementSignature(school_id=sid, role="pupil",
-                                                     user_id=pupil.id, name=pupil.full_name))
+    c.agreement = Agreement(
+        school_id=sid,
+        pupil_id=pupil.id,
+        number=1,
+        grade="9",
+        decision="dual",
+        data={
+            "dream_job": "Tischlerin",
+            "steps": [{"text": "Bewerben", "due_on": "2027-02-01", "priority": 1}],
+        },
+        locked_at=utcnow(),
+    )
+    c.agreement.signatures.append(
+        AgreementSignature(school_id=sid, role="pupil", user_id=pupil.id, name=pupil.full_name)
+    )
     if guardian is not None:
-        c.agreement.signatures.append(AgreementSignature(school_id=sid, role="guardian",
-                                                         user_id=guardian.id, name=guardian.full_name))
+        c.agreement.signatures.append(
+            AgreementSignature(
+                school_id=sid, role="guardian", user_id=guardian.id, name=guardian.full_name
+            )
+        )
     db.session.add(c.agreement)
-    c.guidance = GuidanceRecord(school_id=sid, pupil_id=pupil.id,
-                                author_id=teacher.id if teacher else None,
-                                held_on=dt.date(2026, 11, 2), participants="Paula, Frau Teacher",
-                                topics="Praktikum", pupil_notes="War gut",
-                                next_steps=[{"text": "Bewerbung schreiben", "due_on": "2026-12-01",
-                                             "goal_entry_id": c.goal.id}])
+    c.guidance = GuidanceRecord(
+        school_id=sid,
+        pupil_id=pupil.id,
+        author_id=teacher.id if teacher else None,
+        held_on=dt.date(2026, 11, 2),
+        participants="Paula, Frau Teacher",
+        topics="Praktikum",
+        pupil_notes="War gut",
+        next_steps=[
+            {"text": "Bewerbung schreiben", "due_on": "2026-12-01", "goal_entry_id": c.goal.id}
+        ],
+    )
     db.session.add(c.guidance)
-    db.session.add(AssessmentRequest(school_id=sid, pupil_id=pupil.id, token_hash="a" * 64,
-                                     rater_name="Tante Erna", relation="other",
-                                     expires_at=utcnow() + dt.timedelta(days=7)))
-    db.session.add(GuardianCode(school_id=sid, pupil_id=pupil.id,
-                                code_hash=hashlib.sha256(pupil.username.encode()).hexdigest(),
-                                expires_at=utcnow() + dt.timedelta(days=30)))
+    db.session.add(
+        AssessmentRequest(
+            school_id=sid,
+            pupil_id=pupil.id,
+            token_hash="a" * 64,
+            rater_name="Tante Erna",
+            relation="other",
+            expires_at=utcnow() + dt.timedelta(days=7),
+        )
+    )
+    db.session.add(
+        GuardianCode(
+            school_id=sid,
+            pupil_id=pupil.id,
+            code_hash=hashlib.sha256(pupil.username.encode()).hexdigest(),
+            expires_at=utcnow() + dt.timedelta(days=30),
+        )
+    )
     db.session.add(LoginSession(token="t-" + pupil.username, user_id=pupil.id))
     db.session.commit()
     return c

@@ -26,8 +26,10 @@ from portfolio.models import (
 from portfolio.reference import DEFAULT_QUALITIES
 from portfolio.storage import get_storage
 
-LOREM = ("Ich habe im Betrieb viel über Abläufe gelernt. Am ersten Tag war ich unsicher, "
-         "dann habe ich selbstständig Aufgaben übernommen und Kundengespräche begleitet. ")
+LOREM = (
+    "Ich habe im Betrieb viel über Abläufe gelernt. Am ersten Tag war ich unsicher, "
+    "dann habe ich selbstständig Aufgaben übernommen und Kundengespräche begleitet. "
+)
 
 
 def png_bytes(width: int = 800, height: int = 500, colour=(79, 143, 208)) -> bytes:
@@ -61,13 +63,32 @@ def pdf_bytes(text: str = "Praktikumsbescheinigung") -> bytes:
     return HTML(string=f"<p>{text}</p>").write_pdf()
 
 
-def add_document(pupil: User, data: bytes, *, filename: str, mime: str, category: str,
-                 title: str = "", entry: Entry | None = None, share=()) -> Document:
+def add_document(
+    pupil: User,
+    data: bytes,
+    *,
+    filename: str,
+    mime: str,
+    category: str,
+    title: str = "",
+    entry: Entry | None = None,
+    share=(),
+) -> Document:
     key = get_storage().save(data)
-    doc = Document(school_id=pupil.school_id, pupil_id=pupil.id, entry_id=entry.id if entry else None,
-                   category=category, title=title, filename=filename, storage_key=key,
-                   mime_type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   uploaded_by_id=pupil.id, **{f"share_{a}": True for a in share})
+    doc = Document(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        entry_id=entry.id if entry else None,
+        category=category,
+        title=title,
+        filename=filename,
+        storage_key=key,
+        mime_type=mime,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=pupil.id,
+        **{f"share_{a}": True for a in share},
+    )
     db.session.add(doc)
     db.session.flush()
     return doc
@@ -92,34 +113,52 @@ def entry_data(spec, n: int = 0, long_text: str = LOREM * 3) -> dict:
     for f in spec.fields:
         if isinstance(f, Group):
             count = f.min_items if f.fixed else min(f.max_items, 3 if f.name != "log" else 10)
-            data[f.name] = [{g.name: _value(g, n + i, LOREM) for g in f.fields} for i in range(count)]
+            data[f.name] = [
+                {g.name: _value(g, n + i, LOREM) for g in f.fields} for i in range(count)
+            ]
         else:
             data[f.name] = _value(f, n, long_text)
     return data
 
 
 def add_entry(pupil: User, kind, data: dict, *, grade="9", share=(), title="") -> Entry:
-    entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind=kind, data=data, grade=grade,
-                  status=EntryStatus.DONE, title=title, **{f"share_{a}": True for a in share})
+    entry = Entry(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        kind=kind,
+        data=data,
+        grade=grade,
+        status=EntryStatus.DONE,
+        title=title,
+        **{f"share_{a}": True for a in share},
+    )
     db.session.add(entry)
     db.session.flush()
     return entry
 
 
-def fill_portfolio(pupil: User, *, teacher: User | None = None, guardian: User | None = None,
-                   share=("teachers", "guardians"), documents: bool = True) -> dict:
+def fill_portfolio(
+    pupil: User,
+    *,
+    teacher: User | None = None,
+    guardian: User | None = None,
+    share=("teachers", "guardians"),
+    documents: bool = True,
+) -> dict:
     """Every kind of content; returns the created objects by name."""
     made: dict = {"entries": []}
     for n, (kind, spec) in enumerate(SPECS.items()):
         if kind.value == "strengths":
             for i, grade in enumerate(("8", "9", "10")):
-                made["entries"].append(add_entry(pupil, kind.value, entry_data(spec, i), grade=grade,
-                                                 share=share))
+                made["entries"].append(
+                    add_entry(pupil, kind.value, entry_data(spec, i), grade=grade, share=share)
+                )
             continue
         if kind.value == "external_assessment":
             for i, grade in enumerate(("9", "10")):
-                made["entries"].append(add_entry(pupil, kind.value, entry_data(spec, i + 2),
-                                                 grade=grade, share=share))
+                made["entries"].append(
+                    add_entry(pupil, kind.value, entry_data(spec, i + 2), grade=grade, share=share)
+                )
             continue
         made["entries"].append(add_entry(pupil, kind.value, entry_data(spec, n), share=share))
     praktikum = next(e for e in made["entries"] if e.kind == "praktikum")
@@ -127,41 +166,91 @@ def fill_portfolio(pupil: User, *, teacher: User | None = None, guardian: User |
     made["guidance"] = []
     for i in range(3):
         record = GuidanceRecord(
-            school_id=pupil.school_id, pupil_id=pupil.id, author_id=teacher.id if teacher else None,
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            author_id=teacher.id if teacher else None,
             held_on=dt.date(2025, 10, 1) + dt.timedelta(days=120 * i),
-            participants="Schülerin, Klassenlehrer", topics=LOREM,
+            participants="Schülerin, Klassenlehrer",
+            topics=LOREM,
             next_steps=[{"text": f"Bewerbung Nr. {i} schreiben", "due_on": f"2026-0{i + 2}-15"}],
-            pupil_notes="Meine Notizen zum Gespräch.", share_guardians=i > 0)
+            pupil_notes="Meine Notizen zum Gespräch.",
+            share_guardians=i > 0,
+        )
         db.session.add(record)
         made["guidance"].append(record)
     made["agreements"] = []
     for number in (1, 2):
         agreement = Agreement(
-            school_id=pupil.school_id, pupil_id=pupil.id, number=number, grade=str(8 + number),
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            number=number,
+            grade=str(8 + number),
             decision="dual" if number == 2 else "berufskolleg",
-            data={"dream_job": "Mechatronikerin", "strengths": LOREM, "fields": ["elektro", "metall"],
-                  "next_step": "Bewerbung bei drei Betrieben bis Februar",
-                  "steps": [{"text": "Praktikumsplatz suchen", "due_on": "2026-02-01"},
-                            {"text": "Bewerbungsmappe fertigstellen", "due_on": "2026-03-01"}],
-                  "contacts": [{"name": "Frau Lorenz", "role": "Berufsberatung",
-                                "contact": "Agentur für Arbeit Siegen"}]},
-            locked_at=utcnow() if number == 1 else None)
+            data={
+                "dream_job": "Mechatronikerin",
+                "strengths": LOREM,
+                "fields": ["elektro", "metall"],
+                "next_step": "Bewerbung bei drei Betrieben bis Februar",
+                "steps": [
+                    {"text": "Praktikumsplatz suchen", "due_on": "2026-02-01"},
+                    {"text": "Bewerbungsmappe fertigstellen", "due_on": "2026-03-01"},
+                ],
+                "contacts": [
+                    {
+                        "name": "Frau Lorenz",
+                        "role": "Berufsberatung",
+                        "contact": "Agentur für Arbeit Siegen",
+                    }
+                ],
+            },
+            locked_at=utcnow() if number == 1 else None,
+        )
         db.session.add(agreement)
         db.session.flush()
-        signers = [("pupil", pupil.full_name), ("guardian", guardian.full_name if guardian else "Eltern"),
-                   ("teacher", teacher.full_name if teacher else "Lehrkraft")]
+        signers = [
+            ("pupil", pupil.full_name),
+            ("guardian", guardian.full_name if guardian else "Eltern"),
+            ("teacher", teacher.full_name if teacher else "Lehrkraft"),
+        ]
         for role, name in signers if number == 1 else signers[:1]:
-            db.session.add(AgreementSignature(school_id=pupil.school_id, agreement_id=agreement.id,
-                                              role=role, name=name, user_id=None))
+            db.session.add(
+                AgreementSignature(
+                    school_id=pupil.school_id,
+                    agreement_id=agreement.id,
+                    role=role,
+                    name=name,
+                    user_id=None,
+                )
+            )
         made["agreements"].append(agreement)
     if documents:
-        made["image"] = add_document(pupil, png_bytes(), filename="zertifikat.png", mime="image/png",
-                                     category="certificate", title="Zertifikat Potenzialanalyse",
-                                     share=share)
-        made["photo"] = add_document(pupil, jpeg_bytes(), filename="zeugnis.jpg", mime="image/jpeg",
-                                     category="report_card", title="Zeugnis Klasse 9", share=share)
-        made["pdf"] = add_document(pupil, pdf_bytes(), filename="praktikumsbescheinigung.pdf",
-                                   mime="application/pdf", category="certificate",
-                                   title="Praktikumsbescheinigung", entry=praktikum, share=share)
+        made["image"] = add_document(
+            pupil,
+            png_bytes(),
+            filename="zertifikat.png",
+            mime="image/png",
+            category="certificate",
+            title="Zertifikat Potenzialanalyse",
+            share=share,
+        )
+        made["photo"] = add_document(
+            pupil,
+            jpeg_bytes(),
+            filename="zeugnis.jpg",
+            mime="image/jpeg",
+            category="report_card",
+            title="Zeugnis Klasse 9",
+            share=share,
+        )
+        made["pdf"] = add_document(
+            pupil,
+            pdf_bytes(),
+            filename="praktikumsbescheinigung.pdf",
+            mime="application/pdf",
+            category="certificate",
+            title="Praktikumsbescheinigung",
+            entry=praktikum,
+            share=share,
+        )
     db.session.commit()
     return made

@@ -5,11 +5,12 @@ Revises: e317255ef7e9
 Create Date: 2026-11-28 12:35:27.199252
 
 """
+
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '46ab04124e6f'
-down_revision = 'e317255ef7e9'
+revision = "46ab04124e6f"
+down_revision = "e317255ef7e9"
 branch_labels = None
 depends_on = None
 
