@@ -75,47 +75,39 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portfolio.auth.views import bp as auth_bp
-    from portfolio.main.views import bp as main_bp
+    from portfolio import (
+        admin,
+        agreement,
+        auth,
+        documents,
+        export,
+        guardian,
+        guidance,
+        main,
+        notifications,
+        privacy,
+        pupil,
+        review,
+        roster,
+    )
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-
-    from portfolio.guardian.views import bp as guardian_bp
-    from portfolio.guidance.views import bp as guidance_bp
-
-    app.register_blueprint(guidance_bp)
-    app.register_blueprint(guardian_bp)
-
-    from portfolio.notifications.views import bp as notifications_bp
-    from portfolio.review.views import bp as review_bp
-
-    app.register_blueprint(review_bp)
-    app.register_blueprint(notifications_bp)
-
-    from portfolio.agreement.views import bp as agreement_bp
-    from portfolio.documents.views import bp as documents_bp
-
-    app.register_blueprint(documents_bp)
-    app.register_blueprint(agreement_bp)
-
-    from portfolio.privacy.views import bp as privacy_bp
-
-    app.register_blueprint(privacy_bp)
-
-    from portfolio.admin.views import bp as admin_bp
-
-    app.register_blueprint(admin_bp)
-
-    from portfolio.export.views import bp as export_bp
-
-    app.register_blueprint(export_bp)
-
-    from portfolio.pupil import bp as pupil_bp
-    from portfolio.pupil.rate import bp as rate_bp
-
-    app.register_blueprint(pupil_bp)
-    app.register_blueprint(rate_bp)
+    for blueprint in (
+        main.bp,
+        auth.bp,
+        pupil.bp,
+        pupil.rate_bp,
+        documents.bp,
+        agreement.bp,
+        guidance.bp,
+        review.bp,
+        notifications.bp,
+        guardian.bp,
+        export.bp,
+        privacy.bp,
+        admin.bp,
+        roster.bp,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

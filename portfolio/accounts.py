@@ -8,6 +8,7 @@ import unicodedata
 
 import sqlalchemy as sa
 
+from portfolio.auth.passwords import readable_password
 from portfolio.extensions import db
 from portfolio.models import (
     GRADES,
@@ -23,7 +24,6 @@ from portfolio.models import (
     TeacherClass,
     User,
 )
-from portfolio.passwords import readable_password
 from portfolio.reference import DEFAULT_ELEMENTS, DEFAULT_QUALITIES
 
 

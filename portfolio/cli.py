@@ -124,43 +124,27 @@ def create_class_command(schulnummer, name):
     click.echo(f"Class {cls.name} (grade {cls.grade}) in {school.name}.")
 
 
-@click.command("seed-demo")
-def seed_demo_command():
-    """Create (or complete) the demo school and print the demo logins."""
-    from portfolio.demo import DEMO_PASSWORD, seed_demo
-
-    logins = seed_demo()
-    click.echo("")
-    click.echo("Demo logins (password for all: %s)" % DEMO_PASSWORD)
-    width = max(len(role) for role, _username in logins) + 2
-    click.echo(f"  {'Role':<{width}} Username")
-    for role, username in logins:
-        click.echo(f"  {role:<{width}} {username}")
-    click.echo("")
-
-
 def register(app: Flask) -> None:
     for command in (
         create_school_command,
         create_user_command,
         create_class_command,
-        seed_demo_command,
     ):
         app.cli.add_command(command)
-    # Feature packages add their commands here: `from portfolio.X.commands import
-    # register as register_X` and call it.
-    from portfolio.bulk import register as register_bulk
+    # Each feature registers its own commands.
+    from portfolio import seed
+    from portfolio.admin import commands as admin_commands
+    from portfolio.export import commands as export_commands
+    from portfolio.privacy import commands as privacy_commands
+    from portfolio.review import commands as review_commands
+    from portfolio.roster import commands as roster_commands
 
-    register_bulk(app)
-    from portfolio.review.commands import register as register_review
-
-    register_review(app)
-    from portfolio.admin.lifecycle_commands import register as register_lifecycle
-
-    register_lifecycle(app)
-    from portfolio.admin.commands import register as register_admin
-
-    register_admin(app)
-    from portfolio.export.commands import register as register_export
-
-    register_export(app)
+    for feature in (
+        admin_commands,
+        export_commands,
+        privacy_commands,
+        review_commands,
+        roster_commands,
+        seed,
+    ):
+        feature.register(app)

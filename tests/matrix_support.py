@@ -152,8 +152,8 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
 
 def admin_tokens(app, world) -> SimpleNamespace:
     """A roster upload waiting for confirmation and a one-time download, both the admin's."""
-    from portfolio.admin.roster_services import UploadStore
-    from portfolio.admin.slips import OneTimeFiles
+    from portfolio.roster.services import UploadStore
+    from portfolio.roster.slips import OneTimeFiles
 
     roster = (
         b"Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\nNeu;Nina;01.02.2011;w;9a;9\n"

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from content import fill_portfolio
 
-from portfolio import audit
 from portfolio.extensions import db
 from portfolio.models import AuditEvent
+from portfolio.privacy import audit
 
 EN = {"Accept-Language": "en"}
 

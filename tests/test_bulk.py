@@ -3,7 +3,6 @@
 import sqlalchemy as sa
 
 from portfolio import access, progress
-from portfolio.bulk import seed_bulk
 from portfolio.extensions import db
 from portfolio.kinds import SPECS
 from portfolio.models import (
@@ -21,6 +20,7 @@ from portfolio.models import (
     Role,
     User,
 )
+from portfolio.seed.bulk import seed_bulk
 from portfolio.storage import get_storage
 
 

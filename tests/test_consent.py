@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portfolio import consent
 from portfolio.extensions import db
 from portfolio.models import Consent, ConsentPurpose, Entry, utcnow
+from portfolio.privacy import consent
 
 EN = {"Accept-Language": "en"}
 TODAY = dt.date(2026, 11, 28)

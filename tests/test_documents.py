@@ -11,10 +11,10 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from portfolio.documents import services
+from portfolio.documents.uploads import check_upload
 from portfolio.extensions import db
 from portfolio.models import Audience, AuditEvent, Document, Entry
 from portfolio.storage import get_storage
-from portfolio.uploads import check_upload
 
 EN = {"Accept-Language": "en"}
 

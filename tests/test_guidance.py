@@ -515,7 +515,7 @@ def test_no_more_rows_than_allowed(world, client_for):
 
 
 def test_demo_content_is_idempotent(world):
-    from portfolio.guidance.demo_content import seed_guidance
+    from portfolio.seed.guidance import seed_guidance
 
     staff = {
         "klassenlehrerin10a": world.teacher,

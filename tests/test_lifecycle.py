@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from conftest import _user
 from content import PDF, fill_portfolio
 
-from portfolio import lifecycle
 from portfolio.extensions import db
 from portfolio.models import (
     AuditEvent,
@@ -24,6 +23,7 @@ from portfolio.models import (
     Role,
     User,
 )
+from portfolio.privacy import lifecycle
 from portfolio.storage import get_storage
 
 EN = {"Accept-Language": "en"}
@@ -193,7 +193,7 @@ def test_purge_deletes_rows_and_files_and_logs_without_content(runner, world):
     storage = get_storage()
     assert all(storage.path(k).exists() for k in keys)
     pupil_id, teacher_id = world.pupil.id, world.teacher.id
-    from portfolio import audit
+    from portfolio.privacy import audit
 
     audit.record(world.teacher, "view", pupil_id=pupil_id, obj=c.praktikum, commit=True)
     _leave(world.pupil, 400)  # default retention: 365 days

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from content import PDF, fill_portfolio
 
-from portfolio import accounts, portability
+from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Agreement, Document, Entry, GuidanceRecord, User
+from portfolio.privacy import portability
 from portfolio.storage import get_storage
 
 _VOLATILE = {"exported_at", "source", "created_at", "updated_at", "status", "left_on"}

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD
 
-from portfolio.admin import registration
 from portfolio.extensions import db
+from portfolio.guardian import registration
 from portfolio.models import GuardianCode, GuardianLink, Role, User, utcnow
 
 

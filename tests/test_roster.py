@@ -10,15 +10,6 @@ import sqlalchemy as sa
 from conftest import PASSWORD
 
 from portfolio import accounts
-from portfolio.admin.roster import parse_roster
-from portfolio.admin.roster_services import (
-    CHANGED,
-    NEW,
-    UNCHANGED,
-    ImportRefused,
-    apply_import,
-    build_preview,
-)
 from portfolio.extensions import db
 from portfolio.models import (
     AuditEvent,
@@ -30,6 +21,15 @@ from portfolio.models import (
     SchoolClass,
     SchoolYear,
     User,
+)
+from portfolio.roster.parse import parse_roster
+from portfolio.roster.services import (
+    CHANGED,
+    NEW,
+    UNCHANGED,
+    ImportRefused,
+    apply_import,
+    build_preview,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schild"

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 from conftest import PASSWORD, database_url, login
 
-from portfolio.passwords import STAFF_MIN_LENGTH, readable_password
+from portfolio.auth.passwords import STAFF_MIN_LENGTH, readable_password
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

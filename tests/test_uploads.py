@@ -7,8 +7,8 @@ import pytest
 from PIL import ExifTags, Image
 from pypdf import PdfWriter
 
-from portfolio import uploads
-from portfolio.uploads import UploadError, check_upload
+from portfolio.documents import uploads
+from portfolio.documents.uploads import UploadError, check_upload
 
 GPS = ExifTags.IFD.GPSInfo
 

@@ -1,1 +1,7 @@
-"""Administration: accounts, roster import, login slips, guardian registration, school year."""
+"""Administration: accounts, staff, guardian links, counsellor assignment, school year."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from portfolio.admin import views  # noqa: E402, F401  (routes on bp)

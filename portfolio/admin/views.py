@@ -1,20 +1,20 @@
 """Administration: start page, account lists and account pages, staff accounts.
 
-The roster import, login slips and the school-year change are in `import_views`, the
-public guardian registration in `register_views`; they add their routes to this `bp`.
+The roster import and login slips are the `roster` package; the guardian registration
+is a route of the `guardian` package.
 """
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
 from portfolio.accounts import AccountError
-from portfolio.admin import account_services as services
-from portfolio.admin import registration
+from portfolio.admin import bp, services
+from portfolio.admin import rollover as school_year
 from portfolio.admin.forms import (
     STAFF_ROLE_LABELS,
     CounsellorForm,
@@ -26,10 +26,9 @@ from portfolio.admin.forms import (
 )
 from portfolio.auth.forms import ConfirmForm
 from portfolio.extensions import db
+from portfolio.guardian import registration
 from portfolio.i18n import _, _l
 from portfolio.models import Role
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def managers_only(view):
@@ -65,14 +64,14 @@ TASKS = [
         "manage",
     ),
     (
-        "admin.roster_upload",
+        "roster.upload",
         _l("Import pupils from SchILD-NRW"),
         _l("New pupils get accounts, changes are applied."),
         "drive-folder-upload",
         "manage",
     ),
     (
-        "admin.classes",
+        "roster.classes",
         _l("Classes and login slips"),
         _l("Print new passwords and letters for parents."),
         "checklist",
@@ -86,11 +85,11 @@ TASKS = [
         "rollover",
     ),
 ]
-#: Pages of other modules shown when they exist.
+#: The data-protection pages of the school admin.
 OTHER_TASKS = [
-    ("admin.consents", _l("Consents"), _l("Record and withdraw consents."), "checklist"),
-    ("admin.audit", _l("Audit log"), _l("Who viewed or exported pupils' content."), "visibility"),
-    ("admin.leaving", _l("Pupils leaving"), _l("Exports and deletion dates."), "logout"),
+    ("privacy.school_consents", _l("Consents"), _l("Record and withdraw consents."), "checklist"),
+    ("privacy.audit", _l("Audit log"), _l("Who viewed or exported pupils' content."), "visibility"),
+    ("privacy.leaving", _l("Pupils leaving"), _l("Exports and deletion dates."), "logout"),
 ]
 
 
@@ -305,12 +304,26 @@ def create_staff():
     return render_template("admin/staff_form.html", form=form)
 
 
-# Routes of this feature in other modules (they add to `bp`).
-from portfolio.admin import import_views, register_views  # noqa: F401
-
-# isort: split
-
-# -- Routes of other modules ---------------------------------------------------------------
-# Modules of other engineers that add routes to `bp` import here, one line each, e.g.
-# (with the F401 noqa comment, as below).
-from portfolio.admin import audit_views, consent_views, leaving_views  # noqa: F401
+# -- the new school year -------------------------------------------------------------------
+@bp.route("/school-year", methods=["GET", "POST"])
+@login_required
+def rollover():
+    access.require(access.can_run_rollover(current_user))
+    school = current_user.school
+    the_plan = school_year.plan(school)
+    form = ConfirmForm()
+    if form.validate_on_submit() and not the_plan.not_due:
+        year = school_year.run(the_plan)
+        db.session.commit()
+        flash(
+            _(
+                "The school year %(year)s has started: %(moving)d pupils moved up, %(left)d "
+                "left school.",
+                year=year.name,
+                moving=the_plan.moving,
+                left=the_plan.leavers,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.home"))
+    return render_template("admin/rollover.html", plan=the_plan, form=form)

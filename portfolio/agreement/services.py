@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portfolio import accounts, audit
+from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES, REQUIRED_SIGNERS
 from portfolio.models import Agreement, AgreementSignature, User, utcnow
+from portfolio.privacy import audit
 
 CONTENT_KEYS = ("dream_job", "strengths", "fields", "next_step", "steps", "contacts")
 DECISION_LABELS = dict(AGREEMENT_DECISIONS)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access, kinds
-from portfolio.agreement import services
+from portfolio.agreement import bp, services
 from portfolio.agreement.forms import AgreementForm, SharingForm, SignForm, form_data
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Agreement
 from portfolio.reference import OCCUPATIONAL_FIELDS
-
-bp = Blueprint("agreement", __name__, url_prefix="/agreement")
 
 
 @bp.context_processor

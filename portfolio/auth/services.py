@@ -10,9 +10,9 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portfolio.auth.passwords import readable_password
 from portfolio.extensions import db
 from portfolio.models import LoginSession, User, utcnow
-from portfolio.passwords import readable_password
 
 # Checked when the username is unknown, so that the answer takes as long as for a real one:
 # made with the method real accounts are hashed with (PASSWORD_HASH_METHOD), once per method.

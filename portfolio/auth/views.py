@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
-from portfolio.auth import services
+from portfolio.auth import bp, services
 from portfolio.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
+from portfolio.auth.passwords import password_problem
 from portfolio.extensions import limiter
 from portfolio.i18n import _
-from portfolio.passwords import password_problem
-
-bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -4,10 +4,10 @@ from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portfolio.documents.services import CATEGORY_CHOICES
+from portfolio.documents.uploads import ACCEPT
 from portfolio.formutil import select_choices
 from portfolio.i18n import _l
 from portfolio.models import Audience, DocumentCategory
-from portfolio.uploads import ACCEPT
 
 choice_list = select_choices
 

@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from flask import Response
 from sqlalchemy.orm import selectinload
 
-from portfolio import access, audit
+from portfolio import access
+from portfolio.documents.uploads import CheckedFile, ascii_filename
 from portfolio.extensions import db
 from portfolio.i18n import _l
 from portfolio.models import Audience, Document, DocumentCategory, Entry, User
+from portfolio.privacy import audit
 from portfolio.storage import get_storage
-from portfolio.uploads import CheckedFile, ascii_filename
 
 #: Categories in the order of the Dokumentation and Lebensplanung sections.
 CATEGORY_LABELS: dict[str, object] = {

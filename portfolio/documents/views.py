@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portfolio import access, audit, kinds
+from portfolio import access, kinds
 from portfolio.auth.forms import ConfirmForm
 from portfolio.auth.views import _safe_next
-from portfolio.documents import services
+from portfolio.documents import bp, services
 from portfolio.documents.forms import DocumentForm, UploadForm
+from portfolio.documents.uploads import UploadError, check_upload, read_limited, too_large_message
 from portfolio.i18n import _
 from portfolio.models import Document
+from portfolio.privacy import audit
 from portfolio.security import id_arg
-from portfolio.uploads import UploadError, check_upload, read_limited, too_large_message
-
-bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 
 @bp.context_processor

@@ -17,9 +17,9 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
-from portfolio import audit
 from portfolio.extensions import db
 from portfolio.models import ClassMembership, SchoolClass, User
+from portfolio.privacy import audit
 
 from .render import file_name
 

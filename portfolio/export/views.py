@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access, audit
+from portfolio import access
+from portfolio.export import bp
 from portfolio.extensions import db
 from portfolio.i18n import _, current_language
 from portfolio.models import SchoolClass, Section
+from portfolio.privacy import audit
 
 from . import classzip, render
 from .fields import text_direction
 from .services import Selection, application_preset, collect_titles
 
-bp = Blueprint("export", __name__, url_prefix="/export")
 bp.add_app_template_filter(text_direction, "text_dir")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from portfolio import audit, consent, progress
+from portfolio import progress
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -22,6 +22,7 @@ from portfolio.models import (
     SchoolClass,
     User,
 )
+from portfolio.privacy import audit, consent
 
 GUARDIANS = frozenset({Audience.GUARDIANS})
 

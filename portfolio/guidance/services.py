@@ -19,10 +19,10 @@ from flask_babel import force_locale, format_date
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portfolio import audit
 from portfolio.extensions import db
 from portfolio.i18n import LANGUAGES, _
 from portfolio.models import Entry, EntryKind, EntryStatus, GuidanceRecord, User
+from portfolio.privacy import audit
 
 
 class Conflict(Exception):
@@ -252,14 +252,11 @@ def _untouched(goal: Entry, previous: dict[str, Any], old_held_on: dt.date) -> b
 
 # -- notifications -------------------------------------------------------------------------
 def _notify(pupil: User, author: User, first_goal: Entry | None) -> None:
-    """Tell the pupil about the new record (when the notifications feature is there).
+    """Tell the pupil about the new record.
 
     The notice points at the first goal made from the session, which names the session.
     """
-    try:
-        from portfolio.notifications import services as notifications
-    except ImportError:
-        return
+    from portfolio.notifications import services as notifications
 
     notifications.notify(pupil, "guidance_recorded", actor=author, entry=first_goal)
     db.session.commit()

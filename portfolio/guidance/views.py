@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access, audit
-from portfolio.guidance import services
+from portfolio import access
+from portfolio.guidance import bp, services
 from portfolio.guidance.forms import START_STEPS, GuidanceForm, PupilNotesForm, error_list
 from portfolio.i18n import _
 from portfolio.models import GuidanceRecord
-
-bp = Blueprint("guidance", __name__, url_prefix="/guidance")
+from portfolio.privacy import audit
 
 
 @bp.before_request

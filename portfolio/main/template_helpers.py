@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from markupsafe import Markup, escape
 
+from portfolio import access
+from portfolio.auth.passwords import min_length_for
 from portfolio.i18n import LANGUAGES, _l, current_language, is_rtl
 from portfolio.models import Role
-from portfolio.passwords import min_length_for
 
-#: Main navigation: (role, endpoint, label). Links to endpoints that are not
-#: registered are left out, so a feature appears in the menu when it exists.
+#: Main navigation: (role, endpoint, label), in the order shown; a user with several
+#: roles sees each page once.
 NAV_LINKS: list[tuple[Role, str, object]] = [
     (Role.PUPIL, "pupil.home", _l("My portfolio")),
     (Role.PUPIL, "pupil.timeline", _l("Timeline")),
@@ -37,14 +38,10 @@ def nav_links(user) -> list[tuple[Role, str, object]]:
     seen: set[str] = set()
     links = []
     for role, endpoint, label in NAV_LINKS:
-        if role in user.roles and endpoint in current_app.view_functions and endpoint not in seen:
+        if role in user.roles and endpoint not in seen:
             seen.add(endpoint)
             links.append((role, endpoint, label))
     return links
-
-
-def url_exists(endpoint: str) -> bool:
-    return endpoint in current_app.view_functions
 
 
 def _date(value, format: str = "medium") -> str:
@@ -100,8 +97,9 @@ def register(app: Flask) -> None:
             "current_language": current_language(),
             "text_direction": "rtl" if is_rtl() else "ltr",
             "Role": Role,
+            # The access rules, for templates that decide whether to show a link.
+            "permissions": access,
             "nav_links": nav_links,
-            "url_exists": url_exists,
             "min_password_length": min_length_for,
             "request_path": request.full_path.rstrip("?") if request else "/",
         }

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portfolio.auth.views import _safe_next
 from portfolio.extensions import db
 from portfolio.i18n import LANGUAGES
+from portfolio.main import bp
 from portfolio.models import Role
 
-bp = Blueprint("main", __name__)
-
-#: Start page of each role after login, first match wins. Feature blueprints that
-#: are not registered yet are skipped, so the generic start page shows instead.
+#: Start page of each role after login, first match wins.
 ROLE_HOME: list[tuple[Role, str]] = [
     (Role.PUPIL, "pupil.home"),
     (Role.ADMIN, "admin.home"),
@@ -26,10 +24,8 @@ ROLE_HOME: list[tuple[Role, str]] = [
 
 
 def home_endpoint(user) -> str | None:
-    from flask import current_app
-
     for role, endpoint in ROLE_HOME:
-        if role in user.roles and endpoint in current_app.view_functions:
+        if role in user.roles:
             return endpoint
     return None
 

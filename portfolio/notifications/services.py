@@ -7,7 +7,7 @@ language), from its kind, its actor and its entry; nothing translated is stored.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, g, url_for
+from flask import g, url_for
 from sqlalchemy.orm import joinedload
 
 from portfolio.extensions import db
@@ -124,16 +124,11 @@ def message(note: Notification) -> str:
 
 def target_url(user: User, note: Notification) -> str | None:
     """Where the notification leads: the entry on the reader's own page for it."""
-    views = current_app.view_functions
     entry = note.entry
     if entry is None:
         return None
     if entry.pupil_id == user.id:
-        if "pupil.entry" in views:
-            return url_for("pupil.entry", entry_id=entry.id)
-        if "pupil.home" in views:
-            return url_for("pupil.home")
-        return None
+        return url_for("pupil.entry", entry_id=entry.id)
     if user.is_staff:
         return url_for("review.pupil", pupil_id=entry.pupil_id, _anchor=f"entry-{entry.id}")
     return None

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 from flask_login import current_user, login_required
 
 from portfolio.extensions import db
-from portfolio.notifications import services
-
-bp = Blueprint("notifications", __name__, url_prefix="/news")
+from portfolio.notifications import bp, services
 
 
 @bp.app_context_processor

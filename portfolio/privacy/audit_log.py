@@ -1,6 +1,6 @@
 """Reading the audit log: in plain language for the pupil, filtered and as CSV for the admin.
 
-The log itself is written by portfolio.audit.record and is append-only; nothing here
+The log itself is written by portfolio.privacy.audit.record and is append-only; nothing here
 changes it. Every page of it is read with a fixed number of queries.
 """
 

@@ -15,9 +15,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portfolio.consent import PURPOSE_LABELS, PURPOSES
 from portfolio.i18n import _l
-from portfolio.lifecycle import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+from portfolio.privacy.consent import PURPOSE_LABELS, PURPOSES
+from portfolio.privacy.lifecycle import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 
 _PURPOSE_VALUES = [p.value for p in PURPOSES]
 

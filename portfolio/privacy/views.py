@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access, audit, consent, lifecycle
+from portfolio import access
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import ConsentPurpose, GuardianLink, User
-from portfolio.privacy import audit_log
+from portfolio.privacy import audit, audit_log, bp, consent, lifecycle
 from portfolio.privacy.forms import ConsentActionForm
-
-bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 
 
 def _page_arg() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
-@bp.route("/")
+@bp.route("/privacy/")
 @login_required
 def home():
     """The pupil's own privacy page, or a guardian's list of children."""
@@ -40,7 +38,7 @@ def home():
     return render_template("privacy/home.html", children=children)
 
 
-@bp.route("/<int:pupil_id>/consents", methods=["GET", "POST"])
+@bp.route("/privacy/<int:pupil_id>/consents", methods=["GET", "POST"])
 @login_required
 def consents(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
@@ -96,7 +94,7 @@ def consents(pupil_id: int):
     )
 
 
-@bp.route("/<int:pupil_id>/who-looked")
+@bp.route("/privacy/<int:pupil_id>/who-looked")
 @login_required
 def who_looked(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
@@ -105,7 +103,7 @@ def who_looked(pupil_id: int):
     return render_template("privacy/who_looked.html", acc=acc, pupil=acc.pupil, page=page)
 
 
-@bp.route("/<int:pupil_id>/take-away")
+@bp.route("/privacy/<int:pupil_id>/take-away")
 @login_required
 def takeaway(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
@@ -118,7 +116,7 @@ def takeaway(pupil_id: int):
     )
 
 
-@bp.route("/<int:pupil_id>/take-away.zip")
+@bp.route("/privacy/<int:pupil_id>/take-away.zip")
 @login_required
 def takeaway_download(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)

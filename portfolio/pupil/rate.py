@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import abort, render_template
 
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import User
 from portfolio.pupil import assessments, forms, services
-
-bp = Blueprint("rate", __name__, url_prefix="/portfolio/rate")
+from portfolio.pupil import rate_bp as bp
 
 
 @bp.route("/<token>", methods=["GET", "POST"])

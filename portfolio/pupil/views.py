@@ -10,17 +10,10 @@ from portfolio.auth.forms import ConfirmForm
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import SPECS, Group
-from portfolio.main.template_helpers import url_exists
 from portfolio.models import Audience, Entry, EntryKind, ReviewState, Section
 from portfolio.notifications import services as news
 from portfolio.pupil import bp, display, forms, services
 from portfolio.reference import SCALE, element_description, element_name, quality_name
-
-#: Other features' pages the portfolio links to when they exist.
-DOCUMENTS_ENDPOINT = "documents.index"
-AGREEMENT_ENDPOINT = "agreement.index"
-NEWS_ENDPOINT = "notifications.index"
-GUIDANCE_ENDPOINT = "guidance.mine"
 
 
 @bp.before_request
@@ -98,9 +91,9 @@ def _draft_saved(key: str) -> None:
 def _element_link(element) -> str | None:
     kind = element.entry_kind
     if kind == "agreement":
-        return url_for(AGREEMENT_ENDPOINT) if url_exists(AGREEMENT_ENDPOINT) else None
+        return url_for("agreement.index")
     if kind == "guidance":
-        return url_for(GUIDANCE_ENDPOINT) if url_exists(GUIDANCE_ENDPOINT) else None
+        return url_for("guidance.mine")
     if kind in SPECS:
         return url_for(".kind", kind=kind)
     return None
@@ -122,16 +115,8 @@ def home():
         element_link=_element_link,
         revisions=[e for e in entries if e.review_state == ReviewState.REVISION],
         overdue=[(e, steps) for e, steps in overdue if steps],
-        unread=news.unread_count(me) if url_exists(NEWS_ENDPOINT) else None,
+        unread=news.unread_count(me),
         entry_count=len(entries),
-        links={
-            name: url_exists(ep)
-            for name, ep in (
-                ("documents", DOCUMENTS_ENDPOINT),
-                ("agreement", AGREEMENT_ENDPOINT),
-                ("news", NEWS_ENDPOINT),
-            )
-        },
     )
 
 
@@ -148,10 +133,10 @@ def section(section: str):
     except ValueError:
         abort(404)
     me = _me()
-    if sec == Section.DOCUMENTATION and url_exists(DOCUMENTS_ENDPOINT):
-        return redirect(url_for(DOCUMENTS_ENDPOINT))
-    if sec == Section.AGREEMENT and url_exists(AGREEMENT_ENDPOINT):
-        return redirect(url_for(AGREEMENT_ENDPOINT))
+    if sec == Section.DOCUMENTATION:
+        return redirect(url_for("documents.index"))
+    if sec == Section.AGREEMENT:
+        return redirect(url_for("agreement.index"))
     grade = services.progress.pupil_grade(me)
     context = {"section": sec, "grade": grade, "element_link": _element_link}
     if sec == Section.OFFERS:

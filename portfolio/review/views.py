@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -18,16 +17,15 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
-from portfolio import access, audit, progress
+from portfolio import access, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Entry, ReviewState, SchoolClass
+from portfolio.privacy import audit
 from portfolio.reference import element_name
-from portfolio.review import dashboard, report, services
+from portfolio.review import bp, dashboard, report, services
 from portfolio.review.actions import FILTERS
 from portfolio.review.forms import RespondForm
-
-bp = Blueprint("review", __name__, url_prefix="/review")
 
 
 @bp.context_processor

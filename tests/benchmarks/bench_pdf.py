@@ -53,9 +53,9 @@ def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> 
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
-    from portfolio.demo import seed_demo
     from portfolio.extensions import db
     from portfolio.models import Agreement, Document, Entry, GuidanceRecord, User
+    from portfolio.seed.demo import seed_demo
 
     app = make_app(database_url, upload_folder)
     with app.app_context():

@@ -40,8 +40,8 @@ def main() -> int:
     from sqlalchemy import event
 
     from portfolio import create_app
-    from portfolio.bulk import BULK_PASSWORD, seed_bulk
     from portfolio.extensions import db
+    from portfolio.seed.bulk import BULK_PASSWORD, seed_bulk
 
     app = create_app(
         {

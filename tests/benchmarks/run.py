@@ -40,7 +40,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from portfolio import create_app
-from portfolio.bulk import BULK_PASSWORD, seed_bulk
 from portfolio.extensions import db
 from portfolio.models import (
     ClassMembership,
@@ -53,6 +52,7 @@ from portfolio.models import (
     User,
     UserRole,
 )
+from portfolio.seed.bulk import BULK_PASSWORD, seed_bulk
 
 #: Targets (issue 9), on a 2-core machine at district size.
 P95_HTML_MS = 50

@@ -308,7 +308,7 @@ import sqlalchemy as sa
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Entry
-from portfolio.admin.registration import issue_code
+from portfolio.guardian.registration import issue_code
 pupil = accounts.get_user("amira.haddad")
 entry = Entry(school_id=pupil.school_id, pupil_id=pupil.id, kind="reflection",
               title="Mein Plan", data={{"title": "Mein Plan", "text": {reflection!r}}},

@@ -464,7 +464,7 @@ def main() -> int:
     if not url:
         print("LOADTEST_DATABASE_URL is not set; run through `make loadtest`.", file=sys.stderr)
         return 2
-    from portfolio.bulk import BULK_PASSWORD
+    from portfolio.seed.bulk import BULK_PASSWORD
 
     workdir = tempfile.mkdtemp(prefix="bwp-loadtest-")
     env = dict(

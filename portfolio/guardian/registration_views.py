@@ -1,7 +1,6 @@
 """Public page: parents register with the code from the school's letter.
 
-The address is short (/eltern) because parents type it from paper; the endpoint is
-`admin.guardian_register`. Failed attempts are throttled per address like the login,
+The address is short (/eltern) because parents type it from paper. Failed attempts are throttled per address like the login,
 and a wrong, expired or used code gets one and the same answer.
 """
 
@@ -10,11 +9,10 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from portfolio.admin import registration
-from portfolio.admin.forms import GuardianLinkCodeForm, GuardianRegisterForm
-from portfolio.admin.views import bp
 from portfolio.auth.services import start_session
 from portfolio.extensions import db, limiter
+from portfolio.guardian import bp, registration
+from portfolio.guardian.forms import GuardianLinkCodeForm, GuardianRegisterForm
 from portfolio.i18n import _, current_language
 from portfolio.models import Role
 
@@ -23,13 +21,14 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+@bp.route("/eltern", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config.get("GUARDIAN_CODE_LIMIT", "10 per 15 minutes"),
     methods=["POST"],
     deduct_when=_failed,
     scope="guardian-code",
 )
-def guardian_register():
+def register():
     if current_user.is_authenticated:
         return _link_child()
     form = GuardianRegisterForm()
@@ -55,12 +54,12 @@ def guardian_register():
                 _("Welcome, %(name)s! Your account is ready.", name=guardian.first_name), "success"
             )
             return redirect(url_for("main.index"))
-    return render_template("admin/guardian_register.html", form=form)
+    return render_template("guardian/register.html", form=form)
 
 
 def _link_child():
     if not current_user.has_role(Role.GUARDIAN):
-        return render_template("admin/guardian_register.html", form=None, wrong_role=True)
+        return render_template("guardian/register.html", form=None, wrong_role=True)
     form = GuardianLinkCodeForm()
     if form.validate_on_submit():
         try:
@@ -71,15 +70,4 @@ def _link_child():
         else:
             flash(_("%(name)s is now linked to your account.", name=pupil.first_name), "success")
             return redirect(url_for("main.index"))
-    return render_template("admin/guardian_link.html", form=form)
-
-
-@bp.record_once
-def _public_route(state) -> None:
-    # Outside the /admin prefix: parents type this address from the letter.
-    state.app.add_url_rule(
-        "/eltern",
-        endpoint="admin.guardian_register",
-        view_func=guardian_register,
-        methods=["GET", "POST"],
-    )
+    return render_template("guardian/link.html", form=form)

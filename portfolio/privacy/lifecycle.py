@@ -25,7 +25,6 @@ from typing import IO
 import sqlalchemy as sa
 from flask import current_app
 
-from portfolio import audit
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
@@ -39,6 +38,7 @@ from portfolio.models import (
     UserRole,
     utcnow,
 )
+from portfolio.privacy import audit
 from portfolio.storage import get_storage
 
 #: School records are deleted at the latest five years after they close (NRW).
@@ -163,13 +163,8 @@ def portfolio_pdf(pupil: User, viewer=None) -> bytes:
     from portfolio.access import PupilAccess, Relation
 
     owner = viewer or PupilAccess(pupil=pupil, relations=frozenset({Relation.SELF}))
-    try:
-        from portfolio.export.render import portfolio_pdf as render
-    except ImportError:  # the export feature is not installed: a plain document
-        from portfolio import pdf, portability
+    from portfolio.export.render import portfolio_pdf as render
 
-        data, _files = portability.export_data(pupil)
-        return pdf.render_pdf("privacy/takeaway_pdf.html", pupil=pupil, data=data)
     return render(owner)
 
 
@@ -178,7 +173,7 @@ def write_takeaway(pupil: User, out: IO[bytes], viewer=None) -> None:
 
     `viewer` (a PupilAccess) other than the pupil gets only what was shared with them.
     """
-    from portfolio import portability
+    from portfolio.privacy import portability
 
     readme = _(
         "Your Berufswahlpass, exported on %(date)s.\n\n"
@@ -204,7 +199,7 @@ def takeaway_file(pupil: User, viewer=None) -> IO[bytes]:
 
 
 def takeaway_filename(pupil: User) -> str:
-    from portfolio.portability import safe_member_name
+    from portfolio.privacy.portability import safe_member_name
 
     name = safe_member_name(f"Berufswahlpass {pupil.first_name} {pupil.last_name}")
     return f"{name.replace(' ', '-')}.zip"

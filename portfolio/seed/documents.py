@@ -8,10 +8,10 @@ import io
 import sqlalchemy as sa
 
 from portfolio import accounts
+from portfolio.documents.uploads import check_upload
 from portfolio.extensions import db
 from portfolio.models import Document, DocumentCategory, School, User, utcnow
 from portfolio.storage import get_storage
-from portfolio.uploads import check_upload
 
 
 def _certificate_photo() -> bytes:

@@ -1,4 +1,4 @@
-"""Roster import, login slips and the school-year change (routes on the admin blueprint)."""
+"""Roster import from SchILD-NRW, classes and login slips (under /admin)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from portfolio import access
-from portfolio.admin import account_services, slips
-from portfolio.admin import rollover as school_year
-from portfolio.admin.forms import RosterCommitForm, RosterUploadForm, SlipsForm, options
-from portfolio.admin.roster import parse_roster
-from portfolio.admin.roster_services import (
+from portfolio.admin import services as account_services
+from portfolio.admin.forms import options
+from portfolio.admin.views import managers_only, me
+from portfolio.extensions import db
+from portfolio.i18n import _
+from portfolio.models import SchoolClass
+from portfolio.roster import bp, slips
+from portfolio.roster.forms import RosterCommitForm, RosterUploadForm, SlipsForm
+from portfolio.roster.parse import parse_roster
+from portfolio.roster.services import (
     CHANGED,
     ERROR,
     NEW,
@@ -23,17 +28,12 @@ from portfolio.admin.roster_services import (
     build_preview,
     change_label,
 )
-from portfolio.admin.views import bp, managers_only, me
-from portfolio.auth.forms import ConfirmForm
-from portfolio.extensions import db
-from portfolio.i18n import _
-from portfolio.models import SchoolClass
 
 
 # -- roster import ------------------------------------------------------------------------
 @bp.route("/roster", methods=["GET", "POST"])
 @managers_only
-def roster_upload():
+def upload():
     form = RosterUploadForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -47,8 +47,8 @@ def roster_upload():
                 school_id=current_user.school_id,
                 filename=upload.filename or "",
             )
-            return redirect(url_for("admin.roster_preview", token=token))
-    return render_template("admin/roster_upload.html", form=form)
+            return redirect(url_for("roster.preview", token=token))
+    return render_template("roster/upload.html", form=form)
 
 
 def _load_upload(token: str):
@@ -60,7 +60,7 @@ def _load_upload(token: str):
 
 @bp.route("/roster/<token>", methods=["GET", "POST"])
 @managers_only
-def roster_preview(token: str):
+def preview(token: str):
     found = _load_upload(token)
     if found is None:
         flash(
@@ -70,7 +70,7 @@ def roster_preview(token: str):
             ),
             "warning",
         )
-        return redirect(url_for("admin.roster_upload"))
+        return redirect(url_for("roster.upload"))
     data, meta = found
     school = current_user.school
     preview = build_preview(school, parse_roster(data, meta["filename"]))
@@ -102,9 +102,9 @@ def roster_preview(token: str):
             flash(str(error), "error")
         else:
             UploadStore().delete(token)
-            return render_template("admin/roster_done.html", result=result, download=download)
+            return render_template("roster/done.html", result=result, download=download)
     return render_template(
-        "admin/roster_preview.html",
+        "roster/preview.html",
         preview=preview,
         form=form,
         filename=meta["filename"],
@@ -122,7 +122,7 @@ def download(token: str):
     """A one-time file (login slips): served once to the user who made it."""
     found = slips.OneTimeFiles().take(token, user_id=current_user.id)
     if found is None:
-        return render_template("admin/download_gone.html"), 410
+        return render_template("roster/download_gone.html"), 410
     data, filename = found
     if not re.fullmatch(r"[\w.-]+", filename):
         filename = "download.pdf"
@@ -138,7 +138,7 @@ def download(token: str):
 @managers_only
 def classes():
     return render_template(
-        "admin/classes.html", classes=account_services.class_sizes(current_user.school)
+        "roster/classes.html", classes=account_services.class_sizes(current_user.school)
     )
 
 
@@ -172,33 +172,8 @@ def class_slips(class_id: int):
         )
         db.session.commit()
         return render_template(
-            "admin/slips_done.html", school_class=school_class, count=len(chosen), download=token
+            "roster/slips_done.html", school_class=school_class, count=len(chosen), download=token
         )
     return render_template(
-        "admin/class_slips.html", form=form, school_class=school_class, pupils=pupils
+        "roster/class_slips.html", form=form, school_class=school_class, pupils=pupils
     )
-
-
-# -- the new school year -------------------------------------------------------------------
-@bp.route("/school-year", methods=["GET", "POST"])
-@login_required
-def rollover():
-    access.require(access.can_run_rollover(current_user))
-    school = current_user.school
-    the_plan = school_year.plan(school)
-    form = ConfirmForm()
-    if form.validate_on_submit() and not the_plan.not_due:
-        year = school_year.run(the_plan)
-        db.session.commit()
-        flash(
-            _(
-                "The school year %(year)s has started: %(moving)d pupils moved up, %(left)d "
-                "left school.",
-                year=year.name,
-                moving=the_plan.moving,
-                left=the_plan.leavers,
-            ),
-            "success",
-        )
-        return redirect(url_for("admin.home"))
-    return render_template("admin/rollover.html", plan=the_plan, form=form)

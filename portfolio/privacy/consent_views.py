@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access, consent
-from portfolio.admin.account_services import current_classes
-from portfolio.admin.views import bp
+from portfolio import access
+from portfolio.admin.services import current_classes
 from portfolio.i18n import _
 from portfolio.models import ConsentPurpose
+from portfolio.privacy import bp, consent
 from portfolio.privacy.forms import PaperConsentForm, PupilSearchForm
 
 
-@bp.route("/consents")
+@bp.route("/admin/consents")
 @login_required
-def consents():
+def school_consents():
     access.require(access.can_manage_accounts(current_user))
     school = current_user.school
     form = PupilSearchForm(request.args)
@@ -28,7 +28,7 @@ def consents():
         school, q=q, class_id=class_id, page=request.args.get("page", 1, type=int) or 1
     )
     return render_template(
-        "admin/consents.html",
+        "privacy/consents_school.html",
         form=form,
         rows=rows,
         page=page,
@@ -41,7 +41,7 @@ def consents():
     )
 
 
-@bp.route("/consents/<int:pupil_id>", methods=["GET", "POST"])
+@bp.route("/admin/consents/<int:pupil_id>", methods=["GET", "POST"])
 @login_required
 def consent_pupil(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
@@ -70,12 +70,12 @@ def consent_pupil(pupil_id: int):
                     ),
                     "success",
                 )
-            return redirect(url_for("admin.consent_pupil", pupil_id=pupil.id))
+            return redirect(url_for("privacy.consent_pupil", pupil_id=pupil.id))
         except consent.ConsentError as error:
             form.action.errors.append(str(error))
     history = consent.history(pupil.id)
     return render_template(
-        "admin/consent_pupil.html",
+        "privacy/consent_pupil.html",
         form=form,
         pupil=pupil,
         history=history,

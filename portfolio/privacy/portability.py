@@ -1,7 +1,7 @@
 """A pupil's portfolio as a ZIP with a documented JSON file (docs/portfolio-json.md).
 
 `export_zip` writes `portfolio.json` and every uploaded file under `files/`; the
-take-away package (portfolio.lifecycle) adds the PDF. `import_zip` restores such a ZIP
+take-away package (portfolio.privacy.lifecycle) adds the PDF. `import_zip` restores such a ZIP
 as a new pupil of another school, refusing anything it cannot trust: a wrong format or
 version, file names that try to leave the archive, and files whose checksum differs.
 """
@@ -428,7 +428,7 @@ def import_zip(
 
     All or nothing: on any error the database is rolled back and stored files removed.
     """
-    from portfolio import audit
+    from portfolio.privacy import audit
 
     data, files = read_zip(source)
     storage = get_storage()

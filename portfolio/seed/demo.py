@@ -258,20 +258,20 @@ def _seed_content(
     school: School, pupils_by_class: dict[str, list[User]], staff: dict[str, User]
 ) -> None:
     """Portfolio content of the demo pupils; each feature adds its part here."""
-    from portfolio.pupil.demo_content import seed_portfolios
+    from portfolio.seed.pupil import seed_portfolios
 
     seed_portfolios(school, pupils_by_class, staff)  # first: others attach to these entries
 
-    from portfolio.agreement.demo_content import seed_agreements
-    from portfolio.documents.demo_content import seed_documents
+    from portfolio.seed.agreement import seed_agreements
+    from portfolio.seed.documents import seed_documents
 
     seed_documents(school, pupils_by_class, staff)
     seed_agreements(school, pupils_by_class, staff)
 
-    from portfolio.guidance.demo_content import seed_guidance
+    from portfolio.seed.guidance import seed_guidance
 
     seed_guidance(school, pupils_by_class, staff)
 
-    from portfolio.review.demo_content import seed_review_demo
+    from portfolio.seed.review import seed_review_demo
 
     seed_review_demo(school, pupils_by_class, staff)

@@ -9,10 +9,11 @@ import tempfile
 import click
 from flask import Flask, g
 
-from portfolio import accounts, lifecycle, portability
+from portfolio import accounts
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import User
+from portfolio.privacy import lifecycle, portability
 
 
 @click.command("purge-expired")
@@ -97,7 +98,7 @@ def export_portfolio_command(username: str, out_path: str):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
-    from portfolio import audit
+    from portfolio.privacy import audit
 
     audit.record(
         None,

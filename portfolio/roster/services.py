@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from portfolio import accounts, audit
-from portfolio.admin.roster import ParsedRoster, RosterRow, RowError, name_key
+from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
@@ -30,7 +29,9 @@ from portfolio.models import (
     User,
     UserRole,
 )
-from portfolio.tempfiles import TokenFiles
+from portfolio.privacy import audit
+from portfolio.roster.parse import ParsedRoster, RosterRow, RowError, name_key
+from portfolio.roster.tempfiles import TokenFiles
 
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
 

@@ -8,10 +8,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_login import current_user, login_required
 
-from portfolio import access, lifecycle
-from portfolio.admin.views import bp
+from portfolio import access
 from portfolio.i18n import _
 from portfolio.models import PupilStatus
+from portfolio.privacy import bp, lifecycle
 from portfolio.privacy.forms import ConfirmForm, MarkLeftForm, PupilSearchForm, RetentionForm
 
 
@@ -26,7 +26,7 @@ def _leaving_page(retention_form: RetentionForm | None = None):
     left = lifecycle.left_pupils(school)
     retention_form = retention_form or RetentionForm(retention_days=school.retention_days)
     return render_template(
-        "admin/leaving.html",
+        "privacy/leaving.html",
         search=search,
         q=q,
         found=lifecycle.find_active_pupils(school, q) if q else [],
@@ -38,14 +38,14 @@ def _leaving_page(retention_form: RetentionForm | None = None):
     )
 
 
-@bp.route("/leaving")
+@bp.route("/admin/leaving")
 @login_required
 def leaving():
     _require_admin()
     return _leaving_page()
 
 
-@bp.route("/leaving/retention", methods=["POST"])
+@bp.route("/admin/leaving/retention", methods=["POST"])
 @login_required
 def retention():
     _require_admin()
@@ -65,11 +65,11 @@ def retention():
                 ),
                 "success",
             )
-            return redirect(url_for("admin.leaving"))
+            return redirect(url_for("privacy.leaving"))
     return _leaving_page(retention_form=form), 400
 
 
-@bp.route("/leaving/<int:pupil_id>", methods=["GET", "POST"])
+@bp.route("/admin/leaving/<int:pupil_id>", methods=["GET", "POST"])
 @login_required
 def mark_left(pupil_id: int):
     _require_admin()
@@ -77,7 +77,7 @@ def mark_left(pupil_id: int):
     pupil = acc.pupil
     if pupil.status == PupilStatus.LEFT:
         flash(_("%(name)s is already marked as left.", name=pupil.full_name), "info")
-        return redirect(url_for("admin.leaving"))
+        return redirect(url_for("privacy.leaving"))
     form = MarkLeftForm(left_on=dt.date.today()) if request.method == "GET" else MarkLeftForm()
     if form.validate_on_submit():
         try:
@@ -93,17 +93,17 @@ def mark_left(pupil_id: int):
                 ),
                 "success",
             )
-            return redirect(url_for("admin.leaving"))
+            return redirect(url_for("privacy.leaving"))
     school = pupil.school
     return render_template(
-        "admin/leaving_mark.html",
+        "privacy/leaving_mark.html",
         form=form,
         pupil=pupil,
         retention_days=lifecycle.effective_retention(school),
     )
 
 
-@bp.route("/leaving/<int:pupil_id>/undo", methods=["POST"])
+@bp.route("/admin/leaving/<int:pupil_id>/undo", methods=["POST"])
 @login_required
 def undo_left(pupil_id: int):
     _require_admin()
@@ -115,4 +115,4 @@ def undo_left(pupil_id: int):
             flash(_("%(name)s is an active pupil again.", name=acc.pupil.full_name), "success")
         except lifecycle.LifecycleError as error:
             flash(str(error), "warning")
-    return redirect(url_for("admin.leaving"))
+    return redirect(url_for("privacy.leaving"))

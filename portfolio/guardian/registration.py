@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portfolio import accounts
+from portfolio.auth.passwords import password_problem
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import GuardianCode, GuardianLink, Role, User, utcnow
-from portfolio.passwords import password_problem
 
 ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
 GROUPS, GROUP_LEN = 3, 4

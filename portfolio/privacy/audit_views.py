@@ -9,10 +9,9 @@ from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from portfolio import access, audit
-from portfolio.admin.views import bp
+from portfolio import access
 from portfolio.models import utcnow
-from portfolio.privacy import audit_log
+from portfolio.privacy import audit, audit_log, bp
 from portfolio.privacy.forms import AuditFilterForm
 from portfolio.security import id_arg
 
@@ -41,7 +40,7 @@ def _args() -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k != "page" and v}
 
 
-@bp.route("/audit", endpoint="audit")
+@bp.route("/admin/audit", endpoint="audit")
 @login_required
 def audit_log_page():
     access.require(access.can_administer_privacy(current_user))
@@ -50,7 +49,7 @@ def audit_log_page():
         current_user.school_id, filters, request.args.get("page", 1, type=int) or 1
     )
     return render_template(
-        "admin/audit.html",
+        "privacy/audit.html",
         form=form,
         page=page,
         args=_args(),
@@ -59,7 +58,7 @@ def audit_log_page():
     )
 
 
-@bp.route("/audit.csv")
+@bp.route("/admin/audit.csv")
 @login_required
 def audit_csv():
     access.require(access.can_administer_privacy(current_user))

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from portfolio import accounts
-from portfolio.demo import FIRST_NAMES, LAST_NAMES
 from portfolio.extensions import db
 from portfolio.models import (
     GRADE_ORDER,
@@ -47,6 +46,7 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.reference import DEFAULT_QUALITIES, OCCUPATIONAL_FIELDS
+from portfolio.seed.demo import FIRST_NAMES, LAST_NAMES
 from portfolio.storage import get_storage
 
 BULK_PASSWORD = "Bulk-Berufswahl-26"
@@ -748,7 +748,3 @@ def seed_bulk_command(schools, pupils_per_school, class_size, seed, no_files, gr
         f"agreements, {stats.guidance} guidance records, {stats.notifications} "
         f"notifications in {stats.seconds:.1f} s. Password of all accounts: {BULK_PASSWORD}"
     )
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(seed_bulk_command)

@@ -17,14 +17,14 @@ from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from markupsafe import Markup
 
-from portfolio.admin import registration
+from portfolio.auth.passwords import readable_password
 from portfolio.auth.services import end_all_sessions
 from portfolio.config import LANGUAGES, RTL_LANGUAGES
 from portfolio.extensions import db
+from portfolio.guardian import registration
 from portfolio.models import GuardianLink, User, utcnow
-from portfolio.passwords import readable_password
 from portfolio.pdf import render_pdf
-from portfolio.tempfiles import TokenFiles
+from portfolio.roster.tempfiles import TokenFiles
 
 
 @dataclass
@@ -107,7 +107,7 @@ def render(school, slips: list[Slip], *, title: str) -> bytes:
     code_days = current_app.config.get("GUARDIAN_CODE_DAYS", 30)
     expires = (utcnow() + dt.timedelta(days=code_days)).date()
     login_url = public_url("auth.login")
-    register_url = public_url("admin.guardian_register")
+    register_url = public_url("guardian.register")
     letters = []
     for slip in slips:
         if not slip.code:

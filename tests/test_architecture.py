@@ -1,0 +1,144 @@
+"""The layout shows the architecture (CONTRIBUTING.md): checks that keep it so.
+
+* No module-level import cycle inside `portfolio/` (a package's `__init__` importing its
+  own view modules to register their routes is the blueprint idiom and allowed).
+* Every blueprint is created in its package's `__init__.py`.
+* Features do not look each other up at run time: links are plain `url_for`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "portfolio"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        mods[name.removesuffix(".__init__")] = path
+    return mods
+
+
+def _resolve(name: str, mods: dict[str, Path]) -> str | None:
+    while name and name not in mods:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _top_level_imports(path: Path) -> list[ast.stmt]:
+    """Import statements that run when the module is imported (not inside functions)."""
+    found = []
+    todo = list(ast.parse(path.read_text()).body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            for part in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(node, part, []) or [])
+        elif isinstance(node, ast.ExceptHandler):
+            todo.extend(node.body)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for mod, path in mods.items():
+        is_package = path.name == "__init__.py"
+        package = mod if is_package else mod.rpartition(".")[0]
+        for node in _top_level_imports(path):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    origin = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    origin = node.module or ""
+                targets = [
+                    f"{origin}.{a.name}" if f"{origin}.{a.name}" in mods else origin
+                    for a in node.names
+                ]
+            for target in targets:
+                found = _resolve(target, mods) if target.startswith("portfolio") else None
+                if not found or found == mod:
+                    continue
+                if is_package and found.startswith(mod + "."):
+                    continue  # the package registers its own modules (blueprint idiom)
+                graph[mod].add(found)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    result: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                result.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return result
+
+
+def test_no_import_cycles_inside_the_package():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_blueprints_are_created_in_their_package_init():
+    places = [
+        path.relative_to(ROOT).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if re.search(r"^\w+ = Blueprint\(", path.read_text(), re.M)
+    ]
+    assert places and all(p.endswith("/__init__.py") for p in places), places
+
+
+def test_no_feature_detection_at_run_time():
+    pattern = re.compile(r"url_exists|view_functions|except ImportError|record_once")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for base, glob in ((PACKAGE, "*.py"), (ROOT / "templates", "*.html"))
+        for path in base.rglob(glob)
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
