@@ -23,7 +23,8 @@ LONG_MAX = 10_000
 class Field:
     name: str
     label: object
-    #: text | textarea | date | choice | multichoice | yesno | ratings | occupational_fields | number
+    #: text | textarea | date | choice | multichoice | yesno | ratings | number
+    #: | occupational_fields
     type: str = "textarea"
     prompt: object | None = None  # guiding question, shown as the field's hint
     required: bool = False
@@ -142,7 +143,8 @@ _spec(
         _l("How others see me"),
         Section.MY_WAY,
         _l(
-            "Someone you asked rated the same qualities. Compare it with your own view: where do you "
+            "Someone you asked rated the same qualities. Compare it with your own view: "
+            "where do you "
             "agree, where not, and why might that be?"
         ),
         (
@@ -247,7 +249,8 @@ _spec(
         _l("Work placement"),
         Section.MY_WAY,
         _l(
-            "Two to three weeks in a company. Keep a short log every day, then evaluate the placement."
+            "Two to three weeks in a company. Keep a short log every day, then evaluate the "
+            "placement."
         ),
         (
             _l("What did I expect, and what was it really like?"),
@@ -389,7 +392,8 @@ _spec(
         _l("CV"),
         Section.LIFE_PLANNING,
         _l(
-            "Your CV, used in applications and in the PDF. Fill in what you have; it grows with you."
+            "Your CV, used in applications and in the PDF. Fill in what you have; it grows "
+            "with you."
         ),
         (_l("What have I done so far?"), _l("What can I do?")),
         (

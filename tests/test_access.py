@@ -108,7 +108,9 @@ def test_load_pupil_hides_other_schools_and_unrelated(world):
 
 
 def test_list_queries(world):
-    ids = lambda q: set(db.session.scalars(q))
+    def ids(q):
+        return set(db.session.scalars(q))
+
     assert ids(access.pupils_visible_to(world.teacher)) == {world.pupil.id, world.classmate.id}
     assert ids(access.pupils_visible_to(world.stubo)) == {
         world.pupil.id,

@@ -331,7 +331,10 @@ def test_overview_issues_a_fixed_number_of_queries(w):
 
     def count():
         statements = []
-        listener = lambda *args: statements.append(args[2])
+
+        def listener(*args):
+            return statements.append(args[2])
+
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
             assert teacher.get(f"/agreement/pupil/{w.pupil.id}").status_code == 200

@@ -85,7 +85,10 @@ def test_who_looked_pages_with_a_fixed_number_of_queries(client_for, world):
 
     def count():
         statements = []
-        listener = lambda *args: statements.append(args[2])
+
+        def listener(*args):
+            return statements.append(args[2])
+
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
             assert client.get(f"/privacy/{world.pupil.id}/who-looked").status_code == 200
@@ -181,7 +184,10 @@ def test_admin_log_has_a_fixed_number_of_queries(client_for, world):
 
     def count():
         statements = []
-        listener = lambda *args: statements.append(args[2])
+
+        def listener(*args):
+            return statements.append(args[2])
+
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
             assert client.get("/admin/audit").status_code == 200

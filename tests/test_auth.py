@@ -29,7 +29,10 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, world):
     wrong = login(client, "paula", "not-the-password")
     unknown = login(client, "nobody-here", "not-the-password")
     assert wrong.status_code == unknown.status_code == 200
-    strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))
+
+    def strip(r):
+        return re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))
+
     assert strip(wrong) == strip(unknown)
 
 

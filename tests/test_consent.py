@@ -273,7 +273,10 @@ def test_admin_overview_shows_consents_with_a_fixed_number_of_queries(client_for
 
     def count(url):
         statements = []
-        listener = lambda *args: statements.append(args[2])
+
+        def listener(*args):
+            return statements.append(args[2])
+
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
             assert client.get(url, headers=EN).status_code == 200

@@ -183,7 +183,10 @@ def test_comment_access(world, client_for):
 
 def test_overview_classes_rule(world):
     world.teacher.add_role(Role.TEACHER)
-    names = lambda user: sorted(c.name for c in db.session.scalars(access.overview_classes(user)))
+
+    def names(user):
+        return sorted(c.name for c in db.session.scalars(access.overview_classes(user)))
+
     assert names(world.teacher) == ["9a"]
     assert names(world.teacher_9b) == ["9b"]
     assert names(world.stubo) == ["9a", "9b"]

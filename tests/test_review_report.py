@@ -14,14 +14,14 @@ from portfolio.review.report import PRIMARY, SECONDARY, suppress
 
 def _lines(cells):
     rows = [list(row) for row in cells]
-    cols = [list(col) for col in zip(*cells)]
+    cols = [list(col) for col in zip(*cells, strict=False)]
     return rows + cols
 
 
 def _check_protected(matrix, cells):
     """The rules of the report: small counts hidden, no line with a single hidden cell."""
     full_rows = [row + [sum(row)] for row in matrix]
-    full_rows.append([sum(col) for col in zip(*full_rows)])
+    full_rows.append([sum(col) for col in zip(*full_rows, strict=False)])
     for i, row in enumerate(full_rows):
         for j, value in enumerate(row):
             assert cells[i][j].value == value

@@ -182,7 +182,7 @@ def instances(app, tmp_path_factory):
                 )
             )
             ports.append(port)
-        for port, proc in zip(ports, servers):
+        for port, proc in zip(ports, servers, strict=False):
             _wait_for(port, proc, "/healthz")
         yield ports
     finally:

@@ -1,6 +1,7 @@
 """Public page: parents register with the code from the school's letter.
 
-The address is short (/eltern) because parents type it from paper. Failed attempts are throttled per address like the login,
+The address is short (/eltern) because parents type it from paper. Failed attempts are
+throttled per address like the login,
 and a wrong, expired or used code gets one and the same answer.
 """
 

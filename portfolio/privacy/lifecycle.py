@@ -57,7 +57,8 @@ def check_retention_days(days: int) -> int:
     if not isinstance(days, int) or not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
         raise LifecycleError(
             _(
-                "The retention period must be between %(min)d and %(max)d days (at most five years).",
+                "The retention period must be between %(min)d and %(max)d days "
+                "(at most five years).",
                 min=MIN_RETENTION_DAYS,
                 max=MAX_RETENTION_DAYS,
             )

@@ -31,7 +31,10 @@ def _marker(shape: str, x: float, y: float, colour: str, r: float = 6.0) -> str:
         pts = f"{x:.1f},{y + r + 1:.1f} {x + r + 1:.1f},{y - r:.1f} {x - r - 1:.1f},{y - r:.1f}"
         return f'<polygon points="{pts}" fill="{colour}"/>'
     if shape == "diamond":
-        pts = f"{x:.1f},{y - r - 1:.1f} {x + r + 1:.1f},{y:.1f} {x:.1f},{y + r + 1:.1f} {x - r - 1:.1f},{y:.1f}"
+        pts = (
+            f"{x:.1f},{y - r - 1:.1f} {x + r + 1:.1f},{y:.1f} "
+            f"{x:.1f},{y + r + 1:.1f} {x - r - 1:.1f},{y:.1f}"
+        )
         return f'<polygon points="{pts}" fill="{colour}"/>'
     # cross
     return (
@@ -124,6 +127,7 @@ def strengths_chart_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bwp-chart" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-labelledby="{title_id} {desc_id}" '
         f'font-family="Fira Sans, sans-serif" direction="{"rtl" if rtl else "ltr"}">'
-        f'<title id="{title_id}">{_esc(title)}</title><desc id="{desc_id}">{_esc(description)}</desc>'
+        f'<title id="{title_id}">{_esc(title)}</title>'
+        f'<desc id="{desc_id}">{_esc(description)}</desc>'
     )
     return head + "".join(out) + "</svg>"

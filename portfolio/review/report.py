@@ -56,7 +56,7 @@ class SchoolReport:
     @property
     def rows(self):
         labels = self.grades + [None]
-        return list(zip(labels, self.cells))
+        return list(zip(labels, self.cells, strict=False))
 
 
 def decision_label(key: str) -> str:
@@ -169,7 +169,7 @@ def report_csv(reports: list[SchoolReport]) -> bytes:
     )
     for report in reports:
         for label, row in report.rows:
-            by_key = dict(zip(report.decisions + ["__total"], row))
+            by_key = dict(zip(report.decisions + ["__total"], row, strict=False))
             writer.writerow(
                 [
                     report.school.schulnummer,

@@ -279,7 +279,8 @@ def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
                     RowError(
                         line,
                         _(
-                            "Line %(line)d: %(name)s appears twice in the file (also in line %(first)d).",
+                            "Line %(line)d: %(name)s appears twice in the file "
+                            "(also in line %(first)d).",
                             line=line,
                             name=f"{row.last_name}, {row.first_name}",
                             first=first,

@@ -133,7 +133,8 @@ def build_preview(school: School, parsed: ParsedRoster) -> Preview:
                     RowError(
                         row.line,
                         _(
-                            "Line %(line)d: There are several pupils called %(name)s born on %(date)s. "
+                            "Line %(line)d: There are several pupils called %(name)s "
+                            "born on %(date)s. "
                             "Please add the ID column to the file.",
                             line=row.line,
                             name=f"{row.first_name} {row.last_name}",
@@ -153,7 +154,8 @@ def build_preview(school: School, parsed: ParsedRoster) -> Preview:
                     RowError(
                         row.line,
                         _(
-                            "Line %(line)d: %(name)s is already here with another ID (%(old)s instead of "
+                            "Line %(line)d: %(name)s is already here with another ID "
+                            "(%(old)s instead of "
                             "%(new)s). Please check the pupil in SchILD-NRW.",
                             line=row.line,
                             name=f"{row.first_name} {row.last_name}",

@@ -13,7 +13,7 @@ def seed_demo_command():
 
     logins = seed_demo()
     click.echo("")
-    click.echo("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD})")
     width = max(len(role) for role, _username in logins) + 2
     click.echo(f"  {'Role':<{width}} Username")
     for role, username in logins:

@@ -141,7 +141,9 @@ def seed_agreements(
                     "priority": 2,
                 },
                 {
-                    "text": "Termin bei der Berufsberatung zur Vorbereitung auf Vorstellungsgespräche",
+                    "text": (
+                        "Termin bei der Berufsberatung zur Vorbereitung auf Vorstellungsgespräche"
+                    ),
                     "due_on": f"{year}-11-15",
                     "priority": 3,
                 },
@@ -189,7 +191,7 @@ def seed_agreements(
         )
 
     others = [p for p in class10 if p.id != elif_.id][: len(OTHER_PLANS)]
-    for i, (pupil, (decision, job, fields)) in enumerate(zip(others, OTHER_PLANS)):
+    for i, (pupil, (decision, job, fields)) in enumerate(zip(others, OTHER_PLANS, strict=False)):
         if pupil.id in have:
             continue
         _signed(

@@ -157,7 +157,9 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
             )
         )
 
-    years = lambda g: max(0, order - GRADE_ORDER[g]) * 365
+    def years(g):
+        return max(0, order - GRADE_ORDER[g]) * 365
+
     for g in ("8", "9", "10"):
         if GRADE_ORDER[g] <= order:
             add(
@@ -450,10 +452,10 @@ def seed_bulk(
             TeacherClass,
             [
                 {"school_id": school.id, "teacher_id": t, "class_id": cls.id}
-                for t, (cls, _n) in zip(teacher_ids, classes)
+                for t, (cls, _n) in zip(teacher_ids, classes, strict=False)
             ],
         )
-        teacher_of = {cls.id: t for t, (cls, _n) in zip(teacher_ids, classes)}
+        teacher_of = {cls.id: t for t, (cls, _n) in zip(teacher_ids, classes, strict=False)}
         pupil_ids: list[tuple[int, SchoolClass]] = []
         remaining = pupils_per_school
         for cls, n in classes:
@@ -480,7 +482,7 @@ def seed_bulk(
             GuardianLink,
             [
                 {"school_id": school.id, "guardian_id": g, "pupil_id": p, "created_at": now}
-                for g, (p, _c) in zip(guardian_ids, pupil_ids)
+                for g, (p, _c) in zip(guardian_ids, pupil_ids, strict=False)
             ],
         )
         assigned = [p for p, cls in pupil_ids if GRADE_ORDER.get(cls.grade, 0) >= 9]
@@ -521,7 +523,7 @@ def seed_bulk(
 
         # Comments of the class teacher on shared entries; reviews; the pupil's notifications.
         comments, notes = [], []
-        for eid, row in zip(entry_ids, entry_rows):
+        for eid, row in zip(entry_ids, entry_rows, strict=False):
             if not row.get("share_teachers"):
                 continue
             teacher = teacher_of[class_of[row["pupil_id"]].id]
@@ -549,8 +551,8 @@ def seed_bulk(
                 )
         comment_ids = _insert(Comment, comments)
         stats.comments += len(comment_ids)
-        entry_kind = {eid: row for eid, row in zip(entry_ids, entry_rows)}
-        for cid, c in zip(comment_ids, comments):
+        entry_kind = {eid: row for eid, row in zip(entry_ids, entry_rows, strict=False)}
+        for cid, c in zip(comment_ids, comments, strict=False):
             state = entry_kind[c["entry_id"]].get("review_state")
             notes.append(
                 {
@@ -586,7 +588,7 @@ def seed_bulk(
                     },
                     "entry_id": eid,
                 }
-                for eid, row in zip(entry_ids, entry_rows)
+                for eid, row in zip(entry_ids, entry_rows, strict=False)
                 if row["kind"] == "external_assessment"
             ],
         )
@@ -618,8 +620,8 @@ def seed_bulk(
                     }
                 )
         agreement_ids = _insert(Agreement, agreements)
-        guardian_of = {p: g for g, (p, _c) in zip(guardian_ids, pupil_ids)}
-        for aid, row in zip(agreement_ids, agreements):
+        guardian_of = {p: g for g, (p, _c) in zip(guardian_ids, pupil_ids, strict=False)}
+        for aid, row in zip(agreement_ids, agreements, strict=False):
             if row["locked_at"]:
                 signers = {
                     "pupil": row["pupil_id"],
@@ -683,7 +685,7 @@ def seed_bulk(
             docs = []
             placements = {
                 row["pupil_id"]: eid
-                for eid, row in zip(entry_ids, entry_rows)
+                for eid, row in zip(entry_ids, entry_rows, strict=False)
                 if row["kind"] == "praktikum"
             }
             for p, cls in pupil_ids:

@@ -291,10 +291,10 @@ def seed_portfolios(
 
     # -- 10a: Elif's full portfolio -------------------------------------------------------------
     elif_ = pupils_by_class["10a"][0]
-    self8 = {k: v for k, v in zip(q, [3, 2, 3, 2, 2, 4, 3, 2, 2, 3, 2, 2, 4, 2, 3])}
-    self9 = {k: v for k, v in zip(q, [3, 3, 3, 3, 3, 4, 3, 3, 3, 3, 3, 2, 4, 2, 3])}
-    self10 = {k: v for k, v in zip(q, [4, 3, 3, 4, 3, 4, 4, 3, 3, 4, 3, 3, 4, 2, 3])}
-    mother = {k: v for k, v in zip(q, [4, 4, 3, 4, 3, 4, 4, 4, 3, 3, 4, 3, 3, 2, 3])}
+    self8 = {k: v for k, v in zip(q, [3, 2, 3, 2, 2, 4, 3, 2, 2, 3, 2, 2, 4, 2, 3], strict=False)}
+    self9 = {k: v for k, v in zip(q, [3, 3, 3, 3, 3, 4, 3, 3, 3, 3, 3, 2, 4, 2, 3], strict=False)}
+    self10 = {k: v for k, v in zip(q, [4, 3, 3, 4, 3, 4, 4, 3, 3, 4, 3, 3, 4, 2, 3], strict=False)}
+    mother = {k: v for k, v in zip(q, [4, 4, 3, 4, 3, 4, 4, 4, 3, 3, 4, 3, 3, 2, 3], strict=False)}
     seeded_elif = (elif_.id, "strengths") in s.have
     if not seeded_elif:
         for grade, when, ratings, text in (
@@ -335,8 +335,13 @@ def seed_portfolios(
         {
             "date": _day(y - 2, 11, 14),
             "provider": "Bildungswerk Siegen",
-            "tasks": "Ein Regal nach Plan bauen, eine Pflegesituation nachspielen, am PC eine Tabelle erstellen.",
-            "results_talk": "Meine Mutter war dabei. Stärken: Sorgfalt, Umgang mit Menschen, Ausdauer.",
+            "tasks": (
+                "Ein Regal nach Plan bauen, eine Pflegesituation nachspielen, "
+                "am PC eine Tabelle erstellen."
+            ),
+            "results_talk": (
+                "Meine Mutter war dabei. Stärken: Sorgfalt, Umgang mit Menschen, Ausdauer."
+            ),
             "strengths_found": "Sorgfalt, Einfühlungsvermögen, Ausdauer",
             "reflection": "Das Rollenspiel in der Pflege hat mir am meisten Spaß gemacht.",
         },
@@ -417,7 +422,10 @@ def seed_portfolios(
             ],
             "expectations": "Ich dachte, ich würde nur zuschauen dürfen.",
             "reality": "Ich durfte viel selbst machen, z. B. Blutdruck messen.",
-            "learned": "Wie wichtig Datenschutz in einer Praxis ist, und wie man ruhig bleibt, wenn es voll ist.",
+            "learned": (
+                "Wie wichtig Datenschutz in einer Praxis ist, und wie man ruhig bleibt, "
+                "wenn es voll ist."
+            ),
             "strengths_shown": "Zuverlässigkeit, Freundlichkeit, Sorgfalt",
             "would_work_there": "yes",
             "why": "Ich arbeite gern mit Menschen und finde Medizin spannend.",
@@ -507,8 +515,12 @@ def seed_portfolios(
                 "rater_name": "Mama",
                 "relation": "guardian",
                 "ratings": mother,
-                "comment": "Elif ist sehr zuverlässig und hilft allen. Sie darf sich mehr zutrauen.",
-                "reflection": "Mama findet mich pünktlicher als ich mich selbst. Stimmt vielleicht!",
+                "comment": (
+                    "Elif ist sehr zuverlässig und hilft allen. Sie darf sich mehr zutrauen."
+                ),
+                "reflection": (
+                    "Mama findet mich pünktlicher als ich mich selbst. Stimmt vielleicht!"
+                ),
             },
             force=True,
         )

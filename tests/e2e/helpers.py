@@ -48,7 +48,8 @@ def axe_violations(page) -> list[dict]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        "tags => axe.run(document, "
+        "{runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         AXE_TAGS,
     )
     return result["violations"]
@@ -106,10 +107,14 @@ def inline_policy_problems(page) -> list[str]:
         """() => {
           const out = [];
           const short = el => el.outerHTML.replace(/\\s+/g, ' ').slice(0, 160);
-          document.querySelectorAll('[style]').forEach(el => out.push('style attribute: ' + short(el)));
-          document.querySelectorAll('script:not([src])').forEach(el => out.push('inline script: ' + short(el)));
+          document.querySelectorAll('[style]')
+            .forEach(el => out.push('style attribute: ' + short(el)));
+          document.querySelectorAll('script:not([src])')
+            .forEach(el => out.push('inline script: ' + short(el)));
           document.querySelectorAll('*').forEach(el => {
-            for (const a of el.attributes) { if (/^on/i.test(a.name)) { out.push('handler ' + a.name + ': ' + short(el)); } }
+            for (const a of el.attributes) {
+              if (/^on/i.test(a.name)) { out.push('handler ' + a.name + ': ' + short(el)); }
+            }
           });
           return out;
         }"""

@@ -39,10 +39,14 @@ def focus_style(page) -> dict:
           const el = document.activeElement;
           const s = getComputedStyle(el);
           const r = el.getBoundingClientRect();
-          return {tag: el.tagName, id: el.id, text: (el.innerText || el.value || '').trim().slice(0, 40),
+          return {tag: el.tagName, id: el.id,
+                  text: (el.innerText || el.value || '').trim().slice(0, 40),
                   outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth),
-                  boxShadow: s.boxShadow, rect: [Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)],
-                  visible: r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0 && r.top < innerHeight};
+                  boxShadow: s.boxShadow,
+                  rect: [Math.round(r.x), Math.round(r.y), Math.round(r.width),
+                         Math.round(r.height)],
+                  visible: r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0
+                           && r.top < innerHeight};
         }"""
     )
 
