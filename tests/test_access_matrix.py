@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
-from conftest import _empty_tables, build_world
-from matrix_support import (
+
+from portfolio.extensions import db, limiter
+from tests.support.database import empty_tables
+from tests.support.matrix import (
     LOGGED_IN,
     VISITORS,
     admin_tokens,
     clients_for,
     db_checksum,
+    fast_pdfs,
     fill,
     form_for,
     freeze,
@@ -41,8 +44,7 @@ from matrix_support import (
     marker,
     outcome,
 )
-
-from portfolio.extensions import db, limiter
+from tests.support.world import build_world
 
 DENY = "deny"  # 403 or 404
 LOGIN = "login"  # anonymous: redirect to the login page
@@ -451,36 +453,12 @@ POST_CASES = [c for c in _cases() if c.values[0].startswith("POST ")]
 
 
 # -- one world for the whole module ----------------------------------------------------------
-def _fast_pdfs(mp: pytest.MonkeyPatch) -> None:
-    """Access is decided before rendering: skip WeasyPrint and the class ZIP's worker
-    processes (they are tested in test_export*.py), which keeps the matrix fast."""
-    import zipfile
-
-    from portfolio import pdf
-    from portfolio.export import classzip, render
-
-    def fake_pdf(html, **_kw):
-        return b"%PDF-1.4\n% matrix stub\n"
-
-    def fake_zip(cls, out, **_kw):
-        result = classzip.ClassExport()
-        with zipfile.ZipFile(out, "w") as archive:
-            for p in classzip.class_pupils(cls):
-                archive.writestr(f"{p.id}.pdf", fake_pdf(""))
-                result.done.append((p.id, f"{p.id}.pdf"))
-        return result
-
-    mp.setattr(pdf, "html_to_pdf", fake_pdf)
-    mp.setattr(render, "html_to_pdf", fake_pdf)
-    mp.setattr(classzip, "export_class", fake_zip)
-
-
 @pytest.fixture(scope="module")
 def matrix(app):
     ctx = app.app_context()
     ctx.push()
     mp = pytest.MonkeyPatch()
-    _fast_pdfs(mp)
+    fast_pdfs(mp)
     try:
         w = build_world()
         m = SimpleNamespace(world=w, app=app)
@@ -500,7 +478,7 @@ def matrix(app):
     finally:
         db.session.rollback()
         db.session.remove()
-        _empty_tables()
+        empty_tables()
         db.session.remove()
         limiter.reset()
         mp.undo()

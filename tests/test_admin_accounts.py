@@ -3,17 +3,17 @@ counsellors, login slips for a class."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, login
-from pypdf import PdfReader
 
 from portfolio import access, accounts
 from portfolio.extensions import db
 from portfolio.models import CounsellorAssignment, GuardianCode, Role, User
+from tests.support.files import pdf_text
+from tests.support.queries import queries_of_page
+from tests.support.world import PASSWORD, login
 
 MANAGER_PAGES = [
     "/admin/",
@@ -94,25 +94,11 @@ def test_home_lists_tasks(world, client_for):
     assert "/admin/school-year" in client_for(world.admin).get("/admin/").get_data(as_text=True)
 
 
-def _count_queries(client, url) -> int:
-    statements = []
-
-    def listener(*args):
-        statements.append(args[2])
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-    return len(statements)
-
-
 @pytest.mark.parametrize("kind", ["pupils", "staff", "guardians"])
 def test_account_list_uses_a_fixed_number_of_queries(world, client_for, kind):
     client = client_for(world.admin)
     url = f"/admin/accounts?kind={kind}"
-    before = _count_queries(client, url)
+    before = queries_of_page(client, url)
     for i in range(15):
         role = {"pupils": Role.PUPIL, "staff": Role.TEACHER, "guardians": Role.GUARDIAN}[kind]
         user, _pw = accounts.create_user(
@@ -127,7 +113,7 @@ def test_account_list_uses_a_fixed_number_of_queries(world, client_for, kind):
     db.session.commit()
     page = client.get(url).get_data(as_text=True)
     assert page.count("Many, N") == 15
-    assert _count_queries(client, url) == before
+    assert queries_of_page(client, url) == before
 
 
 def test_account_list_search_and_class_filter(world, client_for):
@@ -247,10 +233,6 @@ def test_assign_and_remove_counsellor(world, client_for):
     )
 
 
-def _pdf_text(data: bytes) -> str:
-    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
-
-
 def test_class_slips_reset_passwords_and_pdf(world, client_for, app):
     client = client_for(world.teacher)  # the class teacher of 9a
     url = f"/admin/classes/{world.class_9a.id}/slips"
@@ -277,7 +259,7 @@ def test_class_slips_reset_passwords_and_pdf(world, client_for, app):
     )
     pdf = client.get(download)
     assert pdf.status_code == 200
-    text = _pdf_text(pdf.data)
+    text = pdf_text(pdf.data)
     assert "paula" in text and "carl" in text and "berta" not in text
     db.session.expire_all()
     assert not db.session.get(User, world.pupil.id).check_password(PASSWORD)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from portfolio.agreement import services
 from portfolio.extensions import db
 from portfolio.models import Agreement, AgreementSignature, AuditEvent
+from tests.support.queries import queries_of_page
 
 EN = {"Accept-Language": "en"}
 
@@ -330,17 +331,7 @@ def test_overview_issues_a_fixed_number_of_queries(w):
     teacher = w.client_for(w.teacher)
 
     def count():
-        statements = []
-
-        def listener(*args):
-            return statements.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert teacher.get(f"/agreement/pupil/{w.pupil.id}").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
+        return queries_of_page(teacher, f"/agreement/pupil/{w.pupil.id}")
 
     few = count()
     for n in range(2, 6):

@@ -9,11 +9,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from content import fill_portfolio
 
 from portfolio.extensions import db
 from portfolio.models import AuditEvent
 from portfolio.privacy import audit
+from tests.support.content import fill_portfolio
+from tests.support.queries import queries_of_page
 
 EN = {"Accept-Language": "en"}
 
@@ -84,17 +85,7 @@ def test_who_looked_pages_with_a_fixed_number_of_queries(client_for, world):
     client = client_for(world.pupil)
 
     def count():
-        statements = []
-
-        def listener(*args):
-            return statements.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(f"/privacy/{world.pupil.id}/who-looked").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
+        return queries_of_page(client, f"/privacy/{world.pupil.id}/who-looked")
 
     audit.record(world.teacher, "view", pupil_id=world.pupil.id, obj=c.praktikum)
     audit.record(world.guardian, "download", pupil_id=world.pupil.id, obj=c.certificate)
@@ -183,17 +174,7 @@ def test_admin_log_has_a_fixed_number_of_queries(client_for, world):
     client = client_for(world.admin)
 
     def count():
-        statements = []
-
-        def listener(*args):
-            return statements.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert client.get("/admin/audit").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
+        return queries_of_page(client, "/admin/audit")
 
     few = count()
     for _ in range(80):

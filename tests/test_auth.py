@@ -3,11 +3,11 @@
 import re
 
 import sqlalchemy as sa
-from conftest import PASSWORD, login
 
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import LoginSession, Role
+from tests.support.world import PASSWORD, login
 
 
 def test_login_and_logout(client, world):

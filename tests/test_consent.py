@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from portfolio.extensions import db
 from portfolio.models import Consent, ConsentPurpose, Entry, utcnow
 from portfolio.privacy import consent
+from tests.support.queries import queries_of_page
 
 EN = {"Accept-Language": "en"}
 TODAY = dt.date(2026, 11, 28)
@@ -265,28 +266,17 @@ def test_paper_form_is_for_the_school_only(client_for, world):
 
 
 def test_admin_overview_shows_consents_with_a_fixed_number_of_queries(client_for, world):
-    from conftest import _user
-
     from portfolio.models import Role
+    from tests.support.world import make_user
 
     client = client_for(world.admin)
 
     def count(url):
-        statements = []
-
-        def listener(*args):
-            return statements.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(url, headers=EN).status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
+        return queries_of_page(client, url, headers=EN)
 
     few = count("/admin/consents")
     for i in range(15):
-        pupil = _user(
+        pupil = make_user(
             world.school,
             [Role.PUPIL],
             f"Extra{i}",

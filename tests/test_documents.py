@@ -3,72 +3,31 @@
 import hashlib
 import io
 import re
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
-from pypdf import PdfWriter
 
 from portfolio.documents import services
 from portfolio.documents.uploads import check_upload
 from portfolio.extensions import db
 from portfolio.models import Audience, AuditEvent, Document, Entry
 from portfolio.storage import get_storage
-
-EN = {"Accept-Language": "en"}
-
-
-def pdf_bytes() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
-
-
-def png_bytes() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (30, 20), (0, 100, 0)).save(buf, "PNG")
-    return buf.getvalue()
+from tests.support.documents import EN, upload
+from tests.support.files import blank_pdf, png_bytes
+from tests.support.queries import count_queries
 
 
 def make_doc(pupil, share=(), *, data=None, name="Zeugnis Müller.pdf", title="Zeugnis"):
-    checked = check_upload(data or pdf_bytes(), name)
+    checked = check_upload(data or blank_pdf(), name)
     return services.create_document(
         pupil, pupil, checked, category="certificate", title=title, share=share
-    )
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-
-
-def upload(
-    client, *, file=None, title="Praktikumszeugnis", category="certificate", query="", **extra
-):
-    data = {"title": title, "category": category, **extra}
-    if file is not None:
-        data["file"] = file
-    return client.post(
-        f"/documents/upload{query}", data=data, headers=EN, content_type="multipart/form-data"
     )
 
 
 # -- upload -----------------------------------------------------------------------------
 def test_upload_stores_the_file_and_lists_it_by_category(client_for, world):
     client = client_for(world.pupil)
-    data = pdf_bytes()
+    data = blank_pdf()
     response = upload(client, file=(io.BytesIO(data), "Zeugnis Müller.pdf"), share_teachers="y")
     assert response.status_code == 302
     doc = db.session.scalar(sa.select(Document))
@@ -86,7 +45,7 @@ def test_upload_stores_the_file_and_lists_it_by_category(client_for, world):
 
 def test_new_documents_are_private_by_default(client_for, world):
     client = client_for(world.pupil)
-    upload(client, file=(io.BytesIO(png_bytes()), "foto.png"), title="")
+    upload(client, file=(io.BytesIO(png_bytes(30, 20)), "foto.png"), title="")
     doc = db.session.scalar(sa.select(Document))
     assert not (doc.share_teachers or doc.share_counsellor or doc.share_guardians)
     assert doc.title == "foto"  # an empty title takes the file name
@@ -117,7 +76,7 @@ def test_bad_uploads_keep_title_and_category(client_for, world, file, message):
 def test_file_over_the_upload_limit_is_refused_at_the_field(app, client_for, world, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 1024 * 1024)
     client = client_for(world.pupil)
-    big = pdf_bytes() + b"\n%" + b"x" * (1024 * 1024)
+    big = blank_pdf() + b"\n%" + b"x" * (1024 * 1024)
     response = upload(client, file=(io.BytesIO(big), "gross.pdf"), title="Groß")
     page = response.get_data(as_text=True)
     assert "The file is larger than 1 MB" in page and 'value="Groß"' in page
@@ -138,11 +97,11 @@ def test_upload_attached_to_own_entry_only(client_for, world):
     db.session.add_all([own, other])
     db.session.commit()
     client = client_for(world.pupil)
-    ok = upload(client, file=(io.BytesIO(pdf_bytes()), "z.pdf"), query=f"?entry_id={own.id}")
+    ok = upload(client, file=(io.BytesIO(blank_pdf()), "z.pdf"), query=f"?entry_id={own.id}")
     assert ok.status_code == 302
     assert db.session.scalar(sa.select(Document.entry_id)) == own.id
     stranger = upload(
-        client, file=(io.BytesIO(pdf_bytes()), "z.pdf"), query=f"?entry_id={other.id}"
+        client, file=(io.BytesIO(blank_pdf()), "z.pdf"), query=f"?entry_id={other.id}"
     )
     assert stranger.status_code == 404
     assert client.get(f"/documents/upload?entry_id={other.id}").status_code == 404
@@ -246,7 +205,7 @@ def test_refused_downloads_are_not_audited(client_for, world):
 
 
 def test_image_preview_inline_for_images_only(client_for, world):
-    image = make_doc(world.pupil, [Audience.GUARDIANS], data=png_bytes(), name="foto.png")
+    image = make_doc(world.pupil, [Audience.GUARDIANS], data=png_bytes(30, 20), name="foto.png")
     pdf = make_doc(world.pupil, [Audience.GUARDIANS])
     guardian = client_for(world.guardian)
     response = guardian.get(f"/documents/{image.id}/preview")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import subprocess
 
 import pytest
 import sqlalchemy as sa
-from pdf_fixtures import add_document, add_entry, pdf_bytes, png_bytes
 from pypdf import PdfReader
 
 from portfolio.extensions import db
@@ -18,13 +16,9 @@ from portfolio.models import (
     GuidanceRecord,
     utcnow,
 )
-
-
-def pdf_text(data: bytes) -> str:
-    result = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
-    )
-    return result.stdout.decode()
+from tests.support.documents import add_document
+from tests.support.files import pdf_bytes, pdf_text, png_bytes
+from tests.support.pdf_fixtures import add_entry
 
 
 @pytest.fixture

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import io
-import subprocess
 import zipfile
 
 import pytest
 import sqlalchemy as sa
-from pdf_fixtures import add_entry
 
 from portfolio.extensions import db
 from portfolio.models import AuditEvent
-
-
-def pdf_text(data: bytes) -> str:
-    return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
-    ).stdout.decode()
+from tests.support.files import pdf_text
+from tests.support.pdf_fixtures import add_entry
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from test_guidance import count_queries
 
 from portfolio import accounts
 from portfolio.extensions import db
@@ -20,6 +19,7 @@ from portfolio.models import (
     Entry,
     Role,
 )
+from tests.support.queries import count_queries
 
 HELD = dt.date.today() - dt.timedelta(days=5)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from portfolio import access
 from portfolio.extensions import db
 from portfolio.guidance import services
 from portfolio.models import AuditEvent, Entry, EntryKind, GuidanceRecord
+from tests.support.queries import count_queries
 
 TODAY = dt.date.today()
 HELD = TODAY - dt.timedelta(days=3)
@@ -58,20 +58,6 @@ def _form(record=None, steps=(), **fields):
         data[f"next_steps-{i}-due_on"] = step.get("due_on", "")
     data.update(fields)
     return data
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 # -- goals ------------------------------------------------------------------------------

@@ -12,18 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
-from matrix_support import (
+
+from portfolio.extensions import db, limiter
+from tests.support.matrix import (
     admin_tokens,
     db_checksum,
     fast_client,
+    fast_pdfs,
     fill,
     form_for,
     freeze,
     make_content,
 )
-from test_access_matrix import ANY, ROUTES, Route, _fast_pdfs
-
-from portfolio.extensions import db, limiter
+from tests.test_access_matrix import ANY, ROUTES, Route
 
 # Hypothesis' caches (unicode tables, constants) go to a temporary folder, not the checkout.
 set_hypothesis_home_dir(tempfile.mkdtemp(prefix="bwp-hypothesis-"))
@@ -239,7 +240,7 @@ def test_hostile_addresses_never_break_a_page(app, world, key, viewer, monkeypat
     """Huge numbers in the path and odd query arguments: never a 500."""
     from urllib.parse import urlencode
 
-    _fast_pdfs(monkeypatch)  # rendering is not what this test is about
+    fast_pdfs(monkeypatch)  # rendering is not what this test is about
     route = ROUTES[key] if not isinstance(ROUTES[key], list) else ROUTES[key][0]
     content = freeze(make_content(world, world.pupil))
     ctx = SimpleNamespace(w=freeze(world), c=content, t=admin_tokens(app, world))

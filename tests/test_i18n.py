@@ -1,6 +1,6 @@
 """Language choice: German by default, the browser's preference, the user's stored choice."""
 
-from conftest import login
+from tests.support.world import login
 
 
 def test_german_is_the_default(app, client):

@@ -8,8 +8,6 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
-from conftest import _user
-from content import PDF, fill_portfolio
 
 from portfolio.extensions import db
 from portfolio.models import (
@@ -25,15 +23,14 @@ from portfolio.models import (
 )
 from portfolio.privacy import lifecycle
 from portfolio.storage import get_storage
+from tests.support.content import fill_portfolio
+from tests.support.files import PDF
+from tests.support.world import make_user
 
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    from flask import g
-
-    g.force_locale = "en"
+pytestmark = pytest.mark.usefixtures("english_locale")
 
 
 def _leave(pupil, days_ago: int):
@@ -263,7 +260,7 @@ def test_purge_never_deletes_active_pupils_or_those_without_date(runner, world):
 
 
 def test_guardian_with_another_child_stays_active(world):
-    sibling = _user(
+    sibling = make_user(
         world.school, [Role.PUPIL], "Sina", "Sibling", cls=world.class_9b, username="sina"
     )
     db.session.add(

@@ -4,16 +4,11 @@ import pytest
 import sqlalchemy as sa
 
 from portfolio.extensions import db
-from portfolio.models import Comment, Entry, Notification, User
+from portfolio.models import Comment, Entry, Notification
 from portfolio.notifications import services
+from tests.support.queries import count_queries
 
-
-@pytest.fixture(autouse=True)
-def _english(world):
-    """Assertions read English text: every user of the world reads English."""
-    for user in db.session.scalars(sa.select(User)):
-        user.locale = "en"
-    db.session.commit()
+pytestmark = pytest.mark.usefixtures("english_users")
 
 
 def _shared_entry(world):
@@ -88,16 +83,8 @@ def test_nav_count_is_one_query(world, client_for, app):
     services.notify(world.pupil, "comment", actor=world.teacher, entry=entry)
     db.session.commit()
     client = client_for(world.pupil)
-    statements = []
-
-    def listen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with count_queries() as statements:
         client.get("/password")
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listen)
     counts = [s for s in statements if "count(notification.id)" in s.lower()]
     assert len(counts) == 1
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from flask import current_app
 from flask_babel import force_locale
-from pdf_fixtures import add_document, add_entry, fill_portfolio, png_bytes
 from pypdf import PdfReader
 from weasyprint.urls import URLFetchingError
 
@@ -20,14 +19,11 @@ from portfolio.access import access_to
 from portfolio.export.render import portfolio_html, portfolio_pdf
 from portfolio.extensions import db
 from portfolio.pdf import SafeURLFetcher, counter_content, css_string, url_fetcher
+from tests.support.documents import add_document
+from tests.support.files import pdf_text, png_bytes
+from tests.support.pdf_fixtures import add_entry, fill_portfolio
 
 ARABIC = "أريد أن أصبح مهندسة"
-
-
-def pdf_text(data: bytes) -> str:
-    return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def words_outside_page(data: bytes, tolerance: float = 1.0) -> list[str]:

@@ -8,22 +8,19 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
-from content import PDF, fill_portfolio
 
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Agreement, Document, Entry, GuidanceRecord, User
 from portfolio.privacy import portability
 from portfolio.storage import get_storage
+from tests.support.content import fill_portfolio
+from tests.support.files import PDF
 
 _VOLATILE = {"exported_at", "source", "created_at", "updated_at", "status", "left_on"}
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    from flask import g
-
-    g.force_locale = "en"
+pytestmark = pytest.mark.usefixtures("english_locale")
 
 
 def _normalise(data):

@@ -5,11 +5,11 @@ import hashlib
 import re
 
 import sqlalchemy as sa
-from pupil_helpers import qualities
 
 from portfolio.extensions import db
 from portfolio.models import AssessmentRequest, Entry, EntryKind, utcnow
 from portfolio.pupil import assessments, charts
+from tests.support.entry_forms import qualities
 
 
 def _request():

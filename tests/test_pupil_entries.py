@@ -2,12 +2,12 @@
 
 import pytest
 import sqlalchemy as sa
-from pupil_helpers import form_for, qualities, text
 
 from portfolio.extensions import db
 from portfolio.kinds import LONG_MAX, SPECS
 from portfolio.models import Entry, EntryKind
 from portfolio.pupil import services
+from tests.support.entry_forms import form_for, qualities, text
 
 CREATABLE = [k for k in SPECS if k not in services.NOT_CREATABLE]
 

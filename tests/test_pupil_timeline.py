@@ -1,12 +1,12 @@
 """The timeline follows the entries; list pages use a fixed number of SQL statements."""
 
 import pytest
-from pupil_helpers import count_queries
 
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Entry, Quality, Role
 from portfolio.pupil import services
+from tests.support.queries import count_queries
 
 
 def _states(pupil):

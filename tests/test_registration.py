@@ -7,11 +7,11 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD
 
 from portfolio.extensions import db
 from portfolio.guardian import registration
 from portfolio.models import GuardianCode, GuardianLink, Role, User, utcnow
+from tests.support.world import PASSWORD
 
 
 def code_for(pupil, **kw) -> str:

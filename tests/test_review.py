@@ -5,7 +5,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import _user
 
 from portfolio import accounts
 from portfolio.extensions import db
@@ -17,20 +16,15 @@ from portfolio.models import (
     Notification,
     ReviewState,
     Role,
-    User,
     utcnow,
 )
 from portfolio.review import actions, services
+from tests.support.world import make_user
 
 TODAY = dt.date.today()
 
 
-@pytest.fixture(autouse=True)
-def _english(world):
-    """Assertions read English text: every user of the world reads English."""
-    for user in db.session.scalars(sa.select(User)):
-        user.locale = "en"
-    db.session.commit()
+pytestmark = pytest.mark.usefixtures("english_users")
 
 
 def _entry(pupil, kind="praktikum", data=None, **kw):
@@ -127,7 +121,7 @@ def test_agreement_deadline_falls_in_the_current_school_year(world):
 
 
 def test_filters_find_the_right_pupils(world, client_for):
-    extra = _user(
+    extra = make_user(
         world.school, [Role.PUPIL], "Emil", "Ehrlich", cls=world.class_9a, username="emil"
     )
     db.session.commit()

@@ -1,19 +1,12 @@
 """Who may open which staff review page: the access matrix of issue 4."""
 
 import pytest
-import sqlalchemy as sa
 
 from portfolio import access
 from portfolio.extensions import db
-from portfolio.models import Entry, Role, User, utcnow
+from portfolio.models import Entry, Role, utcnow
 
-
-@pytest.fixture(autouse=True)
-def _english(world):
-    """Assertions read English text: every user of the world reads English."""
-    for user in db.session.scalars(sa.select(User)):
-        user.locale = "en"
-    db.session.commit()
+pytestmark = pytest.mark.usefixtures("english_users")
 
 
 def _entry(world, pupil, **kw):

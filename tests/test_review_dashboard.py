@@ -6,19 +6,14 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from conftest import _user
 
 from portfolio import accounts
 from portfolio.extensions import db
-from portfolio.models import Agreement, Entry, ReviewState, Role, StandardElement, User, utcnow
+from portfolio.models import Agreement, Entry, ReviewState, Role, StandardElement, utcnow
 from portfolio.review import dashboard
+from tests.support.world import make_user
 
-
-@pytest.fixture(autouse=True)
-def _english(world):
-    for user in db.session.scalars(sa.select(User)):
-        user.locale = "en"
-    db.session.commit()
+pytestmark = pytest.mark.usefixtures("english_users")
 
 
 def _entry(pupil, kind, **kw):
@@ -56,7 +51,7 @@ def test_pupils_without_signed_agreement(world, client_for):
         )
     )
     grade8 = accounts.get_or_create_class(world.school, "8a")
-    _user(world.school, [Role.PUPIL], "Achim", "Achter", cls=grade8, username="achim")
+    make_user(world.school, [Role.PUPIL], "Achim", "Achter", cls=grade8, username="achim")
     db.session.commit()
     _blocks, missing = dashboard.school_dashboard(world.school)
     assert sorted(m.pupil.username for m in missing) == ["berta", "carl"]

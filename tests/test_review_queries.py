@@ -20,6 +20,7 @@ from portfolio.models import (
     UserRole,
     utcnow,
 )
+from tests.support.queries import queries_of_page
 
 PAGES = {
     "teacher": lambda w: f"/review/classes/{w.class_9a.id}?sort=open&dir=desc",
@@ -151,21 +152,6 @@ def _add_pupils(world, start: int, count: int) -> None:
     db.session.commit()
 
 
-def _count(client, path: str) -> int:
-    statements: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        response = client.get(path)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listen)
-    assert response.status_code == 200, path
-    return len(statements)
-
-
 def test_list_pages_use_a_fixed_number_of_queries(world, client_for):
     clients = {
         "teacher": client_for(world.teacher),
@@ -175,9 +161,9 @@ def test_list_pages_use_a_fixed_number_of_queries(world, client_for):
         "counsellor": client_for(world.counsellor),
     }
     _add_pupils(world, 0, 10)
-    small = {key: _count(clients[key], page(world)) for key, page in PAGES.items()}
+    small = {key: queries_of_page(clients[key], page(world)) for key, page in PAGES.items()}
     _add_pupils(world, 10, 290)
-    large = {key: _count(clients[key], page(world)) for key, page in PAGES.items()}
+    large = {key: queries_of_page(clients[key], page(world)) for key, page in PAGES.items()}
     assert small == large
     # And the numbers stay small (login session, roles, the page's own queries).
     assert max(large.values()) <= 20, large

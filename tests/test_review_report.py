@@ -4,12 +4,12 @@ import random
 
 import pytest
 import sqlalchemy as sa
-from conftest import _user
 
 from portfolio.extensions import db
 from portfolio.models import Agreement, Role, User, utcnow
 from portfolio.review import report
 from portfolio.review.report import PRIMARY, SECONDARY, suppress
+from tests.support.world import make_user
 
 
 def _lines(cells):
@@ -100,7 +100,7 @@ def _agreement(world, pupil, decision, number=1, locked=True, grade="9"):
 @pytest.fixture
 def decisions(world):
     pupils = [
-        _user(
+        make_user(
             world.school,
             [Role.PUPIL],
             f"Vorname{i}",

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD
 
 from portfolio import accounts
 from portfolio.extensions import db
@@ -31,6 +30,9 @@ from portfolio.roster.services import (
     apply_import,
     build_preview,
 )
+from tests.support.files import pdf_text
+from tests.support.queries import count_queries
+from tests.support.world import PASSWORD
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schild"
 
@@ -289,17 +291,9 @@ def test_preview_uses_a_fixed_number_of_queries(school):
 
 
 def _count(fn) -> int:
-    statements = []
-
-    def listener(*args):
-        statements.append(args[2])
-
     db.session.expire_all()
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with count_queries() as statements:
         fn()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
     return len(statements)
 
 
@@ -344,21 +338,13 @@ def test_web_flow_preview_commit_and_one_time_slips(world, client_for):
     assert client_for(world.admin).get(download).status_code == 410
     pdf = client.get(download)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    text = _pdf_text(pdf.data)
+    text = pdf_text(pdf.data)
     assert "omar.alhassan" in text and "zofia.nowak" in text
     assert client.get(download).status_code == 410  # only once
     # The upload is gone after the commit; guardian codes were issued.
     assert client.get(preview_url).status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(GuardianCode)) == 4
     assert {c.locale for c in db.session.scalars(sa.select(GuardianCode))} == {"tr"}
-
-
-def _pdf_text(data: bytes) -> str:
-    import io
-
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_web_bad_file_is_refused_then_only_valid(world, client_for):
@@ -461,7 +447,7 @@ def test_cli_writes_slips_pdf(runner, school, tmp_path):
         ]
     )
     assert result.exit_code == 0, result.output
-    text = _pdf_text(out.read_bytes())
+    text = pdf_text(out.read_bytes())
     assert "juergen.mueller" in text and "anna.weiss" in text
     assert "Initial passwords" not in result.output
 

@@ -1,6 +1,6 @@
 """Security headers on every response and cookie flags."""
 
-from conftest import login
+from tests.support.world import login
 
 
 def test_headers_on_pages(client, world):
@@ -40,9 +40,8 @@ def test_error_pages_in_the_users_language(client):
 # -- issue 8: every kind of answer, production cookies --------------------------------------
 # (Every route x every visitor is checked for these headers in test_access_matrix.py.)
 def test_headers_on_errors_redirects_and_downloads(app, client, world, monkeypatch):
-    from matrix_support import fast_client, header_problems
-
     from portfolio.extensions import limiter
+    from tests.support.matrix import fast_client, header_problems
 
     pupil = fast_client(app, world.pupil)
     answers = {

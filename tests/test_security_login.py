@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,30 +15,19 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import PASSWORD, database_url, login
 
 from portfolio.auth.passwords import STAFF_MIN_LENGTH, readable_password
+from tests.support.database import database_url
+from tests.support.servers import (
+    free_port,
+    redis_executable,
+    redis_server,
+    stop,
+    wait_until_listening,
+)
+from tests.support.world import PASSWORD, login
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 # -- timing --------------------------------------------------------------------------------
@@ -102,34 +89,10 @@ SERVER = textwrap.dedent("""
 
 @pytest.fixture
 def redis_url(tmp_path):
-    exe = shutil.which("redis-server")
-    if exe is None:
+    if redis_executable() is None:
         pytest.skip("redis-server is not installed (make sysdeps)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_port(port, proc)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with redis_server(tmp_path) as url:
+        yield url
 
 
 def _post_login(port: int, username: str, password: str) -> int:
@@ -154,7 +117,7 @@ def test_two_app_servers_share_the_login_counter_in_redis(world, redis_url, tmp_
     servers, ports = [], []
     try:
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             proc = subprocess.Popen(
                 [sys.executable, "-c", SERVER, database_url(), redis_url, str(port)],
                 env=env,
@@ -164,7 +127,7 @@ def test_two_app_servers_share_the_login_counter_in_redis(world, redis_url, tmp_
                 text=True,
             )
             servers.append(proc)
-            _wait_port(port, proc, 60)
+            wait_until_listening(port, proc, timeout=60)
             ports.append(port)
         a, b = ports
         assert _post_login(a, "paula", "wrong") == 200
@@ -177,8 +140,7 @@ def test_two_app_servers_share_the_login_counter_in_redis(world, redis_url, tmp_
         assert _post_login(b, "carl", PASSWORD) == 302
     finally:
         for proc in servers:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)
 
 
 # -- passwords -----------------------------------------------------------------------------

@@ -10,14 +10,14 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from matrix_support import fast_client
 from PIL import ExifTags, Image
-from test_documents import pdf_bytes, upload
-from test_uploads import png_with_gps
 
 from portfolio.extensions import db
 from portfolio.models import Document
 from portfolio.storage import get_storage
+from tests.support.documents import upload
+from tests.support.files import blank_pdf, png_with_gps
+from tests.support.matrix import fast_client
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_fake_files_are_refused_over_http(client_for, world, data, name):
 
 def test_real_pdf_is_stored_and_served_as_attachment(client_for, world):
     client = client_for(world.pupil)
-    assert upload(client, file=(io.BytesIO(pdf_bytes()), "Zeugnis.pdf")).status_code == 302
+    assert upload(client, file=(io.BytesIO(blank_pdf()), "Zeugnis.pdf")).status_code == 302
     doc = _only_document()
     response = client.get(f"/documents/{doc.id}/download")
     assert response.mimetype == "application/pdf"

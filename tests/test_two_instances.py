@@ -15,23 +15,28 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 
 import pytest
-from conftest import PASSWORD, database_url
 
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import Role
+from tests.support.database import database_url
+from tests.support.servers import (
+    free_port,
+    redis_executable,
+    redis_server,
+    stop,
+    wait_until_listening,
+)
+from tests.support.world import PASSWORD
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-REDIS = shutil.which("redis-server")
+REDIS = redis_executable()
 SECRET = "two-instances-shared-secret-key"
 ACCOUNT_LIMIT = 5
 
@@ -41,41 +46,6 @@ pytestmark = [
         not os.path.exists(GUNICORN), reason="gunicorn is not installed in the venv"
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, proc: subprocess.Popen, path: str | None, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process on port {port} exited with {proc.returncode}")
-        try:
-            if path is None:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing answered on port {port} within {timeout} s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 class Browser:
@@ -127,68 +97,52 @@ class Browser:
 def instances(app, tmp_path_factory):
     """Ports of two gunicorn instances sharing the test database and one Redis."""
     tmp_path = tmp_path_factory.mktemp("two-instances")
-    redis_port = _free_port()
-    redis = subprocess.Popen(
-        [
-            REDIS,
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    with redis_server(tmp_path) as redis_url:
+        servers = []
+        try:
+            ports = []
+            for name in ("a", "b"):
+                port = free_port()
+                servers.append(_gunicorn(port, tmp_path, name, redis_url))
+                ports.append(port)
+            for port, proc in zip(ports, servers, strict=False):
+                wait_until_listening(port, proc, "/healthz", timeout=15)
+            yield ports
+        finally:
+            for proc in servers:
+                stop(proc)
+
+
+def _gunicorn(port, tmp_path, name, redis_url) -> subprocess.Popen:
+    """An instance of the app on `port` with the test database and the shared Redis."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url(),
+        SECRET_KEY=SECRET,
+        INSTANCE_PATH=str(tmp_path / f"instance-{name}"),
+        UPLOAD_FOLDER=str(tmp_path / f"uploads-{name}"),
+        RATELIMIT_STORAGE_URI=redis_url,
+        LOGIN_LIMIT_PER_ACCOUNT=f"{ACCOUNT_LIMIT} per 15 minutes",
+        LOGIN_LIMIT_PER_ADDRESS="100 per 15 minutes",
+        PORTFOLIO_ENV="development",
+        DEFAULT_LOCALE="en",
     )
-    servers = []
-    try:
-        _wait_for(redis_port, redis, None)
-        ports = []
-        for name in ("a", "b"):
-            port = _free_port()
-            env = dict(
-                os.environ,
-                DATABASE_URL=database_url(),
-                SECRET_KEY=SECRET,
-                INSTANCE_PATH=str(tmp_path / f"instance-{name}"),
-                UPLOAD_FOLDER=str(tmp_path / f"uploads-{name}"),
-                RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{redis_port}/0",
-                LOGIN_LIMIT_PER_ACCOUNT=f"{ACCOUNT_LIMIT} per 15 minutes",
-                LOGIN_LIMIT_PER_ADDRESS="100 per 15 minutes",
-                PORTFOLIO_ENV="development",
-                DEFAULT_LOCALE="en",
-            )
-            servers.append(
-                subprocess.Popen(
-                    [
-                        GUNICORN,
-                        "--workers",
-                        "1",
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--log-level",
-                        "warning",
-                        "wsgi:app",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                )
-            )
-            ports.append(port)
-        for port, proc in zip(ports, servers, strict=False):
-            _wait_for(port, proc, "/healthz")
-        yield ports
-    finally:
-        for proc in servers:
-            _stop(proc)
-        _stop(redis)
+    return subprocess.Popen(
+        [
+            GUNICORN,
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture

@@ -5,26 +5,12 @@ import io
 
 import pytest
 from PIL import ExifTags, Image
-from pypdf import PdfWriter
 
 from portfolio.documents import uploads
 from portfolio.documents.uploads import UploadError, check_upload
+from tests.support.files import blank_pdf, png_with_gps
 
 GPS = ExifTags.IFD.GPSInfo
-
-
-def png_with_gps(size=(60, 40)) -> bytes:
-    img = Image.new("RGB", size, (200, 30, 30))
-    exif = img.getexif()
-    exif[ExifTags.Base.Make] = "PhoneCo"
-    gps = exif.get_ifd(GPS)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (50.0, 52.0, 30.0)
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
-    gps[ExifTags.GPS.GPSLongitude] = (8.0, 1.0, 12.0)
-    buf = io.BytesIO()
-    img.save(buf, "PNG", exif=exif)
-    return buf.getvalue()
 
 
 def jpeg(size=(40, 20), orientation=None, gps=False) -> bytes:
@@ -36,15 +22,6 @@ def jpeg(size=(40, 20), orientation=None, gps=False) -> bytes:
         exif.get_ifd(GPS)[ExifTags.GPS.GPSLatitude] = (51.0, 0.0, 0.0)
     buf = io.BytesIO()
     img.save(buf, "JPEG", exif=exif)
-    return buf.getvalue()
-
-
-def pdf_bytes(pages=1) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    buf = io.BytesIO()
-    writer.write(buf)
     return buf.getvalue()
 
 
@@ -82,7 +59,7 @@ def test_large_photo_is_scaled_down():
 
 
 def test_pdf_from_pypdf_is_accepted_unchanged():
-    data = pdf_bytes(2)
+    data = blank_pdf(2)
     checked = check_upload(data, "Zeugnis.pdf")
     assert checked.mime_type == "application/pdf"
     assert checked.data == data
@@ -97,7 +74,7 @@ def test_pdf_from_weasyprint_is_accepted(app):
 
 
 def test_pdf_type_comes_from_content_not_name():
-    assert check_upload(pdf_bytes(), "looks-like-a-photo.png").filename == "looks-like-a-photo.pdf"
+    assert check_upload(blank_pdf(), "looks-like-a-photo.png").filename == "looks-like-a-photo.pdf"
 
 
 @pytest.mark.parametrize(
@@ -124,7 +101,7 @@ def test_files_that_are_not_what_they_claim_are_refused(data, name, message):
 
 
 def test_truncated_pdf_is_refused():
-    data = pdf_bytes(3)
+    data = blank_pdf(3)
     with pytest.raises(UploadError) as refused:
         check_upload(data[: len(data) // 2], "halb.pdf")
     assert refused.value.message is uploads.MSG_BAD_PDF
@@ -157,7 +134,7 @@ def test_empty_missing_and_too_large_files(app):
         check_upload(b"", "leer.pdf")
     assert empty.value.message is uploads.MSG_EMPTY
     with pytest.raises(UploadError) as large:
-        check_upload(pdf_bytes(), "gross.pdf", max_bytes=100)
+        check_upload(blank_pdf(), "gross.pdf", max_bytes=100)
     with app.test_request_context():
         assert "larger than 0 MB" in str(large.value.message)
 

@@ -11,12 +11,12 @@ import io
 from html.parser import HTMLParser
 
 import pytest
-from content import add_document
-from matrix_support import PDF
 
 from portfolio.extensions import db
 from portfolio.kinds import AGREEMENT_FIELDS, SPECS, Field, Group
 from portfolio.models import Agreement, Comment, Entry, GuidanceRecord
+from tests.support.documents import add_document
+from tests.support.files import PDF
 
 PAYLOADS = (
     "<script>alert(1)</script>",
@@ -116,7 +116,14 @@ def hostile(app, world):
     db.session.add(
         Comment(school_id=pupil.school_id, entry_id=entries[0].id, author_id=teacher.id, body=ALL)
     )
-    add_document(pupil, PDF, PAYLOADS[1] + ".pdf", title=ALL[:200], share=True, entry=entries[0])
+    add_document(
+        pupil,
+        PDF,
+        PAYLOADS[1] + ".pdf",
+        title=ALL[:200],
+        share=("teachers", "guardians"),
+        entry=entries[0],
+    )
     agreement_data = _fill(AGREEMENT_FIELDS)
     db.session.add(
         Agreement(
@@ -191,8 +198,6 @@ def _pages(h):
 
 
 def test_payloads_are_escaped_on_every_page(app, world, hostile, client_for):
-    from conftest import PASSWORD  # noqa: F401  (client_for logs in with it)
-
     problems, shown = [], 0
     for who, pages in _pages(hostile).items():
         client = client_for(getattr(world, who))

@@ -11,7 +11,7 @@ renders the whole portfolio N times and reports, as medians:
 
 Targets: median total < 2 s, our share < 25 %, peak memory < 300 MB.
 
-    .venv/bin/python tests/benchmarks/bench_pdf.py [--runs 5] [--fill auto|yes|no]
+    .venv/bin/python -m tests.benchmarks.bench_pdf [--runs 5] [--fill auto|yes|no]
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 TARGET_SECONDS = 2.0
 TARGET_SHARE = 0.25
@@ -73,7 +71,7 @@ def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> 
 
         filled = False
         if fill == "yes" or (fill == "auto" and count(Entry) < 8):
-            from pdf_fixtures import fill_portfolio
+            from tests.support.pdf_fixtures import fill_portfolio
 
             fill_portfolio(pupil)
             filled = True
@@ -156,7 +154,8 @@ def measure_memory(database_url: str, upload_folder: str, pupil_id: int, trace: 
     out = subprocess.run(
         [
             sys.executable,
-            __file__,
+            "-m",
+            "tests.benchmarks.bench_pdf",
             "--memory-child",
             str(pupil_id),
             "--database-url",

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Profile one page: where the time of a request goes, and which SQL it sends.
 
-    python tests/benchmarks/profile_page.py --database-url URL --seed   # once: a small district
-    python tests/benchmarks/profile_page.py --database-url URL --user NAME --path /portfolio/ \
+    python -m tests.benchmarks.profile_page --database-url URL --seed   # once: a small district
+    python -m tests.benchmarks.profile_page --database-url URL --user NAME --path /portfolio/ \
         [--runs 20] [--sql] [--html out.html]
 
 Each request runs in its own app context (as in production); pyinstrument profiles `--runs`
@@ -16,10 +16,6 @@ import os
 import sys
 import tempfile
 import time
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, ROOT)
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ the pupil start page under gunicorn against the bare endpoint /healthz of the sa
 in the same run (as a ratio), and the detailed PDF benchmark (bench_pdf.py).
 Writes tests/benchmarks/RESULTS.md.
 
-    python tests/benchmarks/run.py [--schools 40] [--pupils 250] [--runs 40] [--quick]
+    python -m tests.benchmarks.run [--schools 40] [--pupils 250] [--runs 40] [--quick]
 
 Every request runs in its own application context (as in production): nothing cached in
 `g` or in the SQLAlchemy session carries over from one request to the next.
@@ -31,11 +31,6 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-
 import sqlalchemy as sa
 from sqlalchemy import event
 
@@ -53,6 +48,11 @@ from portfolio.models import (
     UserRole,
 )
 from portfolio.seed.bulk import BULK_PASSWORD, seed_bulk
+from tests.support.pgserver import create_database
+from tests.support.servers import free_port, stop, wait_until_listening
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 #: Targets (issue 9), on a 2-core machine at district size.
 P95_HTML_MS = 50
@@ -389,14 +389,6 @@ def main():
 
 
 # -- throughput under gunicorn ----------------------------------------------------------------
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cookies(response, jar: dict) -> None:
     for name, value in response.getheaders():
         if name.lower() == "set-cookie":
@@ -437,7 +429,7 @@ def measure_throughput(url, tmp, username, seconds=10):
     """Requests per second under gunicorn: pupil start page vs. /healthz, same server, same run."""
     if not shutil.which("wrk"):
         return {"error": "wrk is not installed (apt-get install wrk)"}
-    port = _free_port()
+    port = free_port()
     workers = os.cpu_count() or 2
     env = dict(
         os.environ,
@@ -465,18 +457,10 @@ def measure_throughput(url, tmp, username, seconds=10):
         env=env,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                return {"error": "gunicorn did not start"}
-            time.sleep(0.1)
+        try:
+            wait_until_listening(port, proc, "/healthz", timeout=30)
+        except RuntimeError:
+            return {"error": "gunicorn did not start"}
         cookie = gunicorn_login(port, username)
         start_path = "/portfolio/"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -520,8 +504,7 @@ def measure_throughput(url, tmp, username, seconds=10):
             "seconds": seconds,
         }
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
 
 
 # -- the detailed PDF benchmark of the export ---------------------------------------------------
@@ -529,12 +512,11 @@ def run_pdf_bench(url, quick):
     script = os.path.join(HERE, "bench_pdf.py")
     if not os.path.exists(script):
         return None
-    from pgserver import create_database
-
     # bench_pdf.py drops and re-creates its schema: give it a database of its own.
     pdf_url = create_database(url, "portfolio_pdfbench", replace=True)
     proc = subprocess.run(
-        [sys.executable, script, "--runs", "2" if quick else "5", "--database-url", pdf_url],
+        [sys.executable, "-m", "tests.benchmarks.bench_pdf"]
+        + ["--runs", "2" if quick else "5", "--database-url", pdf_url],
         check=False,
         capture_output=True,
         text=True,
@@ -669,9 +651,10 @@ def write_results(args, district, seed_seconds, server_version, results, through
             f"{t['page']['p50']} | {t['page']['non2xx']} |"
         )
         lines.append("")
+        ratio_ok = t["ratio"] >= THROUGHPUT_RATIO and not t["page"]["non2xx"]
         lines.append(
             f"Ratio: **{t['ratio']:.0%}** of the bare endpoint (target ≥ "
-            f"{THROUGHPUT_RATIO:.0%}: {_ok(t['ratio'] >= THROUGHPUT_RATIO and not t['page']['non2xx'])})."
+            f"{THROUGHPUT_RATIO:.0%}: {_ok(ratio_ok)})."
         )
     lines.append("")
     lines.append("## PDF (tests/benchmarks/bench_pdf.py)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.support.servers import free_port, stop
 
 from .helpers import DESKTOP, screenshot_dir
 
@@ -146,12 +147,6 @@ def _gunicorn_command(port: int) -> list[str]:
     return [*command, "wsgi:app"]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,7 +177,7 @@ def live_server() -> LiveServer:
         LOGIN_LIMIT_PER_ADDRESS="1000 per minute",
         PYTHONDONTWRITEBYTECODE="1",
     )
-    port = _free_port()
+    port = free_port()
     server = LiveServer(
         url=f"http://127.0.0.1:{port}", env=env, folder=folder, log=folder / "server.log"
     )
@@ -200,12 +195,7 @@ def live_server() -> LiveServer:
         _wait_until_up(server.url, proc, server.log)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         if not os.environ.get("E2E_KEEP_SERVER_FOLDER"):
             shutil.rmtree(folder, ignore_errors=True)
 

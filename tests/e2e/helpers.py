@@ -1,7 +1,7 @@
 """Helpers for the browser tests: login, axe-core, phone-width checks, screenshots.
 
-Imported by the tests as `from .helpers import ...` (tests/e2e is a package so that its
-conftest never shadows tests/conftest.py in `sys.modules["conftest"]`).
+Imported by the browser tests as `from .helpers import ...`; helpers shared with the other
+tests live in `tests/support/`.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def phone_problems(page, min_target: int = 44) -> list[str]:
         )
     for t in found["targets"]:
         problems.append(
-            f"touch target {t['width']}x{t['height']} px < {min_target}: {t['selector']} {t['html']}"
+            f"touch target {t['width']}x{t['height']} px < {min_target}: "
+            f"{t['selector']} {t['html']}"
         )
     return problems
 

@@ -27,7 +27,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+
+from tests.support.servers import free_port, wait_until_listening
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -47,12 +48,6 @@ CLASS_RE = re.compile(r'href="/review/classes/(\d+)')
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- preparation -------------------------------------------------------------------------------
@@ -74,8 +69,8 @@ def accounts(url: str) -> dict[str, list]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT u.username, r.role FROM user_account u JOIN user_role r ON r.user_id = u.id "
-                "WHERE u.username LIKE 'bulk%'"
+                "SELECT u.username, r.role FROM user_account u "
+                "JOIN user_role r ON r.user_id = u.id WHERE u.username LIKE 'bulk%'"
             )
         ).all()
         links = conn.execute(
@@ -391,13 +386,11 @@ def pct(values, p):
 def report(args, stats: Stats, n_users, elapsed, verified, lost, workers) -> str:
     everything = [v for vs in stats.latencies.values() for v in vs]
     errors = sum(stats.errors.values())
+    extra = f" LOADTEST_ARGS={' '.join(sys.argv[1:])!r}" if sys.argv[1:] else ""
     lines = [
         "# Load test results",
         "",
-        (
-            f"Command: `make loadtest{' LOADTEST_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}`"
-            f" — {time.strftime('%Y-%m-%d %H:%M %Z')}"
-        ),
+        f"Command: `make loadtest{extra}` — {time.strftime('%Y-%m-%d %H:%M %Z')}",
         "",
         (
             f"- gunicorn: {workers} gthread workers x {args.threads} threads, PostgreSQL "
@@ -504,15 +497,7 @@ def main() -> int:
     )
     stats = Stats()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or gunicorn.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+        wait_until_listening(port, gunicorn, timeout=60)
         log(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers")
         started = time.monotonic()
         faults = (

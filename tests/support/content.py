@@ -13,7 +13,6 @@ from portfolio.models import (
     AgreementSignature,
     AssessmentRequest,
     Comment,
-    Document,
     Entry,
     GuardianCode,
     GuidanceRecord,
@@ -21,41 +20,8 @@ from portfolio.models import (
     Notification,
     utcnow,
 )
-from portfolio.storage import get_storage
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = bytes.fromhex("89504e470d0a1a0a") + b"not really an image but bytes"
-
-
-def add_document(
-    pupil,
-    content: bytes,
-    filename: str,
-    *,
-    entry=None,
-    title="",
-    share=False,
-    mime="application/pdf",
-) -> Document:
-    key = get_storage().save(content)
-    doc = Document(
-        school_id=pupil.school_id,
-        pupil_id=pupil.id,
-        entry_id=entry.id if entry else None,
-        category="certificate",
-        title=title,
-        filename=filename,
-        storage_key=key,
-        mime_type=mime,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        share_teachers=share,
-        share_guardians=share,
-        uploaded_by_id=pupil.id,
-    )
-    db.session.add(doc)
-    db.session.flush()
-    return doc
+from tests.support.documents import add_document
+from tests.support.files import PDF, PNG
 
 
 def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
@@ -121,7 +87,12 @@ def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
             )
         )
     c.certificate = add_document(
-        pupil, PDF, "Zeugnis Müller.pdf", entry=c.praktikum, title="Praktikumszeugnis", share=True
+        pupil,
+        PDF,
+        "Zeugnis Müller.pdf",
+        entry=c.praktikum,
+        title="Praktikumszeugnis",
+        share=("teachers", "guardians"),
     )
     c.photo = add_document(pupil, PNG, "../../etc/passwd", mime="image/png")
     c.agreement = Agreement(

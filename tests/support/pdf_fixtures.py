@@ -8,15 +8,12 @@ would), so the PDF can be tested before or without their forms.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 
 from portfolio.extensions import db
 from portfolio.kinds import SPECS, Group
 from portfolio.models import (
     Agreement,
     AgreementSignature,
-    Document,
     Entry,
     EntryStatus,
     GuidanceRecord,
@@ -24,74 +21,13 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.reference import DEFAULT_QUALITIES
-from portfolio.storage import get_storage
+from tests.support.documents import add_document
+from tests.support.files import jpeg_bytes, pdf_bytes, png_bytes
 
 LOREM = (
     "Ich habe im Betrieb viel über Abläufe gelernt. Am ersten Tag war ich unsicher, "
     "dann habe ich selbstständig Aufgaben übernommen und Kundengespräche begleitet. "
 )
-
-
-def png_bytes(width: int = 800, height: int = 500, colour=(79, 143, 208)) -> bytes:
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (width, height), colour)
-    draw = ImageDraw.Draw(img)
-    for i in range(0, width, 40):
-        draw.line([(i, 0), (width - i, height)], fill=(255, 255, 255), width=3)
-    out = io.BytesIO()
-    img.save(out, "PNG")
-    return out.getvalue()
-
-
-def jpeg_bytes(width: int = 2400, height: int = 3300) -> bytes:
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (width, height), (250, 248, 240))
-    draw = ImageDraw.Draw(img)
-    for y in range(100, height, 60):
-        draw.line([(150, y), (width - 150, y)], fill=(40, 40, 40), width=4)
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def pdf_bytes(text: str = "Praktikumsbescheinigung") -> bytes:
-    """A small one-page PDF (made with WeasyPrint itself)."""
-    from weasyprint import HTML
-
-    return HTML(string=f"<p>{text}</p>").write_pdf()
-
-
-def add_document(
-    pupil: User,
-    data: bytes,
-    *,
-    filename: str,
-    mime: str,
-    category: str,
-    title: str = "",
-    entry: Entry | None = None,
-    share=(),
-) -> Document:
-    key = get_storage().save(data)
-    doc = Document(
-        school_id=pupil.school_id,
-        pupil_id=pupil.id,
-        entry_id=entry.id if entry else None,
-        category=category,
-        title=title,
-        filename=filename,
-        storage_key=key,
-        mime_type=mime,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        uploaded_by_id=pupil.id,
-        **{f"share_{a}": True for a in share},
-    )
-    db.session.add(doc)
-    db.session.flush()
-    return doc
 
 
 def _value(field, n: int, long_text: str):

@@ -29,6 +29,8 @@ from portfolio.models import (
     LoginSession,
     utcnow,
 )
+from tests.support.documents import add_document
+from tests.support.files import PDF, png_bytes
 
 #: Every kind of visitor of the matrix; names are attributes of the `world` fixture.
 VISITORS = (
@@ -49,18 +51,6 @@ VISITORS = (
 )
 LOGGED_IN = VISITORS[1:]
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def tiny_png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 10, 10)).save(buf, "PNG")
-    return buf.getvalue()
-
 
 def marker(kind: str, pupil) -> str:
     """A text that must appear only on pages of the given audience."""
@@ -70,8 +60,6 @@ def marker(kind: str, pupil) -> str:
 def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     """One entry per sharing setting, documents, an agreement, a guidance record,
     a comment, an open assessment link. Texts carry markers (see `marker`)."""
-    from content import add_document  # tests/support/content.py
-
     from portfolio.pupil.assessments import hash_token
 
     teacher = teacher or world.teacher
@@ -106,7 +94,12 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     db.session.add(c.comment)
     c.doc_private = add_document(pupil, PDF, "privat.pdf", title=marker("private", pupil) + "DOC")
     c.doc_shared = add_document(
-        pupil, tiny_png(), "bild.png", title="Geteiltes Bild", share=True, mime="image/png"
+        pupil,
+        png_bytes(4, 4, (200, 10, 10)),
+        "bild.png",
+        title="Geteiltes Bild",
+        share=("teachers", "guardians"),
+        mime="image/png",
     )
     c.doc_shared.share_counsellor = True
     c.agreement = Agreement(
@@ -164,6 +157,30 @@ def admin_tokens(app, world) -> SimpleNamespace:
     )
     t.download = OneTimeFiles().put(PDF, user_id=world.admin.id, filename="zettel.pdf")
     return t
+
+
+def fast_pdfs(mp) -> None:
+    """Access is decided before rendering: skip WeasyPrint and the class ZIP's worker
+    processes (they are tested in test_export*.py), which keeps the matrix fast."""
+    import zipfile
+
+    from portfolio import pdf
+    from portfolio.export import classzip, render
+
+    def fake_pdf(html, **_kw):
+        return b"%PDF-1.4\n% matrix stub\n"
+
+    def fake_zip(cls, out, **_kw):
+        result = classzip.ClassExport()
+        with zipfile.ZipFile(out, "w") as archive:
+            for p in classzip.class_pupils(cls):
+                archive.writestr(f"{p.id}.pdf", fake_pdf(""))
+                result.done.append((p.id, f"{p.id}.pdf"))
+        return result
+
+    mp.setattr(pdf, "html_to_pdf", fake_pdf)
+    mp.setattr(render, "html_to_pdf", fake_pdf)
+    mp.setattr(classzip, "export_class", fake_zip)
 
 
 def fast_client(app, user):
@@ -351,6 +368,40 @@ def form_for(html: str, path: str) -> dict | None:
     return candidates[0] if candidates else None
 
 
+#: What an empty input of a type gets (the text argument of `fill` for other types).
+_EMPTY_INPUT = {
+    "number": "3",
+    "email": "test@example.org",
+    "password": "Ein-langes-Passwort-2026",
+    "hidden": "",
+}
+
+
+def _select_values(field: dict) -> list[str]:
+    """The selected options, else the first one with a value."""
+    values = [v for v, _sel in field["options"] if v]
+    return [v for v, sel in field["options"] if sel and v] or values[:1]
+
+
+def _input_values(field: dict, named_before: bool, text: str) -> list[str]:
+    """What the browser sends for an <input>: nothing for buttons and files, checked boxes,
+    the first radio of a group, the value shown or a valid-looking one."""
+    kind = field["type"]
+    if kind in ("submit", "file", "image", "reset"):
+        return []
+    if kind in ("checkbox", "radio"):
+        if kind == "radio" and named_before:
+            return []
+        if field["checked"] or kind == "radio" or field["required"]:
+            return [field["value"] or "y"]
+        return []
+    if field["value"]:
+        return [field["value"]]
+    if kind == "date":
+        return [dt.date.today().isoformat()]
+    return [_EMPTY_INPUT.get(kind, text)]
+
+
 def fill(form: dict, text: str = "Test") -> dict:
     """Valid-looking data for a form: what the page shows, empty fields filled in."""
     data: dict[str, list[str]] = {}
@@ -359,42 +410,18 @@ def fill(form: dict, text: str = "Test") -> dict:
         name = f["name"]
         if name == "csrf_token":
             continue
-        if f["tag"] == "select":
-            values = [v for v, _sel in f["options"] if v]
-            chosen = [v for v, sel in f["options"] if sel and v] or values[:1]
-            if chosen:
-                data.setdefault(name, []).extend(chosen)
+        if f["tag"] == "button":
+            # "add a row" buttons only extend the form; of the others the first is pressed.
+            if name.startswith("add") or not first_button:
+                continue
+            values = [f["value"]]
+            first_button = False
+        elif f["tag"] == "select":
+            values = _select_values(f)
         elif f["tag"] == "textarea":
-            data.setdefault(name, []).append(f["value"].strip() or text)
-        elif f["tag"] == "button":
-            if name.startswith("add"):
-                continue  # "add a row" buttons only extend the form
-            if first_button:
-                data.setdefault(name, []).append(f["value"])
-                first_button = False
+            values = [f["value"].strip() or text]
         else:
-            kind = f["type"]
-            if kind in ("submit", "file", "image", "reset"):
-                continue
-            if kind in ("checkbox", "radio"):
-                if kind == "radio" and name in data:
-                    continue
-                if f["checked"] or kind == "radio" or f["required"]:
-                    data.setdefault(name, []).append(f["value"] or "y")
-                continue
-            value = f["value"]
-            if not value:
-                if kind == "date":
-                    value = dt.date.today().isoformat()
-                elif kind == "number":
-                    value = "3"
-                elif kind == "email":
-                    value = "test@example.org"
-                elif kind == "password":
-                    value = "Ein-langes-Passwort-2026"
-                elif kind == "hidden":
-                    value = ""
-                else:
-                    value = text
-            data.setdefault(name, []).append(value)
+            values = _input_values(f, name in data, text)
+        if values:
+            data.setdefault(name, []).extend(values)
     return data

@@ -1,8 +1,7 @@
-"""Helpers for the pupil portfolio tests: form data for every kind, query counting."""
+"""Helpers for the pupil portfolio tests: form data for every entry kind, a school's qualities,
+lazy strings as pages show them."""
 
 from __future__ import annotations
-
-import contextlib
 
 import sqlalchemy as sa
 
@@ -57,18 +56,3 @@ def qualities(school_id: int):
             sa.select(Quality).where(Quality.school_id == school_id).order_by(Quality.position)
         )
     )
-
-
-@contextlib.contextmanager
-def count_queries():
-    """Count SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)

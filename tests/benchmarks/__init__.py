@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`); run as `python -m tests.benchmarks.run`."""

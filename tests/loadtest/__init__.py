@@ -1,0 +1,1 @@
+"""Load and fault test (`make loadtest`); run as `python -m tests.loadtest.run`."""

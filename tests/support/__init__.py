@@ -1,0 +1,16 @@
+"""Helpers shared by the tests, the browser tests and the benchmark and load-test scripts.
+
+Import them as `from tests.support.<module> import ...`; fixtures stay in `tests/conftest.py`.
+
+* `database`: the test database URL, emptying and resetting it.
+* `world`: `PASSWORD`, `make_user`, `build_world` (two schools, every kind of visitor), `login`.
+* `queries`: counting the SQL statements of a block or a page.
+* `files`: file contents (PDFs, images) and the text of a PDF.
+* `documents`: a stored document row, an upload over HTTP.
+* `content`: a filled portfolio touching every table (lifecycle, portability, audit).
+* `pdf_fixtures`: a full portfolio of every entry kind (PDF tests, PDF benchmark).
+* `entry_forms`: POST data for every entry kind, a school's qualities.
+* `matrix`: visitors, marked content, form parsing and checksums of the access matrix.
+* `servers`: free ports, waiting for a process to listen, a throwaway Redis.
+* `pgserver`: a throwaway PostgreSQL (also a script: `python tests/support/pgserver.py`).
+"""
