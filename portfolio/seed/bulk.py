@@ -129,27 +129,34 @@ def _insert(model, rows: list[dict]) -> list[int]:
     return list(db.session.scalars(sa.insert(model).returning(model.id), rows))
 
 
-def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
-    """A plausible portfolio for a pupil of the given grade: every kind of `kinds.SPECS`
-    appears across a school (Sek II kinds for pupils in EF/Q1/Q2)."""
-    order = GRADE_ORDER.get(grade, 10)
-    quals = [k for k, _ in DEFAULT_QUALITIES]
-    fields = [k for k, _ in OCCUPATIONAL_FIELDS]
-    rows = []
+class _Portfolio:
+    """The entry rows of one pupil, added kind by kind (see `_entry_rows`)."""
 
-    def iso(days_ago: int) -> str:
-        return (now - dt.timedelta(days=days_ago)).date().isoformat()
+    def __init__(self, rng: random.Random, school_id: int, pupil_id: int, grade: str, now):
+        self.rng, self.school_id, self.pupil_id, self.grade = rng, school_id, pupil_id, grade
+        self.now = now
+        self.order = GRADE_ORDER.get(grade, 10)
+        self.quals = [k for k, _ in DEFAULT_QUALITIES]
+        self.fields = [k for k, _ in OCCUPATIONAL_FIELDS]
+        self.rows: list[dict] = []
 
-    def add(kind, data, status="done", days_ago=100, **kw):
-        created = now - dt.timedelta(days=days_ago + rng.randint(0, 30))
-        rows.append(
+    def iso(self, days_ago: int) -> str:
+        return (self.now - dt.timedelta(days=days_ago)).date().isoformat()
+
+    def years(self, grade: str) -> int:
+        """Days since the pupil was in `grade` (0 for the current and later grades)."""
+        return max(0, self.order - GRADE_ORDER[grade]) * 365
+
+    def add(self, kind, data, status="done", days_ago=100, **kw) -> None:
+        created = self.now - dt.timedelta(days=days_ago + self.rng.randint(0, 30))
+        self.rows.append(
             dict(
-                school_id=school_id,
-                pupil_id=pupil_id,
+                school_id=self.school_id,
+                pupil_id=self.pupil_id,
                 kind=kind,
                 data=data,
                 status=status,
-                grade=kw.pop("grade", grade),
+                grade=kw.pop("grade", self.grade),
                 created_at=created,
                 updated_at=created,
                 title="",
@@ -157,57 +164,59 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
             )
         )
 
-    def years(g):
-        return max(0, order - GRADE_ORDER[g]) * 365
 
+def _orientation_rows(p: _Portfolio) -> None:
+    """Grade 8 (and the strengths of every grade so far): strengths, external assessment,
+    Potenzialanalyse, Berufsfelderkundung."""
+    rng = p.rng
     for g in ("8", "9", "10"):
-        if GRADE_ORDER[g] <= order:
-            add(
+        if GRADE_ORDER[g] <= p.order:
+            p.add(
                 "strengths",
                 {
-                    "ratings": {q: rng.randint(1, 4) for q in quals},
-                    "interests": rng.sample(fields, 3),
+                    "ratings": {q: rng.randint(1, 4) for q in p.quals},
+                    "interests": rng.sample(p.fields, 3),
                     "hobbies": _text(rng, 1),
                     "reflection": _text(rng),
                 },
                 grade=g,
-                days_ago=years(g) + 200,
+                days_ago=p.years(g) + 200,
                 share_teachers=rng.random() < 0.5,
             )
     if rng.random() < 0.5:
-        add(
+        p.add(
             "external_assessment",
             {
                 "rater_name": rng.choice(FIRST_NAMES),
                 "relation": rng.choice(["guardian", "teacher", "mentor", "friend"]),
-                "ratings": {q: rng.randint(1, 4) for q in quals},
+                "ratings": {q: rng.randint(1, 4) for q in p.quals},
                 "comment": _text(rng, 1),
                 "reflection": _text(rng, 1),
             },
             grade="8",
-            days_ago=years("8") + 170,
+            days_ago=p.years("8") + 170,
             share_teachers=rng.random() < 0.5,
         )
     if rng.random() < 0.9:
-        add(
+        p.add(
             "potenzialanalyse",
             {
-                "date": iso(years("8") + 150),
+                "date": p.iso(p.years("8") + 150),
                 "provider": "Bildungswerk Siegen",
                 "tasks": _text(rng, 1),
                 "results_talk": _text(rng),
                 "reflection": _text(rng),
             },
             grade="8",
-            days_ago=years("8") + 150,
+            days_ago=p.years("8") + 150,
             share_guardians=rng.random() < 0.5,
         )
     if rng.random() < 0.8:
         days = [
             {
-                "date": iso(years("8") + 60 + i),
+                "date": p.iso(p.years("8") + 60 + i),
                 "company": rng.choice(COMPANIES),
-                "field": rng.choice(fields),
+                "field": rng.choice(p.fields),
                 "activities": _text(rng, 1),
                 "liked": _text(rng, 1),
                 "disliked": _text(rng, 1),
@@ -215,86 +224,95 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
             }
             for i in range(3)
         ]
-        add(
+        p.add(
             "berufsfelderkundung",
             {"days": days, "want_to_know": rng.choice(OCCUPATIONS)},
             grade="8",
-            days_ago=years("8") + 60,
+            days_ago=p.years("8") + 60,
             share_teachers=rng.random() < 0.6,
         )
-    if order >= 9:
-        if rng.random() < 0.3:
-            add(
-                "praxiskurs",
-                {
-                    "company": rng.choice(COMPANIES),
-                    "field": rng.choice(fields),
-                    "start": iso(years("9") + 200),
-                    "end": iso(years("9") + 198),
-                    "activities": _text(rng, 1),
-                    "feedback": _text(rng, 1),
-                },
-                grade="9",
-                days_ago=years("9") + 198,
-                share_teachers=True,
-            )
-        evaluated = rng.random() < 0.7
-        data = {
-            "company": rng.choice(COMPANIES),
-            "occupation": rng.choice(OCCUPATIONS),
-            "start": iso(years("9") + 120),
-            "end": iso(years("9") + 106),
-            "log": [
-                {
-                    "date": iso(years("9") + 120 - i),
-                    "activities": _text(rng, 1),
-                    "thoughts": _text(rng, 1),
-                }
-                for i in range(5)
-            ],
-        }
-        if evaluated:
-            data.update(
-                expectations=_text(rng),
-                reality=_text(rng),
-                learned=_text(rng),
-                would_work_there=rng.choice(["yes", "maybe", "no"]),
-            )
-        add(
-            "praktikum",
-            data,
-            status="done" if evaluated else "in_progress",
-            grade="9",
-            days_ago=years("9") + 100,
-            share_teachers=True,
-            share_guardians=rng.random() < 0.5,
-            share_counsellor=rng.random() < 0.5,
-            review_state=rng.choice(["none", "requested", "reviewed", "revision"]),
-        )
-        if rng.random() < 0.1:
-            add(
-                "langzeitpraktikum",
-                {
-                    "company": rng.choice(COMPANIES),
-                    "occupation": rng.choice(OCCUPATIONS),
-                    "start": iso(years("9") + 90),
-                    "weekdays": "mittwochs",
-                    "meetings": [{"date": iso(years("9") + 30), "notes": _text(rng, 1)}],
-                },
-                status="in_progress",
-                grade="9",
-                days_ago=years("9") + 90,
-                share_teachers=True,
-            )
+
+
+def _placement_rows(p: _Portfolio) -> None:
+    """Grade 9: Praxiskurs, the placement (Praktikum) and a long-term placement."""
+    rng, years, iso = p.rng, p.years, p.iso
     if rng.random() < 0.3:
-        add(
+        p.add(
+            "praxiskurs",
+            {
+                "company": rng.choice(COMPANIES),
+                "field": rng.choice(p.fields),
+                "start": iso(years("9") + 200),
+                "end": iso(years("9") + 198),
+                "activities": _text(rng, 1),
+                "feedback": _text(rng, 1),
+            },
+            grade="9",
+            days_ago=years("9") + 198,
+            share_teachers=True,
+        )
+    evaluated = rng.random() < 0.7
+    data = {
+        "company": rng.choice(COMPANIES),
+        "occupation": rng.choice(OCCUPATIONS),
+        "start": iso(years("9") + 120),
+        "end": iso(years("9") + 106),
+        "log": [
+            {
+                "date": iso(years("9") + 120 - i),
+                "activities": _text(rng, 1),
+                "thoughts": _text(rng, 1),
+            }
+            for i in range(5)
+        ],
+    }
+    if evaluated:
+        data.update(
+            expectations=_text(rng),
+            reality=_text(rng),
+            learned=_text(rng),
+            would_work_there=rng.choice(["yes", "maybe", "no"]),
+        )
+    p.add(
+        "praktikum",
+        data,
+        status="done" if evaluated else "in_progress",
+        grade="9",
+        days_ago=years("9") + 100,
+        share_teachers=True,
+        share_guardians=rng.random() < 0.5,
+        share_counsellor=rng.random() < 0.5,
+        review_state=rng.choice(["none", "requested", "reviewed", "revision"]),
+    )
+    if rng.random() < 0.1:
+        p.add(
+            "langzeitpraktikum",
+            {
+                "company": rng.choice(COMPANIES),
+                "occupation": rng.choice(OCCUPATIONS),
+                "start": iso(years("9") + 90),
+                "weekdays": "mittwochs",
+                "meetings": [{"date": iso(years("9") + 30), "notes": _text(rng, 1)}],
+            },
+            status="in_progress",
+            grade="9",
+            days_ago=years("9") + 90,
+            share_teachers=True,
+        )
+
+
+def _planning_rows(p: _Portfolio) -> None:
+    """A reflection now and then, a goal for everyone, a CV from grade 9."""
+    rng = p.rng
+    if rng.random() < 0.3:
+        p.add(
             "reflection",
             {"title": "Was ich über mich gelernt habe", "text": _text(rng, 3)},
             days_ago=40,
             share_guardians=True,
         )
-    due = (now + dt.timedelta(days=rng.randint(-40, 60))).date()
-    add(
+    due = (p.now + dt.timedelta(days=rng.randint(-40, 60))).date()
+    p.add(
         "goal",
         {
             "goal": "Bewerbung schreiben",
@@ -310,8 +328,8 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
         share_teachers=True,
         share_counsellor=rng.random() < 0.5,
     )
-    if order >= 9:
-        add(
+    if p.order >= 9:
+        p.add(
             "cv",
             {
                 "address": "Musterweg 1, 57072 Siegen",
@@ -322,20 +340,25 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
             days_ago=30,
             share_counsellor=rng.random() < 0.5,
         )
-    if order >= GRADE_ORDER["EF"]:
-        add(
+
+
+def _sek2_rows(p: _Portfolio) -> None:
+    """The upper school (Sek II): EF and Q1 kinds."""
+    rng, years, iso = p.rng, p.years, p.iso
+    if p.order >= GRADE_ORDER["EF"]:
+        p.add(
             "sek2_standort",
             {"where": _text(rng, 1), "interests": _text(rng, 1), "questions": _text(rng, 1)},
             grade="EF",
             days_ago=years("EF") + 180,
         )
-        add(
+        p.add(
             "sek2_ek1",
             {"strengths": _text(rng, 1), "wishes": _text(rng, 1), "options": _text(rng, 1)},
             grade="EF",
             days_ago=years("EF") + 120,
         )
-        add(
+        p.add(
             "sek2_praxis",
             {
                 "place": rng.choice(COMPANIES),
@@ -347,20 +370,385 @@ def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
             days_ago=years("EF") + 50,
             share_teachers=True,
         )
-        add(
+        p.add(
             "studienorientierung",
             {"tests": "Check-U", "visits": "Universität Siegen"},
             status="in_progress",
             days_ago=60,
         )
-    if order >= GRADE_ORDER["Q1"]:
-        add(
+    if p.order >= GRADE_ORDER["Q1"]:
+        p.add(
             "sek2_ek2",
             {"decision": _text(rng, 1), "next_steps": _text(rng, 1), "plan_b": _text(rng, 1)},
             grade="Q1",
             days_ago=years("Q1") + 30,
         )
-    return rows
+
+
+def _entry_rows(rng, school_id, pupil_id, grade, now) -> list[dict]:
+    """A plausible portfolio for a pupil of the given grade: every kind of `kinds.SPECS`
+    appears across a school (Sek II kinds for pupils in EF/Q1/Q2)."""
+    p = _Portfolio(rng, school_id, pupil_id, grade, now)
+    _orientation_rows(p)
+    if p.order >= 9:
+        _placement_rows(p)
+    _planning_rows(p)
+    _sek2_rows(p)
+    return p.rows
+
+
+@dataclass
+class _Run:
+    """What every school of one `seed_bulk` run shares."""
+
+    rng: random.Random
+    now: dt.datetime
+    pw_hash: str
+    prefix: str
+    counsellors: int
+    png: bytes
+    stats: BulkStats
+
+
+class _SchoolSeed:
+    """One generated school, filled step by step (the order keeps the random sequence, so
+    the same seed gives the same data)."""
+
+    def __init__(self, run: _Run, school: School, number: str):
+        self.run, self.rng, self.now = run, run.rng, run.now
+        self.school, self.number = school, number
+        self.year = accounts.current_year(school)
+        self.class_list: list[tuple[SchoolClass, int]] = []
+        self.pupil_ids: list[tuple[int, SchoolClass]] = []
+        self.class_of: dict[int, SchoolClass] = {}
+        self.teacher_of: dict[int, int] = {}
+        self.counsellor_ids: list[int] = []
+        self.guardian_ids: list[int] = []
+        self.entries_with_rows: list[tuple[int, dict]] = []
+        self.notes: list[dict] = []
+
+    def users(self, role: Role, count: int, tag: str) -> list[int]:
+        rows = [
+            {
+                "school_id": self.school.id,
+                "username": f"{self.run.prefix}{self.number}.{tag}{i}".lower(),
+                "password_hash": self.run.pw_hash,
+                "must_change_password": False,
+                "first_name": self.rng.choice(FIRST_NAMES),
+                "last_name": self.rng.choice(LAST_NAMES),
+                "status": "active",
+                "is_active_account": True,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            for i in range(count)
+        ]
+        ids = _insert(User, rows)
+        _insert(
+            UserRole,
+            [{"school_id": self.school.id, "user_id": u, "role": role.value} for u in ids],
+        )
+        return ids
+
+    def classes(self, grades: tuple[str, ...], pupils: int, class_size: int) -> None:
+        """Classes of at most `class_size` per grade, pupils spread evenly over the grades."""
+        per_grade = {g: 0 for g in grades}
+        for i in range(pupils):
+            per_grade[grades[i % len(grades)]] += 1
+        for grade, n in per_grade.items():
+            if n == 0:
+                continue
+            n_classes = max(1, -(-n // class_size))
+            for c in range(n_classes):
+                cls = SchoolClass(
+                    school_id=self.school.id,
+                    school_year_id=self.year.id,
+                    name=f"{grade}{'abcdefghijklmnop'[c]}",
+                    grade=grade,
+                )
+                db.session.add(cls)
+                self.class_list.append((cls, -(-n // n_classes)))
+        db.session.flush()
+
+    def people(self, pupils: int) -> None:
+        """Class teachers, a StuBO, counsellors, the pupils in their classes, guardians."""
+        sid = self.school.id
+        teacher_ids = self.users(Role.TEACHER, len(self.class_list), "t")
+        (_stubo_id,) = self.users(Role.STUBO, 1, "stubo")
+        self.counsellor_ids = self.users(Role.COUNSELLOR, self.run.counsellors, "c")
+        pairs = list(zip(teacher_ids, self.class_list, strict=False))
+        _insert(
+            TeacherClass,
+            [{"school_id": sid, "teacher_id": t, "class_id": cls.id} for t, (cls, _n) in pairs],
+        )
+        self.teacher_of = {cls.id: t for t, (cls, _n) in pairs}
+        remaining = pupils
+        for cls, n in self.class_list:
+            take = min(n, remaining)
+            if take <= 0:
+                break
+            ids = self.users(Role.PUPIL, take, f"p{cls.name}-")
+            remaining -= take
+            self.pupil_ids.extend((pid, cls) for pid in ids)
+        _insert(
+            ClassMembership,
+            [
+                {
+                    "school_id": sid,
+                    "pupil_id": p,
+                    "class_id": cls.id,
+                    "school_year_id": self.year.id,
+                }
+                for p, cls in self.pupil_ids
+            ],
+        )
+        self.class_of = {p: cls for p, cls in self.pupil_ids}
+        self.guardian_ids = self.users(Role.GUARDIAN, len(self.pupil_ids) // 2, "g")
+        _insert(
+            GuardianLink,
+            [
+                {"school_id": sid, "guardian_id": g, "pupil_id": p, "created_at": self.now}
+                for g, (p, _c) in zip(self.guardian_ids, self.pupil_ids, strict=False)
+            ],
+        )
+
+    def counselling(self) -> None:
+        """Counsellors are assigned the pupils from grade 9 on; most of them consented."""
+        sid, counsellors = self.school.id, self.run.counsellors
+        assigned = [p for p, cls in self.pupil_ids if GRADE_ORDER.get(cls.grade, 0) >= 9]
+        _insert(
+            CounsellorAssignment,
+            [
+                {
+                    "school_id": sid,
+                    "counsellor_id": self.counsellor_ids[i % counsellors],
+                    "pupil_id": p,
+                    "created_at": self.now,
+                }
+                for i, p in enumerate(assigned)
+            ],
+        )
+        _insert(
+            Consent,
+            [
+                {
+                    "school_id": sid,
+                    "pupil_id": p,
+                    "purpose": ConsentPurpose.COUNSELLOR_ACCESS.value,
+                    "given_by_role": "pupil",
+                    "given_by_id": p,
+                    "given_at": self.now,
+                }
+                for p in assigned
+                if self.rng.random() < 0.8
+            ],
+        )
+
+    def entries(self) -> None:
+        rows = []
+        for p, cls in self.pupil_ids:
+            rows.extend(_entry_rows(self.rng, self.school.id, p, cls.grade, self.now))
+        ids = _insert(Entry, rows)
+        self.entries_with_rows = list(zip(ids, rows, strict=False))
+        self.run.stats.entries += len(ids)
+
+    def comments(self) -> None:
+        """Comments of the class teacher on shared entries; reviews; the pupil's news."""
+        comments = []
+        for eid, row in self.entries_with_rows:
+            if not row.get("share_teachers"):
+                continue
+            teacher = self.teacher_of[self.class_of[row["pupil_id"]].id]
+            state = row.get("review_state")
+            if state == "revision" or self.rng.random() < (0.5 if state == "reviewed" else 0.25):
+                comments.append(
+                    {
+                        "school_id": self.school.id,
+                        "entry_id": eid,
+                        "author_id": teacher,
+                        "body": self.rng.choice(COMMENTS),
+                        "created_at": self.now,
+                    }
+                )
+            elif state == "reviewed":
+                self.notes.append(self._note(row["pupil_id"], "reviewed", teacher, entry_id=eid))
+        comment_ids = _insert(Comment, comments)
+        self.run.stats.comments += len(comment_ids)
+        row_of = dict(self.entries_with_rows)
+        for cid, c in zip(comment_ids, comments, strict=False):
+            row = row_of[c["entry_id"]]
+            state = row.get("review_state")
+            self.notes.append(
+                self._note(
+                    row["pupil_id"],
+                    state if state in ("reviewed", "revision") else "comment",
+                    c["author_id"],
+                    entry_id=c["entry_id"],
+                    comment_id=cid,
+                    read_at=self.now if self.rng.random() < 0.6 else None,
+                )
+            )
+
+    def _note(self, user_id: int, kind: str, actor_id: int, **kw) -> dict:
+        """A notification row for `user_id` (`kw`: entry_id, comment_id, read_at)."""
+        return {
+            "school_id": self.school.id,
+            "user_id": user_id,
+            "kind": kind,
+            "actor_id": actor_id,
+            "created_at": self.now,
+            **kw,
+        }
+
+    def assessments(self) -> None:
+        """Accepted external assessments ("How others see me") came from a rating link."""
+        _insert(
+            AssessmentRequest,
+            [
+                {
+                    "school_id": self.school.id,
+                    "pupil_id": row["pupil_id"],
+                    "token_hash": secrets.token_hex(32),
+                    "rater_name": row["data"]["rater_name"],
+                    "relation": row["data"]["relation"],
+                    "grade": row["grade"],
+                    "created_at": row["created_at"] - dt.timedelta(days=7),
+                    "expires_at": row["created_at"] + dt.timedelta(days=7),
+                    "answered_at": row["created_at"],
+                    "accepted_at": row["created_at"],
+                    "answer": {
+                        "ratings": row["data"]["ratings"],
+                        "comment": row["data"]["comment"],
+                    },
+                    "entry_id": eid,
+                }
+                for eid, row in self.entries_with_rows
+                if row["kind"] == "external_assessment"
+            ],
+        )
+
+    def agreements(self) -> None:
+        """Agreements from grade 9 on (some) and grade 10 (all), mostly signed in grade 10."""
+        agreements = []
+        for p, cls in self.pupil_ids:
+            order = GRADE_ORDER.get(cls.grade, 0)
+            if order >= 10 or (order == 9 and self.rng.random() < 0.4):
+                locked = order >= 10 and self.rng.random() < 0.85
+                agreements.append(
+                    {
+                        "school_id": self.school.id,
+                        "pupil_id": p,
+                        "number": 1,
+                        "grade": "9",
+                        "decision": self.rng.choice(
+                            ["dual", "dual", "berufskolleg", "oberstufe", "other"]
+                        ),
+                        "data": {
+                            "dream_job": self.rng.choice(OCCUPATIONS),
+                            "next_step": "Bewerbungen schreiben",
+                            "steps": [{"text": "Praktikum", "due_on": "2027-02-01"}],
+                        },
+                        "locked_at": self.now if locked else None,
+                        "share_guardians": True,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                        "version": 1,
+                    }
+                )
+        agreement_ids = _insert(Agreement, agreements)
+        _insert(AgreementSignature, self._signatures(agreement_ids, agreements))
+        self.run.stats.agreements += len(agreement_ids)
+
+    def _signatures(self, agreement_ids: list[int], agreements: list[dict]) -> list[dict]:
+        """Pupil, guardian and class teacher sign each locked agreement."""
+        guardian_of = {p: g for g, (p, _c) in zip(self.guardian_ids, self.pupil_ids, strict=False)}
+        signatures = []
+        for aid, row in zip(agreement_ids, agreements, strict=False):
+            if not row["locked_at"]:
+                continue
+            signers = {
+                "pupil": row["pupil_id"],
+                "guardian": guardian_of.get(row["pupil_id"]),
+                "teacher": self.teacher_of[self.class_of[row["pupil_id"]].id],
+            }
+            for role, uid in signers.items():
+                signatures.append(
+                    {
+                        "school_id": self.school.id,
+                        "agreement_id": aid,
+                        "role": role,
+                        "user_id": uid,
+                        "name": role,
+                        "signed_at": self.now,
+                    }
+                )
+        return signatures
+
+    def guidance(self) -> None:
+        """A guidance record (with its notification) for every pupil from grade 9 on."""
+        records = []
+        for p, cls in self.pupil_ids:
+            if GRADE_ORDER.get(cls.grade, 0) < 9:
+                continue
+            author = self.rng.choice(
+                [self.teacher_of[cls.id], self.counsellor_ids[p % self.run.counsellors]]
+            )
+            records.append(
+                {
+                    "school_id": self.school.id,
+                    "pupil_id": p,
+                    "author_id": author,
+                    "held_on": (self.now - dt.timedelta(days=self.rng.randint(5, 200))).date(),
+                    "participants": "Klassenleitung, Berufsberatung",
+                    "topics": "Praktikum, Bewerbung",
+                    "next_steps": [
+                        {
+                            "text": "Bewerbungsmappe fertigstellen",
+                            "due_on": (self.now + dt.timedelta(days=30)).date().isoformat(),
+                        }
+                    ],
+                    "pupil_notes": _text(self.rng, 1) if self.rng.random() < 0.3 else "",
+                    "share_guardians": self.rng.random() < 0.3,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                    "version": 1,
+                }
+            )
+            self.notes.append(self._note(p, "guidance_recorded", author, read_at=self.now))
+        self.run.stats.guidance += len(_insert(GuidanceRecord, records))
+        self.run.stats.notifications += len(_insert(Notification, self.notes))
+
+    def documents(self, storage) -> None:
+        """Small image uploads: placement certificates of a quarter of the pupils from 9 on."""
+        png = self.run.png
+        png_sha = hashlib.sha256(png).hexdigest()
+        placements = {
+            row["pupil_id"]: eid
+            for eid, row in self.entries_with_rows
+            if row["kind"] == "praktikum"
+        }
+        docs = []
+        for p, cls in self.pupil_ids:
+            if GRADE_ORDER.get(cls.grade, 0) >= 9 and self.rng.random() < 0.25:
+                docs.append(
+                    {
+                        "school_id": self.school.id,
+                        "pupil_id": p,
+                        "entry_id": placements.get(p),
+                        "category": "certificate",
+                        "title": "Praktikumsbescheinigung",
+                        "filename": "bescheinigung.png",
+                        "storage_key": storage.save(png),
+                        "mime_type": "image/png",
+                        "size": len(png),
+                        "sha256": png_sha,
+                        "share_teachers": True,
+                        "share_guardians": self.rng.random() < 0.5,
+                        "uploaded_by_id": p,
+                        "created_at": self.now,
+                    }
+                )
+        self.run.stats.documents += len(_insert(Document, docs))
 
 
 def seed_bulk(
@@ -383,14 +771,20 @@ def seed_bulk(
     """
     started = time.perf_counter()
     rng = random.Random(seed)
-    stats = BulkStats()
     now = utcnow()
     pw_hash = generate_password_hash(
         BULK_PASSWORD, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     )
     storage = get_storage()
-    png = _tiny_png(rng) if files else b""
-    png_sha = hashlib.sha256(png).hexdigest()
+    run = _Run(
+        rng=rng,
+        now=now,
+        pw_hash=pw_hash,
+        prefix=prefix,
+        counsellors=counsellors,
+        png=_tiny_png(rng) if files else b"",
+        stats=BulkStats(),
+    )
     existing = db.session.scalar(
         sa.select(sa.func.count(School.id)).where(School.schulnummer.like("8%"))
     )
@@ -402,318 +796,23 @@ def seed_bulk(
             "Gesamtschule",
             rng.choice(["Siegen", "Kreuztal", "Netphen", "Bad Berleburg"]),
         )
-        year = accounts.current_year(school)
-        stats.school_ids.append(school.id)
-        per_grade = {g: 0 for g in grades}
-        for i in range(pupils_per_school):
-            per_grade[grades[i % len(grades)]] += 1
-        classes: list[tuple[SchoolClass, int]] = []
-        for grade, n in per_grade.items():
-            if n == 0:
-                continue
-            n_classes = max(1, -(-n // class_size))
-            for c in range(n_classes):
-                cls = SchoolClass(
-                    school_id=school.id,
-                    school_year_id=year.id,
-                    name=f"{grade}{'abcdefghijklmnop'[c]}",
-                    grade=grade,
-                )
-                db.session.add(cls)
-                classes.append((cls, -(-n // n_classes)))
-        db.session.flush()
-
-        def users(role, count, tag, school=school, number=number):
-            rows = [
-                {
-                    "school_id": school.id,
-                    "username": f"{prefix}{number}.{tag}{i}".lower(),
-                    "password_hash": pw_hash,
-                    "must_change_password": False,
-                    "first_name": rng.choice(FIRST_NAMES),
-                    "last_name": rng.choice(LAST_NAMES),
-                    "status": "active",
-                    "is_active_account": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(count)
-            ]
-            ids = _insert(User, rows)
-            _insert(
-                UserRole, [{"school_id": school.id, "user_id": u, "role": role.value} for u in ids]
-            )
-            return ids
-
-        teacher_ids = users(Role.TEACHER, len(classes), "t")
-        (_stubo_id,) = users(Role.STUBO, 1, "stubo")
-        counsellor_ids = users(Role.COUNSELLOR, counsellors, "c")
-        _insert(
-            TeacherClass,
-            [
-                {"school_id": school.id, "teacher_id": t, "class_id": cls.id}
-                for t, (cls, _n) in zip(teacher_ids, classes, strict=False)
-            ],
-        )
-        teacher_of = {cls.id: t for t, (cls, _n) in zip(teacher_ids, classes, strict=False)}
-        pupil_ids: list[tuple[int, SchoolClass]] = []
-        remaining = pupils_per_school
-        for cls, n in classes:
-            take = min(n, remaining)
-            if take <= 0:
-                break
-            ids = users(Role.PUPIL, take, f"p{cls.name}-")
-            remaining -= take
-            pupil_ids.extend((pid, cls) for pid in ids)
-        _insert(
-            ClassMembership,
-            [
-                {
-                    "school_id": school.id,
-                    "pupil_id": p,
-                    "class_id": cls.id,
-                    "school_year_id": year.id,
-                }
-                for p, cls in pupil_ids
-            ],
-        )
-        guardian_ids = users(Role.GUARDIAN, len(pupil_ids) // 2, "g")
-        _insert(
-            GuardianLink,
-            [
-                {"school_id": school.id, "guardian_id": g, "pupil_id": p, "created_at": now}
-                for g, (p, _c) in zip(guardian_ids, pupil_ids, strict=False)
-            ],
-        )
-        assigned = [p for p, cls in pupil_ids if GRADE_ORDER.get(cls.grade, 0) >= 9]
-        _insert(
-            CounsellorAssignment,
-            [
-                {
-                    "school_id": school.id,
-                    "counsellor_id": counsellor_ids[i % counsellors],
-                    "pupil_id": p,
-                    "created_at": now,
-                }
-                for i, p in enumerate(assigned)
-            ],
-        )
-        _insert(
-            Consent,
-            [
-                {
-                    "school_id": school.id,
-                    "pupil_id": p,
-                    "purpose": ConsentPurpose.COUNSELLOR_ACCESS.value,
-                    "given_by_role": "pupil",
-                    "given_by_id": p,
-                    "given_at": now,
-                }
-                for p in assigned
-                if rng.random() < 0.8
-            ],
-        )
-
-        entry_rows = []
-        for p, cls in pupil_ids:
-            entry_rows.extend(_entry_rows(rng, school.id, p, cls.grade, now))
-        entry_ids = _insert(Entry, entry_rows)
-        stats.entries += len(entry_ids)
-        class_of = {p: cls for p, cls in pupil_ids}
-
-        # Comments of the class teacher on shared entries; reviews; the pupil's notifications.
-        comments, notes = [], []
-        for eid, row in zip(entry_ids, entry_rows, strict=False):
-            if not row.get("share_teachers"):
-                continue
-            teacher = teacher_of[class_of[row["pupil_id"]].id]
-            state = row.get("review_state")
-            if state == "revision" or rng.random() < (0.5 if state == "reviewed" else 0.25):
-                comments.append(
-                    {
-                        "school_id": school.id,
-                        "entry_id": eid,
-                        "author_id": teacher,
-                        "body": rng.choice(COMMENTS),
-                        "created_at": now,
-                    }
-                )
-            elif state == "reviewed":
-                notes.append(
-                    {
-                        "school_id": school.id,
-                        "user_id": row["pupil_id"],
-                        "kind": "reviewed",
-                        "actor_id": teacher,
-                        "entry_id": eid,
-                        "created_at": now,
-                    }
-                )
-        comment_ids = _insert(Comment, comments)
-        stats.comments += len(comment_ids)
-        entry_kind = {eid: row for eid, row in zip(entry_ids, entry_rows, strict=False)}
-        for cid, c in zip(comment_ids, comments, strict=False):
-            state = entry_kind[c["entry_id"]].get("review_state")
-            notes.append(
-                {
-                    "school_id": school.id,
-                    "user_id": entry_kind[c["entry_id"]]["pupil_id"],
-                    "kind": state if state in ("reviewed", "revision") else "comment",
-                    "actor_id": c["author_id"],
-                    "entry_id": c["entry_id"],
-                    "comment_id": cid,
-                    "created_at": now,
-                    "read_at": now if rng.random() < 0.6 else None,
-                }
-            )
-
-        # Accepted external assessments ("How others see me") came from a rating link.
-        _insert(
-            AssessmentRequest,
-            [
-                {
-                    "school_id": school.id,
-                    "pupil_id": row["pupil_id"],
-                    "token_hash": secrets.token_hex(32),
-                    "rater_name": row["data"]["rater_name"],
-                    "relation": row["data"]["relation"],
-                    "grade": row["grade"],
-                    "created_at": row["created_at"] - dt.timedelta(days=7),
-                    "expires_at": row["created_at"] + dt.timedelta(days=7),
-                    "answered_at": row["created_at"],
-                    "accepted_at": row["created_at"],
-                    "answer": {
-                        "ratings": row["data"]["ratings"],
-                        "comment": row["data"]["comment"],
-                    },
-                    "entry_id": eid,
-                }
-                for eid, row in zip(entry_ids, entry_rows, strict=False)
-                if row["kind"] == "external_assessment"
-            ],
-        )
-
-        agreements, signatures = [], []
-        for p, cls in pupil_ids:
-            order = GRADE_ORDER.get(cls.grade, 0)
-            if order >= 10 or (order == 9 and rng.random() < 0.4):
-                locked = order >= 10 and rng.random() < 0.85
-                agreements.append(
-                    {
-                        "school_id": school.id,
-                        "pupil_id": p,
-                        "number": 1,
-                        "grade": "9",
-                        "decision": rng.choice(
-                            ["dual", "dual", "berufskolleg", "oberstufe", "other"]
-                        ),
-                        "data": {
-                            "dream_job": rng.choice(OCCUPATIONS),
-                            "next_step": "Bewerbungen schreiben",
-                            "steps": [{"text": "Praktikum", "due_on": "2027-02-01"}],
-                        },
-                        "locked_at": now if locked else None,
-                        "share_guardians": True,
-                        "created_at": now,
-                        "updated_at": now,
-                        "version": 1,
-                    }
-                )
-        agreement_ids = _insert(Agreement, agreements)
-        guardian_of = {p: g for g, (p, _c) in zip(guardian_ids, pupil_ids, strict=False)}
-        for aid, row in zip(agreement_ids, agreements, strict=False):
-            if row["locked_at"]:
-                signers = {
-                    "pupil": row["pupil_id"],
-                    "guardian": guardian_of.get(row["pupil_id"]),
-                    "teacher": teacher_of[class_of[row["pupil_id"]].id],
-                }
-                for role, uid in signers.items():
-                    signatures.append(
-                        {
-                            "school_id": school.id,
-                            "agreement_id": aid,
-                            "role": role,
-                            "user_id": uid,
-                            "name": role,
-                            "signed_at": now,
-                        }
-                    )
-        _insert(AgreementSignature, signatures)
-        stats.agreements += len(agreement_ids)
-
-        guidance = []
-        for p, cls in pupil_ids:
-            if GRADE_ORDER.get(cls.grade, 0) < 9:
-                continue
-            author = rng.choice([teacher_of[cls.id], counsellor_ids[p % counsellors]])
-            guidance.append(
-                {
-                    "school_id": school.id,
-                    "pupil_id": p,
-                    "author_id": author,
-                    "held_on": (now - dt.timedelta(days=rng.randint(5, 200))).date(),
-                    "participants": "Klassenleitung, Berufsberatung",
-                    "topics": "Praktikum, Bewerbung",
-                    "next_steps": [
-                        {
-                            "text": "Bewerbungsmappe fertigstellen",
-                            "due_on": (now + dt.timedelta(days=30)).date().isoformat(),
-                        }
-                    ],
-                    "pupil_notes": _text(rng, 1) if rng.random() < 0.3 else "",
-                    "share_guardians": rng.random() < 0.3,
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-            )
-            notes.append(
-                {
-                    "school_id": school.id,
-                    "user_id": p,
-                    "kind": "guidance_recorded",
-                    "actor_id": author,
-                    "created_at": now,
-                    "read_at": now,
-                }
-            )
-        stats.guidance += len(_insert(GuidanceRecord, guidance))
-        stats.notifications += len(_insert(Notification, notes))
-
+        run.stats.school_ids.append(school.id)
+        school_seed = _SchoolSeed(run, school, number)
+        school_seed.classes(grades, pupils_per_school, class_size)
+        school_seed.people(pupils_per_school)
+        school_seed.counselling()
+        school_seed.entries()
+        school_seed.comments()
+        school_seed.assessments()
+        school_seed.agreements()
+        school_seed.guidance()
         if files:
-            docs = []
-            placements = {
-                row["pupil_id"]: eid
-                for eid, row in zip(entry_ids, entry_rows, strict=False)
-                if row["kind"] == "praktikum"
-            }
-            for p, cls in pupil_ids:
-                if GRADE_ORDER.get(cls.grade, 0) >= 9 and rng.random() < 0.25:
-                    docs.append(
-                        {
-                            "school_id": school.id,
-                            "pupil_id": p,
-                            "entry_id": placements.get(p),
-                            "category": "certificate",
-                            "title": "Praktikumsbescheinigung",
-                            "filename": "bescheinigung.png",
-                            "storage_key": storage.save(png),
-                            "mime_type": "image/png",
-                            "size": len(png),
-                            "sha256": png_sha,
-                            "share_teachers": True,
-                            "share_guardians": rng.random() < 0.5,
-                            "uploaded_by_id": p,
-                            "created_at": now,
-                        }
-                    )
-            stats.documents += len(_insert(Document, docs))
-        stats.pupils += len(pupil_ids)
-        stats.schools += 1
+            school_seed.documents(storage)
+        run.stats.pupils += len(school_seed.pupil_ids)
+        run.stats.schools += 1
         db.session.commit()
-    stats.seconds = time.perf_counter() - started
-    return stats
+    run.stats.seconds = time.perf_counter() - started
+    return run.stats
 
 
 @click.command("seed-bulk")
