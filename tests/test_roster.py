@@ -401,6 +401,28 @@ def test_cli_dry_run_changes_nothing(runner, school):
     assert pupils_of(school) == []
 
 
+def test_cli_dry_run_with_errors_fails_and_speaks_one_language(app, runner, school):
+    """Issue 16: a dry run answers whether the import would go through (exit status 1 when
+    rows have errors, as the import itself) and prints English only, whatever the
+    school's default language, never German service messages between English lines."""
+    args = ["import-roster", str(FIXTURES / "schueler_errors.csv"), "--school", "123456"]
+    app.config["BABEL_DEFAULT_LOCALE"] = "de"
+    try:
+        dry = runner.invoke(args=[*args, "--dry-run"])
+        skipping = runner.invoke(args=[*args, "--dry-run", "--only-valid"])
+    finally:
+        app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    assert dry.exit_code == 1, dry.output
+    assert "Dry run: nothing was changed." in dry.output
+    assert "the import would be refused" in dry.output and "--only-valid" in dry.output
+    assert "Line 3: The date of birth “31.02.2010” does not exist." in dry.output
+    assert "Geburtsdatum" not in dry.output and "gibt es nicht" not in dry.output
+    # Skipping the faulty rows would work: the dry run says so with exit status 0.
+    assert skipping.exit_code == 0, skipping.output
+    assert "2 new" in skipping.output and "Dry run: nothing was changed." in skipping.output
+    assert pupils_of(school) == []
+
+
 def test_cli_import_prints_passwords_once_and_reimport_is_unchanged(runner, school):
     path = str(FIXTURES / "SchuelerBasisdaten.dat")
     result = runner.invoke(args=["import-roster", path, "--school", "123456"])

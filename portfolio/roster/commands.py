@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import force_locale
 
 from portfolio import accounts
@@ -25,8 +25,11 @@ from portfolio.roster.services import (
 )
 
 
-def _locale():
-    return force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "de"))
+def _english():
+    """The command speaks English throughout, like its --help and the other commands: the
+    import's own (translated) messages are shown in English too, never mixed with German.
+    The login slips and parents' letters keep their languages (`slips.render`)."""
+    return force_locale("en")
 
 
 def _school(schulnummer: str) -> School:
@@ -59,68 +62,94 @@ def _school(schulnummer: str) -> School:
 def import_roster_command(
     file, schulnummer, dry_run, only_valid, slips_path, letters, letter_language
 ):
-    """Import pupils from a SchILD-NRW export (text export or SchuelerBasisdaten.dat)."""
-    with _locale():
+    """Import pupils from a SchILD-NRW export (text export or SchuelerBasisdaten.dat).
+
+    Exit status 1 when the file cannot be read or has rows with errors (unless
+    --only-valid), also on a dry run: it answers whether the import would go through."""
+    with _english():
         school = _school(schulnummer)
         preview = build_preview(school, parse_roster(file.read_bytes(), file.name))
         if preview.file_error:
             raise click.ClickException(preview.file_error)
-        for line, status, item in preview.lines:
-            if status == NEW:
-                click.echo(
-                    f"  {line:>5}  new        {item.row.last_name}, {item.row.first_name} "
-                    f"({item.row.class_name})"
-                )
-            elif status == CHANGED:
-                what = "; ".join(
-                    f"{change_label(k)}: {old or '–'} -> {new}" for k, old, new in item.changes
-                )
-                click.echo(
-                    f"  {line:>5}  changed    {item.row.last_name}, {item.row.first_name}: {what}"
-                )
-            elif status != UNCHANGED:
-                click.echo(f"  {line:>5}  ERROR      {item.message}", err=True)
-        if preview.missing:
-            click.echo(
-                "Not in this file (nothing is deleted): "
-                + ", ".join(f"{u.sort_name} ({c or '–'})" for u, c in preview.missing)
-            )
-        click.echo(
-            f"{preview.count(NEW)} new, {preview.count(CHANGED)} changed, "
-            f"{preview.count(UNCHANGED)} unchanged, {len(preview.errors)} with errors."
-        )
+        _show_preview(preview)
         if dry_run:
             db.session.rollback()
             click.echo("Dry run: nothing was changed.")
-            return
-        try:
-            result = apply_import(school, None, preview, only_valid=only_valid, filename=file.name)
-            pdf = None
-            if result.created and slips_path:
-                prepared = slips.prepare(
-                    [(p, r.class_name, pw) for p, pw, r in result.created],
-                    letters=letters,
-                    fallback_locale=letter_language,
+            if preview.errors and not only_valid:
+                raise click.ClickException(
+                    f"{len(preview.errors)} rows have errors: the import would be refused. "
+                    "Correct them, or use --only-valid to skip them."
                 )
-                pdf = slips.render(school, prepared, title="Login slips")
-            db.session.commit()
-        except ImportRefused as error:
-            db.session.rollback()
-            raise click.ClickException(
-                f"{error} Nothing was changed. Use --only-valid to skip the rows with errors."
-            ) from None
-        if pdf is not None:
-            slips_path.write_bytes(pdf)
-            slips_path.chmod(0o600)
-            click.echo(f"Login slips for {len(result.created)} new pupils: {slips_path}")
-        elif result.created:
-            click.echo("Initial passwords (shown once):")
-            for pupil, password, row in result.created:
-                click.echo(f"  {row.class_name:<6} {pupil.username:<30} {password}")
-        click.echo(
-            f"Imported: {len(result.created)} new, {len(result.changed)} changed, "
-            f"{result.skipped} rows skipped."
+            return
+        result, pdf = _import(
+            school, preview, file.name, only_valid, slips_path, letters, letter_language
         )
+        _show_result(result, pdf, slips_path)
+
+
+def _show_preview(preview) -> None:
+    """One line per new, changed or faulty row (errors on stderr), then the totals."""
+    for line, status, item in preview.lines:
+        if status == NEW:
+            click.echo(
+                f"  {line:>5}  new        {item.row.last_name}, {item.row.first_name} "
+                f"({item.row.class_name})"
+            )
+        elif status == CHANGED:
+            what = "; ".join(
+                f"{change_label(k)}: {old or '–'} -> {new}" for k, old, new in item.changes
+            )
+            click.echo(
+                f"  {line:>5}  changed    {item.row.last_name}, {item.row.first_name}: {what}"
+            )
+        elif status != UNCHANGED:
+            click.echo(f"  {line:>5}  ERROR      {item.message}", err=True)
+    if preview.missing:
+        click.echo(
+            "Not in this file (nothing is deleted): "
+            + ", ".join(f"{u.sort_name} ({c or '–'})" for u, c in preview.missing)
+        )
+    click.echo(
+        f"{preview.count(NEW)} new, {preview.count(CHANGED)} changed, "
+        f"{preview.count(UNCHANGED)} unchanged, {len(preview.errors)} with errors."
+    )
+
+
+def _import(school, preview, filename, only_valid, slips_path, letters, letter_language):
+    """Apply the import and render the login slips when asked; one commit for both."""
+    try:
+        result = apply_import(school, None, preview, only_valid=only_valid, filename=filename)
+        pdf = None
+        if result.created and slips_path:
+            prepared = slips.prepare(
+                [(p, r.class_name, pw) for p, pw, r in result.created],
+                letters=letters,
+                fallback_locale=letter_language,
+            )
+            pdf = slips.render(school, prepared, title="Login slips")
+        db.session.commit()
+    except ImportRefused as error:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{error} Nothing was changed. Use --only-valid to skip the rows with errors."
+        ) from None
+    return result, pdf
+
+
+def _show_result(result, pdf, slips_path) -> None:
+    """The slips file, or the initial passwords (shown once), then the totals."""
+    if pdf is not None:
+        slips_path.write_bytes(pdf)
+        slips_path.chmod(0o600)
+        click.echo(f"Login slips for {len(result.created)} new pupils: {slips_path}")
+    elif result.created:
+        click.echo("Initial passwords (shown once):")
+        for pupil, password, row in result.created:
+            click.echo(f"  {row.class_name:<6} {pupil.username:<30} {password}")
+    click.echo(
+        f"Imported: {len(result.created)} new, {len(result.changed)} changed, "
+        f"{result.skipped} rows skipped."
+    )
 
 
 def register(app: Flask) -> None:
