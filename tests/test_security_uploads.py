@@ -56,8 +56,9 @@ def test_body_over_the_limit_is_refused_before_it_is_read(app, world, live_serve
             (
                 f"POST /documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                f"Content-Length: {announced}\r\nCookie: {app.config['SESSION_COOKIE_NAME']}={cookie}"
-                f"\r\nAccept-Language: en\r\n\r\n"
+                f"Content-Length: {announced}\r\n"
+                f"Cookie: {app.config['SESSION_COOKIE_NAME']}={cookie}\r\n"
+                f"Accept-Language: en\r\n\r\n"
             ).encode()
             + head
             + b"x" * 65536

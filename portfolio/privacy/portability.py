@@ -368,14 +368,28 @@ def validate(data: Any) -> None:
                 version=VERSION,
             )
         )
-    pupil = _req(data, "pupil", dict, "")
+    _validate_pupil(_req(data, "pupil", dict, ""))
+    refs = _validate_entries(_req(data, "entries", list, ""))
+    _validate_documents(_req(data, "documents", list, ""), refs)
+    _validate_agreements(_req(data, "agreements", list, ""))
+    for i, r in enumerate(_req(data, "guidance", list, "")):
+        where = f"guidance[{i}]"
+        _date(r, "held_on", where, null=False)
+        _req(r, "next_steps", list, where)
+
+
+def _validate_pupil(pupil: dict) -> None:
     for key in ("first_name", "last_name"):
         if not _req(pupil, key, str, "pupil").strip():
             raise _fail(f"pupil.{key}")
     _date(pupil, "date_of_birth", "pupil")
+
+
+def _validate_entries(entries: list) -> set[str]:
+    """Check the entries; returns their references (unique, for the documents)."""
     refs: set[str] = set()
     kinds = {k.value for k in EntryKind}
-    for i, e in enumerate(_req(data, "entries", list, "")):
+    for i, e in enumerate(entries):
         where = f"entries[{i}]"
         ref = _req(e, "ref", str, where)
         if ref in refs:
@@ -390,7 +404,11 @@ def validate(data: Any) -> None:
         _date(e, "next_due_on", where)
         for j, c in enumerate(_req(e, "comments", list, where)):
             _req(c, "body", str, f"{where}.comments[{j}]")
-    for i, d in enumerate(_req(data, "documents", list, "")):
+    return refs
+
+
+def _validate_documents(documents: list, refs: set[str]) -> None:
+    for i, d in enumerate(documents):
         where = f"documents[{i}]"
         for key in ("filename", "mime_type", "path"):
             _req(d, key, str, where)
@@ -402,7 +420,10 @@ def validate(data: Any) -> None:
             raise _fail(f"{where}.path")
         if d.get("entry") is not None and d["entry"] not in refs:
             raise _fail(f"{where}.entry")
-    for i, a in enumerate(_req(data, "agreements", list, "")):
+
+
+def _validate_agreements(agreements: list) -> None:
+    for i, a in enumerate(agreements):
         where = f"agreements[{i}]"
         _req(a, "number", int, where)
         _req(a, "data", dict, where)
@@ -410,10 +431,6 @@ def validate(data: Any) -> None:
             _req(s, "role", str, f"{where}.signatures[{j}]")
             _req(s, "name", str, f"{where}.signatures[{j}]")
             _time(s, "signed_at", f"{where}.signatures[{j}]", null=False)
-    for i, r in enumerate(_req(data, "guidance", list, "")):
-        where = f"guidance[{i}]"
-        _date(r, "held_on", where, null=False)
-        _req(r, "next_steps", list, where)
 
 
 # -- import --------------------------------------------------------------------------------

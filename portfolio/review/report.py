@@ -66,6 +66,41 @@ def decision_label(key: str) -> str:
     return str(labels.get(key, key))
 
 
+def _needs_more(cells: list[list[Cell]], line: list[tuple[int, int]]) -> bool:
+    """Whether a hidden count of the row or column could be worked out from the rest."""
+
+    def at(pos) -> Cell:
+        return cells[pos[0]][pos[1]]
+
+    hidden = [p for p in line if at(p).suppressed]
+    if len(hidden) == 1:
+        return True
+    total, inner = line[-1], line[:-1]
+    if not hidden or at(total).suppressed:
+        return False
+    if any(at(p).suppressed != PRIMARY for p in hidden):
+        return False
+    # Only small counts hidden and the total known: their sum is known too.
+    rest = at(total).value - sum(at(p).value for p in inner if not at(p).suppressed)
+    return rest in (len(hidden), (THRESHOLD - 1) * len(hidden))
+
+
+def _pick(cells: list[list[Cell]], line: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The cell to withhold as well: the smallest positive count, else the total."""
+
+    def at(pos) -> Cell:
+        return cells[pos[0]][pos[1]]
+
+    total, inner = line[-1], line[:-1]
+    open_inner = [p for p in inner if not at(p).suppressed]
+    positive = sorted((p for p in open_inner if at(p).value > 0), key=lambda p: at(p).value)
+    if positive:
+        return positive[0]
+    if not at(total).suppressed:
+        return total
+    return open_inner[0] if open_inner else None
+
+
 def suppress(matrix: list[list[int]]) -> list[list[Cell]]:
     """The table with row and column totals added and small counts withheld."""
     n_rows, n_cols = len(matrix), len(matrix[0]) if matrix else 0
@@ -74,42 +109,14 @@ def suppress(matrix: list[list[int]]) -> list[list[Cell]]:
     cells = [[Cell(v, PRIMARY if 0 < v < THRESHOLD else None) for v in row] for row in full]
     lines = [[(i, j) for j in range(n_cols + 1)] for i in range(n_rows + 1)]
     lines += [[(i, j) for i in range(n_rows + 1)] for j in range(n_cols + 1)]
-
-    def at(pos) -> Cell:
-        return cells[pos[0]][pos[1]]
-
-    def needs_more(line) -> bool:
-        hidden = [p for p in line if at(p).suppressed]
-        if len(hidden) == 1:
-            return True
-        total, inner = line[-1], line[:-1]
-        if not hidden or at(total).suppressed:
-            return False
-        if any(at(p).suppressed != PRIMARY for p in hidden):
-            return False
-        # Only small counts hidden and the total known: their sum is known too.
-        rest = at(total).value - sum(at(p).value for p in inner if not at(p).suppressed)
-        return rest in (len(hidden), (THRESHOLD - 1) * len(hidden))
-
-    def pick(line):
-        total, inner = line[-1], line[:-1]
-        open_inner = [p for p in inner if not at(p).suppressed]
-        positive = sorted((p for p in open_inner if at(p).value > 0), key=lambda p: at(p).value)
-        if positive:
-            return positive[0]
-        if not at(total).suppressed:
-            return total
-        return open_inner[0] if open_inner else None
-
     changed = True
     while changed:
         changed = False
         for line in lines:
-            if needs_more(line):
-                chosen = pick(line)
-                if chosen is not None:
-                    at(chosen).suppressed = SECONDARY
-                    changed = True
+            chosen = _pick(cells, line) if _needs_more(cells, line) else None
+            if chosen is not None:
+                cells[chosen[0]][chosen[1]].suppressed = SECONDARY
+                changed = True
     return cells
 
 

@@ -12,7 +12,7 @@ Command line::
 
 From Python::
 
-    from pgserver import start, stop, create_database
+    from tests.support.pgserver import start, stop, create_database
     url = start("/tmp/pg-xyz")          # postgresql+psycopg://USER:PASS@127.0.0.1:PORT/portfolio_test
     url2 = create_database(url, "portfolio_test_gw1")
     stop("/tmp/pg-xyz")
@@ -302,6 +302,94 @@ def create_database(url: str, name: str, *, replace: bool = False) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def _initdb(user, bindir: str, path: str, data: str, password: str) -> None:
+    """A new cluster in `data` whose superuser ROLE has `password`, with SERVER_SETTINGS."""
+    pwfile = os.path.join(path, "pwfile")
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    if user is not None:
+        os.chown(pwfile, user.pw_uid, user.pw_gid)
+    _run(
+        user,
+        [
+            os.path.join(bindir, "initdb"),
+            "-D",
+            data,
+            "-U",
+            ROLE,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        ],
+        path,
+        timeout=300,
+    )
+    os.unlink(pwfile)
+
+    settings = dict(SERVER_SETTINGS, unix_socket_directories=f"'{path}'")
+    with open(os.path.join(data, "postgresql.conf"), "a", encoding="utf-8") as fh:
+        fh.write("\n# --- throwaway test server (tests/support/pgserver.py) ---\n")
+        fh.writelines(f"{key} = {value}\n" for key, value in settings.items())
+
+
+def _pg_ctl_start(user, bindir: str, path: str, data: str, logfile: str) -> int:
+    """pg_ctl start on a free port, retrying if another process grabbed the port meanwhile.
+    Returns the port."""
+    pg_ctl = os.path.join(bindir, "pg_ctl")
+    for attempt in range(8):
+        port = _free_port()
+        log_pos = os.path.getsize(logfile) if os.path.exists(logfile) else 0
+        proc = _run(
+            user,
+            [pg_ctl, "-D", data, "-l", logfile, "-w", "-t", "60", "-o", f"-p {port}", "start"],
+            path,
+            check=False,
+            timeout=120,
+        )
+        if proc.returncode == 0:
+            return port
+        log = _tail(logfile, log_pos, 50)
+        if "could not bind" in log or "Address already in use" in log:
+            _log(f"port {port} was taken, retrying ({attempt + 1})")
+            continue
+        raise PgServerError(
+            f"pg_ctl start failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
+            f"--- {logfile} ---\n{log}".rstrip()
+        )
+    raise PgServerError(f"could not find a free port; see {logfile}")
+
+
+def _wait_until_ready(bindir: str, path: str, port: int, logfile: str) -> None:
+    """Wait (60 s at most) until the server accepts TCP connections."""
+    deadline = time.monotonic() + 60
+    isready = [
+        os.path.join(bindir, "pg_isready"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-U",
+        ROLE,
+        "-d",
+        "postgres",
+        "-t",
+        "2",
+    ]
+    while True:
+        rc = subprocess.run(
+            isready, check=False, capture_output=True, env=_client_env(None), cwd=path
+        ).returncode
+        if rc == 0:
+            return
+        if time.monotonic() > deadline:
+            raise PgServerError(f"server did not become ready:\n{_tail(logfile)}")
+        time.sleep(0.1)
+
+
 def start(dir: str | os.PathLike | None = None) -> str:
     """Create a cluster in `dir` (a new or empty directory; a fresh temp dir when None),
     start it on a free 127.0.0.1 port, create the database, write DIR/url and return the URL."""
@@ -320,93 +408,12 @@ def start(dir: str | os.PathLike | None = None) -> str:
             json.dump(meta, fh, indent=2)
 
     write_meta()  # written first so that stop() can clean up after a failed start
-    started = False
     try:
-        # --- initdb -----------------------------------------------------------------
-        pwfile = os.path.join(path, "pwfile")
-        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password + "\n")
-        if user is not None:
-            os.chown(pwfile, user.pw_uid, user.pw_gid)
-        _run(
-            user,
-            [
-                os.path.join(bindir, "initdb"),
-                "-D",
-                data,
-                "-U",
-                ROLE,
-                f"--pwfile={pwfile}",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                "--encoding=UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
-            path,
-            timeout=300,
-        )
-        os.unlink(pwfile)
-
-        settings = dict(SERVER_SETTINGS, unix_socket_directories=f"'{path}'")
-        with open(os.path.join(data, "postgresql.conf"), "a", encoding="utf-8") as fh:
-            fh.write("\n# --- throwaway test server (tests/support/pgserver.py) ---\n")
-            fh.writelines(f"{key} = {value}\n" for key, value in settings.items())
-
-        # --- pg_ctl start, retrying if another process grabbed the port meanwhile ----------
-        pg_ctl = os.path.join(bindir, "pg_ctl")
-        port = None
-        for attempt in range(8):
-            port = _free_port()
-            log_pos = os.path.getsize(logfile) if os.path.exists(logfile) else 0
-            proc = _run(
-                user,
-                [pg_ctl, "-D", data, "-l", logfile, "-w", "-t", "60", "-o", f"-p {port}", "start"],
-                path,
-                check=False,
-                timeout=120,
-            )
-            if proc.returncode == 0:
-                started = True
-                break
-            log = _tail(logfile, log_pos, 50)
-            if "could not bind" in log or "Address already in use" in log:
-                _log(f"port {port} was taken, retrying ({attempt + 1})")
-                continue
-            raise PgServerError(
-                f"pg_ctl start failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
-                f"--- {logfile} ---\n{log}".rstrip()
-            )
-        if not started:
-            raise PgServerError(f"could not find a free port; see {logfile}")
+        _initdb(user, bindir, path, data, password)
+        port = _pg_ctl_start(user, bindir, path, data, logfile)
         meta["port"] = port
         write_meta()
-
-        # --- wait until it accepts TCP connections ------------------------------------
-        deadline = time.monotonic() + 60
-        isready = [
-            os.path.join(bindir, "pg_isready"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            ROLE,
-            "-d",
-            "postgres",
-            "-t",
-            "2",
-        ]
-        while True:
-            rc = subprocess.run(
-                isready, check=False, capture_output=True, env=_client_env(None), cwd=path
-            ).returncode
-            if rc == 0:
-                break
-            if time.monotonic() > deadline:
-                raise PgServerError(f"server did not become ready:\n{_tail(logfile)}")
-            time.sleep(0.1)
+        _wait_until_ready(bindir, path, port, logfile)
 
         # --- database + URL ---------------------------------------------------------------
         admin_url = (
