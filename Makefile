@@ -16,6 +16,8 @@ PGSERVER := tests/support/pgserver.py
 
 # Extra arguments, e.g. `make test PYTEST_ARGS='-x -k login'`, `make bench BENCH_ARGS=...`.
 PYTEST_ARGS   ?=
+# Parallel pytest workers of `make test-quick` (pytest-xdist; 0 = one process).
+PYTEST_WORKERS ?= auto
 BENCH_ARGS    ?=
 LOADTEST_ARGS ?=
 export PY PYTEST_ARGS PGSERVER
@@ -33,7 +35,7 @@ RUN_SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-c
 SYSDEPS := $(RUN_SYSDEPS) postgresql chromium poppler-utils redis-server qpdf wrk
 
 .PHONY: help venv install sysdeps sysdeps-run translations translations-compile db seed run \
-        test e2e-deps bench loadtest lint clean
+        test test-quick e2e-deps bench loadtest lint clean
 
 # help: list the targets
 help:
@@ -44,11 +46,14 @@ help:
 	@echo "make db                   flask db upgrade"
 	@echo "make seed                 load the demo data (prints the demo logins)"
 	@echo "make run                  install, compile, migrate, seed, serve on http://127.0.0.1:5000"
-	@echo "make test                 full suite on SQLite, then on a throwaway PostgreSQL (PYTEST_ARGS=...)"
+	@echo "make test                 lint, then the full suite on SQLite (with browser tests) and on a"
+	@echo "                           throwaway PostgreSQL (PYTEST_ARGS=...)"
+	@echo "make test-quick           unit tests on SQLite only, in parallel: no browser, no PostgreSQL"
+	@echo "                           (day-to-day work; PYTEST_ARGS=..., PYTEST_WORKERS=auto)"
 	@echo "make e2e-deps             npm ci in tests/e2e (axe-core for the browser tests) when the lock changed"
 	@echo "make bench                benchmarks against a throwaway PostgreSQL (BENCH_ARGS=...)"
 	@echo "make loadtest             load test against a throwaway PostgreSQL (LOADTEST_ARGS=...)"
-	@echo "make lint                 ruff check portfolio tests"
+	@echo "make lint                 ruff check and ruff format --check over the repository"
 	@echo "make clean                remove instance/ and test/build artefacts (keeps .venv)"
 
 # venv: create the virtualenv if it does not exist yet
@@ -124,9 +129,14 @@ run: sysdeps-run install translations-compile db seed
 	@echo "Open http://127.0.0.1:5000"
 	$(FLASK) --app wsgi run --host 127.0.0.1 --port 5000
 
-# test: whole suite on SQLite, then on a throwaway PostgreSQL (stopped even on failure)
-test: sysdeps install translations-compile e2e-deps
+# test: lint, then the whole suite on SQLite, then on a throwaway PostgreSQL (stopped even on failure)
+test: lint sysdeps install translations-compile e2e-deps
 	tests/support/run_suite.sh
+
+# test-quick: the unit suite on SQLite alone, in parallel workers (no browser, no PostgreSQL)
+test-quick: install translations-compile
+	env -u TEST_DATABASE_URL $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not e2e" --ignore=tests/e2e \
+	    $(PYTEST_ARGS)
 
 # e2e-deps: axe-core for the browser tests (tests/e2e/node_modules, git-ignored), from the lock file
 E2E_DIR   := tests/e2e
@@ -146,15 +156,16 @@ $(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
 
 # bench: benchmarks against a throwaway PostgreSQL in BENCH_DATABASE_URL (stopped afterwards)
 bench: sysdeps install translations-compile
-	$(PY) $(PGSERVER) run --env BENCH_DATABASE_URL -- $(PY) tests/benchmarks/run.py $(BENCH_ARGS)
+	$(PY) $(PGSERVER) run --env BENCH_DATABASE_URL -- $(PY) -m tests.benchmarks.run $(BENCH_ARGS)
 
 # loadtest: load test against a throwaway PostgreSQL in LOADTEST_DATABASE_URL (stopped afterwards)
 loadtest: sysdeps install translations-compile
-	$(PY) $(PGSERVER) run --env LOADTEST_DATABASE_URL -- $(PY) tests/loadtest/run.py $(LOADTEST_ARGS)
+	$(PY) $(PGSERVER) run --env LOADTEST_DATABASE_URL -- $(PY) -m tests.loadtest.run $(LOADTEST_ARGS)
 
-# lint: static checks
+# lint: static checks and formatting (ruff is pinned in pyproject.toml)
 lint: install
-	$(RUFF) check portfolio tests
+	$(RUFF) check .
+	$(RUFF) format --check .
 
 # clean: remove instance/ (local database, uploads) and test/build artefacts; keeps .venv
 clean:
