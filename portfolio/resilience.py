@@ -81,7 +81,7 @@ class RetryOnDatabaseRestart:
         while True:
             captured: dict = {}
 
-            def capture(status, headers, exc_info=None):
+            def capture(status, headers, exc_info=None, captured=captured):
                 captured["status"], captured["headers"] = status, headers
                 return lambda data: None
 
