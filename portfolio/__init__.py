@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     install_converters(app)  # before the first route: ids fit an INTEGER column
     register_extensions(app)
     register_blueprints(app)
+    register_jobs(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
         export,
         guardian,
         guidance,
+        jobs,
         main,
         notifications,
         privacy,
@@ -106,8 +108,16 @@ def register_blueprints(app: Flask) -> None:
         privacy.bp,
         admin.bp,
         roster.bp,
+        jobs.bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_jobs(app: Flask) -> None:
+    """The task queue (after the blueprints: their modules declare the tasks)."""
+    from portfolio.jobs.queue import init_app
+
+    init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

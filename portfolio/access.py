@@ -498,3 +498,13 @@ def can_print_slips(user: User, school_class) -> bool:
 def can_administer_privacy(user: User) -> bool:
     """The school's consents, audit log, leavers and retention: the school admin."""
     return user.has_role(Role.ADMIN)
+
+
+# -- background jobs (portfolio.jobs) ----------------------------------------------------
+def can_see_job(user: User, job) -> bool:
+    """A job's progress and its result: only the user who asked, in their own school.
+
+    The job's kind adds the rule of what it produces (e.g. `teaches_class` for a class
+    ZIP): losing that right also hides the job and its result.
+    """
+    return job.user_id == user.id and job.school_id == user.school_id

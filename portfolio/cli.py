@@ -135,6 +135,7 @@ def register(app: Flask) -> None:
     from portfolio import seed
     from portfolio.admin import commands as admin_commands
     from portfolio.export import commands as export_commands
+    from portfolio.jobs import commands as jobs_commands
     from portfolio.privacy import commands as privacy_commands
     from portfolio.review import commands as review_commands
     from portfolio.roster import commands as roster_commands
@@ -142,6 +143,7 @@ def register(app: Flask) -> None:
     for feature in (
         admin_commands,
         export_commands,
+        jobs_commands,
         privacy_commands,
         review_commands,
         roster_commands,

@@ -88,6 +88,19 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ALLOW_SQLITE_IN_PRODUCTION": _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False),
         "ALLOW_INSECURE_COOKIES": _env_bool("ALLOW_INSECURE_COOKIES", False),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Background jobs (portfolio/jobs): the queue, where results wait, for how long.
+        "JOBS_URL": os.environ.get("JOBS_URL")
+        or os.environ.get("REDIS_URL")
+        or f"sqlite:///{instance / 'jobs-queue.db'}",
+        "JOBS_RESULT_FOLDER": os.environ.get("JOBS_RESULT_FOLDER") or str(instance / "job-results"),
+        "JOBS_RESULT_HOURS": float(os.environ.get("JOBS_RESULT_HOURS", "24")),
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "10")),
+        "JOBS_MAX_ATTEMPTS": int(os.environ.get("JOBS_MAX_ATTEMPTS", "3")),
+        "JOBS_WORKER_THREADS": int(os.environ.get("JOBS_WORKER_THREADS", "1")),
+        # Processes that render one class ZIP in parallel (empty: all cores).
+        "EXPORT_WORKERS": int(os.environ["EXPORT_WORKERS"])
+        if os.environ.get("EXPORT_WORKERS")
+        else None,
     }
 
 
@@ -99,6 +112,11 @@ def check_production(config: dict[str, Any]) -> None:
     if uri.startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
         raise ConfigError(
             "Production needs PostgreSQL: set DATABASE_URL (or ALLOW_SQLITE_IN_PRODUCTION=1)."
+        )
+    if str(config.get("JOBS_URL", "")).startswith("memory:"):
+        raise ConfigError(
+            "JOBS_URL=memory:// keeps jobs inside one process: no worker would ever see "
+            "them. Use Redis (redis://...) or the SQLite default."
         )
     if not config.get("SESSION_COOKIE_SECURE") and not config.get("ALLOW_INSECURE_COOKIES"):
         raise ConfigError(

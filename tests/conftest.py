@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from portfolio import create_app
 from portfolio.extensions import db, limiter
+from portfolio.jobs.queue import get_huey
 from tests.support.database import TMP_DIR, database_url, empty_tables, reset_schema
 from tests.support.world import build_world, everyone_reads_english, login
 
@@ -50,6 +51,11 @@ def app():
             # Tests read English messages unless they ask for a language; the app's
             # default (German) is tested in tests/test_i18n.py.
             "BABEL_DEFAULT_LOCALE": "en",
+            # Jobs wait in memory until a test runs them (tests/support/jobs.py);
+            # tests/test_jobs_worker.py starts real workers on a SQLite queue.
+            "JOBS_URL": "memory://",
+            "JOBS_RESULT_FOLDER": os.path.join(TMP_DIR, "job-results"),
+            "EXPORT_WORKERS": 1,  # class ZIPs in-process; the CLI test uses a pool
         }
     )
     app.test_client_class = IsolatedClient
@@ -78,6 +84,7 @@ def _clean(app):
         empty_tables()
         db.session.remove()
         limiter.reset()
+        get_huey(app).flush()
         app.config["WTF_CSRF_ENABLED"] = False
         ctx.pop()
 

@@ -12,6 +12,7 @@ from portfolio import access, accounts
 from portfolio.extensions import db
 from portfolio.models import CounsellorAssignment, GuardianCode, Role, User
 from tests.support.files import pdf_text
+from tests.support.jobs import follow, run_jobs
 from tests.support.queries import queries_of_page
 from tests.support.world import PASSWORD, login
 
@@ -253,14 +254,16 @@ def test_class_slips_reset_passwords_and_pdf(world, client_for, app):
             "confirm": "y",
         },
     )
-    assert response.status_code == 200
-    download = re.search(r'href="(/admin/download/[^"]+)"', response.get_data(as_text=True)).group(
-        1
-    )
+    # Nothing changes until the job has run: the old password still works.
+    db.session.expire_all()
+    assert db.session.get(User, world.pupil.id).check_password(PASSWORD)
+    page, download = follow(client, response)
+    assert "can be downloaded only once" in page
     pdf = client.get(download)
     assert pdf.status_code == 200
     text = pdf_text(pdf.data)
     assert "paula" in text and "carl" in text and "berta" not in text
+    assert client.get(download).status_code == 410  # one time only
     db.session.expire_all()
     assert not db.session.get(User, world.pupil.id).check_password(PASSWORD)
     assert login(app.test_client(), "paula").status_code == 200
@@ -278,6 +281,7 @@ def test_class_slips_for_other_class_teacher_is_403(world, client_for):
         ).status_code
         == 403
     )
+    assert run_jobs() == 0
     assert world.pupil.check_password(PASSWORD)
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portfolio.extensions import db
 from portfolio.models import AuditEvent
 from tests.support.files import pdf_text
+from tests.support.jobs import follow, run_jobs
 from tests.support.pdf_fixtures import add_entry
 
 
@@ -23,7 +24,15 @@ def shared(world):
 
 
 def test_class_teacher_downloads_the_class_zip(world, shared, client_for):
-    response = client_for(world.teacher).get(f"/export/class/{world.class_9a.id}.zip")
+    client = client_for(world.teacher)
+    overview = client.get(f"/review/classes/{world.class_9a.id}").get_data(as_text=True)
+    assert f'action="/export/class/{world.class_9a.id}/zip"' in overview
+    started = client.post(f"/export/class/{world.class_9a.id}/zip")
+    # Nothing is made (nor audited) before a worker runs the job.
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
+    page, download = follow(client, started)
+    assert "The file is ready." in page and download
+    response = client.get(download)
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
@@ -39,15 +48,16 @@ def test_class_teacher_downloads_the_class_zip(world, shared, client_for):
 
 @pytest.mark.parametrize("who", ["teacher_9b", "other_teacher", "guardian", "pupil", "counsellor"])
 def test_others_may_not_export_the_class(world, client_for, who):
-    response = client_for(getattr(world, who)).get(f"/export/class/{world.class_9a.id}.zip")
+    response = client_for(getattr(world, who)).post(f"/export/class/{world.class_9a.id}/zip")
     assert response.status_code == 404
+    assert run_jobs() == 0
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
 
 
 def test_unknown_class_is_404(world, client_for):
-    assert client_for(world.stubo).get("/export/class/999999.zip").status_code == 404
+    assert client_for(world.stubo).post("/export/class/999999/zip").status_code == 404
     assert (
-        client_for(world.stubo).get(f"/export/class/{world.class_other.id}.zip").status_code == 404
+        client_for(world.stubo).post(f"/export/class/{world.class_other.id}/zip").status_code == 404
     )
 
 

@@ -25,6 +25,7 @@ from portfolio.privacy import lifecycle
 from portfolio.storage import get_storage
 from tests.support.content import fill_portfolio
 from tests.support.files import PDF
+from tests.support.jobs import fetch, run_jobs
 from tests.support.world import make_user
 
 EN = {"Accept-Language": "en"}
@@ -124,7 +125,8 @@ def test_takeaway_zip_holds_pdf_json_and_every_file(client_for, world):
     client = client_for(world.pupil)
     page = client.get(f"/privacy/{world.pupil.id}/take-away", headers=EN).get_data(as_text=True)
     assert "The school deletes this portfolio on" in page
-    response = client.get(f"/privacy/{world.pupil.id}/take-away.zip")
+    assert "Make the package (ZIP)" in page
+    response = fetch(client, f"/privacy/{world.pupil.id}/take-away")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert "attachment" in response.headers["Content-Disposition"]
     zf = zipfile.ZipFile(io.BytesIO(response.data))
@@ -147,7 +149,7 @@ def test_takeaway_zip_holds_pdf_json_and_every_file(client_for, world):
 def test_guardians_takeaway_holds_only_what_was_shared_with_them(client_for, world):
     fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
     _leave(world.pupil, 10)
-    response = client_for(world.guardian).get(f"/privacy/{world.pupil.id}/take-away.zip")
+    response = fetch(client_for(world.guardian), f"/privacy/{world.pupil.id}/take-away")
     assert response.status_code == 200
     zf = zipfile.ZipFile(io.BytesIO(response.data))
     data = json.loads(zf.read("portfolio.json"))
@@ -165,8 +167,10 @@ def test_guardians_takeaway_holds_only_what_was_shared_with_them(client_for, wor
 )
 def test_takeaway_is_only_for_the_pupil_and_guardians(client_for, world, visitor):
     fill_portfolio(world.pupil)
-    response = client_for(getattr(world, visitor)).get(f"/privacy/{world.pupil.id}/take-away.zip")
-    assert response.status_code in (403, 404)
+    client = client_for(getattr(world, visitor))
+    assert client.get(f"/privacy/{world.pupil.id}/take-away").status_code in (403, 404)
+    assert client.post(f"/privacy/{world.pupil.id}/take-away").status_code in (403, 404)
+    assert run_jobs() == 0
 
 
 # -- purge ---------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """A whole class's PDFs as one ZIP, rendered in parallel on all cores.
 
-Each worker process creates the app once (pool initializer) and then renders pupils
-by id. Every PDF holds what that pupil shared with teachers: the class teacher's view.
+Runs as a background job (export/jobs.py) or from `flask export-pdfs`. With several
+processes (EXPORT_WORKERS, default: all cores) each creates the app once (pool
+initializer) and then renders pupils by id; with one, the PDFs are rendered in the
+calling process. Every PDF holds what that pupil shared with teachers: the class
+teacher's view.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import zipfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -95,34 +99,58 @@ def worker_count(tasks: int) -> int:
     return max(1, min(cores, tasks))
 
 
+def _render_here(pupil_id: int, locale: str) -> bytes | None:
+    try:
+        return render_as_teacher(pupil_id, locale)
+    except Exception:  # one broken portfolio must not stop the class
+        log.exception("PDF of pupil %s failed", pupil_id)
+        return None
+
+
+def _rendered(tasks: list[tuple[int, str]], workers: int) -> Iterator[tuple[int, bytes | None]]:
+    """(pupil id, PDF or None) in the order of `tasks`."""
+    if workers == 1:
+        for pupil_id, locale in tasks:
+            yield pupil_id, _render_here(pupil_id, locale)
+        return
+    config = {k: current_app.config[k] for k in WORKER_CONFIG_KEYS if k in current_app.config}
+    ctx = multiprocessing.get_context("spawn")  # no forked database connections
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)
+    ) as pool:
+        yield from pool.map(_render_in_worker, tasks)
+
+
 def export_class(
-    cls: SchoolClass, out: BinaryIO, *, locale: str = "de", workers: int | None = None
+    cls: SchoolClass,
+    out: BinaryIO,
+    *,
+    locale: str = "de",
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ClassExport:
-    """Write one PDF per pupil of the class into a ZIP file object."""
+    """Write one PDF per pupil of the class into a ZIP file object.
+
+    `progress(done, total)` is called before the first and after every PDF.
+    """
     pupils = class_pupils(cls)
     names = _unique_names(pupils)
     result = ClassExport()
     if not pupils:
         return result
-    config = {k: current_app.config[k] for k in WORKER_CONFIG_KEYS if k in current_app.config}
     tasks = [(p.id, locale) for p in pupils]
     by_id = {p.id: p for p in pupils}
-    ctx = multiprocessing.get_context("spawn")  # no forked database connections
-    with (
-        zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive,
-        ProcessPoolExecutor(
-            max_workers=workers or worker_count(len(tasks)),
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(config,),
-        ) as pool,
-    ):
-        for pupil_id, pdf in pool.map(_render_in_worker, tasks):
+    report = progress or (lambda done, total: None)
+    report(0, len(tasks))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        rendered = _rendered(tasks, workers or worker_count(len(tasks)))
+        for count, (pupil_id, pdf) in enumerate(rendered, start=1):
             if pdf is None:
                 result.failed.append((pupil_id, by_id[pupil_id].full_name))
-                continue
-            archive.writestr(names[pupil_id], pdf)
-            result.done.append((pupil_id, names[pupil_id]))
+            else:
+                archive.writestr(names[pupil_id], pdf)
+                result.done.append((pupil_id, names[pupil_id]))
+            report(count, len(tasks))
         if result.failed:
             archive.writestr(
                 "errors.txt",

@@ -1,4 +1,4 @@
-"""Downloads of the portfolio PDF, a selection, the family summary and class ZIPs.
+"""Downloads of the portfolio PDF, a selection and the family summary; class ZIPs start a job.
 
 Who may download what is decided in portfolio.access: the pupil everything, guardians
 what the child shared with the family, staff what the pupil shared with them. Every
@@ -15,11 +15,11 @@ from flask_login import current_user, login_required
 from portfolio import access
 from portfolio.export import bp
 from portfolio.extensions import db
-from portfolio.i18n import _, current_language
+from portfolio.i18n import _
 from portfolio.models import SchoolClass, Section
 from portfolio.privacy import audit
 
-from . import classzip, render
+from . import jobs, render
 from .fields import text_direction
 from .services import Selection, application_preset, collect_titles
 
@@ -108,20 +108,16 @@ def selection():
     return _send(pdf, render.file_name(acc.pupil, "selection"))
 
 
-@bp.get("/class/<int:class_id>.zip")
+@bp.post("/class/<int:class_id>/zip")
 @login_required
 def class_zip(class_id: int):
-    """The PDFs of a whole class (what each pupil shared with teachers), as one ZIP."""
+    """Start the ZIP of a whole class's PDFs (what each pupil shared with teachers);
+    its page shows the progress and then offers the download."""
     if not access.teaches_class(current_user, class_id):
         abort(404)
     cls = db.session.get(SchoolClass, class_id)
     if cls is None or cls.school_id != current_user.school_id:
         abort(404)
-    buffer = BytesIO()
-    result = classzip.export_class(cls, buffer, locale=current_language())
-    classzip.record_audit(current_user, cls, result)
+    job = jobs.start_class_zip(current_user, cls)
     db.session.commit()
-    if not result.done:
-        flash(_("The class %(name)s has no pupils to export.", name=cls.name), "info")
-        return redirect(url_for("main.index"))
-    return _send(buffer.getvalue(), classzip.zip_name(cls), "application/zip")
+    return redirect(url_for("jobs.status", job_id=job.id))

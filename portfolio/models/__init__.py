@@ -2,6 +2,7 @@
 
 from portfolio.models.admin import AuditEvent, Consent, ConsentPurpose
 from portfolio.models.base import Base, utcnow
+from portfolio.models.job import Job, JobState
 from portfolio.models.portfolio import (
     KIND_SECTION,
     Agreement,
@@ -71,6 +72,8 @@ __all__ = [
     "GuardianCode",
     "GuardianLink",
     "GuidanceRecord",
+    "Job",
+    "JobState",
     "LoginSession",
     "Notification",
     "PupilStatus",

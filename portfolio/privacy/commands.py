@@ -25,9 +25,11 @@ from portfolio.privacy import lifecycle, portability
     help="Pretend today is this date (for tests and drills).",
 )
 def purge_expired_command(dry_run: bool, today):
-    """Delete pupils whose retention period after leaving has ended, with all their data."""
+    """Delete pupils whose retention period after leaving has ended, with all their data,
+    and the expired results of background jobs (class ZIPs, take-away packages, slips)."""
     _english()
     day = today.date() if today else dt.date.today()
+    _purge_job_results(dry_run)
     ids = [p.id for p in lifecycle.expired_pupils(day)]
     undated = lifecycle.left_without_date()
     if undated:
@@ -67,6 +69,19 @@ def purge_expired_command(dry_run: bool, today):
     )
     if failed:
         raise click.ClickException(f"{failed} pupil(s) could not be deleted.")
+
+
+def _purge_job_results(dry_run: bool) -> None:
+    from portfolio.jobs import services as jobs
+
+    if dry_run:
+        click.echo(f"Would delete {jobs.expired_results()} expired download(s).")
+        return
+    count = jobs.purge_expired()
+    click.echo(
+        f"Deleted {count.results} expired download(s), {count.rows} old job record(s) "
+        f"and {count.stray_files} stray file(s)."
+    )
 
 
 @click.command("export-portfolio")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
 from portfolio.extensions import db
 from portfolio.i18n import _
+from portfolio.jobs import services as jobs
 from portfolio.models import ConsentPurpose, GuardianLink, User
-from portfolio.privacy import audit, audit_log, bp, consent, lifecycle
-from portfolio.privacy.forms import ConsentActionForm
+from portfolio.privacy import audit_log, bp, consent, lifecycle
+from portfolio.privacy import takeaway as takeaway_job
+from portfolio.privacy.forms import ConfirmForm, ConsentActionForm
 
 
 def _page_arg() -> int:
@@ -103,32 +105,24 @@ def who_looked(pupil_id: int):
     return render_template("privacy/who_looked.html", acc=acc, pupil=acc.pupil, page=page)
 
 
-@bp.route("/privacy/<int:pupil_id>/take-away")
+@bp.route("/privacy/<int:pupil_id>/take-away", methods=["GET", "POST"])
 @login_required
 def takeaway(pupil_id: int):
+    """What the package holds; POST starts making it (a job whose page offers the ZIP)."""
     acc = access.load_pupil(current_user, pupil_id)
     access.require(acc.can_take_away())
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            flash(_("Please try again."), "error")
+            return redirect(url_for("privacy.takeaway", pupil_id=pupil_id))
+        job = takeaway_job.start_takeaway(current_user, acc.pupil)
+        db.session.commit()
+        return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "privacy/takeaway.html",
         acc=acc,
         pupil=acc.pupil,
         deletion_date=lifecycle.deletion_date(acc.pupil, acc.pupil.school),
-    )
-
-
-@bp.route("/privacy/<int:pupil_id>/take-away.zip")
-@login_required
-def takeaway_download(pupil_id: int):
-    acc = access.load_pupil(current_user, pupil_id)
-    access.require(acc.can_take_away())
-    package = lifecycle.takeaway_file(acc.pupil, acc)
-    # Recorded for guardians (record() skips the pupil's own download).
-    audit.record(
-        current_user, "takeaway", pupil_id=acc.pupil.id, school_id=acc.pupil.school_id, commit=True
-    )
-    return send_file(
-        package,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=lifecycle.takeaway_filename(acc.pupil),
+        form=ConfirmForm(),
+        latest=jobs.latest(current_user, takeaway_job.TAKEAWAY, pupil_id=acc.pupil.id),
     )

@@ -15,6 +15,7 @@ from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import SchoolClass
 from portfolio.roster import bp, slips
+from portfolio.roster import jobs as slip_jobs
 from portfolio.roster.forms import RosterCommitForm, RosterUploadForm, SlipsForm
 from portfolio.roster.parse import parse_roster
 from portfolio.roster.services import (
@@ -155,25 +156,15 @@ def class_slips(class_id: int):
     if request.method == "GET":
         form.pupils.data = []
     if form.validate_on_submit():
-        chosen = [p for p in pupils if p.id in set(form.pupils.data)]
-        passwords = slips.reset_passwords(chosen)
-        prepared = slips.prepare(
-            [(p, school_class.name, passwords[p.id]) for p in chosen],
+        job = slip_jobs.start_class_slips(
+            current_user,
+            school_class,
+            [p.id for p in pupils if p.id in set(form.pupils.data)],
             letters=form.letters.data,
-            fallback_locale=form.letter_locale.data,
-        )
-        pdf = slips.render(
-            current_user.school, prepared, title=_("Login slips %(name)s", name=school_class.name)
-        )
-        token = slips.OneTimeFiles().put(
-            pdf,
-            user_id=current_user.id,
-            filename=f"zugangsdaten-{re.sub(r'[^A-Za-z0-9-]', '', school_class.name)}.pdf",
+            locale=form.letter_locale.data,
         )
         db.session.commit()
-        return render_template(
-            "roster/slips_done.html", school_class=school_class, count=len(chosen), download=token
-        )
+        return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "roster/class_slips.html", form=form, school_class=school_class, pupils=pupils
     )

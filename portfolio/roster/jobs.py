@@ -1,0 +1,90 @@
+"""Login slips for pupils of a class as a background job.
+
+The new initial passwords are made in the worker and go straight into the PDF; the
+password hashes, the guardian codes and the job's result are committed together, so a
+job that fails or is interrupted changes no password. The PDF is a one-time download
+for the user who asked, kept at most 30 minutes (like `slips.OneTimeFiles`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import url_for
+
+from portfolio import access
+from portfolio.admin import services as account_services
+from portfolio.extensions import db
+from portfolio.i18n import _, _l
+from portfolio.jobs.services import JobContext, JobKind, register, start
+from portfolio.models import Job, SchoolClass, User
+from portfolio.roster import slips
+
+CLASS_SLIPS = "class_slips"
+
+
+def start_class_slips(
+    user: User, school_class: SchoolClass, pupil_ids: list[int], *, letters: bool, locale: str
+) -> Job:
+    """Queue slips (new passwords) for the chosen pupils of the class (flushes)."""
+    return start(
+        CLASS_SLIPS,
+        user,
+        params={
+            "class_id": school_class.id,
+            "class_name": school_class.name,
+            "pupil_ids": sorted(set(pupil_ids)),
+            "letters": bool(letters),
+            "letter_locale": locale,
+        },
+    )
+
+
+def _class(user: User, job: Job) -> SchoolClass | None:
+    school_class = db.session.get(SchoolClass, job.params["class_id"])
+    return school_class if access.can_print_slips(user, school_class) else None
+
+
+def _run(ctx: JobContext) -> None:
+    school_class = _class(ctx.user, ctx.job)
+    if school_class is None:
+        ctx.fail("gone")
+    wanted = set(ctx.params["pupil_ids"])
+    chosen = [p for p in account_services.class_pupils(school_class) if p.id in wanted]
+    if not chosen:
+        ctx.fail("no_pupils", name=school_class.name)
+    ctx.progress(0, len(chosen) + 1)
+    passwords = {}
+    for count, pupil in enumerate(chosen, start=1):
+        passwords.update(slips.reset_passwords([pupil]))
+        ctx.progress(count, len(chosen) + 1)
+    prepared = slips.prepare(
+        [(p, school_class.name, passwords[p.id]) for p in chosen],
+        letters=ctx.params["letters"],
+        fallback_locale=ctx.params["letter_locale"],
+    )
+    pdf = slips.render(
+        ctx.user.school,
+        prepared,
+        title=_("Login slips %(name)s", name=school_class.name),
+    )
+    with ctx.result(f"zugangsdaten-{re.sub(r'[^A-Za-z0-9-]', '', school_class.name)}.pdf") as out:
+        out.write(pdf)
+    ctx.progress(len(chosen) + 1, len(chosen) + 1)
+
+
+register(
+    JobKind(
+        name=CLASS_SLIPS,
+        run=_run,
+        title=lambda job: _("Login slips %(name)s", name=job.params["class_name"]),
+        allowed=lambda user, job: _class(user, job) is not None,
+        origin=lambda job: url_for("roster.class_slips", class_id=job.params["class_id"]),
+        messages={
+            "no_pupils": _l("None of the chosen pupils is in class %(name)s any more."),
+        },
+        one_time=True,
+        keep=dt.timedelta(minutes=30),
+    )
+)

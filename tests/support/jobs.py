@@ -1,0 +1,54 @@
+"""Background jobs in tests: the queue is in memory (conftest) and runs when told to.
+
+`run_jobs()` does what a worker does with every waiting message, in this process;
+`follow(client, response)` walks a user's journey from the page that started a job to
+its page and returns that page once the job has run.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from portfolio.jobs.queue import get_huey
+
+
+def run_jobs(app=None) -> int:
+    """Run every queued task here and now (as `flask jobs worker` would); how many ran."""
+    huey = get_huey(app or current_app._get_current_object())
+    count = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        count += 1
+    return count
+
+
+def job_url(response) -> str:
+    """The job page a start request redirected to."""
+    assert response.status_code == 302, response.status_code
+    location = response.headers["Location"]
+    assert re.search(r"/jobs/\d+$", location), location
+    return location
+
+
+def follow(client, response, *, run: bool = True):
+    """Run the queued jobs, open the job page; returns (page HTML, download URL or None)."""
+    url = job_url(response)
+    if run:
+        run_jobs()
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    found = re.search(r'href="(/jobs/\d+/download)"', html)
+    return html, found.group(1) if found else None
+
+
+def fetch(client, start_url: str, data: dict | None = None):
+    """POST to a page that starts a job, run it, download the result (the response)."""
+    started = client.post(start_url, data=data or {})
+    if started.status_code != 302:
+        return started
+    _page, download = follow(client, started)
+    assert download, "the job page offers no download"
+    return client.get(download)
