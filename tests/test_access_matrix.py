@@ -144,6 +144,16 @@ def _class_9a(ctx):
     return {"class_id": ctx.w.class_9a.id}
 
 
+def _job(ctx):
+    """A finished take-away job that the subject pupil asked for."""
+    return {"job_id": ctx.c.job.id}
+
+
+def _class_job(ctx):
+    """A finished class ZIP that the class teacher of 9a asked for."""
+    return {"job_id": ctx.t.class_job}
+
+
 # Method + rule -> one or more rows. Keep it sorted by blueprint.
 ROUTES: dict[str, Route | list[Route]] = {
     # -- main -------------------------------------------------------------------------------
@@ -292,7 +302,9 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /export/pupil/<int:pupil_id>/summary.pdf": Route(
         _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
     ),
-    "GET /export/class/<int:class_id>.zip": Route(_class_9a, allow(200, CT, STUBO)),
+    "POST /export/class/<int:class_id>/zip": Route(
+        _class_9a, allow(ANY, CT, STUBO), data=lambda ctx: {}
+    ),
     # -- guardian ---------------------------------------------------------------------------
     "GET /family/": Route(expect=allow(200, GUARDIANS)),
     "GET /family/child/<int:pupil_id>": Route(_pid, allow(200, GUARD), True),
@@ -324,6 +336,20 @@ ROUTES: dict[str, Route | list[Route]] = {
         True,
         form_from="teacher",
     ),
+    # -- jobs: only the user who asked, while the rule of what the job makes still holds ----
+    "GET /jobs/": Route(expect=LOGIN_ANY()),
+    "GET /jobs/<int:job_id>": [
+        Route(_job, OWNER_ONLY(), True, note="the pupil's own take-away job"),
+        Route(_class_job, allow(200, CT), note="the class teacher's ZIP; the StuBO may not"),
+    ],
+    "GET /jobs/<int:job_id>.json": [
+        Route(_job, OWNER_ONLY(), True),
+        Route(_class_job, allow(200, CT)),
+    ],
+    "GET /jobs/<int:job_id>/download": [
+        Route(_job, OWNER_ONLY(), True),
+        Route(_class_job, allow(200, CT)),
+    ],
     # -- notifications, privacy -------------------------------------------------------------
     "GET /news/": Route(expect=LOGIN_ANY()),
     "GET /privacy/": Route(expect=allow(302, PUPILS, guardian=200, other_guardian=200)),
@@ -337,7 +363,9 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "GET /privacy/<int:pupil_id>/who-looked": Route(_pid, allow(200, SELF, GUARD), True),
     "GET /privacy/<int:pupil_id>/take-away": Route(_pid, allow(200, SELF, GUARD), True),
-    "GET /privacy/<int:pupil_id>/take-away.zip": Route(_pid, allow(200, SELF, GUARD), True),
+    "POST /privacy/<int:pupil_id>/take-away": Route(
+        _pid, allow(ANY, SELF, GUARD), True, data=lambda ctx: {}
+    ),
     # -- pupil ------------------------------------------------------------------------------
     "GET /portfolio/": Route(expect=PUPILS_OWN()),
     "GET /portfolio/timeline": Route(expect=PUPILS_OWN()),

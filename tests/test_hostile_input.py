@@ -37,7 +37,6 @@ WRITERS = ("anon", "pupil", "admin", "teacher", "stubo", "guardian", "counsellor
 SUCCESS_PAGES = {
     "POST /pupils/<int:pupil_id>/reset-password",
     "POST /admin/staff/new",
-    "POST /admin/classes/<int:class_id>/slips",
     "POST /admin/roster/<token>",
     "POST /portfolio/rate/<token>",
     "POST /admin/roster",
