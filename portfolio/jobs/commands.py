@@ -28,10 +28,10 @@ def worker_command(threads: int | None, verbose: bool) -> None:
     SIGTERM: stop at once, interrupted jobs are run again by the next worker)."""
     app = current_app._get_current_object()
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("huey").setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in ("huey", "portfolio"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     huey = queue.get_huey(app)
     db.session.remove()
     db.engine.dispose()  # no connection opened before starting is shared with the threads
@@ -41,6 +41,10 @@ def worker_command(threads: int | None, verbose: bool) -> None:
         worker_type="thread",
         periodic=True,
         check_worker_health=True,
+        # SQLite is polled: at most a second between looks when idle (Redis blocks).
+        initial_delay=0.1,
+        backoff=1.15,
+        max_delay=1.0,
     )
     click.echo(f"Jobs worker started ({_describe(app.config['JOBS_URL'])}).", err=True)
     watchdog.start()
