@@ -45,7 +45,7 @@ help:
 	@echo "make translations-compile compile translations/*/LC_MESSAGES/*.po"
 	@echo "make db                   flask db upgrade"
 	@echo "make seed                 load the demo data (prints the demo logins)"
-	@echo "make run                  install, compile, migrate, seed, serve on http://127.0.0.1:5000"
+	@echo "make run                  install, compile, migrate, seed, serve on http://127.0.0.1:5000 (+ a jobs worker)"
 	@echo "make test                 lint, then the full suite on SQLite (with browser tests) and on a"
 	@echo "                           throwaway PostgreSQL (PYTEST_ARGS=...)"
 	@echo "make test-quick           unit tests on SQLite only, in parallel: no browser, no PostgreSQL"
@@ -124,9 +124,13 @@ db: install
 seed: install
 	$(FLASK) --app wsgi seed-demo
 
-# run: everything needed for a local demo, then the development server
+# run: everything needed for a local demo, then one jobs worker (embedded SQLite queue in
+# instance/) in the background and the development server; the worker stops with the server.
 run: sysdeps-run install translations-compile db seed
 	@echo "Open http://127.0.0.1:5000"
+	@$(FLASK) --app wsgi jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(FLASK) --app wsgi run --host 127.0.0.1 --port 5000
 
 # test: lint, then the whole suite on SQLite, then on a throwaway PostgreSQL (stopped even on failure)
