@@ -1,7 +1,8 @@
 """Browser tests: one live server and one Chromium per test session.
 
-The server is the real application (`wsgi:app` under gunicorn) on a fresh SQLite database
-in a temporary folder, migrated with `flask db upgrade` and filled with `flask seed-demo`.
+The server is the real application (`wsgi:app` under gunicorn, with one `flask jobs worker`
+beside it, as `make run` starts them) on a fresh SQLite database in a temporary folder,
+migrated with `flask db upgrade` and filled with `flask seed-demo`.
 Each test gets a new browser context; every request a page makes is recorded and any host
 other than the app's fails the test (the pages must load nothing from third parties).
 """
@@ -191,10 +192,20 @@ def live_server() -> LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    # One jobs worker on the embedded queue beside the server, as `make run` starts it.
+    with open(folder / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [_bin("flask"), "--app", "wsgi", "jobs", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_up(server.url, proc, server.log)
         yield server
     finally:
+        stop(worker)
         stop(proc)
         if not os.environ.get("E2E_KEEP_SERVER_FOLDER"):
             shutil.rmtree(folder, ignore_errors=True)
