@@ -276,6 +276,20 @@ def test_a_job_whose_worker_stopped_beating_is_queued_again_and_completes(world,
     assert client_for(world.teacher).get(f"/jobs/{stale.id}/download").status_code == 200
 
 
+def test_the_watchdog_never_takes_a_job_from_its_own_process(world):
+    """A worker busy rendering may beat late on a loaded machine; its own watchdog knows
+    the job is alive (other processes go by the heartbeat)."""
+    job = _running(world, attempts=1, beat_ago=3600)
+    services._HELD[job.id] = job.worker
+    try:
+        assert services.requeue_stale() == 0
+    finally:
+        services._HELD.pop(job.id)
+    db.session.expire_all()
+    assert job.state == JobState.RUNNING
+    assert services.requeue_stale() == 1
+
+
 def test_a_job_interrupted_too_often_fails_with_a_message(world, client_for, app):
     job = _running(world, attempts=app.config["JOBS_MAX_ATTEMPTS"], beat_ago=3600)
     assert services.requeue_stale() == 0

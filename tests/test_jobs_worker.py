@@ -26,7 +26,7 @@ from portfolio.models import AuditEvent, Job, JobState, Role
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-HEARTBEAT = 0.5  # seconds: a silent worker's job is queued again after 1.5 s
+HEARTBEAT = 1.0  # seconds: a silent worker's job is queued again after 3 s
 PUPILS = 6
 
 

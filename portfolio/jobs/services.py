@@ -332,6 +332,12 @@ class Heartbeat(threading.Thread):
             log.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
 
 
+#: Jobs this process is running now (job id -> worker token): its own watchdog never takes
+#: them away, however slow their heartbeat is on a busy machine.
+_HELD: dict[int, str] = {}
+_HELD_LOCK = threading.Lock()
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}/{secrets.token_hex(4)}"
 
@@ -386,8 +392,18 @@ def execute(job_id: int) -> None:
     beat = Heartbeat(db.engine, job_id, worker, float(current_app.config["JOBS_HEARTBEAT_SECONDS"]))
     ctx = JobContext(job, beat)
     beat.start()
+    with _HELD_LOCK:
+        _HELD[job_id] = worker
     try:
-        with _job_request(job):
+        _run_held(job_id, worker, kind, ctx, beat)
+    finally:
+        with _HELD_LOCK:
+            _HELD.pop(job_id, None)
+
+
+def _run_held(job_id: int, worker: str, kind: JobKind, ctx: JobContext, beat: Heartbeat) -> None:
+    try:
+        with _job_request(ctx.job):
             kind.run(ctx)
         if ctx.result_key is None:
             raise RuntimeError(f"job kind {kind.name} wrote no result")
@@ -488,7 +504,11 @@ def requeue_stale(now: dt.datetime | None = None) -> int:
         )
     ).all()
     requeued = 0
+    with _HELD_LOCK:
+        held = set(_HELD.values())
     for job_id, attempts, worker in stale:
+        if worker in held:
+            continue  # running in this very process: alive, only slow to beat
         if attempts >= int(config["JOBS_MAX_ATTEMPTS"]):
             _settle(
                 job_id,
