@@ -1,6 +1,6 @@
 """Background jobs: the journey from "start" to the download, errors, expiry, who may see
 what, and the bookkeeping that makes jobs survive crashed workers. The queue is in
-memory here and runs when the test says so (tests/job_helpers.py); real worker processes
+memory here and runs when the test says so (tests/support/jobs.py); real worker processes
 are in test_jobs_worker.py."""
 
 from __future__ import annotations

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import _user
-from job_helpers import job_url
-from pdf_fixtures import add_entry
 
 from portfolio.extensions import db
 from portfolio.jobs import queue
 from portfolio.models import AuditEvent, Job, JobState, Role
+from tests.support.jobs import job_url
+from tests.support.pdf_fixtures import add_entry
+from tests.support.world import make_user
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def workers(app, sqlite_queue, tmp_path):
 def big_class(world):
     """Class 9a with enough pupils that a ZIP takes a few seconds."""
     for n in range(PUPILS - 2):
-        pupil = _user(world.school, [Role.PUPIL], f"Kim{n}", "Extra", cls=world.class_9a)
+        pupil = make_user(world.school, [Role.PUPIL], f"Kim{n}", "Extra", cls=world.class_9a)
         add_entry(
             pupil, "reflection", {"title": f"Mark{n}", "text": "x" * 200}, share=("teachers",)
         )
