@@ -63,16 +63,19 @@ def seed_reference_data(school: School) -> None:
             sa.select(StandardElement.key).where(StandardElement.school_id == school.id)
         )
     )
-    for position, (key, _name, grades, kind, mandatory, _desc) in enumerate(DEFAULT_ELEMENTS):
-        if key not in have_el:
+    for position, el in enumerate(DEFAULT_ELEMENTS):
+        if el.key not in have_el:
             db.session.add(
                 StandardElement(
                     school_id=school.id,
-                    key=key,
-                    grades=grades,
-                    entry_kind=kind,
-                    mandatory=mandatory,
+                    key=el.key,
+                    grades=el.grades,
+                    entry_kind=el.entry_kind,
+                    mandatory=el.mandatory,
                     position=position,
+                    half_year=el.half_year,
+                    every_half_year=el.every_half_year,
+                    school_organised=el.school_organised,
                 )
             )
     have_q = set(db.session.scalars(sa.select(Quality.key).where(Quality.school_id == school.id)))

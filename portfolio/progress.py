@@ -1,14 +1,44 @@
-"""How far pupils are with the standard elements: the timeline, overviews, dashboards.
+"""A pupil's progress through the KAoA standard elements: the one model every view reads.
 
-Computed with a fixed number of queries for any number of pupils: one statement with
-grouped counts over entries, agreements and guidance records (and the elements,
-cached per request).
+The rules, in one place:
+
+* **Steps.** An active standard element takes place in the grades of
+  `StandardElement.grades`: one step per grade, or one per half-year of each grade when
+  it repeats every half-year (`every_half_year`: Beratung). `half_year` says in which half
+  of its *first* grade an element takes place (Potenzialanalyse 8/1, Berufsfelderkundung
+  8/2, Anschlussvereinbarung 9/2); in later grades it belongs to the whole grade.
+* **An event counts where it happened, never later.** An entry counts in `Entry.grade`, an
+  agreement in `Agreement.grade`, a guidance record in the grade of the pupil's class in
+  the school year of `held_on` (ClassMembership history; before the first school year the
+  app knows, one grade less per year). The half-year of an event is its date against
+  `SchoolYear.second_half_on` (NRW: 1 February). A session in grade 8 is never one of grade 9.
+* **States of a step.** `done`: an entry marked finished, a signed (locked) agreement, a
+  guidance session held. `in_progress`: something documented, not finished. Otherwise
+  `due` once its time has come (an earlier grade, or the current grade from its
+  half-year), `not_started` before that, and `optional` for an element that is not
+  mandatory.
+* **The figure** ("x of y done", the bar, the percent) counts the steps of the pupil's
+  current grade that are mandatory, organised by the school and due (or done already).
+  Done counts 1, everything else 0 (in progress does not count half); the percent is
+  round(100 * x / y). `Figure` is the only place that computes it, so the pupil, the
+  parents, the class teacher, the StuBO and the counsellor read the same number.
+* **Visibility.** Taking part in what the school organises is the school's knowledge.
+  Elements that are the pupil's own work (`school_organised` false: strengths, goals, CV,
+  study orientation) appear in the pupil's own timeline only (`own_work=True`); no other
+  view asks for them, not even for their state.
+
+Queries: for any number of pupils, one statement for their class history and one for the
+events (`event_counts_query`: per pupil, element, grade and half-year, how many events
+and how many of them done), plus the school's elements once per request.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import g, has_app_context
@@ -16,6 +46,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from portfolio.extensions import db
+from portfolio.i18n import _l
 from portfolio.models import (
     GRADE_ORDER,
     Agreement,
@@ -24,29 +55,245 @@ from portfolio.models import (
     EntryStatus,
     GuidanceRecord,
     ReviewState,
+    School,
     SchoolClass,
     SchoolYear,
     StandardElement,
     User,
 )
+from portfolio.reference import element_name
 
-OPEN = "open"
+DUE = "due"
+NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
 DONE = "done"
-_RANK = {OPEN: 0, IN_PROGRESS: 1, DONE: 2}
+OPTIONAL = "optional"
+STATES = (DUE, NOT_STARTED, IN_PROGRESS, DONE, OPTIONAL)
+
+#: How each state reads, wherever it is shown (never colour alone).
+STATE_LABELS = {
+    DONE: _l("done"),
+    IN_PROGRESS: _l("in progress"),
+    DUE: _l("due"),
+    NOT_STARTED: _l("not yet due"),
+    OPTIONAL: _l("optional"),
+}
+#: A due step of an earlier grade: the app knows only that nothing was documented.
+PAST_DUE_LABEL = _l("not documented")
+HALF_LABELS = {1: _l("1st half-year"), 2: _l("2nd half-year")}
+
+#: Default deadline (month, day) of the grade-9 agreement when the school has set none.
+DEFAULT_AGREEMENT_DEADLINE = (5, 31)
+
+#: The career-orientation grades shown on a timeline.
+SEK1 = ("8", "9", "10")
+#: Grade sequences, to count back from a known class to an earlier school year.
+_SEQUENCES = (
+    ("5", "6", "7", "8", "9", "10", "EF", "Q1", "Q2"),
+    ("5", "6", "7", "8", "9", "10", "11", "12", "13"),
+)
+
+
+# -- figures ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """x of y done: the one computation behind every progress bar, text and percent."""
+
+    done: int = 0
+    total: int = 0
+    in_progress: int = 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def open(self) -> int:
+        return self.total - self.done
+
+
+# -- steps and their states ------------------------------------------------------------
+@dataclass(slots=True)
+class Step:
+    """One standard element in one grade (and half-year), with the pupil's state."""
+
+    element: StandardElement
+    grade: str
+    half: int | None
+    state: str
+    #: Whether the step is part of the figure (mandatory, school-organised, due or done).
+    counted: bool
+    is_past: bool = False
+    #: Whether its time has come (an earlier grade, or this grade from its half-year).
+    reached: bool = False
+    count: int = 0
+    feedback_requested: bool = False
+    #: The school's deadline (grade-9 agreement), if the step has one.
+    due_by: dt.date | None = None
+    overdue: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.element.key
+
+    @property
+    def name(self) -> str:
+        return element_name(self.element)
+
+    @property
+    def half_label(self) -> str:
+        return str(HALF_LABELS[self.half]) if self.half else ""
+
+    @property
+    def own_work(self) -> bool:
+        return not self.element.school_organised
+
+    @property
+    def label(self) -> str:
+        if self.state == DUE and self.is_past:
+            return str(PAST_DUE_LABEL)
+        return str(STATE_LABELS[self.state])
+
+    @property
+    def flagged(self) -> bool:
+        """A counted step whose time has come and of which nothing is documented."""
+        return self.counted and self.state == DUE
 
 
 @dataclass(slots=True)
-class ElementState:
-    state: str = OPEN
-    feedback_requested: bool = False
-    count: int = 0
+class GradeProgress:
+    """One grade of a pupil's timeline."""
 
-    def raise_to(self, state: str) -> None:
-        if _RANK[state] > _RANK[self.state]:
-            self.state = state
+    grade: str
+    position: int  # -1 past, 0 current, 1 future
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def is_current(self) -> bool:
+        return self.position == 0
+
+    @property
+    def is_past(self) -> bool:
+        return self.position < 0
+
+    @property
+    def is_future(self) -> bool:
+        return self.position > 0
+
+    @property
+    def figure(self) -> Figure:
+        counted = [s for s in self.steps if s.counted]
+        return Figure(
+            done=sum(1 for s in counted if s.state == DONE),
+            total=len(counted),
+            in_progress=sum(1 for s in counted if s.state == IN_PROGRESS),
+        )
+
+    @property
+    def school_steps(self) -> list[Step]:
+        return [s for s in self.steps if not s.own_work]
+
+    @property
+    def own_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.own_work]
+
+    @property
+    def flagged(self) -> list[Step]:
+        return [s for s in self.steps if s.flagged]
+
+    def by_element(self) -> dict[str, list[Step]]:
+        """Element key -> its steps in this grade (two for every-half-year elements)."""
+        cells: dict[str, list[Step]] = defaultdict(list)
+        for step in self.steps:
+            cells[step.key].append(step)
+        return dict(cells)
 
 
+@dataclass(slots=True)
+class PupilProgress:
+    pupil_id: int
+    grade: str | None
+    half: int | None
+    grades: list[GradeProgress] = field(default_factory=list)
+
+    @property
+    def current(self) -> GradeProgress | None:
+        return next((b for b in self.grades if b.is_current), None)
+
+    @property
+    def figure(self) -> Figure:
+        """The pupil's figure: the current grade's (empty without a class)."""
+        current = self.current
+        return current.figure if current else Figure()
+
+    @property
+    def flagged(self) -> list[Step]:
+        """Due steps of the current grade of which nothing is documented."""
+        current = self.current
+        return current.flagged if current else []
+
+    @property
+    def nothing_open(self) -> bool:
+        return not self.flagged
+
+    def next_step(self) -> Step | None:
+        """What to do next in the current grade: the first mandatory due step."""
+        current = self.current
+        if current is None:
+            return None
+        due = [s for s in current.steps if s.state == DUE]
+        return next((s for s in due if not s.own_work), due[0] if due else None)
+
+
+# -- grades -------------------------------------------------------------------------------
+def timeline_grades(grade: str | None) -> list[str]:
+    """Grades 8-10, and the Sek II years for pupils in the upper school."""
+    if grade in ("EF", "Q1", "Q2"):
+        return [*SEK1, "EF", "Q1", "Q2"]
+    if grade in ("11", "12", "13"):
+        return [*SEK1, "11", "12", "13"]
+    return list(SEK1)
+
+
+def shift_grade(grade: str | None, years: int) -> str | None:
+    """The grade `years` school years later (negative: earlier), or None off the scale."""
+    for sequence in _SEQUENCES:
+        if grade in sequence:
+            i = sequence.index(grade) + years
+            return sequence[i] if 0 <= i < len(sequence) else None
+    return None
+
+
+def _position(grade: str, current: str | None) -> int:
+    if current is None:
+        return 1
+    mine, now = GRADE_ORDER.get(grade, 0), GRADE_ORDER.get(current, 0)
+    return (mine > now) - (mine < now)
+
+
+def schedule(element: StandardElement) -> list[tuple[str, int | None]]:
+    """The (grade, half-year) steps of an element; half None is the whole grade."""
+    grades = element.grade_list
+    if element.every_half_year:
+        return [(g, h) for g in grades for h in (1, 2)]
+    return [(g, element.half_year if i == 0 else None) for i, g in enumerate(grades)]
+
+
+def agreement_deadline(school: School, today: dt.date) -> dt.date:
+    """The school's grade-9 agreement deadline (month and day) in the current school year."""
+    if school.agreement_deadline is not None:
+        month, day = school.agreement_deadline.month, school.agreement_deadline.day
+    else:
+        month, day = DEFAULT_AGREEMENT_DEADLINE
+    start = today.year if today.month >= 8 else today.year - 1
+    year = start if month >= 8 else start + 1
+    try:
+        return dt.date(year, month, day)
+    except ValueError:  # 29 February in a common year
+        return dt.date(year, month, 28)
+
+
+# -- the school's elements ----------------------------------------------------------------
 def elements_for_school(school_id: int) -> list[StandardElement]:
     """The school's active standard elements in order (cached for the request)."""
     cache = g.setdefault("_elements", {})
@@ -61,132 +308,49 @@ def elements_for_school(school_id: int) -> list[StandardElement]:
     return cache[school_id]
 
 
-def elements_for_grade(school_id: int, grade: str | None) -> list[StandardElement]:
-    return [el for el in elements_for_school(school_id) if grade is None or grade in el.grade_list]
+def visible_elements(school_id: int, *, own_work: bool = False) -> list[StandardElement]:
+    """The elements a view may show: the school-organised ones, the own work only for
+    the pupil herself."""
+    return [el for el in elements_for_school(school_id) if own_work or el.school_organised]
 
 
-def element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementState]]:
-    """State of every active element for each pupil: {pupil_id: {element_key: ElementState}}.
-
-    Cached for the request when asked for a list of ids (a page that shows progress
-    twice, e.g. summary and timeline, asks the database once).
-    """
-    if isinstance(pupil_ids, sa.Select):
-        return _element_states(school_id, pupil_ids)
-    ids = tuple(pupil_ids)
-    cache = g.setdefault("_element_states", {})
-    if (school_id, ids) not in cache:
-        cache[(school_id, ids)] = _element_states(school_id, list(ids))
-    return cache[(school_id, ids)]
+def elements_for_grade(
+    school_id: int, grade: str | None, *, own_work: bool = False
+) -> list[StandardElement]:
+    return [
+        el
+        for el in visible_elements(school_id, own_work=own_work)
+        if grade is None or grade in el.grade_list
+    ]
 
 
-def forget_states() -> None:
-    """Drop the request's cached states (after a write that changes them)."""
-    g.pop("_element_states", None)
+# -- class history ----------------------------------------------------------------------------
+class Year(NamedTuple):
+    start: int  # calendar year in which the school year starts
+    grade: str
+    second_half_on: dt.date
+    is_current: bool
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _states_change_with_writes(session, *args) -> None:
-    if has_app_context():
-        forget_states()
-
-
-def _element_states(school_id: int, pupil_ids) -> dict[int, dict[str, ElementState]]:
-    pupil_ids = list(pupil_ids) if not isinstance(pupil_ids, sa.Select) else pupil_ids
-    elements = elements_for_school(school_id)
-    result: dict[int, dict[str, ElementState]] = defaultdict(dict)
-    if isinstance(pupil_ids, list):
-        for pid in pupil_ids:
-            result[pid] = {}
-        if not pupil_ids:
-            return {}
-    ids_filter = pupil_ids
-
-    # One statement: entries counted per pupil, kind, status and review state; agreements
-    # (drafts and locked versions) and guidance records counted per pupil.
-    entries = (
+def class_history(pupil_ids) -> dict[int, list[Year]]:
+    """Each pupil's classes, one per school year, oldest first (one statement)."""
+    rows = db.session.execute(
         sa.select(
-            sa.literal("entry").label("source"),
-            Entry.pupil_id,
-            Entry.kind,
-            Entry.status,
-            Entry.review_state,
-            sa.func.count(Entry.id).label("n"),
-            sa.literal(0).label("locked"),
+            ClassMembership.pupil_id,
+            SchoolYear.starts_on,
+            SchoolClass.grade,
+            SchoolYear.second_half_on,
+            SchoolYear.is_current,
         )
-        .where(Entry.school_id == school_id, Entry.pupil_id.in_(ids_filter))
-        .group_by(Entry.pupil_id, Entry.kind, Entry.status, Entry.review_state)
+        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+        .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
+        .where(ClassMembership.pupil_id.in_(pupil_ids))
+        .order_by(ClassMembership.pupil_id, SchoolYear.starts_on)
     )
-    agreements = (
-        sa.select(
-            sa.literal("agreement"),
-            Agreement.pupil_id,
-            sa.literal("agreement"),
-            sa.null(),
-            sa.null(),
-            sa.func.count(Agreement.id),
-            sa.func.count(Agreement.locked_at),
-        )
-        .where(Agreement.school_id == school_id, Agreement.pupil_id.in_(ids_filter))
-        .group_by(Agreement.pupil_id)
-    )
-    guidance = (
-        sa.select(
-            sa.literal("guidance"),
-            GuidanceRecord.pupil_id,
-            sa.literal("guidance"),
-            sa.null(),
-            sa.null(),
-            sa.func.count(GuidanceRecord.id),
-            sa.literal(0),
-        )
-        .where(GuidanceRecord.school_id == school_id, GuidanceRecord.pupil_id.in_(ids_filter))
-        .group_by(GuidanceRecord.pupil_id)
-    )
-    per_kind: dict[tuple[int, str], ElementState] = {}
-    for source, pupil_id, kind, status, review_state, n, locked in db.session.execute(
-        sa.union_all(entries, agreements, guidance)
-    ):
-        if source == "agreement":
-            # A draft means in progress, a locked (signed) version done.
-            per_kind[(pupil_id, "agreement")] = ElementState(
-                state=DONE if locked else IN_PROGRESS, count=n
-            )
-        elif source == "guidance":
-            # At least one session recorded counts as done.
-            per_kind[(pupil_id, "guidance")] = ElementState(state=DONE, count=n)
-        else:
-            st = per_kind.setdefault((pupil_id, kind), ElementState())
-            st.count += n
-            st.raise_to(DONE if status == EntryStatus.DONE else IN_PROGRESS)
-            if review_state == ReviewState.REQUESTED:
-                st.feedback_requested = True
-
-    # Plain tuples: attribute access on ORM objects is slow in a pupils × elements loop.
-    keys = [(el.key, el.entry_kind or el.key) for el in elements]
-    pupils = set(result) | {pid for pid, _kind in per_kind}
-    for pid in pupils:
-        states = result[pid]
-        for key, kind in keys:
-            found = per_kind.get((pid, kind))
-            states[key] = (
-                ElementState(found.state, found.feedback_requested, found.count)
-                if found
-                else ElementState()
-            )
-    return dict(result)
-
-
-def progress_percent(states: dict[str, ElementState], keys: list[str] | None = None) -> int:
-    """Share of elements done (in progress counts half), as a whole percentage."""
-    relevant = [states[k] for k in (keys if keys is not None else states) if k in states]
-    if not relevant:
-        return 0
-    score = sum(
-        1.0 if s.state == DONE else 0.5 if s.state == IN_PROGRESS else 0.0 for s in relevant
-    )
-    return round(100 * score / len(relevant))
+    history: dict[int, list[Year]] = defaultdict(list)
+    for pupil_id, starts_on, grade, second_half_on, is_current in rows:
+        history[pupil_id].append(Year(starts_on.year, grade, second_half_on, is_current))
+    return history
 
 
 def current_classes(pupil_ids) -> dict[int, SchoolClass]:
@@ -214,15 +378,349 @@ def pupil_grade(pupil: User) -> str | None:
     return cls.grade if cls else None
 
 
-def grades_up_to(grade: str | None) -> list[str]:
-    """The career-orientation grades from 8 up to the given one (for the timeline)."""
-    sek1 = ["8", "9", "10"]
-    sek2 = ["EF", "Q1", "Q2"]
-    if grade in sek2:
-        return sek1 + sek2[: sek2.index(grade) + 1]
-    if grade in ("11", "12", "13"):
-        return sek1 + ["11", "12", "13"][: ["11", "12", "13"].index(grade) + 1]
-    if grade is None:
-        return sek1
-    order = GRADE_ORDER.get(grade, 8)
-    return [g for g in sek1 if GRADE_ORDER[g] <= max(order, 8)] or ["8"]
+# -- events --------------------------------------------------------------------------------
+class Counts(NamedTuple):
+    events: int
+    done: int
+    feedback: int
+
+
+def _day(column):
+    """The calendar day of a timestamp, in SQL (`date()` in SQLite and PostgreSQL)."""
+    return sa.func.date(column)
+
+
+def _school_year_start(day):
+    """SQL: the calendar year in which the school year of `day` starts (NRW: 1 August)."""
+    return sa.extract("year", day) - sa.case((sa.extract("month", day) < 8, 1), else_=0)
+
+
+def event_counts_query(school_id: int, pupil_ids, element_ids=None) -> sa.Select:
+    """One statement: per pupil, element, grade and half-year, the events and how many
+    of them are done (and wait for feedback).
+
+    Columns: pupil_id, element_id, grade, half, fallback_start, events, done, feedback.
+    `half` is set for elements that repeat every half-year only. `grade` is the stored
+    grade of the entry or agreement, else the grade of the pupil's class in the school
+    year of the event's date; when neither is known, `fallback_start` holds the start
+    year of that school year (the caller counts back from a known class).
+    `pupil_ids` may be a list or a SELECT of ids, so that per-class aggregates can be
+    built on top of this statement.
+    """
+    done = EntryStatus.DONE.value
+    requested = ReviewState.REQUESTED.value
+    events = sa.union_all(
+        sa.select(
+            Entry.pupil_id.label("pupil_id"),
+            Entry.kind.label("kind"),
+            Entry.grade.label("grade"),
+            _day(Entry.created_at).label("day"),
+            sa.case((Entry.status == done, 1), else_=0).label("done"),
+            sa.case((Entry.review_state == requested, 1), else_=0).label("feedback"),
+        ).where(Entry.school_id == school_id, Entry.pupil_id.in_(pupil_ids)),
+        sa.select(
+            Agreement.pupil_id,
+            sa.literal("agreement"),
+            Agreement.grade,
+            _day(Agreement.created_at),
+            sa.case((Agreement.locked_at.is_not(None), 1), else_=0),
+            sa.literal(0),
+        ).where(Agreement.school_id == school_id, Agreement.pupil_id.in_(pupil_ids)),
+        sa.select(
+            GuidanceRecord.pupil_id,
+            sa.literal("guidance"),
+            sa.null(),
+            GuidanceRecord.held_on,
+            sa.literal(1),
+            sa.literal(0),
+        ).where(GuidanceRecord.school_id == school_id, GuidanceRecord.pupil_id.in_(pupil_ids)),
+    ).subquery("ev")
+    years = (
+        sa.select(
+            ClassMembership.pupil_id,
+            SchoolClass.grade,
+            SchoolYear.starts_on,
+            SchoolYear.ends_on,
+            SchoolYear.second_half_on,
+        )
+        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+        .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
+        .where(ClassMembership.pupil_id.in_(pupil_ids))
+        .subquery("py")
+    )
+    el = sa.orm.aliased(StandardElement, name="el")
+    grade = sa.func.coalesce(events.c.grade, years.c.grade)
+    by_month = sa.case((sa.extract("month", events.c.day).between(2, 7), 2), else_=1)
+    half = sa.case(
+        (el.every_half_year.is_(False), sa.null()),
+        (years.c.second_half_on.is_(None), by_month),
+        (events.c.day >= years.c.second_half_on, 2),
+        else_=1,
+    )
+    # One row per event with its step; grouped outside, so that GROUP BY names columns
+    # (PostgreSQL does not match expressions that carry bound parameters).
+    per_event = (
+        sa.select(
+            events.c.pupil_id,
+            el.id.label("element_id"),
+            grade.label("grade"),
+            half.label("half"),
+            sa.case((grade.is_(None), _school_year_start(events.c.day))).label("fallback_start"),
+            events.c.done,
+            events.c.feedback,
+        )
+        .select_from(events)
+        .join(
+            el,
+            sa.and_(
+                el.school_id == school_id,
+                el.active.is_(True),
+                sa.func.coalesce(el.entry_kind, el.key) == events.c.kind,
+            ),
+        )
+        .outerjoin(
+            years,
+            sa.and_(
+                years.c.pupil_id == events.c.pupil_id,
+                events.c.day >= years.c.starts_on,
+                events.c.day <= years.c.ends_on,
+            ),
+        )
+    )
+    if element_ids is not None:
+        per_event = per_event.where(el.id.in_(element_ids))
+    step = per_event.subquery("step")
+    return sa.select(
+        step.c.pupil_id,
+        step.c.element_id,
+        step.c.grade,
+        step.c.half,
+        step.c.fallback_start,
+        sa.func.count().label("events"),
+        sa.func.sum(step.c.done).label("done"),
+        sa.func.sum(step.c.feedback).label("feedback"),
+    ).group_by(step.c.pupil_id, step.c.element_id, step.c.grade, step.c.half, step.c.fallback_start)
+
+
+def _grade_back(history: list[Year], start: int) -> str | None:
+    """The pupil's grade in the school year starting in `start`, counted from the
+    nearest school year the app knows."""
+    if not history:
+        return None
+    nearest = min(history, key=lambda y: (abs(y.start - start), -y.start))
+    return shift_grade(nearest.grade, start - nearest.start)
+
+
+def event_counts(
+    school_id: int, pupil_ids, history: dict[int, list[Year]], element_ids=None
+) -> dict[tuple[int, int, str, int | None], Counts]:
+    """{(pupil_id, element_id, grade, half): Counts} for the pupils (one statement)."""
+    found: dict[tuple[int, int, str, int | None], Counts] = {}
+    rows = db.session.execute(event_counts_query(school_id, pupil_ids, element_ids))
+    for pupil_id, element_id, grade, half, fallback_start, n, done, feedback in rows:
+        if grade is None:
+            grade = _grade_back(history.get(pupil_id, []), int(fallback_start))
+            if grade is None:
+                continue
+        key = (pupil_id, element_id, grade, int(half) if half is not None else None)
+        old = found.get(key, Counts(0, 0, 0))
+        found[key] = Counts(
+            old.events + n, old.done + int(done or 0), old.feedback + int(feedback or 0)
+        )
+    return found
+
+
+# -- putting it together ---------------------------------------------------------------------
+def _state(counts: Counts | None, mandatory: bool, reached: bool) -> str:
+    if counts is not None and counts.done:
+        return DONE
+    if counts is not None and counts.events:
+        return IN_PROGRESS
+    if not mandatory:
+        return OPTIONAL
+    return DUE if reached else NOT_STARTED
+
+
+def _reached(position: int, half: int | None, current_half: int | None) -> bool:
+    if position != 0:
+        return position < 0
+    return half is None or (current_half or 1) >= half
+
+
+def _current(history: list[Year], today: dt.date) -> tuple[str | None, int | None]:
+    year = next((y for y in history if y.is_current), None)
+    if year is None:
+        return None, None
+    return year.grade, (2 if today >= year.second_half_on else 1)
+
+
+def _deadline(school: School | None, element: StandardElement, grade: str, today: dt.date):
+    """The agreement's school deadline applies in its first grade (9)."""
+    if school is None or element.entry_kind != "agreement" or grade != element.grade_list[0]:
+        return None
+    return agreement_deadline(school, today)
+
+
+def build(
+    pupil_id: int,
+    elements: list[StandardElement],
+    history: list[Year],
+    counts: dict[tuple[int, int, str, int | None], Counts],
+    today: dt.date,
+    *,
+    school: School | None = None,
+    current_only: bool = False,
+) -> PupilProgress:
+    """A pupil's progress from the loaded history and event counts (no queries)."""
+    grade, half = _current(history, today)
+    result = PupilProgress(pupil_id, grade, half)
+    grades = [grade] if current_only and grade else timeline_grades(grade)
+    if current_only and not grade:
+        grades = []
+    for g_ in grades:
+        block = GradeProgress(g_, _position(g_, grade))
+        for el in elements:
+            for step_grade, step_half in schedule(el):
+                if step_grade != g_:
+                    continue
+                counted_in = step_half if el.every_half_year else None
+                found = counts.get((pupil_id, el.id, g_, counted_in))
+                reached = _reached(block.position, step_half, half)
+                state = _state(found, el.mandatory, reached)
+                step = Step(
+                    el,
+                    g_,
+                    step_half,
+                    state,
+                    counted=bool(
+                        el.mandatory and el.school_organised and (reached or state == DONE)
+                    ),
+                    is_past=block.is_past,
+                    reached=reached,
+                    count=found.events if found else 0,
+                    feedback_requested=bool(found and found.feedback),
+                    due_by=_deadline(school, el, g_, today) if block.is_current else None,
+                )
+                step.overdue = bool(step.due_by and state != DONE and today > step.due_by)
+                block.steps.append(step)
+        if block.steps:
+            result.grades.append(block)
+    return result
+
+
+def of_pupils(
+    school_id: int,
+    pupil_ids: Iterable[int],
+    *,
+    own_work: bool = False,
+    current_only: bool = False,
+    today: dt.date | None = None,
+) -> dict[int, PupilProgress]:
+    """Progress of each pupil (two statements, cached for the request).
+
+    `own_work=True` only for the pupil's own pages; `current_only` for lists that show
+    the current grade alone.
+    """
+    ids = tuple(pupil_ids)
+    today = today or dt.date.today()
+    cache = g.setdefault("_progress", {})
+    key = (school_id, ids, own_work, current_only, today)
+    if key in cache:
+        return cache[key]
+    elements = visible_elements(school_id, own_work=own_work)
+    result: dict[int, PupilProgress] = {}
+    if ids:
+        history = class_history(ids)
+        counts = event_counts(school_id, ids, history, [el.id for el in elements])
+        school = db.session.get(School, school_id)
+        for pid in ids:
+            result[pid] = build(
+                pid,
+                elements,
+                history.get(pid, []),
+                counts,
+                today,
+                school=school,
+                current_only=current_only,
+            )
+    cache[key] = result
+    return result
+
+
+def of_pupil(pupil: User, *, own_work: bool = False, today: dt.date | None = None) -> PupilProgress:
+    """One pupil's progress over all grades of the timeline."""
+    return of_pupils(pupil.school_id, [pupil.id], own_work=own_work, today=today)[pupil.id]
+
+
+def forget() -> None:
+    """Drop the request's cached progress (after a write that changes it)."""
+    if has_app_context():
+        g.pop("_progress", None)
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _progress_changes_with_writes(session, *args) -> None:
+    forget()
+
+
+# -- aggregates for staff overviews ------------------------------------------------------------
+@dataclass(slots=True)
+class StepTally:
+    """How many pupils are how far with one step (an element in a half-year)."""
+
+    element: StandardElement
+    half: int | None
+    counted: bool = False
+    pupils: int = 0
+    states: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
+
+    @property
+    def name(self) -> str:
+        return element_name(self.element)
+
+    @property
+    def half_label(self) -> str:
+        return str(HALF_LABELS[self.half]) if self.half else ""
+
+    @property
+    def done(self) -> int:
+        return self.states[DONE]
+
+    @property
+    def in_progress(self) -> int:
+        return self.states[IN_PROGRESS]
+
+    @property
+    def not_done(self) -> int:
+        return self.pupils - self.done - self.in_progress
+
+    @property
+    def figure(self) -> Figure:
+        """Pupils done of all pupils (the same `Figure` as a pupil's)."""
+        return Figure(self.done, self.pupils, self.in_progress)
+
+
+def tally(grade: str, progresses: Iterable[PupilProgress], elements) -> list[StepTally]:
+    """Per step of `grade`, how many of the pupils are in each state."""
+    tallies = {
+        (el.id, half): StepTally(el, half)
+        for el in elements
+        for step_grade, half in schedule(el)
+        if step_grade == grade
+    }
+    for progress in progresses:
+        block = progress.current
+        if block is None or block.grade != grade:
+            continue
+        for step in block.steps:
+            t = tallies.get((step.element.id, step.half))
+            if t is None:
+                continue
+            t.pupils += 1
+            t.states[step.state] += 1
+            t.counted = t.counted or bool(
+                step.reached and step.element.mandatory and step.element.school_organised
+            )
+    return list(tallies.values())

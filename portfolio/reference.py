@@ -7,19 +7,40 @@ keeps a default name sees it in every language.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from portfolio.i18n import _l
 
-# key, English msgid of the name, grades, entry kind, mandatory, description msgid
-DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
-    (
+
+class DefaultElement(NamedTuple):
+    """A default standard element as schools get it (then adjustable per school)."""
+
+    key: str
+    name: object  # English msgid
+    grades: str  # "8", "9,10", "EF,Q1"
+    entry_kind: str | None  # an EntryKind, or "guidance" / "agreement"
+    mandatory: bool
+    description: object
+    #: Half-year (1, 2) of its first grade in which it takes place; None: the whole grade.
+    half_year: int | None = None
+    #: One step per half-year of each grade (Beratung).
+    every_half_year: bool = False
+    #: Organised by the school (staff may know that the pupil took part); False: own work.
+    school_organised: bool = True
+
+
+#: The KAoA standard elements (the programme's defaults) and the pupil's own work.
+DEFAULT_ELEMENTS: list[DefaultElement] = [
+    DefaultElement(
         "strengths",
         _l("Strengths and interests"),
         "8,9,10",
         "strengths",
         True,
         _l("Rate your own strengths and interests, and ask others how they see you."),
+        school_organised=False,
     ),
-    (
+    DefaultElement(
         "potenzialanalyse",
         _l("Potential analysis"),
         "8",
@@ -28,16 +49,18 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         _l(
             "A day with an external provider to find out what you are good at, with a results talk."
         ),
+        half_year=1,
     ),
-    (
+    DefaultElement(
         "berufsfelderkundung",
         _l("Occupational field exploration"),
         "8",
         "berufsfelderkundung",
         True,
         _l("Three days in companies, one occupational field a day."),
+        half_year=2,
     ),
-    (
+    DefaultElement(
         "praktikum",
         _l("Work placement"),
         "9",
@@ -45,7 +68,7 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         True,
         _l("Two to three weeks in a company: daily log, report and evaluation."),
     ),
-    (
+    DefaultElement(
         "praxiskurs",
         _l("Practical course"),
         "9,10",
@@ -53,7 +76,7 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         False,
         _l("Three or five days of practice in a company or with a provider, for selected pupils."),
     ),
-    (
+    DefaultElement(
         "langzeitpraktikum",
         _l("Long-term placement"),
         "8,9,10",
@@ -61,32 +84,43 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         False,
         _l("One or two days a week in a company for about a year."),
     ),
-    (
+    DefaultElement(
         "beratung",
         _l("Guidance sessions"),
         "8,9,10",
         "guidance",
         True,
         _l("Talks with your class teacher, the StuBO or the Berufsberatung, every half-year."),
+        every_half_year=True,
     ),
-    (
+    DefaultElement(
         "ziele",
         _l("Goals"),
         "8,9,10",
         "goal",
         True,
         _l("What you want to reach next, and the steps to get there."),
+        school_organised=False,
     ),
-    (
+    DefaultElement(
         "anschlussvereinbarung",
         _l("Transition agreement"),
-        "9,10",
+        "9,10,Q1",
         "agreement",
         True,
         _l("Your plan for after school, agreed and signed with your parents and your teacher."),
+        half_year=2,
     ),
-    ("lebenslauf", _l("CV"), "9,10", "cv", False, _l("Your CV for applications.")),
-    (
+    DefaultElement(
+        "lebenslauf",
+        _l("CV"),
+        "9,10",
+        "cv",
+        False,
+        _l("Your CV for applications."),
+        school_organised=False,
+    ),
+    DefaultElement(
         "sek2_standort",
         _l("Sek II: Where do I stand?"),
         "EF",
@@ -94,7 +128,7 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         True,
         _l("Where do I stand? What interests me?"),
     ),
-    (
+    DefaultElement(
         "sek2_ek1",
         _l("Sek II: Decision competence I"),
         "EF",
@@ -102,7 +136,7 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         True,
         _l("What are my strengths and wishes?"),
     ),
-    (
+    DefaultElement(
         "sek2_praxis",
         _l("Sek II: Practical elements"),
         "EF,Q1",
@@ -110,7 +144,7 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         True,
         _l("At least five days of practice in a company or university."),
     ),
-    (
+    DefaultElement(
         "sek2_ek2",
         _l("Sek II: Decision competence II"),
         "Q1",
@@ -118,17 +152,18 @@ DEFAULT_ELEMENTS: list[tuple[str, object, str, str | None, bool, object]] = [
         True,
         _l("What are my next planning and decision steps?"),
     ),
-    (
+    DefaultElement(
         "studienorientierung",
         _l("Study orientation"),
         "EF,Q1,Q2",
         "studienorientierung",
         False,
         _l("Self-assessments such as the Agentur für Arbeit's Check-U, university visits."),
+        school_organised=False,
     ),
 ]
-ELEMENT_NAMES = {key: name for key, name, *_rest in DEFAULT_ELEMENTS}
-ELEMENT_DESCRIPTIONS = {row[0]: row[5] for row in DEFAULT_ELEMENTS}
+ELEMENT_NAMES = {el.key: el.name for el in DEFAULT_ELEMENTS}
+ELEMENT_DESCRIPTIONS = {el.key: el.description for el in DEFAULT_ELEMENTS}
 
 DEFAULT_QUALITIES: list[tuple[str, object]] = [
     ("reliability", _l("Reliability")),

@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portfolio import accounts
+from portfolio import accounts, progress
 from portfolio.extensions import db
 from portfolio.guidance import services as guidance
 from portfolio.models import (
@@ -195,11 +195,19 @@ def test_consents_of_young_children_wait_for_the_guardian(world, client_for):
 
 
 def test_progress_shows_the_standard_elements(world, client_for):
-    _record(world, "Gespräch", shared=False)
+    _record(world, "Gespräch", shared=False)  # the session happened: the school knows
+    db.session.add(  # her own work: not even its state
+        Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="strengths", grade="9")
+    )
+    db.session.commit()
     page = _page(client_for(world.guardian), f"/family/child/{world.pupil.id}")
     assert "Grade 8" in page and "Grade 9" in page
     assert "Guidance sessions" in page and "Work placement" in page
-    assert re.search(r'<progress id="progress-bar" value="\d+" max="100">', page)
+    assert "Strengths and interests" not in page
+    figure = progress.of_pupil(world.pupil).figure
+    bar = re.search(r'<progress id="progress-bar" max="(\d+)" value="(\d+)">', page)
+    assert bar and (int(bar[1]), int(bar[2])) == (figure.total, figure.done)
+    assert f"Grade 9: {figure.done} of {figure.total} done" in page
 
 
 @pytest.mark.parametrize("locale", ["tr", "ar"])

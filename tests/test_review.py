@@ -67,57 +67,78 @@ def test_placement_without_evaluation(world):
 
 def test_overdue_goals(world):
     due = TODAY - dt.timedelta(days=10)
-    _entry(world.pupil, "goal", {"goal": "Bewerbung", "state": "in_progress"}, next_due_on=due)
+    _entry(
+        world.pupil,
+        "goal",
+        {"goal": "Bewerbung", "state": "in_progress"},
+        next_due_on=due,
+        share_teachers=True,
+    )
     _entry(
         world.pupil,
         "goal",
         {"goal": "Später", "state": "open"},
         next_due_on=TODAY + dt.timedelta(days=3),
+        share_teachers=True,
     )
-    _entry(world.classmate, "goal", {"goal": "Geschafft", "state": "reached"}, next_due_on=due)
+    _entry(
+        world.classmate,
+        "goal",
+        {"goal": "Geschafft", "state": "reached"},
+        next_due_on=due,
+        share_teachers=True,
+    )
+    # A private goal is the pupil's own work: staff do not learn that it is overdue.
+    _entry(world.pupil_9b, "goal", {"goal": "Geheim", "state": "open"}, next_due_on=due)
     items = actions.action_items(
-        world.school, {world.pupil.id: "9", world.classmate.id: "9"}, services.TEACHER_AUDIENCE
+        world.school,
+        [world.pupil.id, world.classmate.id, world.pupil_9b.id],
+        services.TEACHER_AUDIENCE,
     )
     assert items[world.pupil.id].goals_overdue == 1
     assert items[world.pupil.id].goal_overdue_since == due
     assert items[world.classmate.id].goals_overdue == 0
+    assert items[world.pupil_9b.id].goals_overdue == 0
 
 
-def test_agreement_missing_after_the_deadline(world):
+def test_due_steps_are_open_items(world):
+    """The agreement (grade 9, 2nd half) and the placement: flagged while nothing is there."""
+    year = accounts.current_year(world.school)
     school = world.school
-    school.agreement_deadline = TODAY - dt.timedelta(days=1)
+    school.agreement_deadline = dt.date(2000, 5, 31)
     db.session.add(
         Agreement(
             school_id=school.id,
             pupil_id=world.classmate.id,
             number=1,
+            grade="9",
             decision="dual",
             locked_at=utcnow(),
         )
     )
-    db.session.add(Agreement(school_id=school.id, pupil_id=world.pupil_9b.id, number=1))  # draft
+    db.session.add(Agreement(school_id=school.id, pupil_id=world.pupil_9b.id, number=1, grade="9"))
+    _entry(world.pupil, "praktikum", {"company": "A", "learned": "viel"}, grade="9")
     db.session.commit()
-    deadline = actions.agreement_deadline(school, TODAY)
-    grades = {world.pupil.id: "9", world.classmate.id: "9", world.pupil_9b.id: "9"}
-    items = actions.action_items(school, grades, services.TEACHER_AUDIENCE)
-    passed = TODAY > deadline
-    assert items[world.pupil.id].agreement_missing is passed
-    assert items[world.pupil_9b.id].agreement_missing is passed  # a draft is not signed
-    assert items[world.classmate.id].agreement_missing is False
-    # Grade 8 never, grade 10 always.
-    assert actions.agreement_due(school, "8", TODAY) == (False, None)
-    assert actions.agreement_due(school, "10", TODAY) == (True, None)
+    ids = [world.pupil.id, world.classmate.id, world.pupil_9b.id]
 
+    before = year.second_half_on - dt.timedelta(days=1)
+    items = actions.action_items(school, ids, services.TEACHER_AUDIENCE, before)
+    assert [s.key for s in items[world.pupil.id].due] == ["beratung"]
+    assert items[world.classmate.id].matches("due:praktikum")
+    assert not any(i.matches("due:anschlussvereinbarung") for i in items.values())
 
-def test_agreement_deadline_falls_in_the_current_school_year(world):
-    world.school.agreement_deadline = dt.date(2000, 5, 31)
-    assert actions.agreement_deadline(world.school, dt.date(2026, 11, 2)) == dt.date(2027, 5, 31)
-    assert actions.agreement_deadline(world.school, dt.date(2027, 6, 2)) == dt.date(2027, 5, 31)
-    assert actions.agreement_due(world.school, "9", dt.date(2027, 6, 2)) == (
-        True,
-        dt.date(2027, 5, 31),
+    deadline = dt.date(year.starts_on.year + 1, 5, 31)
+    items = actions.action_items(school, ids, services.TEACHER_AUDIENCE, deadline)
+    agreement = next(s for s in items[world.pupil.id].due if s.key == "anschlussvereinbarung")
+    assert (agreement.due_by, agreement.overdue) == (deadline, False)
+    assert not items[world.classmate.id].matches("due:anschlussvereinbarung")  # signed
+    assert not items[world.pupil_9b.id].matches("due:anschlussvereinbarung")  # a draft
+    items = actions.action_items(
+        school, ids, services.TEACHER_AUDIENCE, deadline + dt.timedelta(days=1)
     )
-    assert actions.agreement_due(world.school, "9", dt.date(2027, 3, 2))[0] is False
+    assert next(s for s in items[world.pupil.id].due if s.key == "anschlussvereinbarung").overdue
+    counts = actions.totals(items.values())
+    assert counts["due"] == 3 and counts["due:anschlussvereinbarung"] == 1
 
 
 def test_filters_find_the_right_pupils(world, client_for):
@@ -132,9 +153,18 @@ def test_filters_find_the_right_pupils(world, client_for):
         data={"company": "A", "reality": "gut"},
     )
     _entry(world.classmate, data={"company": "B"})
-    _entry(extra, "goal", {"goal": "x"}, next_due_on=TODAY - dt.timedelta(days=3))
+    _entry(
+        extra, "goal", {"goal": "x"}, next_due_on=TODAY - dt.timedelta(days=3), share_teachers=True
+    )
     client = client_for(world.teacher)
     url = f"/review/classes/{world.class_9a.id}"
+    # Nobody has documented the placement: everybody is due, and selectable per element.
+    html = client.get(url + "?filter=due:praktikum").get_data(as_text=True)
+    assert _names(html) == ["Ehrlich, Emil"]
+    assert "Work placement due, nothing documented" in html
+    assert "Work placement: due" in html
+    assert len(_names(client.get(url + "?filter=due").get_data(as_text=True))) == 3
+    assert len(_names(client.get(url + "?filter=due:strengths").get_data(as_text=True))) == 3
     assert _names(client.get(url + "?filter=feedback").get_data(as_text=True)) == ["Pupil, Paula"]
     assert _names(client.get(url + "?filter=placement").get_data(as_text=True)) == [
         "Classmate, Carl"
@@ -157,8 +187,7 @@ def test_flags_are_shown_on_the_row(world, client_for):
 
 
 def test_sorting_by_name_progress_and_open_items(world, client_for):
-    _entry(world.pupil, "cv", status="done")
-    _entry(world.pupil, "strengths", status="done")
+    _entry(world.pupil, "praktikum", {"company": "A", "learned": "viel"}, status="done", grade="9")
     _entry(world.classmate, data={"company": "B"})  # open item, some progress
     _entry(world.classmate, "goal", {"goal": "x"}, next_due_on=TODAY - dt.timedelta(days=1))
     client = client_for(world.teacher)
@@ -195,7 +224,13 @@ def test_cells_show_state_as_text(world, client_for):
     )
     row = html[html.index("Pupil, Paula") :]
     row = row[: row.index("</tr>")]
-    assert "in progress" in row and "shared for feedback" in row and ">open<" in row
+    assert "in progress" in row and "shared for feedback" in row  # the placement
+    # The guidance session of this half-year is due (flagged), the next one is not yet.
+    assert re.search(r"bwp-state--due.*1st half-year: due", row, re.S)
+    second_half = TODAY >= accounts.current_year(world.school).second_half_on
+    assert ("2nd half-year: due" if second_half else "2nd half-year: not yet due") in row
+    # Own work has no column: the class overview never shows its state.
+    assert "Strengths and interests" not in html and "Goals" not in html
 
 
 def test_my_classes_counts(world, client_for):

@@ -33,11 +33,14 @@ def test_element_counts_per_grade_and_class(world):
     block = blocks[0]
     assert [c.label for c in block.classes] == ["9a", "9b"]
     total = {s.element.key: s for s in block.total.stats}["praktikum"]
-    assert (total.done, total.in_progress, total.open, total.percent) == (1, 1, 1, 33)
+    assert (total.done, total.in_progress, total.not_done, total.figure.percent) == (1, 1, 1, 33)
     in_9a = {s.element.key: s for s in block.classes[0].stats}["praktikum"]
-    assert (in_9a.done, in_9a.in_progress, in_9a.open, in_9a.percent) == (1, 1, 0, 50)
-    # Only the grade's elements: the potential analysis belongs to grade 8.
-    assert "potenzialanalyse" not in {s.element.key for s in block.total.stats}
+    assert (in_9a.done, in_9a.in_progress, in_9a.not_done, in_9a.figure.percent) == (1, 1, 0, 50)
+    # Only the grade's elements: the potential analysis belongs to grade 8. Only what the
+    # school organises: the pupils' own work (strengths, goals, CV) is no staff statistic.
+    keys = {s.element.key for s in block.total.stats}
+    assert "potenzialanalyse" not in keys and "praktikum" in keys
+    assert not keys & {"strengths", "ziele", "lebenslauf"}
 
 
 def test_pupils_without_signed_agreement(world, client_for):
@@ -70,7 +73,7 @@ def test_csv_opens_in_excel_with_umlauts(world, client_for):
     element.name = 'Betriebspraktikum; Größe "2–3 Wochen"'
     other = db.session.scalar(
         sa.select(StandardElement).where(
-            StandardElement.school_id == world.school.id, StandardElement.key == "lebenslauf"
+            StandardElement.school_id == world.school.id, StandardElement.key == "praxiskurs"
         )
     )
     other.name = '=HYPERLINK("http://x")'

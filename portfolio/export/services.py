@@ -170,6 +170,8 @@ class PortfolioContent:
     audience_note: str
     attachments: list[tuple[bytes, str, str]] = field(default_factory=list)
     rtl: bool = False
+    #: The pupil's steps per grade (own work only in the pupil's own export).
+    progress: progress.PupilProgress | None = None
 
 
 def _entry_sort_key(entry: Entry):
@@ -343,7 +345,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
     )
     qualities = [(q.key, reference.quality_name(q)) for q in quality_rows]
     quality_names = dict(qualities)
-    school_class = progress.current_classes([pupil.id]).get(pupil.id)
+    school_class = progress.current_class(pupil)
 
     sel = selection if selection is not None and not selection.is_empty else None
     want = (
@@ -389,7 +391,9 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         for a in agreements
         if want(Section.AGREEMENT, "agreements", a.id)
     ]
+    steps = None
     if sel is None or Section.OFFERS in sel.sections:
+        steps = progress.of_pupil(pupil, own_work=access.is_self)
         sections[Section.OFFERS].elements = [
             ElementView(
                 reference.element_name(el),
@@ -417,6 +421,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         audience_note=audience_note(access),
         attachments=attachments,
         rtl=is_rtl(),
+        progress=steps,
     )
 
 

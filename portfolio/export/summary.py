@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import format_date
 from sqlalchemy.orm import selectinload
 
-from portfolio import progress, reference
+from portfolio import progress
 from portfolio.access import PupilAccess
 from portfolio.extensions import db
 from portfolio.i18n import _, is_rtl
@@ -43,8 +43,7 @@ class FamilySummary:
     pupil: User
     school_class: SchoolClass | None
     exported_on: str
-    elements: list[tuple[str, str, str]]  # name, state, state label
-    done: int
+    progress: progress.PupilProgress  # the elements the school organises
     agreement: Agreement | None
     decision: str = ""
     next_step: str = ""
@@ -119,23 +118,7 @@ def _steps(access: PupilAccess, agreement: Agreement | None) -> list[Step]:
 def family_summary(access: PupilAccess) -> FamilySummary:
     """The summary as the viewer may see it (goals and records only when shared)."""
     pupil = access.pupil
-    school_class = progress.current_classes([pupil.id]).get(pupil.id)
-    grades = progress.grades_up_to(school_class.grade if school_class else None)
-    elements = [
-        el
-        for el in progress.elements_for_school(pupil.school_id)
-        if el.mandatory and set(el.grade_list) & set(grades)
-    ]
-    states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
-    labels = {
-        progress.DONE: _("done"),
-        progress.IN_PROGRESS: _("in progress"),
-        progress.OPEN: _("open"),
-    }
-    rows = []
-    for el in elements:
-        state = states[el.key].state if el.key in states else progress.OPEN
-        rows.append((reference.element_name(el), state, labels[state]))
+    school_class = progress.current_class(pupil)
 
     agreement = db.session.scalar(
         sa.select(Agreement)
@@ -148,8 +131,7 @@ def family_summary(access: PupilAccess) -> FamilySummary:
         pupil=pupil,
         school_class=school_class,
         exported_on=format_date(utcnow(), "long"),
-        elements=rows,
-        done=sum(1 for r in rows if r[1] == progress.DONE),
+        progress=progress.of_pupil(pupil),
         agreement=agreement,
         rtl=is_rtl(),
     )

@@ -33,7 +33,7 @@ class Child:
 
     pupil: User
     school_class: SchoolClass | None
-    percent: int
+    progress: progress.PupilProgress
     agreement_to_sign: Agreement | None = None
     consents_to_decide: list[ConsentPurpose] = field(default_factory=list)
 
@@ -54,16 +54,6 @@ def children_of(guardian: User) -> list[User]:
     )
 
 
-def relevant_keys(school_id: int, grade: str | None) -> list[str]:
-    """Mandatory elements of the grades the child has reached (what progress counts)."""
-    reached = set(progress.grades_up_to(grade))
-    return [
-        el.key
-        for el in progress.elements_for_school(school_id)
-        if el.mandatory and reached.intersection(el.grade_list)
-    ]
-
-
 def overview(guardian: User) -> list[Child]:
     """The children with class, progress and what waits for the guardian."""
     pupils = children_of(guardian)
@@ -71,18 +61,16 @@ def overview(guardian: User) -> list[Child]:
         return []
     ids = [p.id for p in pupils]
     classes = progress.current_classes(ids)
-    states = progress.element_states(guardian.school_id, ids)
+    states = progress.of_pupils(guardian.school_id, ids, current_only=True)
     to_sign = agreements_to_sign(ids)
     consents = consents_to_decide(pupils)
     children = []
     for pupil in pupils:
-        cls = classes.get(pupil.id)
-        keys = relevant_keys(pupil.school_id, cls.grade if cls else None)
         children.append(
             Child(
                 pupil=pupil,
-                school_class=cls,
-                percent=progress.progress_percent(states.get(pupil.id, {}), keys),
+                school_class=classes.get(pupil.id),
+                progress=states[pupil.id],
                 agreement_to_sign=to_sign.get(pupil.id),
                 consents_to_decide=consents.get(pupil.id, []),
             )
@@ -134,8 +122,7 @@ def consents_to_decide(pupils: list[User], today: dt.date | None = None) -> dict
 class ChildPage:
     pupil: User
     school_class: SchoolClass | None
-    timeline: list
-    percent: int
+    progress: progress.PupilProgress
     entries: list
     documents: list
     records: list
@@ -147,16 +134,12 @@ def child_page(pupil: User) -> ChildPage:
     """Everything the guardian sees of one child (fixed number of queries)."""
     from portfolio.documents.services import documents_of
     from portfolio.guidance.services import records_for
-    from portfolio.pupil.services import entries_for, timeline
+    from portfolio.pupil.services import entries_for
 
-    cls = progress.current_class(pupil)  # cached: the timeline asks again
-    grade = cls.grade if cls else None
-    states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
     return ChildPage(
         pupil=pupil,
-        school_class=cls,
-        timeline=timeline(pupil),
-        percent=progress.progress_percent(states, relevant_keys(pupil.school_id, grade)),
+        school_class=progress.current_class(pupil),
+        progress=progress.of_pupil(pupil),
         entries=entries_for(pupil, GUARDIANS),
         documents=documents_of(pupil.id, GUARDIANS),
         records=records_for(pupil.id, guardians_only=True),

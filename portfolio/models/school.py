@@ -75,6 +75,12 @@ class School(Timestamped, Base):
     )
 
 
+def second_half_default(context) -> dt.date:
+    """NRW: the second half-year starts on 1 February of the school year's second calendar year."""
+    starts_on = context.get_current_parameters()["starts_on"]
+    return dt.date(starts_on.year + 1, 2, 1)
+
+
 class SchoolYear(SchoolOwned, Base):
     __tablename__ = "school_year"
     __table_args__ = (sa.UniqueConstraint("school_id", "name"),)
@@ -83,6 +89,9 @@ class SchoolYear(SchoolOwned, Base):
     name: Mapped[str] = mapped_column(sa.String(9))  # "2026/27"
     starts_on: Mapped[dt.date]
     ends_on: Mapped[dt.date]
+    #: First day of the second half-year (NRW: 1 February). Progress counts the elements
+    #: that repeat every half-year (Beratung) per half, split on this date.
+    second_half_on: Mapped[dt.date] = mapped_column(default=second_half_default)
     is_current: Mapped[bool] = mapped_column(default=False)
 
     school: Mapped[School] = relationship(back_populates="years")
@@ -130,6 +139,14 @@ class StandardElement(SchoolOwned, Base):
     position: Mapped[int] = mapped_column(default=0)
     mandatory: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
+    #: Half-year (1 or 2) of its first grade in which it takes place, e.g. the
+    #: Potenzialanalyse in 8/1; in later grades, and when None, the whole grade.
+    half_year: Mapped[int | None] = mapped_column(default=None)
+    #: Takes place every half-year (Beratung): one step per half-year of each grade.
+    every_half_year: Mapped[bool] = mapped_column(default=False)
+    #: The school organises it, so staff may know that the pupil took part. False: the
+    #: pupil's own work (strengths, goals, CV), whose state only the pupil sees.
+    school_organised: Mapped[bool] = mapped_column(default=True)
 
     @property
     def grade_list(self) -> list[str]:

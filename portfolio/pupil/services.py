@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -15,18 +14,15 @@ from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.kinds import SPECS, KindSpec, spec_for
 from portfolio.models import (
-    GRADE_ORDER,
     Audience,
     Entry,
     EntryKind,
     EntryStatus,
     ReviewState,
     Section,
-    StandardElement,
     User,
     utcnow,
 )
-from portfolio.reference import element_name
 
 SEK2_GRADES = ("EF", "Q1", "Q2", "11", "12", "13")
 SEK1_KINDS = (
@@ -253,100 +249,6 @@ def visibility_text(entry: Entry) -> str:
     if not names:
         return _("Only you can see this.")
     return _("Visible to: %(names)s", names=", ".join(names))
-
-
-# -- the timeline and the next step ------------------------------------------------------
-@dataclass
-class TimelineItem:
-    element: StandardElement
-    state: progress.ElementState
-
-    @property
-    def name(self) -> str:
-        return element_name(self.element)
-
-
-@dataclass
-class GradeBlock:
-    grade: str
-    is_current: bool
-    is_future: bool
-    items: list[TimelineItem] = field(default_factory=list)
-
-    @property
-    def done(self) -> int:
-        return sum(1 for i in self.items if i.state.state == progress.DONE)
-
-    @property
-    def percent(self) -> int:
-        return progress.progress_percent({str(n): i.state for n, i in enumerate(self.items)})
-
-
-def timeline_grades(grade: str | None) -> list[str]:
-    """Grades 8-10, and the Sek II years for pupils in the upper school."""
-    grades = ["8", "9", "10"]
-    if grade in ("EF", "Q1", "Q2"):
-        grades += ["EF", "Q1", "Q2"]
-    elif grade in ("11", "12", "13"):
-        grades += ["11", "12", "13"]
-    return grades
-
-
-def _per_grade_states(pupil: User) -> dict[tuple[str, str | None], progress.ElementState]:
-    """States per (kind, grade) of the pupil's entries: one grouped query."""
-    rows = db.session.execute(
-        sa.select(
-            Entry.kind, Entry.grade, Entry.status, Entry.review_state, sa.func.count(Entry.id)
-        )
-        .where(Entry.pupil_id == pupil.id, Entry.school_id == pupil.school_id)
-        .group_by(Entry.kind, Entry.grade, Entry.status, Entry.review_state)
-    )
-    found: dict[tuple[str, str | None], progress.ElementState] = {}
-    for kind, grade, status, review_state, n in rows:
-        st = found.setdefault((kind, grade), progress.ElementState())
-        st.count += n
-        st.raise_to(progress.DONE if status == EntryStatus.DONE else progress.IN_PROGRESS)
-        st.feedback_requested |= review_state == ReviewState.REQUESTED
-    return found
-
-
-def timeline(pupil: User) -> list[GradeBlock]:
-    """Per grade, the school's standard elements with the pupil's state (fixed queries).
-
-    Elements that are repeated every grade (e.g. strengths) count per grade;
-    all others count once, whenever the pupil documented them.
-    """
-    grade = progress.pupil_grade(pupil)
-    elements = progress.elements_for_school(pupil.school_id)
-    overall = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
-    per_grade = _per_grade_states(pupil)
-    current_order = GRADE_ORDER.get(grade or "8", 8)
-    blocks = []
-    for g in timeline_grades(grade):
-        block = GradeBlock(grade=g, is_current=g == grade, is_future=GRADE_ORDER[g] > current_order)
-        for el in elements:
-            if g not in el.grade_list:
-                continue
-            state = overall.get(el.key) or progress.ElementState()
-            kind = el.entry_kind
-            if kind in SPECS and SPECS[EntryKind(kind)].repeatable and len(el.grade_list) > 1:
-                state = per_grade.get((kind, g)) or progress.ElementState()
-            block.items.append(TimelineItem(el, state))
-        if block.items:
-            blocks.append(block)
-    return blocks
-
-
-def next_element(blocks: list[GradeBlock]) -> TimelineItem | None:
-    """The first mandatory element of the current grade that is still open."""
-    for block in blocks:
-        if block.is_current:
-            # Optional elements are for selected pupils only: never suggest them.
-            return next(
-                (i for i in block.items if i.state.state == progress.OPEN and i.element.mandatory),
-                None,
-            )
-    return None
 
 
 def spec_or_none(kind: str) -> KindSpec | None:

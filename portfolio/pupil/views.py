@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access
+from portfolio import access, progress
 from portfolio.auth.forms import ConfirmForm
 from portfolio.extensions import db
 from portfolio.i18n import _
@@ -103,15 +103,14 @@ def _element_link(element) -> str | None:
 @bp.route("/")
 def home():
     me = _me()
-    blocks = services.timeline(me)
-    current = next((b for b in blocks if b.is_current), None)
+    mine = progress.of_pupil(me, own_work=True)
     entries = services.entries_for(me)
     overdue = [(e, services.overdue_steps(e)) for e in entries if e.kind == EntryKind.GOAL]
     return render_template(
         "pupil/home.html",
-        grade=services.progress.pupil_grade(me),
-        current=current,
-        next_item=services.next_element(blocks),
+        grade=mine.grade,
+        current=mine.current,
+        next_step=mine.next_step(),
         element_link=_element_link,
         revisions=[e for e in entries if e.review_state == ReviewState.REVISION],
         overdue=[(e, steps) for e, steps in overdue if steps],
@@ -122,8 +121,8 @@ def home():
 
 @bp.route("/timeline")
 def timeline():
-    blocks = services.timeline(_me())
-    return render_template("pupil/timeline.html", blocks=blocks, element_link=_element_link)
+    mine = progress.of_pupil(_me(), own_work=True)
+    return render_template("pupil/timeline.html", mine=mine, element_link=_element_link)
 
 
 @bp.route("/section/<section>")
@@ -137,12 +136,12 @@ def section(section: str):
         return redirect(url_for("documents.index"))
     if sec == Section.AGREEMENT:
         return redirect(url_for("agreement.index"))
-    grade = services.progress.pupil_grade(me)
+    grade = progress.pupil_grade(me)
     context = {"section": sec, "grade": grade, "element_link": _element_link}
     if sec == Section.OFFERS:
-        blocks = services.timeline(me)
-        context["elements"] = services.progress.elements_for_school(me.school_id)
-        context["states"] = {item.element.key: item.state for b in blocks for item in b.items}
+        mine = progress.of_pupil(me, own_work=True)
+        context["elements"] = progress.elements_for_school(me.school_id)
+        context["steps"] = mine.current.by_element() if mine.current else {}
     else:
         specs = services.offered_kinds(grade, sec)
         context["specs"] = [s for s in specs if s.kind != EntryKind.EXTERNAL_ASSESSMENT]

@@ -1,27 +1,28 @@
-"""What needs action for a pupil: the quality gaps staff follow up.
+"""What needs action for a pupil: the open items staff follow up.
 
-Computed for any number of pupils with three queries. The gaps look at all of a
-pupil's entries (whether a placement has an evaluation, whether a goal is overdue)
-but never show their content: like the progress states, they say only that
-something is missing. Waiting-for-feedback counts only entries shared with the
-viewer's audiences, because only those can be answered.
+Computed for any number of pupils with a fixed number of queries. The items are:
+* steps due: standard elements the school organises whose time has come in the pupil's
+  current grade and of which nothing is documented (from portfolio/progress.py, so the
+  flags agree with every progress figure);
+* entries waiting for feedback and overdue goals: only those shared with the viewer's
+  audiences, because only those may the viewer know about (a private goal is the
+  pupil's own work, invisible to staff even as a state);
+* placements without an evaluation: the placement is organised by the school; the flag
+  says only that something is missing, never what the pupil wrote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from portfolio import progress
 from portfolio.access import shared_clause
-from portfolio.accounts import school_year_start
 from portfolio.extensions import db
 from portfolio.i18n import _l
 from portfolio.models import (
-    GRADE_ORDER,
-    Agreement,
     Audience,
     Entry,
     EntryKind,
@@ -30,15 +31,14 @@ from portfolio.models import (
     School,
 )
 
-#: Filters of the class overview: key -> label.
+#: Filters of the class overview: key -> label. "due:<element key>" filters one element.
 FILTERS: dict[str, object] = {
+    "due": _l("Step due, nothing documented"),
     "feedback": _l("Waiting for feedback"),
     "placement": _l("Placement without evaluation"),
-    "agreement": _l("Agreement missing"),
     "goal": _l("Goal overdue"),
 }
-#: Default deadline (month, day) for grade 9 when the school has set none.
-DEFAULT_AGREEMENT_DEADLINE = (5, 31)
+DUE_PREFIX = "due:"
 #: Goal states that end a goal: it cannot be overdue any more.
 _GOAL_FINISHED = {"reached", "dropped"}
 
@@ -50,59 +50,38 @@ class PupilActions:
     waiting: int = 0
     waiting_kinds: set[str] = field(default_factory=set)
     placements_without_evaluation: int = 0
-    agreement_missing: bool = False
-    #: The deadline that passed, when the pupil is in grade 9 (None: due since grade 9).
-    agreement_due_on: dt.date | None = None
     goals_overdue: int = 0
     goal_overdue_since: dt.date | None = None
+    #: Steps of the current grade that are due and of which nothing is documented.
+    due: list[progress.Step] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        """Number of open items (each overdue goal and each waiting entry counts)."""
+        """Number of open items (each due step, overdue goal and waiting entry counts)."""
         return (
-            self.waiting
-            + self.placements_without_evaluation
-            + int(self.agreement_missing)
-            + self.goals_overdue
+            len(self.due) + self.waiting + self.placements_without_evaluation + self.goals_overdue
         )
 
     def matches(self, key: str | None) -> bool:
         if not key:
             return True
+        if key.startswith(DUE_PREFIX):
+            return any(step.key == key[len(DUE_PREFIX) :] for step in self.due)
         return {
+            "due": bool(self.due),
             "feedback": self.waiting > 0,
             "placement": self.placements_without_evaluation > 0,
-            "agreement": self.agreement_missing,
             "goal": self.goals_overdue > 0,
         }.get(key, True)
 
 
-def agreement_deadline(school: School, today: dt.date) -> dt.date:
-    """The school's grade-9 deadline (month and day) in the current school year."""
-    if school.agreement_deadline is not None:
-        month, day = school.agreement_deadline.month, school.agreement_deadline.day
-    else:
-        month, day = DEFAULT_AGREEMENT_DEADLINE
-    start = school_year_start(today)
-    year = start if month >= 8 else start + 1
-    try:
-        return dt.date(year, month, day)
-    except ValueError:  # 29 February in a common year
-        return dt.date(year, month, 28)
-
-
-def agreement_due(school: School, grade: str | None, today: dt.date) -> tuple[bool, dt.date | None]:
-    """Whether a signed agreement is due for a pupil in `grade`, and the deadline passed.
-
-    Grade 9 after the school's deadline, and every grade after 9.
-    """
-    order = GRADE_ORDER.get(grade or "", 0)
-    if order < 9:
-        return False, None
-    if order == 9:
-        deadline = agreement_deadline(school, today)
-        return (today > deadline), deadline
-    return True, None
+def parse_filter(value: str | None, element_keys) -> str | None:
+    """The filter asked for in the URL, if it is one the page knows (else none)."""
+    if value in FILTERS:
+        return value
+    if value and value.startswith(DUE_PREFIX) and value[len(DUE_PREFIX) :] in element_keys:
+        return value
+    return None
 
 
 def placement_lacks_evaluation(data: dict | None, today: dt.date) -> bool:
@@ -120,16 +99,19 @@ def placement_lacks_evaluation(data: dict | None, today: dt.date) -> bool:
 
 def action_items(
     school: School,
-    grades: dict[int, str | None],
+    pupil_ids,
     audiences: frozenset[Audience],
     today: dt.date | None = None,
 ) -> dict[int, PupilActions]:
-    """Open items of each pupil in `grades` ({pupil_id: grade}), in three queries."""
+    """Open items of each pupil, in a fixed number of queries."""
     today = today or dt.date.today()
-    pupil_ids = list(grades)
+    pupil_ids = list(pupil_ids)
     result: dict[int, PupilActions] = {pid: PupilActions() for pid in pupil_ids}
     if not pupil_ids:
         return result
+    states = progress.of_pupils(school.id, pupil_ids, current_only=True, today=today)
+    for pupil_id, item in result.items():
+        item.due = states[pupil_id].flagged
 
     rows = db.session.execute(
         sa.select(Entry.pupil_id, Entry.kind, sa.func.count(Entry.id))
@@ -151,7 +133,11 @@ def action_items(
             Entry.pupil_id.in_(pupil_ids),
             sa.or_(
                 Entry.kind == EntryKind.PRAKTIKUM.value,
-                sa.and_(Entry.kind == EntryKind.GOAL.value, Entry.next_due_on < today),
+                sa.and_(
+                    Entry.kind == EntryKind.GOAL.value,
+                    Entry.next_due_on < today,
+                    shared_clause(Entry, audiences),
+                ),
             ),
         )
     )
@@ -165,30 +151,17 @@ def action_items(
             if item.goal_overdue_since is None or due_on < item.goal_overdue_since:
                 item.goal_overdue_since = due_on
 
-    signed = set(
-        db.session.scalars(
-            sa.select(Agreement.pupil_id)
-            .distinct()
-            .where(
-                Agreement.school_id == school.id,
-                Agreement.pupil_id.in_(pupil_ids),
-                Agreement.locked_at.is_not(None),
-            )
-        )
-    )
-    for pupil_id, grade in grades.items():
-        due, deadline = agreement_due(school, grade, today)
-        if due and pupil_id not in signed:
-            result[pupil_id].agreement_missing = True
-            result[pupil_id].agreement_due_on = deadline
     return result
 
 
 def totals(items) -> dict[str, int]:
-    """Per filter, how many pupils need that action (for class lists and filter links)."""
-    counts: dict[str, int] = defaultdict(int)
+    """Per filter, how many pupils need that action (for class lists and filter links);
+    "due:<element key>" per element with a due step."""
+    counts: dict[str, int] = dict.fromkeys(FILTERS, 0)
     for item in items:
         for key in FILTERS:
             if item.matches(key):
                 counts[key] += 1
-    return {key: counts.get(key, 0) for key in FILTERS}
+        for element_key in {step.key for step in item.due}:
+            counts[DUE_PREFIX + element_key] = counts.get(DUE_PREFIX + element_key, 0) + 1
+    return counts

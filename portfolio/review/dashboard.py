@@ -17,44 +17,25 @@ from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
     GRADE_ORDER,
-    Agreement,
     Audience,
     ClassMembership,
     PupilStatus,
     School,
     SchoolClass,
     SchoolYear,
-    StandardElement,
     User,
 )
-from portfolio.reference import element_name
-from portfolio.review.actions import PupilActions, action_items, agreement_due
+from portfolio.review.actions import PupilActions, action_items
 from portfolio.review.services import PUPIL_LIST
 
 
 @dataclass
-class ElementStat:
-    element: StandardElement
-    done: int = 0
-    in_progress: int = 0
-    open: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.done + self.in_progress + self.open
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.done / self.total) if self.total else 0
-
-
-@dataclass
 class GroupStats:
-    """One class, or a whole grade: per element how many pupils are how far."""
+    """One class, or a whole grade: per step how many pupils are how far."""
 
     label: str
     pupils: int
-    stats: list[ElementStat]
+    stats: list[progress.StepTally]
 
 
 @dataclass
@@ -66,25 +47,35 @@ class GradeBlock:
 
 @dataclass
 class MissingAgreement:
+    """A pupil whose transition agreement of the current grade is not signed yet."""
+
     pupil: User
     school_class: SchoolClass
-    overdue: bool
-    deadline: dt.date | None
+    step: progress.Step
+
+    @property
+    def overdue(self) -> bool:
+        return self.step.overdue
+
+    @property
+    def deadline(self) -> dt.date | None:
+        return self.step.due_by
 
 
-def _stats(label: str, elements, pupil_ids, states) -> GroupStats:
-    stats = [ElementStat(el) for el in elements]
-    for pid in pupil_ids:
-        for stat in stats:
-            state = states.get(pid, {}).get(stat.element.key)
-            value = state.state if state else progress.OPEN
-            if value == progress.DONE:
-                stat.done += 1
-            elif value == progress.IN_PROGRESS:
-                stat.in_progress += 1
-            else:
-                stat.open += 1
-    return GroupStats(label, len(pupil_ids), stats)
+def _stats(label: str, grade: str, elements, pupil_ids, states) -> GroupStats:
+    return GroupStats(
+        label, len(pupil_ids), progress.tally(grade, (states[p] for p in pupil_ids), elements)
+    )
+
+
+def _unsigned_agreement(pupil_progress: progress.PupilProgress) -> progress.Step | None:
+    """The current grade's agreement step, if it is not signed and due or has a deadline."""
+    current = pupil_progress.current
+    for step in current.steps if current else []:
+        if step.element.entry_kind == "agreement" and step.state != progress.DONE:
+            if step.reached or step.due_by:
+                return step
+    return None
 
 
 def _members(school: School):
@@ -105,7 +96,7 @@ def _members(school: School):
 
 
 def school_dashboard(school: School, today: dt.date | None = None):
-    """Per grade and class, how far each element is; and who has no signed agreement."""
+    """Per grade and class, how far each step is; and whose agreement is not signed."""
     today = today or dt.date.today()
     members = _members(school)
     classes = list(
@@ -116,7 +107,7 @@ def school_dashboard(school: School, today: dt.date | None = None):
         )
     )
     ids = [p.id for p, _c in members]
-    states = progress.element_states(school.id, ids) if ids else {}
+    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
     by_class: dict[int, list[int]] = {c.id: [] for c in classes}
     for pupil, cls in members:
         by_class[cls.id].append(pupil.id)
@@ -129,23 +120,16 @@ def school_dashboard(school: School, today: dt.date | None = None):
         blocks.append(
             GradeBlock(
                 grade,
-                _stats(grade, elements, all_ids, states),
-                [_stats(c.name, elements, by_class[c.id], states) for c in grade_classes],
+                _stats(grade, grade, elements, all_ids, states),
+                [_stats(c.name, grade, elements, by_class[c.id], states) for c in grade_classes],
             )
         )
 
-    signed = set(
-        db.session.scalars(
-            sa.select(Agreement.pupil_id)
-            .distinct()
-            .where(Agreement.school_id == school.id, Agreement.locked_at.is_not(None))
-        )
-    )
     missing = []
     for pupil, cls in members:
-        if GRADE_ORDER.get(cls.grade, 0) >= 9 and pupil.id not in signed:
-            overdue, deadline = agreement_due(school, cls.grade, today)
-            missing.append(MissingAgreement(pupil, cls, overdue, deadline))
+        step = _unsigned_agreement(states[pupil.id])
+        if step is not None:
+            missing.append(MissingAgreement(pupil, cls, step))
     missing.sort(
         key=lambda m: (
             GRADE_ORDER.get(m.school_class.grade, 0),
@@ -189,16 +173,19 @@ def dashboard_csv(blocks: list[GradeBlock]) -> bytes:
             (c, c.label) for c in block.classes
         ]:
             for stat in group.stats:
+                name = stat.name
+                if stat.half:
+                    name = _("%(step)s (%(half)s)", step=name, half=stat.half_label)
                 writer.writerow(
                     [
                         _cell(block.grade),
                         _cell(class_name),
-                        _cell(element_name(stat.element)),
+                        _cell(name),
                         group.pupils,
                         stat.done,
                         stat.in_progress,
-                        stat.open,
-                        stat.percent,
+                        stat.not_done,
+                        stat.figure.percent if stat.counted else "",
                     ]
                 )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -209,8 +196,12 @@ def dashboard_csv(blocks: list[GradeBlock]) -> bytes:
 class CaseRow:
     pupil: User
     school_class: SchoolClass | None
-    percent: int
+    progress: progress.PupilProgress
     actions: PupilActions
+
+    @property
+    def figure(self) -> progress.Figure:
+        return self.progress.figure
 
 
 def caseload(counsellor: User, school: School, today: dt.date | None = None):
@@ -237,18 +228,7 @@ def caseload(counsellor: User, school: School, today: dt.date | None = None):
     )
     ids = [p.id for p in pupils]
     classes = progress.current_classes(ids) if ids else {}
-    states = progress.element_states(school.id, ids) if ids else {}
-    grades = {pid: (classes[pid].grade if pid in classes else None) for pid in ids}
-    items = action_items(school, grades, frozenset({Audience.COUNSELLOR}), today)
-    rows = []
-    for pupil in pupils:
-        keys = [el.key for el in progress.elements_for_grade(school.id, grades[pupil.id])]
-        rows.append(
-            CaseRow(
-                pupil,
-                classes.get(pupil.id),
-                progress.progress_percent(states.get(pupil.id, {}), keys),
-                items[pupil.id],
-            )
-        )
+    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
+    items = action_items(school, ids, frozenset({Audience.COUNSELLOR}), today)
+    rows = [CaseRow(p, classes.get(p.id), states[p.id], items[p.id]) for p in pupils]
     return rows, no_consent

@@ -1,7 +1,10 @@
-"""Anonymous counts of transition decisions for the municipal coordination office.
+"""Anonymous counts for the municipal coordination office.
 
-Source: the latest signed (locked) Anschlussvereinbarung of each pupil, counted by
-school, grade (the grade in which it was made) and decision. No names, no ids.
+Transition decisions: the latest signed (locked) Anschlussvereinbarung of each pupil,
+counted by school, grade (the grade in which it was made) and decision. Participation:
+per grade of this school year, how many pupils have done each standard element that is
+due, the same numbers as the StuBO's school overview (both read portfolio/progress.py).
+No names, no ids.
 
 Disclosure control, as documented on the report page:
 * Primary suppression: every count from 1 to 4, totals included, is shown as "< 5".
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -47,11 +50,28 @@ class Cell:
 
 
 @dataclass
+class StepParticipation:
+    """One due step of one grade: pupils done, not done, all (small counts withheld)."""
+
+    name: str
+    done: Cell
+    not_done: Cell
+    pupils: Cell
+
+
+@dataclass
+class GradeParticipation:
+    grade: str
+    steps: list[StepParticipation]
+
+
+@dataclass
 class SchoolReport:
     school: School
     grades: list[str]  # row labels; the last row is the total
     decisions: list[str]  # column keys; the last column is the total
     cells: list[list[Cell]]  # (len(grades) + 1) x (len(decisions) + 1)
+    participation: list[GradeParticipation] = field(default_factory=list)
 
     @property
     def rows(self):
@@ -145,6 +165,28 @@ def decision_counts(school_ids: list[int]) -> dict[int, dict[tuple[str, str], in
     return result
 
 
+def participation(school: School) -> list[GradeParticipation]:
+    """Per grade of this school year, the due steps the school organises and how many
+    pupils have done them: the school overview's numbers, small counts withheld."""
+    from portfolio.review.dashboard import school_dashboard
+
+    blocks, _missing = school_dashboard(school)
+    result = []
+    for block in blocks:
+        steps = []
+        for tally in block.total.stats:
+            if not tally.counted:
+                continue
+            (done, not_done, pupils), _totals = suppress([[tally.done, tally.pupils - tally.done]])
+            name = tally.name
+            if tally.half:
+                name = _("%(step)s (%(half)s)", step=name, half=tally.half_label)
+            steps.append(StepParticipation(name, done, not_done, pupils))
+        if steps:
+            result.append(GradeParticipation(block.grade, steps))
+    return result
+
+
 def build_reports(schools: list[School]) -> list[SchoolReport]:
     counts = decision_counts([s.id for s in schools])
     reports = []
@@ -158,7 +200,7 @@ def build_reports(schools: list[School]) -> list[SchoolReport]:
         decisions += extra
         matrix = [[data.get((g, d), 0) for d in decisions] for g in grades]
         cells = suppress(matrix) if grades else []
-        reports.append(SchoolReport(school, grades, decisions, cells))
+        reports.append(SchoolReport(school, grades, decisions, cells, participation(school)))
     return reports
 
 
@@ -187,4 +229,17 @@ def report_csv(reports: list[SchoolReport]) -> bytes:
                 + [by_key[d].display if d in by_key else "0" for d in decisions]
                 + [by_key["__total"].display]
             )
+    writer.writerow([])
+    writer.writerow(
+        [_("Schulnummer"), _("School"), _("Municipality"), _("Grade")]
+        + [_("Standard element"), _("Pupils"), _("Done"), _("Not done")]
+    )
+    for report in reports:
+        for grade in report.participation:
+            for step in grade.steps:
+                writer.writerow(
+                    [report.school.schulnummer, report.school.name, report.school.municipality]
+                    + [grade.grade, step.name, step.pupils.display]
+                    + [step.done.display, step.not_done.display]
+                )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import lazyload, selectinload
 
 from portfolio import access, progress
 from portfolio.extensions import db
-from portfolio.i18n import _l
+from portfolio.i18n import _, _l
 from portfolio.kinds import SPECS, KindSpec, entry_title
 from portfolio.models import (
     Audience,
@@ -33,7 +33,8 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.notifications.services import mark_read, notify
-from portfolio.review.actions import PupilActions, action_items, totals
+from portfolio.reference import element_name
+from portfolio.review.actions import DUE_PREFIX, FILTERS, PupilActions, action_items, totals
 
 TEACHER_AUDIENCE = frozenset({Audience.TEACHERS})
 #: Pupils in lists are shown by name: their roles (otherwise a SELECT over every pupil's
@@ -75,8 +76,7 @@ def class_summaries(user: User, school: School, today: dt.date | None = None) ->
         .join(User, User.id == ClassMembership.pupil_id)
         .where(ClassMembership.class_id.in_(list(by_id)), User.status == PupilStatus.ACTIVE.value)
     ).all()
-    grades = {pid: by_id[cid].grade for pid, cid in rows}
-    items = action_items(school, grades, TEACHER_AUDIENCE, today)
+    items = action_items(school, [pid for pid, _cid in rows], TEACHER_AUDIENCE, today)
     members: dict[int, list[int]] = {c.id: [] for c in classes}
     for pid, cid in rows:
         members[cid].append(pid)
@@ -90,10 +90,15 @@ def class_summaries(user: User, school: School, today: dt.date | None = None) ->
 @dataclass
 class PupilRow:
     pupil: User
-    states: dict[str, progress.ElementState]
+    progress: progress.PupilProgress
     actions: PupilActions
-    percent: int
+    #: Element key -> the pupil's steps of the class's grade (two for every half-year).
+    cells: dict[str, list[progress.Step]] = field(default_factory=dict)
     waiting_elements: set[str] = field(default_factory=set)
+
+    @property
+    def figure(self) -> progress.Figure:
+        return self.progress.figure
 
 
 @dataclass
@@ -104,6 +109,22 @@ class ClassOverview:
     counts: dict[str, int]
     total: int
 
+    @property
+    def due_filters(self) -> list[tuple[str, StandardElement, int]]:
+        """(filter key, element, pupils) for each element with a due step in the class."""
+        found = []
+        for el in self.elements:
+            n = self.counts.get(DUE_PREFIX + el.key, 0)
+            if n:
+                found.append((DUE_PREFIX + el.key, el, n))
+        return found
+
+    def filter_label(self, key: str) -> str:
+        if key in FILTERS:
+            return str(FILTERS[key])
+        element = next(el for el in self.elements if DUE_PREFIX + el.key == key)
+        return _("%(step)s due, nothing documented", step=element_name(element))
+
 
 def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilRow]:
     def name_key(r: PupilRow):
@@ -111,7 +132,7 @@ def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilR
 
     rows = sorted(rows, key=name_key)
     if sort == "progress":
-        rows.sort(key=lambda r: r.percent, reverse=descending)
+        rows.sort(key=lambda r: (r.figure.percent, r.figure.done), reverse=descending)
     elif sort == "open":
         rows.sort(key=lambda r: r.actions.count, reverse=descending)
     elif descending:
@@ -128,7 +149,7 @@ def class_overview(
     descending: bool = False,
     today: dt.date | None = None,
 ) -> ClassOverview:
-    """Pupils x standard elements of the class's grade, with their open items."""
+    """Pupils x the school's standard elements of the class's grade, with open items."""
     pupils = list(
         db.session.scalars(
             sa.select(User)
@@ -138,18 +159,16 @@ def class_overview(
         )
     )
     elements = progress.elements_for_grade(school.id, cls.grade)
-    keys = [el.key for el in elements]
     ids = [p.id for p in pupils]
-    states = progress.element_states(school.id, ids) if ids else {}
-    items = action_items(school, {pid: cls.grade for pid in ids}, TEACHER_AUDIENCE, today)
+    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
+    items = action_items(school, ids, TEACHER_AUDIENCE, today)
     kind_to_key = {el.entry_kind or el.key: el.key for el in elements}
     rows = []
     for pupil in pupils:
-        st = states.get(pupil.id, {})
+        mine = states[pupil.id]
+        cells = mine.current.by_element() if mine.current else {}
         waiting = {kind_to_key[k] for k in items[pupil.id].waiting_kinds if k in kind_to_key}
-        rows.append(
-            PupilRow(pupil, st, items[pupil.id], progress.progress_percent(st, keys), waiting)
-        )
+        rows.append(PupilRow(pupil, mine, items[pupil.id], cells, waiting))
     counts = totals(r.actions for r in rows)
     shown = [r for r in rows if r.actions.matches(filter_key)]
     return ClassOverview(cls, elements, _sort_rows(shown, sort, descending), counts, len(rows))
@@ -183,13 +202,9 @@ def shared_documents_count(pupil_access: access.PupilAccess) -> int:
     )
 
 
-def pupil_progress(
-    pupil: User,
-) -> tuple[list[StandardElement], dict[str, progress.ElementState], int]:
-    grade = progress.pupil_grade(pupil)
-    elements = progress.elements_for_grade(pupil.school_id, grade)
-    states = progress.element_states(pupil.school_id, [pupil.id]).get(pupil.id, {})
-    return elements, states, progress.progress_percent(states, [el.key for el in elements])
+def pupil_progress(pupil: User) -> progress.PupilProgress:
+    """The pupil's progress as staff see it: the elements the school organises."""
+    return progress.of_pupil(pupil)
 
 
 def mark_pupil_news_read(viewer: User, pupil: User) -> None:

@@ -24,7 +24,7 @@ from portfolio.models import Entry, ReviewState, SchoolClass
 from portfolio.privacy import audit
 from portfolio.reference import element_name
 from portfolio.review import bp, dashboard, report, services
-from portfolio.review.actions import FILTERS
+from portfolio.review.actions import FILTERS, parse_filter
 from portfolio.review.forms import RespondForm
 
 
@@ -54,7 +54,8 @@ def class_overview(class_id: int):
     if cls is None or cls.school_id != user.school_id:
         abort(404)
     access.require(access.teaches_class(user, class_id))
-    filter_key = request.args.get("filter") if request.args.get("filter") in FILTERS else None
+    element_keys = {el.key for el in progress.elements_for_grade(user.school_id, cls.grade)}
+    filter_key = parse_filter(request.args.get("filter"), element_keys)
     sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "name"
     descending = request.args.get("dir") == "desc"
     overview = services.class_overview(
@@ -78,8 +79,7 @@ def _render_pupil(pupil_access, forms=None, status=200):
     for entry in entries:
         if entry.id not in forms and pupil_access.can_comment(entry):
             forms[entry.id] = RespondForm(prefix=f"e{entry.id}", formdata=None)
-    elements, states, percent = services.pupil_progress(pupil)
-    pupil_class = progress.current_classes([pupil.id]).get(pupil.id)
+    pupil_class = progress.current_class(pupil)
     return render_template(
         "review/pupil.html",
         pa=pupil_access,
@@ -87,9 +87,7 @@ def _render_pupil(pupil_access, forms=None, status=200):
         forms=forms,
         groups=services.grouped_entries(entries),
         qualities=services.school_qualities(pupil.school_id),
-        elements=elements,
-        states=states,
-        percent=percent,
+        progress=services.pupil_progress(pupil),
         pupil_class=pupil_class,
         can_open_class=pupil_class is not None and access.teaches_class(_me(), pupil_class.id),
         review_labels=services.REVIEW_STATE_LABELS,
