@@ -18,8 +18,9 @@ The rules, in one place:
   half-year), `not_started` before that, and `optional` for an element that is not
   mandatory.
 * **The figure** ("x of y done", the bar, the percent) counts the steps of the pupil's
-  current grade that are mandatory, organised by the school and due (or done already).
-  Done counts 1, everything else 0 (in progress does not count half); the percent is
+  current grade that are mandatory, organised by the school and whose time has come (a
+  step done before its half-year is shown as done, and counts once it is due). Done
+  counts 1, everything else 0 (in progress does not count half); the percent is
   round(100 * x / y). `Figure` is the only place that computes it, so the pupil, the
   parents, the class teacher, the StuBO and the counsellor read the same number.
 * **Visibility.** Taking part in what the school organises is the school's knowledge.
@@ -94,6 +95,11 @@ _SEQUENCES = (
 )
 
 
+def current_date() -> dt.date:
+    """The day progress is computed for (one place, so that tests can move it)."""
+    return dt.date.today()
+
+
 # -- figures ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Figure:
@@ -121,7 +127,7 @@ class Step:
     grade: str
     half: int | None
     state: str
-    #: Whether the step is part of the figure (mandatory, school-organised, due or done).
+    #: Whether the step is part of the figure (mandatory, school-organised, its time come).
     counted: bool
     is_past: bool = False
     #: Whether its time has come (an earlier grade, or this grade from its half-year).
@@ -592,9 +598,7 @@ def build(
                     g_,
                     step_half,
                     state,
-                    counted=bool(
-                        el.mandatory and el.school_organised and (reached or state == DONE)
-                    ),
+                    counted=bool(el.mandatory and el.school_organised and reached),
                     is_past=block.is_past,
                     reached=reached,
                     count=found.events if found else 0,
@@ -622,9 +626,9 @@ def of_pupils(
     the current grade alone.
     """
     ids = tuple(pupil_ids)
-    today = today or dt.date.today()
+    day = today or current_date()
     cache = g.setdefault("_progress", {})
-    key = (school_id, ids, own_work, current_only, today)
+    key = (school_id, ids, own_work, current_only, day)
     if key in cache:
         return cache[key]
     elements = visible_elements(school_id, own_work=own_work)
@@ -639,7 +643,7 @@ def of_pupils(
                 elements,
                 history.get(pid, []),
                 counts,
-                today,
+                day,
                 school=school,
                 current_only=current_only,
             )

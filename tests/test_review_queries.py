@@ -28,6 +28,8 @@ PAGES = {
     "stubo": lambda w: "/review/school",
     "stubo_csv": lambda w: "/review/school.csv",
     "counsellor": lambda w: "/review/caseload",
+    "report": lambda w: "/review/coordination-report",
+    "report_csv": lambda w: "/review/coordination-report?format=csv",
 }
 
 
@@ -159,6 +161,8 @@ def test_list_pages_use_a_fixed_number_of_queries(world, client_for):
         "stubo": client_for(world.stubo),
         "stubo_csv": client_for(world.stubo),
         "counsellor": client_for(world.counsellor),
+        "report": client_for(world.stubo),
+        "report_csv": client_for(world.stubo),
     }
     _add_pupils(world, 0, 10)
     small = {key: queries_of_page(clients[key], page(world)) for key, page in PAGES.items()}

@@ -104,7 +104,7 @@ def action_items(
     today: dt.date | None = None,
 ) -> dict[int, PupilActions]:
     """Open items of each pupil, in a fixed number of queries."""
-    today = today or dt.date.today()
+    today = today or progress.current_date()
     pupil_ids = list(pupil_ids)
     result: dict[int, PupilActions] = {pid: PupilActions() for pid in pupil_ids}
     if not pupil_ids:

@@ -97,7 +97,7 @@ def _members(school: School):
 
 def school_dashboard(school: School, today: dt.date | None = None):
     """Per grade and class, how far each step is; and whose agreement is not signed."""
-    today = today or dt.date.today()
+    today = today or progress.current_date()
     members = _members(school)
     classes = list(
         db.session.scalars(
