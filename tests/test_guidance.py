@@ -513,7 +513,8 @@ def test_demo_content_is_idempotent(world):
         seed_guidance(world.school, by_class, staff)
         db.session.commit()
     records = list(db.session.scalars(sa.select(GuidanceRecord).order_by(GuidanceRecord.held_on)))
-    assert [r.pupil_id for r in records].count(world.pupil.id) == 2
+    # Elif: one session every half-year from grade 8 up to now (5), Amira one.
+    assert [r.pupil_id for r in records].count(world.pupil.id) == 5
     assert [r.pupil_id for r in records].count(world.classmate.id) == 1
     assert sum(r.share_guardians for r in records) == 1
     assert len(_goals(world.pupil.id)) == 5 and len(_goals(world.classmate.id)) == 2

@@ -290,3 +290,40 @@ def test_two_statements_for_any_number_of_events(world, events):
         result = progress.of_pupils(world.school.id, ids, today=today)
     assert len(statements) == 2
     assert result[world.pupil.id].figure.done == 2
+
+
+def test_the_demo_pupils_read_the_same_figure_everywhere(app):
+    """The grade-10 pupil, her mother and her class teacher see the same figure."""
+    from conftest import login
+
+    from portfolio.seed.demo import DEMO_PASSWORD, seed_demo
+
+    def client_for(user):
+        client = app.test_client()
+        assert login(client, user.username, DEMO_PASSWORD).status_code == 302
+        return client
+
+    seed_demo()
+    elif_ = accounts.get_user("elif.yilmaz")
+    mother = accounts.get_user("eltern.yilmaz")
+    teacher = accounts.get_user("klassenlehrerin10a")
+    for user in (elif_, mother, teacher):
+        user.locale = "en"
+    db.session.commit()
+    mine = progress.of_pupil(elif_, own_work=True)
+    figure = mine.figure
+    # Guidance every half-year, placement and agreement of grade 9 done; the grade-10
+    # update of her agreement waits for signatures.
+    assert [(b.grade, b.figure.done, b.figure.total) for b in mine.grades if not b.is_future] == [
+        ("8", 4, 4),
+        ("9", 4, 4),
+        ("10", figure.done, figure.total),
+    ]
+    text = f"Grade 10: {figure.done} of {figure.total} done"
+    assert text in client_for(elif_).get("/portfolio/").get_data(as_text=True)
+    assert text in client_for(mother).get("/family/").get_data(as_text=True)
+    family = client_for(mother).get(f"/family/child/{elif_.id}").get_data(as_text=True)
+    assert text in family
+    cls = progress.current_class(elif_)
+    overview = client_for(teacher).get(f"/review/classes/{cls.id}").get_data(as_text=True)
+    assert f"{figure.done} of {figure.total} done ({figure.percent} %)" in overview

@@ -45,13 +45,41 @@ def seed_guidance(
     staff: dict[str, User],
     today: dt.date | None = None,
 ) -> None:
-    """Two sessions of Elif (grade 9 and 10, one shared with her family), one of Amira."""
+    """Elif's sessions, one every half-year since grade 8 (the latest shared with her
+    family), and one of Amira."""
     today = today or dt.date.today()
     start = accounts.school_year_start(today)
     elif_ = pupils_by_class["10a"][0]
     amira = pupils_by_class["9a"][0]
 
     if not _has_records(elif_):
+        # Grade 8 and the first half of grade 9: short sessions with the class teacher.
+        for held_on, topics in (
+            (
+                dt.date(start - 2, 10, 21),
+                "Einstieg in die Berufsorientierung: Was ist der Berufswahlpass? Vorbereitung "
+                "auf die Potenzialanalyse im November.",
+            ),
+            (
+                dt.date(start - 1, 4, 8),
+                "Rückblick auf die Berufsfelderkundung: Gesundheit hat Elif am besten gefallen, "
+                "das Labor auch. Ideen für das Praktikum in Klasse 9.",
+            ),
+            (
+                dt.date(start - 1, 11, 18),
+                "Praktikumsplatz für Januar: Elif bewirbt sich in zwei Arztpraxen und einem "
+                "Autohaus. Bewerbungsschreiben im Deutschunterricht geübt.",
+            ),
+        ):
+            create_record(
+                staff["klassenlehrerin10a"],
+                elif_,
+                held_on=held_on,
+                participants="Elif Yılmaz, Frau Kara (Klassenlehrerin)",
+                topics=topics,
+                steps=[],
+                notify_pupil=False,
+            )
         last_year = create_record(
             staff["klassenlehrerin10a"],
             elif_,
