@@ -110,6 +110,8 @@ def test_caseload_lists_consented_pupils_and_names_only_without_consent(world, c
     html = client_for(world.counsellor).get("/review/caseload").get_data(as_text=True)
     assert "Consent missing" in html and "Classmate, Carl" in html
     assert "Geheim GmbH" not in html
+    # Due steps are named (the caseload has no element columns).
+    assert "Guidance sessions (1st half-year): due" in html
     assert f"/review/pupils/{world.pupil.id}" in html
     assert f"/review/pupils/{world.classmate.id}" not in html
     assert (

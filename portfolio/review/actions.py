@@ -33,7 +33,7 @@ from portfolio.models import (
 
 #: Filters of the class overview: key -> label. "due:<element key>" filters one element.
 FILTERS: dict[str, object] = {
-    "due": _l("Step due, nothing documented"),
+    "due": _l("Step due"),
     "feedback": _l("Waiting for feedback"),
     "placement": _l("Placement without evaluation"),
     "goal": _l("Goal overdue"),
