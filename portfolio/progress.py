@@ -560,53 +560,79 @@ def _current(history: list[Year], today: dt.date) -> tuple[str | None, int | Non
     return year.grade, (2 if today >= year.second_half_on else 1)
 
 
-def _deadline(school: School | None, element: StandardElement, grade: str, today: dt.date):
-    """The agreement's school deadline applies in its first grade (9)."""
-    if school is None or element.entry_kind != "agreement" or grade != element.grade_list[0]:
-        return None
-    return agreement_deadline(school, today)
+class Planned(NamedTuple):
+    """One step of the school's schedule, as plain values (read once per request)."""
+
+    element: StandardElement
+    element_id: int
+    half: int | None
+    counted_in: int | None  # the half-year its events count in (every-half-year only)
+    mandatory: bool
+    school_organised: bool
+    has_deadline: bool  # the grade-9 agreement: the school's deadline applies
+
+
+def plan(elements: list[StandardElement]) -> dict[str, list[Planned]]:
+    """Grade -> the steps of that grade, in the school's order of the elements."""
+    by_grade: dict[str, list[Planned]] = defaultdict(list)
+    for el in elements:
+        for grade, half in schedule(el):
+            by_grade[grade].append(
+                Planned(
+                    el,
+                    el.id,
+                    half,
+                    half if el.every_half_year else None,
+                    el.mandatory,
+                    el.school_organised,
+                    el.entry_kind == "agreement" and grade == el.grade_list[0],
+                )
+            )
+    return dict(by_grade)
 
 
 def build(
     pupil_id: int,
-    elements: list[StandardElement],
+    planned: dict[str, list[Planned]],
     history: list[Year],
     counts: dict[tuple[int, int, str, int | None], Counts],
     today: dt.date,
     *,
-    school: School | None = None,
+    deadline: dt.date | None = None,
     current_only: bool = False,
 ) -> PupilProgress:
-    """A pupil's progress from the loaded history and event counts (no queries)."""
+    """A pupil's progress from the loaded history and event counts (no queries).
+
+    `deadline`: the school's agreement deadline of this school year.
+    """
     grade, half = _current(history, today)
     result = PupilProgress(pupil_id, grade, half)
-    grades = [grade] if current_only and grade else timeline_grades(grade)
-    if current_only and not grade:
-        grades = []
+    if current_only:
+        grades = [grade] if grade else []
+    else:
+        grades = timeline_grades(grade)
     for g_ in grades:
         block = GradeProgress(g_, _position(g_, grade))
-        for el in elements:
-            for step_grade, step_half in schedule(el):
-                if step_grade != g_:
-                    continue
-                counted_in = step_half if el.every_half_year else None
-                found = counts.get((pupil_id, el.id, g_, counted_in))
-                reached = _reached(block.position, step_half, half)
-                state = _state(found, el.mandatory, reached)
-                step = Step(
-                    el,
+        for p in planned.get(g_, ()):
+            found = counts.get((pupil_id, p.element_id, g_, p.counted_in))
+            reached = _reached(block.position, p.half, half)
+            state = _state(found, p.mandatory, reached)
+            due_by = deadline if p.has_deadline and block.position == 0 else None
+            block.steps.append(
+                Step(
+                    p.element,
                     g_,
-                    step_half,
+                    p.half,
                     state,
-                    counted=bool(el.mandatory and el.school_organised and reached),
-                    is_past=block.is_past,
+                    counted=p.mandatory and p.school_organised and reached,
+                    is_past=block.position < 0,
                     reached=reached,
                     count=found.events if found else 0,
                     feedback_requested=bool(found and found.feedback),
-                    due_by=_deadline(school, el, g_, today) if block.is_current else None,
+                    due_by=due_by,
+                    overdue=bool(due_by and state != DONE and today > due_by),
                 )
-                step.overdue = bool(step.due_by and state != DONE and today > step.due_by)
-                block.steps.append(step)
+            )
         if block.steps:
             result.grades.append(block)
     return result
@@ -637,14 +663,16 @@ def of_pupils(
         history = class_history(ids)
         counts = event_counts(school_id, ids, history, [el.id for el in elements])
         school = db.session.get(School, school_id)
+        planned = plan(elements)
+        deadline = agreement_deadline(school, day) if school is not None else None
         for pid in ids:
             result[pid] = build(
                 pid,
-                elements,
+                planned,
                 history.get(pid, []),
                 counts,
                 day,
-                school=school,
+                deadline=deadline,
                 current_only=current_only,
             )
     cache[key] = result
@@ -724,7 +752,5 @@ def tally(grade: str, progresses: Iterable[PupilProgress], elements) -> list[Ste
                 continue
             t.pupils += 1
             t.states[step.state] += 1
-            t.counted = t.counted or bool(
-                step.reached and step.element.mandatory and step.element.school_organised
-            )
+            t.counted = t.counted or step.counted
     return list(tallies.values())
