@@ -75,7 +75,7 @@ STATES = (DUE, NOT_STARTED, IN_PROGRESS, DONE, OPTIONAL)
 STATE_LABELS = {
     DONE: _l("done"),
     IN_PROGRESS: _l("in progress"),
-    DUE: _l("due"),
+    DUE: _l("to do"),
     NOT_STARTED: _l("not yet due"),
     OPTIONAL: _l("optional"),
 }
@@ -194,6 +194,11 @@ class GradeProgress:
             total=len(counted),
             in_progress=sum(1 for s in counted if s.state == IN_PROGRESS),
         )
+
+    @property
+    def relevant_steps(self) -> list[Step]:
+        """The steps without optional ones the pupil did not take part in (for families)."""
+        return [s for s in self.steps if s.state != OPTIONAL]
 
     @property
     def school_steps(self) -> list[Step]:

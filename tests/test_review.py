@@ -226,9 +226,9 @@ def test_cells_show_state_as_text(world, client_for):
     row = row[: row.index("</tr>")]
     assert "in progress" in row and "shared for feedback" in row  # the placement
     # The guidance session of this half-year is due (flagged), the next one is not yet.
-    assert re.search(r"bwp-state--due.*1st half-year: due", row, re.S)
+    assert re.search(r"bwp-state--due.*1st half-year: to do", row, re.S)
     second_half = TODAY >= accounts.current_year(world.school).second_half_on
-    assert ("2nd half-year: due" if second_half else "2nd half-year: not yet due") in row
+    assert ("2nd half-year: to do" if second_half else "2nd half-year: not yet due") in row
     # Own work has no column: the class overview never shows its state.
     assert "Strengths and interests" not in html and "Goals" not in html
 

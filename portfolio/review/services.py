@@ -171,7 +171,14 @@ def class_overview(
         rows.append(PupilRow(pupil, mine, items[pupil.id], cells, waiting))
     counts = totals(r.actions for r in rows)
     shown = [r for r in rows if r.actions.matches(filter_key)]
-    return ClassOverview(cls, elements, _sort_rows(shown, sort, descending), counts, len(rows))
+    # Optional elements get a column only when somebody in the class takes part.
+    columns = [
+        el
+        for el in elements
+        if el.mandatory
+        or any(s.state != progress.OPTIONAL for r in rows for s in r.cells.get(el.key, []))
+    ]
+    return ClassOverview(cls, columns, _sort_rows(shown, sort, descending), counts, len(rows))
 
 
 # -- the staff pupil view ------------------------------------------------------------------
