@@ -28,6 +28,7 @@ from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import AGREEMENT_DECISIONS
 from portfolio.models import GRADE_ORDER, Agreement, School
+from portfolio.review.dashboard import school_dashboard
 
 THRESHOLD = 5
 PRIMARY = "primary"
@@ -168,8 +169,6 @@ def decision_counts(school_ids: list[int]) -> dict[int, dict[tuple[str, str], in
 def participation(school: School) -> list[GradeParticipation]:
     """Per grade of this school year, the due steps the school organises and how many
     pupils have done them: the school overview's numbers, small counts withheld."""
-    from portfolio.review.dashboard import school_dashboard
-
     blocks, _missing = school_dashboard(school)
     result = []
     for block in blocks:
