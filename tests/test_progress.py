@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from pupil_helpers import count_queries
 
 from portfolio import accounts, progress
 from portfolio.extensions import db
@@ -17,6 +16,7 @@ from portfolio.models import (
     StandardElement,
     utcnow,
 )
+from tests.support.queries import count_queries
 
 
 def _year(world) -> SchoolYear:
@@ -294,9 +294,8 @@ def test_two_statements_for_any_number_of_events(world, events):
 
 def test_the_demo_pupils_read_the_same_figure_everywhere(app):
     """The grade-10 pupil, her mother and her class teacher see the same figure."""
-    from conftest import login
-
     from portfolio.seed.demo import DEMO_PASSWORD, seed_demo
+    from tests.support.world import login
 
     def client_for(user):
         client = app.test_client()
