@@ -248,12 +248,12 @@ class PupilProgress:
         return not self.flagged
 
     def next_step(self) -> Step | None:
-        """What to do next in the current grade: the first mandatory due step."""
+        """What to do next in the current grade: the first due step, in the school's order
+        (optional steps are never due, so they are never suggested)."""
         current = self.current
         if current is None:
             return None
-        due = [s for s in current.steps if s.state == DUE]
-        return next((s for s in due if not s.own_work), due[0] if due else None)
+        return next((s for s in current.steps if s.state == DUE), None)
 
 
 # -- grades -------------------------------------------------------------------------------

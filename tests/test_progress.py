@@ -249,6 +249,8 @@ def test_own_work_is_for_the_pupil_only(world):
     assert not steps[("strengths", "9", None)].counted
     # Her own work never changes the figure that everybody sees.
     assert own_view.figure == staff_view.figure
+    # What to do next: the first due step in the school's order.
+    assert own_view.next_step().key == "praktikum"
 
 
 def test_a_pupil_without_a_class_has_nothing_due(world):
