@@ -106,7 +106,7 @@ def instances(app, tmp_path_factory):
                 servers.append(_gunicorn(port, tmp_path, name, redis_url))
                 ports.append(port)
             for port, proc in zip(ports, servers, strict=False):
-                wait_until_listening(port, proc, "/healthz", timeout=15)
+                wait_until_listening(port, proc, "/healthz", timeout=60)
             yield ports
         finally:
             for proc in servers:
