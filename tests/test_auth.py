@@ -36,26 +36,6 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, world):
     assert strip(wrong) == strip(unknown)
 
 
-def test_throttling_per_account_does_not_reveal_existence(client, world):
-    for _ in range(5):
-        assert login(client, "paula", "wrong").status_code == 200
-        assert login(client, "ghost", "wrong").status_code == 200
-    # The sixth failed attempt is refused for an existing and a missing name alike.
-    assert login(client, "paula", "wrong").status_code == 429
-    assert login(client, "ghost", "wrong").status_code == 429
-    # Even the right password is refused while throttled.
-    assert login(client, "paula").status_code == 429
-    # Another account is not affected.
-    assert login(client, "carl").status_code == 302
-
-
-def test_throttling_per_address(app, client, world):
-    names = [f"someone{i}" for i in range(30)]
-    for name in names:
-        assert login(client, name, "wrong").status_code == 200
-    assert login(client, "carl").status_code == 429
-
-
 def test_successful_logins_do_not_count(client, world):
     for _ in range(8):
         assert login(client, "paula").status_code == 302

@@ -14,18 +14,24 @@ def test_headers_on_pages(client, world):
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def _cookies(response) -> dict[str, str]:
+    return {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+
+
 def test_session_cookie_flags(client, world):
-    response = login(client, "paula")
-    cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie
-    assert "SameSite=Lax" in cookie
+    cookies = _cookies(login(client, "paula"))
+    assert "HttpOnly" in cookies["bwp_session"]
+    assert "SameSite=Lax" in cookies["bwp_session"]
+    # The device cookie (login throttling) goes to the login page only.
+    assert "HttpOnly" in cookies["bwp_device"] and "SameSite=Strict" in cookies["bwp_device"]
+    assert "Path=/login" in cookies["bwp_device"]
 
 
 def test_secure_cookie_in_production_setting(app, client, world):
     app.config["SESSION_COOKIE_SECURE"] = True
     try:
-        cookie = login(client, "paula").headers["Set-Cookie"]
-        assert "Secure" in cookie
+        cookies = _cookies(login(client, "paula"))
+        assert "Secure" in cookies["bwp_session"] and "Secure" in cookies["bwp_device"]
     finally:
         app.config["SESSION_COOKIE_SECURE"] = False
 

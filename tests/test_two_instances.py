@@ -7,7 +7,8 @@ SECRET_KEY and RATELIMIT_STORAGE_URI pointing to the Redis. Then:
 
 * a login on instance A works on instance B with the same cookie;
 * logging out on B ends the session on A too (also for a copy of the old cookie);
-* failed logins spread over both instances are throttled together.
+* failed logins spread over both instances are throttled together, and a device cookie
+  made by one instance lets its owner in on the other during the attack.
 """
 
 from __future__ import annotations
@@ -181,12 +182,22 @@ def test_login_on_one_instance_works_on_the_other(instances, pupil):
 
 def test_failed_logins_are_counted_across_instances(instances, pupil):
     a, b = instances
+    # The pupil's own phone logged in once (on A) and got the device cookie.
+    phone = Browser()
+    status, _location, _ = phone.login(a, pupil, PASSWORD)
+    assert status == 302 and "bwp_device" in phone.cookies
+    token = phone.csrf(a, "/portfolio/")
+    phone.request(a, "POST", "/logout", {"csrf_token": token})
+
     browser = Browser()
     # Five wrong passwords, alternating between the servers: each one alone saw fewer.
     for i in range(ACCOUNT_LIMIT):
         status, _location, _ = browser.login((a, b)[i % 2], pupil, "wrong-password")
         assert status == 200, f"attempt {i + 1} should only be refused, got {status}"
-    # The next attempt is throttled on either server, even with the right password.
+    # The next attempt from that browser waits on either server, even with the right password.
     for port in (b, a):
         status, _location, _ = browser.login(port, pupil, PASSWORD)
         assert status == 429
+    # The phone's device cookie, made by A, is honoured by B: the owner gets in at once.
+    status, location, _ = phone.login(b, pupil, PASSWORD)
+    assert status == 302 and "/login" not in location

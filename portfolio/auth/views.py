@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    flash,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from portfolio import access
-from portfolio.auth import bp, services
+from portfolio.auth import bp, services, throttle
 from portfolio.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
 from portfolio.auth.passwords import password_problem
-from portfolio.extensions import limiter
 from portfolio.i18n import _
 
 
@@ -25,54 +34,69 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _account_key() -> str:
-    return "login-account:" + services.normalise_username(request.form.get("username", ""))
-
-
-def _failed(response) -> bool:
-    # Only failed attempts count towards the limit; a successful login redirects.
-    return response.status_code != 302
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="login-address",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="login-account",
-)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
-        if user is not None:
-            services.start_session(user)
-            if user.must_change_password:
-                return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    username = services.normalise_username(form.username.data)
+    verdict = throttle.check(username)
+    if verdict.wait:
+        return _throttled(form, verdict.wait)
+    user = services.authenticate(username, form.password.data)
+    if user is None:
+        throttle.failed(username, verdict)
         # One message for an unknown name and a wrong password alike.
         flash(_("Username or password is wrong."), "error")
         return render_template("auth/login.html", form=form), 200
-    return render_template("auth/login.html", form=form)
+    throttle.succeeded(username)
+    services.start_session(user)
+    if user.must_change_password:
+        response = redirect(url_for("auth.change_password"))
+    else:
+        response = redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+    throttle.remember_device(response, username)
+    return response
+
+
+def _throttled(form: LoginForm, wait: int):
+    """The login form again, with how long to wait; the password is not checked."""
+    minutes = max(1, math.ceil(wait / 60))
+    response = make_response(
+        render_template("auth/login.html", form=form, wait_minutes=minutes), 429
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     form = ConfirmForm()
-    if form.validate_on_submit():
-        services.end_session(current_user._get_current_object())
-        flash(_("You are logged out."), "success")
-    return redirect(url_for("auth.login"))
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.login"))
+    services.end_session(current_user._get_current_object())
+    # Unsaved drafts stay in this browser's storage; the next user of a shared computer
+    # must not find them. The browser removes them on this header (local storage, not
+    # cookies: the device cookie stays), and the next page does it again for browsers
+    # that ignore the header (static/js/app.js).
+    session["wipe_drafts"] = True
+    flash(_("You are logged out."), "success")
+    response = redirect(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
+
+
+@bp.app_context_processor
+def draft_context():
+    """For base.html: whose drafts this page may keep, and whether to remove all."""
+    if not has_request_context():  # PDFs made by a command
+        return {}
+    wipe = bool(session.pop("wipe_drafts", False)) if "wipe_drafts" in session else False
+    owner = services.draft_owner(current_user) if current_user.is_authenticated else ""
+    return {"draft_owner": owner, "wipe_drafts": wipe}
 
 
 @bp.route("/password", methods=["GET", "POST"])
