@@ -24,6 +24,7 @@ from portfolio.models import (
 from portfolio.privacy import lifecycle
 from portfolio.storage import get_storage
 from tests.support.content import fill_portfolio
+from tests.support.documents import add_document
 from tests.support.files import PDF
 from tests.support.jobs import fetch, run_jobs
 from tests.support.world import make_user
@@ -333,3 +334,35 @@ def test_backup_refuses_postgresql(app, monkeypatch, tmp_path):
     monkeypatch.setattr(type(db), "engine", property(lambda self: FakeEngine()))
     with pytest.raises(lifecycle.BackupError, match="pg_dump"):
         lifecycle.backup_sqlite(tmp_path)
+
+
+def test_dry_run_announces_exactly_what_the_purge_deletes(runner, world):
+    """The dry run counted a row reached on two paths twice (36 announced, 34 deleted); it
+    now runs the same statements and rolls back. Two siblings with one guardian: the
+    guardian is deactivated with the second, in the dry run as in the real one."""
+    sibling = make_user(
+        world.school, [Role.PUPIL], "Sina", "Sibling", cls=world.class_9b, username="sina"
+    )
+    db.session.add(
+        GuardianLink(school_id=world.school.id, guardian_id=world.guardian.id, pupil_id=sibling.id)
+    )
+    fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
+    add_document(sibling, PDF, "zeugnis.pdf", share=True)
+    db.session.add(Entry(school_id=world.school.id, pupil_id=sibling.id, kind="goal", data={}))
+    _leave(world.pupil, 400)
+    _leave(sibling, 400)
+
+    dry = runner.invoke(args=["purge-expired", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.id == sibling.id)) == 1
+    real = runner.invoke(args=["purge-expired"])
+    assert real.exit_code == 0, real.output
+
+    def lines(output: str) -> list[str]:
+        return [
+            line.replace("Would delete", "Deleted").replace(" Nothing was changed.", "")
+            for line in output.splitlines()
+        ]
+
+    assert lines(dry.output) == lines(real.output)
+    assert "guardian account(s) deactivated" in real.output

@@ -47,7 +47,7 @@ def purge_expired_command(dry_run: bool, today):
         try:
             result = lifecycle.purge_pupil(pupil, dry_run=dry_run)
         except Exception as error:  # noqa: BLE001  (one failure must not stop the others)
-            db.session.rollback()
+            db.session.rollback()  # in a dry run also the pupils before: later counts may differ
             failed += 1
             click.echo(f"Pupil #{pupil_id}: FAILED ({type(error).__name__}: {error})", err=True)
             continue
@@ -64,6 +64,9 @@ def purge_expired_command(dry_run: bool, today):
             click.echo(
                 f"  {result.file_errors} file(s) could not be removed; see the log.", err=True
             )
+    if dry_run:
+        # The dry run ran every statement (so that its counts are the real ones): undo all.
+        db.session.rollback()
     click.echo(
         f"{verb} {len(ids) - failed} pupil(s)." + (" Nothing was changed." if dry_run else "")
     )

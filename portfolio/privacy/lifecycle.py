@@ -256,18 +256,16 @@ def left_without_date() -> int:
     )
 
 
-def _cascade(
-    table: sa.Table, condition, rows: dict[str, int], *, dry_run: bool, depth: int = 0
-) -> None:
+def _cascade(table: sa.Table, condition, rows: dict[str, int], *, depth: int = 0) -> None:
     """Delete rows of `table` matching `condition` and, first, everything that depends on
     them, following each foreign key's ON DELETE rule (CASCADE: delete, SET NULL: clear).
 
     SQLite does not enforce foreign keys here, so the rule is carried out explicitly;
     on PostgreSQL the same statements simply run before the database would cascade.
+    Each table counts what its DELETE removed, so a row reached on two paths counts once.
     """
     if depth > 8:
         raise RuntimeError(f"foreign keys nest too deeply at {table.name}")
-    pk = next(iter(table.primary_key.columns))
     for child in db.metadata.sorted_tables:
         for fk in child.foreign_keys:
             if fk.column.table is not table or child.name == "audit_event":
@@ -278,27 +276,30 @@ def _cascade(
             if rule == "CASCADE":
                 if child is table:
                     raise RuntimeError(f"self-referencing cascade in {table.name}")
-                _cascade(child, child_condition, rows, dry_run=dry_run, depth=depth + 1)
+                _cascade(child, child_condition, rows, depth=depth + 1)
             elif rule == "SET NULL":
-                if not dry_run:
-                    db.session.execute(
-                        sa.update(child).where(child_condition).values({fk.parent.name: None})
-                    )
+                db.session.execute(
+                    sa.update(child).where(child_condition).values({fk.parent.name: None})
+                )
             else:
                 raise RuntimeError(
                     f"{child.name}.{fk.parent.name} has no ON DELETE rule; cannot purge safely"
                 )
-    count = db.session.scalar(sa.select(sa.func.count(pk)).where(condition)) or 0
+    count = db.session.execute(sa.delete(table).where(condition)).rowcount or 0
     if count:
         rows[table.name] = rows.get(table.name, 0) + count
-        if not dry_run:
-            db.session.execute(sa.delete(table).where(condition))
 
 
 def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
     """Delete the pupil and everything of theirs, then their stored files. Commits.
 
     The files go after the commit: if the database refuses, nothing is lost.
+
+    With `dry_run` the very same statements run, so the counts are the real run's, but
+    nothing is committed, no file is touched and nothing is audited. The transaction is
+    left open, so that a dry run over several pupils counts what the real run would delete
+    in that order (a guardian of two purged siblings is deactivated with the second): the
+    caller rolls it back, as `flask purge-expired --dry-run` does.
     """
     if not pupil.is_pupil or pupil.status != PupilStatus.LEFT:
         raise LifecycleError(_("Only pupils who have left school can be deleted."))
@@ -314,12 +315,11 @@ def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
     )
     users = User.__table__
     try:
-        _cascade(users, users.c.id == pupil_id, result.rows, dry_run=dry_run)
+        _cascade(users, users.c.id == pupil_id, result.rows)
         result.files = len(keys)
-        if dry_run:
-            db.session.rollback()
-            return result
         result.guardians_deactivated = _deactivate_childless(guardian_ids)
+        if dry_run:
+            return result
         audit.record(
             None,
             "purge",
