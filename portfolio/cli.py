@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import force_locale
 
 from portfolio import accounts
 from portfolio.accounts import AccountError
+from portfolio.auth.passwords import password_problem
 from portfolio.extensions import db
 from portfolio.models import SCHOOL_FORMS, Role
 
@@ -94,6 +96,11 @@ def create_user_command(
             locale=locale,
             date_of_birth=date_of_birth.date() if date_of_birth else None,
         )
+        if password:
+            with force_locale("en"):  # the operator's terminal, like the other messages
+                problem = password_problem(user, password)
+            if problem:
+                raise AccountError(f"--password: {problem}")
         if cls is not None:
             accounts.put_in_class(user, cls)
         for c in taught:
