@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 LANGUAGES: dict[str, str] = {
     # code: name of the language in itself (shown in the switcher)
@@ -31,6 +32,38 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def _environment() -> str:
+    """PORTFOLIO_ENV, case-insensitive; an unknown value refuses to start (a typo must not
+    run a school's installation in development mode)."""
+    raw = os.environ.get("PORTFOLIO_ENV", "")
+    value = raw.strip().lower() or "development"
+    if value not in ENVIRONMENTS:
+        raise ConfigError(
+            f"PORTFOLIO_ENV={raw!r} is not known: set it to 'production' or 'development'."
+        )
+    return value
+
+
+def _public_url(production: bool) -> str:
+    """PUBLIC_URL without a trailing slash; refused at start when it is not a usable address
+    (absolute, http(s), with a host; https in production)."""
+    value = os.environ.get("PUBLIC_URL", "").strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    schemes = ("https",) if production else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_URL={value!r} is not a usable address: give the full address at which "
+            "users reach the app, e.g. https://portfolio.schule.example"
+            + (" (https in production)." if production else ".")
+        )
+    return value
+
+
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
     key = os.environ.get("SECRET_KEY")
@@ -50,7 +83,7 @@ def _secret_key(instance_path: Path) -> str:
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Build the settings dict from environment variables (see the README's table)."""
     instance = Path(instance_path)
-    production = os.environ.get("PORTFOLIO_ENV", "development") == "production"
+    production = _environment() == "production"
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'portfolio.db'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
@@ -73,18 +106,35 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_NAME": "bwp_session",
-        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_HOURS", "12")) * 3600,
+        # Idle lifetime: the signed session cookie is renewed with every request and refused
+        # once it is older than this (Flask checks its timestamp). Short, because school
+        # computers are shared and a pupil may walk away without logging out.
+        "PERMANENT_SESSION_LIFETIME": int(float(os.environ.get("SESSION_HOURS", "2")) * 3600),
+        # Absolute lifetime: a login ends this long after it began, however busy it is
+        # (checked against the server-side login session).
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
-        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        # Login throttling (portfolio/auth/throttle.py; numbers and reasons in SECURITY.md).
+        # Failed logins from browsers without this account's device cookie: per account from
+        # one address, and per account from anywhere, before growing waits begin ...
+        "LOGIN_LIMIT_PER_ADDRESS_ACCOUNT": os.environ.get(
+            "LOGIN_LIMIT_PER_ADDRESS_ACCOUNT", "5 per 1 hour"
+        ),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 24 hours"),
+        # ... per address for all accounts together (a school behind one NAT address) ...
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "300 per 15 minutes"),
+        # ... and from a browser with the account's device cookie, before it counts as unknown.
+        "LOGIN_LIMIT_PER_DEVICE": os.environ.get("LOGIN_LIMIT_PER_DEVICE", "10 per 1 hour"),
+        "LOGIN_DELAY_MAX_MINUTES": int(os.environ.get("LOGIN_DELAY_MAX_MINUTES", "60")),
+        "DEVICE_COOKIE_DAYS": int(os.environ.get("DEVICE_COOKIE_DAYS", "365")),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are
         # trusted (0: none). Needed so that login throttling counts per client address.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "GUARDIAN_CODE_DAYS": int(os.environ.get("GUARDIAN_CODE_DAYS", "30")),
         "GUARDIAN_CODE_LIMIT": os.environ.get("GUARDIAN_CODE_LIMIT", "10 per 15 minutes"),
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
+        "PUBLIC_URL": _public_url(production),
         "ALLOW_SQLITE_IN_PRODUCTION": _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False),
         "ALLOW_INSECURE_COOKIES": _env_bool("ALLOW_INSECURE_COOKIES", False),
         "PREFERRED_URL_SCHEME": "https" if production else "http",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.routing import IntegerConverter
 
 CSP = "; ".join(
@@ -21,6 +21,18 @@ CSP = "; ".join(
 )
 
 
+def _served_over_https() -> bool:
+    """Did the browser use https? The request's scheme: https directly, or behind
+    TRUSTED_PROXIES reverse proxies their X-Forwarded-Proto (ProxyFix sets the scheme from
+    it; without trusted proxies a client's own header is ignored). A production installation
+    (PREFERRED_URL_SCHEME https) is reached over https even when its proxy forwards no
+    scheme; browsers ignore HSTS received over plain http, so saying it is harmless."""
+    config = current_app.config
+    return request.is_secure or bool(
+        config.get("PRODUCTION") and config.get("PREFERRED_URL_SCHEME") == "https"
+    )
+
+
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -31,11 +43,13 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault(
         "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"
     )
-    if request.scheme == "https" or response.headers.get("X-Forwarded-Proto") == "https":
+    if _served_over_https():
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if not request.path.startswith("/static/"):
-        # Pupils' pages must not stay in shared computers' caches.
-        headers.setdefault("Cache-Control", "no-store")
+        # Pupils' pages and files must not stay in shared computers' caches: whatever a view
+        # or send_file set ("no-cache" still stores), only no-store leaves nothing behind.
+        if "no-store" not in (headers.get("Cache-Control") or ""):
+            headers["Cache-Control"] = "no-store"
     return response
 
 

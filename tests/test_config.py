@@ -83,3 +83,41 @@ def test_trusted_proxy_gives_the_client_address(tmp_path, monkeypatch):
     # Without a trusted proxy a client cannot choose its address (and dodge throttling).
     direct = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert _client_address(direct, **{"X-Forwarded-For": "203.0.113.7"}) == "10.0.0.1"
+
+
+# -- issue 16, point 10: the environment name, PUBLIC_URL ------------------------------------
+@pytest.mark.parametrize("value", ["production", "Production", " PRODUCTION "])
+def test_production_is_recognised_in_any_case(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("PORTFOLIO_ENV", value)
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    config = from_environment(str(tmp_path))
+    assert config["PRODUCTION"] is True and config["SESSION_COOKIE_SECURE"] is True
+    assert config["PREFERRED_URL_SCHEME"] == "https"
+
+
+@pytest.mark.parametrize("value", ["", "development", "Development"])
+def test_development_is_the_default(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("PORTFOLIO_ENV", value)
+    assert from_environment(str(tmp_path))["PRODUCTION"] is False
+
+
+@pytest.mark.parametrize("value", ["prod", "productoin", "staging", "true"])
+def test_unknown_environment_refuses_to_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("PORTFOLIO_ENV", value)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="PORTFOLIO_ENV"):
+        create_app()
+
+
+def test_public_url_must_be_a_usable_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://portfolio.schule.example/")
+    assert from_environment(str(tmp_path))["PUBLIC_URL"] == "https://portfolio.schule.example"
+    for bad in ("portfolio.schule.example", "ftp://x.example", "https://", "https://x.de/?a=1"):
+        monkeypatch.setenv("PUBLIC_URL", bad)
+        with pytest.raises(ConfigError, match="PUBLIC_URL"):
+            from_environment(str(tmp_path))
+    monkeypatch.setenv("PUBLIC_URL", "http://portfolio.schule.example")
+    assert from_environment(str(tmp_path))["PUBLIC_URL"].startswith("http://")
+    monkeypatch.setenv("PORTFOLIO_ENV", "production")
+    with pytest.raises(ConfigError, match="https in production"):
+        from_environment(str(tmp_path))

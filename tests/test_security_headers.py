@@ -70,9 +70,37 @@ def test_headers_on_errors_redirects_and_downloads(app, client, world, monkeypat
     assert not problems, problems
 
 
-def test_hsts_over_https(client):
-    response = client.get("/", base_url="https://localhost")
-    assert "max-age=" in response.headers["Strict-Transport-Security"]
+def test_hsts_follows_the_scheme_the_browser_used(app, client, tmp_path, monkeypatch):
+    assert "max-age=" in client.get("/", base_url="https://localhost").headers.get(
+        "Strict-Transport-Security", ""
+    )
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    # A client's own X-Forwarded-Proto means nothing without a trusted proxy ...
+    forged = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in forged.headers
+    # ... behind TRUSTED_PROXIES=1 (TLS ends at nginx) it is the browser's scheme.
+    from portfolio import create_app
+
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    proxied = create_app({"TRUSTED_PROXIES": 1, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    behind = proxied.test_client()
+    over_tls = behind.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "max-age=31536000" in over_tls.headers["Strict-Transport-Security"]
+    plain = behind.get("/healthz", headers={"X-Forwarded-Proto": "http"})
+    assert "Strict-Transport-Security" not in plain.headers
+    # Production is reached over https (PREFERRED_URL_SCHEME), also when TLS ends at a proxy
+    # that forwards no scheme.
+    monkeypatch.setitem(app.config, "PRODUCTION", True)
+    monkeypatch.setitem(app.config, "PREFERRED_URL_SCHEME", "https")
+    assert "max-age=" in client.get("/").headers["Strict-Transport-Security"]
+
+
+def test_takeaway_zip_and_files_are_not_stored_by_the_browser(client_for, world):
+    """send_file answers 'no-cache' (which still stores the file on a shared computer)."""
+    pupil = client_for(world.pupil)
+    response = pupil.get(f"/privacy/{world.pupil.id}/take-away.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_production_settings_make_cookies_secure(monkeypatch, tmp_path):
