@@ -160,3 +160,32 @@ def test_csrf_is_enforced(app, client, world, csrf_enabled):
         "/login", data={"username": "paula", "password": PASSWORD, "csrf_token": token}
     )
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
+
+
+# -- issue 16, point 10: absolute session lifetime ---------------------------------------------
+def test_a_login_ends_after_its_absolute_lifetime_however_busy(app, client, world):
+    import datetime as dt
+
+    from portfolio.models import utcnow
+
+    assert app.config["SESSION_MAX_HOURS"] == 12
+    login(client, "paula")
+    assert client.get("/portfolio/").status_code == 200
+    row = db.session.scalar(sa.select(LoginSession))
+    row.created_at = utcnow() - dt.timedelta(hours=11, minutes=50)
+    db.session.commit()
+    assert client.get("/portfolio/").status_code == 200  # busy all day: still in
+    row.created_at = utcnow() - dt.timedelta(hours=12, minutes=1)
+    db.session.commit()
+    response = client.get("/portfolio/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_idle_lifetime_is_short_for_shared_computers(app, client, world):
+    import datetime as dt
+
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == 2 * 3600
+    login(client, "paula")
+    cookie = client.get_cookie("bwp_session")
+    lifetime = cookie.expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=1, minutes=59) < lifetime <= dt.timedelta(hours=2)

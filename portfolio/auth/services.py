@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import secrets
 
 import sqlalchemy as sa
@@ -10,6 +13,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portfolio.auth import throttle
 from portfolio.auth.passwords import readable_password
 from portfolio.extensions import db
 from portfolio.models import LoginSession, User, utcnow
@@ -47,11 +51,18 @@ def load_user_from_session(token: str) -> User | None:
         return None
     # One query for the login session, the user, their roles and their school: every
     # request of a logged-in user runs it.
+    # Absolute lifetime: however active, a login ends SESSION_MAX_HOURS after it began (the
+    # idle lifetime is the session cookie's, PERMANENT_SESSION_LIFETIME).
+    started_after = utcnow() - dt.timedelta(hours=current_app.config.get("SESSION_MAX_HOURS", 12))
     user = (
         db.session.scalars(
             sa.select(User)
             .join(LoginSession, LoginSession.user_id == User.id)
-            .where(LoginSession.token == token, LoginSession.ended_at.is_(None))
+            .where(
+                LoginSession.token == token,
+                LoginSession.ended_at.is_(None),
+                LoginSession.created_at > started_after,
+            )
             .options(joinedload(User.role_rows), joinedload(User.school))
         )
         .unique()
@@ -118,4 +129,15 @@ def reset_password(user: User) -> str:
     user.must_change_password = True
     end_all_sessions(user)
     db.session.commit()
+    throttle.forget_account(user.username)
     return password
+
+
+def draft_owner(user: User) -> str:
+    """The value that binds a browser's unsaved drafts (static/js/app.js) to this user: a
+    keyed hash of the id, so that the next user of a shared computer can neither read whose
+    drafts are stored nor forge the value to get them offered."""
+    secret = current_app.config["SECRET_KEY"]
+    key = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(key, f"bwp-draft-owner:{user.id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
