@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template, url_for
@@ -37,15 +38,31 @@ class Slip:
     guardian_name: str | None = None
 
 
+class PublicUrlMissing(RuntimeError):
+    """Slips and letters cannot be printed: production without a PUBLIC_URL."""
+
+
 def public_url(endpoint: str) -> str:
-    """Full address of a page for printing (PUBLIC_URL when there is no request)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True)
+    """Full address of a page for printing on slips and letters.
+
+    Always PUBLIC_URL: the address a family types from paper must not come from the
+    request's Host header, which a client chooses. Without PUBLIC_URL, in development only,
+    the request's own address (or none from a command); in production PublicUrlMissing
+    before anything is printed.
+    """
     base = current_app.config.get("PUBLIC_URL")
     if not base:
-        return ""
-    with current_app.test_request_context(base_url=base):
-        return url_for(endpoint, _external=True)
+        if current_app.config.get("PRODUCTION"):
+            raise PublicUrlMissing(
+                "PUBLIC_URL is not set: login slips and letters need the address at which "
+                "families reach the app."
+            )
+        return url_for(endpoint, _external=True) if has_request_context() else ""
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+    )
+    return adapter.build(endpoint, {}, force_external=True)
 
 
 def guardian_locales(pupil_ids: list[int]) -> dict[int, str]:
@@ -73,6 +90,7 @@ def prepare(
     guardian_names: dict[int, str] | None = None,
 ) -> list[Slip]:
     """Slips for (pupil, class name, password); issues guardian codes when `letters`."""
+    public_url("auth.login")  # refuse before any code is issued
     locales = guardian_locales([p.id for p, _c, _pw in entries]) if letters else {}
     slips = []
     for pupil, class_name, password in entries:
@@ -91,6 +109,7 @@ def prepare(
 
 def reset_passwords(pupils: list[User]) -> dict[int, str]:
     """New initial passwords for the pupils (not committed): pupil id -> password."""
+    public_url("auth.login")  # refuse before any password changes, not after
     passwords = {}
     for pupil in pupils:
         password = readable_password()

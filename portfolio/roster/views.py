@@ -168,3 +168,11 @@ def class_slips(class_id: int):
     return render_template(
         "roster/class_slips.html", form=form, school_class=school_class, pupils=pupils
     )
+
+
+@bp.errorhandler(slips.PublicUrlMissing)
+def public_url_missing(error):
+    """Production without PUBLIC_URL: nothing was changed (the request's transaction is rolled
+    back) and the school's IT is told what to set."""
+    db.session.rollback()
+    return render_template("roster/public_url_missing.html"), 503
