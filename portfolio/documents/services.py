@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, abort, current_app
 from sqlalchemy.orm import selectinload
 
 from portfolio import access
@@ -160,8 +160,14 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
 
 
 def file_response(document: Document, *, inline: bool = False) -> Response:
-    """The stored file with headers that keep browsers from guessing or caching it."""
-    data = get_storage().read(document.storage_key)
+    """The stored file with headers that keep browsers from guessing or caching it; 410 with
+    an explanation when the file is gone from the storage (lost in a restore, removed by
+    hand) instead of a server error."""
+    try:
+        data = get_storage().read(document.storage_key)
+    except (FileNotFoundError, ValueError):
+        current_app.logger.error("document %s: the stored file is missing", document.id)
+        abort(410)
     response = Response(data, mimetype=document.mime_type)
     response.headers["Content-Disposition"] = content_disposition(document.filename, inline=inline)
     response.headers["X-Content-Type-Options"] = "nosniff"

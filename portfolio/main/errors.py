@@ -13,6 +13,7 @@ _TEMPLATES = {
     400: "errors/400.html",
     403: "errors/403.html",
     404: "errors/404.html",
+    410: "errors/410.html",
     413: "errors/413.html",
     429: "errors/429.html",
 }
