@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import json
+import re
 import sqlite3
 import zipfile
 
@@ -298,42 +299,70 @@ def test_a_failing_purge_changes_nothing(world, monkeypatch):
 
 # -- backup --------------------------------------------------------------------------------
 def test_backup_copies_database_and_files(runner, world, tmp_path):
-    if db.engine.dialect.name != "sqlite":
-        result = runner.invoke(args=["backup", "--out", str(tmp_path)])
-        assert result.exit_code != 0 and "pg_dump" in result.output
-        return
     c = fill_portfolio(world.pupil)
     result = runner.invoke(args=["backup", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     [folder] = list(tmp_path.iterdir())
     assert folder.name.startswith("backup-")
-    copy = sqlite3.connect(folder / "portfolio.db")
-    try:
-        assert copy.execute("SELECT count(*) FROM entry").fetchone()[0] == 3
-        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == db.session.scalar(
-            sa.select(sa.func.count(User.id))
-        )
-        keys = [row[0] for row in copy.execute("SELECT storage_key FROM document")]
-    finally:
-        copy.close()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    users = db.session.scalar(sa.select(sa.func.count(User.id)))
+    assert manifest["rows"]["entry"] == 3 and manifest["rows"]["user_account"] == users
+    if db.engine.dialect.name == "sqlite":
+        copy = sqlite3.connect(folder / "portfolio.db")
+        try:
+            assert copy.execute("SELECT count(*) FROM entry").fetchone()[0] == 3
+            assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == users
+            keys = [row[0] for row in copy.execute("SELECT storage_key FROM document")]
+        finally:
+            copy.close()
+    else:
+        keys = _restored_document_keys(folder / "portfolio.dump", tmp_path)
+    assert sorted(keys) == sorted([c.certificate.storage_key, c.photo.storage_key])
     for key in keys:
         assert (folder / "uploads" / key[:2] / key).read_bytes() == get_storage().read(key)
-    manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["missing_files"] == [] and manifest["documents"] == 2
     assert (folder.stat().st_mode & 0o777) == 0o700
-    del c
+    assert (folder / manifest["database"]).stat().st_mode & 0o777 == 0o600
 
 
-def test_backup_refuses_postgresql(app, monkeypatch, tmp_path):
-    class FakeDialect:
-        name = "postgresql"
+def _restored_document_keys(dump, tmp_path) -> list[str]:
+    """The dump is a real pg_dump archive: pg_restore reads the document table back."""
+    import shutil
+    import subprocess
 
-    class FakeEngine:
-        dialect = FakeDialect()
+    pg_restore = shutil.which("pg_restore")
+    listing = subprocess.run([pg_restore, "--list", str(dump)], capture_output=True, text=True)
+    assert listing.returncode == 0 and "TABLE DATA public document" in listing.stdout
+    sql = subprocess.run(
+        [pg_restore, "--data-only", "--table=document", "-f", "-", str(dump)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = sql.split("FROM stdin;\n", 1)[1].split("\n\\.", 1)[0].splitlines()
+    columns = re.search(r"COPY public\.document \(([^)]*)\)", sql).group(1).split(", ")
+    at = columns.index("storage_key")
+    return [row.split("\t")[at] for row in rows]
 
-    monkeypatch.setattr(type(db), "engine", property(lambda self: FakeEngine()))
-    with pytest.raises(lifecycle.BackupError, match="pg_dump"):
-        lifecycle.backup_sqlite(tmp_path)
+
+def test_backup_gives_pg_dump_the_connection_in_its_own_terms():
+    """`pg_dump "$DATABASE_URL"` fails with the postgresql+psycopg:// form the app accepts;
+    flask backup hands libpq PG* variables (no password on a command line)."""
+    from portfolio.privacy.backup import libpq_environment
+
+    env = libpq_environment(
+        "postgresql+psycopg://bwp:s3cr%40t@db.schule.example:5433/portfolio?sslmode=require"
+    )
+    assert env == {
+        "PGHOST": "db.schule.example",
+        "PGPORT": "5433",
+        "PGUSER": "bwp",
+        "PGPASSWORD": "s3cr@t",
+        "PGDATABASE": "portfolio",
+        "PGSSLMODE": "require",
+    }
+    socket = libpq_environment("postgresql://bwp@/portfolio?host=/var/run/postgresql")
+    assert socket == {"PGUSER": "bwp", "PGDATABASE": "portfolio", "PGHOST": "/var/run/postgresql"}
 
 
 def test_dry_run_announces_exactly_what_the_purge_deletes(runner, world):

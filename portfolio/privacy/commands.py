@@ -13,7 +13,7 @@ from portfolio import accounts
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import User
-from portfolio.privacy import lifecycle, portability
+from portfolio.privacy import backup, lifecycle, portability
 
 
 @click.command("purge-expired")
@@ -160,11 +160,11 @@ def import_portfolio_command(zip_path: str, schulnummer: str, class_name: str | 
     help="Folder in which a timestamped backup folder is created.",
 )
 def backup_command(out_dir: str):
-    """Copy the SQLite database and the uploaded files consistently (SQLite only)."""
+    """Copy the database (SQLite, or PostgreSQL with pg_dump) and the uploaded files."""
     _english()
     try:
-        target = lifecycle.backup_sqlite(out_dir)
-    except lifecycle.BackupError as error:
+        target = backup.make_backup(out_dir)
+    except backup.BackupError as error:
         raise click.ClickException(str(error)) from None
     import json
 

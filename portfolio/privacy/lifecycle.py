@@ -13,13 +13,8 @@ See docs/data-lifecycle.md.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import sqlite3
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
 import sqlalchemy as sa
@@ -366,70 +361,3 @@ def _deactivate_childless(guardian_ids: list[int]) -> int:
             )
             count += 1
     return count
-
-
-# -- backup --------------------------------------------------------------------------------
-class BackupError(RuntimeError):
-    """Why a backup cannot be made this way."""
-
-
-def backup_sqlite(out_dir: str | os.PathLike[str], now: dt.datetime | None = None) -> Path:
-    """Copy the SQLite database (online backup API) and the upload folder to
-    `out_dir/backup-YYYYmmdd-HHMMSS/`. Returns that folder.
-
-    The database is copied first: a file uploaded meanwhile is then an unused extra in
-    the copy, never a missing one. Files the copy's database names but that are missing
-    are listed in manifest.json.
-    """
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        raise BackupError(
-            "This installation uses PostgreSQL: back it up with pg_dump -Fc and copy the "
-            "upload folder with rsync (see docs/backup.md)."
-        )
-    source = engine.url.database
-    if not source or source == ":memory:" or not os.path.exists(source):
-        raise BackupError(f"The SQLite database file {source!r} does not exist.")
-    stamp = (now or utcnow()).strftime("%Y%m%d-%H%M%S")
-    target = Path(out_dir).resolve() / f"backup-{stamp}"
-    if target.exists():
-        raise BackupError(f"{target} exists already.")
-    target.mkdir(parents=True, mode=0o700)
-    db_copy = target / "portfolio.db"
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(db_copy)
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    os.chmod(db_copy, 0o600)
-    uploads = Path(current_app.config["UPLOAD_FOLDER"])
-    copy_dir = target / "uploads"
-    if uploads.is_dir():
-        shutil.copytree(uploads, copy_dir, ignore=shutil.ignore_patterns("*.part"))
-    else:
-        copy_dir.mkdir()
-    check = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
-    try:
-        keys = [row[0] for row in check.execute("SELECT storage_key FROM document")]
-        counts = {
-            name: check.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-            for (name,) in check.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        }
-    finally:
-        check.close()
-    missing = [k for k in keys if not (copy_dir / k[:2] / k).is_file()]
-    manifest = {
-        "created_at": (now or utcnow()).isoformat(),
-        "database": "portfolio.db",
-        "uploads": "uploads/",
-        "rows": counts,
-        "documents": len(keys),
-        "missing_files": missing,
-    }
-    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return target
