@@ -280,3 +280,17 @@ def test_delay_schedule(app):
     assert app.config["LOGIN_DELAY_MAX_MINUTES"] == 60
     assert [throttle.delay_after(n, 5) for n in range(3, 9)] == [0, 0, 30, 60, 120, 240]
     assert throttle.delay_after(100, 5) == 3600
+
+
+@pytest.mark.parametrize(
+    ("remote", "counted_as"),
+    [
+        ("198.51.100.20", "198.51.100.20"),
+        ("::ffff:198.51.100.20", "198.51.100.20"),
+        ("2001:db8:5:7:a:b:c:d", "2001:db8:5:7::/64"),  # a home or school network's /64
+        ("2001:db8:5:7:ffff::1", "2001:db8:5:7::/64"),
+    ],
+)
+def test_addresses_are_counted_by_network_for_ipv6(app, remote, counted_as):
+    with app.test_request_context(environ_base={"REMOTE_ADDR": remote}):
+        assert throttle.client_address() == counted_as
