@@ -123,3 +123,23 @@ def test_login_with_an_old_weak_password_still_works(client, world):
     world.pupil.set_password("12345678")
     db.session.commit()
     assert login(client, "paula", "12345678").status_code == 302
+
+
+@pytest.mark.parametrize("lang", ["de", "en", "tr", "ar", "ru", "uk", "pl"])
+def test_the_message_is_in_the_users_language(client_for, world, lang):
+    from flask_babel import force_locale
+    from markupsafe import escape
+
+    from portfolio.i18n import _
+
+    world.pupil.locale = lang
+    db.session.commit()
+    page = change(client_for(world.pupil), "Passwort1234").get_data(as_text=True)
+    with force_locale(lang):
+        expected = _(
+            "This password is on the lists of common and leaked passwords that attackers try "
+            "first, also with digits or symbols added. Choose another one: a few words that "
+            "belong together only for you are easy to remember and hard to guess."
+        )
+    assert str(escape(expected)) in page
+    assert lang == "en" or "attackers try first" not in expected
