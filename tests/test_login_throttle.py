@@ -198,7 +198,9 @@ def test_device_cookie_is_bound_to_its_account_and_says_nothing(app, world, cloc
     assert login(shared_pc, "paula").status_code == 302
     shared_pc.post("/logout")
     cookie = shared_pc.get_cookie(throttle.DEVICE_COOKIE, path="/login")
-    assert "paula" not in cookie.value and str(world.pupil.id) not in cookie.value
+    # A random nonce and a keyed hash: nothing that names the account.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}~[A-Za-z0-9_-]{22}", cookie.value)
+    assert "paula" not in cookie.value
     assert cookie.http_only and cookie.same_site == "Strict"
 
     # Carl's account is being guessed from elsewhere; Paula's device cookie does not make
@@ -294,3 +296,34 @@ def test_delay_schedule(app):
 def test_addresses_are_counted_by_network_for_ipv6(app, remote, counted_as):
     with app.test_request_context(environ_base={"REMOTE_ADDR": remote}):
         assert throttle.client_address() == counted_as
+
+
+def test_a_burst_of_parallel_guesses_gets_one_checked(app, world, monkeypatch):
+    """Twenty guesses sent at the same instant: without a guard all would be checked before
+    the first failure sets a wait. One unknown browser's attempt per account at a time."""
+    import threading
+
+    from portfolio.auth import services
+
+    slow_check = services.authenticate
+    started = threading.Barrier(20)
+
+    def authenticate(username, password):
+        threading.Event().wait(0.3)  # a real scrypt check takes this long under load
+        return slow_check(username, password)
+
+    monkeypatch.setattr(services, "authenticate", authenticate)
+    statuses = []
+
+    def attacker(i):
+        client = browser(app, f"203.0.113.{i + 1}")
+        client.get("/login")
+        started.wait()
+        statuses.append(login(client, "paula", f"guess-{i}").status_code)
+
+    threads = [threading.Thread(target=attacker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(200) <= 2 and statuses.count(429) >= 18, statuses

@@ -44,6 +44,7 @@ from portfolio.extensions import limiter
 DEVICE_COOKIE = "bwp_device"
 MAX_DEVICE_ENTRIES = 12  # accounts one browser remembers (a family computer, a class PC)
 BASE_DELAY = 30  # seconds: the first wait; it doubles with every further failure
+BUSY_SECONDS = 10  # an unfinished check (a crashed worker) holds the account this long
 _PREFIX = "bwp-login"
 
 
@@ -197,10 +198,19 @@ def check(username: str) -> Verdict:
             _block_wait(_key("block-account", username)),
             _address_wait(address),
         )
+        if not wait and limiter.storage.incr(_key("busy", username), BUSY_SECONDS) > 1:
+            # Another unknown browser's attempt on this account is being checked: one at a
+            # time, or a burst of parallel guesses would all pass before the first failure
+            # sets the wait. (People do not log in to one account twice at once.)
+            wait = 1
     except _storage_errors():
         current_app.logger.exception("login throttling unavailable: the storage failed")
         return Verdict(0, None)
     return Verdict(wait, None)
+
+
+def _done(username: str) -> None:
+    limiter.storage.clear(_key("busy", username))
 
 
 def _count(kind: str, limit_name: str, *parts: str) -> None:
@@ -224,6 +234,7 @@ def failed(username: str, verdict: Verdict) -> None:
         limiter.limiter.hit(_limit("LOGIN_LIMIT_PER_ADDRESS"), _key("address", address))
         _count("address-account", "LOGIN_LIMIT_PER_ADDRESS_ACCOUNT", address, username)
         _count("account", "LOGIN_LIMIT_PER_ACCOUNT", username)
+        _done(username)
     except _storage_errors():
         current_app.logger.exception("login throttling unavailable: the storage failed")
 
@@ -237,6 +248,7 @@ def succeeded(username: str) -> None:
     try:
         for kind in ("address-account", "block-address-account"):
             limiter.storage.clear(_key(kind, address, username))
+        _done(username)
     except _storage_errors():
         current_app.logger.exception("login throttling unavailable: the storage failed")
 
