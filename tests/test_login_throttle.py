@@ -11,13 +11,13 @@ import re
 import time as real_time
 
 import pytest
-from conftest import PASSWORD, login
 from limits import parse
 
 from portfolio import accounts
 from portfolio.auth import throttle
 from portfolio.extensions import db, limiter
 from portfolio.models import Role
+from tests.support.world import PASSWORD, login
 
 SCHOOL_NAT = "198.51.100.20"
 

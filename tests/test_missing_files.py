@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import zipfile
 
-from content import PDF, PNG, add_document
-
 from portfolio.extensions import db
 from portfolio.storage import get_storage
+from tests.support.documents import add_document
+from tests.support.files import PDF, PNG
 
 
 def _lost(doc) -> None:
@@ -31,7 +31,7 @@ def test_download_and_preview_of_a_lost_file_say_so(client_for, world):
 
 
 def test_exports_go_on_without_the_lost_file(client_for, world):
-    kept = add_document(world.pupil, PDF, "bleibt.pdf", share=True)
+    add_document(world.pupil, PDF, "bleibt.pdf", share=True)
     lost = add_document(world.pupil, PDF, "weg.pdf", share=True)
     db.session.commit()
     _lost(lost)

@@ -7,13 +7,13 @@ import gzip
 import random
 
 import pytest
-from conftest import PASSWORD, login
 
 from portfolio.auth import passwords
 from portfolio.auth.passwords import password_problem, readable_password
 from portfolio.extensions import db
 from portfolio.guardian import registration
 from portfolio.models import User
+from tests.support.world import PASSWORD, login
 
 COMMON = "lists of common and leaked passwords"
 CONTEXT = "must not be made of your name"

@@ -8,12 +8,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD
 from pypdf import PdfReader
 
 from portfolio.extensions import db
 from portfolio.models import GuardianCode, User
 from portfolio.roster import slips
+from tests.support.world import PASSWORD
 
 
 def _print_slips(client, world, host: str = "localhost"):

@@ -1,4 +1,4 @@
-"""The end of a portfolio's life at school: leaving, the take-away package, deletion (backup: backup.py).
+"""The end of a portfolio's life at school: leaving, the take-away package, deletion.
 
 * A pupil who leaves keeps their account until the retention period ends, so that they
   and their guardians can download the take-away package (PDF + JSON + files).
