@@ -17,8 +17,10 @@ def _lost(doc) -> None:
 
 
 def test_download_and_preview_of_a_lost_file_say_so(client_for, world):
-    certificate = add_document(world.pupil, PDF, "zeugnis.pdf", share=True)
-    photo = add_document(world.pupil, PNG, "foto.png", share=True, mime="image/png")
+    certificate = add_document(world.pupil, PDF, "zeugnis.pdf", share=("teachers", "guardians"))
+    photo = add_document(
+        world.pupil, PNG, "foto.png", share=("teachers", "guardians"), mime="image/png"
+    )
     db.session.commit()
     _lost(certificate)
     _lost(photo)
@@ -31,8 +33,8 @@ def test_download_and_preview_of_a_lost_file_say_so(client_for, world):
 
 
 def test_exports_go_on_without_the_lost_file(client_for, world):
-    add_document(world.pupil, PDF, "bleibt.pdf", share=True)
-    lost = add_document(world.pupil, PDF, "weg.pdf", share=True)
+    add_document(world.pupil, PDF, "bleibt.pdf", share=("teachers", "guardians"))
+    lost = add_document(world.pupil, PDF, "weg.pdf", share=("teachers", "guardians"))
     db.session.commit()
     _lost(lost)
     pupil = client_for(world.pupil)
