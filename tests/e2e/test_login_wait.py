@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import PHONE, screenshot_dir
+from .helpers import PHONE, assert_accessible, screenshot_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ def _attempt(page, username: str, password: str) -> None:
     "viewport", [PHONE, {"width": 1280, "height": 900}], ids=["phone", "desktop"]
 )
 def test_throttled_login_says_how_long_to_wait(new_page, viewport):
-    page = new_page(viewport=viewport)
+    page = new_page(viewport=viewport, axe=True)
     name = f"nobody.{uuid.uuid4().hex[:8]}"  # unknown names are treated like real ones
     page.goto("/login")
     for i in range(5):
@@ -40,3 +40,4 @@ def test_throttled_login_says_how_long_to_wait(new_page, viewport):
     page.screenshot(path=str(screenshot_dir() / f"login-wait-{width}.png"), full_page=True)
     overflow = page.evaluate("() => document.documentElement.scrollWidth > innerWidth")
     assert not overflow
+    assert_accessible(page, f"throttled login at {width} px")
