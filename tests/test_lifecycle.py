@@ -391,6 +391,7 @@ def test_dry_run_announces_exactly_what_the_purge_deletes(runner, world):
         return [
             line.replace("Would delete", "Deleted").replace(" Nothing was changed.", "")
             for line in output.splitlines()
+            if "pupil" in line
         ]
 
     assert lines(dry.output) == lines(real.output)

@@ -10,6 +10,7 @@ from portfolio.extensions import db
 from portfolio.storage import get_storage
 from tests.support.documents import add_document
 from tests.support.files import PDF, PNG
+from tests.support.jobs import fetch
 
 
 def _lost(doc) -> None:
@@ -39,7 +40,7 @@ def test_exports_go_on_without_the_lost_file(client_for, world):
     _lost(lost)
     pupil = client_for(world.pupil)
     assert pupil.get("/export/mine/summary.pdf").status_code == 200
-    response = pupil.get(f"/privacy/{world.pupil.id}/take-away.zip")
+    response = fetch(pupil, f"/privacy/{world.pupil.id}/take-away")
     assert response.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     assert any("bleibt" in n for n in names) and not any("weg" in n for n in names)

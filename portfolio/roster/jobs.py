@@ -28,6 +28,7 @@ def start_class_slips(
     user: User, school_class: SchoolClass, pupil_ids: list[int], *, letters: bool, locale: str
 ) -> Job:
     """Queue slips (new passwords) for the chosen pupils of the class (flushes)."""
+    slips.public_url("auth.login")  # production without PUBLIC_URL: refuse now, not later
     return start(
         CLASS_SLIPS,
         user,
