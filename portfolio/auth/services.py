@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -139,5 +140,6 @@ def draft_owner(user: User) -> str:
     drafts are stored nor forge the value to get them offered."""
     secret = current_app.config["SECRET_KEY"]
     key = secret.encode() if isinstance(secret, str) else secret
-    digest = hmac.new(key, f"bwp-draft-owner:{user.id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:32]
+    digest = hmac.new(key, f"bwp-draft-owner:{user.id}".encode(), hashlib.sha256).digest()
+    # Base32 (A-Z, 2-7): in every page's HTML, so nothing a page's text could contain.
+    return base64.b32encode(digest[:20]).decode()
