@@ -99,6 +99,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Whole request limit: a 10 MB file plus form fields; Werkzeug refuses larger
         # bodies before reading them.
         "MAX_CONTENT_LENGTH": (int(os.environ.get("MAX_UPLOAD_MB", "10")) + 1) * 1024 * 1024,
+        # Pictures with more pixels are refused before they are decoded (memory).
+        "MAX_IMAGE_PIXELS": int(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000,
+        "MAX_PDF_PAGES": int(os.environ.get("MAX_PDF_PAGES", "50")),
+        # Uploads per account: a pupil filing a stack of certificates stays well below.
+        "UPLOAD_LIMIT": os.environ.get("UPLOAD_LIMIT", "30 per 10 minutes; 200 per day"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "de"),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
         "LANGUAGES": LANGUAGES,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -12,6 +17,7 @@ from portfolio.auth.views import _safe_next
 from portfolio.documents import bp, services
 from portfolio.documents.forms import DocumentForm, UploadForm
 from portfolio.documents.uploads import UploadError, check_upload, read_limited, too_large_message
+from portfolio.extensions import limiter
 from portfolio.i18n import _
 from portfolio.models import Document
 from portfolio.privacy import audit
@@ -72,8 +78,19 @@ def shared(pupil_id: int):
     return html
 
 
+def _uploader_key() -> str:
+    """Uploads are counted per account, whichever device or address they come from."""
+    return f"user:{current_user.id}"
+
+
 @bp.route("/upload", methods=["GET", "POST"])
-@login_required
+@login_required  # first: the limit counts logged-in accounts only
+@limiter.limit(
+    lambda: current_app.config["UPLOAD_LIMIT"],
+    key_func=_uploader_key,
+    methods=["POST"],
+    scope="upload",
+)
 def upload():
     me = _me()
     access.require(me.can_edit_own())
@@ -83,11 +100,11 @@ def upload():
         abort(404)
     form = UploadForm()
     if form.validate_on_submit():
-        max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
         file = form.file.data
+        max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
         try:
             data = read_limited(file.stream, max_bytes) if file else None
-            checked = check_upload(data, file.filename if file else None, max_bytes=max_bytes)
+            checked = check_upload(data, file.filename if file else None)
         except UploadError as error:
             form.file.errors = [error.message]
         else:
@@ -111,6 +128,27 @@ def too_large(error):
     form = UploadForm(formdata=None)
     form.file.errors = [too_large_message(current_app.config["MAX_UPLOAD_BYTES"])]
     return render_template("documents/upload.html", form=form, entry=None), 413
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_uploads(error):
+    """The per-account upload limit: the form again, what was typed kept, and how long
+    to wait ("in 8 minutes", "in 5 hours", in the user's language)."""
+    current = limiter.current_limit
+    wait = max(60, int(current.reset_at - time.time())) if current else 600
+    form = UploadForm()
+    form.file.errors = [
+        _(
+            "You have uploaded many files in a short time. You can upload the next one "
+            "%(when)s. Everything you uploaded so far is saved.",
+            when=format_timedelta(
+                dt.timedelta(seconds=wait), granularity="minute", add_direction=True
+            ),
+        )
+    ]
+    entry = services.own_entry(current_user, request.args.get("entry_id", type=id_arg))
+    html = render_template("documents/upload.html", form=form, entry=entry)
+    return html, 429, {"Retry-After": str(wait)}
 
 
 @bp.route("/<int:document_id>/edit", methods=["GET", "POST"])
