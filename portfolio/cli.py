@@ -141,6 +141,7 @@ def register(app: Flask) -> None:
     # Each feature registers its own commands.
     from portfolio import seed
     from portfolio.admin import commands as admin_commands
+    from portfolio.documents import commands as documents_commands
     from portfolio.export import commands as export_commands
     from portfolio.jobs import commands as jobs_commands
     from portfolio.privacy import commands as privacy_commands
@@ -149,6 +150,7 @@ def register(app: Flask) -> None:
 
     for feature in (
         admin_commands,
+        documents_commands,
         export_commands,
         jobs_commands,
         privacy_commands,

@@ -15,8 +15,8 @@ from PIL import ExifTags, Image
 from portfolio.extensions import db
 from portfolio.models import Document
 from portfolio.storage import get_storage
-from tests.support.documents import upload
-from tests.support.files import blank_pdf, png_with_gps
+from tests.support.documents import EN, upload
+from tests.support.files import blank_pdf, png_of_size, png_with_gps
 from tests.support.matrix import fast_client
 
 
@@ -126,3 +126,59 @@ def test_real_pdf_is_stored_and_served_as_attachment(client_for, world):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     # A PDF has no inline preview (only images do).
     assert client.get(f"/documents/{doc.id}/preview").status_code == 404
+
+
+@pytest.mark.parametrize("locale", ["de", "en", "tr", "ar", "ru", "uk", "pl"])
+def test_picture_over_the_pixel_limit_is_refused_in_the_users_language(
+    app, client_for, world, locale
+):
+    from flask_babel import force_locale
+    from markupsafe import escape
+
+    from portfolio.documents.uploads import too_many_pixels_message
+
+    world.pupil.locale = locale
+    db.session.commit()
+    bomb = png_of_size(7746, 7746)  # 60 Mpx: 240 MB if it were decoded
+    response = upload(
+        client_for(world.pupil), file=(io.BytesIO(bomb), "scan.png"), title="Mein Scan"
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    limit = app.config["MAX_IMAGE_PIXELS"]
+    with app.test_request_context():
+        with force_locale("en"):
+            english = str(too_many_pixels_message(limit))
+        with force_locale(locale):
+            message = str(too_many_pixels_message(limit))
+    assert str(escape(message)) in page and "40" in message
+    assert (message == english) == (locale == "en")  # translated in every catalogue
+    assert 'value="Mein Scan"' in page  # what was typed is kept
+    assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 0
+
+
+def test_a_pupil_filing_a_stack_of_certificates_never_meets_the_upload_limit(client_for, world):
+    client = client_for(world.pupil)
+    for number in range(15):
+        response = upload(client, file=(io.BytesIO(blank_pdf()), f"Zeugnis {number}.pdf"))
+        assert response.status_code == 302, number
+    assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 15
+
+
+def test_upload_limit_per_account_says_when_to_come_back(app, client_for, world, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_LIMIT", "3 per 10 minutes")
+    pupil, other = client_for(world.pupil), client_for(world.pupil_9b)
+    for number in range(3):
+        assert upload(pupil, file=(io.BytesIO(blank_pdf()), f"{number}.pdf")).status_code == 302
+    assert pupil.get("/documents/upload", headers=EN).status_code == 200  # looking is free
+
+    refused = upload(pupil, file=(io.BytesIO(blank_pdf()), "4.pdf"), title="Praktikum Bäckerei")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429
+    assert "You have uploaded many files in a short time" in page
+    assert "You can upload the next one in 10 minutes" in page
+    assert "Praktikum Bäckerei" in page  # the form keeps what was typed
+    assert 500 <= int(refused.headers["Retry-After"]) <= 600
+    assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 3
+    # Counted per account: another pupil (on the same school network) is not affected.
+    assert upload(other, file=(io.BytesIO(blank_pdf()), "x.pdf")).status_code == 302

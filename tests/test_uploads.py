@@ -3,12 +3,13 @@
 import hashlib
 import io
 
+import pikepdf
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageFile
 
 from portfolio.documents import uploads
 from portfolio.documents.uploads import UploadError, check_upload
-from tests.support.files import blank_pdf, png_with_gps
+from tests.support.files import blank_pdf, pdf_bytes, pdf_text, png_bytes, png_with_gps
 
 GPS = ExifTags.IFD.GPSInfo
 
@@ -58,12 +59,21 @@ def test_large_photo_is_scaled_down():
         assert max(cleaned.size) == uploads.MAX_IMAGE_EDGE
 
 
-def test_pdf_from_pypdf_is_accepted_unchanged():
-    data = blank_pdf(2)
+def test_pdf_is_stored_as_written_anew_with_its_pages_and_text():
+    data = pdf_bytes("Praktikumsbescheinigung Bäckerei Schmidt")
     checked = check_upload(data, "Zeugnis.pdf")
-    assert checked.mime_type == "application/pdf"
-    assert checked.data == data
-    assert checked.sha256 == hashlib.sha256(data).hexdigest()
+    assert checked.mime_type == "application/pdf" and not checked.is_image
+    assert checked.removed == ()
+    assert "Praktikumsbescheinigung Bäckerei Schmidt" in pdf_text(checked.data)
+    assert checked.sha256 == hashlib.sha256(checked.data).hexdigest()
+    assert checked.original_sha256 == hashlib.sha256(data).hexdigest()
+    # Deterministic: the same file sent twice is stored with the same hash, and a file
+    # cleaned once comes out of the check unchanged (an imported take-away package).
+    assert check_upload(data, "Zeugnis.pdf").sha256 == checked.sha256
+    assert check_upload(checked.data, "Zeugnis.pdf").data == checked.data
+    two_pages = check_upload(blank_pdf(2), "leer.pdf")
+    with pikepdf.open(io.BytesIO(two_pages.data)) as pdf:
+        assert len(pdf.pages) == 2
 
 
 def test_pdf_from_weasyprint_is_accepted(app):
@@ -118,12 +128,89 @@ def test_png_with_jpeg_content_is_judged_by_content():
     assert check_upload(jpeg(), "bild.png").mime_type == "image/jpeg"
 
 
-def test_image_with_too_many_pixels_is_refused():
+def test_image_with_too_many_pixels_is_refused_before_decoding(app, monkeypatch):
     buf = io.BytesIO()
-    Image.new("1", (10_000, 6_500)).save(buf, "PNG")  # 65 MP, a few kB on disk
+    Image.new("1", (10_000, 6_500)).save(buf, "PNG")  # 65 Mpx, a few kB on disk
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
     with pytest.raises(UploadError) as refused:
         check_upload(buf.getvalue(), "riesig.png")
-    assert refused.value.message is uploads.MSG_IMAGE_TOO_BIG
+    assert not decoded
+    with app.test_request_context():
+        assert "at most 40 megapixels" in str(refused.value.message)
+
+
+def test_pixel_limit_is_a_setting(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_IMAGE_PIXELS", 2_000_000)
+    with pytest.raises(UploadError) as refused:
+        check_upload(png_bytes(2000, 1200), "foto.png")
+    with app.test_request_context():
+        assert "at most 2 megapixels" in str(refused.value.message)
+    assert check_upload(png_bytes(1600, 1200), "foto.png").is_image
+
+
+def test_large_png_is_reduced_strip_by_strip_keeping_its_transparency():
+    img = Image.new("P", (7000, 2100), 0)
+    img.putpalette([0, 0, 0, 30, 90, 200] + [0] * 762)
+    for x in range(3500, 7000):
+        img.putpixel((x, 1000), 1)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", transparency=0)
+    checked = check_upload(buf.getvalue(), "scan.png")
+    with Image.open(io.BytesIO(checked.data)) as cleaned:
+        assert cleaned.mode == "RGBA"
+        assert cleaned.size == (3000, 900)
+        assert cleaned.getpixel((10, 10))[3] == 0  # still transparent
+        assert cleaned.getpixel((2500, 428))[3] > 0  # the line survived the reduction
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale_and_turned_upright(monkeypatch):
+    decoded = []
+    load = ImageFile.ImageFile.load
+
+    def spy(self):
+        decoded.append(self.size)
+        return load(self)
+
+    data = jpeg(size=(6000, 3000), orientation=6)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    checked = check_upload(data, "IMG_0002.JPG")
+    assert decoded[0] == (3000, 1500)  # libjpeg decoded it at half its size
+    with Image.open(io.BytesIO(checked.data)) as cleaned:
+        assert cleaned.size == (1500, 3000)  # upright
+        assert not cleaned.getexif()
+
+
+def test_progressive_jpeg_is_limited_by_the_memory_its_decoding_needs(app, monkeypatch):
+    buf = io.BytesIO()
+    Image.new("RGB", (1000, 1000), (90, 90, 90)).save(
+        buf, "JPEG", progressive=True, subsampling=0
+    )  # 4:4:4: 6 bytes of coefficients a pixel, 6 MB
+    monkeypatch.setattr(uploads, "MAX_JPEG_COEFFICIENT_BYTES", 3 * 1024 * 1024)
+    with pytest.raises(UploadError) as refused:
+        check_upload(buf.getvalue(), "progressiv.jpg")
+    with app.test_request_context():
+        assert "megapixels" in str(refused.value.message)
+    monkeypatch.setattr(uploads, "MAX_JPEG_COEFFICIENT_BYTES", 8 * 1024 * 1024)
+    assert check_upload(buf.getvalue(), "progressiv.jpg").is_image
+
+
+def test_phone_photo_with_a_second_picture_mpo_is_a_jpeg():
+    buf = io.BytesIO()
+    first, depth = Image.new("RGB", (300, 200), (200, 10, 10)), Image.new("RGB", (300, 200))
+    first.save(buf, "MPO", save_all=True, append_images=[depth])
+    checked = check_upload(buf.getvalue(), "portrait.jpg")
+    assert checked.mime_type == "image/jpeg"
+    with Image.open(io.BytesIO(checked.data)) as cleaned:
+        assert cleaned.format == "JPEG" and getattr(cleaned, "n_frames", 1) == 1
+        assert cleaned.getpixel((150, 100))[0] > 150
+
+
+def test_sixteen_bit_grey_png_is_scaled_not_cut_off():
+    buf = io.BytesIO()
+    Image.new("I;16", (400, 300), 40_000).save(buf, "PNG")
+    with Image.open(io.BytesIO(check_upload(buf.getvalue(), "scan.png").data)) as cleaned:
+        assert cleaned.mode == "L" and cleaned.getpixel((0, 0)) == 40_000 // 256
 
 
 def test_empty_missing_and_too_large_files(app):

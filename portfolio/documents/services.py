@@ -10,7 +10,7 @@ from flask import Response, abort, current_app
 from sqlalchemy.orm import selectinload
 
 from portfolio import access
-from portfolio.documents.uploads import CheckedFile, ascii_filename
+from portfolio.documents.uploads import PDF, CheckedFile, ascii_filename
 from portfolio.extensions import db
 from portfolio.i18n import _l
 from portfolio.models import Audience, Document, DocumentCategory, Entry, User
@@ -177,3 +177,23 @@ def file_response(document: Document, *, inline: bool = False) -> Response:
         "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
     )
     return response
+
+
+def stored_pdfs() -> list[int]:
+    """Ids of all stored PDF documents, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Document.id).where(Document.mime_type == PDF).order_by(Document.id)
+        )
+    )
+
+
+def replace_file(document: Document, checked: CheckedFile) -> str:
+    """Store the cleaned file in place of the document's file; returns the old key, to be
+    deleted once the change is committed."""
+    old_key = document.storage_key
+    document.storage_key = get_storage().save(checked.data)
+    document.size = checked.size
+    document.sha256 = checked.sha256
+    db.session.flush()
+    return old_key

@@ -334,8 +334,10 @@ def _check_pdf_size(pdf) -> None:
         raise UploadError(MSG_BAD_PDF)
     if pages > _setting("MAX_PDF_PAGES"):
         raise UploadError(too_many_pages_message(_setting("MAX_PDF_PAGES")))
-    size = pdf.trailer.get("/Size")
-    if not isinstance(size, int) or size > MAX_PDF_OBJECTS:
+    size = pdf.trailer.get("/Size")  # qpdf reads no object numbered beyond it
+    if not isinstance(size, int):  # a damaged index that qpdf rebuilt: count them
+        size = len(pdf.objects)
+    if size > MAX_PDF_OBJECTS:
         raise UploadError(MSG_COMPLEX_PDF)
 
 

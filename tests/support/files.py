@@ -201,3 +201,22 @@ def pdf_hazards(data: bytes) -> set[str]:
                 found.add("payload")
             pending.extend(obj.get(key) for key in obj.keys())
     return found
+
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A PNG of `width` x `height` transparent RGBA pixels (4 bytes each when decoded),
+    compressed row by row: a 60 Mpx decompression bomb is 0.2 MB and never held whole."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    packer = zlib.compressobj(9)
+    row = bytes(1 + 4 * width)  # filter byte 0, then the pixels
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bit RGBA
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
