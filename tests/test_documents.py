@@ -35,8 +35,9 @@ def test_upload_stores_the_file_and_lists_it_by_category(client_for, world):
     assert doc.filename == "Zeugnis_Müller.pdf" and doc.mime_type == "application/pdf"
     assert doc.title == "Praktikumszeugnis" and doc.category == "certificate"
     assert (doc.share_teachers, doc.share_counsellor, doc.share_guardians) == (True, False, False)
-    assert get_storage().read(doc.storage_key) == data and doc.size == len(data)
-    assert doc.sha256 == hashlib.sha256(data).hexdigest()
+    stored = get_storage().read(doc.storage_key)  # the PDF as the upload check wrote it
+    assert stored == check_upload(data, "x.pdf").data and doc.size == len(stored)
+    assert doc.sha256 == hashlib.sha256(stored).hexdigest()
     page = client.get("/documents/", headers=EN).get_data(as_text=True)
     assert (
         "Certificates" in page and "Praktikumszeugnis" in page and "Shared with: Teachers" in page
