@@ -1,19 +1,153 @@
-"""What each entry kind holds: fields, guiding prompts, repeating groups.
+"""The portfolio's vocabulary: sections, entry kinds, their fields, states and labels.
 
-This is the single description of the portfolio's content. The pupil's forms are
-built from it, and the staff view, the guardian view, the PDF and the JSON export
-render entries from it, so a field added here appears everywhere.
+This is the single description of the portfolio's content and of the words for it.
+The Berufswahlpass sections (binder order) with their labels, the entry kinds with
+their fields, guiding prompts and repeating groups, and the labels of entry and review
+states live here; models, forms, pages, the PDF and the JSON export derive from it, so
+a field or a label changed here changes everywhere. (How an entry is shown to a reader
+is `portfolio.display`; the guiding prompts here are for the pupil's forms only.)
 
 An entry's `data` JSON maps field names to values; a group maps to a list of dicts.
 Dates are ISO strings (YYYY-MM-DD); ratings map quality keys to 1..4.
+
+This module imports no models (the models import the enums from here).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from portfolio.i18n import _l
-from portfolio.models import EntryKind, Section
+from portfolio.reference import OCCUPATIONAL_FIELDS
+
+
+class Section(enum.StrEnum):
+    """The Berufswahlpass sections, in binder order (the navigation)."""
+
+    OFFERS = "angebote"
+    MY_WAY = "mein-weg"
+    DOCUMENTATION = "dokumentation"
+    LIFE_PLANNING = "lebensplanung"
+    AGREEMENT = "anschlussvereinbarung"
+
+
+class EntryKind(enum.StrEnum):
+    STRENGTHS = "strengths"  # self-assessment (Selbsteinschätzung): qualities + interests
+    EXTERNAL_ASSESSMENT = "external_assessment"  # accepted Fremdeinschätzung
+    POTENZIALANALYSE = "potenzialanalyse"
+    BERUFSFELDERKUNDUNG = "berufsfelderkundung"
+    PRAKTIKUM = "praktikum"  # Betriebspraktikum
+    PRAXISKURS = "praxiskurs"
+    LANGZEITPRAKTIKUM = "langzeitpraktikum"
+    GOAL = "goal"
+    CV = "cv"
+    SEK2_STANDORT = "sek2_standort"
+    SEK2_EK1 = "sek2_ek1"
+    SEK2_PRAXIS = "sek2_praxis"
+    SEK2_EK2 = "sek2_ek2"
+    STUDIENORIENTIERUNG = "studienorientierung"
+    REFLECTION = "reflection"  # free reflection / other
+
+
+class EntryStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class ReviewState(enum.StrEnum):
+    NONE = "none"  # not handed in
+    REQUESTED = "requested"  # shared for feedback
+    REVIEWED = "reviewed"
+    REVISION = "revision"  # staff asked for a revision
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    section: Section
+    label: object  # the binder's name of the section
+    intro: object  # one line for the pupil: what is in it
+
+
+#: The sections in binder order, with their labels.
+SECTIONS: dict[Section, SectionSpec] = {
+    s.section: s
+    for s in (
+        SectionSpec(
+            Section.OFFERS,
+            _l("Career orientation offers"),
+            _l("The steps of career orientation at your school and what they are about."),
+        ),
+        SectionSpec(
+            Section.MY_WAY,
+            _l("My way to a career choice"),
+            _l("Strengths, placements, goals and your own reflections."),
+        ),
+        SectionSpec(
+            Section.DOCUMENTATION,
+            _l("Documentation"),
+            _l("Certificates and proofs, e.g. from the potential analysis or a placement."),
+        ),
+        SectionSpec(
+            Section.LIFE_PLANNING,
+            _l("Life planning"),
+            _l("Your CV and what you need for applications."),
+        ),
+        SectionSpec(
+            Section.AGREEMENT,
+            _l("Transition agreement"),
+            _l("Your plan for after school, agreed with your parents and your teacher."),
+        ),
+    )
+}
+SECTION_ORDER: dict[str, int] = {s.value: i for i, s in enumerate(Section)}
+
+
+def section_label(section: Section | str) -> str:
+    return str(SECTIONS[Section(section)].label)
+
+
+#: Entry states as the pupil reads them.
+STATUS_LABELS: dict[str, object] = {
+    EntryStatus.OPEN: _l("Not started"),
+    EntryStatus.IN_PROGRESS: _l("In progress"),
+    EntryStatus.DONE: _l("Finished"),
+}
+
+
+@dataclass(frozen=True)
+class ReviewStateSpec:
+    state: ReviewState
+    label: object  # for staff lists and badges
+    pupil_label: object  # on the pupil's own pages
+    badge: str  # KERN badge variant: info | success | warning
+    icon: str  # KERN icon name
+
+
+#: Review states that are shown (NONE is the absence of a review).
+REVIEW_STATES: dict[str, ReviewStateSpec] = {
+    s.state.value: s
+    for s in (
+        ReviewStateSpec(
+            ReviewState.REQUESTED,
+            _l("waiting for feedback"),
+            _l("Handed in – waiting for feedback"),
+            "info",
+            "mail",
+        ),
+        ReviewStateSpec(
+            ReviewState.REVIEWED, _l("reviewed"), _l("Feedback given"), "success", "check"
+        ),
+        ReviewStateSpec(
+            ReviewState.REVISION,
+            _l("revision requested"),
+            _l("Please revise: your teacher asked for changes"),
+            "warning",
+            "edit",
+        ),
+    )
+}
 
 TEXT_MAX = 200
 LONG_MAX = 10_000
@@ -100,7 +234,7 @@ def _spec(spec: KindSpec) -> None:
 _spec(
     KindSpec(
         EntryKind.STRENGTHS,
-        _l("Strengths and interests"),
+        _l("Strengths and interests (self-assessment)"),
         Section.MY_WAY,
         _l(
             "How do you see yourself? There are no right or wrong answers. Do this again in every "
@@ -140,7 +274,7 @@ _spec(
 _spec(
     KindSpec(
         EntryKind.EXTERNAL_ASSESSMENT,
-        _l("How others see me"),
+        _l("How others see me (external assessment)"),
         Section.MY_WAY,
         _l(
             "Someone you asked rated the same qualities. Compare it with your own view: "
@@ -602,8 +736,34 @@ AGREEMENT_SIGNER_ROLES = (
 REQUIRED_SIGNERS = ("pupil", "guardian", "teacher")
 
 
+#: Kinds in the order of SPECS (the order within a section).
+KIND_ORDER: dict[str, int] = {kind.value: i for i, kind in enumerate(SPECS)}
+
+
 def spec_for(kind: str | EntryKind) -> KindSpec:
     return SPECS[EntryKind(kind)]
+
+
+def field_choices(f: Field) -> list[tuple[str, object]]:
+    """The choices of a field: its own, or the occupational fields where it names none."""
+    if f.type == "occupational_fields" or (
+        f.type == "choice" and f.name == "field" and not f.choices
+    ):
+        return list(OCCUPATIONAL_FIELDS)
+    return list(f.choices)
+
+
+def section_of(kind: str | EntryKind) -> Section:
+    """The Berufswahlpass section an entry of this kind belongs to."""
+    try:
+        return SPECS[EntryKind(kind)].section
+    except ValueError:
+        return Section.MY_WAY
+
+
+def binder_order(kind: str) -> tuple[int, int]:
+    """Sort key of an entry kind: its section in binder order, then the kind."""
+    return (SECTION_ORDER[section_of(kind).value], KIND_ORDER.get(kind, 99))
 
 
 def entry_title(entry) -> str:

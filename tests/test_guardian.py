@@ -222,9 +222,10 @@ def test_pages_in_the_families_languages(world, client_for, locale):
         html_tag = re.search(r"<html[^>]*>", page).group(0)
         assert f'lang="{locale}"' in html_tag
         assert ('dir="rtl"' in html_tag) is (locale == "ar")
-    # The child's and the teacher's German text is marked as German, direction by itself.
-    assert re.search(r'dir="auto" lang="de">Text von Mein Praktikum', page)
-    assert re.search(r'dir="auto" lang="de">Gespräch über Ausbildung', page)
+    # The child's and the teacher's German text is marked as German, with its own direction
+    # (left to right also on the Arabic page).
+    assert re.search(r'dir="ltr" lang="de">Text von Mein Praktikum', page)
+    assert re.search(r'dir="ltr" lang="de">Gespräch über Ausbildung', page)
 
 
 def test_german_page_does_not_mark_german_text(world, client_for):
@@ -232,7 +233,7 @@ def test_german_page_does_not_mark_german_text(world, client_for):
     world.guardian.locale = "de"
     db.session.commit()
     page = _page(client_for(world.guardian), f"/family/child/{world.pupil.id}")
-    assert 'dir="auto">Text von Mein Praktikum' in page
+    assert 'dir="ltr">Text von Mein Praktikum' in page
     assert 'lang="de">Text von' not in page
 
 

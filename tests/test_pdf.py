@@ -229,7 +229,8 @@ def test_full_portfolio_is_pdfa_with_metadata_attachments_and_images(world):
     ]
     assert positions == sorted(positions)
     assert "Page 2 of" in text
-    assert "What am I good at?" in text  # guiding questions
+    # The pupil's forms stay on the pages: no guiding questions or prompts in the document.
+    assert "What am I good at?" not in text and "Guiding questions" not in text
     assert "Praktikumsplatz suchen" in text and "version 2" in text  # agreement versions
     assert words_outside_page(pdf) == []
 
@@ -257,9 +258,10 @@ def test_arabic_portfolio_is_right_to_left(world):
         pdf = portfolio_pdf(acc)
     assert content.rtl
     assert '<html lang="ar" dir="rtl">' in html
-    # The pupil's own words keep their direction (first strong character, as dir="auto").
-    assert f'lang="de" dir="rtl">{ARABIC}' in html
-    assert 'lang="de" dir="ltr">Realschule Testdorf' in html
+    # The pupil's own words keep their direction (first strong character, as dir="auto");
+    # German text is marked as German, text in Arabic script is not claimed to be German.
+    assert f'dir="rtl">{ARABIC}' in html and f'lang="de">{ARABIC}' not in html
+    assert 'dir="ltr" lang="de">Realschule Testdorf' in html
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.trailer["/Root"]["/Lang"] == "ar"
     text = pdf_text(pdf)

@@ -22,12 +22,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
-from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES, REQUIRED_SIGNERS
+from portfolio.kinds import AGREEMENT_SIGNER_ROLES, REQUIRED_SIGNERS
 from portfolio.models import Agreement, AgreementSignature, User, utcnow
 from portfolio.privacy import audit
 
 CONTENT_KEYS = ("dream_job", "strengths", "fields", "next_step", "steps", "contacts")
-DECISION_LABELS = dict(AGREEMENT_DECISIONS)
 SIGNER_LABELS = dict(AGREEMENT_SIGNER_ROLES)
 
 MSG_STALE = _l(

@@ -11,19 +11,14 @@ from portfolio.agreement.forms import AgreementForm, SharingForm, SignForm, form
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Agreement
-from portfolio.reference import OCCUPATIONAL_FIELDS
 
 
 @bp.context_processor
 def _helpers():
     return {
-        "decision_labels": services.DECISION_LABELS,
         "signer_roles": kinds.AGREEMENT_SIGNER_ROLES,
-        "required_signers": kinds.REQUIRED_SIGNERS,
-        "field_names": dict(OCCUPATIONAL_FIELDS),
         "guiding_questions": kinds.AGREEMENT_GUIDING_QUESTIONS,
         "missing_for_signing": services.missing_for_signing,
-        "signature_for": services.signature_for,
     }
 
 

@@ -9,7 +9,6 @@ from markupsafe import Markup
 
 from portfolio.access import PupilAccess
 from portfolio.i18n import _
-from portfolio.kinds import AGREEMENT_GUIDING_QUESTIONS
 from portfolio.pdf import attachment, css_string, html_to_pdf, page_counter_css, render_html
 
 from .services import PortfolioContent, Selection, collect
@@ -26,7 +25,6 @@ def portfolio_html(
         c=content,
         page_counter=page_counter_css(),
         selection=selection is not None and not selection.is_empty,
-        agreement_questions=AGREEMENT_GUIDING_QUESTIONS,
         running_title=Markup(css_string(_("Berufswahlpass"))),
     )
     return html, content

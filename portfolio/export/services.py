@@ -8,7 +8,6 @@ decided by `access.PupilAccess.visible_clause` (the query form of `can_view_shar
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import logging
 from collections import defaultdict
@@ -18,11 +17,11 @@ import sqlalchemy as sa
 from flask_babel import format_date
 from sqlalchemy.orm import selectinload
 
-from portfolio import progress, reference
+from portfolio import display, progress, reference
 from portfolio.access import PupilAccess
 from portfolio.extensions import db
 from portfolio.i18n import _, _l, is_rtl
-from portfolio.kinds import SPECS
+from portfolio.kinds import KIND_ORDER, SPECS, section_label
 from portfolio.models import (
     GRADE_ORDER,
     Agreement,
@@ -40,17 +39,9 @@ from portfolio.models import (
 from portfolio.storage import get_storage
 
 from .chart import Series, strengths_chart_svg
-from .fields import Row, agreement_rows, entry_rows
 
 log = logging.getLogger(__name__)
 
-SECTION_LABELS = {
-    Section.OFFERS: _l("Career orientation offers"),
-    Section.MY_WAY: _l("My way to a career choice"),
-    Section.DOCUMENTATION: _l("Documentation"),
-    Section.LIFE_PLANNING: _l("Life planning"),
-    Section.AGREEMENT: _l("Transition agreement"),
-}
 #: Where uploaded documents appear: CV and application papers in Life planning.
 DOCUMENT_SECTION = {
     DocumentCategory.CV: Section.LIFE_PLANNING,
@@ -66,7 +57,6 @@ DOCUMENT_CATEGORY_LABELS = {
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 #: Larger images are scaled down before embedding (a phone photo needs no 4000 px in A4).
 MAX_IMAGE_PX = 1600
-_KIND_ORDER = {kind.value: i for i, kind in enumerate(SPECS)}
 _CATEGORIES = {c.value: c for c in DocumentCategory}
 
 
@@ -98,22 +88,12 @@ class Selection:
         return section in self.sections or obj_id in getattr(self, kind)
 
 
-def user_title(entry: Entry, spec) -> str:
-    """The pupil's own title of an entry (its title or title field), if any."""
-    if entry.title:
-        return entry.title
-    if spec is not None and spec.title_field:
-        value = (entry.data or {}).get(spec.title_field)
-        return str(value) if value else ""
-    return ""
-
-
 @dataclass
 class EntryView:
     entry: Entry
-    title: str  # the pupil's own title ("" when the kind's name is enough)
+    title: display.Text | None  # the pupil's own title (None when the kind's name is enough)
     spec: object
-    rows: list[Row]
+    view: display.Display | None = None  # what is printed (None on the choose page)
     documents: list[DocumentView] = field(default_factory=list)
 
 
@@ -130,9 +110,7 @@ class DocumentView:
 @dataclass
 class AgreementView:
     agreement: Agreement
-    decision: str
-    rows: list[Row]
-    signatures: list[tuple[str, str, dt.datetime | None]]  # role label, name, signed at
+    view: display.Display | None = None  # what is printed (None on the choose page)
 
 
 @dataclass
@@ -176,7 +154,7 @@ class PortfolioContent:
 
 def _entry_sort_key(entry: Entry):
     return (
-        _KIND_ORDER.get(entry.kind, 99),
+        KIND_ORDER.get(entry.kind, 99),
         GRADE_ORDER.get(entry.grade or "", 0),
         entry.created_at,
         entry.id,
@@ -248,25 +226,6 @@ def _attachment_name(doc: Document) -> str:
     if not name.lower().endswith(".pdf"):
         name += ".pdf"
     return f"{doc.id}-{name}"
-
-
-def _agreement_view(agreement: Agreement, quality_names) -> AgreementView:
-    from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES
-
-    decisions = dict(AGREEMENT_DECISIONS)
-    signed = {s.role: s for s in agreement.signatures}
-    signatures = []
-    for role, label in AGREEMENT_SIGNER_ROLES:
-        sig = signed.pop(role, None)
-        signatures.append((str(label), sig.name if sig else "", sig.signed_at if sig else None))
-    for role, sig in signed.items():  # roles the kinds module does not know (yet)
-        signatures.append((role, sig.name, sig.signed_at))
-    return AgreementView(
-        agreement,
-        str(decisions.get(agreement.decision, agreement.decision or "")),
-        agreement_rows(agreement.data or {}, quality_names),
-        signatures,
-    )
 
 
 def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> str | None:
@@ -344,7 +303,6 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         .order_by(Quality.position, Quality.id)
     )
     qualities = [(q.key, reference.quality_name(q)) for q in quality_rows]
-    quality_names = dict(qualities)
     school_class = progress.current_class(pupil)
 
     sel = selection if selection is not None and not selection.is_empty else None
@@ -354,7 +312,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         else (lambda *a: True)
     )
     attachments: list = []
-    sections = {s: SectionView(s, str(SECTION_LABELS[s])) for s in Section}
+    sections = {s: SectionView(s, section_label(s)) for s in Section}
 
     doc_views: dict[int, DocumentView] = {}
     for doc in documents:
@@ -370,9 +328,9 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
             continue
         view = EntryView(
             entry,
-            user_title(entry, spec),
+            display.own_title(entry, spec),
             spec,
-            entry_rows(spec, entry.data, quality_names),
+            display.entry_view(entry, qualities),
             [doc_views[d.id] for d in documents if d.entry_id == entry.id and d.id in doc_views],
         )
         sections[entry.section].entries.append(view)
@@ -387,7 +345,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         g for g in guidance if want(Section.MY_WAY, "guidance", g.id)
     ]
     sections[Section.AGREEMENT].agreements = [
-        _agreement_view(a, quality_names)
+        AgreementView(a, display.agreement_view(a))
         for a in agreements
         if want(Section.AGREEMENT, "agreements", a.id)
     ]
@@ -449,17 +407,17 @@ def collect_titles(access: PupilAccess) -> PortfolioContent:
         .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
         .order_by(GuidanceRecord.held_on)
     )
-    sections = {s: SectionView(s, str(SECTION_LABELS[s])) for s in Section}
+    sections = {s: SectionView(s, section_label(s)) for s in Section}
     for e in entries:
         spec = _spec(e.kind)
         if spec is not None:
-            sections[e.section].entries.append(EntryView(e, user_title(e, spec), spec, []))
+            sections[e.section].entries.append(EntryView(e, display.own_title(e, spec), spec))
     for d in documents:
         category = _CATEGORIES.get(d.category, DocumentCategory.OTHER)
         sections[_doc_section(d)].documents.append(
             DocumentView(d, d.title or d.filename, str(DOCUMENT_CATEGORY_LABELS[category]))
         )
-    sections[Section.AGREEMENT].agreements = [AgreementView(a, "", [], []) for a in agreements]
+    sections[Section.AGREEMENT].agreements = [AgreementView(a) for a in agreements]
     sections[Section.MY_WAY].guidance = list(guidance)
     return PortfolioContent(pupil, None, "", list(sections.values()), "")
 

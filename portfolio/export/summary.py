@@ -13,7 +13,6 @@ from portfolio import progress
 from portfolio.access import PupilAccess
 from portfolio.extensions import db
 from portfolio.i18n import _, is_rtl
-from portfolio.kinds import AGREEMENT_DECISIONS, AGREEMENT_SIGNER_ROLES, REQUIRED_SIGNERS
 from portfolio.models import Agreement, Entry, EntryKind, GuidanceRecord, SchoolClass, User, utcnow
 
 #: Long texts are cut so that the summary stays on one page; the portfolio PDF has them whole.
@@ -44,11 +43,7 @@ class FamilySummary:
     school_class: SchoolClass | None
     exported_on: str
     progress: progress.PupilProgress  # the elements the school organises
-    agreement: Agreement | None
-    decision: str = ""
-    next_step: str = ""
-    dream_job: str = ""
-    signatures: list[tuple[str, str, dt.datetime | None, bool]] = field(default_factory=list)
+    agreement: Agreement | None  # shown as display.agreement_view(brief=True)
     steps: list[Step] = field(default_factory=list)
     more_steps: int = 0
     rtl: bool = False
@@ -135,25 +130,6 @@ def family_summary(access: PupilAccess) -> FamilySummary:
         agreement=agreement,
         rtl=is_rtl(),
     )
-    if agreement is not None:
-        data = agreement.data or {}
-        summary.decision = str(
-            dict(AGREEMENT_DECISIONS).get(agreement.decision, agreement.decision or "")
-        )
-        summary.next_step = shorten(data.get("next_step"))
-        summary.dream_job = shorten(data.get("dream_job"), 80)
-        signed = {s.role: s for s in agreement.signatures}
-        for role, label in AGREEMENT_SIGNER_ROLES:
-            sig = signed.get(role)
-            if sig or role in REQUIRED_SIGNERS:
-                summary.signatures.append(
-                    (
-                        str(label),
-                        shorten(sig.name, 60) if sig else "",
-                        sig.signed_at if sig else None,
-                        role in REQUIRED_SIGNERS,
-                    )
-                )
     steps = _steps(access, agreement)
     summary.steps, summary.more_steps = steps[:MAX_STEPS], max(0, len(steps) - MAX_STEPS)
     return summary

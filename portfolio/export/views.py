@@ -20,10 +20,7 @@ from portfolio.models import SchoolClass, Section
 from portfolio.privacy import audit
 
 from . import jobs, render
-from .fields import text_direction
 from .services import Selection, application_preset, collect_titles
-
-bp.add_app_template_filter(text_direction, "text_dir")
 
 
 def _load(pupil_id: int | None) -> access.PupilAccess:

@@ -8,7 +8,7 @@ from flask import Flask, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from markupsafe import Markup, escape
 
-from portfolio import access
+from portfolio import access, display, kinds
 from portfolio.auth.passwords import min_length_for
 from portfolio.i18n import LANGUAGES, _l, current_language, is_rtl
 from portfolio.models import Role
@@ -89,6 +89,16 @@ def register(app: Flask) -> None:
     app.add_template_filter(lambda key, names: str(names.get(key, key)), "field_label")
     app.add_template_filter(format_decimal, "number")
     app.add_template_filter(format_percent, "percent")
+    # Portfolio content: the display models for templates/macros/display.html, and the
+    # labels of sections, kinds and states from portfolio.kinds.
+    app.add_template_global(display.entry_view, "entry_view")
+    app.add_template_global(display.agreement_view, "agreement_view")
+    app.add_template_global(display.guidance_view, "guidance_view")
+    app.add_template_global(display.own, "own_text")
+    app.add_template_global(kinds.SECTIONS, "SECTIONS")
+    app.add_template_global(kinds.REVIEW_STATES, "REVIEW_STATES")
+    app.add_template_global(kinds.STATUS_LABELS, "STATUS_LABELS")
+    app.add_template_global(kinds.entry_title, "entry_title")
 
     @app.context_processor
     def inject_globals():

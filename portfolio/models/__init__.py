@@ -1,10 +1,14 @@
-"""All models, importable from one place."""
+"""All models, importable from one place.
 
+The portfolio's enums (Section, EntryKind, EntryStatus, ReviewState) are defined in
+portfolio.kinds with their labels and are re-exported here for the models' users.
+"""
+
+from portfolio.kinds import EntryKind, EntryStatus, ReviewState, Section
 from portfolio.models.admin import AuditEvent, Consent, ConsentPurpose
 from portfolio.models.base import Base, utcnow
 from portfolio.models.job import Job, JobState
 from portfolio.models.portfolio import (
-    KIND_SECTION,
     Agreement,
     AgreementSignature,
     AssessmentRequest,
@@ -13,12 +17,8 @@ from portfolio.models.portfolio import (
     Document,
     DocumentCategory,
     Entry,
-    EntryKind,
-    EntryStatus,
     GuidanceRecord,
     Notification,
-    ReviewState,
-    Section,
     TransitionDecision,
 )
 from portfolio.models.school import (
@@ -49,7 +49,6 @@ from portfolio.models.user import (
 __all__ = [
     "GRADES",
     "GRADE_ORDER",
-    "KIND_SECTION",
     "NEXT_GRADE",
     "SCHOOL_FORMS",
     "STAFF_ROLES",

@@ -9,69 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portfolio.kinds import EntryStatus, ReviewState, Section, section_of
 from portfolio.models.base import Base, SchoolOwned, Timestamped, utcnow
 from portfolio.models.user import User
-
-
-class Section(enum.StrEnum):
-    """The Berufswahlpass sections, in binder order (the navigation)."""
-
-    OFFERS = "angebote"
-    MY_WAY = "mein-weg"
-    DOCUMENTATION = "dokumentation"
-    LIFE_PLANNING = "lebensplanung"
-    AGREEMENT = "anschlussvereinbarung"
-
-
-class EntryKind(enum.StrEnum):
-    STRENGTHS = "strengths"  # self-assessment: qualities + interests
-    EXTERNAL_ASSESSMENT = "external_assessment"  # accepted Fremdeinschätzung
-    POTENZIALANALYSE = "potenzialanalyse"
-    BERUFSFELDERKUNDUNG = "berufsfelderkundung"
-    PRAKTIKUM = "praktikum"  # Betriebspraktikum
-    PRAXISKURS = "praxiskurs"
-    LANGZEITPRAKTIKUM = "langzeitpraktikum"
-    GOAL = "goal"
-    CV = "cv"
-    SEK2_STANDORT = "sek2_standort"
-    SEK2_EK1 = "sek2_ek1"
-    SEK2_PRAXIS = "sek2_praxis"
-    SEK2_EK2 = "sek2_ek2"
-    STUDIENORIENTIERUNG = "studienorientierung"
-    REFLECTION = "reflection"  # free reflection / other
-
-
-#: Section each entry kind belongs to.
-KIND_SECTION: dict[EntryKind, Section] = {
-    EntryKind.STRENGTHS: Section.MY_WAY,
-    EntryKind.EXTERNAL_ASSESSMENT: Section.MY_WAY,
-    EntryKind.POTENZIALANALYSE: Section.MY_WAY,
-    EntryKind.BERUFSFELDERKUNDUNG: Section.MY_WAY,
-    EntryKind.PRAKTIKUM: Section.MY_WAY,
-    EntryKind.PRAXISKURS: Section.MY_WAY,
-    EntryKind.LANGZEITPRAKTIKUM: Section.MY_WAY,
-    EntryKind.GOAL: Section.MY_WAY,
-    EntryKind.SEK2_STANDORT: Section.MY_WAY,
-    EntryKind.SEK2_EK1: Section.MY_WAY,
-    EntryKind.SEK2_PRAXIS: Section.MY_WAY,
-    EntryKind.SEK2_EK2: Section.MY_WAY,
-    EntryKind.STUDIENORIENTIERUNG: Section.MY_WAY,
-    EntryKind.REFLECTION: Section.MY_WAY,
-    EntryKind.CV: Section.LIFE_PLANNING,
-}
-
-
-class EntryStatus(enum.StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-
-
-class ReviewState(enum.StrEnum):
-    NONE = "none"  # not handed in
-    REQUESTED = "requested"  # shared for feedback
-    REVIEWED = "reviewed"
-    REVISION = "revision"  # staff asked for a revision
 
 
 class Audience(enum.StrEnum):
@@ -125,7 +65,7 @@ class Entry(SchoolOwned, Timestamped, Base):
 
     @property
     def section(self) -> Section:
-        return KIND_SECTION.get(EntryKind(self.kind), Section.MY_WAY)
+        return section_of(self.kind)
 
 
 class Comment(SchoolOwned, Base):

@@ -26,8 +26,8 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from portfolio.formutil import select_choices
 from portfolio.i18n import _, _l
-from portfolio.kinds import LONG_MAX, RELATIONS, Field, Group, KindSpec
-from portfolio.reference import OCCUPATIONAL_FIELDS, SCALE, quality_name
+from portfolio.kinds import LONG_MAX, RELATIONS, Field, Group, KindSpec, field_choices
+from portfolio.reference import SCALE, quality_name
 
 REQUIRED = _l("Please fill in this field.")
 CHOOSE = _l("– please choose –")
@@ -109,14 +109,6 @@ class ChoiceOrEmpty:
 
 
 choices = select_choices
-
-
-def field_choices(f: Field):
-    if f.type == "occupational_fields" or (
-        f.type == "choice" and f.name == "field" and not f.choices
-    ):
-        return list(OCCUPATIONAL_FIELDS)
-    return list(f.choices)
 
 
 def scale_choices() -> list[SelectChoice]:
@@ -314,6 +306,15 @@ class SharingForm(FlaskForm):
 
 class HandInForm(FlaskForm):
     share_teachers = BooleanField(_l("Also share this entry with my teachers"))
+
+
+class StepForm(FlaskForm):
+    """Tick a goal's step done or not done, for the version of the goal the page showed."""
+
+    version = IntegerField(validators=[InputRequired()])
+    done = RadioField(
+        choices=select_choices([("yes", "yes"), ("no", "no")]), validators=[InputRequired()]
+    )
 
 
 class AssessmentRequestForm(FlaskForm):

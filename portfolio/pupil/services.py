@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portfolio import access, progress
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
-from portfolio.kinds import SPECS, KindSpec, spec_for
+from portfolio.kinds import SPECS, KindSpec, binder_order, spec_for
 from portfolio.models import (
     Audience,
     Entry,
@@ -42,23 +42,10 @@ SEK2_KINDS = (
 #: Accepted external assessments only come from a rater's answer, never from a form.
 NOT_CREATABLE = (EntryKind.EXTERNAL_ASSESSMENT,)
 
-KIND_ORDER = {kind.value: i for i, kind in enumerate(SPECS)}
-SECTION_ORDER = {section.value: i for i, section in enumerate(Section)}
-
 AUDIENCE_LABELS = {
     Audience.TEACHERS: _l("your teachers"),
     Audience.COUNSELLOR: _l("your counsellor"),
     Audience.GUARDIANS: _l("your parents"),
-}
-REVIEW_LABELS = {
-    ReviewState.REQUESTED: _l("Handed in – waiting for feedback"),
-    ReviewState.REVIEWED: _l("Feedback given"),
-    ReviewState.REVISION: _l("Please revise: your teacher asked for changes"),
-}
-STATUS_LABELS = {
-    EntryStatus.OPEN: _l("Not started"),
-    EntryStatus.IN_PROGRESS: _l("In progress"),
-    EntryStatus.DONE: _l("Finished"),
 }
 
 
@@ -109,7 +96,7 @@ def entries_for(
     if with_comments:
         query = query.options(selectinload(Entry.comments))
     entries = list(db.session.scalars(query.order_by(Entry.created_at, Entry.id)))
-    entries.sort(key=lambda e: (SECTION_ORDER[e.section.value], KIND_ORDER.get(e.kind, 99)))
+    entries.sort(key=lambda e: binder_order(e.kind))
     return entries
 
 
@@ -182,6 +169,13 @@ def update_entry(entry: Entry, data: dict, expected_version: int | None) -> Entr
     """
     if expected_version is None or entry.version != expected_version:
         raise EditConflict(entry)
+    _write(entry, data)
+    db.session.commit()
+    return entry
+
+
+def _write(entry: Entry, data: dict) -> None:
+    """Put the data on the entry and flush; EditConflict if someone saved in between."""
     entry_id = entry.id
     apply_data(entry, data)
     try:
@@ -191,7 +185,32 @@ def update_entry(entry: Entry, data: dict, expected_version: int | None) -> Entr
         db.session.rollback()
         stored = db.session.get(Entry, entry_id, populate_existing=True)
         raise EditConflict(stored) from None
-    db.session.commit()
+
+
+class NoSuchStep(LookupError):
+    """The entry is not a goal, or the goal has no step at that position."""
+
+
+def set_step_done(entry: Entry, index: int, done: bool, expected_version: int | None) -> Entry:
+    """Tick a goal's step done (or not done again), for the version the pupil saw.
+
+    Raises EditConflict when the goal changed since (nothing is changed then) and
+    NoSuchStep for a step that is not there. Ticking the first step of a goal that
+    was not started puts the goal in progress. Flushes; the request commits.
+    """
+    if entry.kind != EntryKind.GOAL:
+        raise NoSuchStep(index)
+    if expected_version is None or entry.version != expected_version:
+        raise EditConflict(entry)
+    data = dict(entry.data or {})
+    steps = list(data.get("steps") or [])
+    if not 0 <= index < len(steps) or not isinstance(steps[index], dict):
+        raise NoSuchStep(index)
+    steps[index] = {**steps[index], "done": "yes" if done else "no"}
+    data["steps"] = steps
+    if done and data.get("state") in (None, "", "open"):
+        data["state"] = "in_progress"
+    _write(entry, data)
     return entry
 
 

@@ -12,7 +12,7 @@ from portfolio.i18n import _
 from portfolio.kinds import SPECS, Group
 from portfolio.models import Audience, Entry, EntryKind, ReviewState, Section
 from portfolio.notifications import services as news
-from portfolio.pupil import bp, display, forms, services
+from portfolio.pupil import bp, forms, services
 from portfolio.reference import SCALE, element_description, element_name, quality_name
 
 
@@ -20,11 +20,6 @@ from portfolio.reference import SCALE, element_description, element_name, qualit
 @login_required
 def _only_pupils():
     access.own_portfolio(current_user)
-
-
-@bp.app_template_global("entry_rows")
-def _entry_rows(entry, spec, qualities, only=None):
-    return display.entry_rows(entry, spec, qualities, only)
 
 
 @bp.app_template_filter("element_label")
@@ -52,19 +47,10 @@ def _pupil_context():
         "drafts_saved": session.pop("drafts_saved", []) if session.get("drafts_saved") else [],
         "Section": Section,
         "ReviewState": ReviewState,
-        "REVIEW_LABELS": services.REVIEW_LABELS,
-        "STATUS_LABELS": services.STATUS_LABELS,
         "visibility_text": services.visibility_text,
-        "entry_title": _entry_title,
         "SPECS": SPECS,
         "scale_label": _scale_label,
     }
-
-
-def _entry_title(entry) -> str:
-    from portfolio.kinds import entry_title
-
-    return entry_title(entry)
 
 
 def _me():
@@ -271,13 +257,20 @@ def _edit_page(spec, entry: Entry | None):
 @bp.route("/entry/<int:entry_id>")
 def entry(entry_id: int):
     entry = _own_entry(entry_id)
-    spec = services.spec_for(entry.kind)
     if request.args.get("discard_draft"):
         _draft_saved(f"entry-{entry.id}")  # the pupil kept the stored version
+    page = _entry_page(entry)
+    if news.mark_read(current_user, entry_id=entry.id):  # its comments have now been seen
+        db.session.commit()
+    return page
+
+
+def _entry_page(entry: Entry) -> str:
+    spec = services.spec_for(entry.kind)
     sharing = forms.SharingForm(
         data={f"share_{a.value}": entry.is_shared_with(a) for a in Audience}
     )
-    page = render_template(
+    return render_template(
         "pupil/entry.html",
         entry=entry,
         spec=spec,
@@ -288,9 +281,33 @@ def entry(entry_id: int):
         overdue=services.overdue_steps(entry),
         can_edit=spec.pupil_editable,
     )
-    if news.mark_read(current_user, entry_id=entry.id):  # its comments have now been seen
-        db.session.commit()
-    return page
+
+
+@bp.route("/entry/<int:entry_id>/steps/<int:index>", methods=["POST"])
+def tick_step(entry_id: int, index: int):
+    """Tick a goal's step done (or not done) on the entry page, without the edit form."""
+    entry = _own_entry(entry_id)
+    form = forms.StepForm()
+    if not form.validate_on_submit():
+        flash(_("That did not work. Please try again."), "error")
+        return redirect(url_for(".entry", entry_id=entry.id), 303)
+    done = form.done.data == "yes"
+    try:
+        services.set_step_done(entry, index, done, form.version.data)
+    except services.NoSuchStep:
+        abort(404)
+    except services.EditConflict as exc:
+        flash(
+            _(
+                "Not saved: this goal was changed somewhere else in the meantime. "
+                "Here is how it is saved now; tick the step again if you still want to."
+            ),
+            "warning",
+        )
+        return _entry_page(exc.stored), 409
+    db.session.commit()
+    flash(_("Step ticked off.") if done else _("Step opened again."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor=f"step-{entry.id}-{index}"), 303)
 
 
 @bp.route("/entry/<int:entry_id>/status", methods=["POST"])

@@ -13,8 +13,8 @@ from sqlalchemy.orm import lazyload, selectinload
 
 from portfolio import access, progress
 from portfolio.extensions import db
-from portfolio.i18n import _, _l
-from portfolio.kinds import SPECS, KindSpec, entry_title
+from portfolio.i18n import _
+from portfolio.kinds import SPECS, binder_order, entry_title, section_label
 from portfolio.models import (
     Audience,
     ClassMembership,
@@ -41,8 +41,6 @@ TEACHER_AUDIENCE = frozenset({Audience.TEACHERS})
 #: roles with each list) are loaded only if something asks for them.
 PUPIL_LIST = lazyload(User.role_rows)
 SORTS = ("name", "progress", "open")
-_SECTION_ORDER = {s: i for i, s in enumerate(Section)}
-_KIND_ORDER = {k: i for i, k in enumerate(SPECS)}
 
 
 class ReviewError(ValueError):
@@ -193,7 +191,7 @@ def shared_entries(pupil_access: access.PupilAccess) -> list[Entry]:
     ).all()
 
     def key(e: Entry):
-        return (_SECTION_ORDER.get(e.section, 99), _KIND_ORDER.get(e.kind, 99), e.created_at, e.id)
+        return (*binder_order(e.kind), e.created_at, e.id)
 
     return sorted(entries, key=key)
 
@@ -256,25 +254,10 @@ def set_review(entry: Entry, reviewer: User, state: ReviewState, body: str = "")
     return comment
 
 
-# -- display helpers for the pupil view ------------------------------------------------------
-SECTION_LABELS: dict[Section, object] = {
-    Section.OFFERS: _l("Career orientation offers"),
-    Section.MY_WAY: _l("My way to a career choice"),
-    Section.DOCUMENTATION: _l("Documentation"),
-    Section.LIFE_PLANNING: _l("Life planning"),
-    Section.AGREEMENT: _l("Transition agreement"),
-}
-REVIEW_STATE_LABELS: dict[str, object] = {
-    ReviewState.REQUESTED.value: _l("waiting for feedback"),
-    ReviewState.REVIEWED.value: _l("reviewed"),
-    ReviewState.REVISION.value: _l("revision requested"),
-}
-
-
+# -- the pupil view: shared entries in binder sections ----------------------------------------
 @dataclass
 class EntryView:
     entry: Entry
-    spec: KindSpec | None
     kind_label: str
     title: str
 
@@ -295,6 +278,6 @@ def grouped_entries(entries: list[Entry]) -> list[tuple[str, list[EntryView]]]:
     for entry in entries:
         spec = SPECS.get(EntryKind(entry.kind))
         groups.setdefault(entry.section, []).append(
-            EntryView(entry, spec, str(spec.label) if spec else entry.kind, entry_title(entry))
+            EntryView(entry, str(spec.label) if spec else entry.kind, entry_title(entry))
         )
-    return [(str(SECTION_LABELS[s]), views) for s, views in groups.items()]
+    return [(section_label(s), views) for s, views in groups.items()]

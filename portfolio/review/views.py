@@ -90,7 +90,6 @@ def _render_pupil(pupil_access, forms=None, status=200):
         progress=services.pupil_progress(pupil),
         pupil_class=pupil_class,
         can_open_class=pupil_class is not None and access.teaches_class(_me(), pupil_class.id),
-        review_labels=services.REVIEW_STATE_LABELS,
         saved_draft=session.pop("review_draft_saved", None) if status == 200 else None,
         documents=services.shared_documents_count(pupil_access),
     ), status

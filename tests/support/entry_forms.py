@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from portfolio.extensions import db
 from portfolio.kinds import Field, Group, KindSpec
 from portfolio.models import Quality
-from portfolio.pupil.forms import field_choices
+from portfolio.kinds import field_choices
 
 
 def _value(f: Field, qualities, marker: str) -> dict[str, str | list[str]]:

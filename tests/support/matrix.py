@@ -87,6 +87,10 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     c.e_private = entry("reflection", "private")
     c.e_teachers = entry("praktikum", "teachers", share_teachers=True)
     c.e_counsellor = entry("goal", "counsellor", share_counsellor=True)
+    c.e_counsellor.data = {
+        **c.e_counsellor.data,
+        "steps": [{"text": marker("counsellor", pupil), "due_on": "2027-01-15", "done": "no"}],
+    }
     c.e_guardians = entry("reflection", "guardians", share_guardians=True)
     c.comment = Comment(
         school_id=sid, entry_id=c.e_teachers.id, author_id=teacher.id, body="Schöner Bericht!"
