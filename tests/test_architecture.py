@@ -142,3 +142,62 @@ def test_no_feature_detection_at_run_time():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+# -- one display model, one renderer ---------------------------------------------------------
+def _reads_kind_fields(path: Path) -> bool:
+    """The module reads the description of a kind's fields (to build something from it)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("fields", "item_label", "prompt"):
+            return True
+        if isinstance(node, ast.Name) and node.id == "AGREEMENT_FIELDS":
+            return True
+    return False
+
+
+def test_one_module_turns_an_entry_into_what_is_shown():
+    """Besides kinds.py (the description) and the edit forms, exactly one module reads a
+    kind's fields: portfolio/display.py. Pages, staff views, guardian pages and PDFs all
+    get an entry's display model from there (issue 13, item 2)."""
+    readers = sorted(
+        name
+        for name, path in _modules().items()
+        if name != "portfolio.kinds"
+        and not name.endswith(".forms")
+        and _reads_kind_fields(path)
+    )
+    assert readers == ["portfolio.display"]
+    defines = [
+        name
+        for name, path in _modules().items()
+        if re.search(r"^def text_direction\(", path.read_text(), re.M)
+    ]
+    assert defines == ["portfolio.display"]
+
+
+def test_one_macro_file_renders_entries():
+    """Only templates/macros/display.html holds the markup of portfolio content; every
+    template that builds a display model hands it to that file's macros."""
+    templates = ROOT / "templates"
+    markup = sorted(
+        p.relative_to(templates).as_posix()
+        for p in templates.rglob("*.html")
+        if "bwp-display__" in p.read_text()
+    )
+    assert markup == ["macros/display.html"]
+    builders = [
+        p
+        for p in templates.rglob("*.html")
+        if re.search(r"\b(entry|agreement|guidance)_view\(", p.read_text())
+    ]
+    assert len(builders) >= 8  # pupil, staff, guardian, agreement, guidance pages and PDFs
+    for path in builders:
+        assert 'import "macros/display.html" as show' in path.read_text(), path
+    for gone in (
+        "macros/entry.html",
+        "guardian/_entry.html",
+        "pdf/_macros.html",
+        "guidance/_macros.html",
+    ):
+        assert not (templates / gone).exists(), gone

@@ -197,6 +197,11 @@ def group_item_form(group: Group, qualities) -> type[Form]:
     )
 
 
+def groups_of(spec: KindSpec) -> list[Group]:
+    """The kind's repeating groups (each a list of item fieldsets in the form)."""
+    return [g for g in spec.fields if isinstance(g, Group)]
+
+
 def item_count(group: Group, existing: list | None, extra: int = 0) -> int:
     """Item fieldsets to show: fixed groups exactly; others the existing ones plus empty ones."""
     if group.fixed:

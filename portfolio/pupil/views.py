@@ -9,7 +9,7 @@ from portfolio import access, progress
 from portfolio.auth.forms import ConfirmForm
 from portfolio.extensions import db
 from portfolio.i18n import _
-from portfolio.kinds import SPECS, Group
+from portfolio.kinds import SPECS
 from portfolio.models import Audience, Entry, EntryKind, ReviewState, Section
 from portfolio.notifications import services as news
 from portfolio.pupil import bp, forms, services
@@ -193,7 +193,7 @@ def _edit_page(spec, entry: Entry | None):
     me = _me()
     qualities = services.qualities_for(me.school_id)
     stored = (entry.data if entry else None) or {}
-    groups = [g for g in spec.fields if isinstance(g, Group)]
+    groups = forms.groups_of(spec)
     wanted_rows = _int(request.args.get("rows")) or 0
     counts = {}
     for g in groups:
