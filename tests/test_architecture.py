@@ -163,9 +163,7 @@ def test_one_module_turns_an_entry_into_what_is_shown():
     readers = sorted(
         name
         for name, path in _modules().items()
-        if name != "portfolio.kinds"
-        and not name.endswith(".forms")
-        and _reads_kind_fields(path)
+        if name != "portfolio.kinds" and not name.endswith(".forms") and _reads_kind_fields(path)
     )
     assert readers == ["portfolio.display"]
     defines = [

@@ -266,7 +266,9 @@ def test_placement_log_is_a_table_and_would_i_work_there_is_answered_once(app, w
             ["Feb 3, 2026", "Ölwechsel", None],
         ]
         facts = {f.label: f.value.value for b in view.find("facts") for f in b.items}
-        assert facts["When"].replace("\u2009", " ") == "Feb 2 – 13, 2026"  # one period, not "First day"/"Last day"
+        assert (
+            facts["When"].replace("\u2009", " ") == "Feb 2 – 13, 2026"
+        )  # one period, not "First day"/"Last day"
         assert "Company" not in facts  # the company is the entry's heading
         [answer] = [p for p in view.find("prose") if p.answer]
         assert (answer.label, answer.answer.value, answer.text.value) == (
@@ -483,3 +485,25 @@ def test_ticking_needs_the_csrf_token(world, client_for, csrf_enabled):
     assert response.status_code == 400
     db.session.expire_all()
     assert db.session.get(Entry, goal.id).data["steps"][0]["done"] == "no"
+
+
+# -- words: German, the official terms ------------------------------------------------------
+def test_overdue_is_said_in_the_readers_words(app, world):
+    data = {"goal": "Ziel", "steps": [{"text": "Anrufen", "due_on": "2026-05-10", "done": "no"}]}
+    with app.test_request_context(), force_locale("de"):
+        view = display.entry_view(_entry(world, "goal", data), today=TODAY)
+        assert view.find("checklist")[0].steps[0].when == "überfällig: war fällig am 10. Mai 2026"
+        assert "überfällig" in render(view, "de")
+
+
+@pytest.mark.parametrize("locale", ["tr", "ar", "ru", "uk", "pl", "en"])
+def test_official_terms_beside_the_plain_wording(app, locale):
+    """Issue 14, item 6: families and teachers know Selbst- and Fremdeinschätzung."""
+    strengths, others = SPECS[EntryKind.STRENGTHS], SPECS[EntryKind.EXTERNAL_ASSESSMENT]
+    with app.test_request_context():
+        with force_locale("de"):
+            assert str(strengths.label) == "Stärken und Interessen (Selbsteinschätzung)"
+            assert str(others.label) == "Wie andere mich sehen (Fremdeinschätzung)"
+        with force_locale(locale):
+            assert str(strengths.label).endswith("(Selbsteinschätzung)")
+            assert str(others.label).endswith("(Fremdeinschätzung)")

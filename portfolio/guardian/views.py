@@ -19,6 +19,7 @@ PDF_LINKS = (
     ("export.portfolio", _l("Portfolio (PDF)")),
 )
 
+
 def guardians_only(view):
     """Logged in as a guardian; 403 for everybody else."""
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portfolio.extensions import db
-from portfolio.kinds import Field, Group, KindSpec
+from portfolio.kinds import Field, Group, KindSpec, field_choices
 from portfolio.models import Quality
-from portfolio.kinds import field_choices
 
 
 def _value(f: Field, qualities, marker: str) -> dict[str, str | list[str]]:
