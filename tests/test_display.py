@@ -364,6 +364,10 @@ def test_labels_follow_the_document_and_answers_their_own_language(app, world):
         )
         assert '<div class="bwp-display bwp-display--reflection" dir="rtl">' in html
         assert 'dir="ltr" lang="de">Gut</p>' in html
+        # A short answer's own element carries its direction: the cell is aligned by it.
+        view = display.entry_view(_entry(world, "praktikum", {"company": "X", "mentor": "Frau A"}))
+        html = render(view, "ar")
+        assert '<dd class="bwp-display__fact-value" dir="ltr" lang="de">Frau A</dd>' in html
 
 
 # -- the macro in page and PDF context ------------------------------------------------------
