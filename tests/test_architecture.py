@@ -146,8 +146,20 @@ def test_no_feature_detection_at_run_time():
 
 # -- one display model, one renderer ---------------------------------------------------------
 def _reads_kind_fields(path: Path) -> bool:
-    """The module reads the description of a kind's fields (to build something from it)."""
+    """The module imports portfolio.kinds and reads the description of a kind's fields
+    (to build something from it)."""
     tree = ast.parse(path.read_text())
+    imports_kinds = any(
+        (isinstance(node, ast.ImportFrom) and node.module == "portfolio.kinds")
+        or (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "portfolio"
+            and any(a.name == "kinds" for a in node.names)
+        )
+        for node in ast.walk(tree)
+    )
+    if not imports_kinds:
+        return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in ("fields", "item_label", "prompt"):
             return True
