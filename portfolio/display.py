@@ -345,11 +345,11 @@ def _fields(spec: KindSpec) -> dict[str, Field | Group]:
 
 
 def _period_fields(spec: KindSpec) -> tuple[str, str] | None:
+    """The kind's first and last day ("start", "end"), shown as one period."""
     names = _fields(spec)
-    for first, last in (("start", "end"),):
-        a, b = names.get(first), names.get(last)
-        if isinstance(a, Field) and isinstance(b, Field) and a.type == b.type == "date":
-            return first, last
+    first, last = names.get("start"), names.get("end")
+    if isinstance(first, Field) and isinstance(last, Field) and first.type == last.type == "date":
+        return "start", "end"
     return None
 
 
@@ -430,15 +430,11 @@ def _goal(spec: KindSpec, data: dict, qualities, today) -> list:
 
 
 def _day_card(g: Group, n: int, item: dict, qualities) -> Card:
-    day = {f.name: f for f in g.fields}
+    """One day: its number and date as the title, then what happened, in the form's order."""
     blocks: list = []
-    for name in ("company", "field"):
-        _collect(blocks, field_block(day[name], item.get(name), qualities))
-    for name in ("activities", "liked", "disliked"):
-        _collect(blocks, field_block(day[name], item.get(name), qualities))
-    imagine = choice_text(day["imagine"], item.get("imagine"))
-    if imagine:
-        _collect(blocks, Fact(str(day["imagine"].label), imagine))
+    for f in g.fields:
+        if f.name != "date":
+            _collect(blocks, field_block(f, item.get(f.name), qualities))
     title = str(g.item_label) % {"n": n + 1}
     return Card(title, date_text(item.get("date"), "full"), blocks)
 
@@ -463,7 +459,9 @@ def _placement(spec: KindSpec, data: dict, qualities, today) -> list:
     return blocks
 
 
-def _cv(spec: KindSpec, data: dict, qualities, today, pupil=None) -> list:
+def _cv(spec: KindSpec, data: dict, qualities, pupil=None) -> list:
+    """Whose CV and how to reach them, school and practical experience as dated rows
+    (from-to as written), then skills; rows and fields left empty are not there."""
     fields = _fields(spec)
     contact = [
         Fact(str(fields[name].label), text)
@@ -558,7 +556,7 @@ def entry_view(
     pairs = quality_pairs(qualities)
     title = own_title(entry, spec)
     if spec.kind == EntryKind.CV:
-        blocks = _cv(spec, data, pairs, today, getattr(entry, "pupil", None))
+        blocks = _cv(spec, data, pairs, getattr(entry, "pupil", None))
     elif spec.kind in LAYOUTS:
         blocks = LAYOUTS[spec.kind](spec, data, pairs, today)
     else:
