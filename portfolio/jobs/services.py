@@ -289,10 +289,13 @@ class Heartbeat(threading.Thread):
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._progress: tuple[int, int] | None = None
+        #: The last progress reported, written with the job's final state whether or not
+        #: a beat got to write it (the last beat may be skipped when the job ends).
+        self.last_progress: tuple[int, int] | None = None
 
     def report(self, done: int, total: int) -> None:
         with self._lock:
-            self._progress = (max(0, done), max(0, total))
+            self._progress = self.last_progress = (max(0, done), max(0, total))
         self._wake.set()
 
     def stop(self) -> None:
@@ -425,7 +428,7 @@ def _run_held(job_id: int, worker: str, kind: JobKind, ctx: JobContext, beat: He
         _fail(job_id, worker, "internal", {}, kind)
         return
     beat.stop()
-    _finish(job_id, worker, ctx, kind)
+    _finish(job_id, worker, ctx, kind, beat.last_progress)
 
 
 def _abandon(ctx: JobContext) -> None:
@@ -434,9 +437,14 @@ def _abandon(ctx: JobContext) -> None:
     ctx.discard()
 
 
-def _finish(job_id: int, worker: str, ctx: JobContext, kind: JobKind) -> None:
+def _finish(
+    job_id: int, worker: str, ctx: JobContext, kind: JobKind, progress: tuple[int, int] | None
+) -> None:
     now = utcnow()
     size = result_path(ctx.result_key).stat().st_size
+    final = {}
+    if progress is not None:
+        final = {"progress_done": progress[0], "progress_total": progress[1]}
     held = _settle(
         job_id,
         worker,
@@ -445,6 +453,7 @@ def _finish(job_id: int, worker: str, ctx: JobContext, kind: JobKind) -> None:
         result_name=ctx.result_name,
         result_size=size,
         expires_at=now + _keep(kind),
+        **final,
     )
     if not held:  # the watchdog gave the job to another worker meanwhile
         log.warning("job %s: lost its claim; result dropped", job_id)
