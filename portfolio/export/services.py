@@ -10,14 +10,13 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import format_date
 from sqlalchemy.orm import selectinload
 
-from portfolio import display, progress, reference
+from portfolio import charts, display, progress, reference
 from portfolio.access import PupilAccess
 from portfolio.extensions import db
 from portfolio.i18n import _, _l, is_rtl
@@ -37,8 +36,6 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.storage import get_storage
-
-from .chart import Series, strengths_chart_svg
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +129,7 @@ class SectionView:
     guidance: list[GuidanceRecord] = field(default_factory=list)
     agreements: list[AgreementView] = field(default_factory=list)
     elements: list[ElementView] = field(default_factory=list)
-    chart_svg: str | None = None  # data: URL of the strengths chart
+    chart: charts.Chart | None = None  # the strengths comparison
 
     @property
     def anchor(self) -> str:
@@ -228,41 +225,6 @@ def _attachment_name(doc: Document) -> str:
     return f"{doc.id}-{name}"
 
 
-def strengths_chart(entries: list[Entry], qualities: list[tuple[str, str]]) -> str | None:
-    """Self-assessments (one series each) and others' ratings (averaged per grade)."""
-    series: list[Series] = []
-    others: dict[str, list[dict]] = defaultdict(list)
-    for e in entries:
-        ratings = (e.data or {}).get("ratings")
-        if not isinstance(ratings, dict) or not ratings:
-            continue
-        when = (
-            _("grade %(grade)s", grade=e.grade)
-            if e.grade
-            else format_date(e.created_at, "MMM yyyy")
-        )
-        if e.kind == EntryKind.STRENGTHS:
-            series.append(Series(_("Me, %(when)s", when=when), "self", ratings))
-        elif e.kind == EntryKind.EXTERNAL_ASSESSMENT:
-            others[when].append(ratings)
-    for when, rating_list in others.items():
-        avg = {}
-        for key, _name in qualities:
-            values = [r[key] for r in rating_list if isinstance(r.get(key), (int, float))]
-            if values:
-                avg[key] = sum(values) / len(values)
-        series.append(
-            Series(
-                _("Others (%(count)d), %(when)s", count=len(rating_list), when=when), "others", avg
-            )
-        )
-    if not series:
-        return None
-    series = [s for s in series if s.kind == "self"][-4:] + [
-        s for s in series if s.kind == "others"
-    ][-4:]
-    scale = [(v, str(label)) for v, label in reference.SCALE]
-    return strengths_chart_svg(qualities, series, scale, rtl=is_rtl())
 
 
 def collect(access: PupilAccess, selection: Selection | None = None) -> PortfolioContent:
@@ -297,10 +259,12 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
             .order_by(GuidanceRecord.held_on)
         )
     )
-    quality_rows = db.session.scalars(
-        sa.select(Quality)
-        .where(Quality.school_id == pupil.school_id, Quality.active.is_(True))
-        .order_by(Quality.position, Quality.id)
+    quality_rows = list(
+        db.session.scalars(
+            sa.select(Quality)
+            .where(Quality.school_id == pupil.school_id, Quality.active.is_(True))
+            .order_by(Quality.position, Quality.id)
+        )
     )
     qualities = [(q.key, reference.quality_name(q)) for q in quality_rows]
     school_class = progress.current_class(pupil)
@@ -336,11 +300,9 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         sections[entry.section].entries.append(view)
         if entry.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT):
             chart_entries.append(entry)
-    svg = strengths_chart(chart_entries, qualities)
-    if svg:
-        sections[Section.MY_WAY].chart_svg = (
-            "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-        )
+    sections[Section.MY_WAY].chart = charts.strengths_chart(
+        quality_rows, charts.series_from_entries(chart_entries)
+    )
     sections[Section.MY_WAY].guidance = [
         g for g in guidance if want(Section.MY_WAY, "guidance", g.id)
     ]
@@ -367,7 +329,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
     shown = [
         s
         for s in sections.values()
-        if s.entries or s.documents or s.guidance or s.agreements or s.elements or s.chart_svg
+        if s.entries or s.documents or s.guidance or s.agreements or s.elements or s.chart
     ]
     if sel is None:  # the whole portfolio shows every section, empty ones too
         shown = list(sections.values())

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from portfolio import progress
+from portfolio import charts, progress
 from portfolio.extensions import db
-from portfolio.i18n import _
 from portfolio.kinds import RELATIONS
 from portfolio.models import (
     AssessmentRequest,
@@ -186,59 +185,17 @@ def rater_accounts(pupil: User) -> list[User]:
 
 # -- comparison: self and others per quality, over time ------------------------------------
 @dataclass
-class Series:
-    label: str
-    values: dict[str, int]
-    is_self: bool
-    grade: str | None
-    entry_id: int | None = None
-
-
-@dataclass
 class Comparison:
     qualities: list  # Quality rows
-    series: list[Series] = field(default_factory=list)
+    series: list[charts.Series] = field(default_factory=list)
     #: (quality name, self label, [(other label, their scale value)]) where views differ.
     differences: list[tuple[str, int, list[tuple[str, int]]]] = field(default_factory=list)
 
-    @property
-    def chart_qualities(self) -> list[tuple[str, str]]:
-        return [(q.key, quality_name(q)) for q in self.qualities]
-
-    @property
-    def chart_series(self) -> list[dict]:
-        return [{"label": s.label, "values": s.values, "self": s.is_self} for s in self.series]
-
-
-def _grade_label(grade: str | None) -> str:
-    return _("grade %(grade)s", grade=grade) if grade else _("no grade")
-
 
 def comparison(pupil: User, qualities: list, entries: list[Entry]) -> Comparison:
-    """Self-assessments and accepted external ones as series, oldest first."""
-    from portfolio.models import GRADE_ORDER
-
-    rated = [
-        e
-        for e in entries
-        if e.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT)
-        and (e.data or {}).get("ratings")
-    ]
-    rated.sort(key=lambda e: (GRADE_ORDER.get(e.grade or "", 0), e.created_at, e.id))
-    result = Comparison(qualities=qualities)
-    for e in rated:
-        ratings = {k: int(v) for k, v in e.data["ratings"].items() if str(v).isdigit()}
-        if e.kind == EntryKind.STRENGTHS:
-            label = _("Me, %(grade)s", grade=_grade_label(e.grade))
-        else:
-            relation = RELATION_LABELS.get(e.data.get("relation"), "")
-            label = _(
-                "%(name)s (%(relation)s), %(grade)s",
-                name=e.data.get("rater_name", ""),
-                relation=relation,
-                grade=_grade_label(e.grade),
-            )
-        result.series.append(Series(label, ratings, e.kind == EntryKind.STRENGTHS, e.grade, e.id))
+    """Self-assessments and accepted external ones as series, oldest first, and where
+    others see the pupil two steps or more from her latest own view."""
+    result = Comparison(qualities=qualities, series=charts.series_from_entries(entries))
     own = [s for s in result.series if s.is_self]
     if own:
         latest = own[-1]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
-from portfolio import access
+from portfolio import access, charts
 from portfolio.auth.forms import ConfirmForm
-from portfolio.i18n import _, is_rtl
+from portfolio.i18n import _
 from portfolio.models import AssessmentRequest, EntryKind
-from portfolio.pupil import assessments, bp, charts, forms, services
+from portfolio.pupil import assessments, bp, forms, services
 
 NEW_LINK_KEY = "assessment_link"
 
@@ -25,23 +24,11 @@ def strengths():
     qualities = services.qualities_for(me.school_id)
     entries = services.entries_for(me, kinds=[EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT])
     comparison = assessments.comparison(me, qualities, entries)
-    chart = None
-    if comparison.series:
-        # Built from escaped text only (charts.py escapes every label).
-        chart = Markup(
-            charts.strengths_chart_svg(
-                comparison.chart_qualities,
-                comparison.chart_series,
-                title=_("How I see myself and how others see me"),
-                description=_(
-                    "For each quality one marker per assessment, from “not yet” to "
-                    "“very well”. The table below shows the same."
-                ),
-                rtl=is_rtl(),
-            )
-        )
     return render_template(
-        "pupil/strengths.html", comparison=comparison, chart=chart, entries=entries
+        "pupil/strengths.html",
+        comparison=comparison,
+        chart=charts.strengths_chart(qualities, comparison.series),
+        entries=entries,
     )
 
 
