@@ -9,6 +9,7 @@ Import them as `from tests.support.<module> import ...`; fixtures stay in `tests
 * `documents`: a stored document row, an upload over HTTP.
 * `content`: a filled portfolio touching every table (lifecycle, portability, audit).
 * `pdf_fixtures`: a full portfolio of every entry kind (PDF tests, PDF benchmark).
+* `pdf_glyphs`: the glyphs and fonts a PDF shows (.notdef, Arabic joining, subsetting).
 * `entry_forms`: POST data for every entry kind, a school's qualities.
 * `matrix`: visitors, marked content, form parsing and checksums of the access matrix.
 * `servers`: free ports, waiting for a process to listen, a throwaway Redis.
