@@ -16,20 +16,9 @@ from pypdf import PdfReader
 from portfolio.access import access_to
 from portfolio.export.render import portfolio_pdf
 from portfolio.extensions import db
-from tests.support.pdf_fixtures import add_entry
+from tests.support.pdf_fixtures import SCRIPTS, add_scripts
 from tests.support.pdf_glyphs import font_uses, missing_glyphs
 
-CORPUS = {
-    "emoji": "Danke 🙏 💪 👍🏽 👨‍👩‍👧 🇹🇷 🇩🇪 ❤️ 😀",
-    "chinese": "你好，我想当工程师。",
-    "japanese": "こんにちは、カタカナ",
-    "korean": "안녕하세요",
-    "arabic": "أريد أن أصبح مهندسة، لا أعرف بعد",
-    "cyrillic": "Привіт! Я хочу стати інженеркою. Ёлка, щука",
-    "polish": "Zażółć gęślą jaźń – Łódź",
-    "turkish": "İstanbul'da ığdır, şöyle çağrı: Öğretmen",
-    "german": "Schöne Grüße, 1 234,50 € – „Praktikum“ © ™ → ✓",
-}
 EMOJI = ["🙏", "💪", "👍🏽", "👨\u200d👩\u200d👧", "🇹🇷", "🇩🇪", "❤️", "😀"]
 
 
@@ -42,8 +31,7 @@ def _request(app):
 def _portfolio_with(world, texts: dict[str, str], locale: str) -> bytes:
     """The pupil's whole portfolio with one reflection per text (title and body, so that
     bold headings and body text both print it)."""
-    for name, text in texts.items():
-        add_entry(world.pupil, "reflection", {"title": f"{name}: {text}", "text": text})
+    add_scripts(world.pupil, texts)
     db.session.commit()
     with force_locale(locale):
         return portfolio_pdf(access_to(world.pupil, world.pupil))
@@ -51,7 +39,7 @@ def _portfolio_with(world, texts: dict[str, str], locale: str) -> bytes:
 
 @pytest.mark.parametrize("locale", ["de", "ar"])
 def test_every_script_and_emoji_prints_without_notdef(world, locale):
-    pdf = _portfolio_with(world, CORPUS, locale)
+    pdf = _portfolio_with(world, SCRIPTS, locale)
     assert missing_glyphs(pdf) == {}
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     for sample in ["你好", "안녕하세요", "Zażółć gęślą jaźń", "ığdır", "інженеркою", "Ёлка"]:
@@ -74,7 +62,7 @@ def test_every_script_and_emoji_prints_without_notdef(world, locale):
 
 
 def test_fonts_are_subset_to_the_glyphs_used(world):
-    pdf = _portfolio_with(world, {"cjk": CORPUS["chinese"] + CORPUS["korean"]}, "de")
+    pdf = _portfolio_with(world, {"cjk": SCRIPTS["chinese"] + SCRIPTS["korean"]}, "de")
     cjk = [use for use in font_uses(pdf) if "CJK" in use.name]
     assert cjk
     for use in cjk:

@@ -12,6 +12,11 @@ renders the whole portfolio N times and reports, as medians:
 Targets: median total < 2 s, our share < 25 %, peak memory < 300 MB.
 
     .venv/bin/python -m tests.benchmarks.bench_pdf [--runs 5] [--fill auto|yes|no]
+        [--scripts] [--locale ar]
+
+`--scripts` adds reflections in every script and with emoji (pdf_fixtures.SCRIPTS), so
+that the CJK and colour emoji fonts are part of the render; `--locale` renders in
+another language than German (Arabic: right to left).
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ def make_app(database_url: str, upload_folder: str):
     )
 
 
-def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> dict:
+def prepare(
+    database_url: str, upload_folder: str, username: str, fill: str, scripts: bool = False
+) -> dict:
     """Migrate, seed the demo, top up the pupil's portfolio if asked; describe it."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
@@ -75,6 +82,11 @@ def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> 
 
             fill_portfolio(pupil)
             filled = True
+        if scripts:
+            from tests.support.pdf_fixtures import add_scripts
+
+            add_scripts(pupil)
+            db.session.commit()
         return {
             "pupil_id": pupil.id,
             "entries": count(Entry),
@@ -85,14 +97,16 @@ def prepare(database_url: str, upload_folder: str, username: str, fill: str) -> 
         }
 
 
-def render_once(app, pupil_id: int) -> dict:
+def render_once(app, pupil_id: int, locale: str = "de") -> dict:
+    from flask_babel import force_locale
+
     from portfolio.access import access_to
     from portfolio.export.render import portfolio_html
     from portfolio.extensions import db
     from portfolio.models import User
     from portfolio.pdf import attachment, html_to_pdf
 
-    with app.test_request_context():
+    with app.test_request_context(), force_locale(locale):
         pupil = db.session.get(User, pupil_id)
         w0, c0 = time.perf_counter(), time.process_time()
         html, content = portfolio_html(access_to(pupil, pupil))
@@ -126,7 +140,9 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory_child(database_url: str, upload_folder: str, pupil_id: int, trace: bool) -> None:
+def memory_child(
+    database_url: str, upload_folder: str, pupil_id: int, trace: bool, locale: str = "de"
+) -> None:
     """Runs in a fresh process: one render, then print the peaks as JSON."""
     import tracemalloc
 
@@ -136,7 +152,7 @@ def memory_child(database_url: str, upload_folder: str, pupil_id: int, trace: bo
     base = _vm_hwm_mb()
     if trace:
         tracemalloc.start()
-    result = render_once(app, pupil_id)
+    result = render_once(app, pupil_id, locale)
     peak_py = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
     print(
         json.dumps(
@@ -150,7 +166,9 @@ def memory_child(database_url: str, upload_folder: str, pupil_id: int, trace: bo
     )
 
 
-def measure_memory(database_url: str, upload_folder: str, pupil_id: int, trace: bool) -> dict:
+def measure_memory(
+    database_url: str, upload_folder: str, pupil_id: int, trace: bool, locale: str = "de"
+) -> dict:
     out = subprocess.run(
         [
             sys.executable,
@@ -162,6 +180,8 @@ def measure_memory(database_url: str, upload_folder: str, pupil_id: int, trace: 
             database_url,
             "--upload-folder",
             upload_folder,
+            "--locale",
+            locale,
         ]
         + (["--trace"] if trace else []),
         capture_output=True,
@@ -177,6 +197,8 @@ def run(
     fill: str = "auto",
     username: str = "elif.yilmaz",
     database_url: str | None = None,
+    scripts: bool = False,
+    locale: str = "de",
 ) -> list[tuple[str, str, str]]:
     tmp = tempfile.mkdtemp(prefix="bench-pdf-")
     os.environ.setdefault("INSTANCE_PATH", os.path.join(tmp, "instance"))
@@ -184,19 +206,19 @@ def run(
         database_url or os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
     )
     upload_folder = os.path.join(tmp, "uploads")
-    info = prepare(database_url, upload_folder, username, fill)
+    info = prepare(database_url, upload_folder, username, fill, scripts)
     app = make_app(database_url, upload_folder)
-    render_once(app, info["pupil_id"])  # warm-up: imports, fonts, template compilation
-    results = [render_once(app, info["pupil_id"]) for _ in range(runs)]
-    last = render_once(app, info["pupil_id"])
+    render_once(app, info["pupil_id"], locale)  # warm-up: imports, fonts, templates
+    results = [render_once(app, info["pupil_id"], locale) for _ in range(runs)]
+    last = render_once(app, info["pupil_id"], locale)
     med = {
         k: statistics.median(r[k] for r in results)
         for k in ("total", "ours", "weasyprint", "cpu_total", "cpu_ours")
     }
     share = med["ours"] / med["total"]
     cpu_share = med["cpu_ours"] / med["cpu_total"]
-    rss = measure_memory(database_url, upload_folder, info["pupil_id"], trace=False)
-    traced = measure_memory(database_url, upload_folder, info["pupil_id"], trace=True)
+    rss = measure_memory(database_url, upload_folder, info["pupil_id"], False, locale)
+    traced = measure_memory(database_url, upload_folder, info["pupil_id"], True, locale)
     html_path = os.path.join(tmp, "portfolio.html")
     with open(html_path, "w") as fh:
         fh.write(last["html"])
@@ -222,6 +244,8 @@ def run(
                 f"{info['agreements']} agreements, {info['guidance']} guidance records, "
                 f"{pages} pages, {last['bytes'] // 1024} KiB"
                 + (" (topped up with tests/support/pdf_fixtures)" if info["topped_up"] else "")
+                + (", every script and emoji" if scripts else "")
+                + (f", in {locale}" if locale != "de" else "")
             ),
             "",
         ),
@@ -266,15 +290,21 @@ def main(argv: list[str] | None = None) -> int:
         help="top up the pupil's portfolio with the test fixture (auto: if thin)",
     )
     parser.add_argument("--username", default="elif.yilmaz")
+    parser.add_argument(
+        "--scripts", action="store_true", help="add reflections in every script and emoji"
+    )
+    parser.add_argument("--locale", default="de", help="language of the PDF (de, ar, ...)")
     parser.add_argument("--database-url")
     parser.add_argument("--upload-folder")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
-        memory_child(args.database_url, args.upload_folder, args.memory_child, args.trace)
+        memory_child(
+            args.database_url, args.upload_folder, args.memory_child, args.trace, args.locale
+        )
         return 0
-    rows = run(args.runs, args.fill, args.username, args.database_url)
+    rows = run(args.runs, args.fill, args.username, args.database_url, args.scripts, args.locale)
     print_table(rows)
     return 1 if any(r[2] == "MISSED" for r in rows) else 0
 

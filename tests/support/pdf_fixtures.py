@@ -30,6 +30,30 @@ LOREM = (
 )
 
 
+#: What pupils type besides German: every script of the families at our schools, and emoji
+#: with skin tones, as families (ZWJ sequences) and flags. Printed without a .notdef glyph
+#: (tests/test_pdf_fonts.py); `bench_pdf --scripts` times a portfolio holding them.
+SCRIPTS = {
+    "emoji": "Danke 🙏 💪 👍🏽 👨\u200d👩\u200d👧 🇹🇷 🇩🇪 ❤️ 😀",
+    "chinese": "你好，我想当工程师。",
+    "japanese": "こんにちは、カタカナ",
+    "korean": "안녕하세요",
+    "arabic": "أريد أن أصبح مهندسة، لا أعرف بعد",
+    "cyrillic": "Привіт! Я хочу стати інженеркою. Ёлка, щука",
+    "polish": "Zażółć gęślą jaźń – Łódź",
+    "turkish": "İstanbul'da ığdır, şöyle çağrı: Öğretmen",
+    "german": "Schöne Grüße, 1 234,50 € – „Praktikum“ © ™ → ✓",
+}
+
+
+def add_scripts(pupil: User, texts: dict[str, str] | None = None) -> list[Entry]:
+    """One reflection per text, in its title (a bold heading) and its body."""
+    return [
+        add_entry(pupil, "reflection", {"title": f"{name}: {text}", "text": text})
+        for name, text in (texts or SCRIPTS).items()
+    ]
+
+
 def _value(field, n: int, long_text: str):
     if field.type == "date":
         return (dt.date(2025, 9, 1) + dt.timedelta(days=n)).isoformat()
