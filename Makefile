@@ -31,8 +31,8 @@ POT         := translations/messages.pot
 # What `make run` needs (WeasyPrint's libraries, fonts, msgfmt) ...
 # Fonts: every script and emoji a pupil may type prints (templates/pdf/_fonts.css).
 RUN_SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core \
-               fonts-droid-fallback fonts-noto-cjk fonts-noto-color-emoji fonts-dejavu-core \
-               gettext
+               fonts-droid-fallback fonts-nanum fonts-noto-cjk fonts-noto-color-emoji \
+               fonts-dejavu-core gettext
 # ... and what the tests need on top (database, browser, PDF tools, Redis, load tools).
 SYSDEPS := $(RUN_SYSDEPS) postgresql chromium poppler-utils redis-server qpdf wrk
 
