@@ -156,9 +156,10 @@ def test_strengths_page_draws_labels_as_text_with_a_key(world, client_for):
     assert '<bdi lang="de" dir="rtl">سارة</bdi> (friend), grade 9' in key[3]
     assert "<b>Oma" not in html
     # Eight ratings: eight marks, each named for screen readers.
-    marks = re.findall(r'<ul class="bwp-chart__marks">(.*?)</ul>', chart, re.DOTALL)
-    assert sum(m.count("<svg") for m in marks) == 8
-    assert sum(m.count('class="kern-sr-only"') for m in marks) == 8
+    cells = re.findall(r'<td class="bwp-chart__cell">(.*?)</td>', chart, re.DOTALL)
+    assert len(cells) == 3 * 4
+    assert sum(c.count('<span class="bwp-chart__mark"><svg') for c in cells) == 8
+    assert sum(c.count('class="kern-sr-only"') for c in cells) == 8
 
 
 def test_arabic_page_runs_right_to_left_with_each_label_in_its_direction(world, client_for):

@@ -38,7 +38,7 @@ _GEOMETRY_JS = """() => {
       ...box(el)})),
     keys: fig.querySelectorAll('.bwp-chart__key').length,
     shapes: new Set([...fig.querySelectorAll('.bwp-chart__key svg')].map(s => s.innerHTML)).size,
-    marks: fig.querySelectorAll('.bwp-chart__marks svg').length,
+    marks: fig.querySelectorAll('.bwp-chart__mark svg').length,
     clipped,
   };
 }"""
