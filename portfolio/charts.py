@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+from portfolio import display
 from portfolio.i18n import _
 from portfolio.kinds import RELATIONS
 from portfolio.models import GRADE_ORDER, Entry, EntryKind
@@ -66,6 +67,11 @@ class Series:
     relation: str = ""  # the relation, in the reader's language
 
     @property
+    def rater(self) -> display.Text | None:
+        """The rater's name as typed, with its own direction (display.own)."""
+        return display.own(self.rater_name)
+
+    @property
     def when(self) -> str:
         return _("grade %(grade)s", grade=self.grade) if self.grade else _("no grade")
 
@@ -100,8 +106,7 @@ class Row:
     """One quality: its label and, per scale step, the marks of the series that chose it."""
 
     key: str
-    label: str
-    own_wording: bool  # the school's own name for it, printed as written
+    label: display.Text  # the school's own wording carries its own direction
     cells: list[list[Mark]]
 
 
@@ -190,7 +195,8 @@ def strengths_chart(qualities: Sequence, series: Sequence[Series]) -> Chart | No
             if value in steps:
                 cells[steps.index(value)].append(mark)
         if any(cells):
-            rows.append(Row(q.key, quality_name(q), bool(q.name), cells))
+            label = display.own(q.name) if q.name else display.fixed(quality_name(q))
+            rows.append(Row(q.key, label, cells))
     if not rows:
         return None
     return Chart(

@@ -225,8 +225,6 @@ def _attachment_name(doc: Document) -> str:
     return f"{doc.id}-{name}"
 
 
-
-
 def collect(access: PupilAccess, selection: Selection | None = None) -> PortfolioContent:
     """Everything of the pupil the viewer may read (and the pupil chose), in binder order."""
     pupil = access.pupil
