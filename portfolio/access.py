@@ -8,7 +8,12 @@ templates ask the same functions before showing a link. Rules (see ../shared/dom
 * Class teachers see the pupils of the classes they teach this school year; the StuBO
   sees the whole school's progress; both read only what the pupil shared with teachers.
 * A counsellor sees assigned pupils only while consent for counsellor access holds,
-  and reads only what the pupil shared with the counsellor.
+  and reads only what the pupil shared with the counsellor. The Potenzialanalyse (the
+  entry and its files) needs one more consent, "Potenzialanalyse an die Berufsberatung".
+  Of the guidance records, a counsellor reads those they wrote and those the pupil
+  shared with them (counsellors may be external: the Agentur für Arbeit).
+* Class teachers and the StuBO read every guidance record of their pupils (with the
+  pupil's notes): the records are the school's guidance work.
 * Guardians see their own children, and only what the child shared with guardians.
 * The school admin manages accounts and consents, but reads no portfolio content.
 """
@@ -32,6 +37,7 @@ from portfolio.models import (
     CounsellorAssignment,
     Document,
     Entry,
+    EntryKind,
     GuardianLink,
     GuidanceRecord,
     Role,
@@ -69,6 +75,10 @@ class PupilAccess:
 
     pupil: User
     relations: frozenset[Relation]
+    #: The user looking (None for exports made on the pupil's behalf).
+    viewer_id: int | None = None
+    #: Consents that hold for the pupil and widen this viewer's access (counsellors only).
+    consents: frozenset[ConsentPurpose] = frozenset()
 
     @property
     def is_self(self) -> bool:
@@ -91,19 +101,44 @@ class PupilAccess:
     def is_guardian(self) -> bool:
         return Relation.GUARDIAN in self.relations
 
+    @property
+    def reads_all_guidance(self) -> bool:
+        """Class teacher and StuBO: every guidance record of the pupil, with the notes."""
+        return bool(self.relations & {Relation.CLASS_TEACHER, Relation.STUBO})
+
+    @property
+    def is_counsellor(self) -> bool:
+        return Relation.COUNSELLOR in self.relations
+
     # -- portfolio content ------------------------------------------------------------
     def can_view_shared(self, obj: Entry | Document | Agreement | GuidanceRecord) -> bool:
         if self.is_self:
             return True
         if isinstance(obj, GuidanceRecord):
-            # Records written by staff are part of the school's guidance work.
-            if self.is_staff:
-                return True
-            return self.is_guardian and obj.share_guardians
+            return self._can_view_guidance(obj)
         if isinstance(obj, Agreement) and self.can_edit_agreement():
             # The class teacher draws up the agreement with the pupil.
             return True
-        return any(getattr(obj, f"share_{a.value}", False) for a in self.audiences)
+        return any(getattr(obj, f"share_{a.value}", False) for a in self._audiences_for(obj))
+
+    def _audiences_for(self, obj: Entry | Document | Agreement) -> frozenset[Audience]:
+        """The viewer's audiences that may read `obj`: the Potenzialanalyse goes to the
+        counsellor only with the consent "Potenzialanalyse an die Berufsberatung"."""
+        audiences = self.audiences
+        if Audience.COUNSELLOR in audiences and is_potenzialanalyse(obj):
+            if ConsentPurpose.PA_TO_BERUFSBERATUNG not in self.consents:
+                return audiences - {Audience.COUNSELLOR}
+        return audiences
+
+    def _can_view_guidance(self, record: GuidanceRecord) -> bool:
+        if self.reads_all_guidance:
+            return True
+        if self.is_counsellor and (
+            record.share_counsellor
+            or (self.viewer_id is not None and record.author_id == self.viewer_id)
+        ):
+            return True
+        return self.is_guardian and record.share_guardians
 
     def visible_clause(self, model):
         """SQL filter: the rows of `model` (of this pupil) the user may read.
@@ -113,12 +148,22 @@ class PupilAccess:
         if self.is_self:
             return sa.true()
         if model is GuidanceRecord:
-            if self.is_staff:
-                return sa.true()
-            return model.share_guardians.is_(True) if self.is_guardian else sa.false()
+            return self._guidance_clause()
         if model is Agreement and self.can_edit_agreement():
             return sa.true()
         return shared_clause(model, self.audiences)
+
+    def _guidance_clause(self):
+        if self.reads_all_guidance:
+            return sa.true()
+        parts = []
+        if self.is_counsellor:
+            parts.append(GuidanceRecord.share_counsellor.is_(True))
+            if self.viewer_id is not None:
+                parts.append(GuidanceRecord.author_id == self.viewer_id)
+        if self.is_guardian:
+            parts.append(GuidanceRecord.share_guardians.is_(True))
+        return sa.or_(*parts) if parts else sa.false()
 
     def can_edit_own(self) -> bool:
         """The pupil writes their own portfolio (also after leaving: it stays theirs)."""
@@ -207,10 +252,15 @@ def consent_active_clause(pupil_id_col, purpose: ConsentPurpose = ConsentPurpose
 
 def compute_relations(user: User, pupil: User) -> frozenset[Relation]:
     """All relations between user and pupil, in one query."""
+    return _compute(user, pupil)[0]
+
+
+def _compute(user: User, pupil: User) -> tuple[frozenset[Relation], frozenset[ConsentPurpose]]:
+    """The relations, and the consents that widen a counsellor's access, in one query."""
     if user.id == pupil.id:
-        return frozenset({Relation.SELF})
+        return frozenset({Relation.SELF}), frozenset()
     if user.school_id != pupil.school_id or not pupil.is_pupil:
-        return frozenset()
+        return frozenset(), frozenset()
     roles = user.roles
     rels: set[Relation] = set()
     if Role.STUBO in roles:
@@ -239,12 +289,16 @@ def compute_relations(user: User, pupil: User) -> frozenset[Relation]:
             .exists()
         )
         checks["consent"] = consent_active_clause(sa.literal(pupil.id))
+        checks["pa_consent"] = consent_active_clause(
+            sa.literal(pupil.id), ConsentPurpose.PA_TO_BERUFSBERATUNG
+        )
     if Role.GUARDIAN in roles:
         checks["guardian"] = (
             sa.select(GuardianLink.id)
             .where(GuardianLink.guardian_id == user.id, GuardianLink.pupil_id == pupil.id)
             .exists()
         )
+    consents: set[ConsentPurpose] = set()
     if checks:
         row = db.session.execute(sa.select(*(c.label(k) for k, c in checks.items()))).one()
         found = row._asdict()
@@ -254,9 +308,11 @@ def compute_relations(user: User, pupil: User) -> frozenset[Relation]:
             rels.add(
                 Relation.COUNSELLOR if found.get("consent") else Relation.COUNSELLOR_NO_CONSENT
             )
+            if found.get("consent") and found.get("pa_consent"):
+                consents.add(ConsentPurpose.PA_TO_BERUFSBERATUNG)
         if found.get("guardian"):
             rels.add(Relation.GUARDIAN)
-    return frozenset(rels)
+    return frozenset(rels), frozenset(consents)
 
 
 def access_to(user: User, pupil: User) -> PupilAccess:
@@ -264,7 +320,10 @@ def access_to(user: User, pupil: User) -> PupilAccess:
     cache: dict[tuple[int, int], PupilAccess] = g.setdefault("_pupil_access", {})
     key = (user.id, pupil.id)
     if key not in cache:
-        cache[key] = PupilAccess(pupil=pupil, relations=compute_relations(user, pupil))
+        relations, consents = _compute(user, pupil)
+        cache[key] = PupilAccess(
+            pupil=pupil, relations=relations, viewer_id=user.id, consents=consents
+        )
     return cache[key]
 
 
@@ -371,13 +430,44 @@ def counselled_pupils(counsellor: User, *, with_consent: bool) -> sa.Select:
 
 
 def shared_clause(model, audiences: frozenset[Audience]):
-    """SQL filter: rows of `model` shared with any of the audiences."""
-    conditions = [
-        getattr(model, f"share_{a.value}").is_(True)
-        for a in audiences
-        if hasattr(model, f"share_{a.value}")
-    ]
+    """SQL filter: rows of `model` shared with any of the audiences (and readable by them:
+    the Potenzialanalyse reaches the counsellor only with its own consent)."""
+    conditions = []
+    for a in audiences:
+        if not hasattr(model, f"share_{a.value}"):
+            continue
+        condition = getattr(model, f"share_{a.value}").is_(True)
+        if a == Audience.COUNSELLOR and model in (Entry, Document):
+            condition = sa.and_(
+                condition,
+                sa.or_(
+                    sa.not_(potenzialanalyse_clause(model)),
+                    consent_active_clause(model.pupil_id, ConsentPurpose.PA_TO_BERUFSBERATUNG),
+                ),
+            )
+        conditions.append(condition)
     return sa.or_(*conditions) if conditions else sa.false()
+
+
+def is_potenzialanalyse(obj) -> bool:
+    """The Potenzialanalyse entry, or a file attached to it."""
+    if isinstance(obj, Entry):
+        return obj.kind == EntryKind.POTENZIALANALYSE.value
+    if isinstance(obj, Document):
+        return obj.entry is not None and obj.entry.kind == EntryKind.POTENZIALANALYSE.value
+    return False
+
+
+def potenzialanalyse_clause(model):
+    """SQL: the row is the Potenzialanalyse entry or a file attached to it (query form of
+    `is_potenzialanalyse`)."""
+    if model is Entry:
+        return Entry.kind == EntryKind.POTENZIALANALYSE.value
+    return (
+        sa.select(Entry.id)
+        .where(Entry.id == Document.entry_id, Entry.kind == EntryKind.POTENZIALANALYSE.value)
+        .exists()
+    )
 
 
 def teaches_class(user: User, class_id: int) -> bool:
@@ -496,7 +586,10 @@ def can_print_slips(user: User, school_class) -> bool:
 
 
 def can_administer_privacy(user: User) -> bool:
-    """The school's consents, audit log, leavers and retention: the school admin."""
+    """The school's consent overview, audit log, leavers and retention: the school admin.
+
+    (Class teachers and the StuBO record a paper consent per pupil through
+    `PupilAccess.can_manage_account`; the overview of every pupil is not theirs.)"""
     return user.has_role(Role.ADMIN)
 
 

@@ -266,7 +266,8 @@ def test_reading_records(world, client_for):
     expect = {
         "teacher": 200,
         "stubo": 200,
-        "counsellor": 200,
+        # Written by the school and not shared with the counsellor: not theirs to read.
+        "counsellor": 404,
         "pupil": 200,
         "guardian": 404,
         "other_guardian": 404,
@@ -283,6 +284,86 @@ def test_reading_records(world, client_for):
     db.session.commit()
     assert client_for(world.guardian).get(f"/guidance/{record.id}").status_code == 200
     assert client_for(world.other_guardian).get(f"/guidance/{record.id}").status_code == 404
+    assert client_for(world.counsellor).get(f"/guidance/{record.id}").status_code == 404
+    record.share_counsellor = True
+    db.session.commit()
+    assert client_for(world.counsellor).get(f"/guidance/{record.id}").status_code == 200
+    # Shared with "the counsellor" means the assigned counsellors with consent only.
+    for name in ("counsellor_unassigned", "counsellor_no_consent"):
+        assert client_for(getattr(world, name)).get(f"/guidance/{record.id}").status_code == 404
+
+
+def test_counsellor_reads_own_and_shared_records_only(app, world, client_for):
+    """Issue 16, 4: the counsellor (maybe external) reads the records they wrote and those
+    the pupil shared with them; not the school's other records, nor the notes on them."""
+    own = _record(world, author=world.counsellor, topics="Gespräch mit der Berufsberatung")
+    school = _record(world, topics="SCHULGESPRAECH", held_on=HELD - dt.timedelta(days=1))
+    shared = _record(world, topics="GETEILTESGESPRAECH", held_on=HELD - dt.timedelta(days=2))
+    school.pupil_notes = "MEINENOTIZ zur Schule"
+    shared.share_counsellor = True
+    db.session.commit()
+
+    c = client_for(world.counsellor)
+    page = c.get(f"/guidance/pupil/{world.pupil.id}").get_data(as_text=True)
+    assert f"/guidance/{own.id}" in page and f"/guidance/{shared.id}" in page
+    assert f"/guidance/{school.id}" not in page
+    assert c.get(f"/guidance/{school.id}").status_code == 404
+    assert c.get(f"/guidance/{own.id}").status_code == 200
+    # The staff PDF follows the same rule (access.visible_clause).
+    from portfolio.export.services import collect
+
+    with app.test_request_context():
+        content = collect(access.access_to(world.counsellor, world.pupil))
+        in_pdf = {r.id for section in content.sections for r in section.guidance}
+        assert in_pdf == {own.id, shared.id}
+    # Class teacher and StuBO read all three, with the notes.
+    for name in ("teacher", "stubo"):
+        staff_page = client_for(getattr(world, name)).get(f"/guidance/pupil/{world.pupil.id}")
+        assert staff_page.get_data(as_text=True).count('class="kern-link--stretched"') == 3
+    assert "MEINENOTIZ" in client_for(world.teacher).get(f"/guidance/{school.id}").get_data(
+        as_text=True
+    )
+    # Python rule and SQL rule agree for every visitor.
+    records = [own, school, shared]
+    for name in ("pupil", "teacher", "stubo", "counsellor", "guardian", "admin"):
+        _fresh()
+        pa = access.access_to(getattr(world, name), world.pupil)
+        by_sql = set(
+            db.session.scalars(
+                sa.select(GuidanceRecord.id).where(
+                    GuidanceRecord.pupil_id == world.pupil.id,
+                    pa.visible_clause(GuidanceRecord),
+                )
+            )
+        )
+        assert by_sql == {r.id for r in records if pa.can_view_shared(r)}, name
+
+
+def test_pupil_shares_a_record_with_the_counsellor_and_is_told_who_reads(world, client_for):
+    record = _record(world)
+    c = client_for(world.pupil)
+    page = c.get(f"/guidance/{record.id}").get_data(as_text=True)
+    assert "Your class teacher and the StuBO always read" in page
+    assert "My career counsellor may see this record" in page
+    r = c.post(
+        f"/guidance/{record.id}",
+        data={
+            "pupil_notes": "Für die Berufsberatung",
+            "share_counsellor": "y",
+            "version": str(record.version),
+        },
+    )
+    assert r.status_code == 302
+    db.session.refresh(record)
+    assert record.share_counsellor and not record.share_guardians
+    assert client_for(world.counsellor).get(f"/guidance/{record.id}").status_code == 200
+    listing = c.get(f"/guidance/pupil/{world.pupil.id}").get_data(as_text=True)
+    assert "Counsellor can see it" in listing
+    assert "A career counsellor reads only the records they wrote" in listing
+    # A record a counsellor wrote: the pupil is told that its author reads the notes.
+    own = _record(world, author=world.counsellor)
+    page = c.get(f"/guidance/{own.id}").get_data(as_text=True)
+    assert "Conny Consent wrote this record and reads your notes too." in page
 
 
 def test_guardian_list_shows_only_shared_records(world, client_for):
@@ -403,21 +484,28 @@ def _audits():
     return list(db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)))
 
 
-def test_views_by_others_than_the_author_are_audited(world, client_for):
+def test_views_by_anyone_but_the_pupil_are_audited_also_the_edit_page(world, client_for):
+    """Issue 16, 10: the record shows the pupil's notes: every view by staff is recorded,
+    the author's too, and opening the edit form is a view as well."""
     record = _record(world)
-    client_for(world.teacher).get(f"/guidance/{record.id}")
     client_for(world.pupil).get(f"/guidance/{record.id}")
     assert _audits() == []
     client_for(world.stubo).get(f"/guidance/{record.id}")
-    events = _audits()
-    assert len(events) == 1
-    assert (
-        events[0].actor_id,
-        events[0].pupil_id,
-        events[0].action,
-        events[0].object_type,
-        events[0].object_id,
-    ) == (world.stubo.id, world.pupil.id, "view", "guidancerecord", record.id)
+    client_for(world.teacher).get(f"/guidance/{record.id}")
+    assert client_for(world.teacher).get(f"/guidance/{record.id}/edit").status_code == 200
+    events = [
+        (e.actor_id, e.pupil_id, e.action, e.object_type, e.object_id, e.details.get("page"))
+        for e in _audits()
+    ]
+    assert events == [
+        (world.stubo.id, world.pupil.id, "view", "guidancerecord", record.id, None),
+        (world.teacher.id, world.pupil.id, "view", "guidancerecord", record.id, None),
+        (world.teacher.id, world.pupil.id, "view", "guidancerecord", record.id, "edit"),
+    ]
+    # A refused edit page records nothing.
+    before = len(_audits())
+    assert client_for(world.guardian).get(f"/guidance/{record.id}/edit").status_code == 404
+    assert len(_audits()) == before
 
 
 def test_list_page_uses_a_fixed_number_of_queries(world, client_for):

@@ -83,6 +83,7 @@ class PupilNotesForm(FlaskForm):
         _l("My notes"), validators=[Length(max=LONG_MAX)], render_kw={"rows": 5}
     )
     share_guardians = BooleanField(_l("My parents may see this record"))
+    share_counsellor = BooleanField(_l("My career counsellor may see this record"))
     version = HiddenField()
 
 

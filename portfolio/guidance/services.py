@@ -45,8 +45,11 @@ def _as_steps(steps: list[Step | dict[str, Any]]) -> list[Step]:
 
 
 # -- queries ------------------------------------------------------------------------------
-def records_for(pupil_id: int, *, guardians_only: bool = False) -> list[GuidanceRecord]:
-    """A pupil's records, newest first, with their authors (two queries)."""
+def records_for(pupil_id: int, visible=None) -> list[GuidanceRecord]:
+    """A pupil's records, newest first, with their authors (two queries).
+
+    `visible`: the reader's filter, `PupilAccess.visible_clause(GuidanceRecord)`.
+    """
     query = (
         sa.select(GuidanceRecord)
         .where(GuidanceRecord.pupil_id == pupil_id)
@@ -54,8 +57,8 @@ def records_for(pupil_id: int, *, guardians_only: bool = False) -> list[Guidance
         .options(joinedload(GuidanceRecord.author).noload(User.role_rows))
         .order_by(GuidanceRecord.held_on.desc(), GuidanceRecord.id.desc())
     )
-    if guardians_only:
-        query = query.where(GuidanceRecord.share_guardians.is_(True))
+    if visible is not None:
+        query = query.where(visible)
     return list(db.session.scalars(query))
 
 
@@ -122,26 +125,33 @@ def update_record(
 
 
 def update_pupil_part(
-    record: GuidanceRecord, *, expected_version: int | None, pupil_notes: str, share_guardians: bool
+    record: GuidanceRecord,
+    *,
+    expected_version: int | None,
+    pupil_notes: str,
+    share_guardians: bool,
+    share_counsellor: bool | None = None,
 ) -> GuidanceRecord:
-    """The pupil's notes and whether guardians see the record."""
+    """The pupil's notes and whether guardians (and the counsellor) see the record."""
     _check_version(record, expected_version)
     with _saving(record):
         record.pupil_notes = pupil_notes.strip()
         record.share_guardians = bool(share_guardians)
+        if share_counsellor is not None:
+            record.share_counsellor = bool(share_counsellor)
     return record
 
 
-def record_view(viewer: User, record: GuidanceRecord) -> None:
-    """Audit: staff other than the author, and guardians, reading the record."""
-    if viewer.id in (record.pupil_id, record.author_id):
-        return
+def record_view(viewer: User, record: GuidanceRecord, page: str = "show") -> None:
+    """Audit: anyone but the pupil reading the record (with the pupil's notes), its
+    author too; `page` says whether it was the record or its edit form."""
     audit.record(
         viewer,
         "view",
         pupil_id=record.pupil_id,
         school_id=record.school_id,
         obj=record,
+        details={"page": page} if page != "show" else None,
         commit=True,
     )
 

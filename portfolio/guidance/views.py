@@ -11,7 +11,7 @@ from portfolio import access
 from portfolio.guidance import bp, services
 from portfolio.guidance.forms import START_STEPS, GuidanceForm, PupilNotesForm, error_list
 from portfolio.i18n import _
-from portfolio.models import GuidanceRecord
+from portfolio.models import GuidanceRecord, Role
 from portfolio.privacy import audit
 
 
@@ -43,9 +43,8 @@ def mine():
 @bp.route("/pupil/<int:pupil_id>")
 def records(pupil_id: int):
     pupil_access = access.load_pupil(current_user, pupil_id)
-    only_shared = not (pupil_access.is_self or pupil_access.is_staff)
     access.require(pupil_access.is_self or pupil_access.is_staff or pupil_access.is_guardian)
-    items = services.records_for(pupil_id, guardians_only=only_shared)
+    items = services.records_for(pupil_id, pupil_access.visible_clause(GuidanceRecord))
     page = render_template(
         "guidance/records.html", pupil=pupil_access.pupil, access=pupil_access, records=items
     )
@@ -105,6 +104,8 @@ def edit(record_id: int):
     access.require(pupil_access.can_edit_guidance(record, current_user))
     conflict = None
     if request.method == "GET":
+        # The form shows the record, and the page the pupil's notes: a view like any other.
+        services.record_view(current_user, record, page="edit")
         form = GuidanceForm(
             data={
                 "held_on": record.held_on,
@@ -170,6 +171,7 @@ def show(record_id: int):
                 data={
                     "pupil_notes": record.pupil_notes,
                     "share_guardians": record.share_guardians,
+                    "share_counsellor": record.share_counsellor,
                     "version": record.version,
                 }
             )
@@ -182,6 +184,7 @@ def show(record_id: int):
                         expected_version=_version(form),
                         pupil_notes=form.pupil_notes.data or "",
                         share_guardians=form.share_guardians.data,
+                        share_counsellor=form.share_counsellor.data,
                     )
                 except services.Conflict as exc:
                     conflict = exc.record
@@ -203,5 +206,7 @@ def show(record_id: int):
         errors=error_list(form) if form else [],
         # The goals are the pupil's own entries now: only the pupil sees them here.
         goals=services.goals_of(record) if pupil_access.is_self else {},
+        # Told to the pupil: the author reads the notes too when a counsellor wrote it.
+        author_is_counsellor=bool(record.author and record.author.has_role(Role.COUNSELLOR)),
         can_edit=pupil_access.can_edit_guidance(record, current_user),
     )

@@ -259,6 +259,8 @@ class GuidanceRecord(SchoolOwned, Timestamped, Base):
     next_steps: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     pupil_notes: Mapped[str] = mapped_column(sa.Text, default="")
     share_guardians: Mapped[bool] = mapped_column(default=False)
+    #: The pupil lets the assigned counsellors read the record (its author always does).
+    share_counsellor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -201,6 +201,7 @@ def export_data(
                 "next_steps": [_step_out(s, entry_ref) for s in (r.next_steps or [])],
                 "pupil_notes": r.pupil_notes,
                 "share_guardians": r.share_guardians,
+                "share_counsellor": r.share_counsellor,
                 "created_at": _iso(r.created_at),
                 "updated_at": _iso(r.updated_at),
             }
@@ -607,6 +608,7 @@ def _add_guidance(
             next_steps=steps,
             pupil_notes=str(r.get("pupil_notes") or ""),
             share_guardians=bool(r.get("share_guardians")),
+            share_counsellor=bool(r.get("share_counsellor")),
             created_at=created,
             updated_at=_time(r, "updated_at", "guidance") or created,
         )
