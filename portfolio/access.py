@@ -267,6 +267,27 @@ def _compute(user: User, pupil: User) -> tuple[frozenset[Relation], frozenset[Co
         rels.add(Relation.STUBO)
     if Role.ADMIN in roles:
         rels.add(Relation.ADMIN)
+    checks = _relation_checks(user, pupil)
+    consents: set[ConsentPurpose] = set()
+    if checks:
+        row = db.session.execute(sa.select(*(c.label(k) for k, c in checks.items()))).one()
+        found = row._asdict()
+        if found.get("teacher"):
+            rels.add(Relation.CLASS_TEACHER)
+        if found.get("assigned"):
+            rels.add(
+                Relation.COUNSELLOR if found.get("consent") else Relation.COUNSELLOR_NO_CONSENT
+            )
+            if found.get("consent") and found.get("pa_consent"):
+                consents.add(ConsentPurpose.PA_TO_BERUFSBERATUNG)
+        if found.get("guardian"):
+            rels.add(Relation.GUARDIAN)
+    return frozenset(rels), frozenset(consents)
+
+
+def _relation_checks(user: User, pupil: User) -> dict:
+    """EXISTS clauses for the relations the user's roles make possible."""
+    roles = user.roles
     checks = {}
     if Role.TEACHER in roles:
         checks["teacher"] = (
@@ -298,21 +319,7 @@ def _compute(user: User, pupil: User) -> tuple[frozenset[Relation], frozenset[Co
             .where(GuardianLink.guardian_id == user.id, GuardianLink.pupil_id == pupil.id)
             .exists()
         )
-    consents: set[ConsentPurpose] = set()
-    if checks:
-        row = db.session.execute(sa.select(*(c.label(k) for k, c in checks.items()))).one()
-        found = row._asdict()
-        if found.get("teacher"):
-            rels.add(Relation.CLASS_TEACHER)
-        if found.get("assigned"):
-            rels.add(
-                Relation.COUNSELLOR if found.get("consent") else Relation.COUNSELLOR_NO_CONSENT
-            )
-            if found.get("consent") and found.get("pa_consent"):
-                consents.add(ConsentPurpose.PA_TO_BERUFSBERATUNG)
-        if found.get("guardian"):
-            rels.add(Relation.GUARDIAN)
-    return frozenset(rels), frozenset(consents)
+    return checks
 
 
 def access_to(user: User, pupil: User) -> PupilAccess:

@@ -310,3 +310,134 @@ def test_consent_rows_are_timestamped_utc(world):
     assert row.given_at.tzinfo is not None and abs(utcnow() - row.given_at) < dt.timedelta(
         minutes=1
     )
+
+
+# -- "Potenzialanalyse an die Berufsberatung" is enforced (issue 16, 4) ----------------------
+def _pa_content(world):
+    from content import PDF, add_document
+
+    from portfolio.models import ReviewState
+
+    pa = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="potenzialanalyse",
+        title="PAMARK",
+        data={"strengths_found": "PAMARK Stärken", "date": "2026-10-01"},
+        share_counsellor=True,
+        share_teachers=True,
+        review_state=ReviewState.REQUESTED.value,
+    )
+    other = Entry(
+        school_id=world.school.id,
+        pupil_id=world.pupil.id,
+        kind="reflection",
+        title="OTHERMARK",
+        share_counsellor=True,
+        review_state=ReviewState.REQUESTED.value,
+    )
+    db.session.add_all([pa, other])
+    db.session.flush()
+    certificate = add_document(world.pupil, PDF, "pa.pdf", entry=pa, title="PACERT")
+    loose = add_document(world.pupil, PDF, "zeugnis.pdf", title="LOOSEDOC")
+    certificate.share_counsellor = loose.share_counsellor = True
+    db.session.commit()
+    return pa, other, certificate, loose
+
+
+def _counsellor_sees(client, world, pa, certificate) -> dict[str, bool]:
+    review = client.get(f"/review/pupils/{world.pupil.id}", headers=EN).get_data(as_text=True)
+    docs = client.get(f"/documents/pupil/{world.pupil.id}", headers=EN).get_data(as_text=True)
+    caseload = client.get("/review/caseload", headers=EN).get_data(as_text=True)
+    return {
+        "entry": "PAMARK" in review,
+        "other entry": "OTHERMARK" in review,
+        "file in list": "PACERT" in docs,
+        "loose file": "LOOSEDOC" in docs,
+        "download": client.get(f"/documents/{certificate.id}/download").status_code == 200,
+        "two waiting": "2 entries waiting for feedback" in caseload,
+        "comment": client.post(
+            f"/review/entries/{pa.id}/respond",
+            data={f"e{pa.id}-body": "Gut", "action": "comment"},
+        ).status_code
+        == 302,
+    }
+
+
+def test_potenzialanalyse_reaches_the_counsellor_only_with_its_consent(app, client_for, world):
+    pa, _other, certificate, _loose = _pa_content(world)
+    counsellor = client_for(world.counsellor)
+    # Counsellor access is given (world) and the pupil shares: still not the PA.
+    assert _counsellor_sees(counsellor, world, pa, certificate) == {
+        "entry": False,
+        "other entry": True,
+        "file in list": False,
+        "loose file": True,
+        "download": False,
+        "two waiting": False,
+        "comment": False,
+    }
+    # The class teacher, with whom the PA is shared too, reads it: the rule is the counsellor's.
+    teacher_page = client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}")
+    assert "PAMARK" in teacher_page.get_data(as_text=True)
+
+    # The guardian gives the consent on the privacy page: the PA and its file reach them.
+    _age_today(world.pupil, 12)
+    give = _post(
+        client_for(world.guardian), world.pupil.id, ConsentPurpose.PA_TO_BERUFSBERATUNG, "give"
+    )
+    assert give.status_code == 302
+    seen = _counsellor_sees(counsellor, world, pa, certificate)
+    assert seen == dict.fromkeys(seen, True)
+
+    # Withdrawn: gone with the next request.
+    _post(
+        client_for(world.guardian), world.pupil.id, ConsentPurpose.PA_TO_BERUFSBERATUNG, "withdraw"
+    )
+    seen = _counsellor_sees(counsellor, world, pa, certificate)
+    assert not seen["entry"] and not seen["file in list"] and not seen["download"]
+
+
+def test_the_pa_consent_alone_opens_nothing(client_for, world):
+    """Without counsellor access or without the pupil's sharing, the PA consent is not enough."""
+    pa, _other, certificate, _loose = _pa_content(world)
+    consent.give(world.classmate, ConsentPurpose.PA_TO_BERUFSBERATUNG, world.admin, "staff")
+    consent.give(world.pupil, ConsentPurpose.PA_TO_BERUFSBERATUNG, world.guardian, "guardian")
+    pa.share_counsellor = certificate.share_counsellor = False
+    db.session.commit()
+    seen = _counsellor_sees(client_for(world.counsellor), world, pa, certificate)
+    assert not seen["entry"] and not seen["file in list"] and not seen["download"]
+    # Carl's counsellor has the PA consent but not counsellor access: nothing at all.
+    nora = client_for(world.counsellor_no_consent)
+    assert nora.get(f"/review/pupils/{world.classmate.id}").status_code == 404
+
+
+def test_pa_rule_in_python_and_sql_agree(app, world):
+    """`can_view_shared` and `visible_clause`/`shared_clause` give the same answer."""
+    from flask import g
+
+    from portfolio import access
+    from portfolio.models import Document
+
+    pa, other, certificate, loose = _pa_content(world)
+    objects = {Entry: [pa, other], Document: [certificate, loose]}
+
+    def check():
+        for name in ("pupil", "teacher", "stubo", "counsellor", "guardian", "admin"):
+            g.pop("_pupil_access", None)
+            acc = access.access_to(getattr(world, name), world.pupil)
+            for model, rows in objects.items():
+                by_sql = set(
+                    db.session.scalars(
+                        sa.select(model.id).where(
+                            model.pupil_id == world.pupil.id, acc.visible_clause(model)
+                        )
+                    )
+                )
+                assert by_sql == {r.id for r in rows if acc.can_view_shared(r)}, (name, model)
+            if name == "counsellor":
+                yield {r.id for rows in objects.values() for r in rows if acc.can_view_shared(r)}
+
+    assert list(check()) == [{other.id, loose.id}]
+    consent.give(world.pupil, ConsentPurpose.PA_TO_BERUFSBERATUNG, world.guardian, "guardian")
+    assert list(check()) == [{pa.id, other.id, certificate.id, loose.id}]

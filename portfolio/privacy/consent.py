@@ -46,8 +46,10 @@ PURPOSE_EXPLANATIONS = {
         "talks. Without this consent they see nothing of your portfolio."
     ),
     ConsentPurpose.PA_TO_BERUFSBERATUNG: _l(
-        "The results of your Potenzialanalyse may be passed on to the Berufsberatung of "
-        "the Agentur für Arbeit so that they can advise you better."
+        "Your career counsellor (Berufsberatung of the Agentur für Arbeit) may read your "
+        "Potenzialanalyse entry and the files attached to it, so that they can advise you "
+        "better. They read it only with this consent and the consent for counsellor "
+        "access, and only if you share the entry with your counsellor."
     ),
 }
 
