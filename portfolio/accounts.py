@@ -308,6 +308,15 @@ def assign_counsellor(counsellor: User, pupil: User) -> None:
         )
 
 
+def year_classes(school: School) -> list[SchoolClass]:
+    """This school year's classes of the school, by grade and name."""
+    year = current_year(school)
+    return sorted(
+        db.session.scalars(sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id)),
+        key=lambda c: (c.grade_order, c.name),
+    )
+
+
 def current_class(pupil: User) -> SchoolClass | None:
     return db.session.scalar(
         sa.select(SchoolClass)

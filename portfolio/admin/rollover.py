@@ -36,6 +36,7 @@ from portfolio.models import (
     TeacherClass,
     User,
 )
+from portfolio.privacy import audit
 
 ROLLOVER_WEEKS = 10
 SEK2_FORMS = frozenset({"Gymnasium", "Gesamtschule"})
@@ -151,8 +152,11 @@ def plan(school: School, today: dt.date | None = None) -> RolloverPlan:
     return result
 
 
-def run(rollover: RolloverPlan) -> SchoolYear | None:
-    """Carry out a due plan (flushed, not committed); None when it was not due."""
+def run(rollover: RolloverPlan, actor: User | None = None) -> SchoolYear | None:
+    """Carry out a due plan (flushed, not committed); None when it was not due.
+
+    Each leaver gets the account event "mark_left" (actor None: the `flask` command).
+    """
     if rollover.not_due:
         return None
     school, old = rollover.school, rollover.old_year
@@ -226,6 +230,12 @@ def run(rollover: RolloverPlan) -> SchoolYear | None:
         else:
             pupil.status = PupilStatus.LEFT.value
             pupil.left_on = old.ends_on
+            audit.account_event(
+                actor,
+                pupil,
+                "mark_left",
+                details={"left_on": old.ends_on.isoformat(), "by": "school_year"},
+            )
     linked = set()
     for class_id, teacher_id in links:
         cls = target.get(class_id)

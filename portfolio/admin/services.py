@@ -24,6 +24,7 @@ from portfolio.models import (
     User,
     UserRole,
 )
+from portfolio.privacy import audit
 
 LIST_LIMIT = 400
 
@@ -34,14 +35,6 @@ class UserRow:
     class_name: str | None = None
     #: Staff: classes taught this year. Guardians: children's names.
     related: list[str] = field(default_factory=list)
-
-
-def current_classes(school: School) -> list[SchoolClass]:
-    year = accounts.current_year(school)
-    return sorted(
-        db.session.scalars(sa.select(SchoolClass).where(SchoolClass.school_year_id == year.id)),
-        key=lambda c: (c.grade_order, c.name),
-    )
 
 
 def _with_role(*roles: Role):
@@ -182,7 +175,7 @@ def create_staff(
     class_ids: list[int],
 ) -> tuple[User, str]:
     """A staff account with an initial password (shown once); commits. Raises AccountError."""
-    classes = {c.id: c for c in current_classes(school)}
+    classes = {c.id: c for c in accounts.year_classes(school)}
     user, password = accounts.create_user(
         school,
         roles=roles,
@@ -199,15 +192,23 @@ def create_staff(
     return user, password
 
 
-def set_active(user: User, active: bool) -> None:
-    """Deactivate (ends every login session) or reactivate an account; commits."""
+def set_active(user: User, active: bool, actor: User) -> None:
+    """Deactivate (ends every login session) or reactivate an account; recorded; commits."""
+    if user.is_active_account == active:
+        return
     user.is_active_account = active
     if not active:
         end_all_sessions(user)
+    action = "reactivated" if active else "deactivated"
+    if user.is_pupil:
+        audit.account_event(actor, user, action)
+    else:
+        audit.record(actor, action, school_id=user.school_id, obj=user)
     db.session.commit()
 
 
-def assign_counsellor(pupil: User, counsellor_id: int) -> User | None:
+def assign_counsellor(pupil: User, counsellor_id: int, actor: User) -> User | None:
+    """Assign a counsellor of the school to the pupil; recorded; commits."""
     counsellor = db.session.get(User, counsellor_id)
     if (
         counsellor is None
@@ -215,18 +216,24 @@ def assign_counsellor(pupil: User, counsellor_id: int) -> User | None:
         or not counsellor.has_role(Role.COUNSELLOR)
     ):
         return None
-    accounts.assign_counsellor(counsellor, pupil)
+    if counsellor.id not in {c.id for c in counsellors_of(pupil)}:
+        accounts.assign_counsellor(counsellor, pupil)
+        audit.account_event(actor, pupil, "counsellor_assigned", other=counsellor)
     db.session.commit()
     return counsellor
 
 
-def unassign_counsellor(pupil: User, counsellor_id: int) -> bool:
+def unassign_counsellor(pupil: User, counsellor_id: int, actor: User) -> bool:
+    """End the counsellor's assignment to the pupil; recorded; commits."""
+    counsellor = db.session.get(User, counsellor_id)
     result = db.session.execute(
         sa.delete(CounsellorAssignment).where(
             CounsellorAssignment.pupil_id == pupil.id,
             CounsellorAssignment.counsellor_id == counsellor_id,
         )
     )
+    if result.rowcount:
+        audit.account_event(actor, pupil, "counsellor_unassigned", other=counsellor)
     db.session.commit()
     return bool(result.rowcount)
 

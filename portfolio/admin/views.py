@@ -11,7 +11,7 @@ from functools import wraps
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access
+from portfolio import access, accounts
 from portfolio.accounts import AccountError
 from portfolio.admin import bp, services
 from portfolio.admin import rollover as school_year
@@ -108,7 +108,7 @@ def home():
 def users():
     school = current_user.school
     form = UserSearchForm(request.args)
-    classes = services.current_classes(school)
+    classes = accounts.year_classes(school)
     form.class_id.choices = options(
         [("", _("All classes"))] + [(str(c.id), c.name) for c in classes]
     )
@@ -182,7 +182,7 @@ def set_active(user_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         active = request.form.get("active") == "1"
-        services.set_active(user, active)
+        services.set_active(user, active, me())
         flash(
             _("The account of %(name)s is active again.", name=user.full_name)
             if active
@@ -202,7 +202,7 @@ def link_guardian(pupil_id: int):
     form = UsernameForm()
     if form.validate_on_submit():
         try:
-            guardian = registration.link_by_username(pupil_access.pupil, form.username.data)
+            guardian = registration.link_by_username(pupil_access.pupil, form.username.data, me())
             flash(
                 _(
                     "%(guardian)s is now linked as a parent of %(pupil)s.",
@@ -225,7 +225,7 @@ def unlink_guardian(pupil_id: int):
     access.require(pupil_access.can_manage_account())
     form = IdForm()
     if form.validate_on_submit() and form.id.data.isdigit():
-        guardian = registration.unlink(pupil_access.pupil, int(form.id.data))
+        guardian = registration.unlink(pupil_access.pupil, int(form.id.data), me())
         if guardian:
             flash(
                 _(
@@ -247,7 +247,7 @@ def assign_counsellor(pupil_id: int):
     if request.form.get("remove"):
         form = IdForm()
         if form.validate_on_submit() and form.id.data.isdigit():
-            services.unassign_counsellor(pupil, int(form.id.data))
+            services.unassign_counsellor(pupil, int(form.id.data), me())
             flash(_("The counsellor is no longer assigned."), "success")
         return redirect(url_for("admin.account", user_id=pupil.id))
     form = CounsellorForm()
@@ -255,7 +255,7 @@ def assign_counsellor(pupil_id: int):
         (c.id, c.sort_name) for c in services.school_counsellors(pupil.school)
     )
     if form.validate_on_submit():
-        counsellor = services.assign_counsellor(pupil, form.counsellor_id.data)
+        counsellor = services.assign_counsellor(pupil, form.counsellor_id.data, me())
         if counsellor:
             flash(
                 _(
@@ -279,7 +279,7 @@ def create_staff():
         for r, label in STAFF_ROLE_LABELS.items()
         if access.can_grant_role(current_user, r)
     )
-    form.classes.choices = options((c.id, c.name) for c in services.current_classes(school))
+    form.classes.choices = options((c.id, c.name) for c in accounts.year_classes(school))
     if form.validate_on_submit():
         try:
             user, password = services.create_staff(
@@ -313,7 +313,7 @@ def rollover():
     the_plan = school_year.plan(school)
     form = ConfirmForm()
     if form.validate_on_submit() and not the_plan.not_due:
-        year = school_year.run(the_plan)
+        year = school_year.run(the_plan, me())
         db.session.commit()
         flash(
             _(

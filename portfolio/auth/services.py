@@ -18,6 +18,7 @@ from portfolio.auth import throttle
 from portfolio.auth.passwords import readable_password
 from portfolio.extensions import db
 from portfolio.models import LoginSession, User, utcnow
+from portfolio.privacy import audit
 
 # Checked when the username is unknown, so that the answer takes as long as for a real one:
 # made with the method real accounts are hashed with (PASSWORD_HASH_METHOD), once per method.
@@ -117,18 +118,34 @@ def end_all_sessions(user: User, keep: str | None = None) -> None:
 
 
 def change_password(user: User, new_password: str) -> None:
+    """The user's own new password; ends their other sessions.
+
+    A pupil replacing an initial password (from the roster import, a reset or a login
+    slip) is an account event: staff knew that password, so the pupil and the guardians
+    see in "who looked" when it was used.
+    """
+    if user.must_change_password and user.is_pupil:
+        audit.account_event(user, user, "password_chosen")
     user.set_password(new_password)
     user.must_change_password = False
     end_all_sessions(user, keep=user.session_token)
     db.session.commit()
 
 
-def reset_password(user: User) -> str:
-    """Give the user a new readable initial password, to be changed at the next login."""
+def set_initial_password(user: User) -> str:
+    """A new readable initial password (not committed): it only opens the page for choosing
+    an own one (`views.force_password_change`), and every session of the user ends."""
     password = readable_password()
     user.set_password(password)
     user.must_change_password = True
     end_all_sessions(user)
+    return password
+
+
+def reset_password(user: User, actor: User) -> str:
+    """Staff give the pupil a new initial password; recorded and told to the pupil."""
+    password = set_initial_password(user)
+    audit.account_event(actor, user, "password_reset")
     db.session.commit()
     throttle.forget_account(user.username)
     return password

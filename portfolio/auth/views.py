@@ -22,6 +22,7 @@ from portfolio.auth import bp, services, throttle
 from portfolio.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
 from portfolio.auth.passwords import password_problem
 from portfolio.i18n import _
+from portfolio.privacy import audit_log
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -117,7 +118,19 @@ def change_password():
                 services.change_password(user, form.new_password.data)
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("main.index"))
-    return render_template("auth/change_password.html", form=form, forced=user.must_change_password)
+    # After a reset by staff, say who set the password: the pupil is the one to notice a
+    # reset they did not ask for.
+    new_password_by = (
+        audit_log.last_new_password(user.id)
+        if user.must_change_password and user.is_pupil
+        else None
+    )
+    return render_template(
+        "auth/change_password.html",
+        form=form,
+        forced=user.must_change_password,
+        new_password_by=new_password_by,
+    )
 
 
 @bp.route("/pupils/<int:pupil_id>/reset-password", methods=["GET", "POST"])
@@ -128,7 +141,9 @@ def reset_password(pupil_id: int):
     form = ConfirmForm()
     new_password = None
     if form.validate_on_submit():
-        new_password = services.reset_password(pupil_access.pupil)
+        new_password = services.reset_password(
+            pupil_access.pupil, current_user._get_current_object()
+        )
     return render_template(
         "auth/reset_password.html", form=form, pupil=pupil_access.pupil, new_password=new_password
     )

@@ -21,6 +21,7 @@ from portfolio.auth.passwords import password_problem
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import GuardianCode, GuardianLink, Role, User, utcnow
+from portfolio.privacy import audit
 
 ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
 GROUPS, GROUP_LEN = 3, 4
@@ -86,9 +87,22 @@ def find_code(code: str, *, lock: bool = False) -> GuardianCode | None:
 
 
 def _use(row: GuardianCode, guardian: User) -> None:
-    accounts.link_guardian(guardian, row.pupil)
+    if not _linked(guardian, row.pupil):
+        accounts.link_guardian(guardian, row.pupil)
+        audit.account_event(guardian, row.pupil, "guardian_registered")
     row.used_at = utcnow()
     row.used_by_id = guardian.id
+
+
+def _linked(guardian: User, pupil: User) -> bool:
+    return bool(
+        guardian.id
+        and db.session.scalar(
+            sa.select(GuardianLink.id).where(
+                GuardianLink.guardian_id == guardian.id, GuardianLink.pupil_id == pupil.id
+            )
+        )
+    )
 
 
 def check_new_account(*, username: str, first_name: str, last_name: str, password: str) -> str:
@@ -163,8 +177,8 @@ def guardians_of(pupil: User) -> list[User]:
     )
 
 
-def link_by_username(pupil: User, username: str) -> User:
-    """Link an existing guardian account of the school; commits."""
+def link_by_username(pupil: User, username: str, actor: User) -> User:
+    """Link an existing guardian account of the school (by staff); recorded; commits."""
     guardian = db.session.scalar(
         sa.select(User).where(
             User.username == (username or "").strip().lower(), User.school_id == pupil.school_id
@@ -174,13 +188,15 @@ def link_by_username(pupil: User, username: str) -> User:
         raise RegistrationError(
             _("There is no parent account with this username at your school."), "username"
         )
-    accounts.link_guardian(guardian, pupil)
+    if not _linked(guardian, pupil):
+        accounts.link_guardian(guardian, pupil)
+        audit.account_event(actor, pupil, "guardian_linked", other=guardian)
     db.session.commit()
     return guardian
 
 
-def unlink(pupil: User, guardian_id: int) -> User | None:
-    """Remove a guardian link; commits; returns the guardian or None if not linked."""
+def unlink(pupil: User, guardian_id: int, actor: User) -> User | None:
+    """Remove a guardian link (by staff); recorded; commits; the guardian or None."""
     link = db.session.scalar(
         sa.select(GuardianLink).where(
             GuardianLink.pupil_id == pupil.id, GuardianLink.guardian_id == guardian_id
@@ -190,5 +206,6 @@ def unlink(pupil: User, guardian_id: int) -> User | None:
         return None
     guardian = link.guardian
     db.session.delete(link)
+    audit.account_event(actor, pupil, "guardian_unlinked", other=guardian)
     db.session.commit()
     return guardian

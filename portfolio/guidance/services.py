@@ -19,9 +19,10 @@ from flask_babel import force_locale, format_date
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portfolio import access
 from portfolio.extensions import db
 from portfolio.i18n import LANGUAGES, _
-from portfolio.models import Entry, EntryKind, EntryStatus, GuidanceRecord, User
+from portfolio.models import Audience, Entry, EntryKind, EntryStatus, GuidanceRecord, User
 from portfolio.privacy import audit
 
 
@@ -45,11 +46,16 @@ def _as_steps(steps: list[Step | dict[str, Any]]) -> list[Step]:
 
 
 # -- queries ------------------------------------------------------------------------------
-def records_for(pupil_id: int, visible=None) -> list[GuidanceRecord]:
+def records_for(
+    pupil_id: int, visible=None, *, guardians_only: bool = False
+) -> list[GuidanceRecord]:
     """A pupil's records, newest first, with their authors (two queries).
 
-    `visible`: the reader's filter, `PupilAccess.visible_clause(GuidanceRecord)`.
+    `visible`: the reader's filter, `PupilAccess.visible_clause(GuidanceRecord)`;
+    `guardians_only`: those the pupil shared with the guardians (the family page).
     """
+    if guardians_only:
+        visible = access.shared_clause(GuidanceRecord, frozenset({Audience.GUARDIANS}))
     query = (
         sa.select(GuidanceRecord)
         .where(GuidanceRecord.pupil_id == pupil_id)

@@ -26,6 +26,27 @@ MESSAGES: dict[str, object] = {
     "guidance_recorded": _l("%(actor)s recorded a guidance session."),
     "assessment_answered": _l("%(actor)s answered your request for an assessment."),
     "document_shared": _l("%(actor)s shared a document with you."),
+    # Changes to the pupil's account (privacy.audit.account_event); details in "who looked".
+    "account_password_reset": _l(
+        "%(actor)s gave you a new password. At the next login you choose your own."
+    ),
+    "account_login_slip": _l(
+        "%(actor)s printed a login slip with a new password for you. At the next login you "
+        "choose your own."
+    ),
+    "account_guardian_linked": _l(
+        "%(actor)s linked a parent account to yours. It sees what you share with your parents."
+    ),
+    "account_guardian_unlinked": _l("%(actor)s removed a parent account from yours."),
+    "account_guardian_registered": _l(
+        "%(actor)s registered as your parent and now sees what you share with your parents."
+    ),
+    "account_counsellor_assigned": _l("%(actor)s assigned a career counsellor to you."),
+    "account_counsellor_unassigned": _l("%(actor)s removed a career counsellor from you."),
+    "account_deactivated": _l("%(actor)s deactivated your account."),
+    "account_reactivated": _l("%(actor)s activated your account again."),
+    "account_mark_left": _l("%(actor)s recorded that you have left school."),
+    "account_undo_left": _l("%(actor)s took back that you have left school."),
 }
 FALLBACK = _l("Something new in your portfolio.")
 PAGE_SIZE = 50
@@ -123,7 +144,10 @@ def message(note: Notification) -> str:
 
 
 def target_url(user: User, note: Notification) -> str | None:
-    """Where the notification leads: the entry on the reader's own page for it."""
+    """Where the notification leads: the entry on the reader's own page for it, or for a
+    change to the account the list of account events ("who looked")."""
+    if note.kind.startswith("account_"):
+        return url_for("privacy.who_looked", pupil_id=user.id, _anchor="account")
     entry = note.entry
     if entry is None:
         return None

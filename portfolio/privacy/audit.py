@@ -1,4 +1,11 @@
-"""Record who looked at or took a pupil's content (append-only audit log)."""
+"""Record who looked at or took a pupil's content, and who changed a pupil's account
+(append-only audit log).
+
+Views, downloads and exports by anyone but the pupil: `record`. Changes to a pupil's
+account (a new password, login slips, parents linked or unlinked, counsellors assigned,
+the account deactivated, the pupil marked as left): `account_event`, which the pupil and
+the guardians see as account events on the "who looked" page and the pupil in the news.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.extensions import db
 from portfolio.models import AuditEvent, User
+from portfolio.notifications.services import notify
 
 
 def record(
@@ -28,6 +36,55 @@ def record(
     """
     if actor is not None and pupil_id is not None and actor.id == pupil_id:
         return
+    _add(actor, action, pupil_id=pupil_id, school_id=school_id, obj=obj, details=details)
+    if commit:
+        db.session.commit()
+
+
+#: Changes to a pupil's account, shown as account events in "who looked". The news
+#: messages for them are `notifications.services.MESSAGES["account_<action>"]`.
+ACCOUNT_ACTIONS = (
+    "password_reset",  # a new initial password by staff (the account page)
+    "login_slip",  # a new initial password on a printed login slip
+    "password_chosen",  # the initial password from the school replaced by the pupil's own
+    "guardian_linked",
+    "guardian_unlinked",
+    "guardian_registered",  # a parent registered with the code from the school's letter
+    "counsellor_assigned",
+    "counsellor_unassigned",
+    "deactivated",
+    "reactivated",
+    "mark_left",
+    "undo_left",
+)
+
+
+def account_event(
+    actor: User | None,
+    pupil: User,
+    action: str,
+    *,
+    other: User | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a change to the pupil's account (added, not committed); tell the pupil.
+
+    Recorded also when the pupil is the actor ("password_chosen"): whoever typed the
+    new password, the pupil must be able to see when the school's password was used.
+    `other` is the parent or counsellor the change is about; their name is kept so that
+    the event still reads right after their account is gone.
+    """
+    if action not in ACCOUNT_ACTIONS:
+        raise ValueError(f"not an account event: {action!r}")
+    info = dict(details or {})
+    if other is not None:
+        info["name"] = other.full_name
+    _add(actor, action, pupil_id=pupil.id, school_id=pupil.school_id, obj=other, details=info)
+    if actor is not None and actor.id != pupil.id:
+        notify(pupil, f"account_{action}", actor=actor)
+
+
+def _add(actor, action, *, pupil_id, school_id, obj, details) -> None:
     roles = sorted(r.value for r in actor.roles) if actor is not None else []
     db.session.add(
         AuditEvent(
@@ -42,8 +99,6 @@ def record(
             details=details or {},
         )
     )
-    if commit:
-        db.session.commit()
 
 
 @event.listens_for(Session, "before_flush")

@@ -20,6 +20,7 @@ from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.kinds import entry_title
 from portfolio.models import AuditEvent, Document, Entry, User
+from portfolio.privacy import audit
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PAGE_SIZE = 50
@@ -47,10 +48,29 @@ _TEXTS = {
     ("export", ""): _l("exported your portfolio"),
     ("takeaway", ""): _l("downloaded your take-away package"),
     ("import", ""): _l("imported your portfolio from another school"),
-    ("mark_left", ""): _l("recorded that you have left school"),
-    ("undo_left", ""): _l("took back that you have left school"),
     ("purge", ""): _l("deleted the portfolio after the retention period"),
 }
+
+#: Account events (audit.ACCOUNT_ACTIONS): what was changed, said to pupil and guardians.
+#: %(name)s is the parent or counsellor the change is about.
+_ACCOUNT_TEXTS = {
+    "password_reset": _l("gave a new password. It only lets you choose an own password."),
+    "login_slip": _l(
+        "printed a login slip with a new password. It only lets you choose an own password."
+    ),
+    "password_chosen": _l("The password from the school was used to choose a new password."),
+    "guardian_linked": _l("linked the parent account of %(name)s"),
+    "guardian_unlinked": _l("removed the link to the parent account of %(name)s"),
+    "guardian_registered": _l("registered as a parent with the code from the school's letter"),
+    "counsellor_assigned": _l("assigned the career counsellor %(name)s"),
+    "counsellor_unassigned": _l("removed the career counsellor %(name)s"),
+    "deactivated": _l("deactivated the account: it cannot log in"),
+    "reactivated": _l("activated the account again"),
+    "mark_left": _l("recorded that you have left school"),
+    "undo_left": _l("took back that you have left school"),
+}
+#: Account events told without a person: who typed the new password is not known.
+_NOBODY_NAMED = frozenset({"password_chosen"})
 
 #: Actions the admin can filter by, with a short name.
 ACTION_LABELS = {
@@ -64,6 +84,16 @@ ACTION_LABELS = {
     "undo_left": _l("leaving taken back"),
     "purge": _l("deleted (retention)"),
     "retention": _l("retention period changed"),
+    "password_reset": _l("password reset"),
+    "login_slip": _l("login slip (new password)"),
+    "password_chosen": _l("own password chosen"),
+    "guardian_linked": _l("parent linked"),
+    "guardian_unlinked": _l("parent unlinked"),
+    "guardian_registered": _l("parent registered"),
+    "counsellor_assigned": _l("counsellor assigned"),
+    "counsellor_unassigned": _l("counsellor removed"),
+    "deactivated": _l("account deactivated"),
+    "reactivated": _l("account activated again"),
 }
 
 
@@ -74,6 +104,9 @@ def role_label(roles: str) -> str:
 
 
 def describe(event: AuditEvent) -> str:
+    if event.action in _ACCOUNT_TEXTS:
+        name = (event.details or {}).get("name") or str(_l("someone"))
+        return str(_ACCOUNT_TEXTS[event.action]) % {"name": name}
     text = _TEXTS.get((event.action, event.object_type)) or _TEXTS.get((event.action, ""))
     return (
         str(text)
@@ -108,18 +141,62 @@ def _page_numbers(total: int, page: int, size: int) -> tuple[int, int]:
 class LookedEvent:
     event: AuditEvent
     what: str
-    who: str
+    #: None: the sentence in `what` names nobody (see _NOBODY_NAMED).
+    who: str | None
     role: str
     title: str | None
+
+
+ACCOUNT_EVENTS_SHOWN = 100
+
+
+def account_events(pupil_id: int) -> list[LookedEvent]:
+    """Changes to the pupil's account, newest first (one query; the last 100)."""
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.pupil_id == pupil_id, AuditEvent.action.in_(audit.ACCOUNT_ACTIONS))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(ACCOUNT_EVENTS_SHOWN)
+    )
+    return [
+        LookedEvent(
+            event=e,
+            what=describe(e),
+            who=None if e.action in _NOBODY_NAMED else (e.actor_name or str(_l("the system"))),
+            role=role_label(e.actor_role),
+            title=None,
+        )
+        for e in events
+    ]
+
+
+def last_new_password(pupil_id: int) -> AuditEvent | None:
+    """The staff reset or login slip that set the pupil's current initial password, if the
+    pupil has not chosen an own password since (one query)."""
+    latest = db.session.scalar(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.pupil_id == pupil_id,
+            AuditEvent.action.in_(("password_reset", "login_slip", "password_chosen")),
+        )
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.action != "password_chosen" else None
 
 
 def who_looked(pupil_id: int, page: int = 1, *, with_titles: bool) -> Page:
     """Events of others on the pupil's things, newest first (4 queries at most).
 
     Titles are shown only to the pupil: a guardian must not learn the titles of
-    entries the pupil did not share with them.
+    entries the pupil did not share with them. Account events are listed apart
+    (`account_events`).
     """
-    where = (AuditEvent.pupil_id == pupil_id, AuditEvent.actor_id.is_distinct_from(pupil_id))
+    where = (
+        AuditEvent.pupil_id == pupil_id,
+        AuditEvent.actor_id.is_distinct_from(pupil_id),
+        AuditEvent.action.not_in(audit.ACCOUNT_ACTIONS),
+    )
     total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(*where)) or 0
     page, pages = _page_numbers(total, page, PAGE_SIZE)
     events = list(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portfolio import access
-from portfolio.admin.services import current_classes
+from portfolio import access, accounts
 from portfolio.i18n import _
 from portfolio.models import ConsentPurpose
 from portfolio.privacy import bp, consent
@@ -19,7 +18,7 @@ def school_consents():
     access.require(access.can_manage_accounts(current_user))
     school = current_user.school
     form = PupilSearchForm(request.args)
-    classes = current_classes(school)
+    classes = accounts.year_classes(school)
     class_id = request.args.get("class_id", type=int)
     if class_id not in {c.id for c in classes}:
         class_id = None

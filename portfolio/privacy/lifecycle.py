@@ -91,13 +91,7 @@ def mark_left(pupil: User, left_on: dt.date, actor: User, today: dt.date | None 
         raise LifecycleError(_("The leaving date is more than five years ago."))
     pupil.status = PupilStatus.LEFT.value
     pupil.left_on = left_on
-    audit.record(
-        actor,
-        "mark_left",
-        pupil_id=pupil.id,
-        school_id=pupil.school_id,
-        details={"left_on": left_on.isoformat()},
-    )
+    audit.account_event(actor, pupil, "mark_left", details={"left_on": left_on.isoformat()})
     db.session.commit()
 
 
@@ -107,7 +101,7 @@ def undo_left(pupil: User, actor: User) -> None:
         raise LifecycleError(_("This pupil has not left."))
     pupil.status = PupilStatus.ACTIVE.value
     pupil.left_on = None
-    audit.record(actor, "undo_left", pupil_id=pupil.id, school_id=pupil.school_id)
+    audit.account_event(actor, pupil, "undo_left")
     db.session.commit()
 
 

@@ -102,7 +102,15 @@ def who_looked(pupil_id: int):
     acc = access.load_pupil(current_user, pupil_id)
     access.require(acc.can_view_access_log())
     page = audit_log.who_looked(acc.pupil.id, _page_arg(), with_titles=acc.is_self)
-    return render_template("privacy/who_looked.html", acc=acc, pupil=acc.pupil, page=page)
+    # Changes to the account on the first page, above the views (they are few).
+    account_events = audit_log.account_events(acc.pupil.id) if page.page == 1 else None
+    return render_template(
+        "privacy/who_looked.html",
+        acc=acc,
+        pupil=acc.pupil,
+        page=page,
+        account_events=account_events,
+    )
 
 
 @bp.route("/privacy/<int:pupil_id>/take-away", methods=["GET", "POST"])

@@ -58,7 +58,8 @@ def _run(ctx: JobContext) -> None:
     ctx.progress(0, len(chosen) + 1)
     passwords = {}
     for count, pupil in enumerate(chosen, start=1):
-        passwords.update(slips.reset_passwords([pupil]))
+        # Each new password is an account event the pupil sees (committed with the result).
+        passwords.update(slips.reset_passwords([pupil], ctx.user))
         ctx.progress(count, len(chosen) + 1)
     prepared = slips.prepare(
         [(p, school_class.name, passwords[p.id]) for p in chosen],

@@ -18,13 +18,13 @@ from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from markupsafe import Markup
 
-from portfolio.auth.passwords import readable_password
-from portfolio.auth.services import end_all_sessions
+from portfolio.auth.services import set_initial_password
 from portfolio.config import LANGUAGES, RTL_LANGUAGES
 from portfolio.extensions import db
 from portfolio.guardian import registration
 from portfolio.models import GuardianLink, User, utcnow
 from portfolio.pdf import render_pdf
+from portfolio.privacy import audit
 from portfolio.roster.tempfiles import TokenFiles
 
 
@@ -107,16 +107,16 @@ def prepare(
     return slips
 
 
-def reset_passwords(pupils: list[User]) -> dict[int, str]:
-    """New initial passwords for the pupils (not committed): pupil id -> password."""
+def reset_passwords(pupils: list[User], actor: User) -> dict[int, str]:
+    """New initial passwords for the pupils (not committed): pupil id -> password.
+
+    Each is an account event that the pupil sees in "who looked" and the news.
+    """
     public_url("auth.login")  # refuse before any password changes, not after
     passwords = {}
     for pupil in pupils:
-        password = readable_password()
-        pupil.set_password(password)
-        pupil.must_change_password = True
-        end_all_sessions(pupil)
-        passwords[pupil.id] = password
+        passwords[pupil.id] = set_initial_password(pupil)
+        audit.account_event(actor, pupil, "login_slip")
     db.session.flush()
     return passwords
 
