@@ -220,7 +220,9 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "GET /admin/school-year": Route(expect=ADMIN_ONLY()),
     "POST /admin/school-year": Route(expect=ADMIN_ONLY(ANY), data=lambda ctx: {}),
-    "GET /admin/consents": Route(expect=MANAGERS_ONLY()),
+    "GET /admin/consents": Route(
+        expect=ADMIN_ONLY(), note="every pupil's consents: the school admin's, not the StuBO's"
+    ),
     "GET /admin/consents/<int:pupil_id>": Route(_pid, allow(200, CT, MANAGERS), True),
     "POST /admin/consents/<int:pupil_id>": Route(
         _pid, allow(ANY, CT, MANAGERS), True, form_from="admin"
@@ -286,6 +288,12 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /documents/<int:document_id>/download": [
         Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
         Route(_doc("doc_private"), OWNER_ONLY(), True),
+        Route(
+            _doc("doc_pa"),
+            allow(200, SELF, CT, STUBO),
+            True,
+            note="a file of the Potenzialanalyse: not the counsellor without the PA consent",
+        ),
     ],
     "GET /documents/<int:document_id>/preview": [
         Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
@@ -317,9 +325,19 @@ ROUTES: dict[str, Route | list[Route]] = {
     "POST /guidance/pupil/<int:pupil_id>/new": Route(
         _pid, STAFF_OF(ANY), True, form_from="teacher"
     ),
-    "GET /guidance/<int:record_id>": Route(
-        lambda ctx: {"record_id": ctx.c.guidance.id}, allow(200, SELF, STAFF_OF_PUPIL), True
-    ),
+    "GET /guidance/<int:record_id>": [
+        Route(
+            lambda ctx: {"record_id": ctx.c.guidance.id},
+            allow(200, SELF, CT, STUBO),
+            True,
+            note="written by the school, not shared: not the counsellor",
+        ),
+        Route(
+            lambda ctx: {"record_id": ctx.c.guidance_counsellor.id},
+            allow(200, SELF, STAFF_OF_PUPIL),
+            True,
+        ),
+    ],
     "POST /guidance/<int:record_id>": Route(
         lambda ctx: {"record_id": ctx.c.guidance.id},
         OWNER_ONLY(ANY),
@@ -453,6 +471,10 @@ MARKER_AUDIENCE = {
     "teachers": {"pupil", "teacher", "stubo"},
     "counsellor": {"pupil", "counsellor"},
     "guardians": {"pupil", "guardian"},
+    # The Potenzialanalyse, shared with teachers and counsellor, without the PA consent.
+    "pa": {"pupil", "teacher", "stubo"},
+    # The pupil's notes on a guidance record the school wrote and nobody was shared with.
+    "schoolguidance": {"pupil", "teacher", "stubo"},
 }
 
 

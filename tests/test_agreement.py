@@ -302,6 +302,26 @@ def test_staff_and_guardian_views_are_audited(w):
     ]
 
 
+def test_staff_opening_the_edit_form_is_a_view(w):
+    """Issue 16, 10: the edit form shows the agreement; staff opening it is recorded.
+    The pupil's own edits, the teacher's save and a refused page are not views."""
+    agreement = draft_for(w)
+    assert w.client_for(w.pupil).get(f"/agreement/pupil/{w.pupil.id}/edit").status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
+    teacher = w.client_for(w.teacher)
+    assert teacher.get(f"/agreement/pupil/{w.pupil.id}/edit").status_code == 200
+    assert w.client_for(w.guardian).get(f"/agreement/pupil/{w.pupil.id}/edit").status_code == 403
+    events = db.session.scalars(sa.select(AuditEvent)).all()
+    assert [(e.actor_id, e.action, e.object_id, e.details) for e in events] == [
+        (w.teacher.id, "view", agreement.id, {"number": 1, "page": "edit"})
+    ]
+    assert (
+        edit(teacher, w.pupil.id, dict(COMPLETE, dream_job="Tischlerin"), agreement).status_code
+        == 302
+    )
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 1
+
+
 def test_teacher_starts_the_agreement_for_a_pupil(w):
     teacher = w.client_for(w.teacher)
     page = teacher.get(f"/agreement/pupil/{w.pupil.id}", headers=EN).get_data(as_text=True)

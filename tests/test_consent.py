@@ -300,9 +300,21 @@ def test_admin_overview_shows_consents_with_a_fixed_number_of_queries(client_for
     assert "Pupil, Paula" in text and "Extra1" not in text
 
 
-def test_consent_overview_is_not_for_teachers_or_guardians(client_for, world):
-    for visitor in (world.teacher, world.guardian, world.pupil, world.counsellor):
+def test_consent_overview_is_the_school_admins_only(client_for, world):
+    """Issue 16, 10: not the StuBO's either; they record a paper form per pupil from the
+    pupil's account page, which leads back there."""
+    for visitor in (world.stubo, world.teacher, world.guardian, world.pupil, world.counsellor):
         assert client_for(visitor).get("/admin/consents").status_code == 403
+    assert client_for(world.admin).get("/admin/consents").status_code == 200
+    stubo = client_for(world.stubo)
+    assert "/admin/consents" not in stubo.get("/admin/").get_data(as_text=True)
+    assert "/admin/consents" in client_for(world.admin).get("/admin/").get_data(as_text=True)
+    account = stubo.get(f"/admin/accounts/{world.pupil.id}").get_data(as_text=True)
+    assert f"/admin/consents/{world.pupil.id}" in account
+    form = stubo.get(f"/admin/consents/{world.pupil.id}").get_data(as_text=True)
+    assert f"/admin/accounts/{world.pupil.id}" in form and 'href="/admin/consents"' not in form
+    admin_form = client_for(world.admin).get(f"/admin/consents/{world.pupil.id}")
+    assert 'href="/admin/consents"' in admin_form.get_data(as_text=True)
 
 
 def test_consent_rows_are_timestamped_utc(world):

@@ -11,6 +11,7 @@ from portfolio import accounts
 from portfolio.admin import rollover
 from portfolio.extensions import db
 from portfolio.models import (
+    AuditEvent,
     ClassMembership,
     Entry,
     PupilStatus,
@@ -88,6 +89,11 @@ def test_classes_move_up_and_leavers_leave():
     assert class_of(c, "2027/28") is None and class_of(c, "2026/27") == "10c"
     db.session.refresh(c)
     assert c.status == PupilStatus.LEFT and c.left_on == dt.date(2027, 7, 31)
+    # Leaving is an account event the pupil sees in "who looked" (issue 16, 3).
+    left = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "mark_left")).all()
+    assert [(e.pupil_id, e.actor_id, e.details["by"]) for e in left] == [
+        (c.id, None, "school_year")
+    ]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 1
     new_9a = accounts.current_class(a)
     assert db.session.scalar(

@@ -209,13 +209,17 @@ def set_sharing(pupil_id: int, *, guardians: bool, counsellor: bool) -> None:
     db.session.commit()
 
 
-def record_view(user: User, pupil: User, agreement: Agreement) -> None:
+def record_view(user: User, pupil: User, agreement: Agreement, page: str = "show") -> None:
+    """Audit: someone other than the pupil read a version (or opened it in the edit form)."""
+    details: dict[str, Any] = {"number": agreement.number}
+    if page != "show":
+        details["page"] = page
     audit.record(
         user,
         "view",
         pupil_id=pupil.id,
         school_id=pupil.school_id,
         obj=agreement,
-        details={"number": agreement.number},
+        details=details,
         commit=True,
     )

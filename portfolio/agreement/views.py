@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access, kinds
@@ -133,7 +133,7 @@ def edit(pupil_id: int):
         form = AgreementForm(formdata=None, data=form_data(services.content_of(latest)))
         form.agreement_id.data = latest.id if latest else ""
         form.version.data = latest.version if latest else ""
-    return render_template(
+    html = render_template(
         "agreement/edit.html",
         form=form,
         acc=acc,
@@ -142,6 +142,11 @@ def edit(pupil_id: int):
         conflict=conflict,
         back=_home(acc),
     )
+    if latest is not None and not acc.is_self and request.method == "GET":
+        # The form shows the agreement: staff opening it is a view like any other.
+        # After rendering: the audit commit would expire the objects the page shows.
+        services.record_view(current_user, acc.pupil, latest, page="edit")
+    return html
 
 
 def _outcome_message(outcome: str, agreement: Agreement) -> str:

@@ -15,7 +15,9 @@ from portfolio.privacy.forms import PaperConsentForm, PupilSearchForm
 @bp.route("/admin/consents")
 @login_required
 def school_consents():
-    access.require(access.can_manage_accounts(current_user))
+    # Every pupil's consents: the school admin's (the StuBO and class teachers record a
+    # paper form per pupil from the pupil's account page).
+    access.require(access.can_administer_privacy(current_user))
     school = current_user.school
     form = PupilSearchForm(request.args)
     classes = accounts.year_classes(school)
@@ -87,4 +89,5 @@ def consent_pupil(pupil_id: int):
         ),
         decides=consent.who_may_consent(pupil, pupil.school),
         consent_age=pupil.school.consent_age,
+        can_see_overview=access.can_administer_privacy(current_user),
     )

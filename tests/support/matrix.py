@@ -92,6 +92,9 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
         "steps": [{"text": marker("counsellor", pupil), "due_on": "2027-01-15", "done": "no"}],
     }
     c.e_guardians = entry("reflection", "guardians", share_guardians=True)
+    # Shared with teachers and the counsellor, but the world has no consent
+    # "Potenzialanalyse an die Berufsberatung": the counsellor must not read it.
+    c.e_pa = entry("potenzialanalyse", "pa", share_teachers=True, share_counsellor=True)
     c.comment = Comment(
         school_id=sid, entry_id=c.e_teachers.id, author_id=teacher.id, body="Schöner Bericht!"
     )
@@ -106,6 +109,10 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
         mime="image/png",
     )
     c.doc_shared.share_counsellor = True
+    c.doc_pa = add_document(
+        pupil, PDF, "pa.pdf", entry=c.e_pa, title=marker("pa", pupil) + "DOC", share=True
+    )
+    c.doc_pa.share_counsellor, c.doc_pa.share_guardians = True, False
     c.agreement = Agreement(
         school_id=sid,
         pupil_id=pupil.id,
@@ -128,11 +135,23 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
         held_on=dt.date(2026, 11, 2),
         participants="Klassenleitung",
         topics="Praktikum",
-        pupil_notes="",
+        pupil_notes=marker("schoolguidance", pupil),
         next_steps=[],
         share_guardians=False,
     )
-    db.session.add(c.guidance)
+    # Written by the school, shared by the pupil with the counsellor.
+    c.guidance_counsellor = GuidanceRecord(
+        school_id=sid,
+        pupil_id=pupil.id,
+        author_id=teacher.id,
+        held_on=dt.date(2026, 11, 3),
+        participants="Klassenleitung",
+        topics="Bewerbung",
+        pupil_notes="",
+        next_steps=[],
+        share_counsellor=True,
+    )
+    db.session.add_all([c.guidance, c.guidance_counsellor])
     c.rate_token = secrets.token_urlsafe(24)
     c.assessment = AssessmentRequest(
         school_id=sid,
