@@ -103,6 +103,7 @@ def seed_guidance(
             notify_pupil=False,
         )
         _mark_reached(last_year)
+        last_year.share_counsellor = True  # Elif lets the Berufsberatung read it
         record = create_record(
             staff["berufsberatung"],
             elif_,
