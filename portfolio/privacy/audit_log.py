@@ -54,17 +54,15 @@ _TEXTS = {
 #: Account events (audit.ACCOUNT_ACTIONS): what was changed, said to pupil and guardians.
 #: %(name)s is the parent or counsellor the change is about.
 _ACCOUNT_TEXTS = {
-    "password_reset": _l("gave a new password. It only lets you choose an own password."),
-    "login_slip": _l(
-        "printed a login slip with a new password. It only lets you choose an own password."
-    ),
+    "password_reset": _l("reset the password"),
+    "login_slip": _l("printed a login slip with a new password"),
     "password_chosen": _l("The password from the school was used to choose a new password."),
     "guardian_linked": _l("linked the parent account of %(name)s"),
     "guardian_unlinked": _l("removed the link to the parent account of %(name)s"),
     "guardian_registered": _l("registered as a parent with the code from the school's letter"),
     "counsellor_assigned": _l("assigned the career counsellor %(name)s"),
     "counsellor_unassigned": _l("removed the career counsellor %(name)s"),
-    "deactivated": _l("deactivated the account: it cannot log in"),
+    "deactivated": _l("deactivated the account"),
     "reactivated": _l("activated the account again"),
     "mark_left": _l("recorded that you have left school"),
     "undo_left": _l("took back that you have left school"),
