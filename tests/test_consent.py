@@ -326,9 +326,9 @@ def test_consent_rows_are_timestamped_utc(world):
 
 # -- "Potenzialanalyse an die Berufsberatung" is enforced (issue 16, 4) ----------------------
 def _pa_content(world):
-    from content import PDF, add_document
-
     from portfolio.models import ReviewState
+    from tests.support.documents import add_document
+    from tests.support.files import PDF
 
     pa = Entry(
         school_id=world.school.id,

@@ -9,11 +9,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, login
 
 from portfolio.extensions import db
 from portfolio.models import AuditEvent, GuardianLink, Notification, User
 from portfolio.privacy import audit
+from tests.support.queries import queries_of_page
+from tests.support.world import PASSWORD, login
 
 EN = {"Accept-Language": "en"}
 OWN = "Mein-Fahrrad-ist-blau-77"
@@ -294,17 +295,7 @@ def test_account_events_are_apart_from_views_and_the_page_has_a_fixed_number_of_
     client = client_for(world.pupil)
 
     def count() -> int:
-        statements = []
-
-        def listener(*args):
-            statements.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(f"/privacy/{world.pupil.id}/who-looked").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
+        return queries_of_page(client, f"/privacy/{world.pupil.id}/who-looked")
 
     audit.account_event(world.teacher, world.pupil, "password_reset")
     audit.record(world.teacher, "view", pupil_id=world.pupil.id, obj=world.pupil)
