@@ -110,9 +110,13 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     )
     c.doc_shared.share_counsellor = True
     c.doc_pa = add_document(
-        pupil, PDF, "pa.pdf", entry=c.e_pa, title=marker("pa", pupil) + "DOC", share=True
+        pupil,
+        PDF,
+        "pa.pdf",
+        entry=c.e_pa,
+        title=marker("pa", pupil) + "DOC",
+        share=("teachers", "counsellor"),
     )
-    c.doc_pa.share_counsellor, c.doc_pa.share_guardians = True, False
     c.agreement = Agreement(
         school_id=sid,
         pupil_id=pupil.id,
