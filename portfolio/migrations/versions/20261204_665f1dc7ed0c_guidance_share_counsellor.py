@@ -1,7 +1,7 @@
 """guidance records: the pupil shares a record with the counsellor
 
 Revision ID: 665f1dc7ed0c
-Revises: fe791f81e809
+Revises: 5c1f0a7d2b9e
 Create Date: 2026-12-04 09:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "665f1dc7ed0c"
-down_revision = "fe791f81e809"
+down_revision = "5c1f0a7d2b9e"
 branch_labels = None
 depends_on = None
 
