@@ -436,6 +436,34 @@ def counselled_pupils(counsellor: User, *, with_consent: bool) -> sa.Select:
     return query
 
 
+# -- the other way round: who stands in a relation to a pupil (whom to tell) -------------
+def class_teachers_of(pupil_id: int) -> sa.Select:
+    """Ids of the teachers of the pupil's classes this school year (the class teachers)."""
+    return (
+        sa.select(TeacherClass.teacher_id)
+        .join(ClassMembership, ClassMembership.class_id == TeacherClass.class_id)
+        .where(
+            ClassMembership.pupil_id == pupil_id,
+            ClassMembership.school_year_id.in_(_current_year_ids()),
+        )
+    )
+
+
+def guardians_of(pupil_id: int) -> sa.Select:
+    """Ids of the pupil's linked guardians."""
+    return sa.select(GuardianLink.guardian_id).where(GuardianLink.pupil_id == pupil_id)
+
+
+def counsellors_of(pupil_id: int, *, with_consent: bool = True) -> sa.Select:
+    """Ids of the counsellors assigned to the pupil (only while consent holds, if asked)."""
+    query = sa.select(CounsellorAssignment.counsellor_id).where(
+        CounsellorAssignment.pupil_id == pupil_id
+    )
+    if with_consent:
+        query = query.where(consent_active_clause(sa.literal(pupil_id)))
+    return query
+
+
 def shared_clause(model, audiences: frozenset[Audience]):
     """SQL filter: rows of `model` shared with any of the audiences (and readable by them:
     the Potenzialanalyse reaches the counsellor only with its own consent)."""

@@ -144,6 +144,7 @@ def register(app: Flask) -> None:
     from portfolio.documents import commands as documents_commands
     from portfolio.export import commands as export_commands
     from portfolio.jobs import commands as jobs_commands
+    from portfolio.notifications import commands as notifications_commands
     from portfolio.privacy import commands as privacy_commands
     from portfolio.review import commands as review_commands
     from portfolio.roster import commands as roster_commands
@@ -153,6 +154,7 @@ def register(app: Flask) -> None:
         documents_commands,
         export_commands,
         jobs_commands,
+        notifications_commands,
         privacy_commands,
         review_commands,
         roster_commands,

@@ -152,6 +152,17 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "10")),
         "JOBS_MAX_ATTEMPTS": int(os.environ.get("JOBS_MAX_ATTEMPTS", "3")),
         "JOBS_WORKER_THREADS": int(os.environ.get("JOBS_WORKER_THREADS", "1")),
+        # E-mail about news (portfolio/notifications/mail.py). Without MAIL_SERVER nothing is
+        # sent; the settings page says so. MAIL_USE_TLS: STARTTLS on MAIL_PORT (587);
+        # MAIL_USE_SSL: TLS from the first byte (port 465).
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT") or "587"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip(),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", not _env_bool("MAIL_USE_SSL", False)),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT") or "20"),
         # Processes that render one class ZIP in parallel (empty: all cores).
         "EXPORT_WORKERS": int(os.environ["EXPORT_WORKERS"])
         if os.environ.get("EXPORT_WORKERS")
@@ -172,6 +183,16 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError(
             "JOBS_URL=memory:// keeps jobs inside one process: no worker would ever see "
             "them. Use Redis (redis://...) or the SQLite default."
+        )
+    if config.get("MAIL_SERVER") and not config.get("PUBLIC_URL"):
+        raise ConfigError(
+            "MAIL_SERVER is set but PUBLIC_URL is not: the links in e-mails must lead to the "
+            "app. Set PUBLIC_URL to the address at which users reach it."
+        )
+    if config.get("MAIL_SERVER") and not config.get("MAIL_DEFAULT_SENDER"):
+        raise ConfigError(
+            "MAIL_SERVER is set but MAIL_DEFAULT_SENDER is not: give the sender address of the "
+            "mails, e.g. Berufswahlpass <berufswahlpass@schule.example>."
         )
     if not config.get("SESSION_COOKIE_SECURE") and not config.get("ALLOW_INSECURE_COOKIES"):
         raise ConfigError(

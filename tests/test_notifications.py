@@ -47,7 +47,7 @@ def test_message_is_built_in_the_readers_language(world, app):
             == "Tina Teacher asked you to revise “Work placement: Bäckerei Schäfer”."
         )
         note.kind = "something-new"
-        assert services.message(note) == "Something new in your portfolio."
+        assert services.message(note) == "There is something new for you."
 
 
 def test_news_page_marks_new_and_then_read(world, client_for):

@@ -23,7 +23,8 @@ from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.kinds import AGREEMENT_SIGNER_ROLES, REQUIRED_SIGNERS
-from portfolio.models import Agreement, AgreementSignature, User, utcnow
+from portfolio.models import Agreement, AgreementSignature, Audience, User, utcnow
+from portfolio.notifications import services as notifications
 from portfolio.privacy import audit
 
 CONTENT_KEYS = ("dream_job", "strengths", "fields", "next_step", "steps", "contacts")
@@ -99,6 +100,16 @@ def signature_for(agreement: Agreement, role: str) -> AgreementSignature | None:
     return next((s for s in agreement.signatures if s.role == role), None)
 
 
+def signature_due(agreement: Agreement, role: str) -> bool:
+    """Whether the version waits for a signature in `role`: complete, not locked, and
+    nobody has signed in that role yet."""
+    return (
+        not agreement.is_locked
+        and not missing_for_signing(agreement)
+        and signature_for(agreement, role) is None
+    )
+
+
 def unsigned_required(agreement: Agreement) -> list[str]:
     signed = {s.role for s in agreement.signatures}
     return [role for role in REQUIRED_SIGNERS if role not in signed]
@@ -110,13 +121,18 @@ def current_grade(pupil: User) -> str | None:
 
 
 def save(
-    pupil: User, content: dict[str, Any], *, expected: tuple[int, int] | None
+    pupil: User,
+    content: dict[str, Any],
+    *,
+    expected: tuple[int, int] | None,
+    actor: User | None = None,
 ) -> tuple[Agreement, str]:
     """Write the content: into the draft, or as a new version after a locked one.
 
     `expected` is (agreement id, version) as the editor loaded it, None if there was
-    none yet. Returns the version written and what happened: "created", "new_version",
-    "updated", "unsigned" (a change removed signatures) or "unchanged".
+    none yet. `actor`: who saves (default: the pupil); the others are told. Returns the
+    version written and what happened: "created", "new_version", "updated", "unsigned"
+    (a change removed signatures) or "unchanged".
     """
     latest = _latest_for_update(pupil.id)
     loaded = (latest.id, latest.version) if latest else None
@@ -146,6 +162,8 @@ def save(
     target.decision = content.get("decision") or None
     target.data = {key: content.get(key) for key in CONTENT_KEYS}
     try:
+        db.session.flush()
+        notifications.agreement_saved(target, actor or pupil)
         db.session.commit()
     except (IntegrityError, StaleDataError) as error:  # someone saved at the same moment
         db.session.rollback()
@@ -191,6 +209,8 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
     if not unsigned_required(agreement):
         agreement.locked_at = utcnow()
     try:
+        db.session.flush()
+        notifications.agreement_signed(agreement, signer)
         db.session.commit()
     except (IntegrityError, StaleDataError) as error:
         db.session.rollback()
@@ -200,12 +220,21 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
 
 def set_sharing(pupil_id: int, *, guardians: bool, counsellor: bool) -> None:
     """The pupil's choice applies to every version (it is about people, not content)."""
+    latest = next(iter(versions(pupil_id)), None)
+    added = set()
+    if latest is not None:
+        if guardians and not latest.share_guardians:
+            added.add(Audience.GUARDIANS)
+        if counsellor and not latest.share_counsellor:
+            added.add(Audience.COUNSELLOR)
     db.session.execute(
         sa.update(Agreement)
         .where(Agreement.pupil_id == pupil_id)
         .values(share_guardians=guardians, share_counsellor=counsellor)
         .execution_options(synchronize_session="fetch")
     )
+    if latest is not None and added:
+        notifications.agreement_shared(latest, latest.pupil, added)
     db.session.commit()
 
 

@@ -116,7 +116,12 @@ def edit(pupil_id: int):
         agreement_id, loaded = _int(form.agreement_id.data), _int(form.version.data)
         expected = (agreement_id, loaded) if agreement_id else None
         try:
-            saved, outcome = services.save(acc.pupil, form.content(), expected=expected)
+            saved, outcome = services.save(
+                acc.pupil,
+                form.content(),
+                expected=expected,
+                actor=current_user._get_current_object(),
+            )
         except services.AgreementError:
             # Keep what was typed; from now on the form names the current version, so
             # saving again replaces the other change knowingly.

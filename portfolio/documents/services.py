@@ -14,6 +14,7 @@ from portfolio.documents.uploads import PDF, CheckedFile, ascii_filename
 from portfolio.extensions import db
 from portfolio.i18n import _l
 from portfolio.models import Audience, Document, DocumentCategory, Entry, User
+from portfolio.notifications import services as notifications
 from portfolio.privacy import audit
 from portfolio.storage import get_storage
 
@@ -81,6 +82,7 @@ def create_document(
     )
     try:
         db.session.add(document)
+        notifications.document_shared(document, uploader, shared)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -93,10 +95,12 @@ def update_document(
     document: Document, *, title: str, category: str, share: Iterable[Audience]
 ) -> None:
     shared = set(share)
+    added = {a for a in shared if not document.is_shared_with(a)}
     document.title = title.strip()[:200] or document.title
     document.category = category
     for audience in Audience:
         setattr(document, f"share_{audience.value}", audience in shared)
+    notifications.document_shared(document, document.pupil, added)
     db.session.commit()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portfolio.formutil import language_choices
@@ -45,6 +45,22 @@ class GuardianRegisterForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     language = SelectField(_l("Your language"))
+    email = EmailField(
+        _l("Your e-mail address"),
+        validators=[Length(max=255)],
+        description=_l(
+            "If you give one, we tell you by e-mail when a signature is waiting for you or your "
+            "child shares something with you: at most once a day, only what happened, with a "
+            "link. First we send a link to confirm the address. You can change this at any "
+            "time in the e-mail settings."
+        ),
+        render_kw={
+            "autocomplete": "email",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "dir": "ltr",
+        },
+    )
     submit = SubmitField(_l("Register"))
 
     def __init__(self, *args, **kwargs):

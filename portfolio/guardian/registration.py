@@ -21,6 +21,7 @@ from portfolio.auth.passwords import password_problem
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import GuardianCode, GuardianLink, Role, User, utcnow
+from portfolio.notifications import preferences
 from portfolio.privacy import audit
 
 ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
@@ -122,15 +123,29 @@ def check_new_account(*, username: str, first_name: str, last_name: str, passwor
 
 
 def register_guardian(
-    code: str, *, first_name: str, last_name: str, username: str, password: str, locale: str | None
+    code: str,
+    *,
+    first_name: str,
+    last_name: str,
+    username: str,
+    password: str,
+    locale: str | None,
+    email: str = "",
 ) -> User:
-    """Create a guardian account linked to the code's pupil; commits. Raises RegistrationError."""
+    """Create a guardian account linked to the code's pupil; commits. Raises RegistrationError.
+
+    With `email`, the address is stored unconfirmed and a confirmation link goes to it.
+    """
     row = find_code(code, lock=True)
     if row is None:
         raise RegistrationError(invalid_code_message(), "code")
     username = check_new_account(
         username=username, first_name=first_name, last_name=last_name, password=password
     )
+    try:
+        preferences.normalise_address(email)
+    except preferences.AddressError as error:
+        raise RegistrationError(str(error), "email") from error
     guardian, _pw = accounts.create_user(
         row.pupil.school,
         roles=[Role.GUARDIAN],
@@ -142,6 +157,8 @@ def register_guardian(
         locale=locale,
     )
     _use(row, guardian)
+    if email:
+        preferences.set_address(guardian, email)
     db.session.commit()
     return guardian
 

@@ -16,6 +16,7 @@ from portfolio.guardian import bp, registration
 from portfolio.guardian.forms import GuardianLinkCodeForm, GuardianRegisterForm
 from portfolio.i18n import _, current_language
 from portfolio.models import Role
+from portfolio.notifications import preferences
 
 
 def _failed(response) -> bool:
@@ -44,6 +45,7 @@ def register():
                 username=form.username.data,
                 password=form.password.data,
                 locale=form.language.data,
+                email=(form.email.data or "") if preferences.mail_enabled() else "",
             )
         except registration.RegistrationError as error:
             db.session.rollback()
@@ -54,8 +56,19 @@ def register():
             flash(
                 _("Welcome, %(name)s! Your account is ready.", name=guardian.first_name), "success"
             )
+            if guardian.email:
+                flash(
+                    _(
+                        "We are sending a link to %(address)s. Please open it to confirm the "
+                        "address; until then we send no e-mail to it.",
+                        address=guardian.email,
+                    ),
+                    "info",
+                )
             return redirect(url_for("main.index"))
-    return render_template("guardian/register.html", form=form)
+    return render_template(
+        "guardian/register.html", form=form, mail_enabled=preferences.mail_enabled()
+    )
 
 
 def _link_child():

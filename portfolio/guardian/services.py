@@ -84,7 +84,7 @@ def agreements_to_sign(pupil_ids: list[int]) -> dict[int, Agreement]:
     It waits when the child shows it to guardians, it is complete and not locked,
     and no guardian has signed it yet (one query).
     """
-    from portfolio.agreement.services import missing_for_signing
+    from portfolio.agreement.services import signature_due
 
     rows = db.session.scalars(
         sa.select(Agreement)
@@ -96,12 +96,7 @@ def agreements_to_sign(pupil_ids: list[int]) -> dict[int, Agreement]:
     for agreement in rows:
         latest.setdefault(agreement.pupil_id, agreement)
     return {
-        pid: a
-        for pid, a in latest.items()
-        if a.share_guardians
-        and not a.is_locked
-        and not missing_for_signing(a)
-        and not any(s.role == "guardian" for s in a.signatures)
+        pid: a for pid, a in latest.items() if a.share_guardians and signature_due(a, "guardian")
     }
 
 

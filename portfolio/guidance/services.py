@@ -23,6 +23,7 @@ from portfolio import access
 from portfolio.extensions import db
 from portfolio.i18n import LANGUAGES, _
 from portfolio.models import Audience, Entry, EntryKind, EntryStatus, GuidanceRecord, User
+from portfolio.notifications import services as notifications
 from portfolio.privacy import audit
 
 
@@ -103,10 +104,11 @@ def create_record(
     db.session.add(record)
     db.session.flush()
     record.next_steps = _sync_goals(record, [], _as_steps(steps), held_on)
-    db.session.commit()
     if notify_pupil:
         goals = [s["goal_entry_id"] for s in record.next_steps]
-        _notify(pupil, author, db.session.get(Entry, goals[0]) if goals else None)
+        first_goal = db.session.get(Entry, goals[0]) if goals else None
+        notifications.guidance_recorded(pupil, author, first_goal)
+    db.session.commit()
     return record
 
 
@@ -264,15 +266,3 @@ def _untouched(goal: Entry, previous: dict[str, Any], old_held_on: dt.date) -> b
         and (steps[0].get("due_on") or None) == previous.get("due_on")
         and steps[0].get("done") == "no"
     )
-
-
-# -- notifications -------------------------------------------------------------------------
-def _notify(pupil: User, author: User, first_goal: Entry | None) -> None:
-    """Tell the pupil about the new record.
-
-    The notice points at the first goal made from the session, which names the session.
-    """
-    from portfolio.notifications import services as notifications
-
-    notifications.notify(pupil, "guidance_recorded", actor=author, entry=first_goal)
-    db.session.commit()

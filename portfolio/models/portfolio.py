@@ -84,7 +84,8 @@ class Comment(SchoolOwned, Base):
 
 
 class Notification(SchoolOwned, Base):
-    """In-app notice for a user (new comment, review, signature needed ...)."""
+    """A notice for a user (new comment, hand-in, signature due ...): shown on the News
+    page and, by the user's choice, sent by e-mail (portfolio/notifications)."""
 
     __tablename__ = "notification"
     __table_args__ = (sa.Index("ix_notification_user_unread", "user_id", "read_at"),)
@@ -95,17 +96,28 @@ class Notification(SchoolOwned, Base):
     actor_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )
+    #: The pupil the notice is about (the reader themself for a pupil's own news).
+    pupil_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), default=None, index=True
+    )
     entry_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("entry.id", ondelete="CASCADE"), default=None
     )
     comment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("comment.id", ondelete="CASCADE"), default=None
     )
+    document_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("document.id", ondelete="CASCADE"), default=None
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: When the notice went out by e-mail (at once or in a digest); None: not (yet).
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    pupil: Mapped[User | None] = relationship(foreign_keys=[pupil_id])
     entry: Mapped[Entry | None] = relationship()
+    document: Mapped[Document | None] = relationship()
 
 
 class DocumentCategory(enum.StrEnum):

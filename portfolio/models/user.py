@@ -42,6 +42,16 @@ class User(UserMixin, SchoolOwned, Timestamped, Base):
     first_name: Mapped[str] = mapped_column(sa.String(100))
     last_name: Mapped[str] = mapped_column(sa.String(100))
     email: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    #: When the owner of `email` followed the confirmation link; None: not confirmed, and
+    #: no mail goes to the address (portfolio/notifications/preferences.py).
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: E-mail about news: "immediate", "digest" or "never"; None: the default of the role.
+    mail_frequency: Mapped[str | None] = mapped_column(sa.String(10), default=None)
+    #: When the last daily digest went out (at most one a day, however often it runs).
+    mail_digest_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: A worker sending this user's mail holds it until then (one sender at a time; a
+    #: crashed worker's hold runs out).
+    mail_lock_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     #: Preferred language (de, en, tr, ar, ru, uk, pl); None: from the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(10), default=None)
     # Pupils only:

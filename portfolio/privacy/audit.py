@@ -42,7 +42,7 @@ def record(
 
 
 #: Changes to a pupil's account, shown as account events in "who looked". The news
-#: messages for them are `notifications.services.MESSAGES["account_<action>"]`.
+#: messages for them are `notifications.messages.MESSAGES["account_<action>"]`.
 ACCOUNT_ACTIONS = (
     "password_reset",  # a new initial password by staff (the account page)
     "login_slip",  # a new initial password on a printed login slip
@@ -81,7 +81,7 @@ def account_event(
         info["name"] = other.full_name
     _add(actor, action, pupil_id=pupil.id, school_id=pupil.school_id, obj=other, details=info)
     if actor is not None and actor.id != pupil.id:
-        notify(pupil, f"account_{action}", actor=actor)
+        notify(pupil, f"account_{action}", actor=actor, pupil=pupil)
 
 
 def _add(actor, action, *, pupil_id, school_id, obj, details) -> None:

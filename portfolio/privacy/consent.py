@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.models import Consent, ConsentPurpose, School, User, utcnow
+from portfolio.notifications import services as notifications
 
 #: Purposes in the order they are shown, with a plain-language explanation.
 PURPOSES: tuple[ConsentPurpose, ...] = (
@@ -172,6 +173,7 @@ def give(pupil: User, purpose: ConsentPurpose, actor: User, role: str) -> Consen
         given_at=utcnow(),
     )
     db.session.add(consent)
+    notifications.consent_changed(pupil, purpose, actor, given=True)
     db.session.commit()
     return consent
 
@@ -198,6 +200,7 @@ def withdraw(pupil: User, purpose: ConsentPurpose, actor: User) -> int:
     if result.rowcount == 0:
         db.session.rollback()
         raise ConsentError(_("There is no consent to withdraw."))
+    notifications.consent_changed(pupil, purpose, actor, given=False)
     db.session.commit()
     return result.rowcount
 

@@ -24,6 +24,7 @@ from portfolio.models import (
     User,
     utcnow,
 )
+from portfolio.notifications import services as notifications
 from portfolio.reference import quality_name
 
 LINK_DAYS = 14
@@ -102,6 +103,7 @@ def submit_answer(request: AssessmentRequest, ratings: dict[str, int], comment: 
     if result.rowcount != 1:
         db.session.rollback()
         raise LinkUnusable("used")
+    notifications.assessment_answered(request)
     db.session.commit()
 
 

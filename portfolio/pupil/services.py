@@ -23,6 +23,7 @@ from portfolio.models import (
     User,
     utcnow,
 )
+from portfolio.notifications import services as notifications
 
 SEK2_GRADES = ("EF", "Q1", "Q2", "11", "12", "13")
 SEK1_KINDS = (
@@ -225,11 +226,13 @@ def set_sharing(entry: Entry, audiences: Iterable[Audience]) -> None:
     Withdrawing it from teachers also withdraws a pending request for feedback.
     """
     chosen = set(audiences)
+    added = {a for a in chosen if not entry.is_shared_with(a)}
     for audience in Audience:
         setattr(entry, f"share_{audience.value}", audience in chosen)
     if Audience.TEACHERS not in chosen and entry.review_state == ReviewState.REQUESTED:
         entry.review_state = ReviewState.NONE.value
         entry.submitted_at = None
+    notifications.entry_shared(entry, entry.pupil, added)
     db.session.commit()
 
 
@@ -241,6 +244,7 @@ def hand_in(entry: Entry, *, share_with_teachers: bool = False) -> None:
         entry.share_teachers = True
     entry.review_state = ReviewState.REQUESTED.value
     entry.submitted_at = utcnow()
+    notifications.entry_handed_in(entry, entry.pupil)
     db.session.commit()
 
 

@@ -32,7 +32,7 @@ from portfolio.models import (
     User,
     utcnow,
 )
-from portfolio.notifications.services import mark_read, notify
+from portfolio.notifications import services as notifications
 from portfolio.reference import element_name
 from portfolio.review.actions import DUE_PREFIX, FILTERS, PupilActions, action_items, totals
 
@@ -213,8 +213,9 @@ def pupil_progress(pupil: User) -> progress.PupilProgress:
 
 
 def mark_pupil_news_read(viewer: User, pupil: User) -> None:
-    """Staff who open a pupil's page have seen the news about that pupil's entries."""
-    mark_read(viewer, pupil_id=pupil.id)
+    """Staff who open a pupil's page have seen the news about that pupil's entries (not
+    what waits elsewhere, such as a signature)."""
+    notifications.mark_read(viewer, pupil_id=pupil.id, targets=("entry", "pupil"))
 
 
 # -- comments and reviews --------------------------------------------------------------------
@@ -225,7 +226,7 @@ def add_comment(entry: Entry, author: User, body: str) -> Comment:
     comment = Comment(school_id=entry.school_id, entry_id=entry.id, author_id=author.id, body=body)
     db.session.add(comment)
     db.session.flush()
-    notify(entry.pupil, "comment", actor=author, entry=entry, comment=comment)
+    notifications.comment_added(comment, author)
     return comment
 
 
@@ -250,7 +251,7 @@ def set_review(entry: Entry, reviewer: User, state: ReviewState, body: str = "")
         )
         db.session.add(comment)
     db.session.flush()
-    notify(entry.pupil, state.value, actor=reviewer, entry=entry, comment=comment)
+    notifications.entry_reviewed(entry, reviewer, state, comment)
     return comment
 
 
