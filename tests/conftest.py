@@ -136,3 +136,19 @@ def english_locale(app):
     from flask import g
 
     g.force_locale = "en"
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) that the app sends to; `.inbox` holds what arrived."""
+    from tests.support.smtp import SMTPServer, mail_settings
+
+    server = SMTPServer().start()
+    settings = mail_settings(server)
+    saved = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
+        app.config.update(saved)

@@ -296,7 +296,13 @@ def agreement_saved(agreement: Agreement, actor: User) -> None:
 
 
 def agreement_signed(agreement: Agreement, signer: User) -> None:
-    """Someone signed: the pupil hears of it; once all have signed, everyone does."""
+    """Someone signed: the pupil hears of it; once all have signed, everyone does. The
+    signer's own "please sign" notice is done."""
+    mark_read(
+        signer,
+        pupil_id=agreement.pupil_id,
+        kinds=("agreement_to_sign", "own_agreement_to_sign"),
+    )
     if agreement.is_locked:
         _tell_parties(
             agreement,
@@ -387,9 +393,11 @@ def mark_read(
     entry_id: int | None = None,
     pupil_id: int | None = None,
     targets: tuple[str, ...] | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> int:
     """Mark the user's notifications read: all, the given ids, of one entry or one pupil;
-    with `targets`, only those leading to these pages (messages.TARGETS)."""
+    with `targets`, only those leading to these pages (messages.TARGETS); with `kinds`,
+    only those kinds."""
     query = sa.update(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
@@ -401,6 +409,8 @@ def mark_read(
         query = query.where(Notification.pupil_id == pupil_id)
     if targets is not None:
         query = query.where(Notification.kind.in_(messages.kinds_leading_to(*targets)))
+    if kinds is not None:
+        query = query.where(Notification.kind.in_(kinds))
     result = db.session.execute(
         query.values(read_at=utcnow()), execution_options={"synchronize_session": False}
     )

@@ -42,13 +42,15 @@ def index():
         }
         for n in notes
     ]
-    # Seeing the list counts as reading it; the "new" marks stay for this visit.
+    page = render_template(
+        "notifications/index.html", items=items, adult=preferences.is_adult(user)
+    )
+    # Seeing the list counts as reading it; the "new" marks stay for this visit. After
+    # rendering: the commit would expire every notice the page shows.
     if any(item["new"] for item in items):
         services.mark_read(user, [item["note"].id for item in items if item["new"]])
         db.session.commit()
-    return render_template(
-        "notifications/index.html", items=items, adult=preferences.is_adult(user)
-    )
+    return page
 
 
 # -- e-mail settings ----------------------------------------------------------------------------

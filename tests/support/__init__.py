@@ -13,5 +13,7 @@ Import them as `from tests.support.<module> import ...`; fixtures stay in `tests
 * `entry_forms`: POST data for every entry kind, a school's qualities.
 * `matrix`: visitors, marked content, form parsing and checksums of the access matrix.
 * `servers`: free ports, waiting for a process to listen, a throwaway Redis.
+* `smtp`: a real SMTP server (aiosmtpd) that collects mail; reading a mail's parts and links.
+* `jobs`: running queued tasks here and now; following a job from its start page.
 * `pgserver`: a throwaway PostgreSQL (also a script: `python tests/support/pgserver.py`).
 """
