@@ -149,6 +149,13 @@ def _job(ctx):
     return {"job_id": ctx.c.job.id}
 
 
+def _unsubscribe(ctx):
+    """The unsubscribe link of the subject pupil's mails."""
+    from portfolio.notifications.preferences import unsubscribe_token
+
+    return {"token": unsubscribe_token(ctx.c.pupil)}
+
+
 def _class_job(ctx):
     """A finished class ZIP that the class teacher of 9a asked for."""
     return {"job_id": ctx.t.class_job}
@@ -370,6 +377,22 @@ ROUTES: dict[str, Route | list[Route]] = {
     ],
     # -- notifications, privacy -------------------------------------------------------------
     "GET /news/": Route(expect=LOGIN_ANY()),
+    "GET /news/settings": Route(expect=LOGIN_ANY()),
+    "POST /news/settings": Route(
+        expect=LOGIN_ANY(ANY), data=lambda ctx: {"email": "", "frequency": "never"}
+    ),
+    "POST /news/settings/resend": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
+    # Links in mails work without logging in: the signed token is the key.
+    "GET /news/email/confirm/<token>": Route(
+        {"token": "not-a-valid-token"}, PUBLIC(410), note="a bad or old link: gone"
+    ),
+    "POST /news/email/confirm/<token>": Route(
+        {"token": "not-a-valid-token"}, PUBLIC(410), data=lambda ctx: {}
+    ),
+    "GET /news/email/unsubscribe/<token>": Route(_unsubscribe, PUBLIC(), True),
+    "POST /news/email/unsubscribe/<token>": Route(
+        _unsubscribe, PUBLIC(ANY), True, data=lambda ctx: {}
+    ),
     "GET /privacy/": Route(expect=allow(302, PUPILS, guardian=200, other_guardian=200)),
     "GET /privacy/<int:pupil_id>/consents": Route(_pid, allow(200, SELF, GUARD), True),
     "POST /privacy/<int:pupil_id>/consents": Route(

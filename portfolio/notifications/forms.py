@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from portfolio.formutil import select_choices
 from portfolio.i18n import _l
 from portfolio.notifications.preferences import FREQUENCIES, FREQUENCY_LABELS
 
@@ -23,7 +24,7 @@ class MailSettingsForm(FlaskForm):
     )
     frequency = RadioField(
         _l("E-mail about news"),
-        choices=[(key, FREQUENCY_LABELS[key]) for key in FREQUENCIES],
+        choices=select_choices((key, FREQUENCY_LABELS[key]) for key in FREQUENCIES),
         validators=[InputRequired()],
     )
     submit = SubmitField(_l("Save"))

@@ -158,11 +158,11 @@ def _message(user: User, subject: str, template: str, **context) -> EmailMessage
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=urlsplit(public_base()).hostname or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = context["lang"]
     msg.set_content(render_template(f"notifications/mail/{template}.txt", **context))
     msg.add_alternative(
         render_template(f"notifications/mail/{template}.html", **context), subtype="html"
     )
+    msg["Content-Language"] = context["lang"]  # after set_content, which drops Content-*
     return msg
 
 
@@ -300,7 +300,7 @@ def deliver(user_id: int, mode: str, *, via: Mailer | None = None) -> str:
     when another worker holds the user's mail, the SMTP error when sending failed (the
     notices stay unmailed). Commits.
     """
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, populate_existing=True)
     now = utcnow()
     if user is None or not preferences.receives_mail(user, mode):
         return "nothing"
@@ -360,6 +360,7 @@ def _candidates(now: dt.datetime, *, older_than: dt.timedelta | None = None) -> 
                 User.is_active_account.is_(True),
             )
             .order_by(User.id)
+            .execution_options(populate_existing=True)
         )
     )
 
