@@ -57,6 +57,47 @@ def test_production_refuses_insecure_cookies(tmp_path, monkeypatch):
     create_app()
 
 
+def test_mail_settings_from_the_environment(tmp_path, monkeypatch):
+    for name in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL"):
+        monkeypatch.delenv(name, raising=False)
+    config = from_environment(str(tmp_path))
+    assert config["MAIL_SERVER"] == ""  # no mail unless configured
+    assert (config["MAIL_PORT"], config["MAIL_USE_TLS"], config["MAIL_USE_SSL"]) == (
+        587,
+        True,
+        False,
+    )
+    monkeypatch.setenv("MAIL_SERVER", "smtp.schule.example")
+    monkeypatch.setenv("MAIL_PORT", "465")
+    monkeypatch.setenv("MAIL_USE_SSL", "1")
+    monkeypatch.setenv("MAIL_USERNAME", "portfolio")
+    monkeypatch.setenv("MAIL_PASSWORD", "geheim")
+    config = from_environment(str(tmp_path))
+    assert config["MAIL_SERVER"] == "smtp.schule.example"
+    assert (config["MAIL_PORT"], config["MAIL_USE_TLS"], config["MAIL_USE_SSL"]) == (
+        465,
+        False,
+        True,
+    )
+    assert (config["MAIL_USERNAME"], config["MAIL_PASSWORD"]) == ("portfolio", "geheim")
+
+
+def test_production_mail_needs_public_url_and_sender(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTFOLIO_ENV", "production")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/db")
+    monkeypatch.setenv("MAIL_SERVER", "smtp.schule.example")
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.delenv("MAIL_DEFAULT_SENDER", raising=False)
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        create_app()
+    monkeypatch.setenv("PUBLIC_URL", "https://portfolio.schule.example")
+    with pytest.raises(ConfigError, match="MAIL_DEFAULT_SENDER"):
+        create_app()
+    monkeypatch.setenv("MAIL_DEFAULT_SENDER", "Berufswahlpass <bwp@schule.example>")
+    create_app()
+
+
 def test_cookie_settings(app):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

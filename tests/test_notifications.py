@@ -167,3 +167,74 @@ def test_opening_the_entry_marks_its_news_read(world, client_for):
     _db.session.expire_all()
     note = _db.session.scalar(_db.select(Notification))
     assert note.read_at is not None
+
+
+def test_the_migration_gives_old_notices_their_pupil_and_never_mails_them(tmp_path):
+    """Notices made before e-mail existed: about the entry's pupil (or the pupil who reads
+    them), and counted as mailed, so that a first confirmed address brings no old news."""
+    import datetime as dt
+
+    from flask_migrate import downgrade, upgrade
+
+    from portfolio import accounts, create_app
+    from portfolio.models import Role
+    from tests.support.database import separate_database_url
+
+    other = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": separate_database_url(tmp_path, "bwp_migrate_news"),
+            "SECRET_KEY": "x" * 32,
+        }
+    )
+    with other.app_context():
+        try:
+            upgrade()
+            school = accounts.create_school("Altschule", "177777", "Realschule", "Olpe")
+            pupil, _pw = accounts.create_user(
+                school, roles=[Role.PUPIL], first_name="Ali", last_name="Alt"
+            )
+            teacher, _pw = accounts.create_user(
+                school, roles=[Role.TEACHER], first_name="Tom", last_name="Lehr"
+            )
+            entry = Entry(school_id=school.id, pupil_id=pupil.id, kind="reflection", data={})
+            db.session.add(entry)
+            db.session.commit()
+            ids = (school.id, pupil.id, teacher.id, entry.id)
+            db.session.close()  # no open transaction may hold locks while columns change
+            downgrade(revision="fe791f81e809")  # the schema before this migration
+            school_id, pupil_id, teacher_id, entry_id = ids
+            note = sa.table(
+                "notification",
+                *(sa.column(c) for c in ("school_id", "user_id", "kind", "entry_id")),
+                sa.column("created_at", sa.DateTime),
+            )
+            when = dt.datetime(2026, 1, 5, 12, 0)
+            with db.engine.begin() as conn:
+                for user_id, kind, about in (
+                    (teacher_id, "feedback_requested", entry_id),
+                    (pupil_id, "guidance_recorded", None),
+                ):
+                    conn.execute(
+                        note.insert().values(
+                            school_id=school_id,
+                            user_id=user_id,
+                            kind=kind,
+                            entry_id=about,
+                            created_at=when,
+                        )
+                    )
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT user_id, pupil_id, mailed_at IS NOT NULL FROM notification "
+                        "ORDER BY id"
+                    )
+                ).all()
+            assert [tuple(r) for r in rows] == [
+                (teacher_id, pupil_id, True),
+                (pupil_id, pupil_id, True),
+            ]
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -590,13 +590,16 @@ class _SchoolSeed:
             )
 
     def _note(self, user_id: int, kind: str, actor_id: int, **kw) -> dict:
-        """A notification row for `user_id` (`kw`: entry_id, comment_id, read_at)."""
+        """A notification row for the pupil `user_id` about themself (`kw`: entry_id,
+        comment_id, read_at); made as history, so never mailed."""
         return {
             "school_id": self.school.id,
             "user_id": user_id,
+            "pupil_id": user_id,
             "kind": kind,
             "actor_id": actor_id,
             "created_at": self.now,
+            "mailed_at": self.now,
             **kw,
         }
 

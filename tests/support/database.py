@@ -36,6 +36,18 @@ def database_url() -> str:
     return _WORKER_URL[worker]
 
 
+def separate_database_url(folder, name: str) -> str:
+    """A fresh database of its own, e.g. for migrating up and down: a SQLite file in
+    `folder`, or a new database `name` on the TEST_DATABASE_URL server."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{os.path.join(str(folder), name + '.db')}"
+    from tests.support import pgserver
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return pgserver.create_database(url, f"{name}_{worker}", replace=True)
+
+
 def reset_schema() -> None:
     """Start from an empty database (the PostgreSQL one is reused between runs)."""
     engine = db.engine
