@@ -201,7 +201,7 @@ def test_the_migration_gives_old_notices_their_pupil_and_never_mails_them(tmp_pa
             db.session.commit()
             ids = (school.id, pupil.id, teacher.id, entry.id)
             db.session.close()  # no open transaction may hold locks while columns change
-            downgrade(revision="fe791f81e809")  # the schema before this migration
+            downgrade(revision="7b3e9c41d2a8-1")  # the schema before this migration
             school_id, pupil_id, teacher_id, entry_id = ids
             note = sa.table(
                 "notification",
