@@ -150,11 +150,11 @@ def confirm(token: str):
     if form.validate_on_submit():
         preferences.confirm(user, address)
         db.session.commit()
-        return render_template("notifications/confirm.html", state="done", address=address)
-    already = user.email_confirmed_at is not None
+        return redirect(url_for(".confirm", token=token))
+    confirmed = user.email_confirmed_at is not None
     return render_template(
         "notifications/confirm.html",
-        state="already" if already else "ok",
+        state="done" if confirmed else "ok",
         address=address,
         form=form,
     )
@@ -169,7 +169,7 @@ def unsubscribe(token: str):
     if request.method == "POST":
         preferences.unsubscribe(user)
         db.session.commit()
-        return render_template("notifications/unsubscribe.html", done=True)
+        return redirect(url_for(".unsubscribe", token=token))
     return render_template(
         "notifications/unsubscribe.html",
         done=preferences.frequency(user) == preferences.NEVER,
