@@ -224,8 +224,8 @@ MESSAGES: dict[str, Message] = {
         supersedes=("pa_consent_withdrawn",),
     ),
     "pa_consent_withdrawn": Message(
-        _l("The consent to pass the Potenzialanalyse results of %(pupil)s on was withdrawn."),
-        _l("The consent to pass the Potenzialanalyse results of %(pupil)s on was withdrawn."),
+        _l("The consent to pass on the Potenzialanalyse results of %(pupil)s was withdrawn."),
+        _l("The consent to pass on the Potenzialanalyse results of %(pupil)s was withdrawn."),
         "caseload",
         supersedes=("pa_consent_given",),
     ),
