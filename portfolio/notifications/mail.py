@@ -48,7 +48,7 @@ from portfolio.i18n import _, current_language, is_rtl, ngettext
 from portfolio.jobs import queue
 from portfolio.models import Notification, User, utcnow
 from portfolio.notifications import preferences
-from portfolio.notifications.messages import mail_line, target_url
+from portfolio.notifications.messages import mail_line, target_url, with_subjects
 from portfolio.notifications.preferences import DIGEST, IMMEDIATE
 
 log = logging.getLogger(__name__)
@@ -281,8 +281,6 @@ def _pending_clause(now: dt.datetime):
 
 def pending(user: User, now: dt.datetime | None = None) -> list[Notification]:
     """The user's notices that still wait for a mail, oldest first (one query)."""
-    from portfolio.notifications.services import with_subjects
-
     now = now or utcnow()
     return list(
         db.session.scalars(

@@ -22,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import url_for
 from flask_babel import LazyString
+from sqlalchemy.orm import joinedload
 
 from portfolio.i18n import _, _l
 from portfolio.kinds import entry_title
@@ -250,6 +252,16 @@ def superseded_by(kind: str) -> tuple[str, ...]:
 
 
 # -- the words ------------------------------------------------------------------------------
+def with_subjects(query: sa.Select) -> sa.Select:
+    """Load what the words of a notice need (actor, pupil, entry, document) with it."""
+    return query.options(
+        joinedload(Notification.actor),
+        joinedload(Notification.pupil),
+        joinedload(Notification.entry),
+        joinedload(Notification.document),
+    )
+
+
 def _is_family(reader: User | None) -> bool:
     return reader is not None and reader.has_role(Role.GUARDIAN) and not reader.is_staff
 

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import g
-from sqlalchemy.orm import joinedload
 
 from portfolio import access
 from portfolio.extensions import db
@@ -37,8 +36,14 @@ from portfolio.models import (
     User,
     utcnow,
 )
-from portfolio.notifications import messages
-from portfolio.notifications.messages import MESSAGES, mail_line, message, target_url
+from portfolio.notifications import mail, messages
+from portfolio.notifications.messages import (
+    MESSAGES,
+    mail_line,
+    message,
+    target_url,
+    with_subjects,
+)
 
 __all__ = [
     "MESSAGES",
@@ -125,8 +130,6 @@ def notify_all(
         notes.append(note)
     db.session.flush()
     g.pop("_unread_news", None)
-    from portfolio.notifications import mail
-
     for user in readers.values():
         mail.notice_added(user)
     return notes
@@ -362,16 +365,6 @@ def unread_count(user: User) -> int:
             or 0
         )
     return cache[user.id]
-
-
-def with_subjects(query: sa.Select) -> sa.Select:
-    """Load what the words of a notice need (actor, pupil, entry, document) with it."""
-    return query.options(
-        joinedload(Notification.actor),
-        joinedload(Notification.pupil),
-        joinedload(Notification.entry),
-        joinedload(Notification.document),
-    )
 
 
 def recent(user: User, limit: int = PAGE_SIZE) -> list[Notification]:
