@@ -2,7 +2,7 @@
 a user's confirmed address and mail choice
 
 Revision ID: 7b3e9c41d2a8
-Revises: 5c1f0a7d2b9e
+Revises: 665f1dc7ed0c
 Create Date: 2026-12-05 09:12:44.120331
 
 Existing notices get the pupil they are about (the entry's pupil, else the pupil who
@@ -17,7 +17,7 @@ import portfolio.models.base
 
 # revision identifiers, used by Alembic.
 revision = "7b3e9c41d2a8"
-down_revision = "5c1f0a7d2b9e"
+down_revision = "665f1dc7ed0c"
 branch_labels = None
 depends_on = None
 
