@@ -28,11 +28,11 @@ BABEL_INPUT ?= .
 POT         := translations/messages.pot
 
 # System packages (Debian 12) needed by the app and the test suite.
-# What `make run` needs (WeasyPrint's libraries, fonts, msgfmt) ...
+# What `make run` needs (WeasyPrint's libraries, fonts, msgfmt, ICU and a compiler for PyICU) ...
 # Fonts: every script and emoji a pupil may type prints (templates/pdf/_fonts.css).
 RUN_SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core \
                fonts-droid-fallback fonts-nanum fonts-noto-cjk fonts-noto-color-emoji \
-               fonts-dejavu-core gettext
+               fonts-dejavu-core gettext libicu-dev pkg-config g++
 # ... and what the tests need on top (database, browser, PDF tools, Redis, load tools).
 SYSDEPS := $(RUN_SYSDEPS) postgresql chromium poppler-utils redis-server qpdf wrk
 
@@ -136,7 +136,7 @@ run: sysdeps-run install translations-compile db seed
 	$(FLASK) --app wsgi run --host 127.0.0.1 --port 5000
 
 # test: lint, then the whole suite on SQLite, then on a throwaway PostgreSQL (stopped even on failure)
-test: lint sysdeps install translations-compile e2e-deps
+test: sysdeps lint install translations-compile e2e-deps
 	tests/support/run_suite.sh
 
 # test-quick: the unit suite on SQLite alone, in parallel workers (no browser, no PostgreSQL)

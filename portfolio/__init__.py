@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from portfolio import collation  # noqa: F401  (German name order on SQLite connections)
     from portfolio.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portfolio.i18n import select_locale, select_timezone
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from portfolio import accounts
 from portfolio.auth.services import end_all_sessions
+from portfolio.collation import collated, name_order
 from portfolio.extensions import db
 from portfolio.models import (
     STAFF_ROLES,
@@ -67,13 +68,11 @@ def list_users(
         .where(User.school_id == school.id)
     )
     if kind == "staff":
-        query = query.where(_with_role(*STAFF_ROLES)).order_by(User.last_name, User.first_name)
+        query = query.where(_with_role(*STAFF_ROLES)).order_by(*name_order(User))
     elif kind == "guardians":
-        query = query.where(_with_role(Role.GUARDIAN)).order_by(User.last_name, User.first_name)
+        query = query.where(_with_role(Role.GUARDIAN)).order_by(*name_order(User))
     else:
-        query = query.where(_with_role(Role.PUPIL)).order_by(
-            SchoolClass.name, User.last_name, User.first_name
-        )
+        query = query.where(_with_role(Role.PUPIL)).order_by(SchoolClass.name, *name_order(User))
         if class_id:
             query = query.where(SchoolClass.id == class_id)
     if not include_inactive:
@@ -107,7 +106,7 @@ def list_users(
             sa.select(GuardianLink.guardian_id, child.first_name, child.last_name)
             .join(child, child.id == GuardianLink.pupil_id)
             .where(GuardianLink.guardian_id.in_(by_id))
-            .order_by(child.first_name)
+            .order_by(collated(child.first_name), collated(child.last_name))
         ):
             by_id[guardian_id].related.append(f"{first} {last}")
     return rows, len(found) > LIST_LIMIT
@@ -133,7 +132,7 @@ def counsellors_of(pupil: User) -> list[User]:
             sa.select(User)
             .join(CounsellorAssignment, CounsellorAssignment.counsellor_id == User.id)
             .where(CounsellorAssignment.pupil_id == pupil.id)
-            .order_by(User.last_name)
+            .order_by(*name_order(User))
         )
     )
 
@@ -147,7 +146,7 @@ def school_counsellors(school: School) -> list[User]:
                 _with_role(Role.COUNSELLOR),
                 User.is_active_account.is_(True),
             )
-            .order_by(User.last_name, User.first_name)
+            .order_by(*name_order(User))
         )
     )
 
@@ -267,7 +266,7 @@ def class_pupils(school_class: SchoolClass) -> list[User]:
             .where(
                 ClassMembership.class_id == school_class.id, User.status == PupilStatus.ACTIVE.value
             )
-            .order_by(User.last_name, User.first_name)
+            .order_by(*name_order(User))
         )
     )
 
@@ -278,6 +277,6 @@ def children_of(guardian: User) -> list[User]:
             sa.select(User)
             .join(GuardianLink, GuardianLink.pupil_id == User.id)
             .where(GuardianLink.guardian_id == guardian.id)
-            .order_by(User.first_name)
+            .order_by(collated(User.first_name), User.id)
         )
     )

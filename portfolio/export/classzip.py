@@ -21,6 +21,7 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
+from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.models import ClassMembership, SchoolClass, User
 from portfolio.privacy import audit
@@ -56,7 +57,7 @@ def class_pupils(cls: SchoolClass) -> list[User]:
             sa.select(User)
             .join(ClassMembership, ClassMembership.pupil_id == User.id)
             .where(ClassMembership.class_id == cls.id)
-            .order_by(User.last_name, User.first_name, User.id)
+            .order_by(*name_order(User))
         )
     )
 

@@ -18,6 +18,7 @@ from flask import current_app
 
 from portfolio import accounts
 from portfolio.auth.passwords import password_problem
+from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import GuardianCode, GuardianLink, Role, User, utcnow
@@ -189,7 +190,7 @@ def guardians_of(pupil: User) -> list[User]:
             sa.select(User)
             .join(GuardianLink, GuardianLink.guardian_id == User.id)
             .where(GuardianLink.pupil_id == pupil.id)
-            .order_by(User.last_name, User.first_name)
+            .order_by(*name_order(User))
         )
     )
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from portfolio import progress
+from portfolio.collation import collated
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -49,7 +50,7 @@ def children_of(guardian: User) -> list[User]:
             sa.select(User)
             .join(GuardianLink, GuardianLink.pupil_id == User.id)
             .where(GuardianLink.guardian_id == guardian.id, User.school_id == guardian.school_id)
-            .order_by(User.first_name, User.id)
+            .order_by(collated(User.first_name), User.id)
         )
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.models import Consent, ConsentPurpose, School, User, utcnow
@@ -271,7 +272,7 @@ def school_overview(
     pages = max(1, -(-total // OVERVIEW_PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = db.session.execute(
-        base.order_by(current.c.class_name, User.last_name, User.first_name, User.id)
+        base.order_by(current.c.class_name, *name_order(User))
         .offset((page - 1) * OVERVIEW_PAGE_SIZE)
         .limit(OVERVIEW_PAGE_SIZE)
     ).all()

@@ -20,6 +20,7 @@ from typing import IO
 import sqlalchemy as sa
 from flask import current_app
 
+from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
@@ -116,7 +117,7 @@ def left_pupils(school: School) -> list[User]:
                 UserRole.role == Role.PUPIL.value,
                 User.status == PupilStatus.LEFT.value,
             )
-            .order_by(User.left_on.is_(None), User.left_on, User.last_name, User.first_name)
+            .order_by(User.left_on.is_(None), User.left_on, *name_order(User))
         )
     )
 
@@ -144,7 +145,7 @@ def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User
                 User.username.like(like),
             )
         )
-    return list(db.session.scalars(stmt.order_by(User.last_name, User.first_name).limit(limit)))
+    return list(db.session.scalars(stmt.order_by(*name_order(User)).limit(limit)))
 
 
 # -- take-away package ---------------------------------------------------------------------

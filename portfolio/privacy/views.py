@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
+from portfolio.collation import collated
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.jobs import services as jobs
@@ -32,7 +33,7 @@ def home():
             sa.select(User)
             .join(GuardianLink, GuardianLink.pupil_id == User.id)
             .where(GuardianLink.guardian_id == user.id)
-            .order_by(User.first_name)
+            .order_by(collated(User.first_name), User.id)
         )
     )
     if not children:

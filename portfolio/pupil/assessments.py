@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portfolio import charts, progress
+from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.kinds import RELATIONS
 from portfolio.models import (
@@ -180,7 +181,7 @@ def rater_accounts(pupil: User) -> list[User]:
                 User.school_id == pupil.school_id,
                 sa.or_(User.id.in_(guardians), User.id.in_(teachers)),
             )
-            .order_by(User.last_name, User.first_name)
+            .order_by(*name_order(User))
         )
     )
 

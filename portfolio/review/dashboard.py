@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portfolio import access, progress
+from portfolio import access, collation, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
@@ -90,7 +90,7 @@ def _members(school: School):
             SchoolYear.is_current.is_(True),
             User.status == PupilStatus.ACTIVE.value,
         )
-        .order_by(User.last_name, User.first_name, User.id)
+        .order_by(*collation.name_order(User))
         .options(PUPIL_LIST)
     ).all()
 
@@ -134,8 +134,7 @@ def school_dashboard(school: School, today: dt.date | None = None):
         key=lambda m: (
             GRADE_ORDER.get(m.school_class.grade, 0),
             m.school_class.name,
-            m.pupil.last_name,
-            m.pupil.first_name,
+            collation.name_key(m.pupil),
         )
     )
     return blocks, missing
@@ -211,7 +210,7 @@ def caseload(counsellor: User, school: School, today: dt.date | None = None):
         db.session.scalars(
             sa.select(User)
             .where(User.id.in_(with_consent))
-            .order_by(User.last_name, User.first_name)
+            .order_by(*collation.name_order(User))
             .options(PUPIL_LIST)
         )
     )
@@ -222,7 +221,7 @@ def caseload(counsellor: User, school: School, today: dt.date | None = None):
                 User.id.in_(access.counselled_pupils(counsellor, with_consent=False)),
                 User.id.not_in(with_consent),
             )
-            .order_by(User.last_name, User.first_name)
+            .order_by(*collation.name_order(User))
             .options(PUPIL_LIST)
         )
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, selectinload
 
-from portfolio import access, progress
+from portfolio import access, collation, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import SPECS, binder_order, entry_title, section_label
@@ -125,10 +125,7 @@ class ClassOverview:
 
 
 def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilRow]:
-    def name_key(r: PupilRow):
-        return (r.pupil.last_name.casefold(), r.pupil.first_name.casefold(), r.pupil.id)
-
-    rows = sorted(rows, key=name_key)
+    rows = collation.by_name(rows, key=lambda r: r.pupil)
     if sort == "progress":
         rows.sort(key=lambda r: (r.figure.percent, r.figure.done), reverse=descending)
     elif sort == "open":

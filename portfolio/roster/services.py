@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portfolio import accounts
+from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
@@ -99,7 +100,7 @@ def _school_pupils(school: School) -> list[tuple[User, str | None]]:
         )
         .outerjoin(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .where(User.school_id == school.id)
-        .order_by(User.last_name, User.first_name, User.id)
+        .order_by(*name_order(User))
     ).all()
     return [(user, class_name) for user, class_name in rows]
 

@@ -18,6 +18,7 @@ from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from markupsafe import Markup
 
+from portfolio import collation
 from portfolio.auth.services import set_initial_password
 from portfolio.config import LANGUAGES, RTL_LANGUAGES
 from portfolio.extensions import db
@@ -89,11 +90,13 @@ def prepare(
     fallback_locale: str,
     guardian_names: dict[int, str] | None = None,
 ) -> list[Slip]:
-    """Slips for (pupil, class name, password); issues guardian codes when `letters`."""
+    """Slips for (pupil, class name, password), by class and in German name order (as
+    they are handed out); issues guardian codes when `letters`."""
     public_url("auth.login")  # refuse before any code is issued
     locales = guardian_locales([p.id for p, _c, _pw in entries]) if letters else {}
     slips = []
-    for pupil, class_name, password in entries:
+    ordered = sorted(entries, key=lambda e: (e[1] or "", collation.name_key(e[0])))
+    for pupil, class_name, password in ordered:
         slip = Slip(
             pupil=pupil,
             class_name=class_name,
