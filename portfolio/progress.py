@@ -17,6 +17,15 @@ The rules, in one place:
   `due` once its time has come (an earlier grade, or the current grade from its
   half-year), `not_started` before that, and `optional` for an element that is not
   mandatory.
+* **Updates.** The Anschlussvereinbarung is made once (grade 9, second half) and then
+  kept up to date: its steps in later grades (10, Q1) are updates. A pupil who signed one
+  in an earlier grade has nothing due until the update's time has come, which is the
+  element's half-year (`half_year`, the school's setting: the second half of grade 10
+  and of Q1 by default); the step reads "signed in an earlier grade" until then. A pupil
+  who is already updating it (a draft or a signed new version in this grade) has the step
+  in her figure from then on, and a pupil without a signed agreement from an earlier
+  grade is due at once. So a done step always counts, and only pupils who need to act
+  are flagged.
 * **The figure** ("x of y done", the bar, the percent) counts the steps of the pupil's
   current grade that are mandatory, organised by the school and whose time has come (a
   step done before its half-year is shown as done, and counts once it is due). Done
@@ -81,6 +90,8 @@ STATE_LABELS = {
 }
 #: A due step of an earlier grade: the app knows only that nothing was documented.
 PAST_DUE_LABEL = _l("not documented")
+#: An update step not due yet because an earlier version is signed (the agreement).
+CARRIED_LABEL = _l("signed in an earlier grade")
 HALF_LABELS = {1: _l("1st half-year"), 2: _l("2nd half-year")}
 
 #: Default deadline (month, day) of the grade-9 agreement when the school has set none.
@@ -137,6 +148,9 @@ class Step:
     #: The school's deadline (grade-9 agreement), if the step has one.
     due_by: dt.date | None = None
     overdue: bool = False
+    #: An update step whose earlier version is done (a signed agreement of an earlier
+    #: grade): not due before the update's half-year.
+    carried: bool = False
 
     @property
     def key(self) -> str:
@@ -158,6 +172,8 @@ class Step:
     def label(self) -> str:
         if self.state == DUE and self.is_past:
             return str(PAST_DUE_LABEL)
+        if self.state == NOT_STARTED and self.carried:
+            return str(CARRIED_LABEL)
         return str(STATE_LABELS[self.state])
 
     @property
@@ -575,13 +591,24 @@ class Planned(NamedTuple):
     mandatory: bool
     school_organised: bool
     has_deadline: bool  # the grade-9 agreement: the school's deadline applies
+    #: An update (the agreement after its first grade): the grades before this one, in
+    #: which a done step makes this one due only from `update_half`.
+    earlier: tuple[str, ...] = ()
+    update_half: int | None = None
+
+
+def _earlier_grades(grade: str) -> tuple[str, ...]:
+    order = GRADE_ORDER.get(grade, 0)
+    return tuple(g for g, o in GRADE_ORDER.items() if o < order)
 
 
 def plan(elements: list[StandardElement]) -> dict[str, list[Planned]]:
     """Grade -> the steps of that grade, in the school's order of the elements."""
     by_grade: dict[str, list[Planned]] = defaultdict(list)
     for el in elements:
+        agreement = el.entry_kind == "agreement"
         for grade, half in schedule(el):
+            update = agreement and grade != el.grade_list[0]
             by_grade[grade].append(
                 Planned(
                     el,
@@ -590,10 +617,20 @@ def plan(elements: list[StandardElement]) -> dict[str, list[Planned]]:
                     half if el.every_half_year else None,
                     el.mandatory,
                     el.school_organised,
-                    el.entry_kind == "agreement" and grade == el.grade_list[0],
+                    agreement and not update,
+                    _earlier_grades(grade) if update else (),
+                    el.half_year if update else None,
                 )
             )
     return dict(by_grade)
+
+
+def _carried(pupil_id: int, p: Planned, counts) -> bool:
+    """Whether an update step's earlier version is done (e.g. signed in grade 9)."""
+    return any(
+        (found := counts.get((pupil_id, p.element_id, g, None))) is not None and found.done
+        for g in p.earlier
+    )
 
 
 def build(
@@ -620,7 +657,9 @@ def build(
         block = GradeProgress(g_, _position(g_, grade))
         for p in planned.get(g_, ()):
             found = counts.get((pupil_id, p.element_id, g_, p.counted_in))
-            reached = _reached(block.position, p.half, half)
+            # An update waits for its half-year only while nothing of it exists yet.
+            carried = bool(p.earlier) and not found and _carried(pupil_id, p, counts)
+            reached = _reached(block.position, p.update_half if carried else p.half, half)
             state = _state(found, p.mandatory, reached)
             due_by = deadline if p.has_deadline and block.position == 0 else None
             block.steps.append(
@@ -636,6 +675,7 @@ def build(
                     feedback_requested=bool(found and found.feedback),
                     due_by=due_by,
                     overdue=bool(due_by and state != DONE and today > due_by),
+                    carried=carried,
                 )
             )
         if block.steps:

@@ -9,6 +9,7 @@ from portfolio import accounts, progress
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
+    ClassMembership,
     Entry,
     GuidanceRecord,
     ReviewState,
@@ -328,3 +329,124 @@ def test_the_demo_pupils_read_the_same_figure_everywhere(app):
     cls = progress.current_class(elif_)
     overview = client_for(teacher).get(f"/review/classes/{cls.id}").get_data(as_text=True)
     assert f"{figure.done} of {figure.total} done ({figure.percent} %)" in overview
+
+
+def _grade_10(world):
+    """Paula in 10a this year, in 9a last year (the world's 9a becomes grade 10)."""
+    world.class_9a.grade = "10"
+    _last_year(world, "9x")
+    db.session.commit()
+
+
+def _agreement(world, grade, *, signed, number=1):
+    db.session.add(
+        Agreement(
+            school_id=world.school.id,
+            pupil_id=world.pupil.id,
+            number=number,
+            grade=grade,
+            locked_at=utcnow() if signed else None,
+        )
+    )
+    db.session.commit()
+
+
+def test_a_signed_grade_9_agreement_is_updated_in_the_second_half_of_grade_10(
+    world, english_locale
+):
+    """KAoA: made in grade 9, updated in 10 and Q1. Signed in 9: nothing due in December."""
+    _grade_10(world)
+    _agreement(world, "9", signed=True)
+    step, mine = _steps(world, today=_first_half(world))
+    update = step[("anschlussvereinbarung", "10", None)]
+    assert (update.state, update.counted, update.carried) == (progress.NOT_STARTED, False, True)
+    assert update.label == "signed in an earlier grade"
+    assert "anschlussvereinbarung" not in {s.key for s in mine.flagged}
+    assert step[("anschlussvereinbarung", "9", 2)].state == progress.DONE
+
+    # From the update's half-year (the element's, the school's setting) it is due.
+    step, mine = _steps(world, today=_second_half(world))
+    update = step[("anschlussvereinbarung", "10", None)]
+    assert (update.state, update.counted) == (progress.DUE, True)
+    assert "anschlussvereinbarung" in {s.key for s in mine.flagged}
+
+    # A school that updates in the first half: due at once.
+    element = db.session.scalar(
+        sa.select(StandardElement).where(
+            StandardElement.school_id == world.school.id,
+            StandardElement.key == "anschlussvereinbarung",
+        )
+    )
+    element.half_year = 1
+    db.session.commit()
+    step, _mine = _steps(world, today=_first_half(world))
+    assert step[("anschlussvereinbarung", "10", None)].state == progress.DUE
+
+
+def test_without_a_signed_earlier_agreement_grade_10_is_due_at_once(world, english_locale):
+    _grade_10(world)
+    _agreement(world, "9", signed=False)  # a draft from grade 9 is not an agreement
+    step, mine = _steps(world, today=_first_half(world))
+    update = step[("anschlussvereinbarung", "10", None)]
+    assert (update.state, update.counted, update.carried) == (progress.DUE, True, False)
+    assert update.label == "to do"
+    assert "anschlussvereinbarung" in {s.key for s in mine.flagged}
+    # Grade 9 shows what happened there: a draft, never signed.
+    assert step[("anschlussvereinbarung", "9", 2)].state == progress.IN_PROGRESS
+
+
+def test_an_update_under_way_or_signed_counts_in_its_grade(world):
+    _grade_10(world)
+    _agreement(world, "9", signed=True)
+    _agreement(world, "10", signed=False, number=2)
+    step, mine = _steps(world, today=_first_half(world))
+    update = step[("anschlussvereinbarung", "10", None)]
+    # She is updating it already: it is in her figure, in progress, not flagged.
+    assert (update.state, update.counted, update.carried) == (progress.IN_PROGRESS, True, False)
+    assert "anschlussvereinbarung" not in {s.key for s in mine.flagged}
+    db.session.execute(sa.update(Agreement).where(Agreement.number == 2).values(locked_at=utcnow()))
+    db.session.commit()
+    progress.forget()
+    step, mine = _steps(world, today=_first_half(world))
+    assert step[("anschlussvereinbarung", "10", None)].state == progress.DONE
+    assert step[("anschlussvereinbarung", "10", None)].counted
+
+
+def test_the_demo_class_10a_in_december_flags_only_pupils_without_an_agreement(app):
+    """Issue 14: 24 of 25 pupils were "due" in December although 10 had signed in grade 9."""
+    from portfolio.seed.demo import seed_demo
+
+    seed_demo()
+    cls = progress.current_class(accounts.get_user("elif.yilmaz"))
+    year = cls.school_year
+    december = dt.date(year.starts_on.year, 12, 4)
+    ids = db.session.scalars(
+        sa.select(ClassMembership.pupil_id).where(ClassMembership.class_id == cls.id)
+    ).all()
+    states = progress.of_pupils(cls.school_id, ids, current_only=True, today=december)
+    signed_before = set(
+        db.session.scalars(
+            sa.select(Agreement.pupil_id).where(
+                Agreement.pupil_id.in_(ids),
+                Agreement.grade == "9",
+                Agreement.locked_at.is_not(None),
+            )
+        )
+    )
+    assert len(signed_before) == 10
+    flagged = {
+        pid
+        for pid, mine in states.items()
+        if any(s.key == "anschlussvereinbarung" for s in mine.flagged)
+    }
+    assert flagged == set(ids) - signed_before
+    # In the second half-year every pupil without an update of this year is due.
+    later = dt.date(year.starts_on.year + 1, 2, 10)
+    progress.forget()
+    states = progress.of_pupils(cls.school_id, ids, current_only=True, today=later)
+    flagged = {
+        pid
+        for pid, mine in states.items()
+        if any(s.key == "anschlussvereinbarung" for s in mine.flagged)
+    }
+    assert flagged == set(ids) - {accounts.get_user("elif.yilmaz").id}  # her draft: in progress

@@ -295,7 +295,15 @@ def _check_views(world, clients, grade, year, pupils) -> None:
     rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=";")][1:]
     counted = [r for r in rows if r[0] == grade and r[1] == "9a" and r[7] != ""]
     assert sum(int(r[4]) for r in counted) == paula.done + carl.done
-    assert len(counted) == paula.total == carl.total
+    # A step is counted where it is due for at least one of them (an agreement update is
+    # not due yet for a pupil who signed one in an earlier grade).
+    due_steps = {
+        (s.element.id, s.half)
+        for p in pupils
+        for s in progress.of_pupil(p).current.steps
+        if s.counted
+    }
+    assert len(counted) == len(due_steps) >= max(paula.total, carl.total)
     for r in counted:
         assert int(r[7]) == round(100 * int(r[4]) / int(r[3]))
 
