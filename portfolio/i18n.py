@@ -15,6 +15,7 @@ __all__ = [
     "current_language",
     "install_jinja_gettext",
     "is_rtl",
+    "listing",
     "ngettext",
     "select_locale",
     "translations",
@@ -58,6 +59,16 @@ def lazy_gettext(string: str, **variables) -> LazyString:
 
 _ = gettext
 _l = lazy_gettext
+
+
+def listing(values) -> str:
+    """A list in the reader's language: "A, B und C", "A، B و C" ..."""
+    from babel.lists import format_list
+
+    items = [str(v) for v in values if v not in (None, "")]
+    if not items:
+        return ""
+    return format_list(items, locale=get_locale() or "de")
 
 
 def install_jinja_gettext(app) -> None:

@@ -37,7 +37,7 @@ def _entry(pupil, kind="praktikum", data=None, **kw):
 def _names(html: str) -> list[str]:
     """Pupil names in the order of the overview's rows."""
     return re.findall(
-        r'scope="row" role="rowheader"><a class="kern-link" href="[^"]+">([^<]+)</a>', html
+        r'<a class="kern-link" href="/review/pupils/\d+[^"]*">([^<]+)</a></span></th>', html
     )
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from portfolio import access, display, kinds
 from portfolio.auth.passwords import min_length_for
-from portfolio.i18n import LANGUAGES, _l, current_language, is_rtl
+from portfolio.i18n import LANGUAGES, _l, current_language, is_rtl, listing
 from portfolio.models import Role
 
 #: Main navigation: (role, endpoint, label), in the order shown; a user with several
@@ -63,17 +63,6 @@ def _datetime(value, format: str = "short") -> str:
     return format_datetime(value, format)
 
 
-def _list(values) -> str:
-    """A list in the reader's language: "A, B und C", "A، B و C" ..."""
-    from babel.lists import format_list
-    from flask_babel import get_locale
-
-    items = [str(v) for v in values if v not in (None, "")]
-    if not items:
-        return ""
-    return format_list(items, locale=get_locale() or "de")
-
-
 def _nl2br(value: str | None) -> Markup:
     """Line breaks of the user's text as <br>, everything else escaped."""
     if not value:
@@ -85,7 +74,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(_date, "date")
     app.add_template_filter(_datetime, "datetime")
     app.add_template_filter(_nl2br, "nl2br")
-    app.add_template_filter(_list, "listing")
+    app.add_template_filter(listing, "listing")
     app.add_template_filter(lambda key, names: str(names.get(key, key)), "field_label")
     app.add_template_filter(format_decimal, "number")
     app.add_template_filter(format_percent, "percent")

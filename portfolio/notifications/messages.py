@@ -94,6 +94,11 @@ MESSAGES: dict[str, Message] = {
         "agreement",
         supersedes=("own_agreement_changed", "own_agreement_to_sign", "own_agreement_signed"),
     ),
+    "steps_reminder": Message(
+        _l("%(actor)s reminds you of the steps due in your grade."),
+        _l("%(actor)s reminds you of the steps due in your grade."),
+        "timeline",
+    ),
     # -- changes to a pupil's account (privacy.audit.account_event; du) -----------------------
     # Details are in "who looked"; the mail says only that the account changed.
     "account_password_reset": Message(
@@ -342,6 +347,7 @@ TARGETS: dict[str, Callable[..., str | None]] = {
     "pupil": _pupil_page,
     "assessments": lambda reader, note, **kw: url_for("pupil.assessment_requests", **kw),
     "guidance": lambda reader, note, **kw: url_for("guidance.mine", **kw),
+    "timeline": lambda reader, note, **kw: url_for("pupil.timeline", **kw),
     "caseload": lambda reader, note, **kw: url_for("review.caseload", **kw),
     "account": lambda reader, note, **kw: url_for(
         "privacy.who_looked", pupil_id=reader.id, _anchor="account", **kw

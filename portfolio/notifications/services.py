@@ -62,6 +62,7 @@ __all__ = [
     "mark_read",
     "message",
     "notify",
+    "remind_due_steps",
     "recent",
     "target_url",
     "unread_count",
@@ -349,6 +350,20 @@ def consent_changed(pupil: User, purpose: ConsentPurpose, actor: User, *, given:
         return
     # Withdrawn or given: every assigned counsellor, whether they may read now or not.
     notify_all(counsellors(pupil, with_consent=False), kind, actor=actor, pupil=pupil)
+
+
+# -- reminders ------------------------------------------------------------------------------
+def remind_due_steps(pupil: User, actor: User) -> Notification | None:
+    """Remind the pupil of the steps due in their grade (flushed); None when an earlier
+    reminder, from whoever, is still unread (one is enough)."""
+    unread = db.session.scalar(
+        sa.select(Notification.id).where(
+            Notification.user_id == pupil.id,
+            Notification.kind == "steps_reminder",
+            Notification.read_at.is_(None),
+        )
+    )
+    return None if unread else notify(pupil, "steps_reminder", actor=actor, pupil=pupil)
 
 
 # -- reading -------------------------------------------------------------------------------------

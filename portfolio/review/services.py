@@ -34,7 +34,14 @@ from portfolio.models import (
 )
 from portfolio.notifications import services as notifications
 from portfolio.reference import element_name
-from portfolio.review.actions import DUE_PREFIX, FILTERS, PupilActions, action_items, totals
+from portfolio.review.actions import (
+    DUE_PREFIX,
+    FILTERS,
+    PupilActions,
+    action_items,
+    parse_filter,
+    totals,
+)
 
 TEACHER_AUDIENCE = frozenset({Audience.TEACHERS})
 #: Pupils in lists are shown by name: their roles (otherwise a SELECT over every pupil's
@@ -103,9 +110,43 @@ class PupilRow:
 class ClassOverview:
     school_class: SchoolClass
     elements: list[StandardElement]
+    #: The pupils shown: filtered and sorted.
     rows: list[PupilRow]
     counts: dict[str, int]
     total: int
+    #: Every pupil of the class in the chosen order (for "next pupil" beyond the filter).
+    ordered: list[PupilRow] = field(default_factory=list)
+    filter_key: str | None = None
+    sort: str = "name"
+    descending: bool = False
+
+    @property
+    def args(self) -> dict[str, str]:
+        """The URL arguments that bring back this view (filter, sort, direction)."""
+        found = {"sort": self.sort, "dir": "desc" if self.descending else "asc"}
+        if self.filter_key:
+            found["filter"] = self.filter_key
+        return found
+
+    def neighbours(self, pupil_id: int) -> Neighbours:
+        """The pupils before and after `pupil_id` among those shown, in the shown order.
+
+        A pupil who no longer matches the filter (just reviewed) keeps their place in
+        the class's order, so "next" goes on from there.
+        """
+        shown = {r.pupil.id for r in self.rows}
+        ids = [r.pupil.id for r in self.ordered]
+        if pupil_id not in ids:
+            return Neighbours(None, None, None, len(self.rows))
+        i = ids.index(pupil_id)
+        before = [r.pupil for r in self.ordered[:i] if r.pupil.id in shown]
+        after = [r.pupil for r in self.ordered[i + 1 :] if r.pupil.id in shown]
+        position = (
+            [r.pupil.id for r in self.rows].index(pupil_id) + 1 if pupil_id in shown else None
+        )
+        return Neighbours(
+            before[-1] if before else None, after[0] if after else None, position, len(self.rows)
+        )
 
     @property
     def due_filters(self) -> list[tuple[str, StandardElement, int]]:
@@ -122,6 +163,15 @@ class ClassOverview:
             return str(FILTERS[key])
         element = next(el for el in self.elements if DUE_PREFIX + el.key == key)
         return _("%(step)s due, nothing documented", step=element_name(element))
+
+
+@dataclass
+class Neighbours:
+    previous: User | None
+    next: User | None
+    #: 1-based place among the pupils shown, None when the pupil is not among them.
+    position: int | None
+    count: int
 
 
 def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilRow]:
@@ -165,7 +215,6 @@ def class_overview(
         waiting = {kind_to_key[k] for k in items[pupil.id].waiting_kinds if k in kind_to_key}
         rows.append(PupilRow(pupil, mine, items[pupil.id], cells, waiting))
     counts = totals(r.actions for r in rows)
-    shown = [r for r in rows if r.actions.matches(filter_key)]
     # Optional elements get a column only when somebody in the class takes part.
     columns = [
         el
@@ -173,7 +222,28 @@ def class_overview(
         if el.mandatory
         or any(s.state != progress.OPTIONAL for r in rows for s in r.cells.get(el.key, []))
     ]
-    return ClassOverview(cls, columns, _sort_rows(shown, sort, descending), counts, len(rows))
+    ordered = _sort_rows(rows, sort, descending)
+    return ClassOverview(
+        cls,
+        columns,
+        [r for r in ordered if r.actions.matches(filter_key)],
+        counts,
+        len(rows),
+        ordered,
+        filter_key,
+        sort,
+        descending,
+    )
+
+
+def overview_from_args(cls: SchoolClass, school: School, args) -> ClassOverview:
+    """The class overview as the URL arguments ask for it (unknown values: the defaults)."""
+    element_keys = {el.key for el in progress.elements_for_grade(school.id, cls.grade)}
+    filter_key = parse_filter(args.get("filter"), element_keys)
+    sort = args.get("sort") if args.get("sort") in SORTS else "name"
+    return class_overview(
+        cls, school, filter_key=filter_key, sort=sort, descending=args.get("dir") == "desc"
+    )
 
 
 # -- the staff pupil view ------------------------------------------------------------------

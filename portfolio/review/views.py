@@ -24,13 +24,27 @@ from portfolio.models import Entry, ReviewState, SchoolClass
 from portfolio.privacy import audit
 from portfolio.reference import element_name
 from portfolio.review import bp, dashboard, report, services
-from portfolio.review.actions import FILTERS, parse_filter
+from portfolio.review.actions import FILTERS
 from portfolio.review.forms import RespondForm
 
 
 @bp.context_processor
 def inject_helpers():
-    return {"element_name": element_name}
+    return {"element_name": element_name, "state_legend": _state_legend}
+
+
+def _state_legend() -> list[tuple[str, str]]:
+    """(state, label) of every mark in the class overview, for its key."""
+    labels = progress.STATE_LABELS
+    return [
+        (progress.DONE, str(labels[progress.DONE])),
+        (progress.IN_PROGRESS, str(labels[progress.IN_PROGRESS])),
+        (progress.DUE, str(labels[progress.DUE])),
+        (progress.NOT_STARTED, str(labels[progress.NOT_STARTED])),
+        ("carried", str(progress.CARRIED_LABEL)),
+        (progress.OPTIONAL, str(labels[progress.OPTIONAL])),
+        ("feedback", _("shared for feedback")),
+    ]
 
 
 def _me():
@@ -46,30 +60,46 @@ def classes():
     return render_template("review/classes.html", summaries=summaries, filters=FILTERS)
 
 
-@bp.route("/classes/<int:class_id>")
-@login_required
-def class_overview(class_id: int):
-    user = _me()
+def load_class(user, class_id: int) -> SchoolClass:
+    """A class of the user's school whose overview the user may open; 404/403 otherwise."""
     cls = db.session.get(SchoolClass, class_id)
     if cls is None or cls.school_id != user.school_id:
         abort(404)
     access.require(access.teaches_class(user, class_id))
-    element_keys = {el.key for el in progress.elements_for_grade(user.school_id, cls.grade)}
-    filter_key = parse_filter(request.args.get("filter"), element_keys)
-    sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "name"
-    descending = request.args.get("dir") == "desc"
-    overview = services.class_overview(
-        cls, user.school, filter_key=filter_key, sort=sort, descending=descending
-    )
+    return cls
+
+
+@bp.route("/classes/<int:class_id>")
+@login_required
+def class_overview(class_id: int):
+    user = _me()
+    cls = load_class(user, class_id)
+    overview = services.overview_from_args(cls, user.school, request.args)
     return render_template(
         "review/class_overview.html",
         o=overview,
         filters=FILTERS,
-        filter_key=filter_key,
-        sort=sort,
-        descending=descending,
+        filter_key=overview.filter_key,
+        sort=overview.sort,
+        descending=overview.descending,
+        select_all=request.args.get("select") == "all",
+        can_print_slips=access.can_print_slips(user, cls),
         today=dt.date.today(),
     )
+
+
+def _came_from(user, pupil) -> services.ClassOverview | None:
+    """The class overview (order and filter) the user came from, if any ("next pupil")."""
+    class_id = request.args.get("cls", type=int)
+    if not class_id:
+        return None
+    cls = db.session.get(SchoolClass, class_id)
+    if cls is None or cls.school_id != user.school_id or not access.teaches_class(user, cls.id):
+        return None
+    overview = services.overview_from_args(cls, user.school, request.args)
+    if not any(r.pupil.id == pupil.id for r in overview.ordered):
+        return None
+    return overview
 
 
 def _render_pupil(pupil_access, forms=None, status=200):
@@ -80,8 +110,12 @@ def _render_pupil(pupil_access, forms=None, status=200):
         if entry.id not in forms and pupil_access.can_comment(entry):
             forms[entry.id] = RespondForm(prefix=f"e{entry.id}", formdata=None)
     pupil_class = progress.current_class(pupil)
+    came_from = _came_from(_me(), pupil)
     return render_template(
         "review/pupil.html",
+        came_from=came_from,
+        neighbours=came_from.neighbours(pupil.id) if came_from else None,
+        nav_args=dict(cls=came_from.school_class.id, **came_from.args) if came_from else {},
         pa=pupil_access,
         pupil=pupil,
         forms=forms,
@@ -115,7 +149,9 @@ def respond(entry_id: int):
     access.require(pupil_access.can_comment(entry))
     form = RespondForm(prefix=f"e{entry.id}")
     action = request.form.get("action", "comment")
-    back = url_for("review.pupil", pupil_id=entry.pupil_id, _anchor=f"entry-{entry.id}")
+    # Back to the pupil's page in the order of the class overview the teacher came from.
+    nav = {k: v for k, v in request.args.items() if k in ("cls", "filter", "sort", "dir")}
+    back = url_for("review.pupil", pupil_id=entry.pupil_id, _anchor=f"entry-{entry.id}", **nav)
     if form.validate_on_submit():
         body = form.body.data or ""
         try:

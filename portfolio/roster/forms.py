@@ -58,3 +58,23 @@ class SlipsForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.letter_locale.choices = language_choices()
+
+
+class LettersForm(FlaskForm):
+    """Letters with a registration code for the parents: no password changes."""
+
+    pupils = MultiCheckboxField(
+        _l("Pupils"),
+        coerce=int,
+        validators=[DataRequired(message=_l("Please choose at least one pupil."))],
+    )
+    letter_locale = SelectField(
+        _l("Language of the parents' letters"),
+        default="de",
+        description=_l("Used when the parents have not chosen a language in their account."),
+    )
+    submit = SubmitField(_l("Make the letters"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.letter_locale.choices = language_choices()

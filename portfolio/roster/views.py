@@ -16,7 +16,7 @@ from portfolio.i18n import _
 from portfolio.models import SchoolClass
 from portfolio.roster import bp, slips
 from portfolio.roster import jobs as slip_jobs
-from portfolio.roster.forms import RosterCommitForm, RosterUploadForm, SlipsForm
+from portfolio.roster.forms import LettersForm, RosterCommitForm, RosterUploadForm, SlipsForm
 from portfolio.roster.parse import parse_roster
 from portfolio.roster.services import (
     CHANGED,
@@ -152,9 +152,7 @@ def class_slips(class_id: int):
     access.require(access.can_print_slips(current_user, school_class))
     pupils = account_services.class_pupils(school_class)
     form = SlipsForm()
-    form.pupils.choices = options((p.id, p.sort_name) for p in pupils)
-    if request.method == "GET":
-        form.pupils.data = []
+    _choose_pupils(form, pupils)
     if form.validate_on_submit():
         job = slip_jobs.start_class_slips(
             current_user,
@@ -167,6 +165,39 @@ def class_slips(class_id: int):
         return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "roster/class_slips.html", form=form, school_class=school_class, pupils=pupils
+    )
+
+
+def _choose_pupils(form, pupils) -> None:
+    """The pupils as choices; on the first visit none ticked, or all with ?select=all
+    ("Tick all" without JavaScript)."""
+    form.pupils.choices = options((p.id, p.sort_name) for p in pupils)
+    if request.method == "GET":
+        form.pupils.data = [p.id for p in pupils] if request.args.get("select") == "all" else []
+
+
+@bp.route("/classes/<int:class_id>/letters", methods=["GET", "POST"])
+@login_required
+def class_letters(class_id: int):
+    """Letters with registration codes for the parents, without new passwords (a job)."""
+    school_class = db.session.get(SchoolClass, class_id)
+    if school_class is None or school_class.school_id != current_user.school_id:
+        abort(404)
+    access.require(access.can_print_guardian_letters(current_user, school_class))
+    pupils = account_services.class_pupils(school_class)
+    form = LettersForm()
+    _choose_pupils(form, pupils)
+    if form.validate_on_submit():
+        job = slip_jobs.start_guardian_letters(
+            current_user,
+            school_class,
+            [p.id for p in pupils if p.id in set(form.pupils.data)],
+            locale=form.letter_locale.data,
+        )
+        db.session.commit()
+        return redirect(url_for("jobs.status", job_id=job.id))
+    return render_template(
+        "roster/class_letters.html", form=form, school_class=school_class, pupils=pupils
     )
 
 

@@ -91,6 +91,24 @@
     }
   });
 
+  // "Tick all" / "Untick all" links: without JavaScript they load the page with every box
+  // ticked (or none); with it they tick the boxes named in data-check-all/-none in place,
+  // so nothing else on the page is lost.
+  document.querySelectorAll("a[data-check-all], a[data-check-none]").forEach(function (link) {
+    var all = link.hasAttribute("data-check-all");
+    var name = link.getAttribute(all ? "data-check-all" : "data-check-none");
+    link.setAttribute("role", "button");
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      document.querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(function (box) {
+        box.checked = all;
+      });
+    });
+    link.addEventListener("keydown", function (event) {
+      if (event.key === " ") { event.preventDefault(); link.click(); }
+    });
+  });
+
   // Clear drafts that the server confirmed as saved (flag set on the page after saving).
   document.querySelectorAll("[data-draft-saved]").forEach(function (el) {
     try { storage.removeItem(draftKey(el.getAttribute("data-draft-saved"))); } catch (e) { /* ignore */ }
