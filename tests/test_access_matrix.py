@@ -225,6 +225,10 @@ ROUTES: dict[str, Route | list[Route]] = {
     "POST /admin/classes/<int:class_id>/slips": Route(
         _class_9a, allow(ANY, CT, MANAGERS), form_from="admin"
     ),
+    "GET /admin/classes/<int:class_id>/letters": Route(_class_9a, allow(200, CT, MANAGERS)),
+    "POST /admin/classes/<int:class_id>/letters": Route(
+        _class_9a, allow(ANY, CT, MANAGERS), form_from="admin"
+    ),
     "GET /admin/school-year": Route(expect=ADMIN_ONLY()),
     "POST /admin/school-year": Route(expect=ADMIN_ONLY(ANY), data=lambda ctx: {}),
     "GET /admin/consents": Route(
@@ -465,6 +469,19 @@ ROUTES: dict[str, Route | list[Route]] = {
     # -- review -----------------------------------------------------------------------------
     "GET /review/classes": Route(expect=allow(200, TEACHERS, STUBO)),
     "GET /review/classes/<int:class_id>": Route(_class_9a, allow(200, CT, STUBO)),
+    "POST /review/classes/<int:class_id>/bulk": Route(
+        _class_9a,
+        allow(ANY, CT, STUBO),
+        data=lambda ctx: {"action": "remind", "pupil": str(ctx.w.pupil.id)},
+    ),
+    "POST /review/classes/<int:class_id>/bulk/review": Route(
+        _class_9a,
+        allow(ANY, CT, STUBO),
+        data=lambda ctx: {
+            "entry": str(ctx.c.e_teachers.id),
+            f"v-{ctx.c.e_teachers.id}": str(ctx.c.e_teachers.version),
+        },
+    ),
     "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
     "POST /review/entries/<int:entry_id>/respond": Route(
         _entry("e_teachers"),
