@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import sqlalchemy as sa
-from flask import abort, current_app, has_request_context, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_babel import force_locale
 
 from portfolio import access
@@ -161,6 +161,23 @@ def recent(user: User, limit: int = 20) -> list[Job]:
         .limit(limit)
     ).all()
     return [j for j in jobs if (k := kind_of(j)) is not None and k.allowed(user, j)]
+
+
+def has_jobs(user: User) -> bool:
+    """Whether the user has jobs whose rows still exist ("My downloads" in the menu);
+    one EXISTS, cached for the request."""
+    cache = g.setdefault("_has_jobs", {})
+    if user.id not in cache:
+        cache[user.id] = bool(
+            db.session.scalar(
+                sa.select(
+                    sa.select(Job.id)
+                    .where(Job.user_id == user.id, Job.school_id == user.school_id)
+                    .exists()
+                )
+            )
+        )
+    return cache[user.id]
 
 
 def latest(

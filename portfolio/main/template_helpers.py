@@ -18,6 +18,7 @@ from portfolio.models import Role
 NAV_LINKS: list[tuple[Role, str, object]] = [
     (Role.PUPIL, "pupil.home", _l("My portfolio")),
     (Role.PUPIL, "pupil.timeline", _l("Timeline")),
+    (Role.PUPIL, "export.choose", _l("Berufswahlpass as PDF")),
     (Role.PUPIL, "notifications.index", _l("News")),
     (Role.TEACHER, "review.classes", _l("My classes")),
     (Role.STUBO, "review.stubo_dashboard", _l("School overview")),
@@ -34,13 +35,21 @@ NAV_LINKS: list[tuple[Role, str, object]] = [
 ]
 
 
-def nav_links(user) -> list[tuple[Role, str, object]]:
+#: Shown to anybody who has background jobs (class ZIPs, take-away packages, slips).
+DOWNLOADS_LINK = ("jobs.index", _l("My downloads"))
+
+
+def nav_links(user) -> list[tuple[Role | None, str, object]]:
+    from portfolio.jobs.services import has_jobs
+
     seen: set[str] = set()
-    links = []
+    links: list[tuple[Role | None, str, object]] = []
     for role, endpoint, label in NAV_LINKS:
         if role in user.roles and endpoint not in seen:
             seen.add(endpoint)
             links.append((role, endpoint, label))
+    if has_jobs(user):
+        links.append((None, *DOWNLOADS_LINK))
     return links
 
 
