@@ -593,6 +593,11 @@ def can_view_caseload(user: User) -> bool:
     return user.has_role(Role.COUNSELLOR)
 
 
+def can_read_staff_help(user: User) -> bool:
+    """The help pages for class teachers, StuBO, counsellors and school admins: staff."""
+    return user.is_staff
+
+
 def can_view_coordination_report(user: User) -> bool:
     """Anonymous counts for the municipal coordination office: StuBO and school admin."""
     return user.has_role(Role.STUBO, Role.ADMIN)

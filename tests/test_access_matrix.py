@@ -168,6 +168,12 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /barrierefreiheit": Route(expect=PUBLIC()),
     "GET /datenschutz": Route(expect=PUBLIC()),
     "GET /healthz": Route(expect=PUBLIC()),
+    "GET /help/": Route(expect=allow(302, TEACHERS, STUBO, COUNSELLORS, ADMIN)),
+    "GET /help/<page>": Route(
+        {"page": "class-teacher"},
+        allow(200, TEACHERS, STUBO, COUNSELLORS, ADMIN),
+        note="help for staff; every staff member may read every staff role's help",
+    ),
     "POST /language": Route(expect=PUBLIC(ANY), data=lambda ctx: {"language": "de"}),
     # -- auth -------------------------------------------------------------------------------
     "GET /login": Route(expect=PUBLIC(200, logged_in=302)),

@@ -13,6 +13,8 @@ from portfolio.auth.passwords import min_length_for
 from portfolio.i18n import LANGUAGES, _l, current_language, is_rtl, listing
 from portfolio.models import Role
 
+#: Staff roles, each with a help page (main.help).
+STAFF_ROLES_IN_ORDER = (Role.TEACHER, Role.STUBO, Role.COUNSELLOR, Role.ADMIN)
 #: Main navigation: (role, endpoint, label), in the order shown; a user with several
 #: roles sees each page once.
 NAV_LINKS: list[tuple[Role, str, object]] = [
@@ -32,6 +34,7 @@ NAV_LINKS: list[tuple[Role, str, object]] = [
     *((role, "notifications.index", _l("News")) for role in Role if role != Role.PUPIL),
     (Role.PUPIL, "privacy.home", _l("My data")),
     (Role.GUARDIAN, "privacy.home", _l("Data protection")),
+    *((role, "main.help_index", _l("Help")) for role in STAFF_ROLES_IN_ORDER),
 ]
 
 
@@ -49,7 +52,9 @@ def nav_links(user) -> list[tuple[Role | None, str, object]]:
             seen.add(endpoint)
             links.append((role, endpoint, label))
     if has_jobs(user):
-        links.append((None, *DOWNLOADS_LINK))
+        # Before "Help", which stays last.
+        at = next((i for i, link in enumerate(links) if link[1] == "main.help_index"), len(links))
+        links.insert(at, (None, *DOWNLOADS_LINK))
     return links
 
 

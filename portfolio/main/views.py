@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from portfolio import access, progress
 from portfolio.auth.views import _safe_next
 from portfolio.extensions import db
-from portfolio.i18n import LANGUAGES
+from portfolio.i18n import LANGUAGES, _l
 from portfolio.main import bp
 from portfolio.models import Role
+from portfolio.reference import element_name
 
 #: Start page of each role after login, first match wins.
 ROLE_HOME: list[tuple[Role, str]] = [
@@ -67,3 +69,45 @@ def accessibility():
 @bp.route("/datenschutz")
 def privacy():
     return render_template("main/privacy.html")
+
+
+#: Help per staff role: URL name -> (the role it is for, title).
+HELP_PAGES: dict[str, tuple[Role, object]] = {
+    "class-teacher": (Role.TEACHER, _l("Help for class teachers")),
+    "stubo": (Role.STUBO, _l("Help for the StuBO")),
+    "counsellor": (Role.COUNSELLOR, _l("Help for counsellors")),
+    "school-admin": (Role.ADMIN, _l("Help for the school admin")),
+}
+
+
+def _help_pages_of(user) -> list[str]:
+    return [key for key, (role, _title) in HELP_PAGES.items() if role in user.roles]
+
+
+@bp.route("/help/")
+@login_required
+def help_index():
+    """The help of the user's staff role; a list when they have several."""
+    access.require(access.can_read_staff_help(current_user))
+    mine = _help_pages_of(current_user)
+    if len(mine) == 1:
+        return redirect(url_for("main.help_page", page=mine[0]))
+    return render_template("main/help/index.html", pages=HELP_PAGES, mine=mine)
+
+
+@bp.route("/help/<page>")
+@login_required
+def help_page(page: str):
+    access.require(access.can_read_staff_help(current_user))
+    if page not in HELP_PAGES:
+        abort(404)
+    return render_template(
+        f"main/help/{page}.html",
+        title=HELP_PAGES[page][1],
+        page=page,
+        others=[k for k in _help_pages_of(current_user) if k != page],
+        pages=HELP_PAGES,
+        elements=progress.visible_elements(current_user.school_id),
+        element_name=element_name,
+        half_labels=progress.HALF_LABELS,
+    )
