@@ -140,14 +140,18 @@ def test_teacher_ticks_all_marks_reviewed_and_goes_from_pupil_to_pupil(new_page)
     assert_accessible(page, "class overview after bulk review")
 
 
+PDF_WAIT = 90_000
+
+
 def test_grade_10_pupil_and_class_teacher_reach_a_pdf_by_links(new_page):
     page = new_page(viewport=PHONE, locale="de-DE")
     login(page, "elif.yilmaz")
     page.locator("header nav a[href$='/export/mine/choose']").click()
     expect(page.locator("h1")).to_have_text("Berufswahlpass als PDF")
     assert_phone_ready(page, "Berufswahlpass als PDF")
-    with page.expect_download() as download:
-        page.locator("main a[href$='/portfolio.pdf']").click()
+    # The PDF is made while the browser waits: allow for a busy machine.
+    with page.expect_download(timeout=PDF_WAIT) as download:
+        page.locator("main a[href$='/portfolio.pdf']").click(timeout=PDF_WAIT)
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
     expect(page.locator("main a[href*='/take-away']")).to_be_visible()
 
@@ -155,7 +159,7 @@ def test_grade_10_pupil_and_class_teacher_reach_a_pdf_by_links(new_page):
     login(page, "klassenlehrerin10a")
     page.locator("main a[href*='/review/classes/']").first.click()
     page.locator(".bwp-matrix__who a", has_text="Yılmaz, Elif").click()
-    with page.expect_download() as download:
-        page.locator("main a[href*='/portfolio.pdf']").click()
+    with page.expect_download(timeout=PDF_WAIT) as download:
+        page.locator("main a[href*='/portfolio.pdf']").click(timeout=PDF_WAIT)
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
     assert re.search(r"\.pdf$", download.value.suggested_filename)
