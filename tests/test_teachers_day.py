@@ -224,6 +224,9 @@ def test_next_pupil_follows_the_overview_order_and_filter(world, client_for, eng
     assert 'rel="next"' not in plain and "Pupil 1 of" not in plain
     foreign = teacher.get(f"/review/pupils/{world.pupil.id}?cls={world.class_9b.id}")
     assert foreign.status_code == 200 and 'rel="next"' not in foreign.get_data(as_text=True)
+    # A class id that fits no INTEGER column is no class (not a 500 on PostgreSQL).
+    huge = teacher.get(f"/review/pupils/{world.pupil.id}?cls={2**63}")
+    assert huge.status_code == 200 and 'rel="next"' not in huge.get_data(as_text=True)
 
 
 # -- tick all without JavaScript ---------------------------------------------------------------

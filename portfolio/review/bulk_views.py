@@ -11,6 +11,7 @@ from portfolio.extensions import db
 from portfolio.i18n import _, listing, ngettext
 from portfolio.review import bp, bulk
 from portfolio.review.views import load_class
+from portfolio.security import id_arg
 
 #: The overview arguments a bulk form carries along (filter, sort, direction).
 _KEEP = ("filter", "sort", "dir")
@@ -46,7 +47,7 @@ def bulk_action(class_id: int):
     """What the teacher asked for the chosen pupils: the review confirmation, or reminders."""
     user = current_user._get_current_object()
     cls = load_class(user, class_id)
-    pupils = bulk.chosen_pupils(cls, request.form.getlist("pupil", type=int))
+    pupils = bulk.chosen_pupils(cls, request.form.getlist("pupil", type=id_arg))
     action = request.form.get("action")
     if action not in ("review", "remind"):
         abort(400)
@@ -79,12 +80,13 @@ def bulk_action(class_id: int):
 
 
 def _versions(form) -> dict[int, int]:
-    """entry id -> the version the teacher saw, for the ticked entries (bad input dropped)."""
+    """entry id -> the version the teacher saw, for the ticked entries (bad input, and
+    numbers that fit no INTEGER column, dropped)."""
     found = {}
     for raw in form.getlist("entry"):
         try:
-            entry_id = int(raw)
-            found[entry_id] = int(form.get(f"v-{entry_id}", ""))
+            entry_id = id_arg(raw)
+            found[entry_id] = id_arg(form.get(f"v-{entry_id}", ""))
         except ValueError:
             continue
     return found

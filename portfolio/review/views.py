@@ -26,6 +26,7 @@ from portfolio.reference import element_name
 from portfolio.review import bp, dashboard, report, services
 from portfolio.review.actions import FILTERS
 from portfolio.review.forms import RespondForm
+from portfolio.security import id_arg
 
 
 @bp.context_processor
@@ -90,7 +91,7 @@ def class_overview(class_id: int):
 
 def _came_from(user, pupil) -> services.ClassOverview | None:
     """The class overview (order and filter) the user came from, if any ("next pupil")."""
-    class_id = request.args.get("cls", type=int)
+    class_id = request.args.get("cls", type=id_arg)
     if not class_id:
         return None
     cls = db.session.get(SchoolClass, class_id)
