@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import unicodedata
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -91,6 +92,56 @@ def attachment(data: bytes, name: str, description: str = "") -> Attachment:
         description=description or name,
         relationship="Supplement",
     )
+
+
+# -- two gaps of WeasyPrint's PDF writer, closed where it writes ---------------------------
+# WeasyPrint (66-70) writes an attachment's /F name as raw UTF-8 bytes (PDF wants PDFDoc
+# encoding there; /UF holds the Unicode name), and puts no /Lang on structure elements,
+# so German answers in an Arabic PDF are read aloud as Arabic. Both are fixed by wrapping
+# the writer functions; tests/test_pdf_archive.py notices when an upgrade changes them.
+def ascii_name(name: str) -> str:
+    """A file name in plain ASCII for the /F field ("Zeugnis Öztürk.pdf" -> "Zeugnis Ozturk.pdf")."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return plain.strip() or "attachment.pdf"
+
+
+def _patch_weasyprint() -> None:
+    import pydyf
+    from weasyprint import pdf as wp_pdf
+    from weasyprint.pdf import tags as wp_tags
+
+    write_attachment = wp_pdf.write_pdf_attachment
+    if not getattr(write_attachment, "_bwp", False):
+
+        def write_pdf_attachment(pdf, attachment, compress):
+            spec = write_attachment(pdf, attachment, compress)
+            if spec is not None and attachment.name:
+                spec["F"] = pydyf.String(ascii_name(attachment.name))
+            return spec
+
+        write_pdf_attachment._bwp = True
+        wp_pdf.write_pdf_attachment = write_pdf_attachment
+
+    build = getattr(wp_tags, "_build_box_tree", None)
+    if build is not None and not getattr(build, "_bwp", False):
+
+        def build_box_tree(box, parent, *args):
+            lang = None if box.element is None else box.element.get("lang")
+            for element in build(box, parent, *args):
+                if (
+                    lang
+                    and element.get("P") == parent.reference
+                    and box.element_tag not in ("html", "body")
+                    and str(parent.get("Lang", "")).strip("()") != lang
+                ):
+                    element["Lang"] = pydyf.String(lang)
+                yield element
+
+        build_box_tree._bwp = True
+        wp_tags._build_box_tree = build_box_tree
+
+
+_patch_weasyprint()
 
 
 def url_fetcher() -> SafeURLFetcher:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -36,6 +37,8 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.storage import get_storage
+
+from . import certificates
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,8 @@ class DocumentView:
     image_src: str | None = None
     attached: bool = False
     missing: bool = False
+    #: The pages of an uploaded PDF as images (certificates.page_images).
+    pages: list[certificates.PageImage] = field(default_factory=list)
 
 
 @dataclass
@@ -212,17 +217,27 @@ def _document_view(doc: Document, attachments: list) -> DocumentView:
         except (ValueError, OSError):
             view.missing = True
         else:
-            attachments.append((data, _attachment_name(doc), view.title))
+            taken = {name for _data, name, _title in attachments}
+            attachments.append(
+                (data, attachment_name(doc.filename or view.title, taken), view.title)
+            )
             view.attached = True
+            view.pages = certificates.page_images(data)
     return view
 
 
-def _attachment_name(doc: Document) -> str:
-    name = doc.filename or f"document-{doc.id}.pdf"
-    name = "".join(c for c in name if c not in '/\\:*?"<>|' and ord(c) >= 32)[:120]
-    if not name.lower().endswith(".pdf"):
-        name += ".pdf"
-    return f"{doc.id}-{name}"
+def attachment_name(filename: str, taken: set[str] = frozenset()) -> str:
+    """The name of an attached file as the pupil knows it: no folder, no database id,
+    ends in .pdf; a second file of the same name becomes "name (2).pdf"."""
+    name = unicodedata.normalize("NFC", str(filename or ""))
+    name = "".join(c for c in name if c not in '/\\:*?"<>|' and c.isprintable()).strip(" .")
+    stem = name[:-4] if name.lower().endswith(".pdf") else name
+    stem = stem[:120] or "document"
+    candidate, n = f"{stem}.pdf", 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem} ({n}).pdf"
+    return candidate
 
 
 def collect(access: PupilAccess, selection: Selection | None = None) -> PortfolioContent:
