@@ -11,6 +11,11 @@ CV's dated rows, signatures. It is in the viewer's language; the pupil's own wor
 their own text direction and, on pages in another language, are marked as German.
 Empty fields never become content, and nothing of the pupil's forms is in it: no guiding
 questions, no prompts, no "e.g.". (The forms keep their hints; they come from kinds.py.)
+
+Documents that leave the school (the application bundle) use the "outside" mode:
+`entry_view(entry, outside=True)` leaves out what is the pupil's own working material
+(a placement's daily log, `OUTSIDE_SKIP`), and the macro's `render(view, outside=true)`
+prints nothing for an empty entry instead of "Nothing written here yet".
 """
 
 from __future__ import annotations
@@ -136,6 +141,7 @@ class Facts:
 
     type: ClassVar[str] = "facts"
     items: list[Fact]
+    label: str = ""  # a heading over them (a CV's skills), none for most
 
 
 @dataclass
@@ -492,7 +498,7 @@ def _cv(spec: KindSpec, data: dict, qualities, pupil=None) -> list:
         if (text := own(data.get(n)))
     ]
     if skills:
-        blocks.append(Facts(skills))
+        blocks.append(Facts(skills, _("Skills and interests")))
     _collect(blocks, field_block(fields["other"], data.get("other"), qualities))
     return blocks
 
@@ -539,12 +545,23 @@ def own_title(entry, spec: KindSpec | None) -> Text | None:
     return None
 
 
+#: Fields and groups that are the pupil's working material, left out of documents that
+#: leave the school (an employer reads the placement's evaluation, not the daily log).
+OUTSIDE_SKIP = {EntryKind.PRAKTIKUM: {"log"}}
+
+
 def entry_view(
-    entry, qualities=(), *, only: Iterable[str] | None = None, today: dt.date | None = None
+    entry,
+    qualities=(),
+    *,
+    only: Iterable[str] | None = None,
+    today: dt.date | None = None,
+    outside: bool = False,
 ) -> Display:
     """An entry as its readers see it, in the viewer's language.
 
     `only`: names of the fields to show (e.g. what a rater gave, beside the pupil's form).
+    `outside`: for a document that leaves the school (see the module's docstring).
     """
     try:
         spec = kinds.spec_for(entry.kind)
@@ -553,6 +570,8 @@ def entry_view(
     data = entry.data if isinstance(entry.data, dict) else {}
     if only is not None:
         data = {k: v for k, v in data.items() if k in set(only)}
+    if outside:
+        data = {k: v for k, v in data.items() if k not in OUTSIDE_SKIP.get(spec.kind, ())}
     pairs = quality_pairs(qualities)
     title = own_title(entry, spec)
     if spec.kind == EntryKind.CV:

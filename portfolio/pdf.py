@@ -8,6 +8,7 @@ never make the server fetch something.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import threading
@@ -100,7 +101,7 @@ def attachment(data: bytes, name: str, description: str = "") -> Attachment:
 # so German answers in an Arabic PDF are read aloud as Arabic. Both are fixed by wrapping
 # the writer functions; tests/test_pdf_archive.py notices when an upgrade changes them.
 def ascii_name(name: str) -> str:
-    """A file name in plain ASCII for the /F field ("Zeugnis Öztürk.pdf" -> "Zeugnis Ozturk.pdf")."""
+    """A file name in plain ASCII for /F ("Zeugnis Öztürk.pdf" -> "Zeugnis Ozturk.pdf")."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return plain.strip() or "attachment.pdf"
 
@@ -165,7 +166,11 @@ def font_config() -> FontConfiguration:
 
 
 def render_html(template: str, **context) -> str:
-    """The final HTML of a PDF document (also what the benchmark times separately)."""
+    """The final HTML of a PDF document (also what the benchmark times separately).
+
+    `pdf_created` (W3C date-time, UTC) is the document's creation and modification date
+    in its Info dictionary and XMP metadata (templates/pdf/_meta.html)."""
+    context.setdefault("pdf_created", dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return render_template(template, **context)
 
 

@@ -318,6 +318,10 @@ ROUTES: dict[str, Route | list[Route]] = {
     ],
     # -- export -----------------------------------------------------------------------------
     "GET /export/mine/choose": Route(expect=PUPILS_OWN()),
+    "GET /export/mine/application": Route(expect=PUPILS_OWN()),
+    "GET /export/mine/application.pdf": Route(
+        {"made": 1}, PUPILS_OWN(302), note="nothing chosen: back to the choice"
+    ),
     "GET /export/mine/portfolio.pdf": Route(expect=PUPILS_OWN()),
     "GET /export/mine/summary.pdf": Route(expect=PUPILS_OWN()),
     "GET /export/mine/selection.pdf": Route(lambda ctx: {"section": "mein-weg"}, PUPILS_OWN()),

@@ -184,7 +184,7 @@ def test_crafted_storage_key_cannot_escape_the_upload_folder(world):
 
 # -- PDF/A, tags, metadata, attachments, images -------------------------------------------
 def test_full_portfolio_is_pdfa_with_metadata_attachments_and_images(world):
-    made = fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
+    fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
     acc = access_to(world.pupil, world.pupil)
     html, _content = portfolio_html(acc)
     assert re.search(r"https?://", re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", html)) is None

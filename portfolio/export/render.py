@@ -11,6 +11,7 @@ from portfolio.access import PupilAccess
 from portfolio.i18n import _
 from portfolio.pdf import attachment, css_string, html_to_pdf, page_counter_css, render_html
 
+from . import application
 from .services import PortfolioContent, Selection, collect
 from .summary import family_summary
 
@@ -38,6 +39,26 @@ def portfolio_pdf(access: PupilAccess, selection: Selection | None = None) -> by
     )
 
 
+def application_html(
+    access: PupilAccess, choice: application.Choice
+) -> tuple[str, application.Bundle]:
+    """The final HTML of the application bundle (cover, Lebenslauf, the chosen parts)."""
+    bundle = application.bundle(access, choice)
+    html = render_html("pdf/application.html", b=bundle, page_counter=page_counter_css())
+    return html, bundle
+
+
+def application_pdf(access: PupilAccess, choice: application.Choice) -> bytes:
+    """The application bundle, the chosen PDF certificates attached as they were uploaded."""
+    html, bundle = application_html(access, choice)
+    return html_to_pdf(
+        html,
+        attachments=[
+            attachment(data, name, title) for data, name, title in bundle.content.attachments
+        ],
+    )
+
+
 def summary_html(access: PupilAccess) -> str:
     return render_html(
         "pdf/family_summary.html", s=family_summary(access), page_counter=page_counter_css()
@@ -54,6 +75,7 @@ def file_name(pupil, what: str) -> str:
         "portfolio": _("Berufswahlpass"),
         "selection": _("Berufswahlpass-selection"),
         "summary": _("Family-summary"),
+        "application": _("Application"),
     }.get(what, what)
     text = unicodedata.normalize("NFC", f"{label}_{pupil.last_name}_{pupil.first_name}")
     text = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+', "-", text).strip("-_.") or "portfolio"

@@ -19,7 +19,7 @@ from portfolio.i18n import _
 from portfolio.models import SchoolClass, Section
 from portfolio.privacy import audit
 
-from . import jobs, render
+from . import application, jobs, render
 from .services import Selection, application_preset, collect_titles
 
 
@@ -91,6 +91,50 @@ def choose():
     else:
         chosen = _selection_from(request.args)
     return render_template("export/choose.html", content=content, chosen=chosen, acc=acc)
+
+
+@bp.get("/mine/application")
+@login_required
+def application_page():
+    """The pupil chooses what goes into the application bundle and sees its parts in order."""
+    acc = _load(None)
+    access.require(acc.is_self)
+    offered = application.options(acc)
+    chosen = offered.choice_from(request.args) if "made" in request.args else offered.preset()
+    return render_template(
+        "export/application.html",
+        offered=offered,
+        chosen=chosen,
+        preview=offered.preview(chosen),
+        download_args=_choice_args(chosen),
+    )
+
+
+def _choice_args(choice: application.Choice) -> dict:
+    args: dict = {
+        "made": 1,
+        "placement": list(choice.placements),
+        "document": list(choice.documents),
+    }
+    if choice.cv:
+        args["cv"] = choice.cv
+    if choice.photo:
+        args["photo"] = choice.photo
+    return args
+
+
+@bp.get("/mine/application.pdf")
+@login_required
+def application_pdf():
+    """The application bundle: cover sheet, Lebenslauf, the chosen certificates and placements."""
+    acc = _load(None)
+    access.require(acc.is_self)
+    chosen = application.options(acc).choice_from(request.args)
+    if chosen.is_empty:
+        flash(_("Please choose at least your CV, a certificate or a placement."), "error")
+        return redirect(url_for("export.application_page"))
+    pdf = render.application_pdf(acc, chosen)
+    return _send(pdf, render.file_name(acc.pupil, "application"))
 
 
 @bp.get("/mine/selection.pdf")
