@@ -175,6 +175,11 @@ class PupilAccess:
     def can_review(self, entry: Entry) -> bool:
         return self.can_comment(entry)
 
+    def can_read_comments(self, entry: Entry) -> bool:
+        """Staff comments and the review state of an entry, on the pages and in the PDF:
+        the pupil, and staff who may read the entry; not the family."""
+        return self.is_self or (self.is_staff and self.can_view_shared(entry))
+
     # -- staff work ---------------------------------------------------------------------
     def can_view_progress(self) -> bool:
         """Which standard elements are done (no content): the overview of staff."""

@@ -799,3 +799,75 @@ def tally(grade: str, progresses: Iterable[PupilProgress], elements) -> list[Ste
             t.states[step.state] += 1
             t.counted = t.counted or step.counted
     return list(tallies.values())
+
+
+# -- what comes next -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """One open step of the pupil's plans: what, by when, where it was agreed."""
+
+    text: str
+    due_on: dt.date | None
+    source: str  # "transition agreement", "goal: ...", "guidance session"
+    overdue: bool = False
+
+
+def _due(value) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def upcoming_steps(
+    *,
+    agreement: tuple[dict, str] | None = None,
+    goals: Iterable[tuple[dict, str]] = (),
+    records: Iterable[tuple[list, str]] = (),
+    today: dt.date | None = None,
+) -> list[NextStep]:
+    """The pupil's open steps, soonest first (overdue ones first of all, undated last).
+
+    Each source comes as (stored data, source label). A goal's step has a done state: it
+    is listed while it is open and the goal is neither reached nor dropped, and marked
+    overdue once its date has passed. The steps of the newest agreement and of guidance
+    sessions have no done state: they are listed from their date on (a past one is
+    history, not a next step); undated only from the agreement and the newest session.
+    """
+    today = today or current_date()
+    steps: list[NextStep | None] = []
+
+    def add(item, source: str, *, tracked: bool, undated: bool) -> None:
+        steps.append(_next_step(item, source, today, tracked=tracked, undated=undated))
+
+    if agreement is not None:
+        data, source = agreement
+        for item in (data or {}).get("steps") or []:
+            add(item, source, tracked=False, undated=True)
+    for data, source in goals:
+        if (data or {}).get("state") in ("reached", "dropped"):
+            continue
+        for item in (data or {}).get("steps") or []:
+            add(item, source, tracked=True, undated=True)
+    for n, (items, source) in enumerate(records):  # newest first
+        for item in items or []:
+            add(item, source, tracked=False, undated=n == 0)
+    found = [s for s in steps if s is not None]
+    found.sort(key=lambda s: (s.due_on is None, s.due_on or dt.date.max))
+    return found
+
+
+def _next_step(item, source: str, today: dt.date, *, tracked: bool, undated: bool):
+    """One stored step as a NextStep, or None when it is done, past or empty."""
+    if not isinstance(item, dict) or not str(item.get("text") or "").strip():
+        return None
+    due_on = _due(item.get("due_on"))
+    if tracked:
+        if item.get("done") == "yes":
+            return None
+        return NextStep(item["text"], due_on, source, bool(due_on and due_on < today))
+    if (due_on is None and undated) or (due_on is not None and due_on >= today):
+        return NextStep(item["text"], due_on, source)
+    return None

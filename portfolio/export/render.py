@@ -31,8 +31,21 @@ def portfolio_html(
     return html, content
 
 
+def nothing_shared_message(access: PupilAccess) -> str:
+    name = access.pupil.full_name
+    if access.is_guardian:
+        return _("%(name)s has not shared anything with the family yet.", name=name)
+    return _("%(name)s has not shared anything with school staff yet.", name=name)
+
+
 def portfolio_pdf(access: PupilAccess, selection: Selection | None = None) -> bytes:
+    """The portfolio as far as the reader may read it; one page saying so when the pupil
+    has shared nothing with the reader (so that it is not mistaken for an empty portfolio)."""
     html, content = portfolio_html(access, selection)
+    if not access.is_self and not content.has_shared:
+        html = render_html(
+            "pdf/nothing_shared.html", c=content, message=nothing_shared_message(access)
+        )
     return html_to_pdf(
         html,
         attachments=[attachment(data, name, title) for data, name, title in content.attachments],

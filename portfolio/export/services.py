@@ -8,6 +8,7 @@ decided by `access.PupilAccess.visible_clause` (the query form of `can_view_shar
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import logging
 import unicodedata
@@ -21,10 +22,11 @@ from portfolio import charts, display, progress, reference
 from portfolio.access import PupilAccess
 from portfolio.extensions import db
 from portfolio.i18n import _, _l, is_rtl
-from portfolio.kinds import KIND_ORDER, SPECS, section_label
+from portfolio.kinds import KIND_ORDER, REVIEW_STATES, SPECS, section_label
 from portfolio.models import (
     GRADE_ORDER,
     Agreement,
+    Comment,
     Document,
     DocumentCategory,
     Entry,
@@ -89,12 +91,24 @@ class Selection:
 
 
 @dataclass
+class CommentView:
+    author: str  # name, or "Former user"
+    role: str  # the author's role(s) in words
+    written: dt.datetime
+    body: display.Text
+
+
+@dataclass
 class EntryView:
     entry: Entry
     title: display.Text | None  # the pupil's own title (None when the kind's name is enough)
     spec: object
     view: display.Display | None = None  # what is printed (None on the choose page)
     documents: list[DocumentView] = field(default_factory=list)
+    #: Review state in words and staff comments, for readers who see them on the pages
+    #: (PupilAccess.can_read_comments); None/empty for everyone else.
+    review: str | None = None
+    comments: list[CommentView] = field(default_factory=list)
 
 
 @dataclass
@@ -152,6 +166,11 @@ class PortfolioContent:
     rtl: bool = False
     #: The pupil's steps per grade (own work only in the pupil's own export).
     progress: progress.PupilProgress | None = None
+
+    @property
+    def has_shared(self) -> bool:
+        """Any content of the pupil in it (the school's offers and progress do not count)."""
+        return any(s.entries or s.documents or s.guidance or s.agreements for s in self.sections)
 
 
 def _entry_sort_key(entry: Entry):
@@ -240,12 +259,33 @@ def attachment_name(filename: str, taken: set[str] = frozenset()) -> str:
     return candidate
 
 
+def _feedback(entry: Entry, for_pupil: bool) -> tuple[str | None, list[CommentView]]:
+    """The review state in words (worded for the pupil in their own export) and the
+    comments, oldest first, with their authors' roles."""
+    from portfolio.privacy.audit_log import role_label
+
+    state = REVIEW_STATES.get(entry.review_state or "")
+    review = None if state is None else str(state.pupil_label if for_pupil else state.label)
+    comments = [
+        CommentView(
+            c.author.full_name if c.author else _("Former user"),
+            role_label(",".join(sorted(r.value for r in c.author.roles))) if c.author else "",
+            c.created_at,
+            display.own(c.body) or display.fixed(""),
+        )
+        for c in sorted(entry.comments, key=lambda c: (c.created_at, c.id))
+    ]
+    return review, comments
+
+
 def collect(access: PupilAccess, selection: Selection | None = None) -> PortfolioContent:
     """Everything of the pupil the viewer may read (and the pupil chose), in binder order."""
     pupil = access.pupil
     entries = sorted(
         db.session.scalars(
-            sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+            sa.select(Entry)
+            .where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+            .options(selectinload(Entry.comments).joinedload(Comment.author))
         ),
         key=_entry_sort_key,
     )
@@ -310,6 +350,8 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
             display.entry_view(entry, qualities),
             [doc_views[d.id] for d in documents if d.entry_id == entry.id and d.id in doc_views],
         )
+        if sel is None and access.can_read_comments(entry):
+            view.review, view.comments = _feedback(entry, access.is_self)
         sections[entry.section].entries.append(view)
         if entry.kind in (EntryKind.STRENGTHS, EntryKind.EXTERNAL_ASSESSMENT):
             chart_entries.append(entry)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from flask_babel import format_date
@@ -27,50 +26,20 @@ def shorten(text: str | None, limit: int = TEXT_LIMIT) -> str:
 
 
 @dataclass
-class Step:
-    text: str
-    due_on: dt.date | None
-    source: str
-
-    @property
-    def overdue(self) -> bool:
-        return self.due_on is not None and self.due_on < dt.date.today()
-
-
-@dataclass
 class FamilySummary:
     pupil: User
     school_class: SchoolClass | None
     exported_on: str
     progress: progress.PupilProgress  # the elements the school organises
     agreement: Agreement | None  # shown as display.agreement_view(brief=True)
-    steps: list[Step] = field(default_factory=list)
+    steps: list[progress.NextStep] = field(default_factory=list)
     more_steps: int = 0
     rtl: bool = False
 
 
-def _date(value) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _steps(access: PupilAccess, agreement: Agreement | None) -> list[Step]:
+def _steps(access: PupilAccess, agreement: Agreement | None) -> list[progress.NextStep]:
+    """The open steps the viewer may see (progress.upcoming_steps), texts shortened."""
     pupil = access.pupil
-    steps: list[Step] = []
-    if agreement is not None:
-        for item in (agreement.data or {}).get("steps") or []:
-            if isinstance(item, dict) and item.get("text"):
-                steps.append(
-                    Step(
-                        shorten(item["text"], STEP_LIMIT),
-                        _date(item.get("due_on")),
-                        _("Transition agreement"),
-                    )
-                )
     goals = db.session.scalars(
         sa.select(Entry).where(
             Entry.pupil_id == pupil.id,
@@ -78,36 +47,20 @@ def _steps(access: PupilAccess, agreement: Agreement | None) -> list[Step]:
             access.visible_clause(Entry),
         )
     )
-    for goal in goals:
-        data = goal.data or {}
-        if data.get("state") in ("reached", "dropped"):
-            continue
-        for item in data.get("steps") or []:
-            if isinstance(item, dict) and item.get("text") and item.get("done") != "yes":
-                steps.append(
-                    Step(
-                        shorten(item["text"], STEP_LIMIT),
-                        _date(item.get("due_on")),
-                        _("Goal: %(goal)s", goal=shorten(data.get("goal"), 30)),
-                    )
-                )
     records = db.session.scalars(
-        sa.select(GuidanceRecord).where(
-            GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord)
-        )
+        sa.select(GuidanceRecord)
+        .where(GuidanceRecord.pupil_id == pupil.id, access.visible_clause(GuidanceRecord))
+        .order_by(GuidanceRecord.held_on.desc(), GuidanceRecord.id.desc())
     )
-    for record in records:
-        for item in record.next_steps or []:
-            if isinstance(item, dict) and item.get("text"):
-                steps.append(
-                    Step(
-                        shorten(item["text"], STEP_LIMIT),
-                        _date(item.get("due_on")),
-                        _("Guidance session"),
-                    )
-                )
-    steps.sort(key=lambda s: (s.due_on is None, s.due_on or dt.date.max))
-    return steps
+    steps = progress.upcoming_steps(
+        agreement=(agreement.data, _("Transition agreement")) if agreement is not None else None,
+        goals=[
+            (g.data, _("Goal: %(goal)s", goal=shorten((g.data or {}).get("goal"), 30)))
+            for g in goals
+        ],
+        records=[(r.next_steps, _("Guidance session")) for r in records],
+    )
+    return [replace(s, text=shorten(s.text, STEP_LIMIT)) for s in steps]
 
 
 def family_summary(access: PupilAccess) -> FamilySummary:

@@ -165,6 +165,14 @@ def hostile_pdf(*, object_streams: bool = False) -> bytes:
     return out.getvalue()
 
 
+def _stream_bytes(stream) -> bytes:
+    """A stream's data, decoded where pikepdf can (images such as JPEG stay encoded)."""
+    try:
+        return stream.read_bytes()
+    except pikepdf.PdfError:
+        return stream.read_raw_bytes()
+
+
 def pdf_hazards(data: bytes) -> set[str]:
     """Everything in a PDF, reachable from its trailer, that could run or carry something
     (keys, actions, annotations, links other than web and mail), and whether any stream
@@ -197,7 +205,7 @@ def pdf_hazards(data: bytes) -> set[str]:
                 found.add("unsafe /URI")
             if subtype in HAZARD_ANNOTATIONS:
                 found.add(subtype)
-            if isinstance(obj, pikepdf.Stream) and PAYLOAD_MARK in obj.read_bytes():
+            if isinstance(obj, pikepdf.Stream) and PAYLOAD_MARK in _stream_bytes(obj):
                 found.add("payload")
             pending.extend(obj.get(key) for key in obj.keys())
     return found
