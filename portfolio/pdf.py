@@ -100,10 +100,23 @@ def attachment(data: bytes, name: str, description: str = "") -> Attachment:
 # encoding there; /UF holds the Unicode name), and puts no /Lang on structure elements,
 # so German answers in an Arabic PDF are read aloud as Arabic. Both are fixed by wrapping
 # the writer functions; tests/test_pdf_archive.py notices when an upgrade changes them.
+#: Letters NFKD does not take apart into an ASCII letter and a mark.
+_ASCII_LETTERS = str.maketrans(
+    {"ß": "ss", "ł": "l", "Ł": "L", "ı": "i", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "đ": "d"}
+)
+
+
 def ascii_name(name: str) -> str:
-    """A file name in plain ASCII for /F ("Zeugnis Öztürk.pdf" -> "Zeugnis Ozturk.pdf")."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return plain.strip() or "attachment.pdf"
+    """A file name in plain ASCII for /F ("Zeugnis Öztürk.pdf" -> "Zeugnis Ozturk.pdf");
+    a name in another script becomes "document" with its extension."""
+    plain = unicodedata.normalize("NFKD", name.translate(_ASCII_LETTERS))
+    plain = plain.encode("ascii", "ignore").decode().strip()
+    stem, dot, ext = plain.rpartition(".")
+    if not dot:
+        stem, ext = plain, ""
+    if not any(c.isalnum() for c in stem):
+        stem = "document"
+    return f"{stem.strip()}.{ext}" if ext else stem.strip()
 
 
 def _patch_weasyprint() -> None:

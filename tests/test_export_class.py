@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from portfolio.extensions import db
 from portfolio.models import AuditEvent
@@ -41,6 +42,12 @@ def test_class_teacher_downloads_the_class_zip(world, shared, client_for):
     text = pdf_text(archive.read("Berufswahlpass_Pupil_Paula.pdf"))
     assert "TEACHERMARK" in text
     assert "PRIVATEMARK" not in text and "FAMILYMARK" not in text
+    # Carl shared nothing: one page that says so, not eight pages of empty sections.
+    carl = archive.read("Berufswahlpass_Classmate_Carl.pdf")
+    assert len(PdfReader(io.BytesIO(carl)).pages) == 1
+    assert "Carl Classmate has not shared anything with school staff yet." in " ".join(
+        pdf_text(carl).split()
+    )
     events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.pupil_id)).all()
     assert sorted(e.pupil_id for e in events) == sorted([world.pupil.id, world.classmate.id])
     assert all(e.actor_id == world.teacher.id and e.action == "pdf" for e in events)

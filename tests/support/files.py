@@ -167,6 +167,8 @@ def hostile_pdf(*, object_streams: bool = False) -> bytes:
 
 def _stream_bytes(stream) -> bytes:
     """A stream's data, decoded where pikepdf can (images such as JPEG stay encoded)."""
+    import pikepdf
+
     try:
         return stream.read_bytes()
     except pikepdf.PdfError:
