@@ -835,6 +835,7 @@ def upcoming_steps(
     overdue once its date has passed. The steps of the newest agreement and of guidance
     sessions have no done state: they are listed from their date on (a past one is
     history, not a next step); undated only from the agreement and the newest session.
+    The same text with the same date is listed once (where it was agreed first).
     """
     today = today or current_date()
     steps: list[NextStep | None] = []
@@ -854,9 +855,11 @@ def upcoming_steps(
     for n, (items, source) in enumerate(records):  # newest first
         for item in items or []:
             add(item, source, tracked=False, undated=n == 0)
-    found = [s for s in steps if s is not None]
-    found.sort(key=lambda s: (s.due_on is None, s.due_on or dt.date.max))
-    return found
+    found: dict[tuple, NextStep] = {}
+    for step in steps:  # the same step agreed in two places is listed once
+        if step is not None:
+            found.setdefault((" ".join(step.text.casefold().split()), step.due_on), step)
+    return sorted(found.values(), key=lambda s: (s.due_on is None, s.due_on or dt.date.max))
 
 
 def _next_step(item, source: str, today: dt.date, *, tracked: bool, undated: bool):

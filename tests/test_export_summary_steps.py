@@ -45,7 +45,14 @@ def test_upcoming_steps_rules():
             ),
         ],
         records=[
-            ([{"text": "R new undated"}, {"text": "R new soon", "due_on": "2030-03-10"}], "r"),
+            (
+                [
+                    {"text": "R new undated"},
+                    {"text": "R new soon", "due_on": "2030-03-10"},
+                    {"text": "A  soon", "due_on": "2030-03-20"},  # agreed twice: once
+                ],
+                "r",
+            ),
             ([{"text": "R old undated"}, {"text": "R old past", "due_on": "2029-11-01"}], "r"),
         ],
         today=TODAY,
