@@ -76,7 +76,7 @@ def test_pupil_sees_the_parts_in_order_then_downloads_them(world, made, client_f
     page = c.get("/export/mine/application", headers=DE)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    preview = re.search(r'<ol class="kern-list">(.*?)</ol>', html, re.S).group(1)
+    preview = re.search(r'<ol [^>]*id="bundle-contents">(.*?)</ol>', html, re.S).group(1)
     items = [re.sub(r"\s+", " ", i).strip() for i in re.findall(r"<li>(.*?)</li>", preview, re.S)]
     assert items[0] == "Deckblatt"
     assert items[1].startswith("Lebenslauf")
@@ -87,9 +87,9 @@ def test_pupil_sees_the_parts_in_order_then_downloads_them(world, made, client_f
     cid, doc, ph = made["cv"].id, made["certificate"].id, made["photo"].id
     page = c.get(f"/export/mine/application?made=1&cv={cid}&document={doc}&photo={ph}", headers=DE)
     html = page.get_data(as_text=True)
-    assert "Autohaus Sieg" not in re.search(r'<ol class="kern-list">(.*?)</ol>', html, re.S).group(
-        1
-    )
+    assert "Autohaus Sieg" not in re.search(
+        r'<ol [^>]*id="bundle-contents">(.*?)</ol>', html, re.S
+    ).group(1)
     link = re.search(r'href="(/export/mine/application\.pdf\?[^"]+)"', html).group(1)
     response = c.get(link.replace("&amp;", "&"), headers=DE)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
