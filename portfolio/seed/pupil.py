@@ -421,7 +421,7 @@ def seed_portfolios(
                 },
             ],
             "expectations": "Ich dachte, ich würde nur zuschauen dürfen.",
-            "reality": "Ich durfte viel selbst machen, z. B. Blutdruck messen.",
+            "reality": "Ich durfte viel selbst machen, sogar Blutdruck messen.",
             "learned": (
                 "Wie wichtig Datenschutz in einer Praxis ist, und wie man ruhig bleibt, "
                 "wenn es voll ist."
