@@ -16,6 +16,19 @@ templates ask the same functions before showing a link. Rules (see ../shared/dom
   pupil's notes): the records are the school's guidance work.
 * Guardians see their own children, and only what the child shared with guardians.
 * The school admin manages accounts and consents, but reads no portfolio content.
+
+A refused request gets one of two answers, by one rule (tests/test_access_matrix.py):
+
+* **404** when the visitor may not see what the URL names: a pupil they have no relation
+  to (another school, not their class, not their child, a counsellor unassigned or
+  without consent), a pupil's entry, file, agreement or guidance record not shared with
+  them, someone else's job, a class of another school. It answers as if nothing were
+  there, so that ids reveal nothing.
+* **403** when they may see it (or the URL names nothing: a page of a role they do not
+  have) but the action is not theirs.
+
+So a view first loads what the URL names (`load_pupil`, `load_shared`, `load_own`,
+`load_school_user`, `load_class`: 404) and then asks for the action (`require`: 403).
 """
 
 from __future__ import annotations
@@ -342,8 +355,11 @@ def access_to(user: User, pupil: User) -> PupilAccess:
 def load_pupil(user: User, pupil_id: int) -> PupilAccess:
     """The pupil by id if the user has any relation to them; 404 otherwise.
 
-    404 rather than 403, so that ids of other schools' pupils reveal nothing.
+    404 rather than 403, so that ids of other schools' pupils reveal nothing. The pupil's
+    own pages (`load_pupil(user, user.id)`) answer 403 to a user who is no pupil.
     """
+    if pupil_id == getattr(user, "id", None) and not user.is_pupil:
+        abort(403)
     # The pupil with their roles in one statement (roles are otherwise a second SELECT).
     pupil = db.session.get(User, pupil_id, options=[joinedload(User.role_rows)])
     if pupil is None or not pupil.is_pupil:
@@ -630,11 +646,31 @@ STAFF_ROLES_GRANTABLE = frozenset({Role.TEACHER, Role.STUBO, Role.COUNSELLOR, Ro
 
 
 def load_school_user(user: User, user_id: int) -> User:
-    """Another account of the user's own school for the account pages; 404 otherwise."""
+    """Another account of the user's own school for the managers' account pages.
+
+    404 when the user may not see the account (another school; a pupil they have no
+    relation to), 403 when they may but do not manage accounts.
+    """
     target = db.session.get(User, user_id)
-    if target is None or target.school_id != user.school_id or not can_manage_accounts(user):
+    if target is None or target.school_id != user.school_id:
         abort(404)
+    if target.is_pupil and not access_to(user, target).any:
+        abort(404)
+    require(can_manage_accounts(user))
     return target
+
+
+def load_class(user: User, class_id: int):
+    """A class of the user's own school (its name is no secret there); 404 otherwise.
+
+    What the user may do with it is asked next (`teaches_class`, `can_print_slips`).
+    """
+    from portfolio.models import SchoolClass
+
+    cls = db.session.get(SchoolClass, class_id)
+    if cls is None or cls.school_id != user.school_id:
+        abort(404)
+    return cls
 
 
 def can_change_account(user: User, target: User) -> bool:

@@ -4,9 +4,21 @@ The table below is generated against the app's URL map: a route that is not in R
 fails `test_every_route_is_in_the_matrix`. Each row names the URL arguments (built from
 a content fixture: the pupil's entries with each sharing setting, documents, an
 agreement, a guidance record, tokens ...) and who may use the route, with the status
-the app answers. Everybody not named must be refused: 403 or 404 (404 where the
-visitor has no relation to the pupil/object, 403 where a relation exists but the
-action is not theirs), anonymous visitors are sent to the login page.
+the app answers. Anonymous visitors are sent to the login page. Every other visitor not
+named is refused with exactly one status, by one rule (also in CONTRIBUTING.md and the
+docstring of portfolio/access.py):
+
+* **404** when the visitor may not see what the URL names: a pupil they have no relation
+  to (another school, not their class, not their child, a counsellor unassigned or
+  without consent), a pupil's entry, file, agreement or guidance record not shared with
+  them, someone else's job, a class of another school. As if nothing were there.
+* **403** when they may see it, or when the URL names nothing (a page of a role they do
+  not have: the admin pages, the pupil's own pages, staff overviews), but the action is
+  not theirs.
+
+What a URL names comes from its argument builder (`_pid` names the pupil, `_entry(name)`
+that entry ...) or the row's `names=`; `SEEN_BY` says who may see each of them. A row
+states an exception to the rule explicitly (`stubo=302`, `others=410`) with a `note`.
 
 Routes about a pupil are checked twice: for Paula (assigned counsellor *with* consent)
 and for her classmate Carl (assigned counsellor *without* consent, other guardian).
@@ -16,7 +28,10 @@ GET: every visitor opens the real page; pages must not contain marker texts of c
 the visitor may not read (private / teachers / counsellor / guardians markers).
 POST: every visitor who may not use the route sends a valid-looking request (the form
 of the page as an allowed visitor sees it, CSRF off): refused, and the database is
-unchanged (checksum over all tables). Allowed writes are in test_security_matrix_writes.py.
+unchanged (checksum over all tables).
+POST, the other half: every allowed visitor of a row (one of each kind, `writers`) sends
+the request in a world of their own, and the row's `effect` proves in the database that
+it did what it should (the entry exists, the signature is there, the account is off).
 """
 
 from __future__ import annotations
@@ -46,7 +61,7 @@ from tests.support.matrix import (
 )
 from tests.support.world import build_world
 
-DENY = "deny"  # 403 or 404
+DENY = "deny"  # refused: 403 or 404 by the rule (see the docstring and SEEN_BY)
 LOGIN = "login"  # anonymous: redirect to the login page
 ANY = "any"  # the route is open to this visitor (public or self-service)
 
@@ -115,6 +130,44 @@ def ADMIN_ONLY(status=200, **extra):
     return allow(status, ADMIN, **extra)
 
 
+#: What a URL can name -> who may see it (for Paula; Carl through SWAP). A refused visitor
+#: who may not see what the URL names gets 404, everybody else refused gets 403.
+NOTHING = "nothing"  # a page of a role: 403 for every refused visitor
+SCHOOL = tuple(v for v in LOGGED_IN if v not in ("other_pupil", "other_teacher"))
+SEEN_BY: dict[str, tuple[str, ...]] = {
+    NOTHING: LOGGED_IN,
+    # any relation to the pupil (access.PupilAccess.any); without consent a counsellor has none
+    "pupil": ("pupil", "teacher", "stubo", "counsellor", "guardian", "admin"),
+    # a class of the school: its name is no secret there
+    "class": SCHOOL,
+    # the pupil's things: who they are shared with (access.PupilAccess.can_view_shared)
+    "e_private": ("pupil",),
+    "e_teachers": ("pupil", "teacher", "stubo"),
+    "e_counsellor": ("pupil", "counsellor"),
+    "e_guardians": ("pupil", "guardian"),
+    "doc_private": ("pupil",),
+    "doc_shared": ("pupil", "teacher", "stubo", "counsellor", "guardian"),
+    "doc_pa": ("pupil", "teacher", "stubo"),  # no consent "PA an die Berufsberatung"
+    "agreement": ("pupil", "teacher", "stubo", "guardian"),
+    "guidance": ("pupil", "teacher", "stubo"),  # the school's record, not shared
+    "guidance_counsellor": ("pupil", "teacher", "stubo", "counsellor"),
+    "assessment": ("pupil",),
+    # jobs: only who asked
+    "job": ("pupil",),
+    "class_job": ("teacher",),
+}
+
+
+def names(what: str):
+    """Marks an argument builder with what its URL names (a key of SEEN_BY)."""
+
+    def mark(fn):
+        fn.names = what
+        return fn
+
+    return mark
+
+
 @dataclass
 class Route:
     args: Callable | dict = field(default_factory=dict)
@@ -126,24 +179,43 @@ class Route:
     #: POST with a GET page: the visitor whose page provides the form.
     form_from: str | None = None
     note: str = ""
+    #: What the URL names (a key of SEEN_BY); default: that of the argument builder.
+    names: str | None = None
+
+    def __post_init__(self):
+        if self.names is None:
+            self.names = getattr(self.args, "names", NOTHING)
+        assert self.names in SEEN_BY, f"names={self.names!r} is not in SEEN_BY"
 
 
+@names("pupil")
 def _pid(ctx):
     return {"pupil_id": ctx.c.pupil.id}
 
 
+@names("pupil")
+def _uid(ctx):
+    return {"user_id": ctx.c.pupil.id}
+
+
 def _entry(name):
-    return lambda ctx: {"entry_id": getattr(ctx.c, name).id}
+    return names(name)(lambda ctx: {"entry_id": getattr(ctx.c, name).id})
 
 
 def _doc(name):
-    return lambda ctx: {"document_id": getattr(ctx.c, name).id}
+    return names(name)(lambda ctx: {"document_id": getattr(ctx.c, name).id})
 
 
+def _record(name):
+    return names(name)(lambda ctx: {"record_id": getattr(ctx.c, name).id})
+
+
+@names("class")
 def _class_9a(ctx):
     return {"class_id": ctx.w.class_9a.id}
 
 
+@names("job")
 def _job(ctx):
     """A finished take-away job that the subject pupil asked for."""
     return {"job_id": ctx.c.job.id}
@@ -156,6 +228,7 @@ def _unsubscribe(ctx):
     return {"token": unsubscribe_token(ctx.c.pupil)}
 
 
+@names("class_job")
 def _class_job(ctx):
     """A finished class ZIP that the class teacher of 9a asked for."""
     return {"job_id": ctx.t.class_job}
@@ -188,11 +261,9 @@ ROUTES: dict[str, Route | list[Route]] = {
     # -- admin ------------------------------------------------------------------------------
     "GET /admin/": Route(expect=MANAGERS_ONLY()),
     "GET /admin/accounts": Route(expect=MANAGERS_ONLY()),
-    "GET /admin/accounts/<int:user_id>": Route(
-        lambda ctx: {"user_id": ctx.c.pupil.id}, allow(200, CT, MANAGERS), True
-    ),
+    "GET /admin/accounts/<int:user_id>": Route(_uid, allow(200, CT, MANAGERS), True),
     "POST /admin/accounts/<int:user_id>/active": Route(
-        lambda ctx: {"user_id": ctx.c.pupil.id},
+        _uid,
         MANAGERS_ONLY(ANY),
         True,
         data=lambda ctx: {"active": "0"},
@@ -269,6 +340,7 @@ ROUTES: dict[str, Route | list[Route]] = {
         lambda ctx: {"pupil_id": ctx.c.pupil.id, "number": 1},
         allow(200, SELF, CT, STUBO, GUARD),
         True,
+        names="agreement",
     ),
     "GET /agreement/pupil/<int:pupil_id>/edit": Route(_pid, SHARED_WITH_TEACHERS(), True),
     "POST /agreement/pupil/<int:pupil_id>/edit": Route(
@@ -348,29 +420,27 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "GET /guidance/<int:record_id>": [
         Route(
-            lambda ctx: {"record_id": ctx.c.guidance.id},
+            _record("guidance"),
             allow(200, SELF, CT, STUBO),
             True,
             note="written by the school, not shared: not the counsellor",
         ),
         Route(
-            lambda ctx: {"record_id": ctx.c.guidance_counsellor.id},
+            _record("guidance_counsellor"),
             allow(200, SELF, STAFF_OF_PUPIL),
             True,
         ),
     ],
     "POST /guidance/<int:record_id>": Route(
-        lambda ctx: {"record_id": ctx.c.guidance.id},
+        _record("guidance"),
         OWNER_ONLY(ANY),
         True,
         form_from="pupil",
         note="only the pupil writes notes; staff 403",
     ),
-    "GET /guidance/<int:record_id>/edit": Route(
-        lambda ctx: {"record_id": ctx.c.guidance.id}, allow(200, CT, STUBO), True
-    ),
+    "GET /guidance/<int:record_id>/edit": Route(_record("guidance"), allow(200, CT, STUBO), True),
     "POST /guidance/<int:record_id>/edit": Route(
-        lambda ctx: {"record_id": ctx.c.guidance.id},
+        _record("guidance"),
         allow(ANY, CT, STUBO),
         True,
         form_from="teacher",
@@ -441,6 +511,7 @@ ROUTES: dict[str, Route | list[Route]] = {
         OWNER_ONLY(ANY),
         True,
         data=lambda ctx: {},
+        names="assessment",
     ),
     "GET /portfolio/entry/<int:entry_id>": Route(_entry("e_teachers"), OWNER_ONLY(), True),
     "GET /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(), True),
@@ -464,6 +535,7 @@ ROUTES: dict[str, Route | list[Route]] = {
         lambda ctx: {"entry_id": ctx.c.e_counsellor.id, "index": 0},  # a goal
         OWNER_ONLY(ANY),
         True,
+        names="e_counsellor",
         data=lambda ctx: {"version": str(ctx.c.e_counsellor.version), "done": "yes"},
     ),
     "POST /portfolio/entry/<int:entry_id>/hand-in": Route(
@@ -528,10 +600,19 @@ MARKER_AUDIENCE = {
 }
 
 
+def refusal(route: Route, visitor: str) -> int:
+    """The rule: 404 for who may not see what the URL names, 403 for the others."""
+    return 403 if visitor in SEEN_BY[route.names] else 404
+
+
 def expectations(route: Route, subject: str) -> dict:
-    if subject == "paula":
-        return route.expect
-    return {v: route.expect[SWAP.get(v, v)] for v in VISITORS}
+    """Visitor -> expected answer for the subject pupil (Carl: through SWAP)."""
+    table = {}
+    for v in VISITORS:
+        as_paula = SWAP.get(v, v) if subject == "carl" else v
+        expected = route.expect[as_paula]
+        table[v] = refusal(route, as_paula) if expected == DENY else expected
+    return table
 
 
 def may_read(visitor: str, subject: str, kind: str) -> bool:
@@ -618,8 +699,6 @@ def _url(m, key, route, subject) -> str:
 
 
 def _matches(expected, got) -> bool:
-    if expected == DENY:
-        return got in (403, 404)
     if expected == ANY:
         return True
     return got == expected
@@ -652,7 +731,9 @@ def test_get(matrix, key, index, subject):
         got = outcome(response)
         problems += [f"{visitor}: {p}" for p in header_problems(response)]
         if not _matches(expected[visitor], got):
-            problems.append(f"{visitor}: expected {expected[visitor]}, got {got}")
+            problems.append(
+                f"{visitor}: expected {expected[visitor]}, got {got} (names={route.names})"
+            )
             continue
         if response.status_code == 200 and response.mimetype in ("text/html", "text/csv"):
             body = response.get_data(as_text=True)
@@ -693,7 +774,9 @@ def test_post_refused_and_nothing_changes(matrix, key, index, subject):
         got = outcome(response)
         problems += [f"{visitor}: {p}" for p in header_problems(response)]
         if not _matches(expected[visitor], got):
-            problems.append(f"{visitor}: expected {expected[visitor]}, got {got}")
+            problems.append(
+                f"{visitor}: expected {expected[visitor]}, got {got} (names={route.names})"
+            )
         if db_checksum() != before:
             problems.append(f"{visitor}: the database changed (answer {got})")
     assert not problems, f"{key} {url} data={data}:\n  " + "\n  ".join(problems)

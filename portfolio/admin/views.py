@@ -175,7 +175,7 @@ def _load_account(user_id: int):
 
 
 @bp.route("/accounts/<int:user_id>/active", methods=["POST"])
-@managers_only
+@login_required
 def set_active(user_id: int):
     user = access.load_school_user(current_user, user_id)
     access.require(access.can_change_account(current_user, user))
@@ -239,7 +239,7 @@ def unlink_guardian(pupil_id: int):
 
 
 @bp.route("/pupils/<int:pupil_id>/counsellors", methods=["POST"])
-@managers_only
+@login_required
 def assign_counsellor(pupil_id: int):
     pupil = access.load_school_user(current_user, pupil_id)
     if not pupil.is_pupil:

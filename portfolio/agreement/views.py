@@ -175,8 +175,9 @@ def sign(pupil_id: int):
     access.require(role is not None)
     form = SignForm()
     agreement = db.session.get(Agreement, _int(form.agreement_id.data) or 0)
-    if agreement is None or agreement.pupil_id != pupil_id or not acc.can_view_shared(agreement):
+    if agreement is None or agreement.pupil_id != pupil_id:
         abort(404)
+    access.require(acc.can_view_shared(agreement))
     if not form.validate_on_submit():
         return _page(acc, sign_form=form)
     try:

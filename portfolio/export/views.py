@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
 from portfolio.export import bp
 from portfolio.extensions import db
 from portfolio.i18n import _
-from portfolio.models import SchoolClass, Section
+from portfolio.models import Section
 from portfolio.privacy import audit
 
 from . import application, jobs, render
@@ -154,11 +154,8 @@ def selection():
 def class_zip(class_id: int):
     """Start the ZIP of a whole class's PDFs (what each pupil shared with teachers);
     its page shows the progress and then offers the download."""
-    if not access.teaches_class(current_user, class_id):
-        abort(404)
-    cls = db.session.get(SchoolClass, class_id)
-    if cls is None or cls.school_id != current_user.school_id:
-        abort(404)
+    cls = access.load_class(current_user, class_id)
+    access.require(access.teaches_class(current_user, class_id))
     job = jobs.start_class_zip(current_user, cls)
     db.session.commit()
     return redirect(url_for("jobs.status", job_id=job.id))

@@ -45,7 +45,7 @@ def home():
 
 
 @bp.route("/family/child/<int:pupil_id>")
-@guardians_only
+@login_required
 def child(pupil_id: int):
     pupil_access = access.load_pupil(current_user, pupil_id)
     access.require(pupil_access.is_guardian)

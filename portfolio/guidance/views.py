@@ -35,8 +35,7 @@ def _load(record_id: int):
 
 @bp.route("/mine")
 def mine():
-    if not current_user.is_pupil:
-        abort(404)
+    access.own_portfolio(current_user)
     return redirect(url_for("guidance.records", pupil_id=current_user.id))
 
 

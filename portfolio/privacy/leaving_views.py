@@ -72,8 +72,8 @@ def retention():
 @bp.route("/admin/leaving/<int:pupil_id>", methods=["GET", "POST"])
 @login_required
 def mark_left(pupil_id: int):
-    _require_admin()
     acc = access.load_pupil(current_user, pupil_id)
+    _require_admin()
     pupil = acc.pupil
     if pupil.status == PupilStatus.LEFT:
         flash(_("%(name)s is already marked as left.", name=pupil.full_name), "info")
@@ -106,8 +106,8 @@ def mark_left(pupil_id: int):
 @bp.route("/admin/leaving/<int:pupil_id>/undo", methods=["POST"])
 @login_required
 def undo_left(pupil_id: int):
-    _require_admin()
     acc = access.load_pupil(current_user, pupil_id)
+    _require_admin()
     form = ConfirmForm()
     if form.validate_on_submit():
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
@@ -36,8 +36,7 @@ def home():
             .order_by(collated(User.first_name), User.id)
         )
     )
-    if not children:
-        abort(404)
+    access.require(bool(children))
     return render_template("privacy/home.html", children=children)
 
 

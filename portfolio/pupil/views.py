@@ -19,7 +19,10 @@ from portfolio.reference import SCALE, element_description, element_name, qualit
 @bp.before_request
 @login_required
 def _only_pupils():
-    access.own_portfolio(current_user)
+    """The pupil's own pages: 403 for others. A URL that names an entry or a request is
+    left to its loader (404 for who may not see it, 403 for who may but is no owner)."""
+    if not {"entry_id", "request_id"} & (request.view_args or {}).keys():
+        access.own_portfolio(current_user)
 
 
 @bp.app_template_filter("element_label")
