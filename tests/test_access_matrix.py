@@ -36,6 +36,7 @@ it did what it should (the entry exists, the signature is there, the account is 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -43,7 +44,29 @@ from types import SimpleNamespace
 import pytest
 
 from portfolio.extensions import db, limiter
+from portfolio.models import (
+    Agreement,
+    AgreementSignature,
+    AssessmentRequest,
+    Comment,
+    Consent,
+    CounsellorAssignment,
+    Document,
+    Entry,
+    EntryStatus,
+    GuardianLink,
+    GuidanceRecord,
+    LoginSession,
+    PupilStatus,
+    ReviewState,
+    Role,
+    School,
+    SchoolYear,
+    User,
+    utcnow,
+)
 from tests.support.database import empty_tables
+from tests.support.files import png_bytes
 from tests.support.matrix import (
     LOGGED_IN,
     VISITORS,
@@ -55,11 +78,14 @@ from tests.support.matrix import (
     form_for,
     freeze,
     header_problems,
+    job_of,
     make_content,
     marker,
     outcome,
+    row,
+    rows,
 )
-from tests.support.world import build_world
+from tests.support.world import PASSWORD, build_world
 
 DENY = "deny"  # refused: 403 or 404 by the rule (see the docstring and SEEN_BY)
 LOGIN = "login"  # anonymous: redirect to the login page
@@ -181,6 +207,15 @@ class Route:
     note: str = ""
     #: What the URL names (a key of SEEN_BY); default: that of the argument builder.
     names: str | None = None
+    #: POST, the other half (test_access_matrix_writes.py): effect(ctx) is true when an
+    #: allowed visitor's request changed what it should (ctx.me: the writer; ctx.response).
+    effect: Callable | None = None
+    #: POST: fields for the allowed write on top of `data` or the page's form (ctx -> dict).
+    write: Callable | None = None
+    #: POST: prepares the world for the allowed write (ctx -> None; may set ctx attributes).
+    before: Callable | None = None
+    #: POST: who proves the effect (default: one visitor of each allowed relation).
+    writers: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.names is None:
@@ -234,6 +269,87 @@ def _class_job(ctx):
     return {"job_id": ctx.t.class_job}
 
 
+@names("pupil")
+def _confirm(ctx):
+    """The confirmation link of the subject pupil's new address."""
+    from portfolio.notifications.preferences import confirm_token
+
+    return {"token": confirm_token(row(User, ctx.c.pupil.id), "paula@example.org")}
+
+
+# -- preparing and checking an allowed write (test_access_matrix_writes.py) ----------------
+NEW_PASSWORD = "Ein-neues-Passwort-2026"
+ROSTER_CSV = (
+    b"Nachname;Vorname;Geburtsdatum;Geschlecht;Klasse;Jahrgang\nNeu;Nina;01.02.2011;w;9a;9\n"
+)
+
+
+def _roster_upload_stored(ctx) -> bool:
+    from portfolio.roster.services import UploadStore
+
+    token = ctx.response.location.rstrip("/").rsplit("/", 1)[-1]
+    return UploadStore().get(token, user_id=ctx.me.id) is not None
+
+
+def _school_year_ends_soon(ctx) -> None:
+    """The current school year ends in a week: the change to the next one is due."""
+    import datetime as dt
+
+    (year,) = rows(SchoolYear, school_id=ctx.w.school.id, is_current=True)
+    year.ends_on = dt.date.today() + dt.timedelta(days=7)
+    ctx.old_year = year.name
+
+
+def _pupil_left(ctx) -> None:
+    import datetime as dt
+
+    from portfolio.privacy import lifecycle
+
+    lifecycle.mark_left(row(User, ctx.c.pupil.id), dt.date.today(), row(User, ctx.w.admin.id))
+
+
+def _registration_code(ctx) -> None:
+    from portfolio.guardian import registration
+
+    ctx.code = registration.issue_code(row(User, ctx.c.pupil.id))
+
+
+def _new_guardian_linked(ctx) -> bool:
+    """A logged-in parent links the child; otherwise the new account is linked."""
+    parent = ctx.me.id if ctx.me else [u.id for u in rows(User, username="gerda.neu")][0]
+    return rows(GuardianLink, guardian_id=parent, pupil_id=ctx.c.pupil.id) != []
+
+
+def _unconfirmed_address(ctx) -> None:
+    ctx.monkeypatch.setitem(ctx.app.config, "MAIL_SERVER", "localhost")
+    user = row(User, (ctx.me or ctx.c.pupil).id)
+    user.email = "paula@example.org" if ctx.me is None else "gabi@example.org"
+    user.email_confirmed_at = None
+
+
+def _confirmation_mail_queued(ctx) -> bool:
+    from portfolio.jobs.queue import get_huey
+
+    return len(get_huey().pending()) > 0
+
+
+def _mail_daily(ctx) -> None:
+    user = row(User, ctx.c.pupil.id)
+    user.email = "paula@example.org"
+    user.email_confirmed_at = utcnow()
+    user.mail_frequency = "daily"
+
+
+def _new_job(ctx, kind: str) -> bool:
+    job = job_of(ctx.response)
+    return job is not None and job.kind == kind and job.user_id == ctx.me.id
+
+
+def _handed_in(ctx) -> None:
+    entry = row(Entry, ctx.c.e_teachers.id)
+    entry.review_state = ReviewState.REQUESTED
+
+
 # Method + rule -> one or more rows. Keep it sorted by blueprint.
 ROUTES: dict[str, Route | list[Route]] = {
     # -- main -------------------------------------------------------------------------------
@@ -247,16 +363,43 @@ ROUTES: dict[str, Route | list[Route]] = {
         allow(200, TEACHERS, STUBO, COUNSELLORS, ADMIN),
         note="help for staff; every staff member may read every staff role's help",
     ),
-    "POST /language": Route(expect=PUBLIC(ANY), data=lambda ctx: {"language": "de"}),
+    "POST /language": Route(
+        expect=PUBLIC(ANY),
+        data=lambda ctx: {"language": "tr"},
+        effect=lambda ctx: row(User, ctx.me.id).locale == "tr",
+    ),
     # -- auth -------------------------------------------------------------------------------
     "GET /login": Route(expect=PUBLIC(200, logged_in=302)),
-    "POST /login": Route(expect=PUBLIC(ANY), data=lambda ctx: {"username": "x", "password": "y"}),
-    "POST /logout": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
+    "POST /login": Route(
+        expect=PUBLIC(ANY),
+        data=lambda ctx: {"username": "paula", "password": PASSWORD},
+        writers=("anon",),
+        effect=lambda ctx: rows(LoginSession, user_id=ctx.w.pupil.id) != [],
+    ),
+    "POST /logout": Route(
+        expect=LOGIN_ANY(ANY),
+        data=lambda ctx: {},
+        effect=lambda ctx: (
+            [s.ended_at is not None for s in rows(LoginSession, user_id=ctx.me.id)] == [True]
+        ),
+    ),
     "GET /password": Route(expect=LOGIN_ANY()),
-    "POST /password": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
+    "POST /password": Route(
+        expect=LOGIN_ANY(ANY),
+        data=lambda ctx: {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+        effect=lambda ctx: row(User, ctx.me.id).check_password(NEW_PASSWORD),
+    ),
     "GET /pupils/<int:pupil_id>/reset-password": Route(_pid, allow(200, CT, MANAGERS), True),
     "POST /pupils/<int:pupil_id>/reset-password": Route(
-        _pid, allow(ANY, CT, MANAGERS), True, form_from="admin"
+        _pid,
+        allow(ANY, CT, MANAGERS),
+        True,
+        form_from="admin",
+        effect=lambda ctx: not row(User, ctx.c.pupil.id).check_password(PASSWORD),
     ),
     # -- admin ------------------------------------------------------------------------------
     "GET /admin/": Route(expect=MANAGERS_ONLY()),
@@ -267,30 +410,62 @@ ROUTES: dict[str, Route | list[Route]] = {
         MANAGERS_ONLY(ANY),
         True,
         data=lambda ctx: {"active": "0"},
+        effect=lambda ctx: not row(User, ctx.c.pupil.id).is_active_account,
     ),
     "POST /admin/pupils/<int:pupil_id>/counsellors": Route(
         _pid,
         MANAGERS_ONLY(ANY),
         True,
         data=lambda ctx: {"counsellor_id": str(ctx.w.counsellor_unassigned.id)},
+        effect=lambda ctx: (
+            rows(
+                CounsellorAssignment,
+                counsellor_id=ctx.w.counsellor_unassigned.id,
+                pupil_id=ctx.c.pupil.id,
+            )
+            != []
+        ),
     ),
     "POST /admin/pupils/<int:pupil_id>/guardians": Route(
-        _pid, allow(ANY, CT, MANAGERS), True, data=lambda ctx: {"username": "hans"}
+        _pid,
+        allow(ANY, CT, MANAGERS),
+        True,
+        data=lambda ctx: {"username": "hans"},
+        effect=lambda ctx: (
+            rows(GuardianLink, guardian_id=ctx.w.other_guardian.id, pupil_id=ctx.c.pupil.id) != []
+        ),
     ),
     "POST /admin/pupils/<int:pupil_id>/guardians/remove": Route(
-        _pid, allow(ANY, CT, MANAGERS), True, data=lambda ctx: {"id": str(ctx.w.guardian.id)}
+        _pid,
+        allow(ANY, CT, MANAGERS),
+        True,
+        data=lambda ctx: {"id": str(ctx.w.guardian.id)},
+        effect=lambda ctx: rows(GuardianLink, guardian_id=ctx.w.guardian.id) == [],
     ),
     "GET /admin/staff/new": Route(expect=MANAGERS_ONLY()),
-    "POST /admin/staff/new": Route(expect=MANAGERS_ONLY(ANY), form_from="admin"),
+    "POST /admin/staff/new": Route(
+        expect=MANAGERS_ONLY(ANY),
+        form_from="admin",
+        write=lambda ctx: {"username": "neue.kraft", "roles": ["teacher"]},
+        effect=lambda ctx: [u.roles for u in rows(User, username="neue.kraft")] == [{Role.TEACHER}],
+    ),
     "GET /admin/roster": Route(expect=MANAGERS_ONLY()),
-    "POST /admin/roster": Route(expect=MANAGERS_ONLY(ANY), data=lambda ctx: {}),
+    "POST /admin/roster": Route(
+        expect=MANAGERS_ONLY(ANY),
+        data=lambda ctx: {},
+        write=lambda ctx: {"file": (io.BytesIO(ROSTER_CSV), "schild.csv")},
+        effect=lambda ctx: _roster_upload_stored(ctx),
+    ),
     "GET /admin/roster/<token>": Route(
         lambda ctx: {"token": ctx.t.roster},
         ADMIN_ONLY(200, stubo=302),
         note="the StuBO is sent back to the upload page: the file is not theirs",
     ),
     "POST /admin/roster/<token>": Route(
-        lambda ctx: {"token": ctx.t.roster}, ADMIN_ONLY(ANY, stubo=302), form_from="admin"
+        lambda ctx: {"token": ctx.t.roster},
+        ADMIN_ONLY(ANY, stubo=302),
+        form_from="admin",
+        effect=lambda ctx: len(rows(User, first_name="Nina", last_name="Neu")) == 1,
     ),
     "GET /admin/download/<token>": Route(
         lambda ctx: {"token": ctx.t.download},
@@ -300,34 +475,79 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /admin/classes": Route(expect=MANAGERS_ONLY()),
     "GET /admin/classes/<int:class_id>/slips": Route(_class_9a, allow(200, CT, MANAGERS)),
     "POST /admin/classes/<int:class_id>/slips": Route(
-        _class_9a, allow(ANY, CT, MANAGERS), form_from="admin"
+        _class_9a,
+        allow(ANY, CT, MANAGERS),
+        form_from="admin",
+        write=lambda ctx: {"pupils": [str(ctx.c.pupil.id)], "confirm": "y"},
+        effect=lambda ctx: (job := job_of(ctx.response)) is not None and job.user_id == ctx.me.id,
     ),
     "GET /admin/classes/<int:class_id>/letters": Route(_class_9a, allow(200, CT, MANAGERS)),
     "POST /admin/classes/<int:class_id>/letters": Route(
         _class_9a, allow(ANY, CT, MANAGERS), form_from="admin"
     ),
     "GET /admin/school-year": Route(expect=ADMIN_ONLY()),
-    "POST /admin/school-year": Route(expect=ADMIN_ONLY(ANY), data=lambda ctx: {}),
+    "POST /admin/school-year": Route(
+        expect=ADMIN_ONLY(ANY),
+        data=lambda ctx: {},
+        before=lambda ctx: _school_year_ends_soon(ctx),
+        effect=lambda ctx: (
+            [y.name for y in rows(SchoolYear, school_id=ctx.w.school.id, is_current=True)]
+            != [ctx.old_year]
+        ),
+    ),
     "GET /admin/consents": Route(
         expect=ADMIN_ONLY(), note="every pupil's consents: the school admin's, not the StuBO's"
     ),
     "GET /admin/consents/<int:pupil_id>": Route(_pid, allow(200, CT, MANAGERS), True),
     "POST /admin/consents/<int:pupil_id>": Route(
-        _pid, allow(ANY, CT, MANAGERS), True, form_from="admin"
+        _pid,
+        allow(ANY, CT, MANAGERS),
+        True,
+        form_from="admin",
+        effect=lambda ctx: len(rows(Consent, pupil_id=ctx.c.pupil.id)) == 2,
     ),
     "GET /admin/audit": Route(expect=ADMIN_ONLY()),
     "GET /admin/audit.csv": Route(expect=ADMIN_ONLY()),
     "GET /admin/leaving": Route(expect=ADMIN_ONLY()),
     "POST /admin/leaving/retention": Route(
-        expect=ADMIN_ONLY(ANY), data=lambda ctx: {"retention_days": "400"}
+        expect=ADMIN_ONLY(ANY),
+        data=lambda ctx: {"retention_days": "400"},
+        effect=lambda ctx: row(School, ctx.w.school.id).retention_days == 400,
     ),
     "GET /admin/leaving/<int:pupil_id>": Route(_pid, ADMIN_ONLY(), True),
-    "POST /admin/leaving/<int:pupil_id>": Route(_pid, ADMIN_ONLY(ANY), True, form_from="admin"),
+    "POST /admin/leaving/<int:pupil_id>": Route(
+        _pid,
+        ADMIN_ONLY(ANY),
+        True,
+        form_from="admin",
+        effect=lambda ctx: row(User, ctx.c.pupil.id).status == PupilStatus.LEFT,
+    ),
     "POST /admin/leaving/<int:pupil_id>/undo": Route(
-        _pid, ADMIN_ONLY(ANY), True, data=lambda ctx: {}
+        _pid,
+        ADMIN_ONLY(ANY),
+        True,
+        data=lambda ctx: {},
+        before=lambda ctx: _pupil_left(ctx),
+        effect=lambda ctx: row(User, ctx.c.pupil.id).status == PupilStatus.ACTIVE,
     ),
     "GET /eltern": Route(expect=PUBLIC()),
-    "POST /eltern": Route(expect=PUBLIC(ANY), data=lambda ctx: {"code": "WRONG-CODE"}),
+    "POST /eltern": Route(
+        expect=PUBLIC(ANY),
+        data=lambda ctx: {"code": "WRONG-CODE"},
+        writers=("anon", "guardian"),
+        before=lambda ctx: _registration_code(ctx),
+        write=lambda ctx: {
+            "code": ctx.code,
+            "first_name": "Gerda",
+            "last_name": "Neu",
+            "username": "gerda.neu",
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "language": "de",
+        },
+        effect=lambda ctx: _new_guardian_linked(ctx),
+        note="anonymous: a new parent account; a logged-in parent: links the child",
+    ),
     # -- agreement --------------------------------------------------------------------------
     "GET /agreement/": Route(expect=PUPILS_OWN()),
     "GET /agreement/pupil/<int:pupil_id>": Route(
@@ -344,7 +564,15 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "GET /agreement/pupil/<int:pupil_id>/edit": Route(_pid, SHARED_WITH_TEACHERS(), True),
     "POST /agreement/pupil/<int:pupil_id>/edit": Route(
-        _pid, SHARED_WITH_TEACHERS(ANY), True, form_from="pupil"
+        _pid,
+        SHARED_WITH_TEACHERS(ANY),
+        True,
+        form_from="pupil",
+        write=lambda ctx: {"dream_job": f"Traumberuf von {ctx.who}"},
+        effect=lambda ctx: (
+            f"Traumberuf von {ctx.who}"
+            in [a.data.get("dream_job") for a in rows(Agreement, pupil_id=ctx.c.pupil.id)]
+        ),
     ),
     "POST /agreement/pupil/<int:pupil_id>/sign": Route(
         _pid,
@@ -355,9 +583,14 @@ ROUTES: dict[str, Route | list[Route]] = {
             "version": str(ctx.c.agreement.version),
             "confirm": "y",
         },
+        effect=lambda ctx: (
+            rows(AgreementSignature, agreement_id=ctx.c.agreement.id, user_id=ctx.me.id) != []
+        ),
     ),
     "POST /agreement/sharing": Route(
-        expect=PUPILS_OWN(ANY), data=lambda ctx: {"share_guardians": "y", "share_counsellor": "y"}
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {"share_guardians": "y", "share_counsellor": "y"},
+        effect=lambda ctx: row(Agreement, ctx.c.agreement.id).share_counsellor,
     ),
     # -- documents --------------------------------------------------------------------------
     "GET /documents/": Route(expect=PUPILS_OWN()),
@@ -365,14 +598,32 @@ ROUTES: dict[str, Route | list[Route]] = {
         _pid, allow(200, CT, STUBO, CNS, GUARD, ADMIN, pupil=302), True
     ),
     "GET /documents/upload": Route(expect=PUPILS_OWN()),
-    "POST /documents/upload": Route(expect=PUPILS_OWN(ANY), data=lambda ctx: {}),
+    "POST /documents/upload": Route(
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {},
+        write=lambda ctx: {
+            "file": (io.BytesIO(png_bytes(8, 8)), "zeugnis.png"),
+            "title": "Neues Zeugnis",
+            "category": "certificate",
+        },
+        effect=lambda ctx: len(rows(Document, pupil_id=ctx.me.id, title="Neues Zeugnis")) == 1,
+    ),
     "GET /documents/<int:document_id>/edit": Route(_doc("doc_shared"), OWNER_ONLY(), True),
     "POST /documents/<int:document_id>/edit": Route(
-        _doc("doc_shared"), OWNER_ONLY(ANY), True, form_from="pupil"
+        _doc("doc_shared"),
+        OWNER_ONLY(ANY),
+        True,
+        form_from="pupil",
+        write=lambda ctx: {"title": "Neuer Titel"},
+        effect=lambda ctx: row(Document, ctx.c.doc_shared.id).title == "Neuer Titel",
     ),
     "GET /documents/<int:document_id>/delete": Route(_doc("doc_shared"), OWNER_ONLY(), True),
     "POST /documents/<int:document_id>/delete": Route(
-        _doc("doc_shared"), OWNER_ONLY(ANY), True, form_from="pupil"
+        _doc("doc_shared"),
+        OWNER_ONLY(ANY),
+        True,
+        form_from="pupil",
+        effect=lambda ctx: row(Document, ctx.c.doc_shared.id) is None,
     ),
     "GET /documents/<int:document_id>/download": [
         Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
@@ -404,7 +655,10 @@ ROUTES: dict[str, Route | list[Route]] = {
         _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
     ),
     "POST /export/class/<int:class_id>/zip": Route(
-        _class_9a, allow(ANY, CT, STUBO), data=lambda ctx: {}
+        _class_9a,
+        allow(ANY, CT, STUBO),
+        data=lambda ctx: {},
+        effect=lambda ctx: _new_job(ctx, "class_zip"),
     ),
     # -- guardian ---------------------------------------------------------------------------
     "GET /family/": Route(expect=allow(200, GUARDIANS)),
@@ -416,7 +670,22 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "GET /guidance/pupil/<int:pupil_id>/new": Route(_pid, STAFF_OF(), True),
     "POST /guidance/pupil/<int:pupil_id>/new": Route(
-        _pid, STAFF_OF(ANY), True, form_from="teacher"
+        _pid,
+        STAFF_OF(ANY),
+        True,
+        form_from="teacher",
+        write=lambda ctx: {"topics": "Neue Beratung"},
+        effect=lambda ctx: (
+            len(
+                rows(
+                    GuidanceRecord,
+                    pupil_id=ctx.c.pupil.id,
+                    author_id=ctx.me.id,
+                    topics="Neue Beratung",
+                )
+            )
+            == 1
+        ),
     ),
     "GET /guidance/<int:record_id>": [
         Route(
@@ -437,6 +706,8 @@ ROUTES: dict[str, Route | list[Route]] = {
         True,
         form_from="pupil",
         note="only the pupil writes notes; staff 403",
+        write=lambda ctx: {"pupil_notes": "Meine Notiz"},
+        effect=lambda ctx: row(GuidanceRecord, ctx.c.guidance.id).pupil_notes == "Meine Notiz",
     ),
     "GET /guidance/<int:record_id>/edit": Route(_record("guidance"), allow(200, CT, STUBO), True),
     "POST /guidance/<int:record_id>/edit": Route(
@@ -444,6 +715,8 @@ ROUTES: dict[str, Route | list[Route]] = {
         allow(ANY, CT, STUBO),
         True,
         form_from="teacher",
+        write=lambda ctx: {"topics": "Geänderte Themen"},
+        effect=lambda ctx: row(GuidanceRecord, ctx.c.guidance.id).topics == "Geänderte Themen",
     ),
     # -- jobs: only the user who asked, while the rule of what the job makes still holds ----
     "GET /jobs/": Route(expect=LOGIN_ANY()),
@@ -463,19 +736,43 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /news/": Route(expect=LOGIN_ANY()),
     "GET /news/settings": Route(expect=LOGIN_ANY()),
     "POST /news/settings": Route(
-        expect=LOGIN_ANY(ANY), data=lambda ctx: {"email": "", "frequency": "never"}
+        expect=LOGIN_ANY(ANY),
+        data=lambda ctx: {"email": "", "frequency": "never"},
+        writers=("guardian",),
+        effect=lambda ctx: row(User, ctx.me.id).mail_frequency == "never",
     ),
-    "POST /news/settings/resend": Route(expect=LOGIN_ANY(ANY), data=lambda ctx: {}),
+    "POST /news/settings/resend": Route(
+        expect=LOGIN_ANY(ANY),
+        data=lambda ctx: {},
+        writers=("guardian",),
+        before=lambda ctx: _unconfirmed_address(ctx),
+        effect=lambda ctx: _confirmation_mail_queued(ctx),
+    ),
     # Links in mails work without logging in: the signed token is the key.
     "GET /news/email/confirm/<token>": Route(
         {"token": "not-a-valid-token"}, PUBLIC(410), note="a bad or old link: gone"
     ),
-    "POST /news/email/confirm/<token>": Route(
-        {"token": "not-a-valid-token"}, PUBLIC(410), data=lambda ctx: {}
-    ),
+    "POST /news/email/confirm/<token>": [
+        Route({"token": "not-a-valid-token"}, PUBLIC(410), data=lambda ctx: {}),
+        Route(
+            _confirm,
+            PUBLIC(ANY),
+            True,
+            data=lambda ctx: {},
+            writers=("anon",),
+            before=lambda ctx: _unconfirmed_address(ctx),
+            effect=lambda ctx: row(User, ctx.c.pupil.id).email_confirmed_at is not None,
+        ),
+    ],
     "GET /news/email/unsubscribe/<token>": Route(_unsubscribe, PUBLIC(), True),
     "POST /news/email/unsubscribe/<token>": Route(
-        _unsubscribe, PUBLIC(ANY), True, data=lambda ctx: {}
+        _unsubscribe,
+        PUBLIC(ANY),
+        True,
+        data=lambda ctx: {},
+        writers=("anon",),
+        before=lambda ctx: _mail_daily(ctx),
+        effect=lambda ctx: row(User, ctx.c.pupil.id).mail_frequency == "never",
     ),
     "GET /privacy/": Route(expect=allow(302, PUPILS, guardian=200, other_guardian=200)),
     "GET /privacy/<int:pupil_id>/consents": Route(_pid, allow(200, SELF, GUARD), True),
@@ -485,11 +782,18 @@ ROUTES: dict[str, Route | list[Route]] = {
         True,
         data=lambda ctx: {"purpose": "counsellor_access", "action": "withdraw"},
         note="the pupil is under the school's consent age: the guardian decides",
+        effect=lambda ctx: (
+            [c.withdrawn_by_id for c in rows(Consent, pupil_id=ctx.c.pupil.id)] == [ctx.me.id]
+        ),
     ),
     "GET /privacy/<int:pupil_id>/who-looked": Route(_pid, allow(200, SELF, GUARD), True),
     "GET /privacy/<int:pupil_id>/take-away": Route(_pid, allow(200, SELF, GUARD), True),
     "POST /privacy/<int:pupil_id>/take-away": Route(
-        _pid, allow(ANY, SELF, GUARD), True, data=lambda ctx: {}
+        _pid,
+        allow(ANY, SELF, GUARD),
+        True,
+        data=lambda ctx: {},
+        effect=lambda ctx: _new_job(ctx, "takeaway"),
     ),
     # -- pupil ------------------------------------------------------------------------------
     "GET /portfolio/": Route(expect=PUPILS_OWN()),
@@ -499,12 +803,22 @@ ROUTES: dict[str, Route | list[Route]] = {
     "GET /portfolio/kind/<kind>": Route({"kind": "praktikum"}, PUPILS_OWN()),
     "GET /portfolio/kind/<kind>/new": Route({"kind": "praktikum"}, PUPILS_OWN()),
     "POST /portfolio/kind/<kind>/new": Route(
-        {"kind": "praktikum"}, PUPILS_OWN(ANY), data=lambda ctx: {"company": "X"}
+        {"kind": "praktikum"},
+        PUPILS_OWN(ANY),
+        data=lambda ctx: {"company": "Tischlerei Holz"},
+        effect=lambda ctx: (
+            [
+                e.data.get("company") for e in rows(Entry, pupil_id=ctx.me.id, kind="praktikum")
+            ].count("Tischlerei Holz")
+            == 1
+        ),
     ),
     "GET /portfolio/strengths": Route(expect=PUPILS_OWN()),
     "GET /portfolio/assessments": Route(expect=PUPILS_OWN()),
     "POST /portfolio/assessments": Route(
-        expect=PUPILS_OWN(ANY), data=lambda ctx: {"rater_name": "Oma", "relation": "other"}
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {"rater_name": "Oma", "relation": "other"},
+        effect=lambda ctx: len(rows(AssessmentRequest, pupil_id=ctx.me.id, rater_name="Oma")) == 1,
     ),
     "POST /portfolio/assessments/<int:request_id>/<any(accept, decline, withdraw):action>": Route(
         lambda ctx: {"request_id": ctx.c.assessment.id, "action": "withdraw"},
@@ -512,24 +826,41 @@ ROUTES: dict[str, Route | list[Route]] = {
         True,
         data=lambda ctx: {},
         names="assessment",
+        effect=lambda ctx: row(AssessmentRequest, ctx.c.assessment.id).expires_at <= utcnow(),
     ),
     "GET /portfolio/entry/<int:entry_id>": Route(_entry("e_teachers"), OWNER_ONLY(), True),
     "GET /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(), True),
     "POST /portfolio/entry/<int:entry_id>/edit": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True, form_from="pupil"
+        _entry("e_teachers"),
+        OWNER_ONLY(ANY),
+        True,
+        form_from="pupil",
+        write=lambda ctx: {"company": "Neue Firma"},
+        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).data["company"] == "Neue Firma",
     ),
     "GET /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(), True),
     "POST /portfolio/entry/<int:entry_id>/delete": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {}
+        _entry("e_teachers"),
+        OWNER_ONLY(ANY),
+        True,
+        data=lambda ctx: {},
+        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id) is None,
     ),
     "POST /portfolio/entry/<int:entry_id>/status": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {"done": "1"}
+        _entry("e_teachers"),
+        OWNER_ONLY(ANY),
+        True,
+        data=lambda ctx: {"done": "1"},
+        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).status == EntryStatus.DONE,
     ),
     "POST /portfolio/entry/<int:entry_id>/sharing": Route(
         _entry("e_teachers"),
         OWNER_ONLY(ANY),
         True,
         data=lambda ctx: {"share_teachers": "y", "share_counsellor": "y", "share_guardians": "y"},
+        effect=lambda ctx: (
+            (e := row(Entry, ctx.c.e_teachers.id)).share_counsellor and e.share_guardians
+        ),
     ),
     "POST /portfolio/entry/<int:entry_id>/steps/<int:index>": Route(
         lambda ctx: {"entry_id": ctx.c.e_counsellor.id, "index": 0},  # a goal
@@ -537,16 +868,31 @@ ROUTES: dict[str, Route | list[Route]] = {
         True,
         names="e_counsellor",
         data=lambda ctx: {"version": str(ctx.c.e_counsellor.version), "done": "yes"},
+        effect=lambda ctx: row(Entry, ctx.c.e_counsellor.id).data["steps"][0]["done"] == "yes",
     ),
     "POST /portfolio/entry/<int:entry_id>/hand-in": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {"share_teachers": "y"}
+        _entry("e_teachers"),
+        OWNER_ONLY(ANY),
+        True,
+        data=lambda ctx: {"share_teachers": "y"},
+        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.REQUESTED,
     ),
     "POST /portfolio/entry/<int:entry_id>/withdraw": Route(
-        _entry("e_teachers"), OWNER_ONLY(ANY), True, data=lambda ctx: {}
+        _entry("e_teachers"),
+        OWNER_ONLY(ANY),
+        True,
+        data=lambda ctx: {},
+        before=lambda ctx: _handed_in(ctx),
+        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.NONE,
     ),
     "GET /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(), True),
     "POST /portfolio/rate/<token>": Route(
-        lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(ANY), True, data=lambda ctx: {}
+        lambda ctx: {"token": ctx.c.rate_token},
+        PUBLIC(ANY),
+        True,
+        form_from="anon",
+        writers=("anon",),
+        effect=lambda ctx: row(AssessmentRequest, ctx.c.assessment.id).answered_at is not None,
     ),
     # -- review -----------------------------------------------------------------------------
     "GET /review/classes": Route(expect=allow(200, TEACHERS, STUBO)),
@@ -570,6 +916,9 @@ ROUTES: dict[str, Route | list[Route]] = {
         allow(ANY, CT, STUBO),
         True,
         data=lambda ctx: {f"e{ctx.c.e_teachers.id}-body": "Gut gemacht", "action": "comment"},
+        effect=lambda ctx: (
+            len(rows(Comment, entry_id=ctx.c.e_teachers.id, body="Gut gemacht")) == 1
+        ),
     ),
     "GET /review/school": Route(expect=allow(200, STUBO)),
     "GET /review/school.csv": Route(expect=allow(200, STUBO)),
@@ -626,11 +975,11 @@ def _cases():
     from portfolio import create_app  # noqa: F401  (the URL map comes from the real app)
 
     cases = []
-    for key, rows in ROUTES.items():
-        rows = rows if isinstance(rows, list) else [rows]
-        for i, route in enumerate(rows):
+    for key, found in ROUTES.items():
+        found = found if isinstance(found, list) else [found]
+        for i, route in enumerate(found):
             for subject in ("paula", "carl") if route.subject else ("paula",):
-                suffix = f"#{i}" if len(rows) > 1 else ""
+                suffix = f"#{i}" if len(found) > 1 else ""
                 cases.append(pytest.param(key, i, subject, id=f"{key}{suffix}[{subject}]"))
     return cases
 

@@ -5,6 +5,7 @@
   carrying a marker text that only its audience may ever see.
 * `fast_client(app, user)`: a logged-in test client without a /login round trip.
 * `db_checksum()`: a hash of every table's rows, to prove that a request wrote nothing.
+* `row`, `rows`, `job_of`: what is in the database after an allowed request (its `effect`).
 * `forms_in(html)`: the forms of a page with their fields, to build valid-looking posts.
 """
 
@@ -290,6 +291,30 @@ def db_checksum(skip: frozenset[str] = frozenset()) -> str:
             for row in sorted(repr(tuple(r)) for r in rows):
                 h.update(row.encode())
     return h.hexdigest()
+
+
+# -- proving what was written (the `effect` of a matrix row) --------------------------------
+def row(model, id_):
+    """The row as it is now in the database (a fresh read), or None."""
+    db.session.expire_all()
+    return db.session.get(model, id_)
+
+
+def rows(model, **where) -> list:
+    """The rows of `model` with these column values, as they are now."""
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(model).filter_by(**where)))
+
+
+def job_of(response):
+    """The job a "start" request redirected to (its page /jobs/<id>), or None."""
+    from portfolio.models import Job
+
+    path = urlsplit(response.location or "").path
+    parts = path.strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "jobs" and parts[1].isdigit():
+        return row(Job, int(parts[1]))
+    return None
 
 
 def row_counts() -> dict[str, int]:
