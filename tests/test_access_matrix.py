@@ -25,7 +25,8 @@ and for her classmate Carl (assigned counsellor *without* consent, other guardia
 
 Every answer carries the security headers (strict CSP, nosniff, Referrer-Policy).
 GET: every visitor opens the real page; pages must not contain marker texts of content
-the visitor may not read (private / teachers / counsellor / guardians markers).
+the visitor may not read (private / teachers / counsellor / guardians markers); the
+refused visitors' requests write nothing (no audit entry for a refused download).
 POST: every visitor who may not use the route sends a valid-looking request (the form
 of the page as an allowed visitor sees it, CSRF off): refused, and the database is
 unchanged (checksum over all tables).
@@ -1075,7 +1076,16 @@ def test_get(matrix, key, index, subject):
     url = _url(matrix, key, route, subject)
     expected = expectations(route, subject)
     problems = []
-    for visitor in VISITORS:
+    # The refused first: together they must write nothing (no audit entry, no job).
+    refused = [v for v in VISITORS if expected[v] in (403, 404, 410, LOGIN)]
+    before = db_checksum()
+    for visitor in refused + [v for v in VISITORS if v not in refused] + [None]:
+        if before is not None and (visitor is None or visitor not in refused):
+            if db_checksum() != before:
+                problems.append("the refused visitors' requests changed the database")
+            before = None
+        if visitor is None:
+            break
         response = matrix.clients[visitor].get(url)
         got = outcome(response)
         problems += [f"{visitor}: {p}" for p in header_problems(response)]

@@ -251,35 +251,10 @@ def test_who_may_record_a_session(world, client_for, name, status):
     assert r.status_code == (302 if status == 200 else status)
 
 
-def test_counsellor_without_consent_sees_nothing(world, client_for):
-    record = services.create_record(
-        world.teacher, world.classmate, held_on=HELD, participants="", topics="t", steps=[]
-    )
-    c = client_for(world.counsellor_no_consent)
-    assert c.get(f"/guidance/pupil/{world.classmate.id}/new").status_code == 404
-    assert c.get(f"/guidance/pupil/{world.classmate.id}").status_code == 404
-    assert c.get(f"/guidance/{record.id}").status_code == 404
-
-
 def test_reading_records(world, client_for):
+    """Who reads a record the school wrote (not shared) is in the access matrix; here:
+    what the pupil's sharing opens."""
     record = _record(world)
-    expect = {
-        "teacher": 200,
-        "stubo": 200,
-        # Written by the school and not shared with the counsellor: not theirs to read.
-        "counsellor": 404,
-        "pupil": 200,
-        "guardian": 404,
-        "other_guardian": 404,
-        "teacher_9b": 404,
-        "admin": 404,
-        "counsellor_unassigned": 404,
-        "other_teacher": 404,
-    }
-    for name, status in expect.items():
-        assert (
-            client_for(getattr(world, name)).get(f"/guidance/{record.id}").status_code == status
-        ), name
     record.share_guardians = True
     db.session.commit()
     assert client_for(world.guardian).get(f"/guidance/{record.id}").status_code == 200
@@ -415,7 +390,6 @@ def test_pupil_finds_own_records(world, client_for):
         f"/guidance/pupil/{world.pupil.id}"
     )
     assert "Session of" in c.get(r.headers["Location"]).get_data(as_text=True)
-    assert client_for(world.teacher).get("/guidance/mine").status_code == 404
 
 
 # -- optimistic locking --------------------------------------------------------------------

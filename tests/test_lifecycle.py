@@ -27,7 +27,7 @@ from portfolio.storage import get_storage
 from tests.support.content import fill_portfolio
 from tests.support.documents import add_document
 from tests.support.files import PDF
-from tests.support.jobs import fetch, run_jobs
+from tests.support.jobs import fetch
 from tests.support.world import make_user
 
 EN = {"Accept-Language": "en"}
@@ -101,18 +101,6 @@ def test_retention_is_validated_up_to_five_years(client_for, world):
     assert lifecycle.effective_retention(world.school) == 1826
 
 
-@pytest.mark.parametrize("visitor", ["teacher", "stubo", "guardian", "pupil", "counsellor"])
-def test_leaving_pages_are_for_the_admin_only(client_for, world, visitor):
-    client = client_for(getattr(world, visitor))
-    assert client.get("/admin/leaving").status_code == 403
-    assert (
-        client.post(
-            f"/admin/leaving/{world.pupil.id}", data={"left_on": dt.date.today().isoformat()}
-        ).status_code
-        == 403
-    )
-
-
 def test_other_schools_pupils_cannot_be_marked(client_for, world):
     response = client_for(world.admin).post(
         f"/admin/leaving/{world.other_pupil.id}", data={"left_on": dt.date.today().isoformat()}
@@ -161,18 +149,6 @@ def test_guardians_takeaway_holds_only_what_was_shared_with_them(client_for, wor
     assert all(d["share"]["guardians"] for d in data["documents"])
     files = {n for n in zf.namelist() if n.startswith("files/")}
     assert files == {d["path"] for d in data["documents"]}
-
-
-@pytest.mark.parametrize(
-    "visitor",
-    ["classmate", "teacher", "counsellor", "admin", "stubo", "other_guardian", "other_pupil"],
-)
-def test_takeaway_is_only_for_the_pupil_and_guardians(client_for, world, visitor):
-    fill_portfolio(world.pupil)
-    client = client_for(getattr(world, visitor))
-    assert client.get(f"/privacy/{world.pupil.id}/take-away").status_code in (403, 404)
-    assert client.post(f"/privacy/{world.pupil.id}/take-away").status_code in (403, 404)
-    assert run_jobs() == 0
 
 
 # -- purge ---------------------------------------------------------------------------------

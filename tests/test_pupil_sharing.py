@@ -62,28 +62,6 @@ def test_private_by_default_and_sharing_follows_the_choice(world, entry, client_
     assert not _can_see(world.teacher, entry)
 
 
-def test_only_the_owner_reaches_the_portfolio_pages(world, entry, client_for):
-    classmate = client_for(world.classmate)
-    assert classmate.get(f"/portfolio/entry/{entry.id}").status_code == 404
-    assert classmate.post(f"/portfolio/entry/{entry.id}/delete").status_code == 404
-    assert (
-        classmate.post(
-            f"/portfolio/entry/{entry.id}/sharing", data={"share_teachers": "y"}
-        ).status_code
-        == 404
-    )
-    assert not _reload(entry.id).share_teachers
-    other = client_for(world.other_pupil)
-    assert other.get(f"/portfolio/entry/{entry.id}/edit").status_code == 404
-    # Staff and guardians have their own pages; the pupil's workspace is the pupil's.
-    entry.share_teachers = True
-    db.session.commit()
-    teacher = client_for(world.teacher)
-    assert teacher.get("/portfolio/").status_code == 403
-    assert teacher.get(f"/portfolio/entry/{entry.id}/edit").status_code == 403
-    assert client_for(world.guardian).get("/portfolio/").status_code == 403
-
-
 def test_anonymous_visitors_are_sent_to_login(client, entry):
     response = client.get("/portfolio/")
     assert response.status_code == 302 and "/login" in response.location

@@ -24,39 +24,6 @@ def _entry(world, pupil, **kw):
     return entry
 
 
-VISITORS = [
-    "pupil",
-    "classmate",
-    "teacher",
-    "teacher_9b",
-    "other_teacher",
-    "stubo",
-    "counsellor",
-    "counsellor_no_consent",
-    "counsellor_unassigned",
-    "guardian",
-    "admin",
-]
-
-
-@pytest.mark.parametrize(
-    "who, expected",
-    [
-        ("teacher", 200),
-        ("teacher_9b", 403),
-        ("other_teacher", 404),
-        ("stubo", 200),
-        ("counsellor", 403),
-        ("guardian", 403),
-        ("pupil", 403),
-        ("admin", 403),
-    ],
-)
-def test_class_overview_access(world, client_for, who, expected):
-    response = client_for(getattr(world, who)).get(f"/review/classes/{world.class_9a.id}")
-    assert response.status_code == expected
-
-
 def test_class_overview_of_an_unknown_class_is_404(world, client_for):
     assert client_for(world.teacher).get("/review/classes/999999").status_code == 404
 
@@ -73,57 +40,8 @@ def test_teacher_of_8a_sees_nothing_of_9a(world, client_for):
     assert "Berta" in mine and "Paula" not in mine
 
 
-@pytest.mark.parametrize(
-    "who, expected",
-    [
-        ("teacher", 200),
-        ("teacher_9b", 404),
-        ("other_teacher", 404),
-        ("stubo", 200),
-        ("counsellor", 200),
-        ("counsellor_no_consent", 404),
-        ("counsellor_unassigned", 404),
-        ("guardian", 403),
-        ("pupil", 403),
-        ("classmate", 404),
-        ("admin", 403),
-    ],
-)
-def test_pupil_view_access(world, client_for, who, expected):
-    response = client_for(getattr(world, who)).get(f"/review/pupils/{world.pupil.id}")
-    assert response.status_code == expected
-
-
 def test_pupil_of_another_school_is_404(world, client_for):
     assert client_for(world.stubo).get(f"/review/pupils/{world.other_pupil.id}").status_code == 404
-
-
-@pytest.mark.parametrize(
-    "path, allowed",
-    [
-        ("/review/classes", {"teacher", "teacher_9b", "other_teacher", "stubo"}),
-        ("/review/school", {"stubo"}),
-        ("/review/school.csv", {"stubo"}),
-        ("/review/caseload", {"counsellor", "counsellor_no_consent", "counsellor_unassigned"}),
-        ("/review/coordination-report", {"stubo", "admin"}),
-    ],
-)
-def test_role_pages(world, client_for, path, allowed):
-    for who in VISITORS:
-        status = client_for(getattr(world, who)).get(path).status_code
-        assert status == (200 if who in allowed else 403), (who, path, status)
-
-
-def test_pages_need_login(client, world):
-    for path in (
-        "/review/classes",
-        "/review/school",
-        "/review/caseload",
-        "/news/",
-        f"/review/pupils/{world.pupil.id}",
-    ):
-        response = client.get(path)
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_comment_access(world, client_for):
@@ -140,29 +58,7 @@ def test_comment_access(world, client_for):
             .status_code
             == 302
         ), who
-    # Others may not, and an entry that is not shared is not there at all.
-    assert (
-        client_for(world.teacher_9b)
-        .post(f"/review/entries/{entry.id}/respond", data=data)
-        .status_code
-        == 404
-    )
-    assert (
-        client_for(world.counsellor_no_consent)
-        .post(f"/review/entries/{entry.id}/respond", data=data)
-        .status_code
-        == 404
-    )
-    assert (
-        client_for(world.guardian)
-        .post(f"/review/entries/{entry.id}/respond", data=data)
-        .status_code
-        == 404
-    )
-    assert (
-        client_for(world.pupil).post(f"/review/entries/{entry.id}/respond", data=data).status_code
-        == 403
-    )
+    # An entry that is not shared is not there at all (other refusals: the access matrix).
     assert (
         client_for(world.teacher)
         .post(

@@ -378,13 +378,6 @@ def test_web_missing_column_and_empty_file(world, client_for):
     assert "empty" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("who", ["teacher", "pupil", "guardian", "counsellor", "other_teacher"])
-def test_roster_pages_are_for_admin_and_stubo(world, client_for, who):
-    client = client_for(getattr(world, who))
-    assert client.get("/admin/roster").status_code == 403
-    assert _upload(client).status_code == 403
-
-
 # -- CLI -------------------------------------------------------------------------------------
 def test_cli_dry_run_changes_nothing(runner, school):
     result = runner.invoke(
