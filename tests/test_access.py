@@ -107,6 +107,30 @@ def test_load_pupil_hides_other_schools_and_unrelated(world):
         access.load_pupil(world.stubo, world.teacher.id)
 
 
+def test_loaders_answer_404_for_what_the_user_may_not_see_and_403_after(world):
+    """The rule of 403 and 404 at the loaders (the access matrix checks every route)."""
+    from werkzeug.exceptions import Forbidden, NotFound
+
+    with pytest.raises(Forbidden):  # one's own pupil pages: a teacher has none
+        access.load_pupil(world.teacher, world.teacher.id)
+    # Accounts: a pupil without relation is not there; with one, managing is refused.
+    with pytest.raises(NotFound):
+        access.load_school_user(world.teacher_9b, world.pupil.id)
+    with pytest.raises(Forbidden):
+        access.load_school_user(world.teacher, world.pupil.id)
+    with pytest.raises(Forbidden):  # staff accounts are known in the school
+        access.load_school_user(world.teacher_9b, world.teacher.id)
+    with pytest.raises(NotFound):
+        access.load_school_user(world.admin, world.other_pupil.id)
+    assert access.load_school_user(world.stubo, world.pupil.id).id == world.pupil.id
+    # Classes: known in the own school, not there for another school.
+    assert access.load_class(world.teacher_9b, world.class_9a.id).id == world.class_9a.id
+    with pytest.raises(NotFound):
+        access.load_class(world.other_teacher, world.class_9a.id)
+    with pytest.raises(NotFound):
+        access.load_class(world.teacher, 999999)
+
+
 def test_list_queries(world):
     def ids(q):
         return set(db.session.scalars(q))

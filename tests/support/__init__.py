@@ -11,7 +11,8 @@ Import them as `from tests.support.<module> import ...`; fixtures stay in `tests
 * `pdf_fixtures`: a full portfolio of every entry kind (PDF tests, PDF benchmark).
 * `pdf_glyphs`: the glyphs and fonts a PDF shows (.notdef, Arabic joining, subsetting).
 * `entry_forms`: POST data for every entry kind, a school's qualities.
-* `matrix`: visitors, marked content, form parsing and checksums of the access matrix.
+* `matrix`: visitors, marked content, form parsing, checksums and fresh reads (`row`, `rows`,
+  `job_of`) of the access matrix.
 * `servers`: free ports, waiting for a process to listen, a throwaway Redis.
 * `smtp`: a real SMTP server (aiosmtpd) that collects mail; reading a mail's parts and links.
 * `jobs`: running queued tasks here and now; following a job from its start page.
