@@ -58,6 +58,7 @@ from portfolio.models import (
     GuardianLink,
     GuidanceRecord,
     LoginSession,
+    Notification,
     PupilStatus,
     ReviewState,
     Role,
@@ -484,7 +485,11 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "GET /admin/classes/<int:class_id>/letters": Route(_class_9a, allow(200, CT, MANAGERS)),
     "POST /admin/classes/<int:class_id>/letters": Route(
-        _class_9a, allow(ANY, CT, MANAGERS), form_from="admin"
+        _class_9a,
+        allow(ANY, CT, MANAGERS),
+        form_from="admin",
+        write=lambda ctx: {"pupils": [str(ctx.c.pupil.id)], "confirm": "y"},
+        effect=lambda ctx: (job := job_of(ctx.response)) is not None and job.user_id == ctx.me.id,
     ),
     "GET /admin/school-year": Route(expect=ADMIN_ONLY()),
     "POST /admin/school-year": Route(
@@ -902,6 +907,9 @@ ROUTES: dict[str, Route | list[Route]] = {
         _class_9a,
         allow(ANY, CT, STUBO),
         data=lambda ctx: {"action": "remind", "pupil": str(ctx.w.pupil.id)},
+        effect=lambda ctx: (
+            [n.actor_id for n in rows(Notification, kind="steps_reminder")] == [ctx.me.id]
+        ),
     ),
     "POST /review/classes/<int:class_id>/bulk/review": Route(
         _class_9a,
@@ -910,6 +918,7 @@ ROUTES: dict[str, Route | list[Route]] = {
             "entry": str(ctx.c.e_teachers.id),
             f"v-{ctx.c.e_teachers.id}": str(ctx.c.e_teachers.version),
         },
+        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.REVIEWED,
     ),
     "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
     "POST /review/entries/<int:entry_id>/respond": Route(

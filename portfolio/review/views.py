@@ -63,9 +63,7 @@ def classes():
 
 def load_class(user, class_id: int) -> SchoolClass:
     """A class of the user's school whose overview the user may open; 404/403 otherwise."""
-    cls = db.session.get(SchoolClass, class_id)
-    if cls is None or cls.school_id != user.school_id:
-        abort(404)
+    cls = access.load_class(user, class_id)
     access.require(access.teaches_class(user, class_id))
     return cls
 
