@@ -347,9 +347,18 @@ def _new_job(ctx, kind: str) -> bool:
     return job is not None and job.kind == kind and job.user_id == ctx.me.id
 
 
+def _placement_not_documented(ctx) -> None:
+    """The grade-9 placement (due all year) has no entry: a step is due to be reminded of."""
+    for comment in rows(Comment, entry_id=ctx.c.e_teachers.id):
+        db.session.delete(comment)
+    db.session.delete(row(Entry, ctx.c.e_teachers.id))
+
+
 def _handed_in(ctx) -> None:
     entry = row(Entry, ctx.c.e_teachers.id)
     entry.review_state = ReviewState.REQUESTED
+    db.session.flush()
+    ctx.c.e_teachers.version = entry.version  # the version the page would show now
 
 
 # Method + rule -> one or more rows. Keep it sorted by blueprint.
@@ -907,6 +916,7 @@ ROUTES: dict[str, Route | list[Route]] = {
         _class_9a,
         allow(ANY, CT, STUBO),
         data=lambda ctx: {"action": "remind", "pupil": str(ctx.w.pupil.id)},
+        before=lambda ctx: _placement_not_documented(ctx),
         effect=lambda ctx: (
             [n.actor_id for n in rows(Notification, kind="steps_reminder")] == [ctx.me.id]
         ),
@@ -918,6 +928,7 @@ ROUTES: dict[str, Route | list[Route]] = {
             "entry": str(ctx.c.e_teachers.id),
             f"v-{ctx.c.e_teachers.id}": str(ctx.c.e_teachers.version),
         },
+        before=lambda ctx: _handed_in(ctx),
         effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.REVIEWED,
     ),
     "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
