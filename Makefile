@@ -164,9 +164,10 @@ $(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
 bench: sysdeps install translations-compile
 	$(PY) $(PGSERVER) run --env BENCH_DATABASE_URL -- $(PY) -m tests.benchmarks.run $(BENCH_ARGS)
 
-# loadtest: load test against a throwaway PostgreSQL in LOADTEST_DATABASE_URL (stopped afterwards)
+# loadtest: load test against a throwaway, durable (fsync on) PostgreSQL in LOADTEST_DATABASE_URL
+# (stopped afterwards); LOADTEST_ARGS='--scenario parents-evening' for the parents' evening
 loadtest: sysdeps install translations-compile
-	$(PY) $(PGSERVER) run --env LOADTEST_DATABASE_URL -- $(PY) -m tests.loadtest.run $(LOADTEST_ARGS)
+	$(PY) $(PGSERVER) run --durable --env LOADTEST_DATABASE_URL -- $(PY) -m tests.loadtest.run $(LOADTEST_ARGS)
 
 # lint: static checks and formatting (ruff is pinned in pyproject.toml)
 lint: install

@@ -5,25 +5,29 @@ Standard library only, so it runs before (and without) the project's virtualenv.
 
 Command line::
 
-    python tests/support/pgserver.py start --dir DIR   # prints the SQLAlchemy URL (one line)
+    python tests/support/pgserver.py start [--durable] --dir DIR   # prints the SQLAlchemy URL
     python tests/support/pgserver.py stop --dir DIR    # stops the server and removes DIR
-    python tests/support/pgserver.py run [--dir DIR] [--env NAME] -- CMD [ARGS...]
+    python tests/support/pgserver.py run [--durable] [--dir DIR] [--env NAME] -- CMD [ARGS...]
         # start, run CMD with NAME (default TEST_DATABASE_URL) set to the URL, always stop
 
 From Python::
 
     from tests.support.pgserver import start, stop, create_database
     url = start("/tmp/pg-xyz")          # postgresql+psycopg://USER:PASS@127.0.0.1:PORT/portfolio_test
+    url = start("/tmp/pg-abc", durable=True)  # fsync on: for crash and durability tests
     url2 = create_database(url, "portfolio_test_gw1")
     stop("/tmp/pg-xyz")
 
 Layout of DIR: ``data/`` (the cluster), ``postgres.log``, the unix socket, ``url`` (the URL)
 and ``pgserver.json`` (marker + metadata; ``stop`` refuses to delete a directory without it).
 
-The server is tuned for speed, not durability (fsync, synchronous_commit and full_page_writes
-off), listens on 127.0.0.1 only, uses the C locale with UTF-8 encoding (byte-wise collation,
-like SQLite) and password (SCRAM) authentication over TCP. The role in the URL is the
-cluster's superuser, so tests may create and drop databases.
+By default the server is tuned for speed, not durability (fsync, synchronous_commit and
+full_page_writes off): a crash of the server (pg_ctl stop -m immediate) may lose commits it
+acknowledged. `durable=True` (`--durable`) keeps PostgreSQL's own defaults for them, as in
+production: the load test with its faults and the durability tests use it. It listens on
+127.0.0.1 only, uses the C locale with UTF-8 encoding (byte-wise collation, like SQLite) and
+password (SCRAM) authentication over TCP. The role in the URL is the cluster's superuser, so
+tests may create and drop databases.
 
 When run as root, initdb/pg_ctl are run as the system user ``postgres`` through ``runuser``
 (initdb refuses to run as root). Set ``PG_BINDIR`` to choose the server binaries.
@@ -46,7 +50,14 @@ import tempfile
 import time
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-__all__ = ["PgServerError", "create_database", "find_bindir", "start", "stop"]
+__all__ = [
+    "PgServerError",
+    "crash_restart",
+    "create_database",
+    "find_bindir",
+    "start",
+    "stop",
+]
 
 DATABASE = "portfolio_test"
 ROLE = "portfolio"
@@ -68,6 +79,10 @@ SERVER_SETTINGS = {
     "logging_collector": "off",
     "timezone": "'UTC'",
 }
+
+
+#: What `durable=True` sets instead (PostgreSQL's defaults): a commit is on disk when acknowledged.
+DURABLE_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 
 
 class PgServerError(RuntimeError):
@@ -302,8 +317,11 @@ def create_database(url: str, name: str, *, replace: bool = False) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def _initdb(user, bindir: str, path: str, data: str, password: str) -> None:
-    """A new cluster in `data` whose superuser ROLE has `password`, with SERVER_SETTINGS."""
+def _initdb(
+    user, bindir: str, path: str, data: str, password: str, *, durable: bool = False
+) -> None:
+    """A new cluster in `data` whose superuser ROLE has `password`, with SERVER_SETTINGS
+    (and DURABLE_SETTINGS when `durable`)."""
     pwfile = os.path.join(path, "pwfile")
     fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -331,6 +349,8 @@ def _initdb(user, bindir: str, path: str, data: str, password: str) -> None:
     os.unlink(pwfile)
 
     settings = dict(SERVER_SETTINGS, unix_socket_directories=f"'{path}'")
+    if durable:
+        settings.update(DURABLE_SETTINGS)
     with open(os.path.join(data, "postgresql.conf"), "a", encoding="utf-8") as fh:
         fh.write("\n# --- throwaway test server (tests/support/pgserver.py) ---\n")
         fh.writelines(f"{key} = {value}\n" for key, value in settings.items())
@@ -390,9 +410,10 @@ def _wait_until_ready(bindir: str, path: str, port: int, logfile: str) -> None:
         time.sleep(0.1)
 
 
-def start(dir: str | os.PathLike | None = None) -> str:
+def start(dir: str | os.PathLike | None = None, *, durable: bool = False) -> str:
     """Create a cluster in `dir` (a new or empty directory; a fresh temp dir when None),
-    start it on a free 127.0.0.1 port, create the database, write DIR/url and return the URL."""
+    start it on a free 127.0.0.1 port, create the database, write DIR/url and return the URL.
+    `durable`: fsync and synchronous commits on (slower; for crash tests)."""
     bindir = find_bindir()
     user = _server_user_for_new_cluster()
     if dir is None:
@@ -401,7 +422,13 @@ def start(dir: str | os.PathLike | None = None) -> str:
     data = os.path.join(path, "data")
     logfile = os.path.join(path, "postgres.log")
     password = secrets.token_hex(16)
-    meta = {"pid": os.getpid(), "bindir": bindir, "role": ROLE, "database": DATABASE}
+    meta = {
+        "pid": os.getpid(),
+        "bindir": bindir,
+        "role": ROLE,
+        "database": DATABASE,
+        "durable": durable,
+    }
 
     def write_meta():
         with open(os.path.join(path, MARKER), "w", encoding="utf-8") as fh:
@@ -409,7 +436,7 @@ def start(dir: str | os.PathLike | None = None) -> str:
 
     write_meta()  # written first so that stop() can clean up after a failed start
     try:
-        _initdb(user, bindir, path, data, password)
+        _initdb(user, bindir, path, data, password, durable=durable)
         port = _pg_ctl_start(user, bindir, path, data, logfile)
         meta["port"] = port
         write_meta()
@@ -431,6 +458,33 @@ def start(dir: str | os.PathLike | None = None) -> str:
         except (PgServerError, OSError, subprocess.SubprocessError) as exc:  # best effort
             _log(f"cleanup after failed start also failed: {exc}")
         raise
+
+
+def crash_restart(dir: str | os.PathLike) -> None:
+    """Stop the server in `dir` the hard way (pg_ctl stop -m immediate: no checkpoint, the
+    server recovers from its WAL, as after a crash) and start it again on the same port."""
+    path = os.path.abspath(os.fspath(dir))
+    with open(os.path.join(path, MARKER), encoding="utf-8") as fh:
+        bindir = json.load(fh)["bindir"]
+    data = os.path.join(path, "data")
+    _run(
+        _owner_of(data),
+        [
+            os.path.join(bindir, "pg_ctl"),
+            "-D",
+            data,
+            "-l",
+            os.path.join(path, "postgres.log"),
+            "-m",
+            "immediate",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+        ],
+        path,
+        timeout=120,
+    )
 
 
 def stop(dir: str | os.PathLike) -> None:
@@ -480,7 +534,7 @@ def _cmd_run(args) -> int:
             "run: no command given (usage: run [--dir DIR] [--env NAME] -- CMD ...)"
         )
     path = args.dir or tempfile.mkdtemp(prefix="pgserver-")
-    url = start(path)
+    url = start(path, durable=args.durable)
     child = None
 
     def forward(signum, _frame):
@@ -513,6 +567,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     p_start = sub.add_parser("start", help="create + start a server; print its SQLAlchemy URL")
     p_start.add_argument("--dir", help="new or empty directory (default: a fresh temp dir)")
+    p_start.add_argument("--durable", action="store_true", help="fsync and synchronous commit on")
     p_stop = sub.add_parser("stop", help="stop the server and remove DIR")
     p_stop.add_argument("--dir", required=True)
     p_db = sub.add_parser("createdb", help="create an extra database; print its URL")
@@ -521,6 +576,7 @@ def main(argv=None) -> int:
     p_db.add_argument("name")
     p_run = sub.add_parser("run", help="start, run a command with the URL in the environment, stop")
     p_run.add_argument("--dir", help="new or empty directory (default: a fresh temp dir)")
+    p_run.add_argument("--durable", action="store_true", help="fsync and synchronous commit on")
     p_run.add_argument(
         "--env",
         action="append",
@@ -531,7 +587,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.action == "start":
-            print(start(args.dir), flush=True)
+            print(start(args.dir, durable=args.durable), flush=True)
         elif args.action == "stop":
             stop(args.dir)
         elif args.action == "createdb":
