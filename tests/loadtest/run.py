@@ -134,15 +134,19 @@ class Stats:
     failures: list[tuple[float, float, str]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
-    def fail(self, t0: float, key: str) -> None:
+    def fail(self, t0: float, key: str, *, server_side: bool) -> None:
+        """A failed request; `server_side`: no answer, or a 5xx (what a fault can cause)."""
         self.errors[key] += 1
-        self.failures.append((t0 - self.started, time.monotonic() - self.started, key))
+        self.failures.append((t0 - self.started, time.monotonic() - self.started, key, server_side))
 
     def split_errors(self) -> tuple[Counter, Counter]:
-        """The failures while a fault acted (in flight or in its grace time), the others."""
+        """The failures a fault caused (no answer or a 5xx, in flight while it acted or in
+        its grace time), and the others."""
         during, other = Counter(), Counter()
-        for t0, t1, key in self.failures:
-            hit = any(t0 <= end + FAULT_GRACE and t1 >= start for start, end in self.fault_windows)
+        for t0, t1, key, server_side in self.failures:
+            hit = server_side and any(
+                t0 <= end + FAULT_GRACE and t1 >= start for start, end in self.fault_windows
+            )
             (during if hit else other)[key] += 1
         return during, other
 
@@ -186,13 +190,13 @@ class User:
                 status, location = r.status, r.headers.get("Location", "")
         except Exception as exc:
             self.stats.requests += 1
-            self.stats.fail(started, f"{kind}: {type(exc).__name__}")
+            self.stats.fail(started, f"{kind}: {type(exc).__name__}", server_side=True)
             self._sample(f"{kind} {method} {path}: {exc!r}")
             raise Failed(answer_lost=True) from exc
         self.stats.requests += 1
         self.stats.latencies[kind].append(time.perf_counter() - started)
         if status not in expect:
-            self.stats.fail(started, f"{kind}: HTTP {status}")
+            self.stats.fail(started, f"{kind}: HTTP {status}", server_side=status >= 500)
             text = body.decode(errors="replace")
             detail = re.findall(
                 r'class="kern-alert__title[^"]*"[^>]*>([^<]+)|'
@@ -384,6 +388,9 @@ async def load(base, stats, users_by_role, scenario, n_users, duration, password
     tasks = [asyncio.create_task(u.run()) for u in users]
     fault_tasks = [asyncio.create_task(f(deadline, duration)) for f in faults]
     await asyncio.gather(*tasks)
+    # A fault under way (a restart waiting for PostgreSQL's recovery) is let finish.
+    if fault_tasks:
+        await asyncio.wait(fault_tasks, timeout=120)
     for t in fault_tasks:
         t.cancel()
     return len(users)
@@ -604,6 +611,20 @@ def report(args, stats: Stats, run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def warm_up(port: int, workers: int) -> None:
+    """The workers have started (the port is bound before they have loaded the app): a few
+    pages from each, so that the run measures the app, not the start."""
+    import concurrent.futures
+    import urllib.request
+
+    def fetch(_n):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=120) as r:
+            r.read()
+
+    with concurrent.futures.ThreadPoolExecutor(workers * 2) as pool:
+        list(pool.map(fetch, range(workers * 6)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="30 s, 50 users (smoke run)")
@@ -654,6 +675,8 @@ def main() -> int:
         PORTFOLIO_ENV="development",
         LOGIN_LIMIT_PER_ADDRESS="1000000 per minute",
         LOGIN_LIMIT_PER_ACCOUNT="1000000 per minute",
+        LOGIN_LIMIT_PER_ADDRESS_ACCOUNT="1000000 per minute",
+        LOGIN_LIMIT_PER_DEVICE="1000000 per minute",
         FLASK_APP="wsgi",
     )
     prepare(env, args.schools, args.pupils)
@@ -685,6 +708,7 @@ def main() -> int:
     load_before = _load_average()
     try:
         wait_until_listening(port, gunicorn, timeout=60)
+        warm_up(port, args.workers)
         log(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers")
         started = stats.started = time.monotonic()
         faults = (
