@@ -127,6 +127,7 @@ class Stats:
     #: texts of every create sent (acknowledged or not), for the duplicate check
     create_texts: set[str] = field(default_factory=set)
     resent: int = 0
+    login_waits: int = 0
     events: list[tuple[float, str]] = field(default_factory=list)
     #: (start, end) seconds into the run during which a fault was acting
     fault_windows: list[tuple[float, float]] = field(default_factory=list)
@@ -217,14 +218,18 @@ class User:
     async def login(self, session):
         _s, _l, body = await self.call(session, "login page", "GET", "/login")
         token = CSRF_RE.search(body.decode()).group(1)
-        await self.call(
-            session,
-            "login",
-            "POST",
-            "/login",
-            expect=(302,),
-            data={"csrf_token": token, "username": self.username, "password": self.password},
-        )
+        data = {"csrf_token": token, "username": self.username, "password": self.password}
+        for _attempt in range(5):
+            status, _l, _b = await self.call(
+                session, "login", "POST", "/login", expect=(302, 429), data=data
+            )
+            if status == 302:
+                return
+            # Someone else is logging in to the same account this very moment (two
+            # parents, one account): the throttle answers "wait a moment"; so do we.
+            self.stats.login_waits += 1
+            await asyncio.sleep(2)
+        raise Failed
 
     async def think(self, low, high):
         await asyncio.sleep(random.uniform(low, high))
@@ -372,18 +377,20 @@ async def load(base, stats, users_by_role, scenario, n_users, duration, password
     random.shuffle(links)
     n_pupils, n_teachers, n_guardians = cast(scenario, n_users)
     users: list[User] = [Pupil(base, stats, u, password, deadline) for u in pupils[:n_pupils]]
+    random.shuffle(teachers)
     users += [
         Teacher(base, stats, teachers[i % len(teachers)], password, deadline)
         for i in range(n_teachers)
     ]
     parent = EveningGuardian if scenario == "parents-evening" else Guardian
-    for username, pupil_id in links[:n_guardians]:
+    one_child = list({username: pupil_id for username, pupil_id in links}.items())
+    for username, pupil_id in one_child[:n_guardians]:
         g = parent(base, stats, username, password, deadline)
         g.pupil_id = pupil_id
         users.append(g)
     log(
         f"{len(users)} simulated users ({n_pupils} pupils, {n_teachers} teachers, "
-        f"{len(links[:n_guardians])} guardians) for {duration} s"
+        f"{len(one_child[:n_guardians])} guardians) for {duration} s"
     )
     tasks = [asyncio.create_task(u.run()) for u in users]
     fault_tasks = [asyncio.create_task(f(deadline, duration)) for f in faults]
@@ -583,7 +590,8 @@ def report(args, stats: Stats, run: dict) -> str:
         ),
         (
             f"- creates sent again after a lost answer: {stats.resent}; texts stored in more "
-            f"than one entry: **{len(doubled)}**"
+            f"than one entry: **{len(doubled)}**; logins told to wait a moment (the same "
+            f"account logging in at once elsewhere): {stats.login_waits}"
         ),
         "",
         "Faults during the run:",
