@@ -486,6 +486,21 @@ def duplicates(conn, texts: set[str]) -> list[str]:
     return [f"{n} entries hold {text!r}" for text, n in counts.items() if n > 1]
 
 
+def _connect_when_ready(engine, timeout: float = 300):
+    """A connection once the server accepts them again (after a crash it first replays
+    its WAL)."""
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return engine.connect()
+        except sa.exc.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def verify(url: str, stats: Stats) -> tuple[int, list[str], list[str]]:
     """Acknowledged writes checked, the lost ones, the duplicated creates."""
     import sqlalchemy as sa
@@ -493,7 +508,7 @@ def verify(url: str, stats: Stats) -> tuple[int, list[str], list[str]]:
     acknowledged = stats.acknowledged
     engine = sa.create_engine(url)
     lost = []
-    with engine.connect() as conn:
+    with _connect_when_ready(engine) as conn:
         ids = list(acknowledged)
         found = {}
         for i in range(0, len(ids), 1000):
@@ -517,7 +532,7 @@ def durability(url: str) -> str:
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
-    with engine.connect() as conn:
+    with _connect_when_ready(engine) as conn:
         fsync = conn.execute(sa.text("SHOW fsync")).scalar()
         sync = conn.execute(sa.text("SHOW synchronous_commit")).scalar()
     engine.dispose()
