@@ -5,8 +5,11 @@ templates ask the same functions before showing a link. Rules (see ../shared/dom
 
 * A pupil owns their portfolio: they see and change everything of their own.
 * Nobody sees anything across the school boundary.
-* Class teachers see the pupils of the classes they teach this school year; the StuBO
-  sees the whole school's progress; both read only what the pupil shared with teachers.
+* Class teachers see the pupils of the classes they teach this school year and read what
+  the pupil shared with her class teacher. The StuBO sees the whole school's progress and
+  reads what a pupil shared with the StuBO. What is shared with the StuBO alone is never
+  the class teacher's, and the other way round (a StuBO who also teaches a class reads,
+  for its pupils, both).
 * A counsellor sees assigned pupils only while consent for counsellor access holds,
   and reads only what the pupil shared with the counsellor. The Potenzialanalyse (the
   entry and its files) needs one more consent, "Potenzialanalyse an die Berufsberatung".
@@ -15,6 +18,10 @@ templates ask the same functions before showing a link. Rules (see ../shared/dom
 * Class teachers and the StuBO read every guidance record of their pupils (with the
   pupil's notes): the records are the school's guidance work.
 * Guardians see their own children, and only what the child shared with guardians.
+* Staff (class teacher, StuBO, counsellor) see the state of the standard elements the
+  school organises (portfolio/progress.py); of the pupil's own entries (goals,
+  strengths, reflections) they see nothing, not even a state, until she shares them:
+  every list of entries, counts and open items included, asks `shared_clause`.
 * The school admin manages accounts and consents, but reads no portfolio content.
 
 A refused request gets one of two answers, by one rule (tests/test_access_matrix.py):
@@ -53,6 +60,7 @@ from portfolio.models import (
     EntryKind,
     GuardianLink,
     GuidanceRecord,
+    ReviewState,
     Role,
     SchoolYear,
     TeacherClass,
@@ -73,8 +81,8 @@ class Relation(enum.StrEnum):
 
 #: Relations that let a user read content the pupil shared with an audience.
 _AUDIENCE_OF: dict[Relation, Audience] = {
-    Relation.CLASS_TEACHER: Audience.TEACHERS,
-    Relation.STUBO: Audience.TEACHERS,
+    Relation.CLASS_TEACHER: Audience.CLASS_TEACHER,
+    Relation.STUBO: Audience.STUBO,
     Relation.COUNSELLOR: Audience.COUNSELLOR,
     Relation.GUARDIAN: Audience.GUARDIANS,
 }
@@ -457,7 +465,7 @@ def counselled_pupils(counsellor: User, *, with_consent: bool) -> sa.Select:
     return query
 
 
-# -- the other way round: who stands in a relation to a pupil (whom to tell) -------------
+# -- the other way round: who stands in a relation to a pupil (whom to tell, whom to name) ---
 def class_teachers_of(pupil_id: int) -> sa.Select:
     """Ids of the teachers of the pupil's classes this school year (the class teachers)."""
     return (
@@ -467,6 +475,15 @@ def class_teachers_of(pupil_id: int) -> sa.Select:
             ClassMembership.pupil_id == pupil_id,
             ClassMembership.school_year_id.in_(_current_year_ids()),
         )
+    )
+
+
+def stubos_of(school_id: int) -> sa.Select:
+    """Ids of the school's StuBOs."""
+    return (
+        sa.select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.school_id == school_id, UserRole.role == Role.STUBO.value)
     )
 
 
@@ -526,6 +543,62 @@ def potenzialanalyse_clause(model):
     )
 
 
+def asked_clause(audiences: frozenset[Audience]):
+    """SQL filter: entries waiting for feedback that the pupil asked of one of the
+    audiences (and shared with it: she may have withdrawn it since)."""
+    conditions = [
+        sa.and_(
+            getattr(Entry, f"asked_{a.value}").is_(True),
+            getattr(Entry, f"share_{a.value}").is_(True),
+        )
+        for a in audiences
+        if hasattr(Entry, f"asked_{a.value}")
+    ]
+    if not conditions:
+        return sa.false()
+    return sa.and_(Entry.review_state == ReviewState.REQUESTED.value, sa.or_(*conditions))
+
+
+def class_audiences(user: User, class_id: int) -> frozenset[Audience]:
+    """What the user reads of the pupils of a class on its overview: what they shared with
+    their class teacher if the user teaches the class, with the StuBO if the user is one."""
+    audiences = set()
+    if user.has_role(Role.STUBO):
+        audiences.add(Audience.STUBO)
+    if user.has_role(Role.TEACHER) and _teaches_this_year(user, class_id):
+        audiences.add(Audience.CLASS_TEACHER)
+    return frozenset(audiences)
+
+
+def readers_of(pupil: User) -> dict[Audience, list[User]]:
+    """The people who read what the pupil shares with each audience, by name (one query).
+
+    Class teachers, StuBOs, counsellors with consent, guardians; active accounts only.
+    """
+    parts = {
+        Audience.CLASS_TEACHER: class_teachers_of(pupil.id),
+        Audience.STUBO: stubos_of(pupil.school_id),
+        Audience.COUNSELLOR: counsellors_of(pupil.id, with_consent=True),
+        Audience.GUARDIANS: guardians_of(pupil.id),
+    }
+    ids = sa.union(
+        *(
+            sa.select(sa.literal(a.value).label("audience"), q.subquery().c[0].label("id"))
+            for a, q in parts.items()
+        )
+    ).subquery()
+    rows = db.session.execute(
+        sa.select(ids.c.audience, User)
+        .join(User, User.id == ids.c.id)
+        .where(User.school_id == pupil.school_id, User.is_active_account.is_(True))
+        .order_by(User.last_name, User.first_name, User.id)
+    )
+    found: dict[Audience, list[User]] = {a: [] for a in Audience}
+    for audience, user in rows:
+        found[Audience(audience)].append(user)
+    return found
+
+
 def teaches_class(user: User, class_id: int) -> bool:
     """Whether the user may see the class overview of this class."""
     if user.has_role(Role.STUBO):
@@ -535,6 +608,10 @@ def teaches_class(user: User, class_id: int) -> bool:
         return cls is not None and cls.school_id == user.school_id
     if not user.has_role(Role.TEACHER):
         return False
+    return _teaches_this_year(user, class_id)
+
+
+def _teaches_this_year(user: User, class_id: int) -> bool:
     # Only this school year's classes: last year's pupils have moved on.
     return _teaches_current(user, class_id)
 

@@ -2,9 +2,10 @@
 
 This is the single description of the portfolio's content and of the words for it.
 The Berufswahlpass sections (binder order) with their labels, the entry kinds with
-their fields, guiding prompts and repeating groups, and the labels of entry and review
-states live here; models, forms, pages, the PDF and the JSON export derive from it, so
-a field or a label changed here changes everywhere. (How an entry is shown to a reader
+their fields, guiding prompts, repeating groups and the grades they are meant for, the
+labels of entry and review states, and the audiences a pupil shares with live here;
+models, forms, pages, the PDF and the JSON export derive from it, so a field or a label
+changed here changes everywhere. (How an entry is shown to a reader
 is `portfolio.display`; the guiding prompts here are for the pupil's forms only.)
 
 An entry's `data` JSON maps field names to values; a group maps to a list of dicts.
@@ -54,6 +55,20 @@ class EntryStatus(enum.StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
+
+
+class Audience(enum.StrEnum):
+    """Whom a pupil can share an entry or a document with; private is the absence of all.
+
+    The people as the pupil knows them: the class teacher(s) of her class, the school's
+    StuBO (careers coordinator), her counsellor (Berufsberatung) and her parents.
+    `Entry` and `Document` have a `share_<value>` column for each.
+    """
+
+    CLASS_TEACHER = "class_teacher"
+    STUBO = "stubo"
+    COUNSELLOR = "counsellor"
+    GUARDIANS = "guardians"
 
 
 class ReviewState(enum.StrEnum):
@@ -149,6 +164,52 @@ REVIEW_STATES: dict[str, ReviewStateSpec] = {
     )
 }
 
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    audience: Audience
+    label: object  # the pupil's checkbox: whom she shares with
+    pupil_label: object  # in the pupil's sentences ("Visible to: your class teacher")
+    staff_label: object  # neutral, e.g. in a document's "shared with"
+    #: Staff who can be asked for feedback (and who read and answer it).
+    gives_feedback: bool
+
+
+#: The audiences in the order the pupil's "Who sees this" control lists them.
+AUDIENCES: dict[Audience, AudienceSpec] = {
+    s.audience: s
+    for s in (
+        AudienceSpec(
+            Audience.CLASS_TEACHER,
+            _l("My class teacher"),
+            _l("your class teacher"),
+            _l("class teacher"),
+            True,
+        ),
+        AudienceSpec(
+            Audience.STUBO,
+            _l("The StuBO (careers coordinator at my school)"),
+            _l("the StuBO"),
+            _l("StuBO"),
+            True,
+        ),
+        AudienceSpec(
+            Audience.COUNSELLOR,
+            _l("My counsellor (Berufsberatung)"),
+            _l("your counsellor"),
+            _l("Berufsberatung"),
+            True,
+        ),
+        AudienceSpec(
+            Audience.GUARDIANS, _l("My parents"), _l("your parents"), _l("parents"), False
+        ),
+    )
+}
+#: Whom a pupil can ask for feedback, in the order offered.
+FEEDBACK_AUDIENCES: tuple[Audience, ...] = tuple(
+    a for a, s in AUDIENCES.items() if s.gives_feedback
+)
+
 TEXT_MAX = 200
 LONG_MAX = 10_000
 
@@ -198,6 +259,9 @@ class KindSpec:
     accepts_documents: bool = False
     title_field: str | None = None  # field whose value titles the entry
     pupil_editable: bool = True
+    #: The school stage the kind is meant for: SEK1 (grades 8-10), SEK2 (the upper
+    #: school, from EF on) or None (every grade). See `offered_in`.
+    stage: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -223,6 +287,16 @@ REFLECTION = Field(
     _l("My reflection"),
     prompt=_l("What did I learn about myself? What do I want to try next?"),
 )
+
+#: School stages of `KindSpec.stage`.
+SEK1 = "sek1"  # grades 8 to 10: Potenzialanalyse, Berufsfelderkundung, placements
+SEK2 = "sek2"  # the upper school (gymnasiale Oberstufe), from EF on
+#: Grades of the upper school: EF, Q1, Q2 (G8/G9 Gymnasium), 11-13 (Gesamtschule).
+UPPER_SECONDARY_GRADES = frozenset({"EF", "Q1", "Q2", "11", "12", "13"})
+STAGE_LABELS = {
+    SEK1: _l("grades 8 to 10"),
+    SEK2: _l("the upper school (from EF on)"),
+}
 
 SPECS: dict[EntryKind, KindSpec] = {}
 
@@ -329,6 +403,7 @@ _spec(
         ),
         repeatable=False,
         accepts_documents=True,
+        stage=SEK1,
     )
 )
 
@@ -374,6 +449,7 @@ _spec(
         ),
         repeatable=False,
         accepts_documents=True,
+        stage=SEK1,
     )
 )
 
@@ -423,6 +499,7 @@ _spec(
         ),
         accepts_documents=True,
         title_field="company",
+        stage=SEK1,
     )
 )
 
@@ -444,6 +521,7 @@ _spec(
         ),
         accepts_documents=True,
         title_field="company",
+        stage=SEK1,
     )
 )
 
@@ -483,6 +561,7 @@ _spec(
         ),
         accepts_documents=True,
         title_field="company",
+        stage=SEK1,
     )
 )
 
@@ -587,6 +666,7 @@ _spec(
             Field("questions", _l("Questions I want answered")),
         ),
         repeatable=False,
+        stage=SEK2,
     )
 )
 
@@ -604,6 +684,7 @@ _spec(
             REFLECTION,
         ),
         repeatable=False,
+        stage=SEK2,
     )
 )
 
@@ -623,6 +704,7 @@ _spec(
         ),
         accepts_documents=True,
         title_field="place",
+        stage=SEK2,
     )
 )
 
@@ -639,6 +721,7 @@ _spec(
             Field("plan_b", _l("My plan B")),
         ),
         repeatable=False,
+        stage=SEK2,
     )
 )
 
@@ -659,6 +742,7 @@ _spec(
             REFLECTION,
         ),
         accepts_documents=True,
+        stage=SEK2,
     )
 )
 
@@ -751,6 +835,24 @@ def field_choices(f: Field) -> list[tuple[str, object]]:
     ):
         return list(OCCUPATIONAL_FIELDS)
     return list(f.choices)
+
+
+def stage_of(grade: str | None) -> str | None:
+    """The school stage of a grade: SEK2 in the upper school, SEK1 below; None unknown."""
+    if grade is None:
+        return None
+    return SEK2 if grade in UPPER_SECONDARY_GRADES else SEK1
+
+
+def offered_in(spec: KindSpec, grade: str | None) -> bool:
+    """Whether a pupil of this grade is offered new entries of the kind.
+
+    Upper-secondary kinds from EF on only, the kinds of grades 8-10 below the upper
+    school; kinds without a stage in every grade. A pupil whose grade is unknown (no
+    class this school year) is offered every kind: nothing she may need is refused.
+    """
+    stage = stage_of(grade)
+    return spec.stage is None or stage is None or spec.stage == stage
 
 
 def section_of(kind: str | EntryKind) -> Section:

@@ -341,6 +341,20 @@ def visible_elements(school_id: int, *, own_work: bool = False) -> list[Standard
     return [el for el in elements_for_school(school_id) if own_work or el.school_organised]
 
 
+def school_element(school_id: int, kind: str) -> StandardElement | None:
+    """The standard element the school organises that an entry of this kind documents,
+    if any: staff see the entry's state there (never its content). For any other kind
+    (the pupil's own work) staff see nothing of the entry until it is shared."""
+    return next(
+        (
+            el
+            for el in elements_for_school(school_id)
+            if el.school_organised and (el.entry_kind or el.key) == kind
+        ),
+        None,
+    )
+
+
 def elements_for_grade(
     school_id: int, grade: str | None, *, own_work: bool = False
 ) -> list[StandardElement]:

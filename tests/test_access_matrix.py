@@ -25,7 +25,7 @@ and for her classmate Carl (assigned counsellor *without* consent, other guardia
 
 Every answer carries the security headers (strict CSP, nosniff, Referrer-Policy).
 GET: every visitor opens the real page; pages must not contain marker texts of content
-the visitor may not read (private / teachers / counsellor / guardians markers); the
+the visitor may not read (private / class teacher / StuBO / counsellor / guardians markers); the
 refused visitors' requests write nothing (no audit entry for a refused download).
 POST: every visitor who may not use the route sends a valid-looking request (the form
 of the page as an allowed visitor sees it, CSRF off): refused, and the database is
@@ -49,6 +49,7 @@ from portfolio.models import (
     Agreement,
     AgreementSignature,
     AssessmentRequest,
+    Audience,
     Comment,
     Consent,
     CounsellorAssignment,
@@ -170,10 +171,13 @@ SEEN_BY: dict[str, tuple[str, ...]] = {
     "class": SCHOOL,
     # the pupil's things: who they are shared with (access.PupilAccess.can_view_shared)
     "e_private": ("pupil",),
-    "e_teachers": ("pupil", "teacher", "stubo"),
+    "e_class_teacher": ("pupil", "teacher"),
+    "e_stubo": ("pupil", "stubo"),
     "e_counsellor": ("pupil", "counsellor"),
     "e_guardians": ("pupil", "guardian"),
     "doc_private": ("pupil",),
+    "doc_class_teacher": ("pupil", "teacher"),
+    "doc_stubo": ("pupil", "stubo"),
     "doc_shared": ("pupil", "teacher", "stubo", "counsellor", "guardian"),
     "doc_pa": ("pupil", "teacher", "stubo"),  # no consent "PA an die Berufsberatung"
     "agreement": ("pupil", "teacher", "stubo", "guardian"),
@@ -349,16 +353,17 @@ def _new_job(ctx, kind: str) -> bool:
 
 def _placement_not_documented(ctx) -> None:
     """The grade-9 placement (due all year) has no entry: a step is due to be reminded of."""
-    for comment in rows(Comment, entry_id=ctx.c.e_teachers.id):
+    for comment in rows(Comment, entry_id=ctx.c.e_class_teacher.id):
         db.session.delete(comment)
-    db.session.delete(row(Entry, ctx.c.e_teachers.id))
+    db.session.delete(row(Entry, ctx.c.e_class_teacher.id))
 
 
 def _handed_in(ctx) -> None:
-    entry = row(Entry, ctx.c.e_teachers.id)
+    entry = row(Entry, ctx.c.e_class_teacher.id)
     entry.review_state = ReviewState.REQUESTED
+    entry.asked_class_teacher = True
     db.session.flush()
-    ctx.c.e_teachers.version = entry.version  # the version the page would show now
+    ctx.c.e_class_teacher.version = entry.version  # the version the page would show now
 
 
 # Method + rule -> one or more rows. Keep it sorted by blueprint.
@@ -649,6 +654,8 @@ ROUTES: dict[str, Route | list[Route]] = {
             True,
             note="a file of the Potenzialanalyse: not the counsellor without the PA consent",
         ),
+        Route(_doc("doc_class_teacher"), allow(200, SELF, CT), True),
+        Route(_doc("doc_stubo"), allow(200, SELF, STUBO), True),
     ],
     "GET /documents/<int:document_id>/preview": [
         Route(_doc("doc_shared"), allow(200, SELF, CT, STUBO, CNS, GUARD), True),
@@ -843,38 +850,46 @@ ROUTES: dict[str, Route | list[Route]] = {
         names="assessment",
         effect=lambda ctx: row(AssessmentRequest, ctx.c.assessment.id).expires_at <= utcnow(),
     ),
-    "GET /portfolio/entry/<int:entry_id>": Route(_entry("e_teachers"), OWNER_ONLY(), True),
-    "GET /portfolio/entry/<int:entry_id>/edit": Route(_entry("e_teachers"), OWNER_ONLY(), True),
+    "GET /portfolio/entry/<int:entry_id>": Route(_entry("e_class_teacher"), OWNER_ONLY(), True),
+    "GET /portfolio/entry/<int:entry_id>/edit": Route(
+        _entry("e_class_teacher"), OWNER_ONLY(), True
+    ),
     "POST /portfolio/entry/<int:entry_id>/edit": Route(
-        _entry("e_teachers"),
+        _entry("e_class_teacher"),
         OWNER_ONLY(ANY),
         True,
         form_from="pupil",
         write=lambda ctx: {"company": "Neue Firma"},
-        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).data["company"] == "Neue Firma",
+        effect=lambda ctx: row(Entry, ctx.c.e_class_teacher.id).data["company"] == "Neue Firma",
     ),
-    "GET /portfolio/entry/<int:entry_id>/delete": Route(_entry("e_teachers"), OWNER_ONLY(), True),
+    "GET /portfolio/entry/<int:entry_id>/delete": Route(
+        _entry("e_class_teacher"), OWNER_ONLY(), True
+    ),
     "POST /portfolio/entry/<int:entry_id>/delete": Route(
-        _entry("e_teachers"),
+        _entry("e_class_teacher"),
         OWNER_ONLY(ANY),
         True,
         data=lambda ctx: {},
-        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id) is None,
+        effect=lambda ctx: row(Entry, ctx.c.e_class_teacher.id) is None,
     ),
     "POST /portfolio/entry/<int:entry_id>/status": Route(
-        _entry("e_teachers"),
+        _entry("e_class_teacher"),
         OWNER_ONLY(ANY),
         True,
         data=lambda ctx: {"done": "1"},
-        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).status == EntryStatus.DONE,
+        effect=lambda ctx: row(Entry, ctx.c.e_class_teacher.id).status == EntryStatus.DONE,
     ),
     "POST /portfolio/entry/<int:entry_id>/sharing": Route(
-        _entry("e_teachers"),
+        _entry("e_class_teacher"),
         OWNER_ONLY(ANY),
         True,
-        data=lambda ctx: {"share_teachers": "y", "share_counsellor": "y", "share_guardians": "y"},
+        data=lambda ctx: {
+            "share_class_teacher": "y",
+            "share_counsellor": "y",
+            "share_guardians": "y",
+        },
         effect=lambda ctx: (
-            (e := row(Entry, ctx.c.e_teachers.id)).share_counsellor and e.share_guardians
+            (e := row(Entry, ctx.c.e_class_teacher.id)).share_counsellor and e.share_guardians
         ),
     ),
     "POST /portfolio/entry/<int:entry_id>/steps/<int:index>": Route(
@@ -886,19 +901,21 @@ ROUTES: dict[str, Route | list[Route]] = {
         effect=lambda ctx: row(Entry, ctx.c.e_counsellor.id).data["steps"][0]["done"] == "yes",
     ),
     "POST /portfolio/entry/<int:entry_id>/hand-in": Route(
-        _entry("e_teachers"),
+        _entry("e_class_teacher"),
         OWNER_ONLY(ANY),
         True,
-        data=lambda ctx: {"share_teachers": "y"},
-        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.REQUESTED,
+        data=lambda ctx: {"ask": ["class_teacher", "stubo"]},
+        effect=lambda ctx: (
+            row(Entry, ctx.c.e_class_teacher.id).asked == [Audience.CLASS_TEACHER, Audience.STUBO]
+        ),
     ),
     "POST /portfolio/entry/<int:entry_id>/withdraw": Route(
-        _entry("e_teachers"),
+        _entry("e_class_teacher"),
         OWNER_ONLY(ANY),
         True,
         data=lambda ctx: {},
         before=lambda ctx: _handed_in(ctx),
-        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.NONE,
+        effect=lambda ctx: row(Entry, ctx.c.e_class_teacher.id).review_state == ReviewState.NONE,
     ),
     "GET /portfolio/rate/<token>": Route(lambda ctx: {"token": ctx.c.rate_token}, PUBLIC(), True),
     "POST /portfolio/rate/<token>": Route(
@@ -923,24 +940,41 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "POST /review/classes/<int:class_id>/bulk/review": Route(
         _class_9a,
-        allow(ANY, CT, STUBO),
+        allow(ANY, CT),  # the StuBO is not asked (and does not see it): nothing to do
         data=lambda ctx: {
-            "entry": str(ctx.c.e_teachers.id),
-            f"v-{ctx.c.e_teachers.id}": str(ctx.c.e_teachers.version),
+            "entry": str(ctx.c.e_class_teacher.id),
+            f"v-{ctx.c.e_class_teacher.id}": str(ctx.c.e_class_teacher.version),
         },
         before=lambda ctx: _handed_in(ctx),
-        effect=lambda ctx: row(Entry, ctx.c.e_teachers.id).review_state == ReviewState.REVIEWED,
-    ),
-    "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
-    "POST /review/entries/<int:entry_id>/respond": Route(
-        _entry("e_teachers"),
-        allow(ANY, CT, STUBO),
-        True,
-        data=lambda ctx: {f"e{ctx.c.e_teachers.id}-body": "Gut gemacht", "action": "comment"},
         effect=lambda ctx: (
-            len(rows(Comment, entry_id=ctx.c.e_teachers.id, body="Gut gemacht")) == 1
+            row(Entry, ctx.c.e_class_teacher.id).review_state == ReviewState.REVIEWED
         ),
     ),
+    "GET /review/pupils/<int:pupil_id>": Route(_pid, STAFF_OF(), True),
+    # Each teacher audience answers what was shared with it, never the other's.
+    "POST /review/entries/<int:entry_id>/respond": [
+        Route(
+            _entry("e_class_teacher"),
+            allow(ANY, CT),
+            True,
+            data=lambda ctx: {
+                f"e{ctx.c.e_class_teacher.id}-body": "Gut gemacht",
+                "action": "comment",
+            },
+            effect=lambda ctx: (
+                len(rows(Comment, entry_id=ctx.c.e_class_teacher.id, body="Gut gemacht")) == 1
+            ),
+        ),
+        Route(
+            _entry("e_stubo"),
+            allow(ANY, STUBO),
+            True,
+            data=lambda ctx: {f"e{ctx.c.e_stubo.id}-body": "Gut gemacht", "action": "comment"},
+            effect=lambda ctx: (
+                len(rows(Comment, entry_id=ctx.c.e_stubo.id, body="Gut gemacht")) == 1
+            ),
+        ),
+    ],
     "GET /review/school": Route(expect=allow(200, STUBO)),
     "GET /review/school.csv": Route(expect=allow(200, STUBO)),
     "GET /review/caseload": Route(expect=allow(200, COUNSELLORS)),
@@ -960,7 +994,9 @@ SWAP = {
 #: Who may read which marker of Paula's content (and, through SWAP, of Carl's).
 MARKER_AUDIENCE = {
     "private": {"pupil"},
-    "teachers": {"pupil", "teacher", "stubo"},
+    # The class teacher never sees what was shared with the StuBO only, and vice versa.
+    "class_teacher": {"pupil", "teacher"},
+    "stubo": {"pupil", "stubo"},
     "counsellor": {"pupil", "counsellor"},
     "guardians": {"pupil", "guardian"},
     # The Potenzialanalyse, shared with teachers and counsellor, without the PA consent.

@@ -206,7 +206,7 @@ def audit_coverage(app, client_for, world):
     """
     c = fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
     for obj in (c.praktikum, c.goal, c.private, c.certificate, c.photo, c.agreement):
-        for attr in ("share_teachers", "share_counsellor", "share_guardians"):
+        for attr in ("share_class_teacher", "share_stubo", "share_counsellor", "share_guardians"):
             if hasattr(obj, attr):
                 setattr(obj, attr, True)
     c.guidance.share_guardians = True

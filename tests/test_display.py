@@ -383,7 +383,8 @@ def _goal_with_steps(world):
                 {"text": "Anrufen", "due_on": "2099-01-10", "done": "yes"},
             ],
         },
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
     )
 
 

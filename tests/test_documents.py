@@ -28,13 +28,15 @@ def make_doc(pupil, share=(), *, data=None, name="Zeugnis Müller.pdf", title="Z
 def test_upload_stores_the_file_and_lists_it_by_category(client_for, world):
     client = client_for(world.pupil)
     data = blank_pdf()
-    response = upload(client, file=(io.BytesIO(data), "Zeugnis Müller.pdf"), share_teachers="y")
+    response = upload(
+        client, file=(io.BytesIO(data), "Zeugnis Müller.pdf"), share_class_teacher="y"
+    )
     assert response.status_code == 302
     doc = db.session.scalar(sa.select(Document))
     assert doc.pupil_id == world.pupil.id and doc.uploaded_by_id == world.pupil.id
     assert doc.filename == "Zeugnis_Müller.pdf" and doc.mime_type == "application/pdf"
     assert doc.title == "Praktikumszeugnis" and doc.category == "certificate"
-    assert (doc.share_teachers, doc.share_counsellor, doc.share_guardians) == (True, False, False)
+    assert doc.shared_with == [Audience.CLASS_TEACHER]
     stored = get_storage().read(doc.storage_key)  # the PDF as the upload check wrote it
     assert stored == check_upload(data, "x.pdf").data and doc.size == len(stored)
     assert doc.sha256 == hashlib.sha256(stored).hexdigest()
@@ -48,7 +50,7 @@ def test_new_documents_are_private_by_default(client_for, world):
     client = client_for(world.pupil)
     upload(client, file=(io.BytesIO(png_bytes(30, 20)), "foto.png"), title="")
     doc = db.session.scalar(sa.select(Document))
-    assert not (doc.share_teachers or doc.share_counsellor or doc.share_guardians)
+    assert doc.shared_with == []
     assert doc.title == "foto"  # an empty title takes the file name
     assert "Private: only you" in client.get("/documents/", headers=EN).get_data(as_text=True)
 
@@ -116,7 +118,7 @@ def test_document_list_issues_a_fixed_number_of_queries(client_for, world):
 
     def add(n):
         for i in range(n):
-            doc = make_doc(world.pupil, [Audience.TEACHERS], title=f"Doc {i}")
+            doc = make_doc(world.pupil, [Audience.CLASS_TEACHER], title=f"Doc {i}")
             doc.entry_id = entry.id
         db.session.commit()
 
@@ -133,8 +135,8 @@ def test_document_list_issues_a_fixed_number_of_queries(client_for, world):
 VISITORS_SHARED = {
     # visitor: audience the document must be shared with for them to get it (None: never)
     "pupil": "always",
-    "teacher": Audience.TEACHERS,
-    "stubo": Audience.TEACHERS,
+    "teacher": Audience.CLASS_TEACHER,
+    "stubo": Audience.STUBO,
     "guardian": Audience.GUARDIANS,
     "counsellor": Audience.COUNSELLOR,
     "teacher_9b": None,
@@ -150,7 +152,14 @@ VISITORS_SHARED = {
 @pytest.mark.parametrize("visitor", sorted(VISITORS_SHARED))
 @pytest.mark.parametrize(
     "shared",
-    [(), (Audience.TEACHERS,), (Audience.GUARDIANS,), (Audience.COUNSELLOR,), tuple(Audience)],
+    [
+        (),
+        (Audience.CLASS_TEACHER,),
+        (Audience.STUBO,),
+        (Audience.GUARDIANS,),
+        (Audience.COUNSELLOR,),
+        tuple(Audience),
+    ],
 )
 def test_download_access_matrix(client_for, world, visitor, shared):
     doc = make_doc(world.pupil, shared)
@@ -163,7 +172,7 @@ def test_download_access_matrix(client_for, world, visitor, shared):
 
 
 def test_download_headers(client_for, world):
-    doc = make_doc(world.pupil, [Audience.TEACHERS])
+    doc = make_doc(world.pupil, [Audience.CLASS_TEACHER])
     response = client_for(world.teacher).get(f"/documents/{doc.id}/download")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
@@ -176,7 +185,7 @@ def test_download_headers(client_for, world):
 
 
 def test_downloads_by_others_are_audited_own_are_not(client_for, world):
-    doc = make_doc(world.pupil, [Audience.TEACHERS, Audience.GUARDIANS])
+    doc = make_doc(world.pupil, [Audience.CLASS_TEACHER, Audience.GUARDIANS])
     client_for(world.pupil).get(f"/documents/{doc.id}/download")
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
     client_for(world.teacher).get(f"/documents/{doc.id}/download")
@@ -201,7 +210,7 @@ def test_image_preview_inline_for_images_only(client_for, world):
 
 
 def test_staff_list_shows_only_shared_documents_and_is_audited(client_for, world):
-    make_doc(world.pupil, [Audience.TEACHERS], title="Geteiltes Zeugnis")
+    make_doc(world.pupil, [Audience.CLASS_TEACHER], title="Geteiltes Zeugnis")
     make_doc(world.pupil, title="Privates Zeugnis")
     page = client_for(world.teacher).get(f"/documents/pupil/{world.pupil.id}", headers=EN)
     text = page.get_data(as_text=True)
@@ -223,7 +232,7 @@ def test_pupil_changes_sharing_and_title(client_for, world):
     assert response.status_code == 302
     db.session.refresh(doc)
     assert doc.title == "Neuer Titel" and doc.category == "report_card"
-    assert (doc.share_teachers, doc.share_guardians) == (False, True)
+    assert doc.shared_with == [Audience.GUARDIANS]
     # The guardian may now read it, but not change it.
     guardian = client_for(world.guardian)
     assert guardian.get(f"/documents/{doc.id}/download").status_code == 200
@@ -241,7 +250,7 @@ def test_edit_without_title_shows_the_error(client_for, world):
 
 
 def test_delete_asks_first_then_removes_row_and_file(client_for, world):
-    doc = make_doc(world.pupil, [Audience.TEACHERS])
+    doc = make_doc(world.pupil, [Audience.CLASS_TEACHER])
     key, doc_id = doc.storage_key, doc.id
     path = get_storage().path(key)
     assert path.exists()
@@ -273,8 +282,8 @@ def test_staff_document_list_issues_a_fixed_number_of_queries(client_for, world)
             assert teacher.get(f"/documents/pupil/{world.pupil.id}").status_code == 200
         return len(statements)
 
-    make_doc(world.pupil, [Audience.TEACHERS])
+    make_doc(world.pupil, [Audience.CLASS_TEACHER])
     few = visit()
     for i in range(6):
-        make_doc(world.pupil, [Audience.TEACHERS], title=f"Doc {i}")
+        make_doc(world.pupil, [Audience.CLASS_TEACHER], title=f"Doc {i}")
     assert visit() == few

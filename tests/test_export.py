@@ -28,7 +28,10 @@ def content(world):
     made = {
         "private": add_entry(p, "reflection", {"title": "PRIVATEMARK", "text": "nur fuer mich"}),
         "teachers": add_entry(
-            p, "reflection", {"title": "TEACHERMARK", "text": "fuer Lehrer"}, share=("teachers",)
+            p,
+            "reflection",
+            {"title": "TEACHERMARK", "text": "fuer Lehrer"},
+            share=("class_teacher", "stubo"),
         ),
         "guardians": add_entry(
             p, "reflection", {"title": "FAMILYMARK", "text": "fuer Eltern"}, share=("guardians",)
@@ -63,7 +66,7 @@ def content(world):
         mime="application/pdf",
         category="certificate",
         title="DOCCERT",
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
     )
     agreement = Agreement(
         school_id=p.school_id,

@@ -18,7 +18,12 @@ from tests.support.pdf_fixtures import add_entry
 
 @pytest.fixture
 def shared(world):
-    add_entry(world.pupil, "reflection", {"title": "TEACHERMARK", "text": "x"}, share=("teachers",))
+    add_entry(
+        world.pupil,
+        "reflection",
+        {"title": "TEACHERMARK", "text": "x"},
+        share=("class_teacher", "stubo"),
+    )
     add_entry(world.pupil, "reflection", {"title": "PRIVATEMARK", "text": "x"})
     add_entry(world.pupil, "reflection", {"title": "FAMILYMARK", "text": "x"}, share=("guardians",))
     db.session.commit()

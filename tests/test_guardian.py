@@ -32,7 +32,7 @@ def _entry(world, title, *, guardians=False, teachers=False, pupil=None):
         kind="reflection",
         data={"title": title, "text": f"Text von {title}"},
         share_guardians=guardians,
-        share_teachers=teachers,
+        share_class_teacher=teachers,
     )
     db.session.add(entry)
     db.session.commit()

@@ -41,7 +41,12 @@ def _waiting() -> list:
 
 # -- the journey ------------------------------------------------------------------------------
 def test_class_zip_journey_waiting_progress_ready_download(world, client_for):
-    add_entry(world.pupil, "reflection", {"title": "TEACHERMARK", "text": "x"}, share=("teachers",))
+    add_entry(
+        world.pupil,
+        "reflection",
+        {"title": "TEACHERMARK", "text": "x"},
+        share=("class_teacher", "stubo"),
+    )
     db.session.commit()
     client = client_for(world.teacher)
     started = _zip_of_9a(client, world)

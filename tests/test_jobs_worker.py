@@ -85,7 +85,10 @@ def big_class(world):
     for n in range(PUPILS - 2):
         pupil = make_user(world.school, [Role.PUPIL], f"Kim{n}", "Extra", cls=world.class_9a)
         add_entry(
-            pupil, "reflection", {"title": f"Mark{n}", "text": "x" * 200}, share=("teachers",)
+            pupil,
+            "reflection",
+            {"title": f"Mark{n}", "text": "x" * 200},
+            share=("class_teacher", "stubo"),
         )
     db.session.commit()
     return world.class_9a

@@ -352,7 +352,7 @@ def test_dry_run_announces_exactly_what_the_purge_deletes(runner, world):
         GuardianLink(school_id=world.school.id, guardian_id=world.guardian.id, pupil_id=sibling.id)
     )
     fill_portfolio(world.pupil, teacher=world.teacher, guardian=world.guardian)
-    add_document(sibling, PDF, "zeugnis.pdf", share=("teachers", "guardians"))
+    add_document(sibling, PDF, "zeugnis.pdf", share=("class_teacher", "stubo", "guardians"))
     db.session.add(Entry(school_id=world.school.id, pupil_id=sibling.id, kind="goal", data={}))
     _leave(world.pupil, 400)
     _leave(sibling, 400)

@@ -18,9 +18,15 @@ def _lost(doc) -> None:
 
 
 def test_download_and_preview_of_a_lost_file_say_so(client_for, world):
-    certificate = add_document(world.pupil, PDF, "zeugnis.pdf", share=("teachers", "guardians"))
+    certificate = add_document(
+        world.pupil, PDF, "zeugnis.pdf", share=("class_teacher", "stubo", "guardians")
+    )
     photo = add_document(
-        world.pupil, PNG, "foto.png", share=("teachers", "guardians"), mime="image/png"
+        world.pupil,
+        PNG,
+        "foto.png",
+        share=("class_teacher", "stubo", "guardians"),
+        mime="image/png",
     )
     db.session.commit()
     _lost(certificate)
@@ -34,8 +40,8 @@ def test_download_and_preview_of_a_lost_file_say_so(client_for, world):
 
 
 def test_exports_go_on_without_the_lost_file(client_for, world):
-    add_document(world.pupil, PDF, "bleibt.pdf", share=("teachers", "guardians"))
-    lost = add_document(world.pupil, PDF, "weg.pdf", share=("teachers", "guardians"))
+    add_document(world.pupil, PDF, "bleibt.pdf", share=("class_teacher", "stubo", "guardians"))
+    lost = add_document(world.pupil, PDF, "weg.pdf", share=("class_teacher", "stubo", "guardians"))
     db.session.commit()
     _lost(lost)
     pupil = client_for(world.pupil)

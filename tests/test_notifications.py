@@ -17,7 +17,8 @@ def _shared_entry(world):
         pupil_id=world.pupil.id,
         kind="praktikum",
         data={"company": "Bäckerei Schäfer"},
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
     )
     db.session.add(entry)
     db.session.commit()
@@ -139,7 +140,8 @@ def test_opening_the_entry_marks_its_news_read(world, client_for):
         pupil_id=world.pupil.id,
         kind="reflection",
         data={"title": "Mein Tag", "text": "x"},
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
     )
     _db.session.add(entry)
     _db.session.flush()

@@ -241,7 +241,14 @@ def test_the_grade_9_agreement_has_the_schools_deadline(world):
 
 def test_own_work_is_for_the_pupil_only(world):
     _entry(world, "strengths", "9", status="done")
-    _entry(world, "goal", "9", share_teachers=True, review_state=ReviewState.REQUESTED.value)
+    _entry(
+        world,
+        "goal",
+        "9",
+        share_class_teacher=True,
+        share_stubo=True,
+        review_state=ReviewState.REQUESTED.value,
+    )
     steps, staff_view = _steps(world, today=_first_half(world))
     assert not any(s.own_work for s in steps.values())
     steps, own_view = _steps(world, today=_first_half(world), own_work=True)

@@ -10,6 +10,7 @@ from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
+    Audience,
     AuditEvent,
     Comment,
     Entry,
@@ -22,6 +23,7 @@ from portfolio.review import actions, services
 from tests.support.world import make_user
 
 TODAY = dt.date.today()
+CLASS_TEACHER = frozenset({Audience.CLASS_TEACHER})
 
 
 pytestmark = pytest.mark.usefixtures("english_users")
@@ -43,10 +45,16 @@ def _names(html: str) -> list[str]:
 
 # -- flags and filters ------------------------------------------------------------------
 def test_waiting_for_feedback_counts_only_entries_shared_with_teachers(world):
-    _entry(world.pupil, review_state=ReviewState.REQUESTED.value, share_teachers=True)
+    _entry(
+        world.pupil,
+        review_state=ReviewState.REQUESTED.value,
+        share_class_teacher=True,
+        share_stubo=True,
+        asked_class_teacher=True,
+    )
     _entry(world.classmate, review_state=ReviewState.REQUESTED.value, share_counsellor=True)
     items = actions.action_items(
-        world.school, {world.pupil.id: "9", world.classmate.id: "9"}, services.TEACHER_AUDIENCE
+        world.school, {world.pupil.id: "9", world.classmate.id: "9"}, CLASS_TEACHER
     )
     assert items[world.pupil.id].waiting == 1 and items[world.pupil.id].matches("feedback")
     assert items[world.classmate.id].waiting == 0
@@ -55,14 +63,30 @@ def test_waiting_for_feedback_counts_only_entries_shared_with_teachers(world):
 def test_placement_without_evaluation(world):
     yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
-    _entry(world.pupil, data={"company": "A", "end": yesterday})  # ended, no evaluation
-    _entry(world.classmate, data={"company": "B", "end": yesterday, "learned": "viel"})
-    _entry(world.pupil_9b, data={"company": "C", "end": tomorrow})  # still running
+    shared = {"share_class_teacher": True}
+    _entry(world.pupil, data={"company": "A", "end": yesterday}, **shared)  # no evaluation
+    _entry(world.classmate, data={"company": "B", "end": yesterday, "learned": "viel"}, **shared)
+    _entry(world.pupil_9b, data={"company": "C", "end": tomorrow}, **shared)  # still running
     grades = {world.pupil.id: "9", world.classmate.id: "9", world.pupil_9b.id: "9"}
-    items = actions.action_items(world.school, grades, services.TEACHER_AUDIENCE)
+    items = actions.action_items(world.school, grades, CLASS_TEACHER)
     assert items[world.pupil.id].placements_without_evaluation == 1
     assert items[world.classmate.id].placements_without_evaluation == 0
     assert items[world.pupil_9b.id].placements_without_evaluation == 0
+
+
+def test_an_unshared_evaluation_is_no_staff_business(world):
+    """The evaluation is the pupil's own reflection: a placement she did not share is not
+    flagged as lacking one (the placement itself shows in the progress steps)."""
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    _entry(world.pupil, data={"company": "A", "end": yesterday})
+    _entry(world.classmate, data={"company": "B", "end": yesterday}, share_stubo=True)
+    ids = [world.pupil.id, world.classmate.id]
+    items = actions.action_items(world.school, ids, CLASS_TEACHER)
+    assert items[world.pupil.id].placements_without_evaluation == 0
+    # Shared with the StuBO alone: the StuBO learns of it, the class teacher does not.
+    assert items[world.classmate.id].placements_without_evaluation == 0
+    stubo = actions.action_items(world.school, ids, frozenset({Audience.STUBO}))
+    assert stubo[world.classmate.id].placements_without_evaluation == 1
 
 
 def test_overdue_goals(world):
@@ -72,28 +96,31 @@ def test_overdue_goals(world):
         "goal",
         {"goal": "Bewerbung", "state": "in_progress"},
         next_due_on=due,
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
     )
     _entry(
         world.pupil,
         "goal",
         {"goal": "Später", "state": "open"},
         next_due_on=TODAY + dt.timedelta(days=3),
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
     )
     _entry(
         world.classmate,
         "goal",
         {"goal": "Geschafft", "state": "reached"},
         next_due_on=due,
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
     )
     # A private goal is the pupil's own work: staff do not learn that it is overdue.
     _entry(world.pupil_9b, "goal", {"goal": "Geheim", "state": "open"}, next_due_on=due)
     items = actions.action_items(
         world.school,
         [world.pupil.id, world.classmate.id, world.pupil_9b.id],
-        services.TEACHER_AUDIENCE,
+        CLASS_TEACHER,
     )
     assert items[world.pupil.id].goals_overdue == 1
     assert items[world.pupil.id].goal_overdue_since == due
@@ -122,20 +149,18 @@ def test_due_steps_are_open_items(world):
     ids = [world.pupil.id, world.classmate.id, world.pupil_9b.id]
 
     before = year.second_half_on - dt.timedelta(days=1)
-    items = actions.action_items(school, ids, services.TEACHER_AUDIENCE, before)
+    items = actions.action_items(school, ids, CLASS_TEACHER, before)
     assert [s.key for s in items[world.pupil.id].due] == ["beratung"]
     assert items[world.classmate.id].matches("due:praktikum")
     assert not any(i.matches("due:anschlussvereinbarung") for i in items.values())
 
     deadline = dt.date(year.starts_on.year + 1, 5, 31)
-    items = actions.action_items(school, ids, services.TEACHER_AUDIENCE, deadline)
+    items = actions.action_items(school, ids, CLASS_TEACHER, deadline)
     agreement = next(s for s in items[world.pupil.id].due if s.key == "anschlussvereinbarung")
     assert (agreement.due_by, agreement.overdue) == (deadline, False)
     assert not items[world.classmate.id].matches("due:anschlussvereinbarung")  # signed
     assert not items[world.pupil_9b.id].matches("due:anschlussvereinbarung")  # a draft
-    items = actions.action_items(
-        school, ids, services.TEACHER_AUDIENCE, deadline + dt.timedelta(days=1)
-    )
+    items = actions.action_items(school, ids, CLASS_TEACHER, deadline + dt.timedelta(days=1))
     assert next(s for s in items[world.pupil.id].due if s.key == "anschlussvereinbarung").overdue
     counts = actions.totals(items.values())
     assert counts["due"] == 3 and counts["due:anschlussvereinbarung"] == 1
@@ -149,12 +174,19 @@ def test_filters_find_the_right_pupils(world, client_for):
     _entry(
         world.pupil,
         review_state=ReviewState.REQUESTED.value,
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
+        asked_class_teacher=True,
         data={"company": "A", "reality": "gut"},
     )
-    _entry(world.classmate, data={"company": "B"})
+    _entry(world.classmate, data={"company": "B"}, share_class_teacher=True)
     _entry(
-        extra, "goal", {"goal": "x"}, next_due_on=TODAY - dt.timedelta(days=3), share_teachers=True
+        extra,
+        "goal",
+        {"goal": "x"},
+        next_due_on=TODAY - dt.timedelta(days=3),
+        share_class_teacher=True,
+        share_stubo=True,
     )
     client = client_for(world.teacher)
     url = f"/review/classes/{world.class_9a.id}"
@@ -177,7 +209,7 @@ def test_filters_find_the_right_pupils(world, client_for):
 
 
 def test_flags_are_shown_on_the_row(world, client_for):
-    _entry(world.classmate, data={"company": "B"})
+    _entry(world.classmate, data={"company": "B"}, share_class_teacher=True)
     html = (
         client_for(world.teacher).get(f"/review/classes/{world.class_9a.id}").get_data(as_text=True)
     )
@@ -188,8 +220,15 @@ def test_flags_are_shown_on_the_row(world, client_for):
 
 def test_sorting_by_name_progress_and_open_items(world, client_for):
     _entry(world.pupil, "praktikum", {"company": "A", "learned": "viel"}, status="done", grade="9")
-    _entry(world.classmate, data={"company": "B"})  # open item, some progress
-    _entry(world.classmate, "goal", {"goal": "x"}, next_due_on=TODAY - dt.timedelta(days=1))
+    # Shared with the class teacher: open items, some progress.
+    _entry(world.classmate, data={"company": "B"}, share_class_teacher=True)
+    _entry(
+        world.classmate,
+        "goal",
+        {"goal": "x"},
+        next_due_on=TODAY - dt.timedelta(days=1),
+        share_class_teacher=True,
+    )
     client = client_for(world.teacher)
     url = f"/review/classes/{world.class_9a.id}"
     assert _names(client.get(url).get_data(as_text=True)) == ["Classmate, Carl", "Pupil, Paula"]
@@ -216,7 +255,9 @@ def test_cells_show_state_as_text(world, client_for):
     _entry(
         world.pupil,
         status="in_progress",
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
+        asked_class_teacher=True,
         review_state=ReviewState.REQUESTED.value,
     )
     html = (
@@ -237,7 +278,9 @@ def test_my_classes_counts(world, client_for):
     _entry(
         world.pupil,
         review_state=ReviewState.REQUESTED.value,
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
+        asked_class_teacher=True,
         data={"company": "A", "reality": "gut"},
     )
     html = client_for(world.teacher).get("/review/classes").get_data(as_text=True)
@@ -249,7 +292,12 @@ def test_my_classes_counts(world, client_for):
 
 # -- pupil view -------------------------------------------------------------------------------
 def test_pupil_view_shows_only_what_was_shared_with_the_viewer(world, client_for):
-    _entry(world.pupil, data={"company": "Teacher Shared GmbH"}, share_teachers=True)
+    _entry(
+        world.pupil,
+        data={"company": "Teacher Shared GmbH"},
+        share_class_teacher=True,
+        share_stubo=True,
+    )
     _entry(world.pupil, data={"company": "Counsellor Shared AG"}, share_counsellor=True)
     _entry(world.pupil, data={"company": "Ganz Privat KG"})
     teacher = (
@@ -281,15 +329,17 @@ def test_reset_password_link_only_for_those_allowed(world, client_for):
 
 
 def test_sections_in_binder_order(world, client_for):
-    _entry(world.pupil, "cv", {"address": "Hauptstr. 1"}, share_teachers=True)
-    _entry(world.pupil, data={"company": "A"}, share_teachers=True)
+    _entry(
+        world.pupil, "cv", {"address": "Hauptstr. 1"}, share_class_teacher=True, share_stubo=True
+    )
+    _entry(world.pupil, data={"company": "A"}, share_class_teacher=True, share_stubo=True)
     html = client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}").get_data(as_text=True)
     assert html.index("My way to a career choice") < html.index("Life planning")
 
 
 # -- comments and reviews ------------------------------------------------------------------------
 def test_comment_notifies_the_pupil(world, client_for):
-    entry = _entry(world.pupil, share_teachers=True, data={"company": "A"})
+    entry = _entry(world.pupil, share_class_teacher=True, share_stubo=True, data={"company": "A"})
     response = client_for(world.teacher).post(
         f"/review/entries/{entry.id}/respond",
         data={"action": "comment", f"e{entry.id}-body": "Schreib noch, was du gelernt hast."},
@@ -312,7 +362,7 @@ def test_comment_notifies_the_pupil(world, client_for):
 
 
 def test_empty_comment_shows_an_error_at_the_field(world, client_for):
-    entry = _entry(world.pupil, share_teachers=True)
+    entry = _entry(world.pupil, share_class_teacher=True, share_stubo=True)
     response = client_for(world.teacher).post(
         f"/review/entries/{entry.id}/respond",
         data={"action": "comment", f"e{entry.id}-body": "   "},
@@ -324,7 +374,7 @@ def test_empty_comment_shows_an_error_at_the_field(world, client_for):
 
 
 def test_too_long_comment_keeps_the_text(world, client_for):
-    entry = _entry(world.pupil, share_teachers=True)
+    entry = _entry(world.pupil, share_class_teacher=True, share_stubo=True)
     text = "Sehr gut " * 600
     response = client_for(world.teacher).post(
         f"/review/entries/{entry.id}/respond", data={"action": "comment", f"e{entry.id}-body": text}
@@ -335,7 +385,12 @@ def test_too_long_comment_keeps_the_text(world, client_for):
 
 
 def test_mark_reviewed_and_ask_for_revision(world, client_for):
-    entry = _entry(world.pupil, share_teachers=True, review_state=ReviewState.REQUESTED.value)
+    entry = _entry(
+        world.pupil,
+        share_class_teacher=True,
+        share_stubo=True,
+        review_state=ReviewState.REQUESTED.value,
+    )
     client = client_for(world.teacher)
     url = f"/review/entries/{entry.id}/respond"
     assert client.post(url, data={"action": "reviewed"}).status_code == 302
@@ -361,7 +416,7 @@ def test_mark_reviewed_and_ask_for_revision(world, client_for):
 
 
 def test_unknown_action_is_400(world, client_for):
-    entry = _entry(world.pupil, share_teachers=True)
+    entry = _entry(world.pupil, share_class_teacher=True, share_stubo=True)
     assert (
         client_for(world.teacher)
         .post(f"/review/entries/{entry.id}/respond", data={"action": "delete"})
@@ -373,7 +428,7 @@ def test_unknown_action_is_400(world, client_for):
 def test_stale_entry_keeps_the_text(world, client_for, monkeypatch):
     from sqlalchemy.orm.exc import StaleDataError
 
-    entry = _entry(world.pupil, share_teachers=True)
+    entry = _entry(world.pupil, share_class_teacher=True, share_stubo=True)
 
     def stale(*args, **kwargs):
         raise StaleDataError("changed")
@@ -394,7 +449,7 @@ def test_accounts_helper_used_in_tests_is_stable(world):
 
 
 def test_saved_comment_clears_the_browser_draft(world, client_for):
-    entry = _entry(world.pupil, share_teachers=True)
+    entry = _entry(world.pupil, share_class_teacher=True, share_stubo=True)
     client = client_for(world.teacher)
     client.post(
         f"/review/entries/{entry.id}/respond",

@@ -15,7 +15,8 @@ def _entry(world, pupil, **kw):
         pupil_id=pupil.id,
         kind="praktikum",
         data={"company": "Tischlerei Müller"},
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
         share_counsellor=True,
         **kw,
     )

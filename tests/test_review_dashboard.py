@@ -100,7 +100,11 @@ def test_caseload_lists_consented_pupils_and_names_only_without_consent(world, c
     accounts.assign_counsellor(world.counsellor, world.classmate)  # no consent for Carl
     _entry(world.classmate, "praktikum", data={"company": "Geheim GmbH"}, share_counsellor=True)
     _entry(
-        world.pupil, "praktikum", share_counsellor=True, review_state=ReviewState.REQUESTED.value
+        world.pupil,
+        "praktikum",
+        share_counsellor=True,
+        asked_counsellor=True,
+        review_state=ReviewState.REQUESTED.value,
     )
     db.session.commit()
     rows, no_consent = dashboard.caseload(world.counsellor, world.school)

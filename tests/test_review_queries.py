@@ -78,8 +78,10 @@ def _add_pupils(world, start: int, count: int) -> None:
                 "kind": "praktikum",
                 "data": {"company": "X"},
                 "status": "in_progress",
-                "share_teachers": True,
+                "share_class_teacher": True,
+                "share_stubo": True,
                 "share_counsellor": True,
+                "asked_class_teacher": True,
                 "review_state": ReviewState.REQUESTED.value if n % 2 else ReviewState.NONE.value,
             },
             {

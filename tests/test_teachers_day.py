@@ -35,7 +35,11 @@ def _waiting(world, pupil, title, *, shared=True):
         grade="9",
         title=title,
         data={"reflection": title},
-        share_teachers=shared,
+        # Shared with and asked of both teacher audiences (the class teacher and the StuBO).
+        share_class_teacher=shared,
+        share_stubo=shared,
+        asked_class_teacher=shared,
+        asked_stubo=shared,
         review_state=ReviewState.REQUESTED.value,
     )
     db.session.add(entry)

@@ -106,7 +106,8 @@ def hostile(app, world):
             grade="9",
             title=ALL[:200],
             data=_fill(spec.fields),
-            share_teachers=True,
+            share_class_teacher=True,
+            share_stubo=True,
             share_guardians=True,
             share_counsellor=True,
         )
@@ -121,7 +122,7 @@ def hostile(app, world):
         PDF,
         PAYLOADS[1] + ".pdf",
         title=ALL[:200],
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
         entry=entries[0],
     )
     agreement_data = _fill(AGREEMENT_FIELDS)

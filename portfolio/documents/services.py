@@ -13,6 +13,7 @@ from portfolio import access
 from portfolio.documents.uploads import PDF, CheckedFile, ascii_filename
 from portfolio.extensions import db
 from portfolio.i18n import _l
+from portfolio.kinds import AUDIENCES
 from portfolio.models import Audience, Document, DocumentCategory, Entry, User
 from portfolio.notifications import services as notifications
 from portfolio.privacy import audit
@@ -33,11 +34,6 @@ CATEGORY_CHOICES: list[tuple[str, object]] = [
     (DocumentCategory.APPLICATION.value, _l("Application")),
     (DocumentCategory.OTHER.value, _l("Other")),
 ]
-AUDIENCE_LABELS: dict[Audience, object] = {
-    Audience.TEACHERS: _l("Teachers"),
-    Audience.COUNSELLOR: _l("Berufsberatung"),
-    Audience.GUARDIANS: _l("Parents"),
-}
 
 
 def own_entry(pupil: User, entry_id: int | None) -> Entry | None:
@@ -76,10 +72,8 @@ def create_document(
         size=checked.size,
         sha256=checked.sha256,
         uploaded_by_id=uploader.id,
-        share_teachers=Audience.TEACHERS in shared,
-        share_counsellor=Audience.COUNSELLOR in shared,
-        share_guardians=Audience.GUARDIANS in shared,
     )
+    document.set_shared(shared)
     try:
         db.session.add(document)
         notifications.document_shared(document, uploader, shared)
@@ -98,8 +92,7 @@ def update_document(
     added = {a for a in shared if not document.is_shared_with(a)}
     document.title = title.strip()[:200] or document.title
     document.category = category
-    for audience in Audience:
-        setattr(document, f"share_{audience.value}", audience in shared)
+    document.set_shared(shared)
     notifications.document_shared(document, document.pupil, added)
     db.session.commit()
 
@@ -135,9 +128,8 @@ def by_category(documents: list[Document]) -> list[tuple[str, object, list[Docum
 
 
 def shared_with(document: Document) -> list[object]:
-    return [
-        label for audience, label in AUDIENCE_LABELS.items() if document.is_shared_with(audience)
-    ]
+    """Whom the document is shared with, as labels (kinds.AUDIENCES)."""
+    return [AUDIENCES[audience].staff_label for audience in document.shared_with]
 
 
 def record_access(user: User, document: Document, action: str) -> None:

@@ -119,7 +119,9 @@ def upload():
             )
             flash(_("The document has been uploaded."), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for(".index"))
-    return render_template("documents/upload.html", form=form, entry=entry)
+    return render_template(
+        "documents/upload.html", form=form, entry=entry, readers=access.readers_of(me.pupil)
+    )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -162,7 +164,12 @@ def edit(document_id: int):
         )
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for(".index"))
-    return render_template("documents/edit.html", form=form, document=document)
+    return render_template(
+        "documents/edit.html",
+        form=form,
+        document=document,
+        readers=access.readers_of(document.pupil),
+    )
 
 
 @bp.route("/<int:document_id>/delete", methods=["GET", "POST"])

@@ -1,10 +1,10 @@
 """All models, importable from one place.
 
-The portfolio's enums (Section, EntryKind, EntryStatus, ReviewState) are defined in
+The portfolio's enums (Section, EntryKind, EntryStatus, ReviewState, Audience) are defined in
 portfolio.kinds with their labels and are re-exported here for the models' users.
 """
 
-from portfolio.kinds import EntryKind, EntryStatus, ReviewState, Section
+from portfolio.kinds import Audience, EntryKind, EntryStatus, ReviewState, Section
 from portfolio.models.admin import AuditEvent, Consent, ConsentPurpose
 from portfolio.models.base import Base, utcnow
 from portfolio.models.job import Job, JobState
@@ -12,7 +12,6 @@ from portfolio.models.portfolio import (
     Agreement,
     AgreementSignature,
     AssessmentRequest,
-    Audience,
     Comment,
     Document,
     DocumentCategory,

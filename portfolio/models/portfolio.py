@@ -9,20 +9,43 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portfolio.kinds import EntryStatus, ReviewState, Section, section_of
+from portfolio.kinds import (
+    FEEDBACK_AUDIENCES,
+    Audience,
+    EntryStatus,
+    ReviewState,
+    Section,
+    section_of,
+)
 from portfolio.models.base import Base, SchoolOwned, Timestamped, utcnow
 from portfolio.models.user import User
 
-
-class Audience(enum.StrEnum):
-    """Whom a pupil can share with; private is the absence of all."""
-
-    TEACHERS = "teachers"
-    COUNSELLOR = "counsellor"
-    GUARDIANS = "guardians"
+__all__ = ["Audience"]  # defined with its labels in portfolio.kinds
 
 
-class Entry(SchoolOwned, Timestamped, Base):
+class _Shared:
+    """`share_<audience>` columns: whom the pupil shows the row (none: private)."""
+
+    share_class_teacher: Mapped[bool] = mapped_column(default=False)
+    share_stubo: Mapped[bool] = mapped_column(default=False)
+    share_counsellor: Mapped[bool] = mapped_column(default=False)
+    share_guardians: Mapped[bool] = mapped_column(default=False)
+
+    def is_shared_with(self, audience: Audience) -> bool:
+        return bool(getattr(self, f"share_{Audience(audience).value}"))
+
+    @property
+    def shared_with(self) -> list[Audience]:
+        """The audiences the row is shared with, in the order of `kinds.AUDIENCES`."""
+        return [a for a in Audience if self.is_shared_with(a)]
+
+    def set_shared(self, audiences) -> None:
+        chosen = {Audience(a) for a in audiences}
+        for audience in Audience:
+            setattr(self, f"share_{audience.value}", audience in chosen)
+
+
+class Entry(_Shared, SchoolOwned, Timestamped, Base):
     """One portfolio entry. Kind-specific fields live in `data` (JSON)."""
 
     __tablename__ = "entry"
@@ -40,13 +63,17 @@ class Entry(SchoolOwned, Timestamped, Base):
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     status: Mapped[str] = mapped_column(sa.String(12), default=EntryStatus.IN_PROGRESS)
     review_state: Mapped[str] = mapped_column(sa.String(12), default=ReviewState.NONE)
-    share_teachers: Mapped[bool] = mapped_column(default=False)
-    share_counsellor: Mapped[bool] = mapped_column(default=False)
-    share_guardians: Mapped[bool] = mapped_column(default=False)
+    #: Whom the pupil asked for feedback (the last time she asked); each is shared with.
+    asked_class_teacher: Mapped[bool] = mapped_column(default=False)
+    asked_stubo: Mapped[bool] = mapped_column(default=False)
+    asked_counsellor: Mapped[bool] = mapped_column(default=False)
     #: Goals: the earliest due date of an open step (for "overdue" filters).
     next_due_on: Mapped[dt.date | None] = mapped_column(default=None)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: When the pupil last changed the content ("last saved"): a review, a comment, a
+    #: change of sharing or of the state leave it alone (`updated_at` is any change).
+    edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     #: Optimistic lock: an UPDATE with a stale version fails instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -60,8 +87,21 @@ class Entry(SchoolOwned, Timestamped, Base):
         back_populates="entry", order_by="Document.created_at"
     )
 
-    def is_shared_with(self, audience: Audience) -> bool:
-        return bool(getattr(self, f"share_{audience.value}"))
+    def was_asked(self, audience: Audience) -> bool:
+        """Whether the pupil asked this audience for feedback (the last time she asked)."""
+        return bool(getattr(self, f"asked_{Audience(audience).value}", False))
+
+    @property
+    def asked(self) -> list[Audience]:
+        """Whom the pending request for feedback asks (empty when none is pending)."""
+        if self.review_state != ReviewState.REQUESTED:
+            return []
+        return [a for a in FEEDBACK_AUDIENCES if self.was_asked(a)]
+
+    def set_asked(self, audiences) -> None:
+        chosen = {Audience(a) for a in audiences}
+        for audience in FEEDBACK_AUDIENCES:
+            setattr(self, f"asked_{audience.value}", audience in chosen)
 
     @property
     def section(self) -> Section:
@@ -128,7 +168,7 @@ class DocumentCategory(enum.StrEnum):
     OTHER = "other"
 
 
-class Document(SchoolOwned, Base):
+class Document(_Shared, SchoolOwned, Base):
     """An uploaded file. Stored outside static/ under a random key."""
 
     __tablename__ = "document"
@@ -147,9 +187,6 @@ class Document(SchoolOwned, Base):
     mime_type: Mapped[str] = mapped_column(sa.String(50))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    share_teachers: Mapped[bool] = mapped_column(default=False)
-    share_counsellor: Mapped[bool] = mapped_column(default=False)
-    share_guardians: Mapped[bool] = mapped_column(default=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )
@@ -157,9 +194,6 @@ class Document(SchoolOwned, Base):
 
     entry: Mapped[Entry | None] = relationship(back_populates="documents")
     pupil: Mapped[User] = relationship(foreign_keys=[pupil_id])
-
-    def is_shared_with(self, audience: Audience) -> bool:
-        return bool(getattr(self, f"share_{audience.value}"))
 
 
 class AssessmentRequest(SchoolOwned, Base):
@@ -218,6 +252,9 @@ class Agreement(SchoolOwned, Timestamped, Base):
     share_guardians: Mapped[bool] = mapped_column(default=True)
     share_counsellor: Mapped[bool] = mapped_column(default=False)
     locked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: When its content was last changed ("last changed"): signing, locking and a change
+    #: of sharing leave it alone (`updated_at` is any change).
+    edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

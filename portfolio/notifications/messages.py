@@ -167,8 +167,9 @@ MESSAGES: dict[str, Message] = {
         _l("%(actor)s asked for feedback on “%(entry)s”."),
         _l("%(actor)s handed in an entry and asks for your feedback."),
         "entry",
-        supersedes=("entry_shared_teachers",),
+        supersedes=("entry_shared", "entry_shared_teachers"),
     ),
+    # Notices of before the four audiences (one "teachers" audience); no longer added.
     "entry_shared_teachers": Message(
         _l("%(actor)s shared “%(entry)s” with the teachers."),
         _l("%(actor)s shared an entry with the teachers."),

@@ -1,7 +1,7 @@
 """Who hears about what: one entry point per event, and the News page's queries.
 
 Features call the entry point of their event, in the transaction of the change, after
-the change itself; e.g. `entry_handed_in(entry, actor)` in the pupil's hand-in. The entry
+the change itself; e.g. `entry_handed_in(entry, actor, asked)` in the pupil's hand-in. The entry
 point decides who is told (the class teachers, the guardians, the counsellors with
 consent ...) and adds one notice per person. Nothing is committed here: the notices are
 kept or dropped with the change. E-mail follows on its own (`mail.py`): at once after
@@ -204,38 +204,36 @@ def counsellors(pupil: User, *, with_consent: bool = True) -> list[User]:
 
 
 # -- the events ----------------------------------------------------------------------------
-def entry_handed_in(entry: Entry, actor: User) -> None:
-    """The pupil asks for feedback: the class teachers hear of it.
+def _readers(obj: Entry | Document, audiences: Iterable[Audience]) -> list[User]:
+    """The people of these audiences (access.readers_of), each once, who may read `obj`
+    now (e.g. not the counsellor, for the Potenzialanalyse, without its own consent)."""
+    chosen = set(audiences)
+    if not chosen:
+        return []
+    pupil = _pupil_of(obj)
+    found: dict[int, User] = {}
+    for audience, users in access.readers_of(pupil).items():
+        if audience in chosen:
+            found.update((u.id, u) for u in users)
+    return [u for u in found.values() if access.access_to(u, pupil).can_view_shared(obj)]
 
-    Handing in shares with the teachers; call this instead of `entry_shared` for them.
-    """
-    notify_all(class_teachers(_pupil_of(entry)), "feedback_requested", actor=actor, entry=entry)
+
+def entry_handed_in(entry: Entry, actor: User, asked: Iterable[Audience]) -> None:
+    """The pupil asks these audiences for feedback (the class teacher, the StuBO, the
+    counsellor): their people hear of it. Asking shares the entry with them; call this
+    instead of `entry_shared` for them."""
+    notify_all(_readers(entry, asked), "feedback_requested", actor=actor, entry=entry)
 
 
 def entry_shared(entry: Entry, actor: User, added: Iterable[Audience]) -> None:
-    """The pupil shares an entry with more people (`added`: the audiences new to it)."""
-    added = set(added)
-    pupil = _pupil_of(entry)
-    if Audience.TEACHERS in added:
-        notify_all(class_teachers(pupil), "entry_shared_teachers", actor=actor, entry=entry)
-    if Audience.GUARDIANS in added:
-        notify_all(guardians(pupil), "entry_shared", actor=actor, entry=entry)
-    if Audience.COUNSELLOR in added:
-        notify_all(counsellors(pupil), "entry_shared", actor=actor, entry=entry)
+    """The pupil shares an entry with more people (`added`: the audiences new to it):
+    the people of each audience hear of it (access.readers_of)."""
+    notify_all(_readers(entry, added), "entry_shared", actor=actor, entry=entry)
 
 
 def document_shared(document: Document, actor: User, added: Iterable[Audience]) -> None:
     """The pupil shares a document with more people (`added`: the audiences new to it)."""
-    added = set(added)
-    pupil = _pupil_of(document)
-    if Audience.TEACHERS in added:
-        notify_all(
-            class_teachers(pupil), "document_shared_teachers", actor=actor, document=document
-        )
-    if Audience.GUARDIANS in added:
-        notify_all(guardians(pupil), "document_shared", actor=actor, document=document)
-    if Audience.COUNSELLOR in added:
-        notify_all(counsellors(pupil), "document_shared", actor=actor, document=document)
+    notify_all(_readers(document, added), "document_shared", actor=actor, document=document)
 
 
 def comment_added(comment: Comment, author: User) -> None:
@@ -424,6 +422,23 @@ def mark_read(
     )
     g.pop("_unread_news", None)
     return result.rowcount or 0
+
+
+def forget_unseeable(entry: Entry) -> int:
+    """Remove the notices about an entry that their readers may no longer see (the pupil
+    stopped sharing it with them): the News never shows what it is called any more."""
+    rows = db.session.execute(
+        sa.select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.entry_id == entry.id, Notification.user_id != entry.pupil_id)
+    ).all()
+    gone = 0
+    for note, reader in rows:
+        if not access.access_to(reader, entry.pupil).can_view_shared(entry):
+            db.session.delete(note)
+            gone += 1
+    g.pop("_unread_news", None)
+    return gone
 
 
 def get_own(user: User, notification_id: int) -> Notification | None:

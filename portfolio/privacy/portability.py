@@ -26,6 +26,7 @@ from portfolio.i18n import _
 from portfolio.models import (
     Agreement,
     AgreementSignature,
+    Audience,
     Comment,
     Document,
     Entry,
@@ -69,6 +70,19 @@ def safe_member_name(filename: str) -> str:
 
 def _share(obj, *audiences: str) -> dict[str, bool]:
     return {a: bool(getattr(obj, f"share_{a}")) for a in audiences}
+
+
+#: The audiences of an entry's or document's "share" object (kinds.Audience values).
+SHARE_KEYS = tuple(a.value for a in Audience)
+
+
+def shared_from(share: dict[str, Any]) -> dict[str, bool]:
+    """`share_<audience>` column values from a package's "share" object. Packages made
+    before the class teacher and the StuBO were two audiences say "teachers" for both."""
+    columns = {f"share_{key}": bool(share.get(key)) for key in SHARE_KEYS}
+    if share.get("teachers"):
+        columns["share_class_teacher"] = columns["share_stubo"] = True
+    return columns
 
 
 def export_data(
@@ -129,7 +143,7 @@ def export_data(
                 "size": doc.size,
                 "sha256": doc.sha256,
                 "path": path,
-                "share": _share(doc, "teachers", "counsellor", "guardians"),
+                "share": _share(doc, *SHARE_KEYS),
                 "created_at": _iso(doc.created_at),
             }
         )
@@ -157,12 +171,13 @@ def export_data(
                 "data": e.data or {},
                 "status": e.status,
                 "review_state": e.review_state,
-                "share": _share(e, "teachers", "counsellor", "guardians"),
+                "share": _share(e, *SHARE_KEYS),
                 "next_due_on": _iso(e.next_due_on),
                 "submitted_at": _iso(e.submitted_at),
                 "reviewed_at": _iso(e.reviewed_at),
                 "created_at": _iso(e.created_at),
                 "updated_at": _iso(e.updated_at),
+                "edited_at": _iso(e.edited_at),
                 "comments": [
                     {
                         "author": c.author.full_name if c.author else None,
@@ -185,6 +200,7 @@ def export_data(
                 "locked_at": _iso(a.locked_at),
                 "created_at": _iso(a.created_at),
                 "updated_at": _iso(a.updated_at),
+                "edited_at": _iso(a.edited_at),
                 "signatures": [
                     {"role": s.role, "name": s.name, "signed_at": _iso(s.signed_at)}
                     for s in a.signatures
@@ -400,7 +416,7 @@ def _validate_entries(entries: list) -> set[str]:
             raise _fail(f"{where}.kind")
         _req(e, "data", dict, where)
         _req(e, "share", dict, where)
-        for key in ("created_at", "updated_at", "submitted_at", "reviewed_at"):
+        for key in ("created_at", "updated_at", "edited_at", "submitted_at", "reviewed_at"):
             _time(e, key, where)
         _date(e, "next_due_on", where)
         for j, c in enumerate(_req(e, "comments", list, where)):
@@ -490,9 +506,7 @@ def import_zip(
                     size=len(content),
                     sha256=d["sha256"],
                     uploaded_by_id=pupil.id,
-                    share_teachers=bool(share.get("teachers")),
-                    share_counsellor=bool(share.get("counsellor")),
-                    share_guardians=bool(share.get("guardians")),
+                    **shared_from(share),
                     created_at=_time(d, "created_at", "documents") or utcnow(),
                 )
             )
@@ -533,14 +547,13 @@ def _new_entry(school: School, pupil: User, e: dict[str, Any]) -> Entry:
         data=e["data"],
         status=str(e.get("status") or "in_progress")[:12],
         review_state=str(e.get("review_state") or "none")[:12],
-        share_teachers=bool(share.get("teachers")),
-        share_counsellor=bool(share.get("counsellor")),
-        share_guardians=bool(share.get("guardians")),
+        **shared_from(share),
         next_due_on=_date(e, "next_due_on", "entry"),
         submitted_at=_time(e, "submitted_at", "entry"),
         reviewed_at=_time(e, "reviewed_at", "entry"),
         created_at=created,
         updated_at=_time(e, "updated_at", "entry") or created,
+        edited_at=_time(e, "edited_at", "entry") or _time(e, "updated_at", "entry") or created,
     )
     for c in e["comments"]:
         entry.comments.append(
@@ -569,6 +582,9 @@ def _add_agreement(school: School, pupil: User, a: dict[str, Any]) -> None:
         locked_at=_time(a, "locked_at", "agreement"),
         created_at=created,
         updated_at=_time(a, "updated_at", "agreement") or created,
+        edited_at=_time(a, "edited_at", "agreement")
+        or _time(a, "updated_at", "agreement")
+        or created,
     )
     for s in a["signatures"]:
         # Names and times as signed; the signers have no account in the new school.

@@ -4,11 +4,15 @@ Computed for any number of pupils with a fixed number of queries. The items are:
 * steps due: standard elements the school organises whose time has come in the pupil's
   current grade and of which nothing is documented (from portfolio/progress.py, so the
   flags agree with every progress figure);
-* entries waiting for feedback and overdue goals: only those shared with the viewer's
-  audiences, because only those may the viewer know about (a private goal is the
-  pupil's own work, invisible to staff even as a state);
-* placements without an evaluation: the placement is organised by the school; the flag
-  says only that something is missing, never what the pupil wrote.
+* entries waiting for feedback: those the pupil asked the viewer's audiences for (and
+  still shares with them);
+* overdue goals and placements without an evaluation: only entries shared with the
+  viewer's audiences. A goal is the pupil's own work and the evaluation of a placement
+  is her own reflection: what she has not shared is invisible to staff even as a state
+  (her entry page says so). Taking part in the placement itself is the school's
+  knowledge and shows in the progress steps.
+
+`audiences` are the viewer's (access.class_audiences, or the counsellor's).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portfolio import progress
-from portfolio.access import shared_clause
+from portfolio.access import asked_clause, shared_clause
 from portfolio.extensions import db
 from portfolio.i18n import _l
 from portfolio.models import (
@@ -27,7 +31,6 @@ from portfolio.models import (
     Entry,
     EntryKind,
     EntryStatus,
-    ReviewState,
     School,
 )
 
@@ -118,8 +121,7 @@ def action_items(
         .where(
             Entry.school_id == school.id,
             Entry.pupil_id.in_(pupil_ids),
-            Entry.review_state == ReviewState.REQUESTED.value,
-            shared_clause(Entry, audiences),
+            asked_clause(audiences),
         )
         .group_by(Entry.pupil_id, Entry.kind)
     )
@@ -131,13 +133,10 @@ def action_items(
         sa.select(Entry.pupil_id, Entry.kind, Entry.data, Entry.next_due_on, Entry.status).where(
             Entry.school_id == school.id,
             Entry.pupil_id.in_(pupil_ids),
+            shared_clause(Entry, audiences),
             sa.or_(
                 Entry.kind == EntryKind.PRAKTIKUM.value,
-                sa.and_(
-                    Entry.kind == EntryKind.GOAL.value,
-                    Entry.next_due_on < today,
-                    shared_clause(Entry, audiences),
-                ),
+                sa.and_(Entry.kind == EntryKind.GOAL.value, Entry.next_due_on < today),
             ),
         )
     )

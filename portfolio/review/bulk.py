@@ -132,7 +132,9 @@ def remind(user: User, school_class: SchoolClass, pupils: list[User]) -> BulkRes
     accesses = access.class_access(user, school_class, pupils)
     if not accesses:
         return result
-    actions = action_items(user.school, list(accesses), services.TEACHER_AUDIENCE)
+    actions = action_items(
+        user.school, list(accesses), access.class_audiences(user, school_class.id)
+    )
     for pupil in pupils:
         if pupil.id not in accesses:
             continue

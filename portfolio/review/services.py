@@ -43,7 +43,6 @@ from portfolio.review.actions import (
     totals,
 )
 
-TEACHER_AUDIENCE = frozenset({Audience.TEACHERS})
 #: Pupils in lists are shown by name: their roles (otherwise a SELECT over every pupil's
 #: roles with each list) are loaded only if something asks for them.
 PUPIL_LIST = lazyload(User.role_rows)
@@ -81,10 +80,17 @@ def class_summaries(user: User, school: School, today: dt.date | None = None) ->
         .join(User, User.id == ClassMembership.pupil_id)
         .where(ClassMembership.class_id.in_(list(by_id)), User.status == PupilStatus.ACTIVE.value)
     ).all()
-    items = action_items(school, [pid for pid, _cid in rows], TEACHER_AUDIENCE, today)
     members: dict[int, list[int]] = {c.id: [] for c in classes}
     for pid, cid in rows:
         members[cid].append(pid)
+    # What the user reads differs between classes they teach and the others (StuBO):
+    # one set of queries per kind of class, at most two.
+    by_audiences: dict[frozenset[Audience], list[int]] = {}
+    for c in classes:
+        by_audiences.setdefault(access.class_audiences(user, c.id), []).extend(members[c.id])
+    items: dict[int, PupilActions] = {}
+    for audiences, ids in by_audiences.items():
+        items.update(action_items(school, ids, audiences, today))
     return [
         ClassSummary(c, len(members[c.id]), totals(items[p] for p in members[c.id]))
         for c in classes
@@ -189,12 +195,14 @@ def class_overview(
     cls: SchoolClass,
     school: School,
     *,
+    audiences: frozenset[Audience],
     filter_key: str | None = None,
     sort: str = "name",
     descending: bool = False,
     today: dt.date | None = None,
 ) -> ClassOverview:
-    """Pupils x the school's standard elements of the class's grade, with open items."""
+    """Pupils x the school's standard elements of the class's grade, with open items of
+    what the pupils shared with the viewer's `audiences` (access.class_audiences)."""
     pupils = list(
         db.session.scalars(
             sa.select(User)
@@ -206,7 +214,7 @@ def class_overview(
     elements = progress.elements_for_grade(school.id, cls.grade)
     ids = [p.id for p in pupils]
     states = progress.of_pupils(school.id, ids, current_only=True, today=today)
-    items = action_items(school, ids, TEACHER_AUDIENCE, today)
+    items = action_items(school, ids, audiences, today)
     kind_to_key = {el.entry_kind or el.key: el.key for el in elements}
     rows = []
     for pupil in pupils:
@@ -236,13 +244,21 @@ def class_overview(
     )
 
 
-def overview_from_args(cls: SchoolClass, school: School, args) -> ClassOverview:
-    """The class overview as the URL arguments ask for it (unknown values: the defaults)."""
+def overview_from_args(
+    cls: SchoolClass, school: School, args, audiences: frozenset[Audience]
+) -> ClassOverview:
+    """The class overview as the URL arguments ask for it (unknown values: the defaults),
+    with what the pupils shared with the viewer's `audiences` (access.class_audiences)."""
     element_keys = {el.key for el in progress.elements_for_grade(school.id, cls.grade)}
     filter_key = parse_filter(args.get("filter"), element_keys)
     sort = args.get("sort") if args.get("sort") in SORTS else "name"
     return class_overview(
-        cls, school, filter_key=filter_key, sort=sort, descending=args.get("dir") == "desc"
+        cls,
+        school,
+        audiences=audiences,
+        filter_key=filter_key,
+        sort=sort,
+        descending=args.get("dir") == "desc",
     )
 
 

@@ -73,7 +73,9 @@ def load_class(user, class_id: int) -> SchoolClass:
 def class_overview(class_id: int):
     user = _me()
     cls = load_class(user, class_id)
-    overview = services.overview_from_args(cls, user.school, request.args)
+    overview = services.overview_from_args(
+        cls, user.school, request.args, access.class_audiences(user, cls.id)
+    )
     return render_template(
         "review/class_overview.html",
         o=overview,
@@ -95,7 +97,9 @@ def _came_from(user, pupil) -> services.ClassOverview | None:
     cls = db.session.get(SchoolClass, class_id)
     if cls is None or cls.school_id != user.school_id or not access.teaches_class(user, cls.id):
         return None
-    overview = services.overview_from_args(cls, user.school, request.args)
+    overview = services.overview_from_args(
+        cls, user.school, request.args, access.class_audiences(user, cls.id)
+    )
     if not any(r.pupil.id == pupil.id for r in overview.ordered):
         return None
     return overview

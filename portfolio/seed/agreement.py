@@ -49,7 +49,8 @@ def _signed(
         decision=decision,
         data=data,
         created_at=when - dt.timedelta(days=7),
-        updated_at=when,
+        updated_at=when + dt.timedelta(hours=1),
+        edited_at=when,
         locked_at=when + dt.timedelta(hours=1),
     )
     _sign(agreement, "pupil", pupil.full_name, pupil, when)
@@ -159,6 +160,7 @@ def seed_agreements(
                 data=v2,
                 created_at=_at(year, 9, 20),
                 updated_at=_at(year, 9, 22),
+                edited_at=_at(year, 9, 22),
             )
         )
 
@@ -187,6 +189,7 @@ def seed_agreements(
                 },
                 created_at=_at(year, 11, 3),
                 updated_at=_at(year, 11, 3),
+                edited_at=_at(year, 11, 3),
             )
         )
 

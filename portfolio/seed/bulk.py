@@ -147,8 +147,11 @@ class _Portfolio:
         """Days since the pupil was in `grade` (0 for the current and later grades)."""
         return max(0, self.order - GRADE_ORDER[grade]) * 365
 
-    def add(self, kind, data, status="done", days_ago=100, **kw) -> None:
+    def add(self, kind, data, status="done", days_ago=100, *, teachers=False, **kw) -> None:
+        """One entry row; `teachers`: shared with the class teacher and the StuBO (an entry
+        waiting for feedback asked both)."""
         created = self.now - dt.timedelta(days=days_ago + self.rng.randint(0, 30))
+        requested = kw.get("review_state") == "requested" and teachers
         self.rows.append(
             dict(
                 school_id=self.school_id,
@@ -159,7 +162,12 @@ class _Portfolio:
                 grade=kw.pop("grade", self.grade),
                 created_at=created,
                 updated_at=created,
+                edited_at=created,
                 title="",
+                share_class_teacher=teachers,
+                share_stubo=teachers,
+                asked_class_teacher=requested,
+                asked_stubo=requested,
                 **kw,
             )
         )
@@ -181,7 +189,7 @@ def _orientation_rows(p: _Portfolio) -> None:
                 },
                 grade=g,
                 days_ago=p.years(g) + 200,
-                share_teachers=rng.random() < 0.5,
+                teachers=rng.random() < 0.5,
             )
     if rng.random() < 0.5:
         p.add(
@@ -195,7 +203,7 @@ def _orientation_rows(p: _Portfolio) -> None:
             },
             grade="8",
             days_ago=p.years("8") + 170,
-            share_teachers=rng.random() < 0.5,
+            teachers=rng.random() < 0.5,
         )
     if rng.random() < 0.9:
         p.add(
@@ -229,7 +237,7 @@ def _orientation_rows(p: _Portfolio) -> None:
             {"days": days, "want_to_know": rng.choice(OCCUPATIONS)},
             grade="8",
             days_ago=p.years("8") + 60,
-            share_teachers=rng.random() < 0.6,
+            teachers=rng.random() < 0.6,
         )
 
 
@@ -249,7 +257,7 @@ def _placement_rows(p: _Portfolio) -> None:
             },
             grade="9",
             days_ago=years("9") + 198,
-            share_teachers=True,
+            teachers=True,
         )
     evaluated = rng.random() < 0.7
     data = {
@@ -279,7 +287,7 @@ def _placement_rows(p: _Portfolio) -> None:
         status="done" if evaluated else "in_progress",
         grade="9",
         days_ago=years("9") + 100,
-        share_teachers=True,
+        teachers=True,
         share_guardians=rng.random() < 0.5,
         share_counsellor=rng.random() < 0.5,
         review_state=rng.choice(["none", "requested", "reviewed", "revision"]),
@@ -297,7 +305,7 @@ def _placement_rows(p: _Portfolio) -> None:
             status="in_progress",
             grade="9",
             days_ago=years("9") + 90,
-            share_teachers=True,
+            teachers=True,
         )
 
 
@@ -325,7 +333,7 @@ def _planning_rows(p: _Portfolio) -> None:
         status="in_progress",
         days_ago=20,
         next_due_on=due,
-        share_teachers=True,
+        teachers=True,
         share_counsellor=rng.random() < 0.5,
     )
     if p.order >= 9:
@@ -368,7 +376,7 @@ def _sek2_rows(p: _Portfolio) -> None:
             },
             grade="EF",
             days_ago=years("EF") + 50,
-            share_teachers=True,
+            teachers=True,
         )
         p.add(
             "studienorientierung",
@@ -556,7 +564,7 @@ class _SchoolSeed:
         """Comments of the class teacher on shared entries; reviews; the pupil's news."""
         comments = []
         for eid, row in self.entries_with_rows:
-            if not row.get("share_teachers"):
+            if not row.get("share_class_teacher"):
                 continue
             teacher = self.teacher_of[self.class_of[row["pupil_id"]].id]
             state = row.get("review_state")
@@ -655,6 +663,7 @@ class _SchoolSeed:
                         "share_guardians": True,
                         "created_at": self.now,
                         "updated_at": self.now,
+                        "edited_at": self.now,
                         "version": 1,
                     }
                 )
@@ -745,7 +754,8 @@ class _SchoolSeed:
                         "mime_type": "image/png",
                         "size": len(png),
                         "sha256": png_sha,
-                        "share_teachers": True,
+                        "share_class_teacher": True,
+                        "share_stubo": True,
                         "share_guardians": self.rng.random() < 0.5,
                         "uploaded_by_id": p,
                         "created_at": self.now,

@@ -13,6 +13,7 @@ from portfolio import accounts
 from portfolio.extensions import db
 from portfolio.models import (
     AssessmentRequest,
+    Audience,
     Entry,
     EntryStatus,
     Quality,
@@ -76,12 +77,15 @@ class _Seeder:
             review_state=str(review),
             created_at=when,
             updated_at=when,
-            share_teachers="teachers" in share,
-            share_counsellor="counsellor" in share,
-            share_guardians="guardians" in share,
+            edited_at=when,
             submitted_at=when if review == ReviewState.REQUESTED else None,
             next_due_on=next_due(data) if kind == "goal" else None,
         )
+        entry.set_shared(share)
+        if review == ReviewState.REQUESTED:
+            # Feedback asked of the class teacher (shared with her for it).
+            entry.set_asked([Audience.CLASS_TEACHER])
+            entry.share_class_teacher = True
         self.rows.append(entry)
         return entry
 
@@ -248,7 +252,7 @@ def seed_portfolios(
             "8",
             _at(y, 3, 13),
             _bfe(y, rng),
-            share=("teachers",) if i % 2 == 0 else (),
+            share=("class_teacher",) if i % 2 == 0 else (),
         )
         if i % 3 == 0:
             s.add(
@@ -285,7 +289,7 @@ def seed_portfolios(
                     "mentor": "",
                 },
                 done=False,
-                share=("teachers",),
+                share=("class_teacher",),
                 review=ReviewState.REQUESTED if i % 6 == 0 else ReviewState.NONE,
             )
 
@@ -324,7 +328,7 @@ def seed_portfolios(
                     "school_subjects": "Biologie, Chemie, Englisch",
                     "reflection": text,
                 },
-                share=("teachers", "guardians") if grade == "10" else (),
+                share=("class_teacher", "stubo", "guardians") if grade == "10" else (),
                 force=True,
             )
     s.add(
@@ -345,7 +349,7 @@ def seed_portfolios(
             "strengths_found": "Sorgfalt, Einfühlungsvermögen, Ausdauer",
             "reflection": "Das Rollenspiel in der Pflege hat mir am meisten Spaß gemacht.",
         },
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
     )
     s.add(
         elif_,
@@ -384,7 +388,7 @@ def seed_portfolios(
             ],
             "want_to_know": "Medizinische Fachangestellte, Pflegefachfrau, Chemielaborantin",
         },
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
     )
     s.add(
         elif_,
@@ -430,7 +434,7 @@ def seed_portfolios(
             "would_work_there": "yes",
             "why": "Ich arbeite gern mit Menschen und finde Medizin spannend.",
         },
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
         review=ReviewState.REQUESTED,
     )
     overdue_day = (utcnow().date() - dt.timedelta(days=12)).isoformat()
@@ -458,7 +462,7 @@ def seed_portfolios(
             "state": "in_progress",
         },
         done=False,
-        share=("teachers",),
+        share=("class_teacher",),
     )
     s.add(
         elif_,
@@ -490,7 +494,7 @@ def seed_portfolios(
             "interests": "Volleyball, Erste-Hilfe-AG",
             "other": "Schulsanitäterin seit Klasse 8",
         },
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
     )
     s.add(
         elif_,

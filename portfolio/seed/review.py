@@ -11,8 +11,18 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from portfolio import access
 from portfolio.extensions import db
-from portfolio.models import Comment, Entry, EntryStatus, ReviewState, School, User, utcnow
+from portfolio.models import (
+    Audience,
+    Comment,
+    Entry,
+    EntryStatus,
+    ReviewState,
+    School,
+    User,
+    utcnow,
+)
 from portfolio.notifications.services import notify
 
 FEATURED = {"lukas.becker", "amira.haddad", "elif.yilmaz"}
@@ -70,8 +80,10 @@ def _placement(school: School, pupil: User, n: int, *, evaluated: bool, handed_i
         grade="9",
         data=data,
         status=EntryStatus.DONE.value if evaluated else EntryStatus.IN_PROGRESS.value,
-        share_teachers=handed_in or evaluated,
+        share_class_teacher=handed_in or evaluated,
+        share_stubo=evaluated,
         share_counsellor=evaluated,
+        asked_class_teacher=handed_in,
         review_state=ReviewState.REQUESTED.value if handed_in else ReviewState.NONE.value,
         submitted_at=utcnow() if handed_in else None,
     )
@@ -91,7 +103,7 @@ def _goal(school: School, pupil: User, due: dt.date) -> Entry:
             "steps": [{"text": "Lebenslauf schreiben", "due_on": due.isoformat(), "done": "no"}],
         },
         next_due_on=due,
-        share_teachers=True,
+        share_class_teacher=True,
     )
     db.session.add(entry)
     return entry
@@ -136,8 +148,7 @@ def seed_review_demo(
             waiting = db.session.scalars(
                 sa.select(Entry).where(
                     Entry.pupil_id == pupil.id,
-                    Entry.share_teachers.is_(True),
-                    Entry.review_state == ReviewState.REQUESTED.value,
+                    access.asked_clause(frozenset({Audience.CLASS_TEACHER})),
                 )
             ).all()
             for n, entry in enumerate(waiting[:1]):

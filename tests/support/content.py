@@ -40,7 +40,8 @@ def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
             "days": [{"date": "2026-03-02", "tasks": "Bretter schleifen – „gut“"}],
         },
         status="done",
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
         share_guardians=True,
         submitted_at=utcnow() - dt.timedelta(days=3),
     )
@@ -92,7 +93,7 @@ def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
         "Zeugnis Müller.pdf",
         entry=c.praktikum,
         title="Praktikumszeugnis",
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
     )
     c.photo = add_document(pupil, PNG, "../../etc/passwd", mime="image/png")
     c.agreement = Agreement(

@@ -86,7 +86,9 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
         return e
 
     c.e_private = entry("reflection", "private")
-    c.e_teachers = entry("praktikum", "teachers", share_teachers=True)
+    # The two teacher audiences apart: what one of them reads the other never sees.
+    c.e_class_teacher = entry("praktikum", "class_teacher", share_class_teacher=True)
+    c.e_stubo = entry("goal", "stubo", share_stubo=True)
     c.e_counsellor = entry("goal", "counsellor", share_counsellor=True)
     c.e_counsellor.data = {
         **c.e_counsellor.data,
@@ -97,16 +99,29 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     # "Potenzialanalyse an die Berufsberatung": the counsellor must not read it.
     c.e_pa = entry("potenzialanalyse", "pa", share_teachers=True, share_counsellor=True)
     c.comment = Comment(
-        school_id=sid, entry_id=c.e_teachers.id, author_id=teacher.id, body="Schöner Bericht!"
+        school_id=sid,
+        entry_id=c.e_class_teacher.id,
+        author_id=teacher.id,
+        body="Schöner Bericht!",
     )
     db.session.add(c.comment)
     c.doc_private = add_document(pupil, PDF, "privat.pdf", title=marker("private", pupil) + "DOC")
+    c.doc_class_teacher = add_document(
+        pupil,
+        PDF,
+        "klasse.pdf",
+        title=marker("class_teacher", pupil) + "DOC",
+        share=("class_teacher",),
+    )
+    c.doc_stubo = add_document(
+        pupil, PDF, "stubo.pdf", title=marker("stubo", pupil) + "DOC", share=("stubo",)
+    )
     c.doc_shared = add_document(
         pupil,
         png_bytes(4, 4, (200, 10, 10)),
         "bild.png",
         title="Geteiltes Bild",
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
         mime="image/png",
     )
     c.doc_shared.share_counsellor = True

@@ -102,7 +102,7 @@ def fill_portfolio(
     *,
     teacher: User | None = None,
     guardian: User | None = None,
-    share=("teachers", "guardians"),
+    share=("class_teacher", "stubo", "guardians"),
     documents: bool = True,
 ) -> dict:
     """Every kind of content; returns the created objects by name."""
