@@ -125,7 +125,7 @@ def test_accept_creates_a_private_entry_and_decline_deletes_the_answer(world, cl
     assert response.status_code == 302
     entry = db.session.scalar(sa.select(Entry).where(Entry.kind == EntryKind.EXTERNAL_ASSESSMENT))
     assert entry.data["ratings"] == {quals[0].key: 3} and entry.data["rater_name"] == "Mama"
-    assert not (entry.share_teachers or entry.share_guardians or entry.share_counsellor)
+    assert entry.shared_with == []
     assert _by_id(accepted.id).entry_id == entry.id
 
     pupil.post(f"/portfolio/assessments/{declined.id}/decline")

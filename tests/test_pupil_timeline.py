@@ -84,7 +84,7 @@ def _add_entries(world, n):
                 kind=kind,
                 grade="9",
                 data=data,
-                share_teachers=bool(i % 2),
+                share_class_teacher=bool(i % 2),
                 review_state="revision" if i % 5 == 0 else "none",
             )
         )

@@ -161,6 +161,7 @@ def save(
         target.grade = current_grade(pupil) or target.grade
     target.decision = content.get("decision") or None
     target.data = {key: content.get(key) for key in CONTENT_KEYS}
+    target.edited_at = utcnow()  # "last changed": content only, not signatures
     try:
         db.session.flush()
         notifications.agreement_saved(target, actor or pupil)

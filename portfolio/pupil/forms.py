@@ -8,7 +8,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     FieldList,
     Form,
     FormField,
@@ -21,12 +20,19 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from portfolio.formutil import select_choices
+from portfolio.formutil import SharingFields, select_choices
 from portfolio.i18n import _, _l
-from portfolio.kinds import LONG_MAX, RELATIONS, Field, Group, KindSpec, field_choices
+from portfolio.kinds import LONG_MAX, RELATIONS, Audience, Field, Group, KindSpec, field_choices
 from portfolio.reference import SCALE, quality_name
 
 REQUIRED = _l("Please fill in this field.")
@@ -303,14 +309,37 @@ def _field_value(f: Field, value):
 
 
 # -- the small forms ---------------------------------------------------------------------
-class SharingForm(FlaskForm):
-    share_teachers = BooleanField(_l("My teachers (class teacher, StuBO)"))
-    share_counsellor = BooleanField(_l("My counsellor (Berufsberatung)"))
-    share_guardians = BooleanField(_l("My parents or guardians"))
+class SharingForm(SharingFields, FlaskForm):
+    """Who sees an entry (the same checkboxes as a document's)."""
 
 
-class HandInForm(FlaskForm):
-    share_teachers = BooleanField(_l("Also share this entry with my teachers"))
+class AtLeastOne:
+    """At least one box ticked. (Not InputRequired: its `required` attribute on every
+    checkbox of the group would make the browser demand all of them.)"""
+
+    def __init__(self, message) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            raise StopValidation(str(self.message))
+
+
+class FeedbackForm(FlaskForm):
+    """Ask for feedback: whom (staff only; `offer` sets the people there are)."""
+
+    ask = MultiCheckboxField(
+        _l("Whom do you ask?"),
+        choices=[],
+        validators=[AtLeastOne(_l("Please tick whom you ask for feedback."))],
+    )
+
+    def offer(self, choices: list[tuple[str, object]]) -> FeedbackForm:
+        self.ask.choices = select_choices(choices)
+        return self
+
+    def audiences(self) -> list[Audience]:
+        return [Audience(value) for value in self.ask.data or []]
 
 
 class StepForm(FlaskForm):

@@ -6,13 +6,23 @@ import datetime as dt
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from babel.lists import format_list
+from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portfolio import access, progress
 from portfolio.extensions import db
-from portfolio.i18n import _, _l
-from portfolio.kinds import SPECS, KindSpec, binder_order, spec_for
+from portfolio.i18n import _
+from portfolio.kinds import (
+    AUDIENCES,
+    FEEDBACK_AUDIENCES,
+    SPECS,
+    KindSpec,
+    binder_order,
+    offered_in,
+    spec_for,
+)
 from portfolio.models import (
     Audience,
     Entry,
@@ -25,29 +35,8 @@ from portfolio.models import (
 )
 from portfolio.notifications import services as notifications
 
-SEK2_GRADES = ("EF", "Q1", "Q2", "11", "12", "13")
-SEK1_KINDS = (
-    EntryKind.POTENZIALANALYSE,
-    EntryKind.BERUFSFELDERKUNDUNG,
-    EntryKind.PRAKTIKUM,
-    EntryKind.PRAXISKURS,
-    EntryKind.LANGZEITPRAKTIKUM,
-)
-SEK2_KINDS = (
-    EntryKind.SEK2_STANDORT,
-    EntryKind.SEK2_EK1,
-    EntryKind.SEK2_PRAXIS,
-    EntryKind.SEK2_EK2,
-    EntryKind.STUDIENORIENTIERUNG,
-)
 #: Accepted external assessments only come from a rater's answer, never from a form.
 NOT_CREATABLE = (EntryKind.EXTERNAL_ASSESSMENT,)
-
-AUDIENCE_LABELS = {
-    Audience.TEACHERS: _l("your teachers"),
-    Audience.COUNSELLOR: _l("your counsellor"),
-    Audience.GUARDIANS: _l("your parents"),
-}
 
 
 class EditConflict(Exception):
@@ -58,23 +47,23 @@ class EditConflict(Exception):
         self.stored = stored
 
 
-class NeedsSharing(Exception):
-    """Handing in for feedback needs the entry shared with teachers."""
+class NobodyAsked(ValueError):
+    """A request for feedback names nobody who can give it."""
 
 
 # -- which kinds a pupil is offered ------------------------------------------------------
-def is_sek2(grade: str | None) -> bool:
-    return grade in SEK2_GRADES
+def offered_kinds(grade: str | None, section: Section | None = Section.MY_WAY) -> list[KindSpec]:
+    """Kinds offered to a pupil of this grade (kinds.offered_in), of one section or all."""
+    return [
+        s
+        for s in SPECS.values()
+        if (section is None or s.section == section) and offered_in(s, grade)
+    ]
 
 
-def offered_kinds(grade: str | None, section: Section = Section.MY_WAY) -> list[KindSpec]:
-    """Kinds suggested to a pupil of this grade: Sek I kinds in 8-10, Sek II kinds above."""
-    hidden = SEK1_KINDS if is_sek2(grade) else SEK2_KINDS
-    return [s for s in SPECS.values() if s.section == section and s.kind not in hidden]
-
-
-def can_create(spec: KindSpec) -> bool:
-    return spec.pupil_editable and spec.kind not in NOT_CREATABLE
+def can_create(spec: KindSpec, grade: str | None = None) -> bool:
+    """Whether the pupil may start a new entry of the kind in her grade."""
+    return spec.pupil_editable and spec.kind not in NOT_CREATABLE and offered_in(spec, grade)
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -140,8 +129,10 @@ def overdue_steps(entry: Entry, today: dt.date | None = None) -> list[dict]:
 
 
 def apply_data(entry: Entry, data: dict) -> None:
-    """Put new content on the entry (a new dict, so the JSON column sees the change)."""
+    """Put the pupil's new content on the entry (a new dict, so the JSON column sees the
+    change); it is her last edit ("last saved")."""
     entry.data = dict(data)
+    entry.edited_at = utcnow()
     if entry.kind == EntryKind.GOAL:
         entry.next_due_on = next_due(entry.data)
 
@@ -220,38 +211,54 @@ def set_status(entry: Entry, done: bool) -> None:
     db.session.commit()
 
 
-def set_sharing(entry: Entry, audiences: Iterable[Audience]) -> None:
-    """Share the entry with exactly these audiences (none: private).
+def set_sharing(entry: Entry, audiences: Iterable[Audience]) -> set[Audience]:
+    """Share the entry with exactly these audiences (none: private); returns the
+    audiences it is newly shared with.
 
-    Withdrawing it from teachers also withdraws a pending request for feedback.
+    Whoever no longer sees it is no longer asked for feedback (a request that then asks
+    nobody is withdrawn) and loses the news about it. Those newly shared with are told.
     """
     chosen = set(audiences)
-    added = {a for a in chosen if not entry.is_shared_with(a)}
-    for audience in Audience:
-        setattr(entry, f"share_{audience.value}", audience in chosen)
-    if Audience.TEACHERS not in chosen and entry.review_state == ReviewState.REQUESTED:
+    added = chosen - set(entry.shared_with)
+    removed = set(entry.shared_with) - chosen
+    entry.set_shared(chosen)
+    entry.set_asked(a for a in FEEDBACK_AUDIENCES if entry.was_asked(a) and a in chosen)
+    if entry.review_state == ReviewState.REQUESTED and not entry.asked:
         entry.review_state = ReviewState.NONE.value
         entry.submitted_at = None
+    db.session.flush()
+    if removed:
+        notifications.forget_unseeable(entry)
     notifications.entry_shared(entry, entry.pupil, added)
     db.session.commit()
+    return added
 
 
-def hand_in(entry: Entry, *, share_with_teachers: bool = False) -> None:
-    """Ask the teachers for feedback; needs the entry shared with them."""
-    if not entry.share_teachers:
-        if not share_with_teachers:
-            raise NeedsSharing()
-        entry.share_teachers = True
+def ask_for_feedback(entry: Entry, audiences: Iterable[Audience]) -> set[Audience]:
+    """Ask these staff audiences for feedback: the entry is shared with them (returns
+    those it is newly shared with), they are told, and it waits for their feedback.
+
+    Raises NobodyAsked when none of the audiences can give feedback.
+    """
+    asked = [a for a in FEEDBACK_AUDIENCES if a in set(audiences)]
+    if not asked:
+        raise NobodyAsked()
+    added = set(asked) - set(entry.shared_with)
+    entry.set_shared([*entry.shared_with, *asked])
+    entry.set_asked(asked)
     entry.review_state = ReviewState.REQUESTED.value
     entry.submitted_at = utcnow()
-    notifications.entry_handed_in(entry, entry.pupil)
+    notifications.entry_handed_in(entry, entry.pupil, asked)
     db.session.commit()
+    return added
 
 
 def withdraw_hand_in(entry: Entry) -> None:
+    """The pupil takes back her request for feedback (the entry stays shared)."""
     if entry.review_state == ReviewState.REQUESTED:
         entry.review_state = ReviewState.NONE.value
         entry.submitted_at = None
+        entry.set_asked(())
         db.session.commit()
 
 
@@ -260,18 +267,22 @@ def delete_entry(entry: Entry) -> None:
     db.session.commit()
 
 
-def visible_to(entry: Entry) -> list[str]:
-    """Whom the entry is shared with, as words for the pupil (empty: only the pupil)."""
-    return [
-        str(label) for audience, label in AUDIENCE_LABELS.items() if entry.is_shared_with(audience)
-    ]
+def visible_to(obj) -> list[str]:
+    """Whom an entry or document is shared with, as words for the pupil (empty: only her)."""
+    return [str(AUDIENCES[a].pupil_label) for a in obj.shared_with]
 
 
-def visibility_text(entry: Entry) -> str:
-    names = visible_to(entry)
+def visibility_text(obj) -> str:
+    names = visible_to(obj)
     if not names:
         return _("Only you can see this.")
-    return _("Visible to: %(names)s", names=", ".join(names))
+    return _("Visible to: %(names)s", names=format_list(names, locale=get_locale()))
+
+
+def asked_text(entry: Entry) -> str:
+    """Whom the pending request for feedback asks, as words for the pupil."""
+    names = [str(AUDIENCES[a].pupil_label) for a in entry.asked]
+    return format_list(names, locale=get_locale())
 
 
 def spec_or_none(kind: str) -> KindSpec | None:

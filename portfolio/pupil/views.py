@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from portfolio import access, progress
 from portfolio.auth.forms import ConfirmForm
 from portfolio.extensions import db
 from portfolio.i18n import _
-from portfolio.kinds import SPECS
-from portfolio.models import Audience, Entry, EntryKind, ReviewState, Section
+from portfolio.kinds import AUDIENCES, FEEDBACK_AUDIENCES, SPECS, STAGE_LABELS, offered_in
+from portfolio.models import Entry, EntryKind, ReviewState, Section
 from portfolio.notifications import services as news
 from portfolio.pupil import bp, forms, services
 from portfolio.reference import SCALE, element_description, element_name, quality_name
@@ -51,6 +53,7 @@ def _pupil_context():
         "Section": Section,
         "ReviewState": ReviewState,
         "visibility_text": services.visibility_text,
+        "asked_text": services.asked_text,
         "SPECS": SPECS,
         "scale_label": _scale_label,
     }
@@ -143,24 +146,31 @@ def section(section: str):
 @bp.route("/kinds")
 def kinds():
     me = _me()
+    grade = progress.pupil_grade(me)
     by_kind = services.entries_by_kind(services.entries_for(me))
+    offered = {s.kind for s in services.offered_kinds(grade, section=None)}
     return render_template(
         "pupil/kinds.html",
-        specs=list(SPECS.values()),
+        # The kinds of her grade, and those she wrote in earlier grades.
+        specs=[s for s in SPECS.values() if s.kind in offered or s.kind.value in by_kind],
         by_kind=by_kind,
-        can_create=services.can_create,
+        can_create=lambda spec: services.can_create(spec, grade),
     )
 
 
 @bp.route("/kind/<kind>")
 def kind(kind: str):
     spec = _spec(kind)
-    entries = services.entries_for(_me(), kinds=[spec.kind])
+    me = _me()
+    grade = progress.pupil_grade(me)
+    entries = services.entries_for(me, kinds=[spec.kind])
     return render_template(
         "pupil/kind.html",
         spec=spec,
         entries=entries,
-        can_create=services.can_create(spec),
+        can_create=services.can_create(spec, grade),
+        offered=offered_in(spec, grade),
+        stage_label=STAGE_LABELS.get(spec.stage),
         overdue=services.overdue_steps,
     )
 
@@ -169,6 +179,16 @@ def kind(kind: str):
 @bp.route("/kind/<kind>/new", methods=["GET", "POST"])
 def new(kind: str):
     spec = _spec(kind)
+    if not offered_in(spec, progress.pupil_grade(_me())):
+        flash(
+            _(
+                "“%(kind)s” belongs to %(stage)s, so you cannot start one now.",
+                kind=spec.label,
+                stage=STAGE_LABELS[spec.stage],
+            ),
+            "info",
+        )
+        return redirect(url_for(".kind", kind=spec.kind.value), 303)
     if not services.can_create(spec):
         abort(404)
     if not spec.repeatable:
@@ -268,22 +288,40 @@ def entry(entry_id: int):
     return page
 
 
-def _entry_page(entry: Entry) -> str:
+def _feedback_choices(readers) -> list[tuple[str, str]]:
+    """Whom the pupil can ask for feedback: the staff audiences that have someone, named."""
+    return [
+        (a.value, _("%(who)s: %(names)s", who=AUDIENCES[a].label, names=_names(readers[a])))
+        for a in FEEDBACK_AUDIENCES
+        if readers[a]
+    ]
+
+
+def _names(users) -> str:
+    return format_list([u.full_name for u in users], locale=get_locale())
+
+
+def _entry_page(entry: Entry, *, sharing=None, feedback=None, status: int = 200):
     spec = services.spec_for(entry.kind)
-    sharing = forms.SharingForm(
-        data={f"share_{a.value}": entry.is_shared_with(a) for a in Audience}
-    )
+    readers = access.readers_of(entry.pupil)
+    choices = _feedback_choices(readers)
+    if feedback is None:
+        asked = [a.value for a in entry.asked] or [value for value, _label in choices[:1]]
+        feedback = forms.FeedbackForm(formdata=None, data={"ask": asked})
     return render_template(
         "pupil/entry.html",
         entry=entry,
         spec=spec,
         qualities=services.qualities_for(entry.school_id),
-        sharing=sharing,
-        hand_in=forms.HandInForm(),
+        sharing=sharing or forms.SharingForm(formdata=None, data=forms.SharingForm.initial(entry)),
+        feedback=feedback.offer(choices),
+        readers=readers,
+        reader_names=_names,
+        school_element=progress.school_element(entry.school_id, entry.kind),
         confirm=ConfirmForm(),
         overdue=services.overdue_steps(entry),
         can_edit=spec.pupil_editable,
-    )
+    ), status
 
 
 @bp.route("/entry/<int:entry_id>/steps/<int:index>", methods=["POST"])
@@ -307,7 +345,7 @@ def tick_step(entry_id: int, index: int):
             ),
             "warning",
         )
-        return _entry_page(exc.stored), 409
+        return _entry_page(exc.stored, status=409)
     db.session.commit()
     flash(_("Step ticked off.") if done else _("Step opened again."), "success")
     return redirect(url_for(".entry", entry_id=entry.id, _anchor=f"step-{entry.id}-{index}"), 303)
@@ -320,44 +358,50 @@ def status(entry_id: int):
         done = request.form.get("done") == "1"
         services.set_status(entry, done)
         flash(_("Marked as finished.") if done else _("Marked as in progress."), "success")
-    return redirect(url_for(".entry", entry_id=entry.id))
+    return redirect(url_for(".entry", entry_id=entry.id), 303)
 
 
 @bp.route("/entry/<int:entry_id>/sharing", methods=["POST"])
 def sharing(entry_id: int):
     entry = _own_entry(entry_id)
     form = forms.SharingForm()
-    if form.validate_on_submit():
-        chosen = [a for a in Audience if form[f"share_{a.value}"].data]
-        was_requested = entry.review_state == ReviewState.REQUESTED
-        services.set_sharing(entry, chosen)
-        flash(services.visibility_text(entry), "success")
-        if was_requested and entry.review_state != ReviewState.REQUESTED:
-            flash(
-                _("Your teachers no longer see this entry, so it is no longer handed in."),
-                "warning",
-            )
-    return redirect(url_for(".entry", entry_id=entry.id, _anchor="sharing"))
+    if not form.validate_on_submit():
+        flash(_("That did not work. Please try again."), "error")
+        return _entry_page(entry, sharing=form, status=400)
+    was_requested = entry.review_state == ReviewState.REQUESTED
+    services.set_sharing(entry, form.audiences())
+    flash(services.visibility_text(entry), "success")
+    if was_requested and entry.review_state != ReviewState.REQUESTED:
+        flash(
+            _("Nobody you asked for feedback sees this entry now, so you no longer ask for it."),
+            "warning",
+        )
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor="sharing"), 303)
 
 
 @bp.route("/entry/<int:entry_id>/hand-in", methods=["POST"])
 def hand_in(entry_id: int):
+    """Ask for feedback: whom the pupil ticked (which shares the entry with them)."""
     entry = _own_entry(entry_id)
-    form = forms.HandInForm()
-    if form.validate_on_submit():
-        try:
-            services.hand_in(entry, share_with_teachers=form.share_teachers.data)
-        except services.NeedsSharing:
-            flash(
-                _(
-                    "To hand it in, your teachers must be able to see this entry. Tick "
-                    "“Also share this entry with my teachers” and try again."
+    form = forms.FeedbackForm().offer(_feedback_choices(access.readers_of(entry.pupil)))
+    if not form.validate_on_submit():
+        return _entry_page(entry, feedback=form, status=400)
+    try:
+        added = services.ask_for_feedback(entry, form.audiences())
+    except services.NobodyAsked:
+        abort(400)
+    flash(_("You asked %(who)s for feedback.", who=services.asked_text(entry)), "success")
+    if added:
+        flash(
+            _(
+                "From now on, %(who)s can also see this entry.",
+                who=format_list(
+                    [str(AUDIENCES[a].pupil_label) for a in added], locale=get_locale()
                 ),
-                "error",
-            )
-        else:
-            flash(_("Handed in. Your teachers can now give you feedback."), "success")
-    return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"))
+            ),
+            "info",
+        )
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"), 303)
 
 
 @bp.route("/entry/<int:entry_id>/withdraw", methods=["POST"])
@@ -365,8 +409,8 @@ def withdraw(entry_id: int):
     entry = _own_entry(entry_id)
     if ConfirmForm().validate_on_submit():
         services.withdraw_hand_in(entry)
-        flash(_("It is no longer handed in."), "success")
-    return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"))
+        flash(_("You no longer ask for feedback. The entry stays shared as it was."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id, _anchor="feedback"), 303)
 
 
 @bp.route("/entry/<int:entry_id>/delete", methods=["GET", "POST"])
