@@ -312,7 +312,9 @@ def _pa_content(world):
         title="PAMARK",
         data={"strengths_found": "PAMARK Stärken", "date": "2026-10-01"},
         share_counsellor=True,
-        share_teachers=True,
+        share_class_teacher=True,
+        share_stubo=True,
+        asked_counsellor=True,
         review_state=ReviewState.REQUESTED.value,
     )
     other = Entry(
@@ -321,6 +323,7 @@ def _pa_content(world):
         kind="reflection",
         title="OTHERMARK",
         share_counsellor=True,
+        asked_counsellor=True,
         review_state=ReviewState.REQUESTED.value,
     )
     db.session.add_all([pa, other])

@@ -42,7 +42,9 @@ def test_upload_stores_the_file_and_lists_it_by_category(client_for, world):
     assert doc.sha256 == hashlib.sha256(stored).hexdigest()
     page = client.get("/documents/", headers=EN).get_data(as_text=True)
     assert (
-        "Certificates" in page and "Praktikumszeugnis" in page and "Shared with: Teachers" in page
+        "Certificates" in page
+        and "Praktikumszeugnis" in page
+        and "Shared with: class teacher" in page
     )
 
 

@@ -65,8 +65,8 @@ def notices(user) -> list[Notification]:
 # -- the teacher hears of hand-ins and shared entries -------------------------------------------
 def test_a_hand_in_shows_up_in_the_class_teachers_news(world, entry, client_for):
     pupil = client_for(world.pupil)
-    response = pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={"share_teachers": "y"})
-    assert response.status_code == 302
+    response = pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "class_teacher"})
+    assert response.status_code == 303
 
     teacher = client_for(world.teacher)
     # The navigation counts it before the teacher opens the News page.
@@ -77,46 +77,63 @@ def test_a_hand_in_shows_up_in_the_class_teachers_news(world, entry, client_for)
     page = teacher.get(link.split("#")[0]).get_data(as_text=True)
     assert f'id="entry-{entry.id}"' in page and "Bäckerei Schäfer" in page
 
-    # Only the class teacher of 9a: not the teacher of 9b, not another school's teacher,
-    # not the StuBO (who sees the whole school) and not the pupil who handed it in.
+    # Only the class teacher of 9a, whom she asked: not the teacher of 9b, not another
+    # school's teacher, not the StuBO (not asked) and not the pupil who asked.
     for other in (world.teacher_9b, world.other_teacher, world.stubo, world.pupil):
         assert notices(other) == []
 
 
 def test_handing_in_a_private_entry_is_one_notice_not_two(world, entry, client_for):
-    """Handing in shares with the teachers in the same action: one notice about it."""
+    """Asking for feedback shares with whom was asked in the same action: one notice."""
     client_for(world.pupil).post(
-        f"/portfolio/entry/{entry.id}/hand-in", data={"share_teachers": "y"}
+        f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "class_teacher"}
     )
     assert [n.kind for n in notices(world.teacher)] == ["feedback_requested"]
 
 
 def test_a_hand_in_replaces_the_unread_shared_notice(world, entry, client_for):
     pupil = client_for(world.pupil)
-    pupil.post(f"/portfolio/entry/{entry.id}/sharing", data={"share_teachers": "y"})
+    pupil.post(f"/portfolio/entry/{entry.id}/sharing", data={"share_class_teacher": "y"})
     [shared] = notices(world.teacher)
-    assert shared.kind == "entry_shared_teachers"
+    assert shared.kind == "entry_shared"
     assert services.message(shared) == (
-        "Paula Pupil shared “Work placement: Bäckerei Schäfer” with the teachers."
+        "Paula Pupil shared “Work placement: Bäckerei Schäfer” with you."
     )
-    pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={})
+    pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "class_teacher"})
     assert [n.kind for n in notices(world.teacher)] == ["feedback_requested"]
     # Sharing again what is shared already tells nobody anything new.
-    pupil.post(f"/portfolio/entry/{entry.id}/sharing", data={"share_teachers": "y"})
+    pupil.post(f"/portfolio/entry/{entry.id}/sharing", data={"share_class_teacher": "y"})
     assert [n.kind for n in notices(world.teacher)] == ["feedback_requested"]
 
 
 def test_sharing_tells_each_audience_once_and_only_those_who_may_read(world, entry, client_for):
     client_for(world.pupil).post(
         f"/portfolio/entry/{entry.id}/sharing",
-        data={"share_teachers": "y", "share_counsellor": "y", "share_guardians": "y"},
+        data={"share_class_teacher": "y", "share_counsellor": "y", "share_guardians": "y"},
     )
-    assert [n.kind for n in notices(world.teacher)] == ["entry_shared_teachers"]
+    assert [n.kind for n in notices(world.teacher)] == ["entry_shared"]
     assert [n.kind for n in notices(world.guardian)] == ["entry_shared"]
     assert [n.kind for n in notices(world.counsellor)] == ["entry_shared"]
-    # Carl's guardian and counsellors of other pupils hear nothing.
-    for other in (world.other_guardian, world.counsellor_no_consent, world.counsellor_unassigned):
+    # Carl's guardian, counsellors of other pupils and the StuBO (not chosen) hear nothing.
+    for other in (
+        world.other_guardian,
+        world.counsellor_no_consent,
+        world.counsellor_unassigned,
+        world.stubo,
+    ):
         assert notices(other) == []
+
+
+def test_sharing_with_the_stubo_tells_the_stubo_not_the_class_teacher(world, entry, client_for):
+    pupil = client_for(world.pupil)
+    pupil.post(f"/portfolio/entry/{entry.id}/sharing", data={"share_stubo": "y"})
+    [shared] = notices(world.stubo)
+    assert shared.kind == "entry_shared"
+    assert notices(world.teacher) == []
+    # Asking the StuBO for feedback reaches the StuBO, and still not the class teacher.
+    pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "stubo"})
+    assert [n.kind for n in notices(world.stubo)] == ["feedback_requested"]
+    assert notices(world.teacher) == []
 
 
 def test_counsellor_without_consent_is_not_told_about_content(world, client_for):
@@ -135,7 +152,7 @@ def test_an_inactive_teacher_is_not_told(world, entry, client_for):
     world.teacher.is_active_account = False
     db.session.commit()
     client_for(world.pupil).post(
-        f"/portfolio/entry/{entry.id}/hand-in", data={"share_teachers": "y"}
+        f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "class_teacher"}
     )
     assert notices(world.teacher) == []
 
@@ -273,7 +290,7 @@ def test_an_answered_assessment_leads_the_pupil_to_decide(world, client, client_
 
 
 def test_a_teachers_comment_reaches_the_pupil_on_the_entry(world, entry, client_for):
-    entry.share_teachers = True
+    entry.share_class_teacher = True
     db.session.commit()
     client_for(world.teacher).post(
         f"/review/entries/{entry.id}/respond",
@@ -312,7 +329,7 @@ def test_opening_the_pupil_page_reads_entry_news_but_not_a_waiting_signature(wor
     entry = Entry(school_id=world.school.id, pupil_id=world.pupil.id, kind="reflection", data={})
     db.session.add(entry)
     db.session.commit()
-    pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={"share_teachers": "y"})
+    pupil.post(f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "class_teacher"})
     pupil.post(f"/agreement/pupil/{world.pupil.id}/edit", data=COMPLETE_AGREEMENT)
     client_for(world.teacher).get(f"/review/pupils/{world.pupil.id}")
     unread = [n.kind for n in notices(world.teacher) if n.read_at is None]

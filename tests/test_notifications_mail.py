@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.jobs.queue import get_huey, pending_args
-from portfolio.models import Entry, Notification, User, utcnow
+from portfolio.models import Audience, Entry, Notification, User, utcnow
 from portfolio.notifications import mail, preferences, services
 from tests.support.jobs import run_jobs
 from tests.support.smtp import PUBLIC_URL, everything, html_of, links, text_of
@@ -59,8 +59,8 @@ def private_entry(world, pupil=None, text="Mein Tag in der Bäckerei Schäfer") 
 
 
 def hand_in(client, entry):
-    response = client.post(f"/portfolio/entry/{entry.id}/hand-in", data={"share_teachers": "y"})
-    assert response.status_code == 302
+    response = client.post(f"/portfolio/entry/{entry.id}/hand-in", data={"ask": "class_teacher"})
+    assert response.status_code == 303
     return response
 
 
@@ -160,7 +160,7 @@ def test_the_digest_collects_several_events_in_one_mail(world, smtp_server, clie
     first, second = private_entry(world), private_entry(world, text="Zweiter Tag")
     pupil = client_for(world.pupil)
     hand_in(pupil, first)
-    pupil.post(f"/portfolio/entry/{second.id}/sharing", data={"share_teachers": "y"})
+    pupil.post(f"/portfolio/entry/{second.id}/sharing", data={"share_class_teacher": "y"})
     hand_in(client_for(world.classmate), private_entry(world, world.classmate))
     run_jobs()
     assert smtp_server.inbox == []
@@ -171,7 +171,7 @@ def test_the_digest_collects_several_events_in_one_mail(world, smtp_server, clie
     text = text_of(message)
     for line in (
         "Paula Pupil handed in an entry and asks for your feedback.",
-        "Paula Pupil shared an entry with the teachers.",
+        "Paula Pupil shared an entry with you.",
         "Carl Classmate handed in an entry and asks for your feedback.",
     ):
         assert line in text
@@ -214,7 +214,7 @@ def test_never_sends_nothing(world, smtp_server, client_for, runner):
 def test_pupils_get_no_mail_unless_they_choose_it(world, smtp_server, client_for):
     give_address(world.pupil, "paula@example.org")
     entry = private_entry(world)
-    entry.share_teachers = True
+    entry.share_class_teacher = True
     db.session.commit()
     teacher = client_for(world.teacher)
     respond = f"/review/entries/{entry.id}/respond"
@@ -396,7 +396,8 @@ def test_the_sweep_sends_what_the_queue_gave_up_on(world, smtp_server, client_fo
 def test_a_rolled_back_change_mails_nobody(world, smtp_server, app):
     give_address(world.teacher, "tina@schule.example", frequency="immediate")
     entry = private_entry(world)
-    services.entry_handed_in(entry, world.pupil)
+    entry.share_class_teacher = True  # asking shares with whom is asked
+    services.entry_handed_in(entry, world.pupil, [Audience.CLASS_TEACHER])
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 1
     db.session.rollback()
     assert pending_args(app, "notifications.mail_now") == []

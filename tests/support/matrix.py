@@ -97,7 +97,9 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
     c.e_guardians = entry("reflection", "guardians", share_guardians=True)
     # Shared with teachers and the counsellor, but the world has no consent
     # "Potenzialanalyse an die Berufsberatung": the counsellor must not read it.
-    c.e_pa = entry("potenzialanalyse", "pa", share_teachers=True, share_counsellor=True)
+    c.e_pa = entry(
+        "potenzialanalyse", "pa", share_class_teacher=True, share_stubo=True, share_counsellor=True
+    )
     c.comment = Comment(
         school_id=sid,
         entry_id=c.e_class_teacher.id,
@@ -131,7 +133,7 @@ def make_content(world, pupil, *, teacher=None) -> SimpleNamespace:
         "pa.pdf",
         entry=c.e_pa,
         title=marker("pa", pupil) + "DOC",
-        share=("teachers", "counsellor"),
+        share=("class_teacher", "stubo", "counsellor"),
     )
     c.agreement = Agreement(
         school_id=sid,
