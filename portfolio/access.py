@@ -547,9 +547,7 @@ def asked_clause(audiences: frozenset[Audience]):
     """SQL filter: entries waiting for feedback that the pupil asked of one of the
     audiences (and that the audience may read: `shared_clause`)."""
     conditions = [
-        sa.and_(
-            getattr(Entry, f"asked_{a.value}").is_(True), shared_clause(Entry, frozenset({a}))
-        )
+        sa.and_(getattr(Entry, f"asked_{a.value}").is_(True), shared_clause(Entry, frozenset({a})))
         for a in audiences
         if hasattr(Entry, f"asked_{a.value}")
     ]
