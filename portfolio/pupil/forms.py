@@ -235,6 +235,21 @@ def entry_form_class(spec: KindSpec, qualities, counts: dict[str, int]) -> type[
     return type(f"{spec.kind.value.title()}Form", (EntryFormBase,), attrs)
 
 
+def remove_row(form, groups: list[Group], which: str | None) -> str | None:
+    """Take one row out of a repeating group of a submitted form ("Remove" without
+    JavaScript sends `remove_row=<group>-<index>`); returns the group's name, or None
+    when nothing was removed. Fixed groups keep their rows."""
+    group_name, _sep, index = (which or "").rpartition("-")
+    group = next((g for g in groups if g.name == group_name and not g.fixed), None)
+    if group is None or group.name not in form or not index.isdigit():
+        return None
+    entries = form[group.name].entries
+    if int(index) >= len(entries):
+        return None
+    entries.pop(int(index))
+    return group.name
+
+
 class GroupLimit:
     def __init__(self, group: Group) -> None:
         self.group = group

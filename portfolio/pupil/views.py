@@ -225,8 +225,10 @@ def _edit_page(spec, entry: Entry | None):
             count = max(count, min(wanted_rows, g.max_items))
         counts[g.name] = count
     form_class = forms.entry_form_class(spec, qualities, counts)
+    removed = None
     if request.method == "POST":
         form = form_class()
+        removed = forms.remove_row(form, groups, request.form.get("remove_row"))
     else:
         form = form_class(
             data={**forms.form_data(spec, stored), "version": str(entry.version) if entry else ""}
@@ -247,6 +249,9 @@ def _edit_page(spec, entry: Entry | None):
             form.version.data = str(conflict.version)
         else:
             _draft_saved(draft_key)
+            if removed is not None:
+                flash(_("Saved without the removed row."), "success")
+                return redirect(url_for(".edit", entry_id=entry.id, _anchor=f"group-{removed}"))
             add_row = request.form.get("add_row")
             if add_row in counts and add_row in form:
                 rows = len(form[add_row].entries) + 1

@@ -3,51 +3,103 @@
 (function () {
   "use strict";
 
-  // "Add another": clone the last item of a repeating group and renumber its fields
-  // (steps-2-text -> steps-3-text). Without JS the same button saves and adds a row.
-  document.querySelectorAll("[data-add-row]").forEach(function (button) {
-    var group = document.getElementById("group-" + button.getAttribute("data-add-row"));
-    if (!group) { return; }
+  // Repeating groups (placement days, goal steps, CV rows). "Add another" clones the
+  // last item, "Remove" takes an item out; both in place, renumbering the fields
+  // (steps-2-text -> steps-1-text) so the form posts as the server renders it. Without JS
+  // the same buttons save the form with one row more or one row less.
+  function renumber(group) {
     var name = group.getAttribute("data-group");
-    var max = parseInt(group.getAttribute("data-max-items") || "30", 10);
     var itemLabel = group.getAttribute("data-item-label") || "%(n)d";
-    var list = group.querySelector(".bwp-group__items");
     var pattern = new RegExp("^" + name + "-(\\d+)-");
-    button.addEventListener("click", function (event) {
-      var items = list.querySelectorAll("[data-group-item]");
-      if (!items.length || items.length >= max) { return; } // let the server explain
-      event.preventDefault();
-      var last = items[items.length - 1];
-      var index = items.length;
-      var copy = last.cloneNode(true);
-      copy.querySelectorAll("[name], [id], [for], [aria-describedby]").forEach(function (el) {
-        ["name", "id", "for"].forEach(function (attr) {
+    group.querySelectorAll("[data-group-item]").forEach(function (item, index) {
+      var prefix = name + "-" + index + "-";
+      item.querySelectorAll("[name], [id], [for], [aria-describedby], [data-counter-for]").forEach(function (el) {
+        ["name", "id", "for", "data-counter-for"].forEach(function (attr) {
           var value = el.getAttribute(attr);
-          if (value && pattern.test(value)) {
-            el.setAttribute(attr, value.replace(pattern, name + "-" + index + "-"));
-          }
+          if (value && pattern.test(value)) { el.setAttribute(attr, value.replace(pattern, prefix)); }
         });
         var described = el.getAttribute("aria-describedby");
         if (described) {
           el.setAttribute("aria-describedby", described.split(" ").map(function (id) {
-            return id.replace(pattern, name + "-" + index + "-");
+            return id.replace(pattern, prefix);
           }).join(" "));
         }
       });
-      copy.querySelectorAll(".kern-error").forEach(function (el) { el.remove(); });
-      copy.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
-      copy.querySelectorAll("input, textarea, select").forEach(function (el) {
-        if (el.type === "radio" || el.type === "checkbox") { el.checked = false; }
-        else if (el.tagName === "SELECT") { el.selectedIndex = 0; }
-        else { el.value = ""; }
-      });
-      copy.querySelectorAll("[data-counter-for]").forEach(function (el) {
-        el.setAttribute("data-counter-for", el.getAttribute("data-counter-for").replace(pattern, name + "-" + index + "-"));
-        el.hidden = true;
-      });
-      var legend = copy.querySelector("[data-item-legend]");
-      if (legend) { legend.textContent = itemLabel.replace("%(n)d", String(index + 1)); }
+      var label = itemLabel.replace("%(n)d", String(index + 1));
+      var legend = item.querySelector("[data-item-legend]");
+      if (legend) { legend.textContent = label; }
+      var remove = item.querySelector("[data-remove-row]");
+      if (remove) {
+        remove.value = name + "-" + index;
+        var spoken = remove.querySelector("[data-item-name]");
+        if (spoken) { spoken.textContent = " " + label; }
+      }
+    });
+  }
+
+  function clearItem(item) {
+    item.querySelectorAll(".kern-error").forEach(function (el) { el.remove(); });
+    item.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    item.querySelectorAll("input, textarea, select").forEach(function (el) {
+      if (el.type === "hidden") { return; }
+      if (el.type === "radio" || el.type === "checkbox") { el.checked = false; }
+      else if (el.tagName === "SELECT") { el.selectedIndex = 0; }
+      else { el.value = ""; }
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    item.querySelectorAll("[data-counter-for]").forEach(function (el) { el.hidden = true; });
+  }
+
+  function setupRemove(group, item) {
+    var button = item.querySelector("[data-remove-row]");
+    if (!button) { return; }
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      var list = group.querySelector(".bwp-group__items");
+      var items = Array.prototype.slice.call(list.querySelectorAll("[data-group-item]"));
+      var index = items.indexOf(item);
+      var legend = item.querySelector("[data-item-legend]");
+      var said = legend ? legend.textContent : "";
+      if (items.length === 1) {
+        clearItem(item);  // the last row stays, empty: an empty row is not saved
+      } else {
+        item.remove();
+        renumber(group);
+      }
+      var status = group.querySelector("[data-group-status]");
+      if (status) {
+        status.textContent = (status.getAttribute("data-removed") || "%(item)s").replace("%(item)s", said);
+      }
+      var rest = list.querySelectorAll("[data-group-item]");
+      var next = rest[Math.min(index, rest.length - 1)];
+      var focus = next && next.querySelector("input:not([type=hidden]), textarea, select");
+      if (focus) { focus.focus(); }
+      group.dispatchEvent(new Event("input", { bubbles: true }));  // drafts: the form changed
+    });
+  }
+
+  document.querySelectorAll("[data-group]").forEach(function (group) {
+    group.querySelectorAll("[data-group-item]").forEach(function (item) { setupRemove(group, item); });
+  });
+
+  document.querySelectorAll("[data-add-row]").forEach(function (button) {
+    var group = document.getElementById("group-" + button.getAttribute("data-add-row"));
+    if (!group) { return; }
+    var max = parseInt(group.getAttribute("data-max-items") || "30", 10);
+    var list = group.querySelector(".bwp-group__items");
+    var label = button.querySelector(".kern-label");
+    if (label && button.getAttribute("data-js-label")) {
+      label.textContent = button.getAttribute("data-js-label");
+    }
+    button.addEventListener("click", function (event) {
+      var items = list.querySelectorAll("[data-group-item]");
+      if (!items.length || items.length >= max) { return; } // let the server explain
+      event.preventDefault();
+      var copy = items[items.length - 1].cloneNode(true);
+      clearItem(copy);
       list.appendChild(copy);
+      renumber(group);
+      setupRemove(group, copy);
       setupCounters(copy);
       var first = copy.querySelector("input:not([type=hidden]), textarea, select");
       if (first) { first.focus(); }
