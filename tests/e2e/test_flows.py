@@ -267,14 +267,14 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
         pupil.get_by_role("button", name="Upload").click()
     expect(pupil.get_by_text("Bescheinigung Berufsfelderkundung").first).to_be_visible()
 
-    # Share with the teacher and hand in for feedback.
+    # Ask the class teacher for feedback (which shares the entry with her).
     pupil.goto(entry_url)
+    pupil.locator("#feedback summary").click()
     hand_in = pupil.locator("form[action$='/hand-in']")
-    if hand_in.get_by_role("checkbox").count():
-        hand_in.get_by_role("checkbox").check()
+    hand_in.get_by_role("checkbox", name=re.compile(r"^My class teacher")).check()
     with pupil.expect_navigation():
-        pupil.get_by_role("button", name="Hand in for feedback").click()
-    expect(pupil.get_by_text("Your teachers will look at it.")).to_be_visible()
+        hand_in.get_by_role("button", name="Ask for feedback").click()
+    expect(pupil.get_by_text("You asked your class teacher for feedback on")).to_be_visible()
 
     # The class teacher: class overview, filter, comment, mark reviewed.
     teacher = new_page()
@@ -298,7 +298,7 @@ def test_pupil_documents_a_day_teacher_comments_pupil_reads_it(new_page, live_se
     expect(pupil.get_by_text("Nothing new.")).to_have_count(0)
     pupil.goto(entry_url)
     expect(pupil.get_by_text(comment).first).to_be_visible()
-    expect(pupil.get_by_text("Your teacher has looked at it.")).to_be_visible()
+    expect(pupil.get_by_text(re.compile(r"^You got feedback on"))).to_be_visible()
 
 
 def test_guardian_registers_switches_to_turkish_and_downloads_the_pdf(new_page, live_server):

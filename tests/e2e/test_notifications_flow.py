@@ -44,11 +44,11 @@ def test_a_hand_in_reaches_the_teachers_news_and_leads_to_the_entry(new_page, li
     pupil.locator("main form textarea").first.fill("Ich arbeite gern mit Holz.")
     with pupil.expect_navigation():
         pupil.get_by_role("button", name="Save").click()
+    pupil.locator("#feedback summary").click()
     hand_in = pupil.locator("form[action$='/hand-in']")
-    if hand_in.get_by_role("checkbox").count():
-        hand_in.get_by_role("checkbox").check()
+    hand_in.get_by_role("checkbox", name=re.compile(r"^My class teacher")).check()
     with pupil.expect_navigation():
-        pupil.get_by_role("button", name="Hand in for feedback").click()
+        hand_in.get_by_role("button", name="Ask for feedback").click()
 
     teacher = new_page()
     login(teacher, "klassenlehrerin8a")
