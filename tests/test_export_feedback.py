@@ -22,7 +22,7 @@ def reviewed(world):
         world.pupil,
         "reflection",
         {"title": "Mein Praktikum", "text": "ENTRYMARK"},
-        share=("teachers", "guardians"),
+        share=("class_teacher", "stubo", "guardians"),
     )
     entry.review_state = ReviewState.REQUESTED.value
     review.set_review(entry, world.teacher, ReviewState.REVISION, "COMMENTMARK bitte ergänzen")
