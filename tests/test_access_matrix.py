@@ -361,7 +361,8 @@ def _placement_not_documented(ctx) -> None:
 def _handed_in(ctx) -> None:
     entry = row(Entry, ctx.c.e_class_teacher.id)
     entry.review_state = ReviewState.REQUESTED
-    entry.asked_class_teacher = True
+    # Asked of both teacher audiences (which shares it with the StuBO as well).
+    entry.share_stubo = entry.asked_class_teacher = entry.asked_stubo = True
     db.session.flush()
     ctx.c.e_class_teacher.version = entry.version  # the version the page would show now
 
@@ -940,7 +941,7 @@ ROUTES: dict[str, Route | list[Route]] = {
     ),
     "POST /review/classes/<int:class_id>/bulk/review": Route(
         _class_9a,
-        allow(ANY, CT),  # the StuBO is not asked (and does not see it): nothing to do
+        allow(ANY, CT, STUBO),
         data=lambda ctx: {
             "entry": str(ctx.c.e_class_teacher.id),
             f"v-{ctx.c.e_class_teacher.id}": str(ctx.c.e_class_teacher.version),
