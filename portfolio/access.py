@@ -60,6 +60,7 @@ from portfolio.models import (
     EntryKind,
     GuardianLink,
     GuidanceRecord,
+    PupilStatus,
     ReviewState,
     Role,
     SchoolYear,
@@ -776,6 +777,23 @@ def can_administer_privacy(user: User) -> bool:
 
     (Class teachers and the StuBO record a paper consent per pupil through
     `PupilAccess.can_manage_account`; the overview of every pupil is not theirs.)"""
+    return user.has_role(Role.ADMIN)
+
+
+def can_make_leaver_package(user: User, pupil: User) -> bool:
+    """A leaver's take-away package (the whole portfolio, for the school to hand over):
+    the school admin, for a pupil of the school marked as left. While a pupil is at
+    school the package is theirs and their guardians' to make (`can_take_away`)."""
+    return (
+        can_administer_privacy(user)
+        and pupil.is_pupil
+        and pupil.school_id == user.school_id
+        and pupil.status == PupilStatus.LEFT
+    )
+
+
+def can_import_packages(user: User) -> bool:
+    """Import a take-away package from another school as a new pupil: the school admin."""
     return user.has_role(Role.ADMIN)
 
 

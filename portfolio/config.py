@@ -99,6 +99,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Whole request limit: a 10 MB file plus form fields; Werkzeug refuses larger
         # bodies before reading them.
         "MAX_CONTENT_LENGTH": (int(os.environ.get("MAX_UPLOAD_MB", "10")) + 1) * 1024 * 1024,
+        # A take-away package imported by the school admin (many certificates in one ZIP);
+        # only that page takes bodies this large.
+        "MAX_IMPORT_BYTES": int(os.environ.get("MAX_IMPORT_MB", "200")) * 1024 * 1024,
         # Pictures with more pixels are refused before they are decoded (memory).
         "MAX_IMAGE_PIXELS": int(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000,
         "MAX_PDF_PAGES": int(os.environ.get("MAX_PDF_PAGES", "50")),

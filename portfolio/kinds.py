@@ -16,7 +16,9 @@ This module imports no models (the models import the enums from here).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import json
 from dataclasses import dataclass, field
 
 from portfolio.i18n import _l
@@ -878,3 +880,97 @@ def entry_title(entry) -> str:
         if value:
             return f"{spec.label}: {value}"
     return str(spec.label) if spec else entry.kind
+
+
+#: Values of names a kind does not describe are kept up to this size (as JSON).
+_UNKNOWN_MAX = LONG_MAX
+_RATINGS = frozenset({"1", "2", "3", "4"})
+
+
+def coerce_data(fields: tuple[Field | Group, ...], data: object) -> tuple[dict, int]:
+    """`data` from outside (an imported package) in the shape these fields describe, and
+    how many values were left out because they had the wrong type.
+
+    Every described field gets a value of its type or is left out (texts cut to their
+    limit, dates only as ISO dates, ratings 1..4, lists of choices as lists of texts,
+    repeating groups as lists of at most `max_items` objects); values of names the
+    fields do not describe are kept as they are up to a size (no page shows them). So
+    every page and the PDF can show the entry, whatever the file said.
+    """
+    if not isinstance(data, dict):
+        return {}, 1 if data not in (None, "") else 0
+    known = {f.name: f for f in fields}
+    out: dict = {}
+    dropped = 0
+    for key, value in data.items():
+        if not isinstance(key, str) or len(key) > 100:
+            dropped += 1
+            continue
+        spec = known.get(key)
+        if spec is None:  # never shown; kept for the fields of later versions
+            clean, ok = value, len(json.dumps(value)) <= _UNKNOWN_MAX
+        elif isinstance(spec, Group):
+            clean, ok, inner = _coerce_group(spec, value)
+            dropped += inner
+        else:
+            clean, ok = _coerce_value(spec, value)
+        if ok:
+            out[key] = clean
+        else:
+            dropped += 1
+    return out, dropped
+
+
+def coerce_entry_data(kind: EntryKind, data: object) -> tuple[dict, int]:
+    """`coerce_data` for an entry of `kind`."""
+    return coerce_data(SPECS[kind].fields, data)
+
+
+def coerce_agreement_data(data: object) -> tuple[dict, int]:
+    """`coerce_data` for a transition agreement."""
+    return coerce_data(AGREEMENT_FIELDS, data)
+
+
+def _coerce_group(group: Group, value: object) -> tuple[list, bool, int]:
+    if not isinstance(value, list):
+        return [], value is None, 0
+    items, dropped = [], 0
+    for item in value[: group.max_items]:
+        clean, inner = coerce_data(group.fields, item)
+        if isinstance(item, dict):
+            items.append(clean)
+        dropped += inner if isinstance(item, dict) else 1
+    return items, True, dropped + max(0, len(value) - group.max_items)
+
+
+def _coerce_value(f: Field, value: object) -> tuple[object, bool]:
+    """(value, True) in the field's type, or (None, False) when it cannot be one."""
+    if value is None:
+        return None, True
+    if f.type == "ratings":
+        if not isinstance(value, dict):
+            return None, False
+        ratings = {
+            str(k)[:60]: int(v)
+            for k, v in value.items()
+            if isinstance(v, int | str) and not isinstance(v, bool) and str(v) in _RATINGS
+        }
+        return ratings, True
+    if f.type in ("multichoice", "occupational_fields"):
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in items):
+            return None, False
+        return [v[:TEXT_MAX] for v in items[:100]], True
+    if f.type == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value, True
+        return None, False
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None, False
+    text = str(value)
+    if f.type == "date":
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            return None, False
+    return text[: f.limit], True

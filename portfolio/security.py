@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, abort, current_app, request
 from werkzeug.routing import IntegerConverter
 
@@ -102,7 +104,37 @@ def refuse_nul_bytes():
         abort(400)
 
 
+def safe_next(target: str | None) -> str | None:
+    """Only local paths: never redirect to another host (after login, a language change)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+#: Endpoints that take larger request bodies than MAX_CONTENT_LENGTH: endpoint -> the app
+#: setting (bytes) of their limit. Filled by `larger_body`.
+LARGER_BODIES: dict[str, str] = {}
+
+
+def larger_body(endpoint: str, setting: str) -> None:
+    """Let the view `endpoint` take a request body up to the app setting `setting` (bytes)
+    instead of MAX_CONTENT_LENGTH, e.g. the import of a take-away package."""
+    LARGER_BODIES[endpoint] = setting
+
+
+def apply_body_limit():
+    """Set the request's body limit of an endpoint registered with `larger_body`, before
+    anything reads the body."""
+    setting = LARGER_BODIES.get(request.endpoint or "")
+    if setting and current_app.config.get(setting):
+        request.max_content_length = int(current_app.config[setting])
+
+
 def register_security(app: Flask) -> None:
+    app.before_request(apply_body_limit)  # first: the hooks below read the form
     app.before_request(refuse_other_bodies)
     app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)

@@ -58,6 +58,8 @@ from portfolio.models import (
     EntryStatus,
     GuardianLink,
     GuidanceRecord,
+    ImportedPackage,
+    Job,
     LoginSession,
     Notification,
     PupilStatus,
@@ -314,6 +316,27 @@ def _pupil_left(ctx) -> None:
     lifecycle.mark_left(row(User, ctx.c.pupil.id), dt.date.today(), row(User, ctx.w.admin.id))
 
 
+def _leaver_package_started(ctx) -> bool:
+    from portfolio.privacy.takeaway import LEAVER_TAKEAWAY
+
+    return len(rows(Job, pupil_id=ctx.c.pupil.id, kind=LEAVER_TAKEAWAY)) == 1
+
+
+def _other_package() -> bytes:
+    """A take-away package of a pupil of the other school."""
+    from portfolio.privacy.portability import export_bytes
+
+    (pupil,) = rows(User, username="otto")
+    return export_bytes(pupil)
+
+
+def _package_staged(ctx) -> bool:
+    from portfolio.privacy.import_views import PackageUploads
+
+    token = ctx.response.location.rstrip("/").rsplit("/", 1)[-1]
+    return PackageUploads().meta(token, user_id=ctx.me.id) is not None
+
+
 def _registration_code(ctx) -> None:
     from portfolio.guardian import registration
 
@@ -550,6 +573,36 @@ ROUTES: dict[str, Route | list[Route]] = {
         data=lambda ctx: {},
         before=lambda ctx: _pupil_left(ctx),
         effect=lambda ctx: row(User, ctx.c.pupil.id).status == PupilStatus.ACTIVE,
+    ),
+    "GET /admin/leaving/<int:pupil_id>/take-away": Route(
+        _pid, ADMIN_ONLY(), True, note="for a pupil at school the page says: mark as left first"
+    ),
+    "POST /admin/leaving/<int:pupil_id>/take-away": Route(
+        _pid,
+        ADMIN_ONLY(ANY),
+        True,
+        data=lambda ctx: {},
+        before=lambda ctx: _pupil_left(ctx),
+        effect=lambda ctx: _leaver_package_started(ctx),
+        note="the pupil has not left: back to the page",
+    ),
+    "GET /admin/import": Route(expect=ADMIN_ONLY()),
+    "POST /admin/import": Route(
+        expect=ADMIN_ONLY(ANY),
+        data=lambda ctx: {},
+        write=lambda ctx: {"package": (io.BytesIO(_other_package()), "paket.zip")},
+        effect=lambda ctx: _package_staged(ctx),
+    ),
+    "GET /admin/import/<token>": Route(
+        lambda ctx: {"token": ctx.t.package},
+        ADMIN_ONLY(200, stubo=403),
+        note="a package the admin uploaded; nobody else's token works",
+    ),
+    "POST /admin/import/<token>": Route(
+        lambda ctx: {"token": ctx.t.package},
+        ADMIN_ONLY(ANY),
+        data=lambda ctx: {"class_id": ""},
+        effect=lambda ctx: len(rows(ImportedPackage, school_id=ctx.w.school.id)) == 1,
     ),
     "GET /eltern": Route(expect=PUBLIC()),
     "POST /eltern": Route(

@@ -40,6 +40,7 @@ SUCCESS_PAGES = {
     "POST /admin/roster/<token>",
     "POST /portfolio/rate/<token>",
     "POST /admin/roster",
+    "POST /admin/import/<token>",
 }
 
 HOSTILE = st.one_of(

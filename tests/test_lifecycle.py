@@ -24,7 +24,7 @@ from portfolio.models import (
 )
 from portfolio.privacy import lifecycle
 from portfolio.storage import get_storage
-from tests.support.content import fill_portfolio
+from tests.support.content import certificate, fill_portfolio
 from tests.support.documents import add_document
 from tests.support.files import PDF
 from tests.support.jobs import fetch
@@ -124,14 +124,15 @@ def test_takeaway_zip_holds_pdf_json_and_every_file(client_for, world):
     assert {"portfolio.pdf", "portfolio.json", "README.txt"} <= names
     assert zf.read("portfolio.pdf").startswith(b"%PDF")
     data = json.loads(zf.read("portfolio.json"))
-    assert data["format"] == "berufswahlpass-portfolio" and data["version"] == 1
+    assert data["format"] == "berufswahlpass-portfolio" and data["version"] == 2
+    assert data["scope"] == "whole-portfolio" and data["made_by"]["role"] == "pupil"
     assert {e["title"] for e in data["entries"]} >= {"Praktikum Tischlerei", "Nur für mich"}
     paths = {d["path"] for d in data["documents"]}
     assert paths == {n for n in names if n.startswith("files/")}
     assert len(paths) == 2
     assert all(".." not in p.split("/") for p in paths)
     cert = next(d for d in data["documents"] if d["title"] == "Praktikumszeugnis")
-    assert zf.read(cert["path"]) == PDF
+    assert zf.read(cert["path"]) == certificate()
     assert "password" not in json.dumps(data)
     del c
 

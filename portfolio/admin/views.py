@@ -90,6 +90,12 @@ OTHER_TASKS = [
     ("privacy.school_consents", _l("Consents"), _l("Record and withdraw consents."), "checklist"),
     ("privacy.audit", _l("Audit log"), _l("Who viewed or exported pupils' content."), "visibility"),
     ("privacy.leaving", _l("Pupils leaving"), _l("Exports and deletion dates."), "logout"),
+    (
+        "privacy.import_upload",
+        _l("Import a portfolio"),
+        _l("A pupil from another school brings their take-away package."),
+        "drive-folder-upload",
+    ),
 ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
 
 from flask import (
     flash,
@@ -23,16 +22,7 @@ from portfolio.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
 from portfolio.auth.passwords import password_problem
 from portfolio.i18n import _
 from portfolio.privacy import audit_log
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only local paths: never redirect to another host after login."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+from portfolio.security import safe_next
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -57,7 +47,7 @@ def login():
     if user.must_change_password:
         response = redirect(url_for("auth.change_password"))
     else:
-        response = redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+        response = redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     throttle.remember_device(response, username)
     return response
 

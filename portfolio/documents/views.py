@@ -13,7 +13,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portfolio import access, kinds
 from portfolio.auth.forms import ConfirmForm
-from portfolio.auth.views import _safe_next
 from portfolio.documents import bp, services
 from portfolio.documents.forms import DocumentForm, UploadForm
 from portfolio.documents.uploads import UploadError, check_upload, read_limited, too_large_message
@@ -21,7 +20,7 @@ from portfolio.extensions import limiter
 from portfolio.i18n import _
 from portfolio.models import Document
 from portfolio.privacy import audit
-from portfolio.security import id_arg
+from portfolio.security import id_arg, safe_next
 
 
 @bp.context_processor
@@ -118,7 +117,7 @@ def upload():
                 share=form.audiences(),
             )
             flash(_("The document has been uploaded."), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for(".index"))
+            return redirect(safe_next(request.args.get("next")) or url_for(".index"))
     return render_template(
         "documents/upload.html", form=form, entry=entry, readers=access.readers_of(me.pupil)
     )

@@ -17,10 +17,13 @@ from .summary import family_summary
 
 
 def portfolio_html(
-    access: PupilAccess, selection: Selection | None = None
+    access: PupilAccess, selection: Selection | None = None, *, note: str | None = None
 ) -> tuple[str, PortfolioContent]:
-    """The final HTML of the portfolio PDF and the content it was made from."""
+    """The final HTML of the portfolio PDF and the content it was made from; `note`
+    replaces the cover's line on what the PDF holds (a take-away package's scope)."""
     content = collect(access, selection)
+    if note:
+        content.audience_note = note
     html = render_html(
         "pdf/portfolio.html",
         c=content,
@@ -38,10 +41,13 @@ def nothing_shared_message(access: PupilAccess) -> str:
     return _("%(name)s has not shared anything with school staff yet.", name=name)
 
 
-def portfolio_pdf(access: PupilAccess, selection: Selection | None = None) -> bytes:
+def portfolio_pdf(
+    access: PupilAccess, selection: Selection | None = None, *, note: str | None = None
+) -> bytes:
     """The portfolio as far as the reader may read it; one page saying so when the pupil
-    has shared nothing with the reader (so that it is not mistaken for an empty portfolio)."""
-    html, content = portfolio_html(access, selection)
+    has shared nothing with the reader (so that it is not mistaken for an empty portfolio).
+    `note` replaces the cover's line on what the PDF holds (a take-away package's scope)."""
+    html, content = portfolio_html(access, selection, note=note)
     if not access.is_self and not content.has_shared:
         html = render_html(
             "pdf/nothing_shared.html", c=content, message=nothing_shared_message(access)

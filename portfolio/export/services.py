@@ -285,7 +285,10 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         db.session.scalars(
             sa.select(Entry)
             .where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
-            .options(selectinload(Entry.comments).joinedload(Comment.author))
+            .options(
+                selectinload(Entry.comments).joinedload(Comment.author),
+                selectinload(Entry.imported_history),
+            )
         ),
         key=_entry_sort_key,
     )
@@ -300,7 +303,7 @@ def collect(access: PupilAccess, selection: Selection | None = None) -> Portfoli
         db.session.scalars(
             sa.select(Agreement)
             .where(Agreement.pupil_id == pupil.id, access.visible_clause(Agreement))
-            .options(selectinload(Agreement.signatures))
+            .options(selectinload(Agreement.signatures), selectinload(Agreement.imported_history))
             .order_by(Agreement.number.desc())
         )
     )
@@ -405,7 +408,9 @@ def collect_titles(access: PupilAccess) -> PortfolioContent:
     pupil = access.pupil
     entries = sorted(
         db.session.scalars(
-            sa.select(Entry).where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+            sa.select(Entry)
+            .where(Entry.pupil_id == pupil.id, access.visible_clause(Entry))
+            .options(selectinload(Entry.imported_history))
         ),
         key=_entry_sort_key,
     )

@@ -7,12 +7,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from portfolio import access, progress
-from portfolio.auth.views import _safe_next
 from portfolio.extensions import db
 from portfolio.i18n import LANGUAGES, _l
 from portfolio.main import bp
 from portfolio.models import Role
 from portfolio.reference import element_name
+from portfolio.security import safe_next
 
 #: Start page of each role after login, first match wins.
 ROLE_HOME: list[tuple[Role, str]] = [
@@ -52,7 +52,7 @@ def set_language():
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()
-    return redirect(_safe_next(request.form.get("next")) or url_for("main.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
 
 
 @bp.route("/healthz")

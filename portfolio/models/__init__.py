@@ -7,6 +7,7 @@ portfolio.kinds with their labels and are re-exported here for the models' users
 from portfolio.kinds import Audience, EntryKind, EntryStatus, ReviewState, Section
 from portfolio.models.admin import AuditEvent, Consent, ConsentPurpose
 from portfolio.models.base import Base, utcnow
+from portfolio.models.imported import HistoryKind, ImportedPackage, ImportedRecord
 from portfolio.models.job import Job, JobState
 from portfolio.models.portfolio import (
     Agreement,
@@ -70,6 +71,9 @@ __all__ = [
     "GuardianCode",
     "GuardianLink",
     "GuidanceRecord",
+    "HistoryKind",
+    "ImportedPackage",
+    "ImportedRecord",
     "Job",
     "JobState",
     "LoginSession",

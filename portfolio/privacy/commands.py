@@ -13,7 +13,7 @@ from portfolio import accounts
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import User
-from portfolio.privacy import backup, lifecycle, portability
+from portfolio.privacy import backup, lifecycle, package_check, package_import, portability
 
 
 @click.command("purge-expired")
@@ -96,8 +96,12 @@ def _purge_job_results(dry_run: bool) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="The ZIP file to write.",
 )
-def export_portfolio_command(username: str, out_path: str):
-    """Write a pupil's portfolio (JSON + files) as a ZIP, e.g. for a change of school."""
+@click.option(
+    "--no-pdf", is_flag=True, help="Leave out portfolio.pdf (JSON and files only; faster)."
+)
+def export_portfolio_command(username: str, out_path: str, no_pdf: bool):
+    """Write a pupil's take-away package (PDF, JSON, files, README) as a ZIP: the whole
+    portfolio, made by the school, e.g. for a pupil who leaves or changes school."""
     _english()
     try:
         pupil = accounts.get_user(username)
@@ -105,11 +109,17 @@ def export_portfolio_command(username: str, out_path: str):
         raise click.ClickException(str(error)) from None
     if not pupil.is_pupil:
         raise click.ClickException(f"{username} is not a pupil.")
+    maker = portability.Maker("school", pupil.school.name)
     directory = os.path.dirname(os.path.abspath(out_path))
     fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            data = portability.export_zip(pupil, fh)
+            if no_pdf:
+                data = portability.export_zip(pupil, fh, made_by=maker)
+            else:
+                data = lifecycle.write_takeaway(
+                    pupil, fh, scope=portability.Scope.WHOLE, maker=maker
+                )
         os.chmod(tmp, 0o600)
         os.replace(tmp, out_path)
     except BaseException:
@@ -123,13 +133,13 @@ def export_portfolio_command(username: str, out_path: str):
         "export",
         pupil_id=pupil.id,
         school_id=pupil.school_id,
-        details={"via": "cli"},
+        details={"via": "cli", "pdf": not no_pdf},
         commit=True,
     )
     click.echo(
-        f"Wrote {out_path}: {len(data['entries'])} entries, "
+        f"Wrote {out_path}: {'' if no_pdf else 'the PDF, '}{len(data['entries'])} entries, "
         f"{len(data['documents'])} files, {len(data['agreements'])} agreements, "
-        f"{len(data['guidance'])} guidance records."
+        f"{len(data['guidance'])} guidance records (the whole portfolio)."
     )
 
 
@@ -137,18 +147,85 @@ def export_portfolio_command(username: str, out_path: str):
 @click.argument("zip_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--school", "schulnummer", required=True, help="Schulnummer of the new school.")
 @click.option("--class", "class_name", help="Class in the current school year, e.g. 9a.")
-def import_portfolio_command(zip_path: str, schulnummer: str, class_name: str | None):
-    """Restore a portfolio ZIP as a new pupil of this school."""
+@click.option(
+    "--accept-partial",
+    is_flag=True,
+    help="Import a package that holds only part of the portfolio (a parent's package).",
+)
+@click.option("--dry-run", is_flag=True, help="Only check the package and say what it brings.")
+def import_portfolio_command(
+    zip_path: str, schulnummer: str, class_name: str | None, accept_partial: bool, dry_run: bool
+):
+    """Restore a take-away package as a new pupil of this school.
+
+    Files go through the same checks as uploads; signatures, comments and review states
+    of the other school are kept as imported history, not as this school's.
+    """
     _english()
     try:
         school = accounts.get_school(schulnummer)
+        if dry_run:
+            _print_preview(zip_path, school)
+            return
         with open(zip_path, "rb") as fh:
-            pupil, password = portability.import_zip(fh, school, class_name=class_name)
+            result = package_import.import_zip(
+                fh, school, class_name=class_name, accept_partial=accept_partial
+            )
+        try:
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            package_import.delete_files(result.stored_keys)
+            raise
+    except portability.PartialPackage as error:
+        db.session.rollback()
+        lines = [
+            *error.missing,
+            "Nothing was imported. Run again with --accept-partial to import it anyway.",
+        ]
+        raise click.ClickException("\n".join(lines)) from None
     except (AccountError, portability.PortabilityError) as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
+    pupil = result.pupil
     click.echo(f"Imported {pupil.full_name} as {pupil.username} into {school.name}.")
-    click.echo(f"Initial password (shown once): {password}")
+    for line in result.missing:
+        click.echo(f"Partial package: {line}")
+    for name, reason in result.refused:
+        click.echo(f"Left out {name}: {reason}")
+    if result.dropped_values:
+        click.echo(f"Left out {result.dropped_values} value(s) of entries with a wrong type.")
+    click.echo(
+        "Signatures, comments and review states of the other school are kept as imported "
+        "history, not as signatures or reviews of this school."
+    )
+    click.echo(f"Initial password (shown once): {result.password}")
+
+
+def _print_preview(zip_path: str, school) -> None:
+    with open(zip_path, "rb") as fh:
+        p = package_check.preview(fh, school)
+    click.echo(f"Pupil: {p.pupil_name} (born {p.date_of_birth or 'unknown'})")
+    click.echo(
+        f"From: {p.source_school or 'unknown'}; made by {p.made_by_role or 'unknown'} "
+        f"{p.made_by_name or ''}".rstrip()
+    )
+    click.echo(f"Scope: {p.scope} (format version {p.version})")
+    for line in p.missing:
+        click.echo(f"Partial package: {line}")
+    kinds = ", ".join(f"{kind} {count}" for kind, count in p.entries) or "none"
+    click.echo(f"Entries: {kinds}")
+    click.echo(f"Files: {p.documents} accepted, {len(p.refused)} refused")
+    for name, reason in p.refused:
+        click.echo(f"  refused {name}: {reason}")
+    click.echo(f"Agreements: {p.agreements}; guidance records: {p.guidance}")
+    click.echo(
+        "Kept as imported history: "
+        + ", ".join(f"{count} {what}" for what, count in p.history.items())
+    )
+    if p.same_name:
+        click.echo(f"Note: pupils with the same name already exist: {', '.join(p.same_name)}")
+    click.echo("Nothing was imported (dry run).")
 
 
 @click.command("backup")

@@ -1,8 +1,10 @@
-"""Forms of the privacy pages (pupil, guardian) and the admin's consent, audit and leaving pages."""
+"""Forms of the privacy pages (pupil, guardian) and the admin's consent, audit, leaving and
+package import pages."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -92,3 +94,21 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Action"), validators=[Optional()], choices=[])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
+
+
+class PackageUploadForm(FlaskForm):
+    """The school admin uploads a take-away package from another school."""
+
+    package = FileField(
+        _l("Take-away package (ZIP)"),
+        validators=[FileRequired(message=_l("Please choose the ZIP file."))],
+    )
+
+
+class PackageImportForm(FlaskForm):
+    """Import a checked package: into which class, and the confirmation for a partial one."""
+
+    class_id = SelectField(_l("Class in this school year"), choices=[], validators=[Optional()])
+    accept_partial = BooleanField(
+        _l("I know that this package holds only part of the portfolio and import it anyway.")
+    )

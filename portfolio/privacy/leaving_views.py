@@ -9,9 +9,12 @@ from flask_babel import format_date
 from flask_login import current_user, login_required
 
 from portfolio import access
+from portfolio.extensions import db
 from portfolio.i18n import _
+from portfolio.jobs import services as jobs
 from portfolio.models import PupilStatus
 from portfolio.privacy import bp, lifecycle
+from portfolio.privacy import takeaway as takeaway_jobs
 from portfolio.privacy.forms import ConfirmForm, MarkLeftForm, PupilSearchForm, RetentionForm
 
 
@@ -93,7 +96,8 @@ def mark_left(pupil_id: int):
                 ),
                 "success",
             )
-            return redirect(url_for("privacy.leaving"))
+            # Next: the pupil's take-away package, if the school hands it over.
+            return redirect(url_for("privacy.leaver_takeaway", pupil_id=pupil.id))
     school = pupil.school
     return render_template(
         "privacy/leaving_mark.html",
@@ -116,3 +120,31 @@ def undo_left(pupil_id: int):
         except lifecycle.LifecycleError as error:
             flash(str(error), "warning")
     return redirect(url_for("privacy.leaving"))
+
+
+@bp.route("/admin/leaving/<int:pupil_id>/take-away", methods=["GET", "POST"])
+@login_required
+def leaver_takeaway(pupil_id: int):
+    """A leaver's take-away package made by the school: the whole portfolio with its PDF,
+    for a pupil marked as left (e.g. one who can no longer log in). Audited."""
+    pupil = access.load_pupil(current_user, pupil_id).pupil  # 404 first, as undo_left
+    _require_admin()
+    allowed = access.can_make_leaver_package(current_user, pupil)
+    if request.method == "POST":
+        if not allowed:
+            flash(_("%(name)s has not left school.", name=pupil.full_name), "warning")
+            return redirect(url_for("privacy.leaver_takeaway", pupil_id=pupil_id))
+        if not ConfirmForm().validate_on_submit():
+            flash(_("Please try again."), "error")
+            return redirect(url_for("privacy.leaver_takeaway", pupil_id=pupil_id))
+        job = takeaway_jobs.start_leaver_takeaway(current_user, pupil)
+        db.session.commit()
+        return redirect(url_for("jobs.status", job_id=job.id))
+    return render_template(
+        "privacy/leaver_takeaway.html",
+        pupil=pupil,
+        allowed=allowed,
+        deletion_date=lifecycle.deletion_date(pupil, pupil.school),
+        form=ConfirmForm(),
+        latest=jobs.latest(current_user, takeaway_jobs.LEAVER_TAKEAWAY, pupil_id=pupil.id),
+    )

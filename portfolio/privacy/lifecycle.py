@@ -19,6 +19,7 @@ from typing import IO
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_date
 
 from portfolio.collation import name_order
 from portfolio.extensions import db
@@ -149,42 +150,98 @@ def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User
 
 
 # -- take-away package ---------------------------------------------------------------------
-def portfolio_pdf(pupil: User, viewer=None) -> bytes:
-    """The portfolio as PDF: all of it for the pupil, what is shared for a guardian."""
+def portfolio_pdf(pupil: User, viewer=None, *, note: str | None = None) -> bytes:
+    """The portfolio as PDF: all of it for the pupil, what is shared for a guardian;
+    `note` replaces the cover's line on what the PDF holds."""
     from portfolio.access import PupilAccess, Relation
 
     owner = viewer or PupilAccess(pupil=pupil, relations=frozenset({Relation.SELF}))
     from portfolio.export.render import portfolio_pdf as render
 
-    return render(owner)
+    return render(owner, note=note)
 
 
-def write_takeaway(pupil: User, out: IO[bytes], viewer=None) -> None:
-    """The take-away ZIP: portfolio.pdf, portfolio.json, files/…, README.txt.
+def _maker_text(maker) -> str:
+    if maker.role == "guardian":
+        return _("%(name)s (parent or guardian)", name=maker.name)
+    if maker.role == "school":
+        return _("%(name)s (school)", name=maker.name)
+    return _("%(name)s (pupil)", name=maker.name)
 
-    `viewer` (a PupilAccess) other than the pupil gets only what was shared with them.
-    """
+
+def takeaway_readme(pupil: User, scope, maker, day: dt.date) -> str:
+    """README.txt of a package: what it holds, who made it and when, what each file is."""
     from portfolio.privacy import portability
 
-    readme = _(
-        "Your Berufswahlpass, exported on %(date)s.\n\n"
-        "portfolio.pdf  - your whole portfolio to read and print\n"
-        "portfolio.json - the same content, machine-readable "
-        '(format "berufswahlpass-portfolio", version 1)\n'
-        "files/         - every file you uploaded\n\n"
-        "Another school using the Berufswahlpass digital can import this ZIP.\n",
-        date=utcnow().date().isoformat(),
-    )
-    guardians_only = viewer is not None and not viewer.is_self
-    portability.export_zip(
-        pupil, out, pdf=portfolio_pdf(pupil, viewer), readme=readme, guardians_only=guardians_only
+    lines = [
+        _(
+            "Berufswahlpass of %(name)s: take-away package, made on %(date)s by %(maker)s.",
+            name=pupil.full_name,
+            date=day.isoformat(),
+            maker=_maker_text(maker),
+        ),
+        "",
+        portability.scope_statement(scope, pupil.full_name),
+        "",
+        _("portfolio.pdf  - the portfolio to read and print"),
+        _(
+            "portfolio.json - the same content, machine-readable (format "
+            '"berufswahlpass-portfolio", version %(version)d, scope "%(scope)s")',
+            version=portability.VERSION,
+            scope=scope,
+        ),
+        _("files/         - the uploaded files, such as certificates"),
+        "",
+        _("Another school using the Berufswahlpass digital can import this ZIP."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def takeaway_note(pupil: User, scope, maker, day: dt.date) -> str:
+    """The PDF cover's line: what the package holds, who made it and when."""
+    from portfolio.privacy import portability
+
+    return " ".join(
+        [
+            portability.scope_statement(scope, pupil.full_name),
+            _(
+                "Take-away package made on %(date)s by %(maker)s.",
+                date=format_date(day),
+                maker=_maker_text(maker),
+            ),
+        ]
     )
 
 
-def takeaway_file(pupil: User, viewer=None) -> IO[bytes]:
+def write_takeaway(pupil: User, out: IO[bytes], *, scope=None, maker=None) -> dict:
+    """The take-away ZIP: portfolio.pdf, portfolio.json, files/…, README.txt.
+
+    `scope` "shared-with-family" (a guardian's package) holds only what the pupil
+    shared with the family, and its PDF likewise; every package says on its PDF's
+    cover, in its README and in its JSON what it holds and who made it.
+    """
+    from portfolio.access import PupilAccess, Relation
+    from portfolio.privacy import portability
+
+    scope = portability.Scope(scope or portability.Scope.WHOLE)
+    maker = maker or portability.Maker("pupil", pupil.full_name)
+    day = utcnow().date()
+    reader = Relation.GUARDIAN if scope == portability.Scope.FAMILY else Relation.SELF
+    viewer = PupilAccess(pupil=pupil, relations=frozenset({reader}))
+    return portability.export_zip(
+        pupil,
+        out,
+        pdf=portfolio_pdf(pupil, viewer, note=takeaway_note(pupil, scope, maker, day)),
+        readme=takeaway_readme(pupil, scope, maker, day),
+        scope=scope,
+        made_by=maker,
+    )
+
+
+def takeaway_file(pupil: User, **kwargs) -> IO[bytes]:
     """The take-away ZIP in a temporary file (kept in memory up to 20 MB), at position 0."""
     out = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)  # noqa: SIM115 (returned)
-    write_takeaway(pupil, out, viewer)
+    write_takeaway(pupil, out, **kwargs)
     out.seek(0)
     return out
 

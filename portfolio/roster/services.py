@@ -32,7 +32,7 @@ from portfolio.models import (
 )
 from portfolio.privacy import audit
 from portfolio.roster.parse import ParsedRoster, RosterRow, RowError, name_key
-from portfolio.roster.tempfiles import TokenFiles
+from portfolio.tempfiles import TokenFiles
 
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
 

@@ -26,7 +26,7 @@ from portfolio.guardian import registration
 from portfolio.models import GuardianLink, User, utcnow
 from portfolio.pdf import render_pdf
 from portfolio.privacy import audit
-from portfolio.roster.tempfiles import TokenFiles
+from portfolio.tempfiles import TokenFiles
 
 
 @dataclass

@@ -4,6 +4,7 @@ of other features: rows are made directly so these tests do not break with their
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from types import SimpleNamespace
 
@@ -21,7 +22,23 @@ from portfolio.models import (
     utcnow,
 )
 from tests.support.documents import add_document
-from tests.support.files import PDF, PNG
+from tests.support.files import blank_pdf, png_bytes
+
+
+@functools.cache
+def certificate() -> bytes:
+    """A one-page PDF certificate as an upload stores it (imports check every file)."""
+    from portfolio.documents.uploads import check_upload
+
+    return check_upload(blank_pdf(), "zeugnis.pdf").data
+
+
+@functools.cache
+def photo() -> bytes:
+    """A small PNG photo as an upload stores it."""
+    from portfolio.documents.uploads import check_upload
+
+    return check_upload(png_bytes(60, 40), "foto.png").data
 
 
 def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
@@ -89,13 +106,13 @@ def fill_portfolio(pupil, *, teacher=None, guardian=None) -> SimpleNamespace:
         )
     c.certificate = add_document(
         pupil,
-        PDF,
+        certificate(),
         "Zeugnis Müller.pdf",
         entry=c.praktikum,
         title="Praktikumszeugnis",
         share=("class_teacher", "stubo", "guardians"),
     )
-    c.photo = add_document(pupil, PNG, "../../etc/passwd", mime="image/png")
+    c.photo = add_document(pupil, photo(), "../../etc/passwd", mime="image/png")
     c.agreement = Agreement(
         school_id=sid,
         pupil_id=pupil.id,

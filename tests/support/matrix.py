@@ -213,8 +213,21 @@ def finished_job(user, kind: str, params: dict, *, pupil_id=None, data: bytes = 
     return job
 
 
+def staged_package(admin, package: bytes) -> str:
+    """A take-away package uploaded by `admin` and checked, waiting for the import."""
+    from portfolio.privacy import package_check
+    from portfolio.privacy.import_views import PackageUploads
+
+    store = PackageUploads()
+    token = store.put(package, user_id=admin.id, school_id=admin.school_id, filename="paket.zip")
+    found = package_check.preview(str(store.path(token, user_id=admin.id)), admin.school)
+    store.update(token, user_id=admin.id, preview=found.to_json())
+    return token
+
+
 def admin_tokens(app, world) -> SimpleNamespace:
-    """A roster upload waiting for confirmation and a one-time download, both the admin's."""
+    """A roster upload and a take-away package waiting for confirmation and a one-time
+    download, all the admin's."""
     from portfolio.roster.services import UploadStore
     from portfolio.roster.slips import OneTimeFiles
 
@@ -226,6 +239,9 @@ def admin_tokens(app, world) -> SimpleNamespace:
         roster, user_id=world.admin.id, school_id=world.school.id, filename="schild.csv"
     )
     t.download = OneTimeFiles().put(PDF, user_id=world.admin.id, filename="zettel.pdf")
+    from portfolio.privacy.portability import export_bytes
+
+    t.package = staged_package(world.admin, export_bytes(world.other_pupil))
     t.class_job = finished_job(
         world.teacher, "class_zip", {"class_id": world.class_9a.id, "class_name": "9a"}
     ).id

@@ -1,6 +1,7 @@
 """Files kept for a short while under the instance folder, named by random tokens.
 
-Used for a roster upload between preview and confirmation, and for generated files
+Used for a roster upload and a take-away package to import between preview and
+confirmation, and for generated files
 (login slips with initial passwords) that their maker downloads once. Each file sits
 beside a small JSON record of who made it and when; only that user gets it back, and
 only within `max_age` seconds.
@@ -11,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import time
 from pathlib import Path
+from typing import IO
 
 from flask import current_app
 
@@ -41,6 +44,28 @@ class TokenFiles:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
         return token
+
+    def put_stream(self, stream: IO[bytes], *, user_id: int, **meta) -> str:
+        """Store what `stream` holds, copied in chunks (a large upload never sits in
+        memory whole); returns the token that names it."""
+        token = self.put(b"", user_id=user_id, **meta)
+        with self._paths(token)[0].open("wb") as fh:
+            shutil.copyfileobj(stream, fh, 1024 * 1024)
+        return token
+
+    def path(self, token: str, *, user_id: int) -> Path | None:
+        """Where the file is, if it exists, is fresh and belongs to the user."""
+        if self.meta(token, user_id=user_id) is None:
+            return None
+        path = self._paths(token)[0]
+        return path if path.is_file() else None
+
+    def update(self, token: str, *, user_id: int, **meta) -> None:
+        """Add to the record of a file of the user (e.g. what a check found)."""
+        record = self.meta(token, user_id=user_id)
+        if record is None:
+            raise KeyError(token)
+        self._paths(token)[1].write_text(json.dumps({**record, **meta}))
 
     def meta(self, token: str, *, user_id: int) -> dict | None:
         """The record if the file exists, is fresh and belongs to the user."""
