@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_resilience(app)
     register_proxies(app)
+    register_transaction(app)  # last: its after_request hook runs first
     return app
 
 
@@ -147,6 +148,12 @@ def register_security(app: Flask) -> None:
 
 def register_resilience(app: Flask) -> None:
     from portfolio.resilience import register
+
+    register(app)
+
+
+def register_transaction(app: Flask) -> None:
+    from portfolio.transaction import register
 
     register(app)
 

@@ -10,15 +10,13 @@ import click
 from flask import Flask
 from flask_babel import force_locale
 
-from portfolio import accounts
+from portfolio import accounts, transaction
 from portfolio.accounts import AccountError
 from portfolio.auth.passwords import password_problem
-from portfolio.extensions import db
 from portfolio.models import SCHOOL_FORMS, Role
 
 
 def _fail(error: Exception) -> None:
-    db.session.rollback()
     raise click.ClickException(str(error))
 
 
@@ -30,8 +28,8 @@ def _fail(error: Exception) -> None:
 def create_school_command(name, schulnummer, school_form, municipality):
     """Create a school with the default standard elements and qualities."""
     try:
-        school = accounts.create_school(name, schulnummer, school_form, municipality)
-        db.session.commit()
+        with transaction.atomic():
+            school = accounts.create_school(name, schulnummer, school_form, municipality)
     except AccountError as error:
         _fail(error)
     click.echo(f"Created {school.name} (Schulnummer {school.schulnummer}).")
@@ -75,41 +73,41 @@ def create_user_command(
 ):
     """Create an account. The user must change the password at first login."""
     try:
-        school = accounts.get_school(schulnummer)
-        role_set = [Role(r) for r in roles]
-        if Role.PUPIL in role_set and not class_name:
-            raise AccountError("A pupil needs --class.")
-        cls = accounts.get_class(school, class_name) if class_name else None
-        taught = [accounts.get_class(school, c) for c in teaches]
-        kids = [accounts.get_user(u, school) for u in children]
-        assigned = [accounts.get_user(u, school) for u in pupils]
-        for pupil in kids + assigned:
-            if not pupil.is_pupil:
-                raise AccountError(f"{pupil.username} is not a pupil.")
-        user, pw = accounts.create_user(
-            school,
-            roles=role_set,
-            first_name=first_name,
-            last_name=last_name,
-            username=username,
-            password=password,
-            locale=locale,
-            date_of_birth=date_of_birth.date() if date_of_birth else None,
-        )
-        if password:
-            with force_locale("en"):  # the operator's terminal, like the other messages
-                problem = password_problem(user, password)
-            if problem:
-                raise AccountError(f"--password: {problem}")
-        if cls is not None:
-            accounts.put_in_class(user, cls)
-        for c in taught:
-            accounts.assign_teacher(user, c)
-        for kid in kids:
-            accounts.link_guardian(user, kid)
-        for pupil in assigned:
-            accounts.assign_counsellor(user, pupil)
-        db.session.commit()
+        with transaction.atomic():
+            school = accounts.get_school(schulnummer)
+            role_set = [Role(r) for r in roles]
+            if Role.PUPIL in role_set and not class_name:
+                raise AccountError("A pupil needs --class.")
+            cls = accounts.get_class(school, class_name) if class_name else None
+            taught = [accounts.get_class(school, c) for c in teaches]
+            kids = [accounts.get_user(u, school) for u in children]
+            assigned = [accounts.get_user(u, school) for u in pupils]
+            for pupil in kids + assigned:
+                if not pupil.is_pupil:
+                    raise AccountError(f"{pupil.username} is not a pupil.")
+            user, pw = accounts.create_user(
+                school,
+                roles=role_set,
+                first_name=first_name,
+                last_name=last_name,
+                username=username,
+                password=password,
+                locale=locale,
+                date_of_birth=date_of_birth.date() if date_of_birth else None,
+            )
+            if password:
+                with force_locale("en"):  # the operator's terminal, like the other messages
+                    problem = password_problem(user, password)
+                if problem:
+                    raise AccountError(f"--password: {problem}")
+            if cls is not None:
+                accounts.put_in_class(user, cls)
+            for c in taught:
+                accounts.assign_teacher(user, c)
+            for kid in kids:
+                accounts.link_guardian(user, kid)
+            for pupil in assigned:
+                accounts.assign_counsellor(user, pupil)
     except AccountError as error:
         _fail(error)
     click.echo(f"Created {user.username} ({', '.join(roles)}).")
@@ -123,9 +121,9 @@ def create_user_command(
 def create_class_command(schulnummer, name):
     """Create a class in the current school year."""
     try:
-        school = accounts.get_school(schulnummer)
-        cls = accounts.get_or_create_class(school, name)
-        db.session.commit()
+        with transaction.atomic():
+            school = accounts.get_school(schulnummer)
+            cls = accounts.get_or_create_class(school, name)
     except AccountError as error:
         _fail(error)
     click.echo(f"Class {cls.name} (grade {cls.grade}) in {school.name}.")

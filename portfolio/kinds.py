@@ -825,6 +825,12 @@ REQUIRED_SIGNERS = ("pupil", "guardian", "teacher")
 #: Kinds in the order of SPECS (the order within a section).
 KIND_ORDER: dict[str, int] = {kind.value: i for i, kind in enumerate(SPECS)}
 
+#: Kinds a pupil has at most one entry of; the database enforces it (a partial unique
+#: index, `models.portfolio.Entry`), a second one is a numbered copy (`copy_no`).
+SINGLE_ENTRY_KINDS: tuple[EntryKind, ...] = tuple(
+    kind for kind, spec in SPECS.items() if not spec.repeatable
+)
+
 
 def spec_for(kind: str | EntryKind) -> KindSpec:
     return SPECS[EntryKind(kind)]

@@ -1,29 +1,33 @@
-"""Riding out a database restart: requests that hit a lost connection are retried.
+"""Riding out a database restart: requests that hit a lost connection are run again.
 
-When PostgreSQL restarts (failover, update), the connections in the pool break. A
-request that fails for that reason has not changed anything (its transaction was
-rolled back by the server), so it is run again from the start, with its body
-buffered, until the database answers or a time limit passes. The user sees a slower
-answer instead of an error page.
+When PostgreSQL restarts (failover, update), the connections in the pool break. A request
+that fails for that reason is run again from the start, with its body buffered, until the
+database answers or a time limit passes; the user sees a slower answer instead of an
+error page. Only what is safe to run twice is run again (`transaction.retry_is_safe`):
+GET and HEAD; a request whose COMMIT was never sent (the server rolled its work back); and
+a form submission with a submission key, because the run again finds the key if the
+first run committed and then answers with its outcome instead of writing twice. A POST
+that lost its connection during COMMIT and has no key is not repeated: the user is told
+to check whether it was saved.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import time
 
 import sqlalchemy.exc
-from flask import Flask
+from flask import Flask, g, request
 from sqlalchemy.exc import DBAPIError
 
+from portfolio import transaction
 from portfolio.extensions import db
 
+log = logging.getLogger(__name__)
+
 RETRY_HEADER = "X-Portfolio-Retry"
-
-
-class DatabaseUnavailable(Exception):
-    """Raised inside a request when the database connection was lost."""
 
 
 def is_disconnect(error: BaseException) -> bool:
@@ -42,6 +46,8 @@ def _looks_lost(error: DBAPIError) -> bool:
             "connection refused",
             "the database system is shutting down",
             "the database system is starting up",
+            "the database system is not yet accepting connections",  # crash recovery
+            "the database system is in recovery mode",
             "connection is closed",
             "consuming input failed",
             "could not connect",
@@ -79,35 +85,49 @@ class RetryOnDatabaseRestart:
         deadline = time.monotonic() + self.max_wait
         delay = 0.1
         while True:
-            captured: dict = {}
-
-            def capture(status, headers, exc_info=None, captured=captured):
-                captured["status"], captured["headers"] = status, headers
-                return lambda data: None
-
             env = dict(environ)
             env["wsgi.input"] = io.BytesIO(body)
             if body:
                 env["CONTENT_LENGTH"] = str(len(body))
                 env.pop("wsgi.input_terminated", None)
             try:
-                result = self.wsgi_app(env, capture)
+                status, headers, result = self._run(env)
             except DBAPIError as error:
-                # Escaped the app (e.g. while cleaning up): nothing was sent yet; run again.
-                if not is_disconnect(error) or time.monotonic() + delay > deadline:
+                # Escaped the app (e.g. while cleaning up): nothing was sent yet. Run it
+                # again only if that cannot write twice.
+                if (
+                    not is_disconnect(error)
+                    or not transaction.retry_is_safe(env, env.get("REQUEST_METHOD", "GET"))
+                    or time.monotonic() + delay > deadline
+                ):
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            retry = any(k == RETRY_HEADER for k, _v in captured.get("headers", []))
+            retry = any(k == RETRY_HEADER for k, _v in headers)
             if not retry or time.monotonic() + delay > deadline:
-                headers = [(k, v) for k, v in captured["headers"] if k != RETRY_HEADER]
-                start_response(captured["status"], headers)
+                start_response(status, [(k, v) for k, v in headers if k != RETRY_HEADER])
                 return result
             if hasattr(result, "close"):
                 result.close()
+            log.warning(
+                "database connection lost during %s %s; running it again",
+                env.get("REQUEST_METHOD"),
+                env.get("PATH_INFO"),
+            )
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    def _run(self, env):
+        """Call the app with the answer held back: (status, headers, body iterable)."""
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        result = self.wsgi_app(env, capture)
+        return captured["status"], captured["headers"], result
 
 
 def register(app: Flask) -> None:
@@ -145,14 +165,22 @@ def register(app: Flask) -> None:
 def _unavailable():
     from flask import render_template
 
+    # Decided before the session is thrown away: was the COMMIT sent, was a key claimed?
+    retry = transaction.retry_is_safe(request.environ, request.method)
     with contextlib.suppress(Exception):  # the connection is gone anyway
         db.session.rollback()
         db.session.remove()
     db.engine.dispose()
+    g.pop("_login_user", None)  # Flask-Login's user of the removed session: load it again
     try:
         # The page's layout asks the database (navigation); it may still be down.
-        body = render_template("errors/503.html")
+        body = render_template("errors/503.html", unsure=not retry)
     except Exception:  # noqa: BLE001
         db.session.remove()
-        body = "Service unavailable, please try again."
-    return body, 503, {RETRY_HEADER: "1"}
+        body = (
+            "Service unavailable. We cannot tell whether what you just sent was saved: "
+            "please look before you send it again."
+            if not retry
+            else "Service unavailable, please try again."
+        )
+    return body, 503, ({RETRY_HEADER: "1"} if retry else {})

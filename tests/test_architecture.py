@@ -4,6 +4,8 @@
   own view modules to register their routes is the blueprint idiom and allowed).
 * Every blueprint is created in its package's `__init__.py`.
 * Features do not look each other up at run time: links are plain `url_for`.
+* One owner of the transaction (portfolio/transaction.py): nobody else commits, and every
+  POST form carries the submission key that makes a replayed submission count once.
 """
 
 from __future__ import annotations
@@ -211,3 +213,73 @@ def test_one_macro_file_renders_entries():
         "guidance/_macros.html",
     ):
         assert not (templates / gone).exists(), gone
+
+
+#: The one module that calls `.commit()`: the request's one COMMIT, and `atomic()` for
+#: CLI commands, seeds and workers.
+COMMITTERS = {"portfolio/transaction.py"}
+
+
+def test_only_the_transaction_module_commits():
+    offenders = [
+        f"{path.relative_to(ROOT).as_posix()}:{node.lineno}"
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts and path.relative_to(ROOT).as_posix() not in COMMITTERS
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+    assert offenders == [], "services flush, the request commits (portfolio/transaction.py)"
+
+
+def _post_forms(html: str) -> list[tuple[str, str]]:
+    """(opening tag, body) of every <form method="post"> in a template."""
+    found = []
+    for match in re.finditer(r"<form\b[^>]*>", html, re.I):
+        if re.search(r"method=\"?post", match.group(0), re.I):
+            end = html.find("</form>", match.end())
+            found.append((match.group(0), html[match.end() : end]))
+    return found
+
+
+def test_every_post_form_carries_csrf_token_and_submission_key():
+    """The csrf() macro of templates/macros/forms.html renders both; hand-written tokens
+    (form.csrf_token, form.hidden_tag()) would leave the submission key out."""
+    missing = [
+        f"{path.relative_to(ROOT).as_posix()}: {tag}"
+        for path in (ROOT / "templates").rglob("*.html")
+        for tag, body in _post_forms(path.read_text())
+        if "{{ csrf(" not in body
+    ]
+    by_hand = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "templates").rglob("*.html")
+        if re.search(r"\.csrf_token \}\}|hidden_tag\(\)", path.read_text())
+    ]
+    assert missing == [] and by_hand == []
+    assert _post_forms('<form method="post"><input></form>') == [
+        ('<form method="post">', "<input>")
+    ]
+
+
+#: A script sending data: fetch(..., {method: "POST"}), XMLHttpRequest.open("POST"), beacons.
+_SENDS = re.compile(
+    r"method\s*:\s*[\"'](?:POST|PUT|PATCH|DELETE)[\"']"
+    r"|\.open\(\s*[\"'](?:POST|PUT|PATCH|DELETE)[\"']|sendBeacon",
+    re.I,
+)
+
+
+def test_scripts_post_only_whole_forms():
+    """A script that sends a form sends all of it (new FormData(form)), so the submission
+    key and the CSRF token go along; no script builds a request body of its own. Reading
+    (fetch of JSON, e.g. a job's progress) is not sending."""
+    offenders = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "static" / "js").rglob("*.js")
+        if _SENDS.search(path.read_text()) and "new FormData(" not in path.read_text()
+    ]
+    assert offenders == []
+    assert _SENDS.search('fetch(url, { method: "POST", body: data })')
+    assert not _SENDS.search('fetch(url, { headers: { Accept: "application/json" } })')

@@ -91,7 +91,8 @@ def test_who_looked_pages_with_a_fixed_number_of_queries(client_for, world):
 
 # -- append-only ---------------------------------------------------------------------------
 def test_the_model_guard_refuses_changes_and_deletions(world):
-    audit.record(world.teacher, "view", pupil_id=world.pupil.id, commit=True)
+    audit.record(world.teacher, "view", pupil_id=world.pupil.id)
+    db.session.commit()
     event = _events()[0]
     event.action = "nothing-happened"
     with pytest.raises(PermissionError):
@@ -108,7 +109,8 @@ def test_the_model_guard_refuses_changes_and_deletions(world):
 def test_postgresql_refuses_changes_even_in_raw_sql(world):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the trigger exists on PostgreSQL only")
-    audit.record(world.teacher, "view", pupil_id=world.pupil.id, commit=True)
+    audit.record(world.teacher, "view", pupil_id=world.pupil.id)
+    db.session.commit()
     for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             db.session.execute(sa.text(statement))
@@ -176,7 +178,8 @@ def test_admin_downloads_the_log_as_csv_without_formulas(client_for, world):
     _seed_log(world)
     world.teacher.first_name = "=HYPERLINK(1)"
     db.session.commit()
-    audit.record(world.teacher, "view", pupil_id=world.pupil.id, commit=True)
+    audit.record(world.teacher, "view", pupil_id=world.pupil.id)
+    db.session.commit()
     response = client_for(world.admin).get("/admin/audit.csv?actor=hyperlink")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -191,7 +194,8 @@ def test_admin_downloads_the_log_as_csv_without_formulas(client_for, world):
 
 
 def test_purged_pupils_show_as_a_number(client_for, world):
-    audit.record(None, "purge", pupil_id=987654, school_id=world.school.id, commit=True)
+    audit.record(None, "purge", pupil_id=987654, school_id=world.school.id)
+    db.session.commit()
     text = client_for(world.admin).get("/admin/audit", headers=EN).get_data(as_text=True)
     assert "deleted pupil #987654" in text and "the system" in text
 

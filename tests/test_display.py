@@ -18,7 +18,7 @@ from portfolio import display
 from portfolio.access import access_to
 from portfolio.export.render import portfolio_html
 from portfolio.extensions import db
-from portfolio.kinds import AGREEMENT_FIELDS, SPECS, EntryKind, Field, Group
+from portfolio.kinds import AGREEMENT_FIELDS, SINGLE_ENTRY_KINDS, SPECS, EntryKind, Field, Group
 from portfolio.models import Agreement, Entry, Quality
 
 TODAY = dt.date(2026, 5, 20)
@@ -86,6 +86,8 @@ HINT_WORDS = re.compile(
 
 
 def _entry(world, kind, data, **kw) -> Entry:
+    if EntryKind(kind) in SINGLE_ENTRY_KINDS:  # a second one is a numbered copy
+        kw.setdefault("copy_no", _count(world, kind))
     entry = Entry(
         school_id=world.school.id,
         pupil_id=world.pupil.id,
@@ -97,6 +99,14 @@ def _entry(world, kind, data, **kw) -> Entry:
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def _count(world, kind) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Entry)
+        .where(Entry.pupil_id == world.pupil.id, Entry.kind == EntryKind(kind).value)
+    )
 
 
 def _qualities(world):

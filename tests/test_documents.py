@@ -19,9 +19,11 @@ from tests.support.queries import count_queries
 
 def make_doc(pupil, share=(), *, data=None, name="Zeugnis Müller.pdf", title="Zeugnis"):
     checked = check_upload(data or blank_pdf(), name)
-    return services.create_document(
+    doc = services.create_document(
         pupil, pupil, checked, category="certificate", title=title, share=share
     )
+    db.session.commit()
+    return doc
 
 
 # -- upload -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ DUE = TODAY + dt.timedelta(days=30)
 
 
 def _record(world, author=None, steps=None, **kw) -> GuidanceRecord:
-    return services.create_record(
+    record = services.create_record(
         author or world.teacher,
         world.pupil,
         held_on=kw.get("held_on", HELD),
@@ -33,6 +33,8 @@ def _record(world, author=None, steps=None, **kw) -> GuidanceRecord:
             {"text": "Tag der offenen Tür besuchen"},
         ],
     )
+    db.session.commit()
+    return record
 
 
 def _goals(pupil_id):
@@ -405,6 +407,7 @@ def test_concurrent_edit_is_a_conflict_that_keeps_the_typed_text(world, client_f
         topics="Vom StuBO gespeichert",
         steps=[],
     )
+    db.session.commit()
     c = client_for(world.teacher)
     data = _form(record, topics="Mein langer Text", version=str(opened_version))
     r = c.post(f"/guidance/{record.id}/edit", data=data)
@@ -427,6 +430,7 @@ def test_pupil_notes_conflict_keeps_the_notes(world, client_for):
     services.update_record(
         record, expected_version=old, held_on=HELD, participants="", topics="geändert", steps=[]
     )
+    db.session.commit()
     r = client_for(world.pupil).post(
         f"/guidance/{record.id}", data={"pupil_notes": "Meine Gedanken", "version": str(old)}
     )

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
+from portfolio import transaction
 from portfolio.extensions import db
 from portfolio.models import (
     AuditEvent,
@@ -175,7 +176,8 @@ def test_purge_deletes_rows_and_files_and_logs_without_content(runner, world):
     pupil_id, teacher_id = world.pupil.id, world.teacher.id
     from portfolio.privacy import audit
 
-    audit.record(world.teacher, "view", pupil_id=pupil_id, obj=c.praktikum, commit=True)
+    audit.record(world.teacher, "view", pupil_id=pupil_id, obj=c.praktikum)
+    db.session.commit()
     _leave(world.pupil, 400)  # default retention: 365 days
     _leave(world.classmate, 100)  # not yet due
 
@@ -266,7 +268,7 @@ def test_a_failing_purge_changes_nothing(world, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(lifecycle, "_deactivate_childless", broken)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), transaction.atomic():  # as `flask purge-expired`
         lifecycle.purge_pupil(db.session.get(User, world.pupil.id))
     db.session.expire_all()
     assert db.session.get(User, world.pupil.id) is not None

@@ -277,6 +277,7 @@ def _agreement(world) -> tuple[str, str]:
 # -- the pupil hears when an assessment comes back and when a teacher comments ------------------
 def test_an_answered_assessment_leads_the_pupil_to_decide(world, client, client_for):
     request_, token = assessments.create_request(world.pupil, "Oma Inge", "other")
+    db.session.commit()  # services flush; here the test is the caller that commits
     response = client.post(f"/portfolio/rate/{token}", data={"comment": "Du bist sehr geduldig."})
     assert response.status_code == 200
     pupil = client_for(world.pupil)

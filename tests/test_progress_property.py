@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from portfolio import access, accounts, progress
 from portfolio.export import render
 from portfolio.extensions import db
 from portfolio.models import (
+    SINGLE_ENTRY_KINDS,
     Agreement,
     ClassMembership,
     Entry,
@@ -164,6 +166,7 @@ def _build(world, pupil: User, data: dict, grade: str, today: dt.date) -> None:
             db.session.flush()
         cls = accounts.get_or_create_class(world.school, f"{old_grade}x", year, grade=old_grade)
         accounts.put_in_class(pupil, cls)
+    copies: Counter[str] = Counter()
     for item in data["entries"]:
         when = _at(today - dt.timedelta(days=item["days_ago"]))
         db.session.add(
@@ -176,8 +179,11 @@ def _build(world, pupil: User, data: dict, grade: str, today: dt.date) -> None:
                 status="done" if item["done"] else "in_progress",
                 created_at=when,
                 updated_at=when,
+                # A second CV, Potenzialanalyse ...: a copy kept from before the rule of one.
+                copy_no=copies[item["kind"]] if item["kind"] in SINGLE_ENTRY_KINDS else 0,
             )
         )
+        copies[item["kind"]] += 1
     for days in data["guidance"]:
         db.session.add(
             GuidanceRecord(

@@ -112,6 +112,7 @@ def test_accept_creates_a_private_entry_and_decline_deletes_the_answer(world, cl
     assessments.submit_answer(accepted, {quals[0].key: 3}, "Gut")
     declined, _t = assessments.create_request(world.pupil, "Tom", "friend")
     assessments.submit_answer(declined, {quals[0].key: 1}, "Hmm")
+    db.session.commit()
 
     pupil = client_for(world.pupil)
     page = pupil.get("/portfolio/assessments").get_data(as_text=True)

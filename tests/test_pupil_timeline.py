@@ -71,7 +71,8 @@ def test_sek2_pupils_see_their_years(world):
 
 def _add_entries(world, n):
     quals = [q.key for q in db.session.query(Quality).filter_by(school_id=world.school.id)]
-    kinds = ["strengths", "praktikum", "goal", "reflection", "external_assessment", "cv"]
+    # Kinds a pupil may have many of (a CV or a Potenzialanalyse exists once).
+    kinds = ["strengths", "praktikum", "goal", "reflection", "external_assessment", "praxiskurs"]
     for i in range(n):
         kind = kinds[i % len(kinds)]
         data = {"ratings": {quals[0]: 2}} if kind in ("strengths", "external_assessment") else {}

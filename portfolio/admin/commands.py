@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import force_locale
 
-from portfolio import accounts
+from portfolio import accounts, transaction
 from portfolio.accounts import AccountError
 from portfolio.admin import rollover
 from portfolio.extensions import db
@@ -58,8 +58,8 @@ def new_school_year_command(schulnummer, dry_run, today):
                 click.echo(f"  {move.old.name:<8} -> {target:<12} {move.pupils} pupils")
             if dry_run:
                 continue
-            rollover.run(the_plan)
-            db.session.commit()
+            with transaction.atomic():
+                rollover.run(the_plan)
             click.echo(f"  Done: {the_plan.moving} pupils moved up, {the_plan.leavers} left.")
         if dry_run:
             db.session.rollback()

@@ -173,7 +173,7 @@ def create_staff(
     roles: list[Role],
     class_ids: list[int],
 ) -> tuple[User, str]:
-    """A staff account with an initial password (shown once); commits. Raises AccountError."""
+    """A staff account with an initial password (shown once). Raises AccountError."""
     classes = {c.id: c for c in accounts.year_classes(school)}
     user, password = accounts.create_user(
         school,
@@ -187,12 +187,12 @@ def create_staff(
     for class_id in class_ids:
         if class_id in classes:
             accounts.assign_teacher(user, classes[class_id])
-    db.session.commit()
+    db.session.flush()
     return user, password
 
 
 def set_active(user: User, active: bool, actor: User) -> None:
-    """Deactivate (ends every login session) or reactivate an account; recorded; commits."""
+    """Deactivate (ends every login session) or reactivate an account; recorded."""
     if user.is_active_account == active:
         return
     user.is_active_account = active
@@ -203,11 +203,11 @@ def set_active(user: User, active: bool, actor: User) -> None:
         audit.account_event(actor, user, action)
     else:
         audit.record(actor, action, school_id=user.school_id, obj=user)
-    db.session.commit()
+    db.session.flush()
 
 
 def assign_counsellor(pupil: User, counsellor_id: int, actor: User) -> User | None:
-    """Assign a counsellor of the school to the pupil; recorded; commits."""
+    """Assign a counsellor of the school to the pupil; recorded."""
     counsellor = db.session.get(User, counsellor_id)
     if (
         counsellor is None
@@ -218,12 +218,12 @@ def assign_counsellor(pupil: User, counsellor_id: int, actor: User) -> User | No
     if counsellor.id not in {c.id for c in counsellors_of(pupil)}:
         accounts.assign_counsellor(counsellor, pupil)
         audit.account_event(actor, pupil, "counsellor_assigned", other=counsellor)
-    db.session.commit()
+    db.session.flush()
     return counsellor
 
 
 def unassign_counsellor(pupil: User, counsellor_id: int, actor: User) -> bool:
-    """End the counsellor's assignment to the pupil; recorded; commits."""
+    """End the counsellor's assignment to the pupil; recorded."""
     counsellor = db.session.get(User, counsellor_id)
     result = db.session.execute(
         sa.delete(CounsellorAssignment).where(
@@ -233,7 +233,7 @@ def unassign_counsellor(pupil: User, counsellor_id: int, actor: User) -> bool:
     )
     if result.rowcount:
         audit.account_event(actor, pupil, "counsellor_unassigned", other=counsellor)
-    db.session.commit()
+    db.session.flush()
     return bool(result.rowcount)
 
 

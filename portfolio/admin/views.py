@@ -320,7 +320,6 @@ def rollover():
     form = ConfirmForm()
     if form.validate_on_submit() and not the_plan.not_due:
         year = school_year.run(the_plan, me())
-        db.session.commit()
         flash(
             _(
                 "The school year %(year)s has started: %(moving)d pupils moved up, %(left)d "

@@ -165,7 +165,6 @@ def save(
     try:
         db.session.flush()
         notifications.agreement_saved(target, actor or pupil)
-        db.session.commit()
     except (IntegrityError, StaleDataError) as error:  # someone saved at the same moment
         db.session.rollback()
         raise AgreementError(MSG_STALE) from error
@@ -212,7 +211,6 @@ def sign(agreement_id: int, signer: User, role: str, *, expected_version: int) -
     try:
         db.session.flush()
         notifications.agreement_signed(agreement, signer)
-        db.session.commit()
     except (IntegrityError, StaleDataError) as error:
         db.session.rollback()
         raise AgreementError(_already_signed(role)) from error
@@ -236,7 +234,7 @@ def set_sharing(pupil_id: int, *, guardians: bool, counsellor: bool) -> None:
     )
     if latest is not None and added:
         notifications.agreement_shared(latest, latest.pupil, added)
-    db.session.commit()
+    db.session.flush()
 
 
 def record_view(user: User, pupil: User, agreement: Agreement, page: str = "show") -> None:
@@ -251,5 +249,4 @@ def record_view(user: User, pupil: User, agreement: Agreement, page: str = "show
         school_id=pupil.school_id,
         obj=agreement,
         details=details,
-        commit=True,
     )

@@ -78,7 +78,6 @@ def _page(acc: access.PupilAccess, number: int | None = None, sign_form: SignFor
         current_grade=services.current_grade(acc.pupil),
     )
     if shown is not None and not acc.is_self:
-        # After rendering: the audit commit would expire the objects the page shows.
         services.record_view(current_user, acc.pupil, shown)
     return html
 

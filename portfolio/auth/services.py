@@ -14,6 +14,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portfolio import transaction
 from portfolio.auth import throttle
 from portfolio.auth.passwords import readable_password
 from portfolio.extensions import db
@@ -88,7 +89,7 @@ def start_session(user: User) -> None:
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(token=token, user_id=user.id))
     user.last_login_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     user.session_token = token
     login_user(user)
     session.permanent = True
@@ -102,7 +103,7 @@ def end_session(user: User) -> None:
             .where(LoginSession.token == user.session_token)
             .values(ended_at=utcnow())
         )
-        db.session.commit()
+        db.session.flush()
     logout_user()
     session.clear()
 
@@ -129,7 +130,7 @@ def change_password(user: User, new_password: str) -> None:
     user.set_password(new_password)
     user.must_change_password = False
     end_all_sessions(user, keep=user.session_token)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_initial_password(user: User) -> str:
@@ -146,8 +147,10 @@ def reset_password(user: User, actor: User) -> str:
     """Staff give the pupil a new initial password; recorded and told to the pupil."""
     password = set_initial_password(user)
     audit.account_event(actor, user, "password_reset")
-    db.session.commit()
-    throttle.forget_account(user.username)
+    db.session.flush()
+    username = user.username
+    # The limiter's storage is outside the database: only once the new password is kept.
+    transaction.after_commit(lambda: throttle.forget_account(username))
     return password
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, g
 
+from portfolio import transaction
 from portfolio.documents import services
 from portfolio.documents.uploads import UploadError, check_upload
 from portfolio.extensions import db
@@ -36,9 +37,8 @@ def clean_documents_command(dry_run: bool):
         click.echo(f"Document {document_id}: removed {', '.join(checked.removed)}")
         if dry_run:
             continue
-        old_key = services.replace_file(document, checked)
-        db.session.commit()
-        storage.delete(old_key)
+        with transaction.atomic():  # each document in a transaction of its own
+            services.replace_file(document, checked)
     verb = "would be cleaned" if dry_run else "cleaned"
     click.echo(f"{cleaned} PDF(s) {verb}, {unchanged} without active content.")
 

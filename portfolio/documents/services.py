@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app
 from sqlalchemy.orm import selectinload
 
-from portfolio import access
+from portfolio import access, transaction
 from portfolio.documents.uploads import PDF, CheckedFile, ascii_filename
 from portfolio.extensions import db
 from portfolio.i18n import _l
@@ -56,9 +56,10 @@ def create_document(
     entry: Entry | None = None,
     share: Iterable[Audience] = (),
 ) -> Document:
-    """Store the file under a random key and record it; the file goes if the row fails."""
+    """Store the file under a random key and record it; the file goes if the row is not kept."""
     storage = get_storage()
     key = storage.save(checked.data)
+    transaction.on_rollback(lambda: storage.delete(key))
     shared = set(share)
     document = Document(
         school_id=pupil.school_id,
@@ -74,14 +75,9 @@ def create_document(
         uploaded_by_id=uploader.id,
     )
     document.set_shared(shared)
-    try:
-        db.session.add(document)
-        notifications.document_shared(document, uploader, shared)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        storage.delete(key)
-        raise
+    db.session.add(document)
+    db.session.flush()
+    notifications.document_shared(document, uploader, shared)
     return document
 
 
@@ -93,16 +89,16 @@ def update_document(
     document.title = title.strip()[:200] or document.title
     document.category = category
     document.set_shared(shared)
+    db.session.flush()
     notifications.document_shared(document, document.pupil, added)
-    db.session.commit()
 
 
 def delete_document(document: Document) -> None:
-    """Delete the row, then the stored file (only once the row is surely gone)."""
+    """Delete the row, then the stored file (only once the deletion is committed)."""
     key = document.storage_key
     db.session.delete(document)
-    db.session.commit()
-    get_storage().delete(key)
+    db.session.flush()
+    transaction.after_commit(lambda: get_storage().delete(key))
 
 
 def documents_of(pupil_id: int, audiences: frozenset[Audience] | None = None) -> list[Document]:
@@ -141,7 +137,6 @@ def record_access(user: User, document: Document, action: str) -> None:
         school_id=document.school_id,
         obj=document,
         details={"category": document.category},
-        commit=True,
     )
 
 
@@ -184,12 +179,14 @@ def stored_pdfs() -> list[int]:
     )
 
 
-def replace_file(document: Document, checked: CheckedFile) -> str:
-    """Store the cleaned file in place of the document's file; returns the old key, to be
-    deleted once the change is committed."""
-    old_key = document.storage_key
-    document.storage_key = get_storage().save(checked.data)
+def replace_file(document: Document, checked: CheckedFile) -> None:
+    """Store the cleaned file in place of the document's file (flushes). The old file is
+    deleted once the change is committed; the new one if it is rolled back."""
+    storage = get_storage()
+    old_key, new_key = document.storage_key, storage.save(checked.data)
+    transaction.on_rollback(lambda: storage.delete(new_key))
+    document.storage_key = new_key
     document.size = checked.size
     document.sha256 = checked.sha256
     db.session.flush()
-    return old_key
+    transaction.after_commit(lambda: storage.delete(old_key))

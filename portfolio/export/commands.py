@@ -8,10 +8,9 @@ import click
 from flask import Flask, current_app
 from flask_babel import force_locale
 
-from portfolio import accounts
+from portfolio import accounts, transaction
 from portfolio.accounts import AccountError
 from portfolio.config import LANGUAGES
-from portfolio.extensions import db
 
 
 @click.command("export-pdfs")
@@ -50,8 +49,8 @@ def export_pdfs_command(schulnummer, class_name, out_path, locale, workers):
     with current_app.test_request_context(), force_locale(locale):
         with open(tmp, "wb") as fh:
             result = export_class(cls, fh, locale=locale, workers=workers)
-        record_audit(None, cls, result, via="cli")
-        db.session.commit()
+        with transaction.atomic():
+            record_audit(None, cls, result, via="cli")
     os.replace(tmp, out_path)
     click.echo(f"Wrote {len(result.done)} PDFs of class {cls.name} to {out_path}.")
     for pupil_id, name in result.failed:

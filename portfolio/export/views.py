@@ -14,7 +14,6 @@ from flask_login import current_user, login_required
 
 from portfolio import access
 from portfolio.export import bp
-from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Section
 from portfolio.privacy import audit
@@ -44,7 +43,6 @@ def _audit(acc: access.PupilAccess, document: str) -> None:
         school_id=acc.pupil.school_id,
         details={"document": document},
     )
-    db.session.commit()
 
 
 @bp.get("/mine/portfolio.pdf")
@@ -157,5 +155,4 @@ def class_zip(class_id: int):
     cls = access.load_class(current_user, class_id)
     access.require(access.teaches_class(current_user, class_id))
     job = jobs.start_class_zip(current_user, cls)
-    db.session.commit()
     return redirect(url_for("jobs.status", job_id=job.id))

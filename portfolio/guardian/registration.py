@@ -133,7 +133,7 @@ def register_guardian(
     locale: str | None,
     email: str = "",
 ) -> User:
-    """Create a guardian account linked to the code's pupil; commits. Raises RegistrationError.
+    """Create a guardian account linked to the code's pupil. Raises RegistrationError.
 
     With `email`, the address is stored unconfirmed and a confirmation link goes to it.
     """
@@ -160,12 +160,12 @@ def register_guardian(
     _use(row, guardian)
     if email:
         preferences.set_address(guardian, email)
-    db.session.commit()
+    db.session.flush()
     return guardian
 
 
 def link_with_code(guardian: User, code: str) -> User:
-    """Link a logged-in guardian to one more child; commits; returns the child."""
+    """Link a logged-in guardian to one more child; returns the child."""
     row = find_code(code, lock=True)
     if row is None:
         raise RegistrationError(invalid_code_message(), "code")
@@ -179,7 +179,7 @@ def link_with_code(guardian: User, code: str) -> User:
         )
     pupil = row.pupil
     _use(row, guardian)
-    db.session.commit()
+    db.session.flush()
     return pupil
 
 
@@ -196,7 +196,7 @@ def guardians_of(pupil: User) -> list[User]:
 
 
 def link_by_username(pupil: User, username: str, actor: User) -> User:
-    """Link an existing guardian account of the school (by staff); recorded; commits."""
+    """Link an existing guardian account of the school (by staff); recorded."""
     guardian = db.session.scalar(
         sa.select(User).where(
             User.username == (username or "").strip().lower(), User.school_id == pupil.school_id
@@ -209,12 +209,12 @@ def link_by_username(pupil: User, username: str, actor: User) -> User:
     if not _linked(guardian, pupil):
         accounts.link_guardian(guardian, pupil)
         audit.account_event(actor, pupil, "guardian_linked", other=guardian)
-    db.session.commit()
+    db.session.flush()
     return guardian
 
 
 def unlink(pupil: User, guardian_id: int, actor: User) -> User | None:
-    """Remove a guardian link (by staff); recorded; commits; the guardian or None."""
+    """Remove a guardian link (by staff); recorded; the guardian or None."""
     link = db.session.scalar(
         sa.select(GuardianLink).where(
             GuardianLink.pupil_id == pupil.id, GuardianLink.guardian_id == guardian_id
@@ -225,5 +225,5 @@ def unlink(pupil: User, guardian_id: int, actor: User) -> User | None:
     guardian = link.guardian
     db.session.delete(link)
     audit.account_event(actor, pupil, "guardian_unlinked", other=guardian)
-    db.session.commit()
+    db.session.flush()
     return guardian

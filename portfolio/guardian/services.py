@@ -157,5 +157,4 @@ def record_view(guardian: User, pupil: User, page: ChildPage) -> None:
             "documents": [d.id for d in page.documents],
             "guidance_records": [r.id for r in page.records],
         },
-        commit=True,
     )

@@ -66,7 +66,6 @@ def child(pupil_id: int):
         qualities=qualities_for(page.pupil.school_id),
         pdf_links=_pdf_links(page.pupil.id),
     )
-    # Recorded after rendering: the commit would otherwise reload every row shown.
     services.record_view(current_user, pupil_access.pupil, page)
     return html
 

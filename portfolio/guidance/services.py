@@ -108,7 +108,7 @@ def create_record(
         goals = [s["goal_entry_id"] for s in record.next_steps]
         first_goal = db.session.get(Entry, goals[0]) if goals else None
         notifications.guidance_recorded(pupil, author, first_goal)
-    db.session.commit()
+    db.session.flush()
     return record
 
 
@@ -160,7 +160,6 @@ def record_view(viewer: User, record: GuidanceRecord, page: str = "show") -> Non
         school_id=record.school_id,
         obj=record,
         details={"page": page} if page != "show" else None,
-        commit=True,
     )
 
 
@@ -171,11 +170,11 @@ def _check_version(record: GuidanceRecord, expected: int | None) -> None:
 
 @contextmanager
 def _saving(record: GuidanceRecord):
-    """Commit the changes made in the block; Conflict if the row changed underneath."""
+    """Write the changes made in the block; Conflict if the row changed underneath."""
     record_id = record.id
     try:
         yield
-        db.session.commit()
+        db.session.flush()
     except StaleDataError:
         # Another request saved between our check and our UPDATE.
         db.session.rollback()

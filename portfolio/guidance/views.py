@@ -48,14 +48,12 @@ def records(pupil_id: int):
         "guidance/records.html", pupil=pupil_access.pupil, access=pupil_access, records=items
     )
     if not pupil_access.is_self and items:
-        # Recorded after rendering: the commit would otherwise expire the loaded records.
         audit.record(
             current_user,
             "view",
             pupil_id=pupil_id,
             school_id=pupil_access.pupil.school_id,
             details={"page": "guidance_records"},
-            commit=True,
         )
     return page
 

@@ -6,9 +6,12 @@ it; a worker process (`flask jobs worker`) runs it. Two kinds of tasks:
 * `background(name)`: a function run once per `enqueue(...)`, e.g. sending one e-mail.
 * `periodic(name, crontab(...))`: a function the workers run on a schedule.
 
-Both run inside an app context with a transaction of their own: committed when the
-function returns, rolled back when it raises. `enqueue` sends the message only after
-the current transaction commits, so a request that rolls back never starts a task.
+Both run inside an app context with a transaction of their own (`transaction.atomic()`):
+committed when the function returns, rolled back when it raises. A task declared with
+``own_transactions=True`` opens its atomic() blocks itself (a job commits its claim first,
+so that other workers see it, and its result later). `enqueue` sends the message only
+after the current transaction commits (`transaction.after_commit`), so a request that
+rolls back never starts a task.
 Arguments travel through the queue pickled: pass ids, never objects or secrets.
 
 User-visible jobs with progress and a result file (class ZIPs, take-away packages,
@@ -26,6 +29,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 
+from portfolio import transaction
 from portfolio.extensions import db
 
 __all__ = ["background", "crontab", "enqueue_after_commit", "get_huey", "init_app", "periodic"]
@@ -43,6 +47,8 @@ class TaskSpec:
     schedule: Any = None  # a huey crontab() for periodic tasks
     retries: int = 0
     retry_delay: int = 0
+    #: The function opens its own transaction.atomic() blocks (not one around all of it).
+    own_transactions: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
     def enqueue(self, *args: Any, **kwargs: Any) -> None:
@@ -61,7 +67,9 @@ class TaskSpec:
 _SPECS: dict[str, TaskSpec] = {}
 
 
-def background(name: str, *, retries: int = 0, retry_delay: int = 0):
+def background(
+    name: str, *, retries: int = 0, retry_delay: int = 0, own_transactions: bool = False
+):
     """Declare a task that runs in a worker each time it is enqueued.
 
     ``retries``: how often the worker runs it again after an exception, ``retry_delay``
@@ -69,12 +77,27 @@ def background(name: str, *, retries: int = 0, retry_delay: int = 0):
     """
 
     def decorate(func: Callable[..., Any]) -> TaskSpec:
-        return _declare(TaskSpec(name, func, retries=retries, retry_delay=retry_delay))
+        return _declare(
+            TaskSpec(
+                name,
+                func,
+                retries=retries,
+                retry_delay=retry_delay,
+                own_transactions=own_transactions,
+            )
+        )
 
     return decorate
 
 
-def periodic(name: str, schedule: Any, *, retries: int = 0, retry_delay: int = 0):
+def periodic(
+    name: str,
+    schedule: Any,
+    *,
+    retries: int = 0,
+    retry_delay: int = 0,
+    own_transactions: bool = False,
+):
     """Declare a task the workers run on a schedule, e.g. ``crontab(hour="6", minute="30")``.
 
     Every worker process checks the schedule once a minute; with several worker
@@ -83,7 +106,14 @@ def periodic(name: str, schedule: Any, *, retries: int = 0, retry_delay: int = 0
 
     def decorate(func: Callable[..., Any]) -> TaskSpec:
         return _declare(
-            TaskSpec(name, func, schedule=schedule, retries=retries, retry_delay=retry_delay)
+            TaskSpec(
+                name,
+                func,
+                schedule=schedule,
+                retries=retries,
+                retry_delay=retry_delay,
+                own_transactions=own_transactions,
+            )
         )
 
     return decorate
@@ -101,40 +131,9 @@ def _declare(spec: TaskSpec) -> TaskSpec:
 def enqueue_after_commit(fn: Callable[[], None]) -> None:
     """Call `fn` once the current database transaction has committed (never on rollback).
 
-    Outside a transaction with pending work it still waits for the next commit: the
-    code that enqueues is always followed by the commit of its request or command.
+    If sending fails, the commit stands and the watchdog sends the job again later.
     """
-    # When portfolio/transaction.py lands on main, this body becomes
-    # `transaction.after_commit(fn)` (one line).
-    session = db.session()
-    session.info.setdefault(_PENDING, []).append(fn)
-
-
-_PENDING = "jobs_after_commit"
-
-
-def _install_commit_hooks() -> None:
-    import sqlalchemy as sa
-    from sqlalchemy.orm import Session
-
-    if sa.event.contains(Session, "after_commit", _run_pending):
-        return
-    sa.event.listen(Session, "after_commit", _run_pending)
-    sa.event.listen(Session, "after_soft_rollback", _drop_pending)
-
-
-def _run_pending(session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    for fn in pending or ():
-        try:
-            fn()
-        except Exception:  # the commit stands; the watchdog sends the job again later
-            log.exception("could not enqueue a task after commit")
-
-
-def _drop_pending(session, previous_transaction) -> None:
-    if previous_transaction.parent is None:  # the outermost transaction rolled back
-        session.info.pop(_PENDING, None)
+    transaction.after_commit(fn)
 
 
 # -- the Huey instance of an app ----------------------------------------------------------
@@ -191,12 +190,13 @@ def _bound(app: Flask, spec: TaskSpec) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> None:
         with app.app_context():
             try:
-                spec.func(*args, **kwargs)
-                db.session.commit()
-            except BaseException:
-                db.session.rollback()
-                raise
+                if spec.own_transactions:
+                    spec.func(*args, **kwargs)
+                else:
+                    with transaction.atomic():
+                        spec.func(*args, **kwargs)
             finally:
+                db.session.rollback()  # nothing is left open (own_transactions)
                 db.session.remove()
 
     run.__module__ = "portfolio.tasks"  # stable names in the queue, whatever the module
@@ -205,7 +205,6 @@ def _bound(app: Flask, spec: TaskSpec) -> Callable[..., Any]:
 
 
 def init_app(app: Flask) -> None:
-    _install_commit_hooks()
     app.extensions["jobs_queue"] = Queue(app)
 
 

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, has_request_context, request
 from flask_babel import force_locale
 
-from portfolio import access
+from portfolio import access, transaction
 from portfolio.extensions import db
 from portfolio.i18n import _l, current_language
 from portfolio.jobs import queue
@@ -233,16 +233,16 @@ def result_path(key: str) -> Path:
 
 
 def take_one_time(job: Job) -> bytes | None:
-    """Read a one-time result and delete it (flushes; the view commits)."""
+    """Read a one-time result; it is deleted once its download is committed (flushes)."""
     path = result_path(job.result_key)
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    path.unlink(missing_ok=True)
     job.result_key = None
     job.downloaded_at = utcnow()
     db.session.flush()
+    transaction.after_commit(lambda: path.unlink(missing_ok=True))
     return data
 
 
@@ -364,20 +364,20 @@ def worker_id() -> str:
 
 def _claim(job_id: int, worker: str) -> bool:
     now = utcnow()
-    result = db.session.execute(
-        sa.update(Job)
-        .where(Job.id == job_id, Job.state == JobState.QUEUED)
-        .values(
-            state=JobState.RUNNING,
-            worker=worker,
-            attempts=Job.attempts + 1,
-            started_at=now,
-            heartbeat_at=now,
-            error_code=None,
+    with transaction.atomic():  # committed at once: other workers see the job is taken
+        result = db.session.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, Job.state == JobState.QUEUED)
+            .values(
+                state=JobState.RUNNING,
+                worker=worker,
+                attempts=Job.attempts + 1,
+                started_at=now,
+                heartbeat_at=now,
+                error_code=None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
     return result.rowcount == 1
 
 
@@ -454,6 +454,10 @@ def _abandon(ctx: JobContext) -> None:
     ctx.discard()
 
 
+class _ClaimLost(Exception):
+    """The watchdog gave the job to another worker meanwhile."""
+
+
 def _finish(
     job_id: int, worker: str, ctx: JobContext, kind: JobKind, progress: tuple[int, int] | None
 ) -> None:
@@ -462,47 +466,48 @@ def _finish(
     final = {}
     if progress is not None:
         final = {"progress_done": progress[0], "progress_total": progress[1]}
-    held = _settle(
-        job_id,
-        worker,
-        state=JobState.DONE,
-        result_key=ctx.result_key,
-        result_name=ctx.result_name,
-        result_size=size,
-        expires_at=now + _keep(kind),
-        **final,
-    )
-    if not held:  # the watchdog gave the job to another worker meanwhile
+    try:
+        # The job's own writes (made by kind.run in this transaction) and "done": one commit.
+        with transaction.atomic():
+            held = _settle(
+                job_id,
+                worker,
+                state=JobState.DONE,
+                result_key=ctx.result_key,
+                result_name=ctx.result_name,
+                result_size=size,
+                expires_at=now + _keep(kind),
+                **final,
+            )
+            if not held:
+                raise _ClaimLost()
+    except _ClaimLost:
         log.warning("job %s: lost its claim; result dropped", job_id)
         _abandon(ctx)
-        return
-    try:
-        db.session.commit()
     except Exception:
         _abandon(ctx)
         raise
 
 
 def _fail(job_id: int, worker: str, code: str, params: dict, kind: JobKind | None) -> None:
-    _settle(
-        job_id,
-        worker,
-        state=JobState.FAILED,
-        error_code=code,
-        error_params=params,
-        expires_at=utcnow() + _keep(kind),
-    )
-    db.session.commit()
+    with transaction.atomic():
+        _settle(
+            job_id,
+            worker,
+            state=JobState.FAILED,
+            error_code=code,
+            error_params=params,
+            expires_at=utcnow() + _keep(kind),
+        )
 
 
 def _requeue_own(job_id: int, worker: str) -> None:
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception), transaction.atomic():
         db.session.execute(
             sa.update(Job)
             .where(Job.id == job_id, Job.worker == worker, Job.state == JobState.RUNNING)
             .values(state=JobState.QUEUED, worker=None, heartbeat_at=None)
         )
-        db.session.commit()
     # Sent by the watchdog once the database answers again (resend_lost).
 
 
@@ -514,13 +519,18 @@ def _job_request(job: Job) -> Iterator[None]:
         yield
 
 
-run_job = queue.background("jobs.run")(execute)
+run_job = queue.background("jobs.run", own_transactions=True)(execute)
 
 
 # -- the watchdog: stale jobs, lost messages, expired results ------------------------------
 def requeue_stale(now: dt.datetime | None = None) -> int:
     """Queue again the running jobs whose worker stopped beating; fail those that ran
     JOBS_MAX_ATTEMPTS times. Commits. Returns how many were queued again."""
+    with transaction.atomic():
+        return _requeue_stale(now)
+
+
+def _requeue_stale(now: dt.datetime | None) -> int:
     now = now or utcnow()
     config = current_app.config
     cutoff = now - dt.timedelta(seconds=3 * float(config["JOBS_HEARTBEAT_SECONDS"]))
@@ -555,12 +565,16 @@ def requeue_stale(now: dt.datetime | None = None) -> int:
             log.warning("job %s: worker %s stopped; queued again", job_id, worker)
             run_job.enqueue(job_id)
             requeued += 1
-    db.session.commit()
     return requeued
 
 
 def resend_lost(now: dt.datetime | None = None) -> int:
     """Send queued jobs again whose message is not in the queue (lost). Commits."""
+    with transaction.atomic():
+        return _resend_lost(now)
+
+
+def _resend_lost(now: dt.datetime | None) -> int:
     now = now or utcnow()
     waiting = db.session.scalars(
         sa.select(Job.id).where(Job.state == JobState.QUEUED, Job.enqueued_at < now - RESEND_AFTER)
@@ -578,7 +592,6 @@ def resend_lost(now: dt.datetime | None = None) -> int:
             .execution_options(synchronize_session=False)
         )
         run_job.enqueue(job_id)
-    db.session.commit()
     return len(lost)
 
 
@@ -605,23 +618,24 @@ def purge_expired(now: dt.datetime | None = None) -> PurgeCount:
     """Delete expired results, old job rows and files no job holds. Commits."""
     now = now or utcnow()
     count = PurgeCount()
-    expired = db.session.scalars(
-        sa.select(Job).where(Job.expires_at <= now, Job.result_key.is_not(None))
-    ).all()
-    for job in expired:
-        result_path(job.result_key).unlink(missing_ok=True)
-        job.result_key = None
-        count.results += 1
-    db.session.flush()
-    count.rows = (
-        db.session.execute(
-            sa.delete(Job)
-            .where(Job.expires_at <= now - ROW_GRACE)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        or 0
-    )
-    db.session.commit()
+    with transaction.atomic():
+        expired = db.session.scalars(
+            sa.select(Job).where(Job.expires_at <= now, Job.result_key.is_not(None))
+        ).all()
+        for job in expired:
+            path = result_path(job.result_key)
+            transaction.after_commit(lambda path=path: path.unlink(missing_ok=True))
+            job.result_key = None
+            count.results += 1
+        db.session.flush()
+        count.rows = (
+            db.session.execute(
+                sa.delete(Job)
+                .where(Job.expires_at <= now - ROW_GRACE)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )
     count.stray_files = _sweep(now)
     return count
 

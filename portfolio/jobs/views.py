@@ -13,7 +13,6 @@ from flask import Response, jsonify, render_template, send_file, url_for
 from flask_babel import format_decimal
 from flask_login import current_user, login_required
 
-from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.jobs import bp, services
 from portfolio.models import Job, JobState
@@ -86,7 +85,6 @@ def download(job_id: int):
     mimetype = "application/zip" if name.lower().endswith(".zip") else "application/pdf"
     if services.kind_of(job).one_time:
         data = services.take_one_time(job)
-        db.session.commit()
         if data is None:
             return render_template("jobs/gone.html", **_view(job)), 410
         response = Response(data, mimetype=mimetype)

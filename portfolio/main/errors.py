@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from portfolio import transaction
 from portfolio.extensions import db
 from portfolio.i18n import _
 
@@ -45,6 +48,18 @@ def register(app: Flask) -> None:
         if target:
             return redirect(target)
         return render_template("errors/400.html", error=error), 400
+
+    # A write that met another one saved at the same moment (usually at the request's
+    # COMMIT, portfolio/transaction.py): nothing of it was kept, and the user is told so.
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(error):
+        return render_template("errors/409.html"), 409
+
+    @app.errorhandler(IntegrityError)
+    def saved_meanwhile(error: IntegrityError):
+        if not transaction.is_conflict(error):
+            raise error
+        return render_template("errors/409.html"), 409
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from portfolio import access, progress
-from portfolio.extensions import db
 from portfolio.i18n import LANGUAGES, _l
 from portfolio.main import bp
 from portfolio.models import Role
@@ -51,7 +50,6 @@ def set_language():
     session["locale"] = code
     if current_user.is_authenticated:
         current_user.locale = code
-        db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
 
 

@@ -4,7 +4,14 @@ The portfolio's enums (Section, EntryKind, EntryStatus, ReviewState, Audience) a
 portfolio.kinds with their labels and are re-exported here for the models' users.
 """
 
-from portfolio.kinds import Audience, EntryKind, EntryStatus, ReviewState, Section
+from portfolio.kinds import (
+    SINGLE_ENTRY_KINDS,
+    Audience,
+    EntryKind,
+    EntryStatus,
+    ReviewState,
+    Section,
+)
 from portfolio.models.admin import AuditEvent, Consent, ConsentPurpose
 from portfolio.models.base import Base, utcnow
 from portfolio.models.imported import HistoryKind, ImportedPackage, ImportedRecord
@@ -41,6 +48,7 @@ from portfolio.models.user import (
     LoginSession,
     PupilStatus,
     Role,
+    Submission,
     TeacherClass,
     User,
     UserRole,
@@ -51,6 +59,7 @@ __all__ = [
     "GRADE_ORDER",
     "NEXT_GRADE",
     "SCHOOL_FORMS",
+    "SINGLE_ENTRY_KINDS",
     "STAFF_ROLES",
     "Agreement",
     "AgreementSignature",
@@ -87,6 +96,7 @@ __all__ = [
     "SchoolYear",
     "Section",
     "StandardElement",
+    "Submission",
     "TeacherClass",
     "TransitionDecision",
     "User",

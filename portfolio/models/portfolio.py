@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portfolio.kinds import (
     FEEDBACK_AUDIENCES,
+    SINGLE_ENTRY_KINDS,
     Audience,
     EntryStatus,
     ReviewState,
@@ -21,6 +22,11 @@ from portfolio.models.base import Base, SchoolOwned, Timestamped, utcnow
 from portfolio.models.user import User
 
 __all__ = ["Audience"]  # defined with its labels in portfolio.kinds
+
+#: The partial unique index that keeps single-entry kinds single (copies are numbered).
+_SINGLE_ENTRY_WHERE = sa.text(
+    "kind IN ({}) AND copy_no = 0".format(", ".join(f"'{k.value}'" for k in SINGLE_ENTRY_KINDS))
+)
 
 
 class _Shared:
@@ -52,6 +58,15 @@ class Entry(_Shared, SchoolOwned, Timestamped, Base):
     __table_args__ = (
         sa.Index("ix_entry_pupil_kind", "pupil_id", "kind"),
         sa.Index("ix_entry_school_review", "school_id", "review_state"),
+        # One entry per pupil of a single-entry kind, even when two saves race.
+        sa.Index(
+            "uq_entry_single_kind",
+            "pupil_id",
+            "kind",
+            unique=True,
+            sqlite_where=_SINGLE_ENTRY_WHERE,
+            postgresql_where=_SINGLE_ENTRY_WHERE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +91,9 @@ class Entry(_Shared, SchoolOwned, Timestamped, Base):
     edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     #: Optimistic lock: an UPDATE with a stale version fails instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
+    #: 0 for every entry made now. 1, 2 ... number the extra entries of a single-entry
+    #: kind that were saved twice before the database enforced one (kept, not merged).
+    copy_no: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -151,6 +152,25 @@ class LoginSession(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship()
+
+
+class Submission(Base):
+    """A form submission that committed, by the key its form carried (portfolio/transaction.py).
+
+    Stored in the same transaction as the submission's writes, so a replay of the same
+    form (a resent POST, a double click, the retry after a lost connection) is answered
+    with `outcome` instead of running again. Kept for a day (`flask purge-expired`).
+    """
+
+    __tablename__ = "submission"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    #: What the first run answered: status, redirect target, flashed messages, session values.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
 
 
 class ClassMembership(SchoolOwned, Base):

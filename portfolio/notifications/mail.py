@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 
+from portfolio import transaction
 from portfolio.extensions import db
 from portfolio.i18n import _, current_language, is_rtl, ngettext
 from portfolio.jobs import queue
@@ -236,39 +237,39 @@ def compose_confirmation(user: User, address: str) -> EmailMessage:
 def _take_hold(user_id: int) -> bool:
     """Hold the user's mail for this worker (short transaction); False if someone has it."""
     now = utcnow()
-    result = db.session.execute(
-        sa.update(User)
-        .where(
-            User.id == user_id,
-            sa.or_(User.mail_lock_until.is_(None), User.mail_lock_until < now),
+    with transaction.atomic():
+        result = db.session.execute(
+            sa.update(User)
+            .where(
+                User.id == user_id,
+                sa.or_(User.mail_lock_until.is_(None), User.mail_lock_until < now),
+            )
+            .values(mail_lock_until=now + HOLD, updated_at=User.updated_at)
+            .execution_options(synchronize_session=False)
         )
-        .values(mail_lock_until=now + HOLD, updated_at=User.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
     return result.rowcount == 1
 
 
 def _release(user_id: int, sent: list[int] | None = None, *, digest: bool = False) -> None:
-    """Give the hold back; mark the notices that went out as mailed."""
+    """Give the hold back; mark the notices that went out as mailed (short transaction)."""
     now = utcnow()
-    if sent:
-        db.session.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_(sent))
-            .values(mailed_at=now)
-            .execution_options(synchronize_session=False)
-        )
     values = {"mail_lock_until": None, "updated_at": User.updated_at}
     if digest and sent:
         values["mail_digest_at"] = now
-    db.session.execute(
-        sa.update(User)
-        .where(User.id == user_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with transaction.atomic():
+        if sent:
+            db.session.execute(
+                sa.update(Notification)
+                .where(Notification.id.in_(sent))
+                .values(mailed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.execute(
+            sa.update(User)
+            .where(User.id == user_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _pending_clause(now: dt.datetime):
@@ -296,7 +297,8 @@ def deliver(user_id: int, mode: str, *, via: Mailer | None = None) -> str:
 
     Returns "sent", "nothing" (no news, or not for this user now) or raises: MailBusy
     when another worker holds the user's mail, the SMTP error when sending failed (the
-    notices stay unmailed). Commits.
+    notices stay unmailed). Commits its own short transactions (`transaction.atomic()`):
+    the hold, then the notices marked as mailed; call it outside any transaction.
     """
     user = db.session.get(User, user_id, populate_existing=True)
     now = utcnow()
@@ -405,7 +407,7 @@ def notice_added(user: User) -> None:
         mail_now.enqueue(user.id)
 
 
-@queue.background("notifications.mail_now", retries=5, retry_delay=60)
+@queue.background("notifications.mail_now", retries=5, retry_delay=60, own_transactions=True)
 def mail_now(user_id: int) -> None:
     deliver(user_id, IMMEDIATE)
 
@@ -426,7 +428,11 @@ class DigestIncomplete(RuntimeError):
 
 
 @queue.periodic(
-    "notifications.digest", queue.crontab(hour="5", minute="30"), retries=3, retry_delay=900
+    "notifications.digest",
+    queue.crontab(hour="5", minute="30"),
+    retries=3,
+    retry_delay=900,
+    own_transactions=True,
 )
 def digest_task() -> None:
     run = send_digests()
@@ -435,6 +441,6 @@ def digest_task() -> None:
         raise DigestIncomplete(f"{len(run.failed)} failed, {run.left} left")
 
 
-@queue.periodic("notifications.sweep", queue.crontab(minute="*/10"))
+@queue.periodic("notifications.sweep", queue.crontab(minute="*/10"), own_transactions=True)
 def sweep_task() -> None:
     sweep()

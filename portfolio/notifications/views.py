@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio.auth.forms import ConfirmForm
-from portfolio.extensions import csrf, db, limiter
+from portfolio.extensions import csrf, limiter
 from portfolio.i18n import _
 from portfolio.notifications import bp, preferences, services
 from portfolio.notifications.forms import MailSettingsForm
@@ -45,11 +45,10 @@ def index():
     page = render_template(
         "notifications/index.html", items=items, adult=preferences.is_adult(user)
     )
-    # Seeing the list counts as reading it; the "new" marks stay for this visit. After
-    # rendering: the commit would expire every notice the page shows.
+    # Seeing the list counts as reading it; the "new" marks stay for this visit (marked
+    # after rendering, so the page shows them as they were).
     if any(item["new"] for item in items):
         services.mark_read(user, [item["note"].id for item in items if item["new"]])
-        db.session.commit()
     return page
 
 
@@ -80,7 +79,6 @@ def settings():
             form.email.errors = [str(error)]
         else:
             preferences.set_frequency(user, form.frequency.data)
-            db.session.commit()
             g.confirmation_sent = outcome == "sent"
             flash(_settings_message(outcome, user), "success")
             return redirect(url_for(".settings"))
@@ -125,7 +123,6 @@ def _settings_page(user, form, status: int = 200):
 def resend():
     user = _me()
     if ConfirmForm().validate_on_submit() and preferences.send_confirmation(user):
-        db.session.commit()
         g.confirmation_sent = True
         flash(
             _(
@@ -149,7 +146,6 @@ def confirm(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         preferences.confirm(user, address)
-        db.session.commit()
         return redirect(url_for(".confirm", token=token))
     confirmed = user.email_confirmed_at is not None
     return render_template(
@@ -168,7 +164,6 @@ def unsubscribe(token: str):
         abort(404)
     if request.method == "POST":
         preferences.unsubscribe(user)
-        db.session.commit()
         return redirect(url_for(".unsubscribe", token=token))
     return render_template(
         "notifications/unsubscribe.html",

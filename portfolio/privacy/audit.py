@@ -27,7 +27,6 @@ def record(
     school_id: int | None = None,
     obj: Any = None,
     details: dict[str, Any] | None = None,
-    commit: bool = False,
 ) -> None:
     """Add an audit event for `actor` doing `action` (view, download, export ...).
 
@@ -37,8 +36,6 @@ def record(
     if actor is not None and pupil_id is not None and actor.id == pupil_id:
         return
     _add(actor, action, pupil_id=pupil_id, school_id=school_id, obj=obj, details=details)
-    if commit:
-        db.session.commit()
 
 
 #: Changes to a pupil's account, shown as account events in "who looked". The news

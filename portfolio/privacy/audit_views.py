@@ -68,7 +68,6 @@ def audit_csv():
         "export",
         school_id=current_user.school_id,
         details={"what": "audit_log"},
-        commit=True,
     )
     name = f"audit-log-{utcnow().strftime('%Y%m%d')}.csv"
     return Response(

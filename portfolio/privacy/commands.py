@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -9,7 +10,7 @@ import tempfile
 import click
 from flask import Flask, g
 
-from portfolio import accounts
+from portfolio import accounts, transaction
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import User
@@ -26,10 +27,12 @@ from portfolio.privacy import backup, lifecycle, package_check, package_import, 
 )
 def purge_expired_command(dry_run: bool, today):
     """Delete pupils whose retention period after leaving has ended, with all their data,
-    and the expired results of background jobs (class ZIPs, take-away packages, slips)."""
+    and the expired results of background jobs (class ZIPs, take-away packages, slips) and
+    the expired submission keys of forms (portfolio/transaction.py)."""
     _english()
     day = today.date() if today else dt.date.today()
     _purge_job_results(dry_run)
+    _purge_submission_keys(dry_run)
     ids = [p.id for p in lifecycle.expired_pupils(day)]
     undated = lifecycle.left_without_date()
     if undated:
@@ -43,11 +46,13 @@ def purge_expired_command(dry_run: bool, today):
     verb = "Would delete" if dry_run else "Deleted"
     failed = 0
     for pupil_id in ids:
-        pupil = db.session.get(User, pupil_id)
         try:
-            result = lifecycle.purge_pupil(pupil, dry_run=dry_run)
+            # One pupil at a time (a failure keeps the others); a dry run stays open to the end.
+            with contextlib.nullcontext() if dry_run else transaction.atomic():
+                result = lifecycle.purge_pupil(db.session.get(User, pupil_id), dry_run=dry_run)
         except Exception as error:  # noqa: BLE001  (one failure must not stop the others)
-            db.session.rollback()  # in a dry run also the pupils before: later counts may differ
+            if dry_run:
+                db.session.rollback()  # also the pupils before: later counts may differ
             failed += 1
             click.echo(f"Pupil #{pupil_id}: FAILED ({type(error).__name__}: {error})", err=True)
             continue
@@ -128,14 +133,14 @@ def export_portfolio_command(username: str, out_path: str, no_pdf: bool):
         raise
     from portfolio.privacy import audit
 
-    audit.record(
-        None,
-        "export",
-        pupil_id=pupil.id,
-        school_id=pupil.school_id,
-        details={"via": "cli", "pdf": not no_pdf},
-        commit=True,
-    )
+    with transaction.atomic():
+        audit.record(
+            None,
+            "export",
+            pupil_id=pupil.id,
+            school_id=pupil.school_id,
+            details={"via": "cli", "pdf": not no_pdf},
+        )
     click.echo(
         f"Wrote {out_path}: {'' if no_pdf else 'the PDF, '}{len(data['entries'])} entries, "
         f"{len(data['documents'])} files, {len(data['agreements'])} agreements, "
@@ -167,25 +172,18 @@ def import_portfolio_command(
         if dry_run:
             _print_preview(zip_path, school)
             return
-        with open(zip_path, "rb") as fh:
+        with transaction.atomic(), open(zip_path, "rb") as fh:
             result = package_import.import_zip(
                 fh, school, class_name=class_name, accept_partial=accept_partial
             )
-        try:
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            package_import.delete_files(result.stored_keys)
-            raise
+            transaction.on_rollback(lambda: package_import.delete_files(result.stored_keys))
     except portability.PartialPackage as error:
-        db.session.rollback()
         lines = [
             *error.missing,
             "Nothing was imported. Run again with --accept-partial to import it anyway.",
         ]
         raise click.ClickException("\n".join(lines)) from None
     except (AccountError, portability.PortabilityError) as error:
-        db.session.rollback()
         raise click.ClickException(str(error)) from None
     pupil = result.pupil
     click.echo(f"Imported {pupil.full_name} as {pupil.username} into {school.name}.")
@@ -253,6 +251,14 @@ def backup_command(out_dir: str):
             "were missing; see manifest.json.",
             err=True,
         )
+
+
+def _purge_submission_keys(dry_run: bool) -> None:
+    with transaction.atomic():
+        count = transaction.purge_expired_keys(dry_run=dry_run)
+    if count:
+        verb = "Would delete" if dry_run else "Deleted"
+        click.echo(f"{verb} {count} expired submission key(s) of forms.")
 
 
 def _english() -> None:

@@ -155,7 +155,7 @@ def give(pupil: User, purpose: ConsentPurpose, actor: User, role: str) -> Consen
     """Record a consent given now by `actor` in `role` (pupil, guardian or staff).
 
     The caller has checked that the actor may do so (`decider_role` or, for staff,
-    `PupilAccess.can_manage_account`). Commits.
+    `PupilAccess.can_manage_account`).
     """
     if role not in ROLE_LABELS:
         raise ValueError(f"unknown consent role {role!r}")
@@ -175,12 +175,12 @@ def give(pupil: User, purpose: ConsentPurpose, actor: User, role: str) -> Consen
     )
     db.session.add(consent)
     notifications.consent_changed(pupil, purpose, actor, given=True)
-    db.session.commit()
+    db.session.flush()
     return consent
 
 
 def withdraw(pupil: User, purpose: ConsentPurpose, actor: User) -> int:
-    """Withdraw the pupil's consent for `purpose` now. Effective at once. Commits.
+    """Withdraw the pupil's consent for `purpose` now. Effective at once.
 
     Returns the number of rows marked withdrawn (0 when nothing held).
     """
@@ -202,7 +202,7 @@ def withdraw(pupil: User, purpose: ConsentPurpose, actor: User) -> int:
         db.session.rollback()
         raise ConsentError(_("There is no consent to withdraw."))
     notifications.consent_changed(pupil, purpose, actor, given=False)
-    db.session.commit()
+    db.session.flush()
     return result.rowcount
 
 

@@ -12,7 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from portfolio import access, accounts, kinds
-from portfolio.extensions import csrf, db
+from portfolio.extensions import csrf
 from portfolio.i18n import _
 from portfolio.models import EntryKind, SchoolClass
 from portfolio.privacy import bp, package_check, package_import, portability
@@ -155,12 +155,7 @@ def _run_import(path, form: PackageImportForm, classes: list[SchoolClass]):
         )
     except portability.PortabilityError as error:
         return None, str(error)  # import_zip rolled back and removed its files
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        package_import.delete_files(result.stored_keys)
-        raise
+    # The request commits; if that fails, import_zip's rollback hook removes the files.
     return result, None
 
 

@@ -138,7 +138,7 @@ def leaver_takeaway(pupil_id: int):
             flash(_("Please try again."), "error")
             return redirect(url_for("privacy.leaver_takeaway", pupil_id=pupil_id))
         job = takeaway_jobs.start_leaver_takeaway(current_user, pupil)
-        db.session.commit()
+        db.session.flush()  # the job's id for the address; the request commits
         return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "privacy/leaver_takeaway.html",

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 
+from portfolio import transaction
 from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _
@@ -66,7 +67,7 @@ def check_retention_days(days: int) -> int:
 def set_retention_days(school: School, days: int, actor: User) -> None:
     school.retention_days = check_retention_days(days)
     audit.record(actor, "retention", school_id=school.id, details={"days": days})
-    db.session.commit()
+    db.session.flush()
 
 
 def effective_retention(school: School) -> int:
@@ -83,7 +84,7 @@ def deletion_date(pupil: User, school: School) -> dt.date | None:
 
 # -- leaving -------------------------------------------------------------------------------
 def mark_left(pupil: User, left_on: dt.date, actor: User, today: dt.date | None = None) -> None:
-    """Set the pupil's status to "left" as of `left_on` (not in the future). Commits."""
+    """Set the pupil's status to "left" as of `left_on` (not in the future)."""
     today = today or dt.date.today()
     if not pupil.is_pupil:
         raise LifecycleError(_("Only pupils can leave school."))
@@ -94,17 +95,17 @@ def mark_left(pupil: User, left_on: dt.date, actor: User, today: dt.date | None 
     pupil.status = PupilStatus.LEFT.value
     pupil.left_on = left_on
     audit.account_event(actor, pupil, "mark_left", details={"left_on": left_on.isoformat()})
-    db.session.commit()
+    db.session.flush()
 
 
 def undo_left(pupil: User, actor: User) -> None:
-    """Make a pupil marked as left by mistake active again. Commits."""
+    """Make a pupil marked as left by mistake active again."""
     if pupil.status != PupilStatus.LEFT:
         raise LifecycleError(_("This pupil has not left."))
     pupil.status = PupilStatus.ACTIVE.value
     pupil.left_on = None
     audit.account_event(actor, pupil, "undo_left")
-    db.session.commit()
+    db.session.flush()
 
 
 def left_pupils(school: School) -> list[User]:
@@ -338,9 +339,9 @@ def _cascade(table: sa.Table, condition, rows: dict[str, int], *, depth: int = 0
 
 
 def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
-    """Delete the pupil and everything of theirs, then their stored files. Commits.
+    """Delete the pupil and everything of theirs, then their stored files (flushes).
 
-    The files go after the commit: if the database refuses, nothing is lost.
+    The files go once the deletion is committed: if the database refuses, nothing is lost.
 
     With `dry_run` the very same statements run, so the counts are the real run's, but
     nothing is committed, no file is touched and nothing is audited. The transaction is
@@ -361,29 +362,30 @@ def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
         )
     )
     users = User.__table__
-    try:
-        _cascade(users, users.c.id == pupil_id, result.rows)
-        result.files = len(keys)
-        result.guardians_deactivated = _deactivate_childless(guardian_ids)
-        if dry_run:
-            return result
-        audit.record(
-            None,
-            "purge",
-            pupil_id=pupil_id,
-            school_id=result.school_id,
-            details={
-                "rows": result.total_rows,
-                "files": result.files,
-                "guardians_deactivated": result.guardians_deactivated,
-            },
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    _cascade(users, users.c.id == pupil_id, result.rows)
+    result.files = len(keys)
+    result.guardians_deactivated = _deactivate_childless(guardian_ids)
+    if dry_run:
+        return result
+    audit.record(
+        None,
+        "purge",
+        pupil_id=pupil_id,
+        school_id=result.school_id,
+        details={
+            "rows": result.total_rows,
+            "files": result.files,
+            "guardians_deactivated": result.guardians_deactivated,
+        },
+    )
+    db.session.flush()
     if pupil in db.session:
         db.session.expunge(pupil)
+    transaction.after_commit(lambda: _delete_files(keys, result))
+    return result
+
+
+def _delete_files(keys: list[str], result: PurgeResult) -> None:
     storage = get_storage()
     for key in keys:
         try:
@@ -391,7 +393,6 @@ def purge_pupil(pupil: User, *, dry_run: bool = False) -> PurgeResult:
         except OSError:
             result.file_errors += 1
             current_app.logger.exception("purge: could not delete a stored file")
-    return result
 
 
 def _deactivate_childless(guardian_ids: list[int]) -> int:

@@ -11,15 +11,17 @@ when the importer accepts that; the same package is never imported twice into a 
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import IO, Any
 
 import sqlalchemy as sa
 
-from portfolio import accounts, kinds
+from portfolio import accounts, kinds, transaction
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
+    SINGLE_ENTRY_KINDS,
     Agreement,
     Document,
     Entry,
@@ -74,8 +76,8 @@ def import_zip(
     actor: User | None = None,
     accept_partial: bool = False,
 ) -> ImportResult:
-    """Create a new pupil in `school` from a package (flushes; the caller commits and,
-    if its commit fails, deletes `result.stored_keys`).
+    """Create a new pupil in `school` from a package (flushes; the caller commits; if the
+    transaction rolls back instead, the stored files are removed).
 
     All or nothing: on any error the session is rolled back and stored files removed.
     A partial package (only what was shared with the family) raises PartialPackage
@@ -85,6 +87,7 @@ def import_zip(
 
     storage = get_storage()
     saved: list[str] = []
+    transaction.on_rollback(lambda: delete_files(saved))
     try:
         with open_package(source) as package:
             if package.partial and not accept_partial:
@@ -150,6 +153,7 @@ class _Writer:
         self.actor = actor
         self.source = _text((self.data.get("source") or {}).get("school"), 200)
         self.entry_ids: dict[str, int] = {}
+        self.copies: Counter[str] = Counter()  # entries of each single-entry kind so far
         self.dropped = 0
         self.row: ImportedPackage | None = None
         self.pupil: User | None = None
@@ -263,6 +267,10 @@ class _Writer:
             updated_at=_time(e, "updated_at", "entry") or created,
             edited_at=_time(e, "edited_at", "entry") or _time(e, "updated_at", "entry") or created,
         )
+        if entry.kind in SINGLE_ENTRY_KINDS:
+            # A package from before the one-entry rule may hold two: keep both.
+            entry.copy_no = self.copies[entry.kind]
+            self.copies[entry.kind] += 1
         db.session.add(entry)
         db.session.flush()
         self.entry_ids[e["ref"]] = entry.id

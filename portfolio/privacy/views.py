@@ -124,7 +124,6 @@ def takeaway(pupil_id: int):
             flash(_("Please try again."), "error")
             return redirect(url_for("privacy.takeaway", pupil_id=pupil_id))
         job = takeaway_job.start_takeaway(current_user, acc.pupil)
-        db.session.commit()
         return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "privacy/takeaway.html",

@@ -64,7 +64,7 @@ def create_request(
         expires_at=utcnow() + dt.timedelta(days=days),
     )
     db.session.add(request)
-    db.session.commit()
+    db.session.flush()
     return request, token
 
 
@@ -105,7 +105,7 @@ def submit_answer(request: AssessmentRequest, ratings: dict[str, int], comment: 
         db.session.rollback()
         raise LinkUnusable("used")
     notifications.assessment_answered(request)
-    db.session.commit()
+    db.session.flush()
 
 
 def requests_for(pupil: User) -> list[AssessmentRequest]:
@@ -145,7 +145,7 @@ def accept(request: AssessmentRequest) -> Entry:
     db.session.flush()
     request.accepted_at = utcnow()
     request.entry_id = entry.id
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -155,14 +155,14 @@ def decline(request: AssessmentRequest) -> None:
         raise ValueError("already decided")
     request.declined_at = utcnow()
     request.answer = None
-    db.session.commit()
+    db.session.flush()
 
 
 def withdraw(request: AssessmentRequest) -> None:
     """End an unanswered link now."""
     if request.answered_at is None:
         request.expires_at = utcnow()
-        db.session.commit()
+        db.session.flush()
 
 
 def rater_accounts(pupil: User) -> list[User]:

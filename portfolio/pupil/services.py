@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from babel.lists import format_list
 from flask_babel import get_locale
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +25,7 @@ from portfolio.kinds import (
     spec_for,
 )
 from portfolio.models import (
+    SINGLE_ENTRY_KINDS,
     Audience,
     Entry,
     EntryKind,
@@ -137,8 +139,26 @@ def apply_data(entry: Entry, data: dict) -> None:
         entry.next_due_on = next_due(entry.data)
 
 
+def single_entry(pupil_id: int, kind: str) -> Entry | None:
+    """The pupil's entry of a single-entry kind (the first, if older copies exist)."""
+    return db.session.scalar(
+        sa.select(Entry)
+        .where(Entry.pupil_id == pupil_id, Entry.kind == str(kind))
+        .order_by(Entry.copy_no, Entry.created_at, Entry.id)
+        .limit(1)
+    )
+
+
 def create_entry(pupil: User, kind: str, data: dict) -> Entry:
-    """A new entry of the pupil, in the pupil's current grade, private."""
+    """A new entry of the pupil, in the pupil's current grade, private.
+
+    A pupil has one entry of a single-entry kind (the CV ...): when it exists already,
+    e.g. saved in another tab or at the same moment, raises EditConflict with it and
+    saves nothing.
+    """
+    pupil_id, single = pupil.id, EntryKind(kind) in SINGLE_ENTRY_KINDS
+    if single and (stored := single_entry(pupil_id, kind)) is not None:
+        raise EditConflict(stored)
     entry = Entry(
         school_id=pupil.school_id,
         pupil_id=pupil.id,
@@ -150,7 +170,16 @@ def create_entry(pupil: User, kind: str, data: dict) -> Entry:
     )
     apply_data(entry, data)
     db.session.add(entry)
-    db.session.commit()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Saved at the same moment elsewhere: the database's rule (uq_entry_single_kind)
+        # let the other one in. On PostgreSQL the transaction is unusable now.
+        db.session.rollback()
+        stored = single_entry(pupil_id, kind) if single else None
+        if stored is None:
+            raise
+        raise EditConflict(stored) from None
     return entry
 
 
@@ -162,7 +191,6 @@ def update_entry(entry: Entry, data: dict, expected_version: int | None) -> Entr
     if expected_version is None or entry.version != expected_version:
         raise EditConflict(entry)
     _write(entry, data)
-    db.session.commit()
     return entry
 
 
@@ -208,7 +236,7 @@ def set_step_done(entry: Entry, index: int, done: bool, expected_version: int | 
 
 def set_status(entry: Entry, done: bool) -> None:
     entry.status = (EntryStatus.DONE if done else EntryStatus.IN_PROGRESS).value
-    db.session.commit()
+    db.session.flush()
 
 
 def set_sharing(entry: Entry, audiences: Iterable[Audience]) -> set[Audience]:
@@ -230,7 +258,7 @@ def set_sharing(entry: Entry, audiences: Iterable[Audience]) -> set[Audience]:
     if removed:
         notifications.forget_unseeable(entry)
     notifications.entry_shared(entry, entry.pupil, added)
-    db.session.commit()
+    db.session.flush()
     return added
 
 
@@ -249,7 +277,7 @@ def ask_for_feedback(entry: Entry, audiences: Iterable[Audience]) -> set[Audienc
     entry.review_state = ReviewState.REQUESTED.value
     entry.submitted_at = utcnow()
     notifications.entry_handed_in(entry, entry.pupil, asked)
-    db.session.commit()
+    db.session.flush()
     return added
 
 
@@ -259,12 +287,12 @@ def withdraw_hand_in(entry: Entry) -> None:
         entry.review_state = ReviewState.NONE.value
         entry.submitted_at = None
         entry.set_asked(())
-        db.session.commit()
+        db.session.flush()
 
 
 def delete_entry(entry: Entry) -> None:
     db.session.delete(entry)
-    db.session.commit()
+    db.session.flush()
 
 
 def visible_to(obj) -> list[str]:

@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 
 from portfolio import access, progress
 from portfolio.auth.forms import ConfirmForm
-from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import AUDIENCES, FEEDBACK_AUDIENCES, SPECS, STAGE_LABELS, offered_in
 from portfolio.models import Entry, EntryKind, ReviewState, Section
@@ -191,11 +190,13 @@ def new(kind: str):
         return redirect(url_for(".kind", kind=spec.kind.value), 303)
     if not services.can_create(spec):
         abort(404)
-    if not spec.repeatable:
-        existing = services.entries_for(_me(), kinds=[spec.kind])
-        if existing:
+    if not spec.repeatable and request.method == "GET":
+        existing = services.single_entry(_me().id, spec.kind)
+        if existing is not None:
             flash(_("You have this entry already; you can add to it here."), "info")
-            return redirect(url_for(".edit", entry_id=existing[0].id))
+            return redirect(url_for(".edit", entry_id=existing.id))
+    # A POST goes on even then: if this form was opened before the entry was saved
+    # elsewhere, what it holds is shown beside the saved entry (services.EditConflict).
     return _edit_page(spec, None)
 
 
@@ -235,6 +236,7 @@ def _edit_page(spec, entry: Entry | None):
         )
     draft_key = f"entry-{entry.id}" if entry else f"new-{spec.kind.value}"
     conflict = None
+    created_elsewhere = False
     if form.validate_on_submit():
         data = forms.data_from_form(spec, form, stored)
         try:
@@ -243,8 +245,10 @@ def _edit_page(spec, entry: Entry | None):
             else:
                 services.update_entry(entry, data, _int(form.version.data))
         except services.EditConflict as exc:
+            created_elsewhere = entry is None
             conflict = exc.stored
             entry = conflict
+            draft_key = f"entry-{entry.id}"
             # Saving this form again now deliberately replaces the stored version.
             form.version.data = str(conflict.version)
         else:
@@ -275,6 +279,7 @@ def _edit_page(spec, entry: Entry | None):
         form=form,
         entry=entry,
         conflict=conflict,
+        created_elsewhere=created_elsewhere,
         qualities=qualities,
         draft_key=draft_key,
         groups=groups,
@@ -288,8 +293,7 @@ def entry(entry_id: int):
     if request.args.get("discard_draft"):
         _draft_saved(f"entry-{entry.id}")  # the pupil kept the stored version
     page = _entry_page(entry)
-    if news.mark_read(current_user, entry_id=entry.id):  # its comments have now been seen
-        db.session.commit()
+    news.mark_read(current_user, entry_id=entry.id)  # its comments have now been seen
     return page
 
 
@@ -351,7 +355,6 @@ def tick_step(entry_id: int, index: int):
             "warning",
         )
         return _entry_page(exc.stored, status=409)
-    db.session.commit()
     flash(_("Step ticked off.") if done else _("Step opened again."), "success")
     return redirect(url_for(".entry", entry_id=entry.id, _anchor=f"step-{entry.id}-{index}"), 303)
 

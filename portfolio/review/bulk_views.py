@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portfolio.extensions import db
 from portfolio.i18n import _, listing, ngettext
 from portfolio.review import bp, bulk
 from portfolio.review.views import load_class
@@ -56,7 +55,6 @@ def bulk_action(class_id: int):
         return _back(cls)
     if action == "remind":
         result = bulk.remind(user, cls, pupils)
-        db.session.commit()
         if result.done:
             flash(
                 ngettext(
@@ -103,7 +101,6 @@ def bulk_review(class_id: int):
         flash(_("No entry was chosen, so nothing was marked as reviewed."), "info")
         return _back(cls)
     result = bulk.mark_reviewed(user, cls, versions)
-    db.session.commit()
     if result.done:
         flash(
             ngettext(

@@ -140,7 +140,6 @@ def pupil(pupil_id: int):
     access.require(pupil_access.is_staff)
     audit.record(user, "view", pupil_id=pupil_id, obj=pupil_access.pupil)
     services.mark_pupil_news_read(user, pupil_access.pupil)
-    db.session.commit()
     return _render_pupil(pupil_access)
 
 
@@ -175,7 +174,6 @@ def respond(entry_id: int):
                 )
             else:
                 abort(400)
-            db.session.commit()
             session["review_draft_saved"] = entry.id  # the browser may drop its draft
             flash(message, "success")
             return redirect(back)

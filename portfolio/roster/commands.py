@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask_babel import force_locale
 
-from portfolio import accounts
+from portfolio import accounts, transaction
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import School
@@ -118,18 +118,17 @@ def _show_preview(preview) -> None:
 def _import(school, preview, filename, only_valid, slips_path, letters, letter_language):
     """Apply the import and render the login slips when asked; one commit for both."""
     try:
-        result = apply_import(school, None, preview, only_valid=only_valid, filename=filename)
-        pdf = None
-        if result.created and slips_path:
-            prepared = slips.prepare(
-                [(p, r.class_name, pw) for p, pw, r in result.created],
-                letters=letters,
-                fallback_locale=letter_language,
-            )
-            pdf = slips.render(school, prepared, title="Login slips")
-        db.session.commit()
+        with transaction.atomic():
+            result = apply_import(school, None, preview, only_valid=only_valid, filename=filename)
+            pdf = None
+            if result.created and slips_path:
+                prepared = slips.prepare(
+                    [(p, r.class_name, pw) for p, pw, r in result.created],
+                    letters=letters,
+                    fallback_locale=letter_language,
+                )
+                pdf = slips.render(school, prepared, title="Login slips")
     except ImportRefused as error:
-        db.session.rollback()
         raise click.ClickException(
             f"{error} Nothing was changed. Use --only-valid to skip the rows with errors."
         ) from None

@@ -97,7 +97,6 @@ def preview(token: str):
                 download = slips.OneTimeFiles().put(
                     pdf, user_id=current_user.id, filename="zugangsdaten-neue-schueler.pdf"
                 )
-            db.session.commit()
         except ImportRefused as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -161,7 +160,6 @@ def class_slips(class_id: int):
             letters=form.letters.data,
             locale=form.letter_locale.data,
         )
-        db.session.commit()
         return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "roster/class_slips.html", form=form, school_class=school_class, pupils=pupils
@@ -194,7 +192,6 @@ def class_letters(class_id: int):
             [p.id for p in pupils if p.id in set(form.pupils.data)],
             locale=form.letter_locale.data,
         )
-        db.session.commit()
         return redirect(url_for("jobs.status", job_id=job.id))
     return render_template(
         "roster/class_letters.html", form=form, school_class=school_class, pupils=pupils

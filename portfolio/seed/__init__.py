@@ -9,9 +9,11 @@ from flask import Flask
 @click.command("seed-demo")
 def seed_demo_command():
     """Create (or complete) the demo school and print the demo logins."""
+    from portfolio import transaction
     from portfolio.seed.demo import DEMO_PASSWORD, seed_demo
 
-    logins = seed_demo()
+    with transaction.atomic():
+        logins = seed_demo()
     click.echo("")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD})")
     width = max(len(role) for role, _username in logins) + 2

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import generate_password_hash
 
-from portfolio import accounts
+from portfolio import accounts, transaction
 from portfolio.extensions import db
 from portfolio.models import (
     GRADE_ORDER,
@@ -802,28 +802,28 @@ def seed_bulk(
         sa.select(sa.func.count(School.id)).where(School.schulnummer.like("8%"))
     )
     for s in range(schools):
-        number = f"8{existing + s:05d}"
-        school = accounts.create_school(
-            f"Schule {prefix} {existing + s + 1}",
-            number,
-            "Gesamtschule",
-            rng.choice(["Siegen", "Kreuztal", "Netphen", "Bad Berleburg"]),
-        )
-        run.stats.school_ids.append(school.id)
-        school_seed = _SchoolSeed(run, school, number)
-        school_seed.classes(grades, pupils_per_school, class_size)
-        school_seed.people(pupils_per_school)
-        school_seed.counselling()
-        school_seed.entries()
-        school_seed.comments()
-        school_seed.assessments()
-        school_seed.agreements()
-        school_seed.guidance()
-        if files:
-            school_seed.documents(storage)
-        run.stats.pupils += len(school_seed.pupil_ids)
-        run.stats.schools += 1
-        db.session.commit()
+        with transaction.atomic():  # one school at a time: batches of many thousand rows
+            number = f"8{existing + s:05d}"
+            school = accounts.create_school(
+                f"Schule {prefix} {existing + s + 1}",
+                number,
+                "Gesamtschule",
+                rng.choice(["Siegen", "Kreuztal", "Netphen", "Bad Berleburg"]),
+            )
+            run.stats.school_ids.append(school.id)
+            school_seed = _SchoolSeed(run, school, number)
+            school_seed.classes(grades, pupils_per_school, class_size)
+            school_seed.people(pupils_per_school)
+            school_seed.counselling()
+            school_seed.entries()
+            school_seed.comments()
+            school_seed.assessments()
+            school_seed.agreements()
+            school_seed.guidance()
+            if files:
+                school_seed.documents(storage)
+            run.stats.pupils += len(school_seed.pupil_ids)
+            run.stats.schools += 1
     run.stats.seconds = time.perf_counter() - started
     return run.stats
 

@@ -155,7 +155,7 @@ def _get_or_create_user(school: School, username: str, **kw) -> User:
 
 
 def seed_demo() -> list[tuple[str, str]]:
-    """Create the demo school; return the (role, username) logins to print."""
+    """Create the demo school (flushes; the caller commits); return the logins to print."""
     school = db.session.scalar(sa.select(School).where(School.schulnummer == DEMO_SCHULNUMMER))
     if school is None:
         school = accounts.create_school(
@@ -242,7 +242,7 @@ def seed_demo() -> list[tuple[str, str]]:
     db.session.flush()
 
     _seed_content(school, pupils_by_class, staff)
-    db.session.commit()
+    db.session.flush()
 
     logins = [(label, username) for label, username, *_rest in STAFF]
     logins += [("Guardian (Elif's family, Turkish)", "eltern.yilmaz")]

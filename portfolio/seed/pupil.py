@@ -175,7 +175,7 @@ def _bfe(year: int, rng: random.Random) -> dict:
 def seed_portfolios(
     school: School, pupils_by_class: dict[str, list[User]], staff: dict[str, User]
 ) -> None:
-    """Add the demo entries (no commit; seed_demo commits)."""
+    """Add the demo entries (flushes; `flask seed-demo` commits)."""
     y = accounts.school_year_start()
     today = utcnow().date()
     rng = random.Random(8910)

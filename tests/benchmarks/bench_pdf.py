@@ -58,6 +58,7 @@ def prepare(
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
+    from portfolio import transaction
     from portfolio.extensions import db
     from portfolio.models import Agreement, Document, Entry, GuidanceRecord, User
     from portfolio.seed.demo import seed_demo
@@ -68,7 +69,8 @@ def prepare(
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
         upgrade()
-        seed_demo()
+        with transaction.atomic():
+            seed_demo()
         pupil = db.session.scalar(sa.select(User).where(User.username == username))
 
         def count(model):

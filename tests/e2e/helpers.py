@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,23 @@ def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     assert "/login" not in urlsplit(page.url).path, f"login of {username} failed"
+
+
+NEW_PASSWORD = "Mein-neues-Passwort-2026"
+
+
+def unique(prefix: str) -> str:
+    """A username nobody has yet (the live server's database lives for the whole run)."""
+    return f"{prefix}.{uuid.uuid4().hex[:8]}"
+
+
+def change_password(page, current: str, new: str = NEW_PASSWORD) -> None:
+    """The forced first change of a new account's password."""
+    page.get_by_label("Current password").fill(current)
+    page.get_by_label("New password", exact=True).fill(new)
+    page.get_by_label("Repeat the new password").fill(new)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change password").click()
 
 
 def logout(page) -> None:

@@ -8,29 +8,23 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import DEMO_PASSWORD, PHONE, assert_accessible, login, logout
+from .helpers import (
+    DEMO_PASSWORD,
+    NEW_PASSWORD,
+    PHONE,
+    assert_accessible,
+    change_password,
+    login,
+    logout,
+    unique,
+)
 
 pytestmark = pytest.mark.e2e
-
-NEW_PASSWORD = "Mein-neues-Passwort-2026"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}.{uuid.uuid4().hex[:8]}"
-
-
-def change_password(page, current: str, new: str = NEW_PASSWORD) -> None:
-    page.get_by_label("Current password").fill(current)
-    page.get_by_label("New password", exact=True).fill(new)
-    page.get_by_label("Repeat the new password").fill(new)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Change password").click()
 
 
 def focus_style(page) -> dict:

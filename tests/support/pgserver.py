@@ -7,15 +7,17 @@ Command line::
 
     python tests/support/pgserver.py start [--durable] --dir DIR   # prints the SQLAlchemy URL
     python tests/support/pgserver.py stop --dir DIR    # stops the server and removes DIR
+    python tests/support/pgserver.py restart --dir DIR [--mode fast|immediate] [--down SECONDS]
     python tests/support/pgserver.py run [--durable] [--dir DIR] [--env NAME] -- CMD [ARGS...]
         # start, run CMD with NAME (default TEST_DATABASE_URL) set to the URL, always stop
 
 From Python::
 
-    from tests.support.pgserver import start, stop, create_database
+    from tests.support.pgserver import start, stop, restart, create_database
     url = start("/tmp/pg-xyz")          # postgresql+psycopg://USER:PASS@127.0.0.1:PORT/portfolio_test
     url = start("/tmp/pg-abc", durable=True)  # fsync on: for crash and durability tests
     url2 = create_database(url, "portfolio_test_gw1")
+    restart("/tmp/pg-xyz", mode="immediate")   # every connection breaks; the data stays
     stop("/tmp/pg-xyz")
 
 Layout of DIR: ``data/`` (the cluster), ``postgres.log``, the unix socket, ``url`` (the URL)
@@ -55,6 +57,7 @@ __all__ = [
     "crash_restart",
     "create_database",
     "find_bindir",
+    "restart",
     "start",
     "stop",
 ]
@@ -524,6 +527,32 @@ def stop(dir: str | os.PathLike) -> None:
     shutil.rmtree(path, ignore_errors=False)
 
 
+def restart(dir: str | os.PathLike, *, mode: str = "fast", down: float = 0.0) -> None:
+    """Stop the server in `dir` and start it again on the same port, keeping the data.
+
+    For fault tests: every open connection breaks. `mode` is pg_ctl's shutdown mode:
+    "fast" (sessions are terminated, a clean shutdown) or "immediate" (like a crash:
+    recovery from the WAL at start). `down` seconds pass between stop and start.
+    """
+    if mode not in ("smart", "fast", "immediate"):
+        raise PgServerError(f"unknown shutdown mode {mode!r}")
+    path = os.path.abspath(os.fspath(dir))
+    try:
+        with open(os.path.join(path, MARKER), encoding="utf-8") as fh:
+            meta = json.load(fh)
+        bindir, port = meta["bindir"], meta["port"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise PgServerError(f"{path} holds no running pgserver ({exc})") from None
+    data, logfile = os.path.join(path, "data"), os.path.join(path, "postgres.log")
+    pg_ctl = os.path.join(bindir, "pg_ctl")
+    user = _owner_of(data)
+    _run(user, [pg_ctl, "-D", data, "-m", mode, "-w", "-t", "60", "stop"], path, timeout=120)
+    if down:
+        time.sleep(down)
+    start_cmd = [pg_ctl, "-D", data, "-l", logfile, "-w", "-t", "120", "-o", f"-p {port}", "start"]
+    _run(user, start_cmd, path, timeout=180)
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -570,6 +599,10 @@ def main(argv=None) -> int:
     p_start.add_argument("--durable", action="store_true", help="fsync and synchronous commit on")
     p_stop = sub.add_parser("stop", help="stop the server and remove DIR")
     p_stop.add_argument("--dir", required=True)
+    p_restart = sub.add_parser("restart", help="stop and start the server in DIR (fault tests)")
+    p_restart.add_argument("--dir", required=True)
+    p_restart.add_argument("--mode", default="fast", choices=("smart", "fast", "immediate"))
+    p_restart.add_argument("--down", type=float, default=0.0, help="seconds between stop and start")
     p_db = sub.add_parser("createdb", help="create an extra database; print its URL")
     p_db.add_argument("--url", required=True)
     p_db.add_argument("--replace", action="store_true")
@@ -590,6 +623,8 @@ def main(argv=None) -> int:
             print(start(args.dir, durable=args.durable), flush=True)
         elif args.action == "stop":
             stop(args.dir)
+        elif args.action == "restart":
+            restart(args.dir, mode=args.mode, down=args.down)
         elif args.action == "createdb":
             print(create_database(args.url, args.name, replace=args.replace), flush=True)
         elif args.action == "run":
