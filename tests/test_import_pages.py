@@ -163,7 +163,7 @@ def test_the_upload_checks_the_csrf_token(client_for, world, other_admin, app, m
     assert refused.status_code == 400
     assert "The page was open for too long" in refused.get_data(as_text=True)
     page = client.get("/admin/import").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     accepted = client.post(
         "/admin/import",
         data={"package": (io.BytesIO(payload), "p.zip"), "csrf_token": token},
