@@ -17,6 +17,7 @@ the crawler reached from the role's home.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, deque
 from html.parser import HTMLParser
 from types import SimpleNamespace
@@ -31,7 +32,8 @@ from portfolio.export.jobs import start_class_zip
 from portfolio.extensions import db
 from portfolio.jobs import services as jobs
 from portfolio.models import Document, Job, JobState
-from portfolio.privacy.takeaway import start_takeaway
+from portfolio.privacy.lifecycle import mark_left
+from portfolio.privacy.takeaway import start_leaver_takeaway, start_takeaway
 from portfolio.roster.jobs import start_class_slips, start_guardian_letters
 from tests.support.matrix import fast_client, fast_pdfs, make_content
 from tests.support.world import build_world
@@ -159,11 +161,13 @@ def scene(app, monkeypatch):
     fast_pdfs(monkeypatch)
     w = build_world()
     content = make_content(w, w.pupil)  # entries, documents, a finished take-away job
+    mark_left(w.pupil_9b, dt.date.today(), w.admin)  # a leaver: the school makes their package
     # One job of every registered kind, started the way its page starts it.
     samples = [
         start_class_zip(w.teacher, w.class_9a),
         start_class_zip(w.stubo, w.class_9a),
         start_takeaway(w.guardian, w.pupil),
+        start_leaver_takeaway(w.admin, w.pupil_9b),
         start_class_slips(w.admin, w.class_9a, [w.pupil.id], letters=False, locale="de"),
         start_guardian_letters(w.teacher, w.class_9a, [w.pupil.id], locale="de"),
     ]
