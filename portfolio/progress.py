@@ -64,6 +64,7 @@ from portfolio.models import (
     Entry,
     EntryStatus,
     GuidanceRecord,
+    PupilStatus,
     ReviewState,
     School,
     SchoolClass,
@@ -365,6 +366,35 @@ def elements_for_grade(
     ]
 
 
+# -- statements built once -------------------------------------------------------------------
+# The statements below are large (a CASE per element and kind, a UNION of three tables).
+# Building such a statement costs more Python time than the database needs to run it, so
+# each is built once per shape (the school and its elements' schedule) and takes the ids
+# as an expanding parameter: the same statement object, also one entry in SQLAlchemy's
+# compiled cache, for every request.
+_STATEMENTS: dict[tuple, sa.Executable] = {}
+_MAX_STATEMENTS = 512
+
+
+def _statement(key: tuple, build) -> sa.Executable:
+    """The statement of `key`, built by `build()` the first time."""
+    found = _STATEMENTS.get(key)
+    if found is None:
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _signature(elements: list[StandardElement]) -> tuple:
+    """What of the elements shapes the SQL: id, kind and whether it repeats."""
+    return tuple((el.id, el.entry_kind or el.key, el.every_half_year) for el in elements)
+
+
+def _ids_param(name: str = "pupil_ids") -> sa.BindParameter:
+    return sa.bindparam(name, expanding=True)
+
+
 # -- class history ----------------------------------------------------------------------------
 class Year(NamedTuple):
     start: int  # calendar year in which the school year starts
@@ -375,19 +405,23 @@ class Year(NamedTuple):
 
 def class_history(pupil_ids) -> dict[int, list[Year]]:
     """Each pupil's classes, one per school year, oldest first (one statement)."""
-    rows = db.session.execute(
-        sa.select(
-            ClassMembership.pupil_id,
-            SchoolYear.starts_on,
-            SchoolClass.grade,
-            SchoolYear.second_half_on,
-            SchoolYear.is_current,
-        )
-        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
-        .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
-        .where(ClassMembership.pupil_id.in_(pupil_ids))
-        .order_by(ClassMembership.pupil_id, SchoolYear.starts_on)
+    statement = _statement(
+        ("history",),
+        lambda: (
+            sa.select(
+                ClassMembership.pupil_id,
+                SchoolYear.starts_on,
+                SchoolClass.grade,
+                SchoolYear.second_half_on,
+                SchoolYear.is_current,
+            )
+            .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+            .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
+            .where(ClassMembership.pupil_id.in_(_ids_param()))
+            .order_by(ClassMembership.pupil_id, SchoolYear.starts_on)
+        ),
     )
+    rows = db.session.execute(statement, {"pupil_ids": list(pupil_ids)})
     history: dict[int, list[Year]] = defaultdict(list)
     for pupil_id, starts_on, grade, second_half_on, is_current in rows:
         history[pupil_id].append(Year(starts_on.year, grade, second_half_on, is_current))
@@ -436,46 +470,44 @@ def _school_year_start(day):
     return sa.extract("year", day) - sa.case((sa.extract("month", day) < 8, 1), else_=0)
 
 
-def event_counts_query(school_id: int, pupil_ids, element_ids=None) -> sa.Select:
-    """One statement: per pupil, element, grade and half-year, the events and how many
-    of them are done (and wait for feedback).
-
-    Columns: pupil_id, element_id, grade, half, fallback_start, events, done, feedback.
-    `half` is set for elements that repeat every half-year only. `grade` is the stored
-    grade of the entry or agreement, else the grade of the pupil's class in the school
-    year of the event's date; when neither is known, `fallback_start` holds the start
-    year of that school year (the caller counts back from a known class).
-    `pupil_ids` may be a list or a SELECT of ids, so that per-class aggregates can be
-    built on top of this statement.
-    """
+def _events(school_id: int, pupil_ids) -> sa.Subquery:
+    """UNION ALL of the pupils' events: pupil_id, kind, grade, day, done, feedback."""
     done = EntryStatus.DONE.value
     requested = ReviewState.REQUESTED.value
-    events = sa.union_all(
-        sa.select(
-            Entry.pupil_id.label("pupil_id"),
-            Entry.kind.label("kind"),
-            Entry.grade.label("grade"),
-            _day(Entry.created_at).label("day"),
-            sa.case((Entry.status == done, 1), else_=0).label("done"),
-            sa.case((Entry.review_state == requested, 1), else_=0).label("feedback"),
-        ).where(Entry.school_id == school_id, Entry.pupil_id.in_(pupil_ids)),
-        sa.select(
-            Agreement.pupil_id,
-            sa.literal("agreement"),
-            Agreement.grade,
-            _day(Agreement.created_at),
-            sa.case((Agreement.locked_at.is_not(None), 1), else_=0),
-            sa.literal(0),
-        ).where(Agreement.school_id == school_id, Agreement.pupil_id.in_(pupil_ids)),
-        sa.select(
-            GuidanceRecord.pupil_id,
-            sa.literal("guidance"),
-            sa.null(),
-            GuidanceRecord.held_on,
-            sa.literal(1),
-            sa.literal(0),
-        ).where(GuidanceRecord.school_id == school_id, GuidanceRecord.pupil_id.in_(pupil_ids)),
-    ).subquery("ev")
+    entries = sa.select(
+        Entry.pupil_id.label("pupil_id"),
+        Entry.kind.label("kind"),
+        Entry.grade.label("grade"),
+        _day(Entry.created_at).label("day"),
+        sa.case((Entry.status == done, 1), else_=0).label("done"),
+        sa.case((Entry.review_state == requested, 1), else_=0).label("feedback"),
+    ).where(Entry.school_id == school_id)
+    agreements = sa.select(
+        Agreement.pupil_id,
+        sa.literal("agreement"),
+        Agreement.grade,
+        _day(Agreement.created_at),
+        sa.case((Agreement.locked_at.is_not(None), 1), else_=0),
+        sa.literal(0),
+    ).where(Agreement.school_id == school_id)
+    guidance = sa.select(
+        GuidanceRecord.pupil_id,
+        sa.literal("guidance"),
+        sa.null(),
+        GuidanceRecord.held_on,
+        sa.literal(1),
+        sa.literal(0),
+    ).where(GuidanceRecord.school_id == school_id)
+    entries = entries.where(Entry.pupil_id.in_(pupil_ids))
+    agreements = agreements.where(Agreement.pupil_id.in_(pupil_ids))
+    guidance = guidance.where(GuidanceRecord.pupil_id.in_(pupil_ids))
+    return sa.union_all(entries, agreements, guidance).subquery("ev")
+
+
+def _event_steps(school_id: int, events: sa.Subquery, pupils, elements) -> sa.Select:
+    """One row per event with its step: pupil_id, element_id, grade, half, fallback_start,
+    done, feedback (see `event_counts_query`). `pupils`: the pupil ids (a list or a
+    SELECT)."""
     years = (
         sa.select(
             ClassMembership.pupil_id,
@@ -486,51 +518,79 @@ def event_counts_query(school_id: int, pupil_ids, element_ids=None) -> sa.Select
         )
         .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
-        .where(ClassMembership.pupil_id.in_(pupil_ids))
-        .subquery("py")
     )
-    el = sa.orm.aliased(StandardElement, name="el")
+    years = years.where(ClassMembership.pupil_id.in_(pupils)).subquery("py")
     grade = sa.func.coalesce(events.c.grade, years.c.grade)
     by_month = sa.case((sa.extract("month", events.c.day).between(2, 7), 2), else_=1)
-    half = sa.case(
-        (el.every_half_year.is_(False), sa.null()),
+    half_of_year = sa.case(
         (years.c.second_half_on.is_(None), by_month),
         (events.c.day >= years.c.second_half_on, 2),
         else_=1,
     )
-    # One row per event with its step; grouped outside, so that GROUP BY names columns
-    # (PostgreSQL does not match expressions that carry bound parameters).
-    per_event = (
-        sa.select(
+    fallback_start = sa.case((grade.is_(None), _school_year_start(events.c.day)))
+    kinds = [el.entry_kind or el.key for el in elements]
+    if len(set(kinds)) == len(kinds):
+        # Each kind belongs to one element: the element and its schedule as CASE over the
+        # kind, no join (the planner misjudges a join on an expression of the kind).
+        element_id = sa.case(
+            dict(zip(kinds, (el.id for el in elements), strict=True)), value=events.c.kind
+        )
+        repeating = [k for k, el in zip(kinds, elements, strict=True) if el.every_half_year]
+        half = sa.case((events.c.kind.in_(repeating), half_of_year), else_=sa.null())
+        per_event = sa.select(
             events.c.pupil_id,
-            el.id.label("element_id"),
+            element_id.label("element_id"),
             grade.label("grade"),
             half.label("half"),
-            sa.case((grade.is_(None), _school_year_start(events.c.day))).label("fallback_start"),
+            fallback_start.label("fallback_start"),
             events.c.done,
             events.c.feedback,
+        ).where(events.c.kind.in_(kinds))
+    else:
+        # Elements sharing a kind: an event counts for each of them.
+        el = sa.orm.aliased(StandardElement, name="el")
+        half = sa.case((el.every_half_year.is_(False), sa.null()), else_=half_of_year)
+        per_event = (
+            sa.select(
+                events.c.pupil_id,
+                el.id.label("element_id"),
+                grade.label("grade"),
+                half.label("half"),
+                fallback_start.label("fallback_start"),
+                events.c.done,
+                events.c.feedback,
+            )
+            .join(
+                el,
+                sa.and_(
+                    el.school_id == school_id,
+                    el.active.is_(True),
+                    sa.func.coalesce(el.entry_kind, el.key) == events.c.kind,
+                ),
+            )
+            .where(el.id.in_([e.id for e in elements]))
         )
-        .select_from(events)
-        .join(
-            el,
-            sa.and_(
-                el.school_id == school_id,
-                el.active.is_(True),
-                sa.func.coalesce(el.entry_kind, el.key) == events.c.kind,
-            ),
-        )
-        .outerjoin(
-            years,
-            sa.and_(
-                years.c.pupil_id == events.c.pupil_id,
-                events.c.day >= years.c.starts_on,
-                events.c.day <= years.c.ends_on,
-            ),
-        )
+    return per_event.select_from(events).outerjoin(
+        years,
+        sa.and_(
+            years.c.pupil_id == events.c.pupil_id,
+            events.c.day >= years.c.starts_on,
+            events.c.day <= years.c.ends_on,
+        ),
     )
-    if element_ids is not None:
-        per_event = per_event.where(el.id.in_(element_ids))
-    step = per_event.subquery("step")
+
+
+def _selected(school_id: int, element_ids) -> list[StandardElement]:
+    """The school's active elements, those of `element_ids` if given."""
+    chosen = None if element_ids is None else set(element_ids)
+    return [el for el in elements_for_school(school_id) if chosen is None or el.id in chosen]
+
+
+def _event_counts(school_id: int, pupil_ids, elements) -> sa.Select:
+    events = _events(school_id, pupil_ids)
+    # One row per event with its step; grouped outside, so that GROUP BY names columns
+    # (PostgreSQL does not match expressions that carry bound parameters).
+    step = _event_steps(school_id, events, pupil_ids, elements).subquery("step")
     return sa.select(
         step.c.pupil_id,
         step.c.element_id,
@@ -541,6 +601,20 @@ def event_counts_query(school_id: int, pupil_ids, element_ids=None) -> sa.Select
         sa.func.sum(step.c.done).label("done"),
         sa.func.sum(step.c.feedback).label("feedback"),
     ).group_by(step.c.pupil_id, step.c.element_id, step.c.grade, step.c.half, step.c.fallback_start)
+
+
+def event_counts_query(school_id: int, pupil_ids, element_ids=None) -> sa.Select:
+    """One statement: per pupil, element, grade and half-year, the events and how many
+    of them are done (and wait for feedback).
+
+    Columns: pupil_id, element_id, grade, half, fallback_start, events, done, feedback.
+    `half` is set for elements that repeat every half-year only. `grade` is the stored
+    grade of the entry or agreement, else the grade of the pupil's class in the school
+    year of the event's date; when neither is known, `fallback_start` holds the start
+    year of that school year (the caller counts back from a known class).
+    `pupil_ids` may be a list or a SELECT of ids.
+    """
+    return _event_counts(school_id, pupil_ids, _selected(school_id, element_ids))
 
 
 def _grade_back(history: list[Year], start: int) -> str | None:
@@ -557,7 +631,12 @@ def event_counts(
 ) -> dict[tuple[int, int, str, int | None], Counts]:
     """{(pupil_id, element_id, grade, half): Counts} for the pupils (one statement)."""
     found: dict[tuple[int, int, str, int | None], Counts] = {}
-    rows = db.session.execute(event_counts_query(school_id, pupil_ids, element_ids))
+    elements = _selected(school_id, element_ids)
+    statement = _statement(
+        ("events", school_id, _signature(elements)),
+        lambda: _event_counts(school_id, _ids_param(), elements),
+    )
+    rows = db.session.execute(statement, {"pupil_ids": list(pupil_ids)})
     for pupil_id, element_id, grade, half, fallback_start, n, done, feedback in rows:
         if grade is None:
             grade = _grade_back(history.get(pupil_id, []), int(fallback_start))
@@ -766,6 +845,8 @@ class StepTally:
     counted: bool = False
     pupils: int = 0
     states: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
+    #: A transition agreement that should be signed by now (`awaits_signature`).
+    awaits_signature: bool = False
 
     @property
     def name(self) -> str:
@@ -888,3 +969,134 @@ def _next_step(item, source: str, today: dt.date, *, tracked: bool, undated: boo
     if (due_on is None and undated) or (due_on is not None and due_on >= today):
         return NextStep(item["text"], due_on, source)
     return None
+
+
+# -- the lists of the staff: per class and per pupil -----------------------------------------
+# The lists of the StuBO, the class teacher and the counsellor count over hundreds of pupils.
+# They are built from `of_pupils` (a fixed number of statements per page, the same rules
+# as every other view); tests/test_progress_property.py checks that they agree.
+
+
+def current_half(year_second_half_on: dt.date | None, today: dt.date) -> int:
+    """The half-year of `today` in a school year that splits on `year_second_half_on`."""
+    return 2 if year_second_half_on is not None and today >= year_second_half_on else 1
+
+
+def _current_school_year(school_id: int) -> SchoolYear | None:
+    cache = g.setdefault("_current_year", {})
+    if school_id not in cache:
+        cache[school_id] = db.session.scalar(
+            sa.select(SchoolYear).where(
+                SchoolYear.school_id == school_id, SchoolYear.is_current.is_(True)
+            )
+        )
+    return cache[school_id]
+
+
+def class_tallies(
+    school_id: int, classes: Iterable[SchoolClass], today: dt.date | None = None
+) -> dict[int, list[StepTally]]:
+    """Per class of this school year, per step of its grade, how many of its active
+    pupils are in each state: `tally` over the class's pupils as `of_pupils` builds them
+    (a fixed number of statements for any number of pupils)."""
+    day = today or current_date()
+    classes = list(classes)
+    if not classes:
+        return {}
+    members: dict[int, list[int]] = {c.id: [] for c in classes}
+    rows = db.session.execute(
+        sa.select(ClassMembership.class_id, ClassMembership.pupil_id)
+        .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
+        .join(User, User.id == ClassMembership.pupil_id)
+        .where(
+            ClassMembership.class_id.in_(list(members)),
+            SchoolYear.is_current.is_(True),
+            User.status == PupilStatus.ACTIVE.value,
+        )
+        .order_by(ClassMembership.pupil_id)
+    )
+    for class_id, pupil_id in rows:
+        members[class_id].append(pupil_id)
+    found = of_pupils(
+        school_id, [pid for ids in members.values() for pid in ids], current_only=True, today=day
+    )
+    elements = visible_elements(school_id)
+    year = _current_school_year(school_id)
+    half = current_half(year.second_half_on if year else None, day)
+    awaiting = {
+        (p.element_id, p.half): awaits_signature(p, half)
+        for steps in plan(elements).values()
+        for p in steps
+    }
+    result: dict[int, list[StepTally]] = {}
+    for cls in classes:
+        tallies = tally(cls.grade, (found[pid] for pid in members[cls.id]), elements)
+        for t in tallies:
+            t.awaits_signature = awaiting.get((t.element.id, t.half), False)
+        result[cls.id] = tallies
+    return result
+
+
+def add_tallies(grade_tallies: Iterable[list[StepTally]]) -> list[StepTally]:
+    """The tallies of several groups of the same grade, step by step, added up."""
+    total: list[StepTally] = []
+    for tallies in grade_tallies:
+        if not total:
+            total = [
+                StepTally(t.element, t.half, awaits_signature=t.awaits_signature) for t in tallies
+            ]
+        for mine, t in zip(total, tallies, strict=True):
+            mine.pupils += t.pupils
+            mine.counted = mine.counted or t.counted
+            for state, n in t.states.items():
+                mine.states[state] += n
+    return total
+
+
+def awaits_signature(p: Planned, half: int) -> bool:
+    """Whether a step of the current grade is a transition agreement that should be
+    signed by now: its time has come, or the school's deadline applies to it."""
+    return p.element.entry_kind == "agreement" and (_reached(0, p.half, half) or p.has_deadline)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a list needs of a pupil to count, filter and sort, without `Step` objects: the
+    figure, the keys of the due steps of the current grade (`PupilProgress.flagged`), and
+    whether a transition agreement of the current grade waits for its signatures."""
+
+    grade: str | None
+    figure: Figure
+    due: frozenset[str] = frozenset()
+    unsigned_agreement: bool = False
+    #: How many steps are due (an element due in both half-years counts twice).
+    due_steps: int = 0
+    #: Element keys of the steps of the current grade with something documented.
+    documented: frozenset[str] = frozenset()
+
+
+def summaries(
+    school_id: int, pupil_ids: Iterable[int], today: dt.date | None = None
+) -> dict[int, Summary]:
+    """The `Summary` of each pupil in a class of this school year, from `of_pupils` (a
+    fixed number of statements for any number of pupils)."""
+    found = of_pupils(school_id, pupil_ids, current_only=True, today=today)
+    return {pid: summary_of(mine) for pid, mine in found.items() if mine.grade is not None}
+
+
+def summary_of(mine: PupilProgress) -> Summary:
+    """The `Summary` of a pupil's progress as `of_pupils` builds it."""
+    current = mine.current
+    steps = current.steps if current else []
+    unsigned = any(
+        s.element.entry_kind == "agreement" and s.state != DONE and (s.reached or s.due_by)
+        for s in steps
+    )
+    return Summary(
+        mine.grade,
+        mine.figure,
+        frozenset(s.key for s in mine.flagged),
+        unsigned,
+        len(mine.flagged),
+        frozenset(s.key for s in steps if s.state in (DONE, IN_PROGRESS)),
+    )

@@ -1031,6 +1031,7 @@ ROUTES: dict[str, Route | list[Route]] = {
     ],
     "GET /review/school": Route(expect=allow(200, STUBO)),
     "GET /review/school.csv": Route(expect=allow(200, STUBO)),
+    "GET /review/school/pupils": Route(expect=allow(200, STUBO)),
     "GET /review/caseload": Route(expect=allow(200, COUNSELLORS)),
     "GET /review/coordination-report": Route(expect=allow(200, STUBO, ADMIN)),
 }

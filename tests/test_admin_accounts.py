@@ -107,6 +107,25 @@ def test_account_list_search_and_class_filter(world, client_for):
     assert client.get("/admin/accounts?kind=xyz&class_id=abc").status_code == 200
 
 
+def test_account_list_pages_keep_the_search(world, client_for):
+    for i in range(55):
+        user, _pw = accounts.create_user(
+            world.school, roles=[Role.PUPIL], first_name=f"Vor{i:02d}", last_name="Viele"
+        )
+        accounts.put_in_class(user, world.class_9b)
+    db.session.commit()
+    client = client_for(world.admin)
+    first = client.get("/admin/accounts?kind=pupils&q=viele").get_data(as_text=True)
+    assert "55 accounts" in first and "1–50 of 55" in first
+    assert "Viele, Vor00" in first and "Viele, Vor54" not in first
+    # The link to the next page keeps the search.
+    next_link = re.search(r'href="([^"]+)" rel="next"', first)[1].replace("&amp;", "&")
+    assert "q=viele" in next_link and "page=2" in next_link
+    second = client.get(next_link).get_data(as_text=True)
+    assert "Viele, Vor54" in second and "Viele, Vor00" not in second
+    assert "Berta" not in second
+
+
 def test_create_staff_shows_password_once_and_forces_change(world, client_for, app):
     client = client_for(world.admin)
     response = client.post(

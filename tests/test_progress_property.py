@@ -257,6 +257,21 @@ def _check_views(world, clients, grade, year, pupils) -> None:
         assert progress.of_pupil(p, own_work=True).figure == figures[p.id]
     paula, carl = (figures[p.id] for p in pupils)
 
+    # The aggregates counted in SQL equal the per-pupil figures: one row per pupil ...
+    every = progress.of_pupils(world.school.id, [p.id for p in pupils], current_only=True)
+    summaries = progress.summaries(world.school.id, [p.id for p in pupils])
+    for p in pupils:
+        assert summaries[p.id] == progress.summary_of(every[p.id])
+        assert summaries[p.id].figure == figures[p.id]
+        assert summaries[p.id].due == {s.key for s in every[p.id].flagged}
+    # ... and per class and step, GROUP BY in the database.
+    elements = progress.elements_for_grade(world.school.id, grade)
+    tallies = progress.class_tallies(world.school.id, [world.class_9a])[world.class_9a.id]
+    expected = progress.tally(grade, every.values(), elements)
+    assert [(t.element.id, t.half, t.pupils, t.counted, t.states) for t in tallies] == [
+        (t.element.id, t.half, t.pupils, t.counted, t.states) for t in expected
+    ]
+
     # The pupil's own pages.
     for pupil, key in ((world.pupil, "paula"), (world.classmate, "carl")):
         expected = _expect(figures[pupil.id])
@@ -314,7 +329,7 @@ def _check_views(world, clients, grade, year, pupils) -> None:
         assert int(r[7]) == round(100 * int(r[4]) / int(r[3]))
 
     # The coordination report counts the same as the school overview, grade by grade.
-    blocks, _missing = dashboard.school_dashboard(world.school)
+    blocks = dashboard.school_dashboard(world.school)
     block = next(b for b in blocks if b.grade == grade)
     in_grade = [
         pid

@@ -28,7 +28,7 @@ def _entry(pupil, kind, **kw):
 def test_element_counts_per_grade_and_class(world):
     _entry(world.pupil, "praktikum", status="done")
     _entry(world.classmate, "praktikum", status="in_progress")
-    blocks, _missing = dashboard.school_dashboard(world.school)
+    blocks = dashboard.school_dashboard(world.school)
     assert [b.grade for b in blocks] == ["9"]
     block = blocks[0]
     assert [c.label for c in block.classes] == ["9a", "9b"]
@@ -56,12 +56,77 @@ def test_pupils_without_signed_agreement(world, client_for):
     grade8 = accounts.get_or_create_class(world.school, "8a")
     make_user(world.school, [Role.PUPIL], "Achim", "Achter", cls=grade8, username="achim")
     db.session.commit()
-    _blocks, missing = dashboard.school_dashboard(world.school)
-    assert sorted(m.pupil.username for m in missing) == ["berta", "carl"]
-    html = client_for(world.stubo).get("/review/school").get_data(as_text=True)
-    section = html[html.index("Without a signed transition agreement") :]
-    assert "Classmate, Carl" in section and "Nine-B, Berta" in section
-    assert "Pupil, Paula" not in section and "Achter" not in section
+    blocks = {b.grade: b for b in dashboard.school_dashboard(world.school)}
+    # Counted per class (9a: Carl; 9b: Berta); grade 8 has no agreement to sign.
+    assert blocks["9"].total.unsigned == 2
+    assert [(c.label, c.unsigned) for c in blocks["9"].classes] == [("9a", 1), ("9b", 1)]
+    assert blocks["8"].total.unsigned is None
+    client = client_for(world.stubo)
+    html = client.get("/review/school").get_data(as_text=True)
+    assert "2 pupils without a signed transition agreement" in html
+    assert "Classmate, Carl" not in html  # the overview counts; pupils are on demand
+    # The pupils behind the number, one page of them.
+    page = dashboard.school_pupils(world.school, show="agreement")
+    assert sorted(r.pupil.username for r in page.items) == ["berta", "carl"]
+    listed = client.get("/review/school/pupils?show=agreement").get_data(as_text=True)
+    assert "Classmate, Carl" in listed and "Nine-B, Berta" in listed
+    assert "Pupil, Paula" not in listed and "Achter" not in listed
+    assert "2 pupils found." in listed
+    only_9a = client.get(
+        f"/review/school/pupils?show=agreement&class={world.class_9a.id}"
+    ).get_data(as_text=True)
+    assert "Classmate, Carl" in only_9a and "Nine-B, Berta" not in only_9a
+
+
+def test_pupil_list_searches_filters_and_pages(world, client_for):
+    cls = accounts.get_or_create_class(world.school, "9c")
+    for i in range(60):
+        make_user(world.school, [Role.PUPIL], f"Vor{i:02d}", f"Zett{i:02d}", cls=cls)
+    db.session.commit()
+    client = client_for(world.stubo)
+    first = client.get(f"/review/school/pupils?class={cls.id}").get_data(as_text=True)
+    assert "60 pupils found." in first and "1–50 of 60" in first
+    assert "Zett00, Vor00" in first and "Zett59, Vor59" not in first
+    second = client.get(f"/review/school/pupils?class={cls.id}&page=2").get_data(as_text=True)
+    assert "Zett59, Vor59" in second and "Zett00, Vor00" not in second
+    found = client.get("/review/school/pupils?q=zett07").get_data(as_text=True)
+    assert "1 pupil found." in found and "Zett07, Vor07" in found
+    # Everybody of grade 9 is due for the guidance session of this half-year.
+    due = dashboard.school_pupils(world.school, grade="9", show="due:beratung")
+    assert due.total == 63
+    # Nonsense in the address is ignored, never an error.
+    assert client.get("/review/school/pupils?class=x&page=-3&show=evil").status_code == 200
+    # A class of another school is no filter here: it shows nobody of that school.
+    other = client.get(f"/review/school/pupils?class={world.class_other.id}&q=otto")
+    assert other.status_code == 200 and "Other, Otto" not in other.get_data(as_text=True)
+
+
+def test_caseload_pages_and_finds_pupils(world, client_for):
+    from portfolio.models import Consent, ConsentPurpose
+
+    cls = accounts.get_or_create_class(world.school, "10c")
+    for i in range(55):
+        pupil = make_user(world.school, [Role.PUPIL], f"Vor{i:02d}", f"Fall{i:02d}", cls=cls)
+        accounts.assign_counsellor(world.counsellor, pupil)
+        db.session.add(
+            Consent(
+                school_id=world.school.id,
+                pupil_id=pupil.id,
+                purpose=ConsentPurpose.COUNSELLOR_ACCESS.value,
+                given_by_role="pupil",
+            )
+        )
+    db.session.commit()
+    client = client_for(world.counsellor)
+    first = client.get("/review/caseload").get_data(as_text=True)
+    assert "56 pupils found." in first  # and Paula
+    assert "Fall00, Vor00" in first and "Fall54, Vor54" not in first
+    second = client.get("/review/caseload?page=2").get_data(as_text=True)
+    assert "Fall54, Vor54" in second
+    found = client.get("/review/caseload?q=fall12").get_data(as_text=True)
+    assert "1 pupil found." in found and "Fall12, Vor12" in found
+    in_class = client.get(f"/review/caseload?class={cls.id}").get_data(as_text=True)
+    assert "55 pupils found." in in_class and "Pupil, Paula" not in in_class
 
 
 def test_csv_opens_in_excel_with_umlauts(world, client_for):
@@ -107,7 +172,8 @@ def test_caseload_lists_consented_pupils_and_names_only_without_consent(world, c
         review_state=ReviewState.REQUESTED.value,
     )
     db.session.commit()
-    rows, no_consent = dashboard.caseload(world.counsellor, world.school)
+    page, no_consent = dashboard.caseload(world.counsellor, world.school)
+    rows = page.items
     assert [r.pupil.username for r in rows] == ["paula"]
     assert rows[0].actions.waiting == 1 and rows[0].school_class.name == "9a"
     assert [p.username for p in no_consent] == ["carl"]

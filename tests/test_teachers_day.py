@@ -22,6 +22,7 @@ from portfolio.models import (
     Role,
     User,
 )
+from portfolio.pagination import PER_PAGE
 from tests.support.files import pdf_text
 from tests.support.jobs import follow
 from tests.support.world import PASSWORD, make_user
@@ -231,6 +232,42 @@ def test_next_pupil_follows_the_overview_order_and_filter(world, client_for, eng
     # A class id that fits no INTEGER column is no class (not a 500 on PostgreSQL).
     huge = teacher.get(f"/review/pupils/{world.pupil.id}?cls={2**63}")
     assert huge.status_code == 200 and 'rel="next"' not in huge.get_data(as_text=True)
+
+
+def test_next_pupil_goes_on_across_the_pages_of_the_overview(world, client_for, english_users):
+    for n in range(1, PER_PAGE + 1):
+        make_user(
+            world.school,
+            [Role.PUPIL],
+            "Zora",
+            f"Zett{n:02d}",
+            cls=world.class_9a,
+            username=f"zett{n:02d}",
+        )
+    db.session.commit()
+    teacher = client_for(world.teacher)
+
+    def names(page: int) -> list[tuple[str, str]]:
+        html = teacher.get(f"/review/classes/{world.class_9a.id}?page={page}").get_data(
+            as_text=True
+        )
+        return re.findall(r'href="(/review/pupils/\d+\?[^"]+)">([^<]+)</a></span></th>', html)
+
+    first, second = names(1), names(2)
+    assert len(first) == PER_PAGE and second and second[-1][1] == f"Zett{PER_PAGE:02d}, Zora"
+    total = len(first) + len(second)
+    # The first pupil of page 2: number 51 of all, "previous" is the last one of page 1.
+    html = teacher.get(second[0][0].replace("&amp;", "&")).get_data(as_text=True)
+    assert f"Pupil {PER_PAGE + 1} of {total} in class 9a" in html
+    previous = re.search(r'rel="prev" href="([^"]+)"', html)[1].replace("&amp;", "&")
+    assert previous.split("?")[0] == first[-1][0].split("?")[0]
+    back = re.search(r'<nav aria-label="Breadcrumb"><a [^>]*href="([^"]+)"', html)[1]
+    assert "page=2" in back
+    # There, the way back leads to page 1, where that pupil is listed.
+    html = teacher.get(previous).get_data(as_text=True)
+    assert f"Pupil {PER_PAGE} of {total} in class 9a" in html
+    back = re.search(r'<nav aria-label="Breadcrumb"><a [^>]*href="([^"]+)"', html)[1]
+    assert "page=" not in back
 
 
 # -- tick all without JavaScript ---------------------------------------------------------------

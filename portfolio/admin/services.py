@@ -25,9 +25,8 @@ from portfolio.models import (
     User,
     UserRole,
 )
+from portfolio.pagination import Page, page_numbers
 from portfolio.privacy import audit
-
-LIST_LIMIT = 400
 
 
 @dataclass
@@ -51,11 +50,12 @@ def list_users(
     q: str = "",
     class_id: int | None = None,
     include_inactive: bool = False,
-) -> tuple[list[UserRow], bool]:
-    """Users of one kind (pupils, staff, guardians), and whether the list was cut short.
+    page: int = 1,
+) -> Page:
+    """One page of the users of one kind (pupils, staff, guardians): `UserRow`s.
 
-    Three queries whatever the length: the users (with their class), their roles, and
-    the related names (classes taught or children).
+    Four queries whatever the length: how many there are, the users of the page (with
+    their class), their roles, and the related names (classes taught or children).
     """
     year = accounts.current_year(school)
     query = (
@@ -89,8 +89,14 @@ def list_users(
                 User.username.like(pattern),
             )
         )
-    found = db.session.execute(query.limit(LIST_LIMIT + 1)).all()
-    rows = [UserRow(user, class_name) for user, class_name in found[:LIST_LIMIT]]
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    )
+    number, pages = page_numbers(total or 0, page)
+    chosen = Page([], number, pages, total or 0)
+    found = db.session.execute(query.offset(chosen.offset).limit(chosen.per_page)).all()
+    rows = [UserRow(user, class_name) for user, class_name in found]
+    chosen.items = rows
     by_id = {r.user.id: r for r in rows}
     if by_id and kind == "staff":
         for teacher_id, name in db.session.execute(
@@ -109,7 +115,7 @@ def list_users(
             .order_by(collated(child.first_name), collated(child.last_name))
         ):
             by_id[guardian_id].related.append(f"{first} {last}")
-    return rows, len(found) > LIST_LIMIT
+    return chosen
 
 
 def class_history(pupil: User) -> list[tuple[str, str]]:

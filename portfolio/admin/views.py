@@ -29,6 +29,7 @@ from portfolio.extensions import db
 from portfolio.guardian import registration
 from portfolio.i18n import _, _l
 from portfolio.models import Role
+from portfolio.pagination import page_arg
 
 
 def managers_only(view):
@@ -121,20 +122,22 @@ def users():
     if not form.validate():
         form.kind.data, form.class_id.data = "pupils", ""
     class_id = int(form.class_id.data) if (form.class_id.data or "").isdigit() else None
-    rows, cut = services.list_users(
+    page = services.list_users(
         school,
         kind=form.kind.data or "pupils",
         q=form.q.data or "",
         class_id=class_id,
         include_inactive=bool(form.inactive.data),
+        page=request.args.get("page", type=page_arg) or 1,
     )
+    args = {k: v for k, v in request.args.items() if k != "page" and k in form._fields and v}
     return render_template(
         "admin/users.html",
         form=form,
-        rows=rows,
-        cut=cut,
+        page=page,
+        rows=page.items,
+        args=args,
         kind=form.kind.data or "pupils",
-        limit=services.LIST_LIMIT,
     )
 
 

@@ -48,6 +48,20 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+#: The statement of every logged-in request, built once: constructing a SELECT with its
+#: joins and loader options cost more than running it (tests/benchmarks/RESULTS.md).
+_SESSION_USER = (
+    sa.select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        LoginSession.token == sa.bindparam("token"),
+        LoginSession.ended_at.is_(None),
+        LoginSession.created_at > sa.bindparam("started_after"),
+    )
+    .options(joinedload(User.role_rows), joinedload(User.school))
+)
+
+
 def load_user_from_session(token: str) -> User | None:
     """Flask-Login's user loader: the cookie names a server-side login session."""
     if not token or len(token) > 64:
@@ -58,16 +72,7 @@ def load_user_from_session(token: str) -> User | None:
     # idle lifetime is the session cookie's, PERMANENT_SESSION_LIFETIME).
     started_after = utcnow() - dt.timedelta(hours=current_app.config.get("SESSION_MAX_HOURS", 12))
     user = (
-        db.session.scalars(
-            sa.select(User)
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                LoginSession.token == token,
-                LoginSession.ended_at.is_(None),
-                LoginSession.created_at > started_after,
-            )
-            .options(joinedload(User.role_rows), joinedload(User.school))
-        )
+        db.session.scalars(_SESSION_USER, {"token": token, "started_after": started_after})
         .unique()
         .first()
     )

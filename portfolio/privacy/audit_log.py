@@ -20,6 +20,8 @@ from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.kinds import entry_title
 from portfolio.models import AuditEvent, Document, Entry, User
+from portfolio.pagination import Page
+from portfolio.pagination import page_numbers as _page_numbers
 from portfolio.privacy import audit
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -111,27 +113,6 @@ def describe(event: AuditEvent) -> str:
         if text
         else _("did something with your portfolio (%(action)s)", action=event.action)
     )
-
-
-@dataclass
-class Page:
-    items: list
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def _page_numbers(total: int, page: int, size: int) -> tuple[int, int]:
-    pages = max(1, -(-total // size))
-    return min(max(1, page), pages), pages
 
 
 # -- the pupil's view ----------------------------------------------------------------------
@@ -232,7 +213,7 @@ def who_looked(pupil_id: int, page: int = 1, *, with_titles: bool) -> Page:
         )
         for e in events
     ]
-    return Page(items=items, page=page, pages=pages, total=total)
+    return Page(items=items, page=page, pages=pages, total=total, per_page=PAGE_SIZE)
 
 
 # -- the admin's view ----------------------------------------------------------------------
@@ -302,7 +283,7 @@ def school_events(school_id: int, f: Filters, page: int = 1, size: int = PAGE_SI
     items = [
         (event, f"{first} {last}" if first is not None else None) for event, first, last in rows
     ]
-    return Page(items=items, page=page, pages=pages, total=total)
+    return Page(items=items, page=page, pages=pages, total=total, per_page=size)
 
 
 def known_actions(school_id: int) -> list[str]:

@@ -13,6 +13,7 @@ from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.jobs import services as jobs
 from portfolio.models import PupilStatus
+from portfolio.pagination import page_arg
 from portfolio.privacy import bp, lifecycle
 from portfolio.privacy import takeaway as takeaway_jobs
 from portfolio.privacy.forms import ConfirmForm, MarkLeftForm, PupilSearchForm, RetentionForm
@@ -26,14 +27,15 @@ def _leaving_page(retention_form: RetentionForm | None = None):
     school = current_user.school
     search = PupilSearchForm(request.args)
     q = (search.q.data or "").strip() if search.validate() else ""
-    left = lifecycle.left_pupils(school)
+    left = lifecycle.left_pupils(school, request.args.get("page", type=page_arg) or 1)
     retention_form = retention_form or RetentionForm(retention_days=school.retention_days)
     return render_template(
         "privacy/leaving.html",
         search=search,
         q=q,
         found=lifecycle.find_active_pupils(school, q) if q else [],
-        left=[(p, lifecycle.deletion_date(p, school)) for p in left],
+        left=[(p, lifecycle.deletion_date(p, school)) for p in left.items],
+        left_page=left,
         retention_form=retention_form,
         confirm_form=ConfirmForm(),
         today=dt.date.today(),

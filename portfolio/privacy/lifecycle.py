@@ -36,6 +36,7 @@ from portfolio.models import (
     UserRole,
     utcnow,
 )
+from portfolio.pagination import Page, page_numbers
 from portfolio.privacy import audit
 from portfolio.storage import get_storage
 
@@ -108,20 +109,29 @@ def undo_left(pupil: User, actor: User) -> None:
     db.session.flush()
 
 
-def left_pupils(school: School) -> list[User]:
-    """Pupils of the school who have left, the earliest deletion first (one query)."""
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(
-                User.school_id == school.id,
-                UserRole.role == Role.PUPIL.value,
-                User.status == PupilStatus.LEFT.value,
-            )
-            .order_by(User.left_on.is_(None), User.left_on, *name_order(User))
+def left_pupils(school: School, page: int = 1) -> Page:
+    """One page of the school's pupils who have left, the earliest deletion first (two
+    queries: how many, and the page)."""
+    query = (
+        sa.select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            User.school_id == school.id,
+            UserRole.role == Role.PUPIL.value,
+            User.status == PupilStatus.LEFT.value,
         )
     )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    number, pages = page_numbers(total, page)
+    chosen = Page([], number, pages, total)
+    chosen.items = list(
+        db.session.scalars(
+            query.order_by(User.left_on.is_(None), User.left_on, *name_order(User))
+            .offset(chosen.offset)
+            .limit(chosen.per_page)
+        )
+    )
+    return chosen
 
 
 def find_active_pupils(school: School, query: str, limit: int = 30) -> list[User]:

@@ -57,21 +57,36 @@ class PupilActions:
     goal_overdue_since: dt.date | None = None
     #: Steps of the current grade that are due and of which nothing is documented.
     due: list[progress.Step] = field(default_factory=list)
+    #: For lists that count, filter and sort without loading the steps: the due steps
+    #: from the pupil's `progress.Summary` (None: from `due`).
+    summary: progress.Summary | None = None
+
+    @property
+    def due_keys(self) -> frozenset[str]:
+        if self.summary is not None and not self.due:
+            return self.summary.due
+        return frozenset(step.key for step in self.due)
+
+    @property
+    def due_count(self) -> int:
+        if self.summary is not None and not self.due:
+            return self.summary.due_steps
+        return len(self.due)
 
     @property
     def count(self) -> int:
         """Number of open items (each due step, overdue goal and waiting entry counts)."""
         return (
-            len(self.due) + self.waiting + self.placements_without_evaluation + self.goals_overdue
+            self.due_count + self.waiting + self.placements_without_evaluation + self.goals_overdue
         )
 
     def matches(self, key: str | None) -> bool:
         if not key:
             return True
         if key.startswith(DUE_PREFIX):
-            return any(step.key == key[len(DUE_PREFIX) :] for step in self.due)
+            return key[len(DUE_PREFIX) :] in self.due_keys
         return {
-            "due": bool(self.due),
+            "due": bool(self.due_count),
             "feedback": self.waiting > 0,
             "placement": self.placements_without_evaluation > 0,
             "goal": self.goals_overdue > 0,
@@ -106,16 +121,44 @@ def action_items(
     audiences: frozenset[Audience],
     today: dt.date | None = None,
 ) -> dict[int, PupilActions]:
-    """Open items of each pupil, in a fixed number of queries."""
+    """Open items of each pupil, with the due steps, in a fixed number of queries (for the
+    rows a page shows)."""
     today = today or progress.current_date()
     pupil_ids = list(pupil_ids)
+    result = open_items(school, pupil_ids, audiences, today)
+    if pupil_ids:
+        states = progress.of_pupils(school.id, pupil_ids, current_only=True, today=today)
+        for pupil_id, item in result.items():
+            item.due = states[pupil_id].flagged
+    return result
+
+
+def action_counts(
+    school: School,
+    pupil_ids,
+    audiences: frozenset[Audience],
+    today: dt.date | None = None,
+) -> dict[int, PupilActions]:
+    """Open items of each pupil for counting, filtering and sorting a whole list: the due
+    steps come from `progress.summaries` (one row per pupil), not from loaded steps."""
+    today = today or progress.current_date()
+    pupil_ids = list(pupil_ids)
+    result = open_items(school, pupil_ids, audiences, today)
+    if pupil_ids:
+        summaries = progress.summaries(school.id, pupil_ids, today)
+        for pupil_id, item in result.items():
+            item.summary = summaries.get(pupil_id, progress.Summary(None, progress.Figure()))
+    return result
+
+
+def open_items(
+    school: School, pupil_ids: list[int], audiences: frozenset[Audience], today: dt.date
+) -> dict[int, PupilActions]:
+    """Entries waiting for feedback, placements without evaluation and overdue goals of each
+    pupil (two queries; the due steps are the callers')."""
     result: dict[int, PupilActions] = {pid: PupilActions() for pid in pupil_ids}
     if not pupil_ids:
         return result
-    states = progress.of_pupils(school.id, pupil_ids, current_only=True, today=today)
-    for pupil_id, item in result.items():
-        item.due = states[pupil_id].flagged
-
     rows = db.session.execute(
         sa.select(Entry.pupil_id, Entry.kind, sa.func.count(Entry.id))
         .where(
@@ -129,8 +172,12 @@ def action_items(
         result[pupil_id].waiting += n
         result[pupil_id].waiting_kinds.add(kind)
 
+    # Only the fields the rules read, not every entry's whole content.
+    fields = {name: Entry.data[name].as_string() for name in ("end", "reality", "learned", "state")}
     rows = db.session.execute(
-        sa.select(Entry.pupil_id, Entry.kind, Entry.data, Entry.next_due_on, Entry.status).where(
+        sa.select(
+            Entry.pupil_id, Entry.kind, Entry.next_due_on, Entry.status, *fields.values()
+        ).where(
             Entry.school_id == school.id,
             Entry.pupil_id.in_(pupil_ids),
             shared_clause(Entry, audiences),
@@ -140,12 +187,13 @@ def action_items(
             ),
         )
     )
-    for pupil_id, kind, data, due_on, status in rows:
+    for pupil_id, kind, due_on, status, *values in rows:
+        data = dict(zip(fields, values, strict=True))
         item = result[pupil_id]
         if kind == EntryKind.PRAKTIKUM.value:
             if placement_lacks_evaluation(data, today):
                 item.placements_without_evaluation += 1
-        elif status != EntryStatus.DONE.value and (data or {}).get("state") not in _GOAL_FINISHED:
+        elif status != EntryStatus.DONE.value and data.get("state") not in _GOAL_FINISHED:
             item.goals_overdue += 1
             if item.goal_overdue_since is None or due_on < item.goal_overdue_since:
                 item.goal_overdue_since = due_on
@@ -161,6 +209,6 @@ def totals(items) -> dict[str, int]:
         for key in FILTERS:
             if item.matches(key):
                 counts[key] += 1
-        for element_key in {step.key for step in item.due}:
+        for element_key in item.due_keys:
             counts[DUE_PREFIX + element_key] = counts.get(DUE_PREFIX + element_key, 0) + 1
     return counts

@@ -12,8 +12,8 @@ from portfolio.review import bp, bulk
 from portfolio.review.views import load_class
 from portfolio.security import id_arg
 
-#: The overview arguments a bulk form carries along (filter, sort, direction).
-_KEEP = ("filter", "sort", "dir")
+#: The overview arguments a bulk form carries along (filter, sort, direction, page).
+_KEEP = ("filter", "sort", "dir", "page")
 
 
 def _back(cls):

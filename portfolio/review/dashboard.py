@@ -1,6 +1,11 @@
-"""The StuBO's school overview (with its CSV) and the counsellor's caseload.
+"""The StuBO's school overview (with its CSV and the list of pupils behind it) and the
+counsellor's caseload.
 
-Both take a fixed number of queries for any number of pupils.
+A school of 1,500 pupils is read in a fixed number of queries, and the work does not
+grow with the pupils in Python: the overview counts per class and step in the database
+(`progress.class_tallies`, GROUP BY), and pupils are listed on demand, one page at a
+time, filtered on their one-row summaries (`progress.summaries`); only the pupils of the
+shown page get their steps loaded.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import sqlalchemy as sa
 
 from portfolio import access, collation, progress
 from portfolio.extensions import db
-from portfolio.i18n import _
+from portfolio.i18n import _, _l
 from portfolio.models import (
     GRADE_ORDER,
     Audience,
@@ -25,7 +30,8 @@ from portfolio.models import (
     SchoolYear,
     User,
 )
-from portfolio.review.actions import PupilActions, action_items
+from portfolio.pagination import Page, paginate
+from portfolio.review.actions import PupilActions, action_counts, action_items
 from portfolio.review.services import PUPIL_LIST
 
 
@@ -36,6 +42,16 @@ class GroupStats:
     label: str
     pupils: int
     stats: list[progress.StepTally]
+    school_class: SchoolClass | None = None
+
+    @property
+    def unsigned(self) -> int | None:
+        """Pupils whose transition agreement of this grade waits for signatures (None when
+        no agreement is due in the grade). The schedule has one agreement step a grade."""
+        awaiting = [t for t in self.stats if t.awaits_signature]
+        if not awaiting:
+            return None
+        return max(t.pupils - t.done for t in awaiting)
 
 
 @dataclass
@@ -45,99 +61,33 @@ class GradeBlock:
     classes: list[GroupStats]
 
 
-@dataclass
-class MissingAgreement:
-    """A pupil whose transition agreement of the current grade is not signed yet."""
-
-    pupil: User
-    school_class: SchoolClass
-    step: progress.Step
-
-    @property
-    def overdue(self) -> bool:
-        return self.step.overdue
-
-    @property
-    def deadline(self) -> dt.date | None:
-        return self.step.due_by
-
-
-def _stats(label: str, grade: str, elements, pupil_ids, states) -> GroupStats:
-    return GroupStats(
-        label, len(pupil_ids), progress.tally(grade, (states[p] for p in pupil_ids), elements)
-    )
-
-
-def _unsigned_agreement(pupil_progress: progress.PupilProgress) -> progress.Step | None:
-    """The current grade's agreement step, if it is not signed and due or has a deadline."""
-    current = pupil_progress.current
-    for step in current.steps if current else []:
-        if step.element.entry_kind == "agreement" and step.state != progress.DONE:
-            if step.reached or step.due_by:
-                return step
-    return None
-
-
-def _members(school: School):
-    """(pupil, class) of every active pupil in this school year's classes (one query)."""
-    return db.session.execute(
-        sa.select(User, SchoolClass)
-        .join(ClassMembership, ClassMembership.pupil_id == User.id)
-        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+def current_classes(school: School) -> list[SchoolClass]:
+    """This school year's classes, by grade and name."""
+    classes = db.session.scalars(
+        sa.select(SchoolClass)
         .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
-        .where(
-            SchoolClass.school_id == school.id,
-            SchoolYear.is_current.is_(True),
-            User.status == PupilStatus.ACTIVE.value,
-        )
-        .order_by(*collation.name_order(User))
-        .options(PUPIL_LIST)
-    ).all()
-
-
-def school_dashboard(school: School, today: dt.date | None = None):
-    """Per grade and class, how far each step is; and whose agreement is not signed."""
-    today = today or progress.current_date()
-    members = _members(school)
-    classes = list(
-        db.session.scalars(
-            sa.select(SchoolClass)
-            .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
-            .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True))
-        )
+        .where(SchoolClass.school_id == school.id, SchoolYear.is_current.is_(True))
     )
-    ids = [p.id for p, _c in members]
-    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
-    by_class: dict[int, list[int]] = {c.id: [] for c in classes}
-    for pupil, cls in members:
-        by_class[cls.id].append(pupil.id)
+    return sorted(classes, key=lambda c: (GRADE_ORDER.get(c.grade, 0), c.grade, c.name))
 
+
+def school_dashboard(school: School, today: dt.date | None = None) -> list[GradeBlock]:
+    """Per grade and class, how far each step is (three queries for any school size)."""
+    classes = current_classes(school)
+    tallies = progress.class_tallies(school.id, classes, today)
     blocks = []
-    for grade in sorted({c.grade for c in classes}, key=lambda g: GRADE_ORDER.get(g, 0)):
-        elements = progress.elements_for_grade(school.id, grade)
-        grade_classes = sorted((c for c in classes if c.grade == grade), key=lambda c: c.name)
-        all_ids = [pid for c in grade_classes for pid in by_class[c.id]]
+    for grade in dict.fromkeys(c.grade for c in classes):
+        in_grade = [c for c in classes if c.grade == grade]
+        groups = [GroupStats(c.name, _pupils(tallies[c.id]), tallies[c.id], c) for c in in_grade]
+        total = progress.add_tallies(g.stats for g in groups)
         blocks.append(
-            GradeBlock(
-                grade,
-                _stats(grade, grade, elements, all_ids, states),
-                [_stats(c.name, grade, elements, by_class[c.id], states) for c in grade_classes],
-            )
+            GradeBlock(grade, GroupStats(grade, sum(g.pupils for g in groups), total), groups)
         )
+    return blocks
 
-    missing = []
-    for pupil, cls in members:
-        step = _unsigned_agreement(states[pupil.id])
-        if step is not None:
-            missing.append(MissingAgreement(pupil, cls, step))
-    missing.sort(
-        key=lambda m: (
-            GRADE_ORDER.get(m.school_class.grade, 0),
-            m.school_class.name,
-            collation.name_key(m.pupil),
-        )
-    )
-    return blocks, missing
+
+def _pupils(tallies: list[progress.StepTally]) -> int:
+    return tallies[0].pupils if tallies else 0
 
 
 # -- CSV for Excel -----------------------------------------------------------------------------
@@ -190,6 +140,129 @@ def dashboard_csv(blocks: list[GradeBlock]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+# -- pupils on demand: the school's pupils, filtered, one page at a time -----------------------
+#: What the StuBO's pupil list can show besides everybody: key -> label.
+PUPIL_FILTERS: dict[str, object] = {
+    "agreement": _l("Without a signed transition agreement"),
+    "due": _l("Step due"),
+}
+DUE_PREFIX = "due:"
+
+
+@dataclass
+class ListedPupil:
+    pupil: User
+    school_class: SchoolClass
+    progress: progress.PupilProgress
+    actions: PupilActions
+
+    @property
+    def figure(self) -> progress.Figure:
+        return self.progress.figure
+
+    @property
+    def agreement(self) -> progress.Step | None:
+        """The agreement step of the current grade that waits for signatures, if any."""
+        current = self.progress.current
+        for step in current.steps if current else []:
+            if step.element.entry_kind == "agreement" and step.state != progress.DONE:
+                if step.reached or step.due_by:
+                    return step
+        return None
+
+
+def parse_pupil_filter(value: str | None, element_keys) -> str | None:
+    if value in PUPIL_FILTERS:
+        return value
+    if value and value.startswith(DUE_PREFIX) and value[len(DUE_PREFIX) :] in element_keys:
+        return value
+    return None
+
+
+def _matches(summary: progress.Summary, show: str | None) -> bool:
+    if not show:
+        return True
+    if show == "agreement":
+        return summary.unsigned_agreement
+    if show == "due":
+        return bool(summary.due)
+    return show[len(DUE_PREFIX) :] in summary.due
+
+
+def _name_filter(query, q: str):
+    """Every word of `q` in the first name, last name or username (case-insensitive)."""
+    for word in (q or "").split()[:4]:
+        pattern = f"%{word.casefold()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.first_name).like(pattern),
+                sa.func.lower(User.last_name).like(pattern),
+                sa.func.lower(User.username).like(pattern),
+            )
+        )
+    return query
+
+
+def school_pupils(
+    school: School,
+    *,
+    class_id: int | None = None,
+    grade: str | None = None,
+    show: str | None = None,
+    q: str = "",
+    page: int = 1,
+    today: dt.date | None = None,
+) -> Page:
+    """The school's pupils of this school year by class and name, filtered by class, grade,
+    name and what is open (`PUPIL_FILTERS`, "due:<element>"); one page of `ListedPupil`."""
+    query = (
+        sa.select(User.id, SchoolClass.id)
+        .join(ClassMembership, ClassMembership.pupil_id == User.id)
+        .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
+        .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
+        .where(
+            SchoolClass.school_id == school.id,
+            SchoolYear.is_current.is_(True),
+            User.status == PupilStatus.ACTIVE.value,
+        )
+        .order_by(
+            sa.case(GRADE_ORDER, value=SchoolClass.grade, else_=99),
+            SchoolClass.name,
+            *collation.name_order(User),
+        )
+    )
+    if class_id:
+        query = query.where(SchoolClass.id == class_id)
+    if grade:
+        query = query.where(SchoolClass.grade == grade)
+    found = db.session.execute(_name_filter(query, q)).all()
+    if show:
+        summaries = progress.summaries(school.id, [pid for pid, _cid in found], today)
+        found = [
+            (pid, cid) for pid, cid in found if pid in summaries and _matches(summaries[pid], show)
+        ]
+    chosen = paginate(found, page)
+    ids = [pid for pid, _cid in chosen.items]
+    if not ids:
+        return chosen
+    users = {
+        u.id: u
+        for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)).options(PUPIL_LIST))
+    }
+    classes = {
+        c.id: c
+        for c in db.session.scalars(
+            sa.select(SchoolClass).where(SchoolClass.id.in_({cid for _p, cid in chosen.items}))
+        )
+    }
+    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
+    items = action_items(school, ids, STUBO_AUDIENCE, today)
+    chosen.items = [
+        ListedPupil(users[pid], classes[cid], states[pid], items[pid]) for pid, cid in chosen.items
+    ]
+    return chosen
+
+
 # -- counsellor caseload ---------------------------------------------------------------------
 @dataclass
 class CaseRow:
@@ -203,17 +276,38 @@ class CaseRow:
         return self.progress.figure
 
 
-def caseload(counsellor: User, school: School, today: dt.date | None = None):
-    """Assigned pupils with consent (with progress) and those without (names only)."""
+COUNSELLOR_AUDIENCE = frozenset({Audience.COUNSELLOR})
+#: The StuBO's pupil list: what the pupils shared with the StuBO.
+STUBO_AUDIENCE = frozenset({Audience.STUBO})
+
+
+def caseload(
+    counsellor: User,
+    school: School,
+    *,
+    q: str = "",
+    class_id: int | None = None,
+    show: str | None = None,
+    page: int = 1,
+    today: dt.date | None = None,
+) -> tuple[Page, list[User]]:
+    """Assigned pupils with consent, one page of `CaseRow` (with progress), filtered by name,
+    class and open items; and those without consent (names only)."""
     with_consent = access.counselled_pupils(counsellor, with_consent=True)
-    pupils = list(
-        db.session.scalars(
-            sa.select(User)
-            .where(User.id.in_(with_consent))
-            .order_by(*collation.name_order(User))
-            .options(PUPIL_LIST)
-        )
+    query = (
+        sa.select(User.id).where(User.id.in_(with_consent)).order_by(*collation.name_order(User))
     )
+    if class_id:
+        query = query.where(
+            User.id.in_(
+                sa.select(ClassMembership.pupil_id).where(ClassMembership.class_id == class_id)
+            )
+        )
+    ids = list(db.session.scalars(_name_filter(query, q)))
+    if show:
+        items = action_counts(school, ids, COUNSELLOR_AUDIENCE, today)
+        ids = [pid for pid in ids if items[pid].matches(show)]
+    chosen = paginate(ids, page)
     no_consent = list(
         db.session.scalars(
             sa.select(User)
@@ -225,9 +319,35 @@ def caseload(counsellor: User, school: School, today: dt.date | None = None):
             .options(PUPIL_LIST)
         )
     )
-    ids = [p.id for p in pupils]
-    classes = progress.current_classes(ids) if ids else {}
-    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
-    items = action_items(school, ids, frozenset({Audience.COUNSELLOR}), today)
-    rows = [CaseRow(p, classes.get(p.id), states[p.id], items[p.id]) for p in pupils]
-    return rows, no_consent
+    if chosen.items:
+        page_ids = chosen.items
+        users = {
+            u.id: u
+            for u in db.session.scalars(
+                sa.select(User).where(User.id.in_(page_ids)).options(PUPIL_LIST)
+            )
+        }
+        classes = progress.current_classes(page_ids)
+        states = progress.of_pupils(school.id, page_ids, current_only=True, today=today)
+        items = action_items(school, page_ids, COUNSELLOR_AUDIENCE, today)
+        chosen.items = [CaseRow(users[p], classes.get(p), states[p], items[p]) for p in page_ids]
+    return chosen, no_consent
+
+
+def caseload_classes(counsellor: User) -> list[SchoolClass]:
+    """The classes of this school year with pupils of the counsellor's caseload (a filter)."""
+    return list(
+        db.session.scalars(
+            sa.select(SchoolClass)
+            .join(ClassMembership, ClassMembership.class_id == SchoolClass.id)
+            .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
+            .where(
+                ClassMembership.pupil_id.in_(
+                    access.counselled_pupils(counsellor, with_consent=True)
+                ),
+                SchoolYear.is_current.is_(True),
+            )
+            .distinct()
+            .order_by(SchoolClass.grade, SchoolClass.name)
+        )
+    )

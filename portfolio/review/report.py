@@ -169,7 +169,7 @@ def decision_counts(school_ids: list[int]) -> dict[int, dict[tuple[str, str], in
 def participation(school: School) -> list[GradeParticipation]:
     """Per grade of this school year, the due steps the school organises and how many
     pupils have done them: the school overview's numbers, small counts withheld."""
-    blocks, _missing = school_dashboard(school)
+    blocks = school_dashboard(school)
     result = []
     for block in blocks:
         steps = []

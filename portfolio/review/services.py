@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, selectinload
@@ -33,12 +34,13 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.notifications import services as notifications
+from portfolio.pagination import Page, page_arg, paginate
 from portfolio.reference import element_name
 from portfolio.review.actions import (
     DUE_PREFIX,
     FILTERS,
     PupilActions,
-    action_items,
+    action_counts,
     parse_filter,
     totals,
 )
@@ -66,7 +68,8 @@ class ClassSummary:
 
 
 def class_summaries(user: User, school: School, today: dt.date | None = None) -> list[ClassSummary]:
-    """The user's classes with how many pupils need each kind of action (5 queries)."""
+    """The user's classes with how many pupils need each kind of action (a fixed number of
+    queries: the counts come from one summary row per pupil, see `action_counts`)."""
     classes = list(
         db.session.scalars(
             access.overview_classes(user).order_by(SchoolClass.grade, SchoolClass.name)
@@ -90,7 +93,7 @@ def class_summaries(user: User, school: School, today: dt.date | None = None) ->
         by_audiences.setdefault(access.class_audiences(user, c.id), []).extend(members[c.id])
     items: dict[int, PupilActions] = {}
     for audiences, ids in by_audiences.items():
-        items.update(action_items(school, ids, audiences, today))
+        items.update(action_counts(school, ids, audiences, today))
     return [
         ClassSummary(c, len(members[c.id]), totals(items[p] for p in members[c.id]))
         for c in classes
@@ -112,46 +115,82 @@ class PupilRow:
         return self.progress.figure
 
 
+class Listed(NamedTuple):
+    """A pupil of a list before the page is chosen: id and name, and what the list counts,
+    filters and sorts by (no steps loaded)."""
+
+    id: int
+    last_name: str
+    first_name: str
+    actions: PupilActions
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def figure(self) -> progress.Figure:
+        summary = self.actions.summary
+        return summary.figure if summary else progress.Figure()
+
+
 @dataclass
 class ClassOverview:
     school_class: SchoolClass
     elements: list[StandardElement]
-    #: The pupils shown: filtered and sorted.
+    #: The rows of the page shown: filtered, sorted, one page of them.
     rows: list[PupilRow]
     counts: dict[str, int]
     total: int
+    page: Page = field(default_factory=Page)
     #: Every pupil of the class in the chosen order (for "next pupil" beyond the filter).
-    ordered: list[PupilRow] = field(default_factory=list)
+    ordered: list[Listed] = field(default_factory=list)
+    #: The ids of the pupils that match the filter, in the chosen order (every page).
+    shown_ids: list[int] = field(default_factory=list)
     filter_key: str | None = None
     sort: str = "name"
     descending: bool = False
 
     @property
     def args(self) -> dict[str, str]:
-        """The URL arguments that bring back this view (filter, sort, direction)."""
+        """The URL arguments that bring back this view (filter, sort, direction, page)."""
         found = {"sort": self.sort, "dir": "desc" if self.descending else "asc"}
         if self.filter_key:
             found["filter"] = self.filter_key
+        if self.page.page > 1:
+            found["page"] = str(self.page.page)
+        return found
+
+    def args_at(self, pupil_id: int) -> dict[str, str]:
+        """`args` with the page that lists `pupil_id` (the page in view if not shown)."""
+        found = {k: v for k, v in self.args.items() if k != "page"}
+        page = self.page.page
+        if pupil_id in self.shown_ids:
+            page = self.shown_ids.index(pupil_id) // self.page.per_page + 1
+        if page > 1:
+            found["page"] = str(page)
         return found
 
     def neighbours(self, pupil_id: int) -> Neighbours:
-        """The pupils before and after `pupil_id` among those shown, in the shown order.
+        """The pupils before and after `pupil_id` among those shown (on every page), in
+        the shown order.
 
         A pupil who no longer matches the filter (just reviewed) keeps their place in
         the class's order, so "next" goes on from there.
         """
-        shown = {r.pupil.id for r in self.rows}
-        ids = [r.pupil.id for r in self.ordered]
+        shown = set(self.shown_ids)
+        ids = [r.id for r in self.ordered]
         if pupil_id not in ids:
-            return Neighbours(None, None, None, len(self.rows))
+            return Neighbours(None, None, None, len(self.shown_ids))
         i = ids.index(pupil_id)
-        before = [r.pupil for r in self.ordered[:i] if r.pupil.id in shown]
-        after = [r.pupil for r in self.ordered[i + 1 :] if r.pupil.id in shown]
-        position = (
-            [r.pupil.id for r in self.rows].index(pupil_id) + 1 if pupil_id in shown else None
-        )
+        before = [r for r in self.ordered[:i] if r.id in shown]
+        after = [r for r in self.ordered[i + 1 :] if r.id in shown]
+        position = self.shown_ids.index(pupil_id) + 1 if pupil_id in shown else None
         return Neighbours(
-            before[-1] if before else None, after[0] if after else None, position, len(self.rows)
+            before[-1] if before else None,
+            after[0] if after else None,
+            position,
+            len(self.shown_ids),
         )
 
     @property
@@ -164,6 +203,11 @@ class ClassOverview:
                 found.append((DUE_PREFIX + el.key, el, n))
         return found
 
+    @property
+    def shown(self) -> int:
+        """How many pupils match the filter (on all pages)."""
+        return self.page.total
+
     def filter_label(self, key: str) -> str:
         if key in FILTERS:
             return str(FILTERS[key])
@@ -173,15 +217,16 @@ class ClassOverview:
 
 @dataclass
 class Neighbours:
-    previous: User | None
-    next: User | None
+    previous: Listed | None
+    next: Listed | None
     #: 1-based place among the pupils shown, None when the pupil is not among them.
     position: int | None
     count: int
 
 
-def _sort_rows(rows: list[PupilRow], sort: str, descending: bool) -> list[PupilRow]:
-    rows = collation.by_name(rows, key=lambda r: r.pupil)
+def sort_listed(rows: list[Listed], sort: str, descending: bool) -> list[Listed]:
+    """Rows sorted by progress, open items or the name (equal ones by name)."""
+    rows = collation.by_name(rows)
     if sort == "progress":
         rows.sort(key=lambda r: (r.figure.percent, r.figure.done), reverse=descending)
     elif sort == "open":
@@ -199,49 +244,70 @@ def class_overview(
     filter_key: str | None = None,
     sort: str = "name",
     descending: bool = False,
+    page: int = 1,
     today: dt.date | None = None,
 ) -> ClassOverview:
     """Pupils x the school's standard elements of the class's grade, with open items of
-    what the pupils shared with the viewer's `audiences` (access.class_audiences)."""
-    pupils = list(
-        db.session.scalars(
-            sa.select(User)
+    what the pupils shared with the viewer's `audiences` (access.class_audiences).
+
+    Counting, filtering and sorting read one summary row per pupil (`action_counts`); the
+    steps of each cell are loaded for the pupils of the shown page only. A fixed number of
+    queries for any class size.
+    """
+    listed = [
+        Listed(pid, last, first, None)
+        for pid, last, first in db.session.execute(
+            sa.select(User.id, User.last_name, User.first_name)
             .join(ClassMembership, ClassMembership.pupil_id == User.id)
             .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
-            .options(PUPIL_LIST)
         )
-    )
-    elements = progress.elements_for_grade(school.id, cls.grade)
-    ids = [p.id for p in pupils]
-    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
-    items = action_items(school, ids, audiences, today)
-    kind_to_key = {el.entry_kind or el.key: el.key for el in elements}
-    rows = []
-    for pupil in pupils:
-        mine = states[pupil.id]
-        cells = mine.current.by_element() if mine.current else {}
-        waiting = {kind_to_key[k] for k in items[pupil.id].waiting_kinds if k in kind_to_key}
-        rows.append(PupilRow(pupil, mine, items[pupil.id], cells, waiting))
-    counts = totals(r.actions for r in rows)
-    # Optional elements get a column only when somebody in the class takes part.
-    columns = [
-        el
-        for el in elements
-        if el.mandatory
-        or any(s.state != progress.OPTIONAL for r in rows for s in r.cells.get(el.key, []))
     ]
-    ordered = _sort_rows(rows, sort, descending)
+    elements = progress.elements_for_grade(school.id, cls.grade)
+    items = action_counts(school, [r.id for r in listed], audiences, today)
+    listed = [r._replace(actions=items[r.id]) for r in listed]
+    counts = totals(items.values())
+    # Optional elements get a column only when somebody in the class takes part.
+    documented = set().union(*(r.actions.summary.documented for r in listed if r.actions.summary))
+    columns = [el for el in elements if el.mandatory or el.key in documented]
+    ordered = sort_listed(listed, sort, descending)
+    shown = [r for r in ordered if r.actions.matches(filter_key)]
+    chosen = paginate(shown, page)
+    rows = _rows(school, chosen.items, items, elements, today)
     return ClassOverview(
         cls,
         columns,
-        [r for r in ordered if r.actions.matches(filter_key)],
+        rows,
         counts,
-        len(rows),
+        len(listed),
+        chosen,
         ordered,
+        [r.id for r in shown],
         filter_key,
         sort,
         descending,
     )
+
+
+def _rows(school: School, chosen: list[Listed], items, elements, today) -> list[PupilRow]:
+    """The full rows of the pupils on the page: their steps and due items."""
+    ids = [r.id for r in chosen]
+    if not ids:
+        return []
+    users = {
+        u.id: u
+        for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)).options(PUPIL_LIST))
+    }
+    states = progress.of_pupils(school.id, ids, current_only=True, today=today)
+    kind_to_key = {el.entry_kind or el.key: el.key for el in elements}
+    rows = []
+    for r in chosen:
+        mine = states[r.id]
+        actions = items[r.id]
+        actions.due = mine.flagged
+        cells = mine.current.by_element() if mine.current else {}
+        waiting = {kind_to_key[k] for k in actions.waiting_kinds if k in kind_to_key}
+        rows.append(PupilRow(users[r.id], mine, actions, cells, waiting))
+    return rows
 
 
 def overview_from_args(
@@ -259,6 +325,7 @@ def overview_from_args(
         filter_key=filter_key,
         sort=sort,
         descending=args.get("dir") == "desc",
+        page=page_arg(args.get("page")),
     )
 
 

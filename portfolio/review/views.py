@@ -21,6 +21,7 @@ from portfolio import access, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Entry, ReviewState, SchoolClass
+from portfolio.pagination import page_arg
 from portfolio.privacy import audit
 from portfolio.reference import element_name
 from portfolio.review import bp, dashboard, report, services
@@ -100,7 +101,7 @@ def _came_from(user, pupil) -> services.ClassOverview | None:
     overview = services.overview_from_args(
         cls, user.school, request.args, access.class_audiences(user, cls.id)
     )
-    if not any(r.pupil.id == pupil.id for r in overview.ordered):
+    if not any(r.id == pupil.id for r in overview.ordered):
         return None
     return overview
 
@@ -118,7 +119,9 @@ def _render_pupil(pupil_access, forms=None, status=200):
         "review/pupil.html",
         came_from=came_from,
         neighbours=came_from.neighbours(pupil.id) if came_from else None,
-        nav_args=dict(cls=came_from.school_class.id, **came_from.args) if came_from else {},
+        nav_args=dict(cls=came_from.school_class.id, **came_from.args_at(pupil.id))
+        if came_from
+        else {},
         pa=pupil_access,
         pupil=pupil,
         forms=forms,
@@ -203,8 +206,8 @@ def respond(entry_id: int):
 def stubo_dashboard():
     user = _me()
     access.require(access.can_view_school_overview(user))
-    blocks, missing = dashboard.school_dashboard(user.school)
-    return render_template("review/stubo_dashboard.html", blocks=blocks, missing=missing)
+    blocks = dashboard.school_dashboard(user.school)
+    return render_template("review/stubo_dashboard.html", blocks=blocks)
 
 
 @bp.route("/school.csv")
@@ -212,7 +215,7 @@ def stubo_dashboard():
 def stubo_dashboard_csv():
     user = _me()
     access.require(access.can_view_school_overview(user))
-    blocks, _missing = dashboard.school_dashboard(user.school)
+    blocks = dashboard.school_dashboard(user.school)
     name = f"berufswahlpass-uebersicht-{dt.date.today().isoformat()}.csv"
     return Response(
         dashboard.dashboard_csv(blocks),
@@ -221,13 +224,81 @@ def stubo_dashboard_csv():
     )
 
 
+@bp.route("/school/pupils")
+@login_required
+def school_pupils():
+    """The school's pupils on demand: by class or filtered, one page at a time."""
+    user = _me()
+    access.require(access.can_view_school_overview(user))
+    classes = dashboard.current_classes(user.school)
+    class_id = request.args.get("class", type=id_arg)
+    chosen_class = next((c for c in classes if c.id == class_id), None)
+    grades = list(dict.fromkeys(c.grade for c in classes))
+    grade = request.args.get("grade") if request.args.get("grade") in grades else None
+    element_keys = {el.key for el in progress.visible_elements(user.school_id)}
+    show = dashboard.parse_pupil_filter(request.args.get("show"), element_keys)
+    q = (request.args.get("q") or "").strip()[:80]
+    page = dashboard.school_pupils(
+        user.school,
+        class_id=chosen_class.id if chosen_class else None,
+        grade=grade,
+        show=show,
+        q=q,
+        page=request.args.get("page", type=page_arg) or 1,
+    )
+    args = {
+        "class": chosen_class.id if chosen_class else "",
+        "grade": grade or "",
+        "show": show or "",
+        "q": q,
+    }
+    return render_template(
+        "review/school_pupils.html",
+        page=page,
+        classes=classes,
+        grades=grades,
+        chosen_class=chosen_class,
+        grade=grade,
+        show=show,
+        q=q,
+        args={k: v for k, v in args.items() if v},
+        filters=dashboard.PUPIL_FILTERS,
+        elements=[el for el in progress.visible_elements(user.school_id) if el.mandatory],
+    )
+
+
 @bp.route("/caseload")
 @login_required
 def caseload():
     user = _me()
     access.require(access.can_view_caseload(user))
-    rows, no_consent = dashboard.caseload(user, user.school)
-    return render_template("review/caseload.html", rows=rows, no_consent=no_consent)
+    classes = dashboard.caseload_classes(user)
+    class_id = request.args.get("class", type=id_arg)
+    chosen_class = next((c for c in classes if c.id == class_id), None)
+    show = request.args.get("show") if request.args.get("show") in FILTERS else None
+    q = (request.args.get("q") or "").strip()[:80]
+    page, no_consent = dashboard.caseload(
+        user,
+        user.school,
+        q=q,
+        class_id=chosen_class.id if chosen_class else None,
+        show=show,
+        page=request.args.get("page", type=page_arg) or 1,
+    )
+    args = {"class": chosen_class.id if chosen_class else "", "show": show or "", "q": q}
+    return render_template(
+        "review/caseload.html",
+        page=page,
+        rows=page.items,
+        no_consent=no_consent,
+        classes=classes,
+        chosen_class=chosen_class,
+        show=show,
+        q=q,
+        args={k: v for k, v in args.items() if v},
+        filters=FILTERS,
+        searched=bool(q or chosen_class or show),
+    )
 
 
 @bp.route("/coordination-report")

@@ -123,6 +123,12 @@ def _tiny_png(rng: random.Random) -> bytes:
     return buf.getvalue()
 
 
+def _class_letter(number: int) -> str:
+    """a ... z, then a2 ... z2 (a Gesamtschule of 1,500 pupils has 18 classes a grade)."""
+    letter = "abcdefghijklmnopqrstuvwxyz"[number % 26]
+    return letter if number < 26 else f"{letter}{number // 26 + 1}"
+
+
 def _insert(model, rows: list[dict]) -> list[int]:
     if not rows:
         return []
@@ -414,6 +420,8 @@ class _Run:
     pw_hash: str
     prefix: str
     counsellors: int
+    #: Pupils per counsellor (None: spread over `counsellors`).
+    caseload: int | None
     png: bytes
     stats: BulkStats
 
@@ -471,7 +479,7 @@ class _SchoolSeed:
                 cls = SchoolClass(
                     school_id=self.school.id,
                     school_year_id=self.year.id,
-                    name=f"{grade}{'abcdefghijklmnop'[c]}",
+                    name=f"{grade}{_class_letter(c)}",
                     grade=grade,
                 )
                 db.session.add(cls)
@@ -483,7 +491,7 @@ class _SchoolSeed:
         sid = self.school.id
         teacher_ids = self.users(Role.TEACHER, len(self.class_list), "t")
         (_stubo_id,) = self.users(Role.STUBO, 1, "stubo")
-        self.counsellor_ids = self.users(Role.COUNSELLOR, self.run.counsellors, "c")
+        self.counsellor_ids = self.users(Role.COUNSELLOR, self._counsellors(pupils), "c")
         pairs = list(zip(teacher_ids, self.class_list, strict=False))
         _insert(
             TeacherClass,
@@ -520,16 +528,37 @@ class _SchoolSeed:
             ],
         )
 
+    def _counsellors(self, pupils: int) -> int:
+        """How many counsellors the school gets: `counsellors`, or with `caseload` as many
+        as the pupils from grade 9 on need (the classes fill up as in `people`)."""
+        if not self.run.caseload:
+            return self.run.counsellors
+        assigned, remaining = 0, pupils
+        for cls, n in self.class_list:
+            take = max(0, min(n, remaining))
+            remaining -= take
+            if GRADE_ORDER.get(cls.grade, 0) >= 9:
+                assigned += take
+        return max(1, -(-assigned // self.run.caseload))
+
+    def _counsellor_of(self, index: int) -> int:
+        """The counsellor of the index-th assigned pupil: in turn, or `caseload` each."""
+        if self.run.caseload:
+            return self.counsellor_ids[
+                min(index // self.run.caseload, len(self.counsellor_ids) - 1)
+            ]
+        return self.counsellor_ids[index % len(self.counsellor_ids)]
+
     def counselling(self) -> None:
         """Counsellors are assigned the pupils from grade 9 on; most of them consented."""
-        sid, counsellors = self.school.id, self.run.counsellors
+        sid = self.school.id
         assigned = [p for p, cls in self.pupil_ids if GRADE_ORDER.get(cls.grade, 0) >= 9]
         _insert(
             CounsellorAssignment,
             [
                 {
                     "school_id": sid,
-                    "counsellor_id": self.counsellor_ids[i % counsellors],
+                    "counsellor_id": self._counsellor_of(i),
                     "pupil_id": p,
                     "created_at": self.now,
                 }
@@ -703,7 +732,7 @@ class _SchoolSeed:
             if GRADE_ORDER.get(cls.grade, 0) < 9:
                 continue
             author = self.rng.choice(
-                [self.teacher_of[cls.id], self.counsellor_ids[p % self.run.counsellors]]
+                [self.teacher_of[cls.id], self.counsellor_ids[p % len(self.counsellor_ids)]]
             )
             records.append(
                 {
@@ -774,13 +803,15 @@ def seed_bulk(
     prefix: str = "bulk",
     grades: tuple[str, ...] = DEFAULT_GRADES,
     counsellors: int = 2,
+    caseload: int | None = None,
 ) -> BulkStats:
     """Create `schools` schools with `pupils_per_school` pupils each, spread over `grades`.
 
     Per school: classes with a teacher each, a StuBO, counsellors (assigned the pupils from
-    grade 9 on, most with consent), guardians for half of the pupils, entries of every
-    kind, comments with their notifications, reviews, agreements (signed from grade 10),
-    guidance records, accepted external assessments and small image uploads.
+    grade 9 on, in turn, or `caseload` pupils each; most with consent), guardians for half
+    of the pupils, entries of every kind, comments with their notifications, reviews,
+    agreements (signed from grade 10), guidance records, accepted external assessments and
+    small image uploads.
     """
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -795,6 +826,7 @@ def seed_bulk(
         pw_hash=pw_hash,
         prefix=prefix,
         counsellors=counsellors,
+        caseload=caseload,
         png=_tiny_png(rng) if files else b"",
         stats=BulkStats(),
     )
@@ -840,7 +872,14 @@ def seed_bulk(
     show_default=True,
     help="Grades of the classes, comma-separated.",
 )
-def seed_bulk_command(schools, pupils_per_school, class_size, seed, no_files, grades):
+@click.option(
+    "--caseload",
+    type=click.IntRange(1, 5000),
+    default=None,
+    help="Pupils per counsellor (from grade 9 on); as many counsellors as that needs. "
+    "Default: two counsellors share them.",
+)
+def seed_bulk_command(schools, pupils_per_school, class_size, seed, no_files, grades, caseload):
     """Generate schools with realistic portfolios (for benchmarks and load tests)."""
     grade_list = tuple(g.strip() for g in grades.split(",") if g.strip())
     unknown = [g for g in grade_list if g not in GRADE_ORDER]
@@ -855,6 +894,7 @@ def seed_bulk_command(schools, pupils_per_school, class_size, seed, no_files, gr
         seed=seed,
         files=not no_files,
         grades=grade_list,
+        caseload=caseload,
     )
     click.echo(
         f"Created {stats.schools} schools, {stats.pupils} pupils, {stats.entries} entries, "

@@ -3,14 +3,17 @@
 
 Runs against PostgreSQL (BENCH_DATABASE_URL; `make bench` starts a throwaway one),
 seeds a district (40 schools x 250 pupils by default) plus schools sized for the list
-pages (a 600-pupil school for the StuBO dashboard, a counsellor with 300 assigned pupils,
-and schools of 10, 100 and 1,000 pupils), then reports for each main page p50/p95 latency
-and SQL statements per request, how both change with the list length, the throughput of
+pages (a Gesamtschule of 1,500 pupils in grades 8-10 for the StuBO's and the admin's
+pages, a counsellor with 300 assigned pupils, and schools of 10, 100 and 1,500 pupils),
+then reports for each main page p50/p95 latency, CPU time (tests/benchmarks/cpu.py: this
+process and the PostgreSQL backends, what the page costs whatever the neighbours do) and
+SQL statements per request, how both change with the list length, the throughput of
 the pupil start page under gunicorn against the bare endpoint /healthz of the same server
 in the same run (as a ratio), and the detailed PDF benchmark (bench_pdf.py).
 Writes tests/benchmarks/RESULTS.md.
 
     python -m tests.benchmarks.run [--schools 40] [--pupils 250] [--runs 40] [--quick]
+        [--sizes 10,100,1500] [--results FILE]
 
 Every request runs in its own application context (as in production): nothing cached in
 `g` or in the SQLAlchemy session carries over from one request to the next.
@@ -48,6 +51,7 @@ from portfolio.models import (
     UserRole,
 )
 from portfolio.seed.bulk import BULK_PASSWORD, seed_bulk
+from tests.benchmarks.cpu import CpuClock
 from tests.support.pgserver import create_database
 from tests.support.servers import free_port, stop, wait_until_listening
 
@@ -80,6 +84,7 @@ class Result:
     statements: int = 0
     status: int = 0
     note: str = ""
+    cpu: float = 0.0  # mean CPU ms per request (app and database)
 
 
 class StatementCounter:
@@ -97,22 +102,29 @@ def percentile(values, q):
     return values[k]
 
 
-def measure(counter, client, page: Page) -> Result:
+def measure(counter, clock, client, page: Page) -> Result:
     """Warm up, then time `runs` GETs; each request has its own app context."""
     for _ in range(3):
         response = client.get(page.path)
         response.get_data()
-    times, statements, statuses = [], [], set()
+    times, cpu, statements, statuses = [], [], [], set()
     for _ in range(page.runs):
         counter.count = 0
-        start = time.perf_counter()
-        response = client.get(page.path)
-        response.get_data()
-        times.append((time.perf_counter() - start) * 1000)
+        with clock:
+            start = time.perf_counter()
+            response = client.get(page.path)
+            response.get_data()
+            times.append((time.perf_counter() - start) * 1000)
+        cpu.append(clock.last_ms)
         statements.append(counter.count)
         statuses.add(response.status_code)
     result = Result(
-        page, percentile(times, 50), percentile(times, 95), max(statements), response.status_code
+        page,
+        percentile(times, 50),
+        percentile(times, 95),
+        max(statements),
+        response.status_code,
+        cpu=sum(cpu) / len(cpu),
     )
     if len(statuses) > 1:
         result.note = f"statuses {sorted(statuses)}"
@@ -164,7 +176,30 @@ def scenario_school(size, grades, class_size, counsellors=1, prefix=None):
         prefix=prefix or f"scale{size}",
         seed=size,
     )
-    return stats.school_ids[0]
+    school_id = stats.school_ids[0]
+    # The school's StuBO also administers the accounts (the admin's lists are measured).
+    stubo = user_with_role(school_id, Role.STUBO)
+    db.session.add(UserRole(school_id=school_id, user_id=stubo.id, role=Role.ADMIN.value))
+    db.session.flush()
+    return school_id
+
+
+def staff_lists(path, school_id, label, runs, scale=None) -> list[Page]:
+    """The StuBO's and the admin's list pages of a school."""
+    stubo = user_with_role(school_id, Role.STUBO).username
+    return [
+        Page("StuBO dashboard", label, stubo, path("review.stubo_dashboard"), runs, scale=scale),
+        Page("StuBO pupil list", label, stubo, path("review.school_pupils"), runs, scale=scale),
+        Page(
+            "Coordination report",
+            label,
+            stubo,
+            path("review.coordination_report"),
+            runs,
+            scale=scale,
+        ),
+        Page("Admin: pupil accounts", label, stubo, path("admin.users"), runs, scale=scale),
+    ]
 
 
 def plan_pages(app, args, district, sizes) -> list[Page]:
@@ -191,7 +226,7 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
     )
     guardian = db.session.get(User, guardian_link.guardian_id)
 
-    big = 600 if not args.quick else 120
+    big = 1500 if not args.quick else 120
     cases = 300 if not args.quick else 60
     big_school = scenario_school(
         big, ("8", "9", "10"), class_size=28, counsellors=2, prefix="stubo"
@@ -242,15 +277,7 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
             runs,
         )
     )
-    pages.append(
-        Page(
-            "StuBO dashboard",
-            f"school of {big} pupils",
-            user_with_role(big_school, Role.STUBO).username,
-            path("review.stubo_dashboard"),
-            runs,
-        )
-    )
+    pages += staff_lists(path, big_school, f"school of {big:,} pupils", runs)
     pages.append(
         Page(
             "Counsellor caseload",
@@ -296,16 +323,7 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
                 scale=n,
             )
         )
-        pages.append(
-            Page(
-                "StuBO dashboard",
-                f"{n} pupils",
-                user_with_role(sid, Role.STUBO).username,
-                path("review.stubo_dashboard"),
-                runs,
-                scale=n,
-            )
-        )
+        pages += staff_lists(path, sid, f"{n} pupils", runs, scale=n)
         pages.append(
             Page(
                 "Counsellor caseload",
@@ -325,14 +343,16 @@ def main():
     parser.add_argument("--schools", type=int, default=40)
     parser.add_argument("--pupils", type=int, default=250)
     parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--sizes", default="10,100,1500")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
     parser.add_argument(
         "--quick", action="store_true", help="small district, few runs (smoke test)"
     )
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-pdf-bench", action="store_true", help="skip bench_pdf.py")
+    parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     args = parser.parse_args()
+    args.load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     if args.quick:
         args.schools, args.pupils, args.runs, args.sizes, args.seconds = 2, 60, 8, "10,100", 3
     url = os.environ.get("BENCH_DATABASE_URL")
@@ -369,14 +389,15 @@ def main():
 
     # Measured outside any app context: each request pushes its own, as under gunicorn.
     counter = StatementCounter(engine)
+    clock = CpuClock(engine)
     results = []
     for page in pages:
         client = login(app, page.username)
-        results.append(measure(counter, client, page))
+        results.append(measure(counter, clock, client, page))
         r = results[-1]
         print(
             f"{page.name:22} {page.size:32} p50 {r.p50:7.1f} ms  p95 {r.p95:7.1f} ms  "
-            f"SQL {r.statements:3}  HTTP {r.status} {r.note}",
+            f"CPU {r.cpu:6.1f} ms  SQL {r.statements:3}  HTTP {r.status} {r.note}",
             flush=True,
         )
     pupil_username = pages[0].username
@@ -562,7 +583,8 @@ def write_results(args, district, seed_seconds, server_version, results, through
     )
     lines.append(
         f"Machine: {machine_description()}; PostgreSQL {server_version} "
-        f"(throwaway server of tests/support/pgserver.py, fsync off), same machine.  "
+        f"(throwaway server of tests/support/pgserver.py, fsync off), same machine; load "
+        f"average (1/5/15 min) at the start {args.load_before}.  "
     )
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     lines.append(
@@ -582,7 +604,9 @@ def write_results(args, district, seed_seconds, server_version, results, through
     lines.append(
         "Latency is measured in-process (Flask test client, one request after another, "
         "each in its own app context, debug off, templates cached), after three warm-up "
-        f"requests; SQL = statements per request (the highest of the {args.runs} runs)."
+        "requests; CPU = mean CPU time of a request (the app's process and its PostgreSQL "
+        "backends: what the page costs, whatever else runs on the machine); SQL = "
+        f"statements per request (the highest of the {args.runs} runs)."
     )
     lines.append("")
     lines.append("## Main pages")
@@ -592,8 +616,8 @@ def write_results(args, district, seed_seconds, server_version, results, through
         f"PDF median < {PDF_MEDIAN_S:.0f} s."
     )
     lines.append("")
-    lines.append("| Page | What | p50 ms | p95 ms | SQL | HTTP | Target |")
-    lines.append("|---|---|---:|---:|---:|---:|---|")
+    lines.append("| Page | What | p50 ms | p95 ms | CPU ms | SQL | HTTP | Target |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---|")
     for r in (r for r in results if r.page.scale is None):
         if r.page.html:
             verdict = _ok(r.p95 < P95_HTML_MS and r.statements < MAX_STATEMENTS and r.status == 200)
@@ -601,7 +625,7 @@ def write_results(args, district, seed_seconds, server_version, results, through
             verdict = _ok(r.p50 < PDF_MEDIAN_S * 1000 and r.status == 200)
         note = f" ({r.note})" if r.note else ""
         lines.append(
-            f"| {r.page.name} | {r.page.size} | {r.p50:.1f} | {r.p95:.1f} | "
+            f"| {r.page.name} | {r.page.size} | {r.p50:.1f} | {r.p95:.1f} | {r.cpu:.1f} | "
             f"{r.statements} | {r.status} | {verdict}{note} |"
         )
     lines.append("")
@@ -616,15 +640,18 @@ def write_results(args, district, seed_seconds, server_version, results, through
         "size; caseload: all of them assigned to one counsellor)."
     )
     lines.append("")
-    lines.append(f"| Page | p95 ms ({head} pupils) | SQL ({head} pupils) | HTTP | SQL flat |")
-    lines.append("|---|---|---|---|---|")
+    lines.append(
+        f"| Page | p95 ms ({head} pupils) | CPU ms ({head}) | SQL ({head}) | HTTP | SQL flat |"
+    )
+    lines.append("|---|---|---|---|---|---|")
     for name in dict.fromkeys(r.page.name for r in scaled):
         row = sorted((r for r in scaled if r.page.name == name), key=lambda r: r.page.scale)
         p95 = " / ".join(f"{r.p95:.1f}" for r in row)
+        cpu = " / ".join(f"{r.cpu:.1f}" for r in row)
         sql = " / ".join(str(r.statements) for r in row)
         statuses = "/".join(sorted({str(r.status) for r in row}))
         flat = len({r.statements for r in row}) == 1 and row[0].statements < MAX_STATEMENTS
-        lines.append(f"| {name} | {p95} | {sql} | {statuses} | {_ok(flat)} |")
+        lines.append(f"| {name} | {p95} | {cpu} | {sql} | {statuses} | {_ok(flat)} |")
     lines.append("")
     lines.append("## Throughput under gunicorn")
     lines.append("")
@@ -673,7 +700,7 @@ def write_results(args, district, seed_seconds, server_version, results, through
             lines.append("```")
     text = "\n".join(lines) + "\n"
     print(text)
-    with open(os.path.join(HERE, "RESULTS.md"), "w") as fh:
+    with open(args.results, "w") as fh:
         fh.write(text)
 
 
