@@ -48,14 +48,20 @@ def _class(user: User, job: Job) -> SchoolClass | None:
     return school_class if access.can_print_slips(user, school_class) else None
 
 
-def _run(ctx: JobContext) -> None:
-    school_class = _class(ctx.user, ctx.job)
+def _chosen(ctx: JobContext, school_class: SchoolClass | None) -> list[User]:
+    """The job's pupils still in the class it may print for (fails the job otherwise)."""
     if school_class is None:
         ctx.fail("gone")
     wanted = set(ctx.params["pupil_ids"])
     chosen = [p for p in account_services.class_pupils(school_class) if p.id in wanted]
     if not chosen:
         ctx.fail("no_pupils", name=school_class.name)
+    return chosen
+
+
+def _run(ctx: JobContext) -> None:
+    school_class = _class(ctx.user, ctx.job)
+    chosen = _chosen(ctx, school_class)
     ctx.progress(0, len(chosen) + 1)
     passwords = {}
     for count, pupil in enumerate(chosen, start=1):
@@ -102,12 +108,7 @@ def _letters_class(user: User, job: Job) -> SchoolClass | None:
 
 def _run_letters(ctx: JobContext) -> None:
     school_class = _letters_class(ctx.user, ctx.job)
-    if school_class is None:
-        ctx.fail("gone")
-    wanted = set(ctx.params["pupil_ids"])
-    chosen = [p for p in account_services.class_pupils(school_class) if p.id in wanted]
-    if not chosen:
-        ctx.fail("no_pupils", name=school_class.name)
+    chosen = _chosen(ctx, school_class)
     ctx.progress(0, 2)
     # New codes are committed with the result: a failed job leaves no unprinted codes.
     prepared = slips.prepare(
