@@ -56,7 +56,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from portfolio.extensions import db
-from portfolio.i18n import _l
+from portfolio.i18n import _, _l
 from portfolio.models import (
     GRADE_ORDER,
     Agreement,
@@ -64,7 +64,6 @@ from portfolio.models import (
     Entry,
     EntryStatus,
     GuidanceRecord,
-    PupilStatus,
     ReviewState,
     School,
     SchoolClass,
@@ -857,6 +856,13 @@ class StepTally:
         return str(HALF_LABELS[self.half]) if self.half else ""
 
     @property
+    def label(self) -> str:
+        """Its name, with the half-year where it has one ("Beratung (1st half-year)")."""
+        if not self.half:
+            return self.name
+        return _("%(step)s (%(half)s)", step=self.name, half=self.half_label)
+
+    @property
     def done(self) -> int:
         return self.states[DONE]
 
@@ -874,25 +880,29 @@ class StepTally:
         return Figure(self.done, self.pupils, self.in_progress)
 
 
-def tally(grade: str, progresses: Iterable[PupilProgress], elements) -> list[StepTally]:
-    """Per step of `grade`, how many of the pupils are in each state."""
+def tally(
+    grade: str, summaries: Iterable[Summary | tuple[Summary, int]], elements
+) -> list[StepTally]:
+    """Per step of `grade`, how many of the pupils (their `Summary`) are in each state.
+
+    An item may be (summary, n): n pupils with the same steps (counted in SQL)."""
     tallies = {
         (el.id, half): StepTally(el, half)
         for el in elements
         for step_grade, half in schedule(el)
         if step_grade == grade
     }
-    for progress in progresses:
-        block = progress.current
-        if block is None or block.grade != grade:
+    for item in summaries:
+        summary, n = item if isinstance(item, tuple) else (item, 1)
+        if summary.grade != grade:
             continue
-        for step in block.steps:
-            t = tallies.get((step.element.id, step.half))
+        for element_id, half, state, counted in summary.steps:
+            t = tallies.get((element_id, half))
             if t is None:
                 continue
-            t.pupils += 1
-            t.states[step.state] += 1
-            t.counted = t.counted or step.counted
+            t.pupils += n
+            t.states[state] += n
+            t.counted = t.counted or counted
     return list(tallies.values())
 
 
@@ -973,68 +983,13 @@ def _next_step(item, source: str, today: dt.date, *, tracked: bool, undated: boo
 
 # -- the lists of the staff: per class and per pupil -----------------------------------------
 # The lists of the StuBO, the class teacher and the counsellor count over hundreds of pupils.
-# They are built from `of_pupils` (a fixed number of statements per page, the same rules
-# as every other view); tests/test_progress_property.py checks that they agree.
+# They read each pupil's `Summary` as portfolio/progress_store.py stores it (computed by
+# `summary_of` from this model); tests/test_progress_property.py checks that they agree.
 
 
 def current_half(year_second_half_on: dt.date | None, today: dt.date) -> int:
     """The half-year of `today` in a school year that splits on `year_second_half_on`."""
     return 2 if year_second_half_on is not None and today >= year_second_half_on else 1
-
-
-def _current_school_year(school_id: int) -> SchoolYear | None:
-    cache = g.setdefault("_current_year", {})
-    if school_id not in cache:
-        cache[school_id] = db.session.scalar(
-            sa.select(SchoolYear).where(
-                SchoolYear.school_id == school_id, SchoolYear.is_current.is_(True)
-            )
-        )
-    return cache[school_id]
-
-
-def class_tallies(
-    school_id: int, classes: Iterable[SchoolClass], today: dt.date | None = None
-) -> dict[int, list[StepTally]]:
-    """Per class of this school year, per step of its grade, how many of its active
-    pupils are in each state: `tally` over the class's pupils as `of_pupils` builds them
-    (a fixed number of statements for any number of pupils)."""
-    day = today or current_date()
-    classes = list(classes)
-    if not classes:
-        return {}
-    members: dict[int, list[int]] = {c.id: [] for c in classes}
-    rows = db.session.execute(
-        sa.select(ClassMembership.class_id, ClassMembership.pupil_id)
-        .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
-        .join(User, User.id == ClassMembership.pupil_id)
-        .where(
-            ClassMembership.class_id.in_(list(members)),
-            SchoolYear.is_current.is_(True),
-            User.status == PupilStatus.ACTIVE.value,
-        )
-        .order_by(ClassMembership.pupil_id)
-    )
-    for class_id, pupil_id in rows:
-        members[class_id].append(pupil_id)
-    found = of_pupils(
-        school_id, [pid for ids in members.values() for pid in ids], current_only=True, today=day
-    )
-    elements = visible_elements(school_id)
-    year = _current_school_year(school_id)
-    half = current_half(year.second_half_on if year else None, day)
-    awaiting = {
-        (p.element_id, p.half): awaits_signature(p, half)
-        for steps in plan(elements).values()
-        for p in steps
-    }
-    result: dict[int, list[StepTally]] = {}
-    for cls in classes:
-        tallies = tally(cls.grade, (found[pid] for pid in members[cls.id]), elements)
-        for t in tallies:
-            t.awaits_signature = awaiting.get((t.element.id, t.half), False)
-        result[cls.id] = tallies
-    return result
 
 
 def add_tallies(grade_tallies: Iterable[list[StepTally]]) -> list[StepTally]:
@@ -1059,11 +1014,21 @@ def awaits_signature(p: Planned, half: int) -> bool:
     return p.element.entry_kind == "agreement" and (_reached(0, p.half, half) or p.has_deadline)
 
 
+class StepState(NamedTuple):
+    """One step of the current grade as a list counts it."""
+
+    element_id: int
+    half: int | None
+    state: str
+    counted: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What a list needs of a pupil to count, filter and sort, without `Step` objects: the
-    figure, the keys of the due steps of the current grade (`PupilProgress.flagged`), and
-    whether a transition agreement of the current grade waits for its signatures."""
+    figure, the keys of the due steps of the current grade (`PupilProgress.flagged`),
+    whether a transition agreement of the current grade waits for its signatures, and
+    the state of each step of the current grade (for the tallies per class)."""
 
     grade: str | None
     figure: Figure
@@ -1073,15 +1038,7 @@ class Summary:
     due_steps: int = 0
     #: Element keys of the steps of the current grade with something documented.
     documented: frozenset[str] = frozenset()
-
-
-def summaries(
-    school_id: int, pupil_ids: Iterable[int], today: dt.date | None = None
-) -> dict[int, Summary]:
-    """The `Summary` of each pupil in a class of this school year, from `of_pupils` (a
-    fixed number of statements for any number of pupils)."""
-    found = of_pupils(school_id, pupil_ids, current_only=True, today=today)
-    return {pid: summary_of(mine) for pid, mine in found.items() if mine.grade is not None}
+    steps: tuple[StepState, ...] = ()
 
 
 def summary_of(mine: PupilProgress) -> Summary:
@@ -1099,4 +1056,5 @@ def summary_of(mine: PupilProgress) -> Summary:
         unsigned,
         len(mine.flagged),
         frozenset(s.key for s in steps if s.state in (DONE, IN_PROGRESS)),
+        tuple(StepState(s.element.id, s.half, s.state, s.counted) for s in steps),
     )

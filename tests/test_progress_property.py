@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portfolio import access, accounts, progress
+from portfolio import access, accounts, progress, progress_store
 from portfolio.export import render
 from portfolio.extensions import db
 from portfolio.models import (
@@ -259,15 +259,15 @@ def _check_views(world, clients, grade, year, pupils) -> None:
 
     # The aggregates counted in SQL equal the per-pupil figures: one row per pupil ...
     every = progress.of_pupils(world.school.id, [p.id for p in pupils], current_only=True)
-    summaries = progress.summaries(world.school.id, [p.id for p in pupils])
+    summaries = progress_store.summaries(world.school.id, [p.id for p in pupils])
     for p in pupils:
         assert summaries[p.id] == progress.summary_of(every[p.id])
         assert summaries[p.id].figure == figures[p.id]
         assert summaries[p.id].due == {s.key for s in every[p.id].flagged}
     # ... and per class and step, GROUP BY in the database.
     elements = progress.elements_for_grade(world.school.id, grade)
-    tallies = progress.class_tallies(world.school.id, [world.class_9a])[world.class_9a.id]
-    expected = progress.tally(grade, every.values(), elements)
+    tallies = progress_store.class_tallies(world.school.id, [world.class_9a])[world.class_9a.id]
+    expected = progress.tally(grade, map(progress.summary_of, every.values()), elements)
     assert [(t.element.id, t.half, t.pupils, t.counted, t.states) for t in tallies] == [
         (t.element.id, t.half, t.pupils, t.counted, t.states) for t in expected
     ]

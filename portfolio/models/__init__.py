@@ -39,6 +39,7 @@ from portfolio.models.school import (
     SchoolYear,
     StandardElement,
 )
+from portfolio.models.summary import ProgressSummary
 from portfolio.models.user import (
     STAFF_ROLES,
     ClassMembership,
@@ -87,6 +88,7 @@ __all__ = [
     "JobState",
     "LoginSession",
     "Notification",
+    "ProgressSummary",
     "PupilStatus",
     "Quality",
     "ReviewState",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from portfolio import progress
+from portfolio import progress, progress_store
 from portfolio.access import asked_clause, shared_clause
 from portfolio.extensions import db
 from portfolio.i18n import _l
@@ -140,12 +140,12 @@ def action_counts(
     today: dt.date | None = None,
 ) -> dict[int, PupilActions]:
     """Open items of each pupil for counting, filtering and sorting a whole list: the due
-    steps come from `progress.summaries` (one row per pupil), not from loaded steps."""
+    steps come from `progress_store.summaries` (one stored row per pupil), not from loaded steps."""
     today = today or progress.current_date()
     pupil_ids = list(pupil_ids)
     result = open_items(school, pupil_ids, audiences, today)
     if pupil_ids:
-        summaries = progress.summaries(school.id, pupil_ids, today)
+        summaries = progress_store.summaries(school.id, pupil_ids, today)
         for pupil_id, item in result.items():
             item.summary = summaries.get(pupil_id, progress.Summary(None, progress.Figure()))
     return result

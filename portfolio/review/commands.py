@@ -6,7 +6,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, g
 
-from portfolio import accounts
+from portfolio import accounts, progress_store, transaction
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import School
@@ -42,5 +42,25 @@ def coordination_report_command(schulnummer, out, lang):
         click.echo(data.decode("utf-8-sig"), nl=False)
 
 
+@click.command("progress-refresh")
+@click.option("--school", "schulnummer", help="Schulnummer; default: every school.")
+def progress_refresh_command(schulnummer):
+    """Compute today's stored progress rows of every pupil (run at night, before the staff
+    open their lists; the workers do it at 04:00)."""
+    try:
+        schools = (
+            [accounts.get_school(schulnummer)]
+            if schulnummer
+            else list(db.session.scalars(sa.select(School).order_by(School.schulnummer)))
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    for school in schools:
+        with transaction.atomic():
+            n = progress_store.refresh(school.id)
+        click.echo(f"{school.name}: {n} pupils")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(coordination_report_command)
+    app.cli.add_command(progress_refresh_command)

@@ -2,10 +2,10 @@
 counsellor's caseload.
 
 A school of 1,500 pupils is read in a fixed number of queries, and the work does not
-grow with the pupils in Python: the overview counts per class and step in the database
-(`progress.class_tallies`, GROUP BY), and pupils are listed on demand, one page at a
-time, filtered on their one-row summaries (`progress.summaries`); only the pupils of the
-shown page get their steps loaded.
+grow with the pupils in Python beyond counting: the overview counts per class and step
+over one stored row per pupil (`progress_store.class_tallies`), and pupils are listed on
+demand, one page at a time, filtered on those rows (`progress_store.summaries`); only the
+pupils of the shown page get their steps loaded.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portfolio import access, collation, progress
+from portfolio import access, collation, progress, progress_store
 from portfolio.extensions import db
-from portfolio.i18n import _, _l
+from portfolio.i18n import _, _l, ngettext
 from portfolio.models import (
     GRADE_ORDER,
     Audience,
@@ -74,7 +74,7 @@ def current_classes(school: School) -> list[SchoolClass]:
 def school_dashboard(school: School, today: dt.date | None = None) -> list[GradeBlock]:
     """Per grade and class, how far each step is (three queries for any school size)."""
     classes = current_classes(school)
-    tallies = progress.class_tallies(school.id, classes, today)
+    tallies = progress_store.class_tallies(school.id, classes, today)
     blocks = []
     for grade in dict.fromkeys(c.grade for c in classes):
         in_grade = [c for c in classes if c.grade == grade]
@@ -88,6 +88,40 @@ def school_dashboard(school: School, today: dt.date | None = None) -> list[Grade
 
 def _pupils(tallies: list[progress.StepTally]) -> int:
     return tallies[0].pupils if tallies else 0
+
+
+class CellTexts:
+    """The texts of the overview's cells, translated once per page: a school of 1,500
+    pupils has some 500 cells, and a translation per cell and text in the template costs
+    more than the whole rest of the page. Plain strings, escaped where they are shown."""
+
+    def __init__(self) -> None:
+        self.done_of = _("%(done)d of %(total)d done (%(percent)d %%)")
+        self.done_of_plain = _("%(done)d of %(total)d done")
+        self.progress_due = _("%(progress)d in progress · %(open)d due")
+        self.not_yet = _("not yet due")
+        self.optional = _("optional")
+        self.cell = _("%(element)s, %(group)s")
+        self.whole_grade = _("Whole grade")
+        self.class_name = _("Class %(name)s")
+        self._took_part: dict[int, str] = {}
+
+    def took_part(self, n: int) -> str:
+        if n not in self._took_part:
+            self._took_part[n] = ngettext("%(num)d pupil took part", "%(num)d pupils took part", n)
+        return self._took_part[n]
+
+    def row(self, group: GroupStats, whole: bool) -> str:
+        return self.whole_grade if whole else self.class_name % {"name": group.label}
+
+    def done(self, s: progress.StepTally) -> str:
+        values = {"done": s.done, "total": s.pupils, "percent": s.figure.percent}
+        return (self.done_of if s.counted else self.done_of_plain) % values
+
+    def progress(self, s: progress.StepTally) -> str:
+        if not s.counted:
+            return self.not_yet
+        return self.progress_due % {"progress": s.in_progress, "open": s.not_done}
 
 
 # -- CSV for Excel -----------------------------------------------------------------------------
@@ -122,14 +156,11 @@ def dashboard_csv(blocks: list[GradeBlock]) -> bytes:
             (c, c.label) for c in block.classes
         ]:
             for stat in group.stats:
-                name = stat.name
-                if stat.half:
-                    name = _("%(step)s (%(half)s)", step=name, half=stat.half_label)
                 writer.writerow(
                     [
                         _cell(block.grade),
                         _cell(class_name),
-                        _cell(name),
+                        _cell(stat.label),
                         group.pupils,
                         stat.done,
                         stat.in_progress,
@@ -237,7 +268,7 @@ def school_pupils(
         query = query.where(SchoolClass.grade == grade)
     found = db.session.execute(_name_filter(query, q)).all()
     if show:
-        summaries = progress.summaries(school.id, [pid for pid, _cid in found], today)
+        summaries = progress_store.summaries(school.id, [pid for pid, _cid in found], today)
         found = [
             (pid, cid) for pid, cid in found if pid in summaries and _matches(summaries[pid], show)
         ]

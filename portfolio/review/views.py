@@ -207,7 +207,9 @@ def stubo_dashboard():
     user = _me()
     access.require(access.can_view_school_overview(user))
     blocks = dashboard.school_dashboard(user.school)
-    return render_template("review/stubo_dashboard.html", blocks=blocks)
+    return render_template(
+        "review/stubo_dashboard.html", blocks=blocks, texts=dashboard.CellTexts()
+    )
 
 
 @bp.route("/school.csv")
