@@ -55,6 +55,7 @@ from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portfolio import idlist
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.models import (
@@ -377,6 +378,7 @@ _MAX_STATEMENTS = 512
 
 def _statement(key: tuple, build) -> sa.Executable:
     """The statement of `key`, built by `build()` the first time."""
+    key = (idlist.dialect(), *key)
     found = _STATEMENTS.get(key)
     if found is None:
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
@@ -391,7 +393,14 @@ def _signature(elements: list[StandardElement]) -> tuple:
 
 
 def _ids_param(name: str = "pupil_ids") -> sa.BindParameter:
-    return sa.bindparam(name, expanding=True)
+    return idlist.ids_param(name)
+
+
+def _among(column, ids) -> sa.ColumnElement[bool]:
+    """`column` in `ids`: a list, a parameter of `_ids_param` or a SELECT of ids."""
+    if isinstance(ids, sa.Select):
+        return column.in_(ids)
+    return idlist.match(column, ids)
 
 
 # -- class history ----------------------------------------------------------------------------
@@ -416,7 +425,7 @@ def class_history(pupil_ids) -> dict[int, list[Year]]:
             )
             .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
             .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
-            .where(ClassMembership.pupil_id.in_(_ids_param()))
+            .where(_among(ClassMembership.pupil_id, _ids_param()))
             .order_by(ClassMembership.pupil_id, SchoolYear.starts_on)
         ),
     )
@@ -497,9 +506,9 @@ def _events(school_id: int, pupil_ids) -> sa.Subquery:
         sa.literal(1),
         sa.literal(0),
     ).where(GuidanceRecord.school_id == school_id)
-    entries = entries.where(Entry.pupil_id.in_(pupil_ids))
-    agreements = agreements.where(Agreement.pupil_id.in_(pupil_ids))
-    guidance = guidance.where(GuidanceRecord.pupil_id.in_(pupil_ids))
+    entries = entries.where(_among(Entry.pupil_id, pupil_ids))
+    agreements = agreements.where(_among(Agreement.pupil_id, pupil_ids))
+    guidance = guidance.where(_among(GuidanceRecord.pupil_id, pupil_ids))
     return sa.union_all(entries, agreements, guidance).subquery("ev")
 
 
@@ -518,7 +527,7 @@ def _event_steps(school_id: int, events: sa.Subquery, pupils, elements) -> sa.Se
         .join(SchoolClass, SchoolClass.id == ClassMembership.class_id)
         .join(SchoolYear, SchoolYear.id == ClassMembership.school_year_id)
     )
-    years = years.where(ClassMembership.pupil_id.in_(pupils)).subquery("py")
+    years = years.where(_among(ClassMembership.pupil_id, pupils)).subquery("py")
     grade = sa.func.coalesce(events.c.grade, years.c.grade)
     by_month = sa.case((sa.extract("month", events.c.day).between(2, 7), 2), else_=1)
     half_of_year = sa.case(

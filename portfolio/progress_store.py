@@ -42,7 +42,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portfolio import progress, transaction
+from portfolio import idlist, progress, transaction
 from portfolio.extensions import db
 from portfolio.jobs import queue
 from portfolio.models import (
@@ -150,7 +150,7 @@ def _bump_pupils(dialect: str, pupil_ids: list[int]):
     """INSERT a row for each existing pupil, or raise its version and clear its day."""
     statement = _insert(dialect)(_TABLE).from_select(
         ["pupil_id", "version"],
-        sa.select(User.id, sa.literal(1)).where(User.id.in_(pupil_ids)),
+        sa.select(User.id, sa.literal(1)).where(idlist.match(User.id, pupil_ids)),
     )
     return statement.on_conflict_do_update(
         index_elements=[_C.pupil_id], set_={"version": _C.version + 1, "day": None}
@@ -204,7 +204,7 @@ def forget() -> None:
 
 
 # -- reading, and storing what was computed -------------------------------------------------
-_READ = sa.select(_TABLE).where(_C.pupil_id.in_(sa.bindparam("ids", expanding=True)))
+_READ: dict[str, sa.Select] = {}  # per dialect: the rows of a list of pupils
 _STORE = (
     sa.update(_TABLE)
     .where(_C.pupil_id == sa.bindparam("b_pupil"), _C.version == sa.bindparam("b_version"))
@@ -248,7 +248,20 @@ def _parse_steps(text: str) -> tuple[StepState, ...]:
     return found
 
 
+_SUMMARIES: dict[tuple, Summary] = {}  # many pupils have the same figures and steps
+
+
 def _summary(row) -> Summary:
+    key = tuple(row[3:])  # after pupil_id, school_id, version: day, grade ... steps
+    found = _SUMMARIES.get(key)
+    if found is None:
+        if len(_SUMMARIES) > 4096:
+            _SUMMARIES.clear()
+        found = _SUMMARIES[key] = _build_summary(row)
+    return found
+
+
+def _build_summary(row) -> Summary:
     return Summary(
         row.grade,
         Figure(row.done, row.total, row.in_progress),
@@ -320,7 +333,12 @@ def stored(school_id: int, pupil_ids: Iterable[int], today: dt.date | None = Non
     wanted = [pid for pid in ids if pid not in cache]
     if wanted:
         read: dict[int, int] = {}
-        for row in db.session.execute(_READ, {"ids": wanted}):
+        dialect = idlist.dialect()
+        if dialect not in _READ:
+            _READ[dialect] = sa.select(_TABLE).where(
+                idlist.match(_C.pupil_id, idlist.ids_param("ids"))
+            )
+        for row in db.session.execute(_READ[dialect], {"ids": wanted}):
             if row.day == day and row.school_id == school_id:
                 cache[row.pupil_id] = _summary(row)
             else:

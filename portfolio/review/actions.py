@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from portfolio import progress, progress_store
+from portfolio import idlist, progress, progress_store
 from portfolio.access import asked_clause, shared_clause
 from portfolio.extensions import db
 from portfolio.i18n import _l
@@ -163,7 +163,7 @@ def open_items(
         sa.select(Entry.pupil_id, Entry.kind, sa.func.count(Entry.id))
         .where(
             Entry.school_id == school.id,
-            Entry.pupil_id.in_(pupil_ids),
+            idlist.match(Entry.pupil_id, pupil_ids),
             asked_clause(audiences),
         )
         .group_by(Entry.pupil_id, Entry.kind)
@@ -179,7 +179,7 @@ def open_items(
             Entry.pupil_id, Entry.kind, Entry.next_due_on, Entry.status, *fields.values()
         ).where(
             Entry.school_id == school.id,
-            Entry.pupil_id.in_(pupil_ids),
+            idlist.match(Entry.pupil_id, pupil_ids),
             shared_clause(Entry, audiences),
             sa.or_(
                 Entry.kind == EntryKind.PRAKTIKUM.value,
