@@ -44,8 +44,9 @@ import enum
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, g
-from sqlalchemy.orm import joinedload
+from flask import abort, g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, joinedload
 
 from portfolio.extensions import db
 from portfolio.models import (
@@ -636,19 +637,31 @@ def class_access(user: User, school_class, pupils: list[User]) -> dict[int, Pupi
 
 
 def _teaches_current(user: User, class_id: int) -> bool:
+    """Whether the user teaches this class of this school year (asked several times by a
+    page: the answer is kept until the request writes something)."""
     from portfolio.models import SchoolClass
 
-    return bool(
-        db.session.scalar(
-            sa.select(TeacherClass.id)
-            .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
-            .where(
-                TeacherClass.teacher_id == user.id,
-                TeacherClass.class_id == class_id,
-                SchoolClass.school_year_id.in_(_current_year_ids()),
+    cache = g.setdefault("_teaches", {})
+    key = (user.id, class_id)
+    if key not in cache:
+        cache[key] = bool(
+            db.session.scalar(
+                sa.select(TeacherClass.id)
+                .join(SchoolClass, SchoolClass.id == TeacherClass.class_id)
+                .where(
+                    TeacherClass.teacher_id == user.id,
+                    TeacherClass.class_id == class_id,
+                    SchoolClass.school_year_id.in_(_current_year_ids()),
+                )
             )
         )
-    )
+    return cache[key]
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_teaching(_session, _context) -> None:
+    if has_app_context():
+        g.pop("_teaches", None)
 
 
 # -- staff overviews (no pupil content: progress, open items, aggregates) --------------

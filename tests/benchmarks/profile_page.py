@@ -104,7 +104,9 @@ def main() -> int:
     profiler.stop()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"{1000 * wall / args.runs:.1f} ms wall, {1000 * cpu / args.runs:.1f} ms CPU per request")
-    print(profiler.output_text(unicode=False, color=False, show_all=bool(os.environ.get("SHOW_ALL"))))
+    print(
+        profiler.output_text(unicode=False, color=False, show_all=bool(os.environ.get("SHOW_ALL")))
+    )
     if args.html:
         with open(args.html, "w") as fh:
             fh.write(profiler.output_html())
