@@ -13,6 +13,16 @@ from portfolio.models import School
 from portfolio.review.report import build_reports, report_csv
 
 
+def _schools(schulnummer: str | None) -> list[School]:
+    """The school of `--school`, or every school."""
+    try:
+        if schulnummer:
+            return [accounts.get_school(schulnummer)]
+        return list(db.session.scalars(sa.select(School).order_by(School.schulnummer)))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.command("coordination-report")
 @click.option("--school", "schulnummer", help="Schulnummer; default: every school.")
 @click.option(
@@ -25,14 +35,7 @@ from portfolio.review.report import build_reports, report_csv
 def coordination_report_command(schulnummer, out, lang):
     """Print the transition decisions per school and grade (no names; small counts withheld)."""
     g.force_locale = lang  # no request here: portfolio.i18n.select_locale reads this
-    try:
-        schools = (
-            [accounts.get_school(schulnummer)]
-            if schulnummer
-            else list(db.session.scalars(sa.select(School).order_by(School.schulnummer)))
-        )
-    except AccountError as error:
-        raise click.ClickException(str(error)) from error
+    schools = _schools(schulnummer)
     data = report_csv(build_reports(schools))
     if out:
         with open(out, "wb") as fh:
@@ -47,15 +50,7 @@ def coordination_report_command(schulnummer, out, lang):
 def progress_refresh_command(schulnummer):
     """Compute today's stored progress rows of every pupil (run at night, before the staff
     open their lists; the workers do it at 04:00)."""
-    try:
-        schools = (
-            [accounts.get_school(schulnummer)]
-            if schulnummer
-            else list(db.session.scalars(sa.select(School).order_by(School.schulnummer)))
-        )
-    except AccountError as error:
-        raise click.ClickException(str(error)) from error
-    for school in schools:
+    for school in _schools(schulnummer):
         with transaction.atomic():
             n = progress_store.refresh(school.id)
         click.echo(f"{school.name}: {n} pupils")
