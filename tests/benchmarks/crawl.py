@@ -3,16 +3,25 @@
 
 Seeds the demo school (`flask seed-demo`) into a fresh database (CRAWL_DATABASE_URL,
 BENCH_DATABASE_URL or a temporary SQLite file, as `make run` uses), logs in as each demo
-account, and follows what a user can reach by clicking: the page after login and the
-links of the main navigation, then the links on those pages (one level further). Every
-distinct page (up to `--per-endpoint` addresses of one route, e.g. three pupil pages) is
-requested `--runs` times one after another, each request in its own app context as under
-gunicorn. Reported per page: p50/p95 latency, the mean CPU time of a request (app and
-database; on a busy machine the latency also measures the neighbours), SQL statements,
-status; the target is p95 < 50 ms for every HTML page. Downloads (PDF, CSV, ZIP) are
-listed with their times but have no latency target here (bench_pdf.py measures the PDF).
+account (the staff, the three featured pupils of grades 8, 9 and 10 and their families),
+and follows what a user can reach by clicking: the page after login and the links of the
+main navigation, then the links on those pages, breadth first, `--depth` clicks deep
+(default 3: a class, a pupil of it, the pupil's agreement). Staff also start from the
+featured pupils' pages (the demo's richest portfolios, which a list's first pupils are
+not), and each role starts the background jobs its pages offer (class ZIP, login slips,
+take-away package; queued, not run) so that "My downloads" and the job pages are timed.
+Every distinct page (up to `--per-endpoint` addresses of one route, e.g. three pupil
+pages) is requested `--runs` times one after another, each request in its own app
+context as under gunicorn. Reported per page: p50/p95 latency, the mean CPU time of a
+request (app and database; on a busy machine the latency also measures the neighbours),
+SQL statements, status; the target is p95 < 50 ms for every HTML page. Downloads (PDF,
+CSV, ZIP) are listed with their times but have no latency target here (bench_pdf.py
+measures the PDF), after one warm-up, three times only. At the end it lists the GET routes no role reached (`unreached`):
+routes only a token in a letter or e-mail opens are expected there, any other is a page
+the crawler misses.
 
     python -m tests.benchmarks.crawl [--runs 20] [--roles stubo,berufsberatung] [--quick]
+        [--depth 3] [--per-endpoint 3] [--slowest 0]
 
 `run.py` (make bench) calls `crawl()` and writes its table into RESULTS.md.
 """
@@ -34,6 +43,8 @@ P95_MS = 50
 HREF = re.compile(r'href="(/[^"#]*)(?:#[^"]*)?"')
 #: Never followed: leaving the session, static files, and addresses that start work.
 SKIP = re.compile(r"^/(static/|logout|login|healthz|lang/|language)")
+#: Requests of a download (no latency target here; PDFs take seconds).
+DOWNLOAD_RUNS = 3
 DOWNLOAD_TYPES = ("application/pdf", "text/csv", "application/zip", "application/json")
 
 
@@ -70,20 +81,45 @@ class PageTiming:
 
 
 def demo_logins() -> list[tuple[str, str]]:
-    """(role label, username) of the demo school: staff, then a pupil and a guardian."""
-    from portfolio.seed.demo import GUARDIANS, STAFF
+    """(role label, username) of the demo school: staff, the featured pupils, their families."""
+    from portfolio.seed.demo import FEATURED_PUPILS, GUARDIANS, STAFF
 
     logins = [(label, username) for label, username, *_rest in STAFF]
-    logins.append(("Pupil (grade 10)", "elif.yilmaz"))
-    logins.append(("Guardian", GUARDIANS[0][0]))
+    for cls, (username, *_rest) in FEATURED_PUPILS.items():
+        logins.append((f"Pupil {cls}", username))
+    for username, _first, _last, locale, _children in GUARDIANS:
+        logins.append((f"Guardian ({locale})", username))
     return logins
 
 
-def _endpoint(app, path: str) -> str:
+#: GET routes no page links to: opened from a letter, an e-mail or a job's message with a
+#: token (or the JSON a job page polls), or not a page. Listed as expected in `unreached`.
+LINKLESS = {
+    "static",
+    "main.healthz",
+    "auth.login",
+    "rate.rate",
+    "guardian.register",
+    "notifications.confirm",
+    "notifications.unsubscribe",
+    "roster.download",
+    "roster.preview",
+    "privacy.import_package",
+    "jobs.status_json",
+}
+#: POST routes that start a background job: the crawler starts one of each it finds a form
+#: for (the job stays queued), so that the job pages and "My downloads" are timed.
+#: (Not the login slips: they set new initial passwords.)
+JOB_STARTS = {"export.class_zip", "privacy.takeaway", "privacy.leaver_takeaway"}
+FORM = re.compile(r'<form[^>]*action="(/[^"]*)"[^>]*method="post"', re.I)
+FORM_REVERSED = re.compile(r'<form[^>]*method="post"[^>]*action="(/[^"]*)"', re.I)
+
+
+def _endpoint(app, path: str, method: str = "GET") -> str:
     adapter = app.url_map.bind("localhost")
     parts = urllib.parse.urlsplit(path)
     try:
-        endpoint, _args = adapter.match(parts.path, method="GET")
+        endpoint, _args = adapter.match(parts.path, method=method)
     except Exception:  # noqa: BLE001 (404, 405, redirects: not a page of ours)
         return ""
     return endpoint
@@ -93,39 +129,116 @@ def _links(html: str) -> list[str]:
     return [urllib.parse.unquote(h).replace("&amp;", "&") for h in HREF.findall(html)]
 
 
-def discover(app, client, per_endpoint: int) -> list[tuple[str, str]]:
-    """(path, endpoint) a user reaches: start page, navigation, and one level further."""
+def _job_forms(html: str) -> list[str]:
+    return [a.replace("&amp;", "&") for a in FORM.findall(html) + FORM_REVERSED.findall(html)]
+
+
+def extra_starts(app) -> list[str]:
+    """Starting points beside the navigation: the staff pages of the demo's featured pupils
+    (grades 8, 9, 10), and a search on the leaving page; kept for whoever may open them."""
+    import sqlalchemy as sa
+
+    from portfolio.extensions import db
+    from portfolio.models import User
+    from portfolio.seed.demo import FEATURED_PUPILS
+
+    names = [username for username, *_rest in FEATURED_PUPILS.values()]
+    with app.app_context():
+        ids = db.session.scalars(sa.select(User.id).where(User.username.in_(names))).all()
+        db.session.remove()
+    pages = [f"/review/pupils/{pupil_id}" for pupil_id in sorted(ids)]
+    # The leaving page finds pupils by a search form (its results link to "mark as left").
+    return pages + ["/admin/leaving?q=Becker"]
+
+
+class _Discovery:
+    """The breadth-first walk of `discover`: pages found, per route at most `per_endpoint`."""
+
+    def __init__(self, app, client, per_endpoint: int) -> None:
+        self.app, self.client, self.per_endpoint = app, client, per_endpoint
+        self.seen: set[str] = set()
+        self.per: dict[str, int] = defaultdict(int)
+        self.found: list[tuple[str, str]] = []
+        self.queue: list[tuple[str, int]] = []
+        self.started: set[str] = set()
+
+    def consider(self, path: str, level: int) -> None:
+        if SKIP.match(path) or path in self.seen:
+            return
+        endpoint = _endpoint(self.app, path)
+        if not endpoint or endpoint == "static" or self.per[endpoint] >= self.per_endpoint:
+            return
+        self.seen.add(path)
+        self.per[endpoint] += 1
+        self.found.append((path, endpoint))
+        self.queue.append((path, level))
+
+    def start_jobs(self, html: str, level: int) -> None:
+        """Send the first form of each job-starting route; keep the job page it leads to."""
+        for action in _job_forms(html):
+            endpoint = _endpoint(self.app, action, "POST")
+            if endpoint in JOB_STARTS and endpoint not in self.started:
+                self.started.add(endpoint)
+                response = self.client.post(action)
+                if response.status_code in (302, 303):
+                    self.consider(urllib.parse.urlsplit(response.location).path, level)
+
+    def open(self, path: str):
+        response = self.client.get(path)
+        response.close()  # a streamed download (CSV) ends its request context here
+        return response
+
+
+def discover(
+    app, client, per_endpoint: int, depth: int = 3, extra: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """(path, endpoint) a user reaches: start page and navigation, then `depth` clicks on.
+
+    `extra` are further starting points (kept when the user may open them); a form that
+    starts a background job (JOB_STARTS) is sent once per route, and the job page it
+    leads to is kept, as is "My downloads".
+    """
+    walk = _Discovery(app, client, per_endpoint)
     first = client.get("/", follow_redirects=True)
-    start = first.request.path
-    seen_paths: set[str] = set()
-    per: dict[str, int] = defaultdict(int)
-    found: list[tuple[str, str]] = []
+    walk.consider(first.request.path, 0)
+    for path in _links(first.get_data(as_text=True)):
+        walk.consider(path, 0)
+    for path in extra:
+        if walk.open(path).status_code == 200:
+            walk.consider(path, 0)
+    while walk.queue:
+        path, level = walk.queue.pop(0)
+        response = walk.open(path)
+        if response.status_code in (301, 302, 303):
+            walk.consider(urllib.parse.urlsplit(response.location).path, level)
+        elif response.status_code == 200 and response.mimetype == "text/html":
+            html = response.get_data(as_text=True)
+            walk.start_jobs(html, level)
+            for link in _links(html) if level < depth else ():
+                walk.consider(link, level + 1)
+    if walk.started:
+        walk.consider("/jobs/", depth)
+    return walk.found
 
-    def consider(path: str) -> bool:
-        if SKIP.match(path) or path in seen_paths:
-            return False
-        endpoint = _endpoint(app, path)
-        if not endpoint or endpoint == "static" or per[endpoint] >= per_endpoint:
-            return False
-        seen_paths.add(path)
-        per[endpoint] += 1
-        found.append((path, endpoint))
-        return True
 
-    level0 = [start] + _links(first.get_data(as_text=True))
-    for path in level0:
-        consider(path)
-    for path, _endpoint_name in list(found):
-        response = client.get(path)
-        if response.mimetype != "text/html":
-            continue
-        for link in _links(response.get_data(as_text=True)):
-            consider(link)
-    return found
+def unreached(app, results: list[PageTiming]) -> tuple[list[str], list[str]]:
+    """GET routes no role reached: (expected ones from LINKLESS, missed ones)."""
+    reached = {r.endpoint for r in results}
+    routes = sorted(
+        {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())}
+    )
+    missing = [e for e in routes if e not in reached]
+    return [e for e in missing if e in LINKLESS], [e for e in missing if e not in LINKLESS]
 
 
 def crawl(
-    app, password: str, *, runs: int = 20, per_endpoint: int = 3, roles=None
+    app,
+    password: str,
+    *,
+    runs: int = 20,
+    per_endpoint: int = 3,
+    roles=None,
+    depth: int = 3,
 ) -> list[PageTiming]:
     """Log in as each demo account and time every page it reaches (see the module doc)."""
     from portfolio.extensions import db
@@ -135,6 +248,7 @@ def crawl(
         engine = db.engine
     clock = CpuClock(engine)
     counter = {"n": 0}
+    featured = tuple(extra_starts(app))
 
     def count(*_args, **_kw):
         counter["n"] += 1
@@ -149,11 +263,14 @@ def crawl(
             login = client.post("/login", data={"username": username, "password": password})
             if login.status_code != 302:
                 raise SystemExit(f"login of {username} failed: HTTP {login.status_code}")
-            for path, endpoint in discover(app, client, per_endpoint):
+            for path, endpoint in discover(app, client, per_endpoint, depth, featured):
                 timing = PageTiming(label, username, path, endpoint)
-                for _ in range(3):  # warm-up
+                response = client.get(path)  # warm-up (--list: the status only)
+                response.get_data()
+                download = response.mimetype != "text/html"
+                for _ in range(0 if download or not runs else 2):
                     client.get(path).get_data()
-                for _ in range(runs):
+                for _ in range(min(runs, DOWNLOAD_RUNS) if download else runs):
                     counter["n"] = 0
                     started = time.perf_counter()
                     with clock:
@@ -228,17 +345,31 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--per-endpoint", type=int, default=3)
     parser.add_argument("--roles", help="usernames, comma-separated (default: all demo logins)")
+    parser.add_argument("--depth", type=int, default=3, help="clicks from the navigation")
     parser.add_argument("--quick", action="store_true", help="5 runs per page")
+    parser.add_argument("--list", action="store_true", help="only list the pages reached")
     args = parser.parse_args()
     if args.quick:
         args.runs = 5
+    if args.list:
+        args.runs = 0
     from portfolio.seed.demo import DEMO_PASSWORD
 
     app = make_app(args.database_url)
     roles = set(args.roles.split(",")) if args.roles else None
-    results = crawl(app, DEMO_PASSWORD, runs=args.runs, per_endpoint=args.per_endpoint, roles=roles)
+    results = crawl(
+        app,
+        DEMO_PASSWORD,
+        runs=args.runs,
+        per_endpoint=args.per_endpoint,
+        roles=roles,
+        depth=args.depth,
+    )
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print("\n".join(table(results)))
+    expected, missed_routes = unreached(app, results)
+    print(f"\nGET routes no role reached: {', '.join(missed_routes) or 'none'}")
+    print(f"(opened only from a letter, e-mail or token, as expected: {', '.join(expected)})")
     html = [r for r in results if r.html]
     missed = [r for r in html if not r.ok]
     print(f"\n{len(html)} HTML pages, {len(missed)} missed p95 < {P95_MS} ms; load average {load}")

@@ -4,6 +4,8 @@
     python -m tests.benchmarks.profile_page --database-url URL --seed   # once: a small district
     python -m tests.benchmarks.profile_page --database-url URL --user NAME --path /portfolio/ \
         [--runs 20] [--sql] [--html out.html]
+    python -m tests.benchmarks.profile_page --demo [--database-url URL] --user stubo \
+        --path /review/pupils/57    # the demo school (as the crawl sees it), demo password
 
 Each request runs in its own app context (as in production); pyinstrument profiles `--runs`
 requests after three warm-up requests.
@@ -24,6 +26,11 @@ def main() -> int:
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL"), required=False
     )
     parser.add_argument("--seed", action="store_true", help="reset the schema and seed a district")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="a fresh database (the URL's, else SQLite) with the demo school, as crawl.py uses",
+    )
     parser.add_argument("--user")
     parser.add_argument("--path")
     parser.add_argument("--runs", type=int, default=20)
@@ -39,15 +46,22 @@ def main() -> int:
     from portfolio.extensions import db
     from portfolio.seed.bulk import BULK_PASSWORD, seed_bulk
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": args.database_url,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "SECRET_KEY": "bench",
-        }
-    )
-    if args.seed:
+    password = BULK_PASSWORD
+    if args.demo:
+        from portfolio.seed.demo import DEMO_PASSWORD
+        from tests.benchmarks.crawl import make_app
+
+        app, password = make_app(args.database_url), DEMO_PASSWORD
+    else:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": args.database_url,
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": False,
+                "SECRET_KEY": "bench",
+            }
+        )
+    if args.seed and not args.demo:
         from flask_migrate import upgrade
 
         with app.app_context():
@@ -82,7 +96,7 @@ def main() -> int:
         engine, "before_cursor_execute", lambda _c, _cur, stmt, params, *_a: statements.append(stmt)
     )
     client = app.test_client()
-    r = client.post("/login", data={"username": args.user, "password": BULK_PASSWORD})
+    r = client.post("/login", data={"username": args.user, "password": password})
     assert r.status_code == 302, r.status_code
     for _ in range(3):
         r = client.get(args.path)

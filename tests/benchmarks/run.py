@@ -371,6 +371,7 @@ def main():
     )
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-pdf-bench", action="store_true", help="skip bench_pdf.py")
+    parser.add_argument("--no-crawl", action="store_true", help="skip crawl.py (the demo school)")
     parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     args = parser.parse_args()
     args.load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -434,8 +435,17 @@ def main():
         None if args.no_throughput else measure_throughput(url, tmp, pupil_username, args.seconds)
     )
     pdf_bench = None if args.no_pdf_bench else run_pdf_bench(url, args.quick)
+    crawled = None if args.no_crawl else run_crawl(url, args.quick)
     write_results(
-        args, district, seed_seconds, server_version, results, throughput, pdf_bench, first_views
+        args,
+        district,
+        seed_seconds,
+        server_version,
+        results,
+        throughput,
+        pdf_bench,
+        first_views,
+        crawled,
     )
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -581,6 +591,29 @@ def run_pdf_bench(url, quick):
     return {"rc": proc.returncode, "table": table[-14:], "stderr": proc.stderr[-2000:]}
 
 
+# -- every page of every role of the demo school ------------------------------------------------
+def run_crawl(url, quick):
+    """crawl.py on a database of its own: its table, the routes it missed and its summary."""
+    crawl_url = create_database(url, "portfolio_crawl", replace=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.crawl"]
+        + ["--runs", "5" if quick else "20", "--database-url", crawl_url],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "INSTANCE_PATH"},
+    )
+    lines = proc.stdout.splitlines()
+    return {
+        "rc": proc.returncode,
+        "runs": 5 if quick else 20,
+        "table": [line for line in lines if line.startswith("|")],
+        "notes": [line for line in lines if line.strip() and not line.startswith("|")],
+        "stderr": proc.stderr[-2000:],
+    }
+
+
 # -- RESULTS.md ---------------------------------------------------------------------------------
 def machine_description() -> str:
     cpu = platform.machine()
@@ -606,7 +639,15 @@ def _ok(cond: bool) -> str:
 
 
 def write_results(
-    args, district, seed_seconds, server_version, results, throughput, pdf_bench, first_views=()
+    args,
+    district,
+    seed_seconds,
+    server_version,
+    results,
+    throughput,
+    pdf_bench,
+    first_views=(),
+    crawled=None,
 ):
     lines = ["# Benchmark results", ""]
     command = "make bench" + (" BENCH_ARGS=--quick" if args.quick else "")
@@ -749,10 +790,38 @@ def write_results(
             lines.append("```")
             lines.extend(pdf_bench["stderr"].splitlines()[-15:])
             lines.append("```")
+    lines.append("")
+    lines.extend(crawl_section(args, crawled))
     text = "\n".join(lines) + "\n"
     print(text)
     with open(args.results, "w") as fh:
         fh.write(text)
+
+
+def crawl_section(args, crawled) -> list[str]:
+    """The crawl's table: every page of every role of the demo school."""
+    lines = ["## Every page of every role of the demo school (tests/benchmarks/crawl.py)", ""]
+    if not crawled:
+        return lines + ["Not run (--no-crawl)."]
+    if crawled["rc"] not in (0, 1) or not crawled["table"]:
+        return lines + [
+            f"crawl.py failed (exit {crawled['rc']}):",
+            "```",
+            *crawled["stderr"].splitlines()[-15:],
+            "```",
+        ]
+    lines.append(
+        "`python -m tests.benchmarks.crawl` on the same PostgreSQL (a database of its own): "
+        "the demo school (`flask seed-demo`), each demo account logged in, the pages reached "
+        "from the navigation three clicks deep (three addresses per route at most), "
+        f"{crawled['runs']} requests per page after three warm-ups. Target: HTML p95 < "
+        f"{P95_HTML_MS} ms."
+    )
+    lines.append("")
+    lines.extend(crawled["table"])
+    lines.append("")
+    lines.extend(f"{note}  " for note in crawled["notes"])
+    return lines
 
 
 if __name__ == "__main__":
