@@ -25,6 +25,7 @@ from portfolio.models import (
 from portfolio.pagination import PER_PAGE
 from tests.support.files import pdf_text
 from tests.support.jobs import follow
+from tests.support.queries import queries_of_page
 from tests.support.world import PASSWORD, make_user
 
 
@@ -268,6 +269,35 @@ def test_next_pupil_goes_on_across_the_pages_of_the_overview(world, client_for, 
     assert f"Pupil {PER_PAGE} of {total} in class 9a" in html
     back = re.search(r'<nav aria-label="Breadcrumb"><a [^>]*href="([^"]+)"', html)[1]
     assert "page=" not in back
+
+
+def test_next_pupil_costs_the_order_of_the_class_not_its_rows(world, client_for):
+    """The pager of a pupil's page reads the class's order and filter (one summary row per
+    pupil): the same statements for 2 pupils as for 60 with entries waiting, and only those
+    few beyond the page without the pager (no steps of the overview's rows)."""
+    teacher = client_for(world.teacher)
+    _waiting(world, world.pupil, "Paula's report")
+    plain = f"/review/pupils/{world.pupil.id}"
+    paged = f"{plain}?cls={world.class_9a.id}&filter=feedback&sort=progress&dir=desc"
+    alone, small = queries_of_page(teacher, plain), queries_of_page(teacher, paged)
+    for n in range(60):
+        pupil = make_user(
+            world.school,
+            [Role.PUPIL],
+            "Zora",
+            f"Zett{n:02d}",
+            cls=world.class_9a,
+            username=f"zett{n:02d}",
+            password_hash=world.pupil.password_hash,
+        )
+        _waiting(world, pupil, f"Report {n}")
+    large = queries_of_page(teacher, paged)
+    assert large == small
+    # The class, its elements, its pupils, their open items and progress summaries.
+    assert large - alone <= 5, (alone, large)
+    html = teacher.get(paged).get_data(as_text=True)
+    assert "of 61 in class 9a" in html
+    assert 'rel="next"' in html or 'rel="prev"' in html
 
 
 # -- tick all without JavaScript ---------------------------------------------------------------

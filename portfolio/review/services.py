@@ -246,13 +246,15 @@ def class_overview(
     descending: bool = False,
     page: int = 1,
     today: dt.date | None = None,
+    with_rows: bool = True,
 ) -> ClassOverview:
     """Pupils x the school's standard elements of the class's grade, with open items of
     what the pupils shared with the viewer's `audiences` (access.class_audiences).
 
     Counting, filtering and sorting read one summary row per pupil (`action_counts`); the
     steps of each cell are loaded for the pupils of the shown page only. A fixed number of
-    queries for any class size.
+    queries for any class size. `with_rows=False` leaves the rows out (no steps loaded):
+    the order and the filter alone, for "next pupil" on a pupil's page.
     """
     listed = [
         Listed(pid, last, first, None)
@@ -272,7 +274,7 @@ def class_overview(
     ordered = sort_listed(listed, sort, descending)
     shown = [r for r in ordered if r.actions.matches(filter_key)]
     chosen = paginate(shown, page)
-    rows = _rows(school, chosen.items, items, elements, today)
+    rows = _rows(school, chosen.items, items, elements, today) if with_rows else []
     return ClassOverview(
         cls,
         columns,
@@ -311,7 +313,12 @@ def _rows(school: School, chosen: list[Listed], items, elements, today) -> list[
 
 
 def overview_from_args(
-    cls: SchoolClass, school: School, args, audiences: frozenset[Audience]
+    cls: SchoolClass,
+    school: School,
+    args,
+    audiences: frozenset[Audience],
+    *,
+    with_rows: bool = True,
 ) -> ClassOverview:
     """The class overview as the URL arguments ask for it (unknown values: the defaults),
     with what the pupils shared with the viewer's `audiences` (access.class_audiences)."""
@@ -326,6 +333,7 @@ def overview_from_args(
         sort=sort,
         descending=args.get("dir") == "desc",
         page=page_arg(args.get("page")),
+        with_rows=with_rows,
     )
 
 

@@ -99,7 +99,7 @@ def _came_from(user, pupil) -> services.ClassOverview | None:
     if cls is None or cls.school_id != user.school_id or not access.teaches_class(user, cls.id):
         return None
     overview = services.overview_from_args(
-        cls, user.school, request.args, access.class_audiences(user, cls.id)
+        cls, user.school, request.args, access.class_audiences(user, cls.id), with_rows=False
     )
     if not any(r.id == pupil.id for r in overview.ordered):
         return None
