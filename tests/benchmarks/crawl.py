@@ -16,9 +16,9 @@ context as under gunicorn. Reported per page: p50/p95 latency, the mean CPU time
 request (app and database; on a busy machine the latency also measures the neighbours),
 SQL statements, status; the target is p95 < 50 ms for every HTML page. Downloads (PDF,
 CSV, ZIP) are listed with their times but have no latency target here (bench_pdf.py
-measures the PDF), after one warm-up, three times only. At the end it lists the GET routes no role reached (`unreached`):
-routes only a token in a letter or e-mail opens are expected there, any other is a page
-the crawler misses.
+measures the PDF), after one warm-up, three times only. At the end it lists the GET
+routes no role reached (`unreached`): routes only a token in a letter or e-mail opens
+are expected there, any other is a page the crawler misses.
 
     python -m tests.benchmarks.crawl [--runs 20] [--roles stubo,berufsberatung] [--quick]
         [--depth 3] [--per-endpoint 3] [--slowest 0]
