@@ -164,12 +164,17 @@ def recent(user: User, limit: int = 20) -> list[Job]:
 
 
 def has_jobs(user: User) -> bool:
-    """Whether the user has jobs whose rows still exist ("My downloads" in the menu);
-    one EXISTS, cached for the request."""
+    """Whether the user has jobs whose rows still exist ("My downloads" in the menu):
+    read with the logged-in user (auth.services), else one EXISTS; cached for the request."""
+    from portfolio.auth.services import preloaded
+
     cache = g.setdefault("_has_jobs", {})
     if user.id not in cache:
+        known = preloaded(user, "has_jobs")
         cache[user.id] = bool(
-            db.session.scalar(
+            known
+            if known is not None
+            else db.session.scalar(
                 sa.select(
                     sa.select(Job.id)
                     .where(Job.user_id == user.id, Job.school_id == user.school_id)
@@ -178,6 +183,11 @@ def has_jobs(user: User) -> bool:
             )
         )
     return cache[user.id]
+
+
+def has_jobs_column() -> sa.ColumnElement[bool]:
+    """`has_jobs` as a column on `User`, for the statement that loads the logged-in user."""
+    return sa.select(Job.id).where(Job.user_id == User.id, Job.school_id == User.school_id).exists()
 
 
 def latest(

@@ -71,6 +71,8 @@ class User(UserMixin, SchoolOwned, Timestamped, Base):
 
     #: Token of the login session this object was loaded for (not a column).
     session_token = None  # type: str | None
+    #: Figures read with the login session (auth.services.preloaded; not columns).
+    preloaded = None  # type: dict | None
 
     # -- roles -------------------------------------------------------------------
     @property

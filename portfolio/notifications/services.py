@@ -366,18 +366,33 @@ def remind_due_steps(pupil: User, actor: User) -> Notification | None:
 
 # -- reading -------------------------------------------------------------------------------------
 def unread_count(user: User) -> int:
-    """Number of unread notifications: one COUNT, cached for the request."""
+    """Number of unread notifications: read with the logged-in user (auth.services), else
+    one COUNT; cached for the request."""
+    from portfolio.auth.services import preloaded
+
     cache = g.setdefault("_unread_news", {})
     if user.id not in cache:
+        known = preloaded(user, "unread_news")
         cache[user.id] = (
-            db.session.scalar(
+            known
+            if known is not None
+            else db.session.scalar(
                 sa.select(sa.func.count(Notification.id)).where(
                     Notification.user_id == user.id, Notification.read_at.is_(None)
                 )
             )
-            or 0
-        )
+        ) or 0
     return cache[user.id]
+
+
+def unread_count_column() -> sa.ColumnElement[int]:
+    """`unread_count` as a scalar subquery on `User`, for the statement that loads the
+    logged-in user."""
+    return (
+        sa.select(sa.func.count(Notification.id))
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
 
 
 def recent(user: User, limit: int = PAGE_SIZE) -> list[Notification]:
