@@ -72,6 +72,7 @@ from portfolio.models import (
     StandardElement,
     User,
 )
+from portfolio.models.school import new_elements_version
 from portfolio.reference import element_name
 
 DUE = "due"
@@ -322,18 +323,94 @@ def agreement_deadline(school: School, today: dt.date) -> dt.date:
 
 
 # -- the school's elements ----------------------------------------------------------------
+#: Per process: school id -> (the school's `elements_version`, its active elements). Every
+#: change of a school's elements gives it a new version (`_new_elements_version`, on flush),
+#: and every request reads the version with the logged-in user's school (auth.services), so
+#: a process uses what it kept only while the database still holds it. Reference data of
+#: a school, the same for all its users.
+_KEPT_ELEMENTS: dict[int, tuple[str, list[StandardElement]]] = {}
+
+
 def elements_for_school(school_id: int) -> list[StandardElement]:
-    """The school's active standard elements in order (cached for the request)."""
+    """The school's active standard elements in order: kept per process under the school's
+    elements_version (detached copies: read them, never change them; change the rows of
+    a query), cached for the request while the version stays."""
+    # The user's school is in the session already (no statement); another school: by key.
+    school = db.session.get(School, school_id)
+    version = school.elements_version if school is not None else None
     cache = g.setdefault("_elements", {})
-    if school_id not in cache:
-        cache[school_id] = list(
-            db.session.scalars(
-                sa.select(StandardElement)
-                .where(StandardElement.school_id == school_id, StandardElement.active.is_(True))
-                .order_by(StandardElement.position, StandardElement.id)
-            )
+    hit = cache.get(school_id)
+    if hit is None or hit[0] != version:
+        hit = cache[school_id] = (version, _school_elements(school_id, version))
+    return hit[1]
+
+
+def _school_elements(school_id: int, version: str | None) -> list[StandardElement]:
+    from portfolio.transaction import has_writes
+
+    if version is None or has_writes():
+        # This transaction may be changing them: the session's own objects, as it sees them.
+        return _read_elements(school_id)
+    kept = _KEPT_ELEMENTS.get(school_id)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    elements = [_detached_copy(el) for el in _read_elements(school_id)]
+    _KEPT_ELEMENTS[school_id] = (version, elements)
+    return elements
+
+
+def _read_elements(school_id: int) -> list[StandardElement]:
+    return list(
+        db.session.scalars(
+            sa.select(StandardElement)
+            .where(StandardElement.school_id == school_id, StandardElement.active.is_(True))
+            .order_by(StandardElement.position, StandardElement.id)
         )
-    return cache[school_id]
+    )
+
+
+def _detached_copy(element: StandardElement) -> StandardElement:
+    """The element's columns in an object of no session: nothing expires it, and the
+    session's own object (that a caller may change) stays in the session."""
+    copy = StandardElement(
+        **{
+            attr.key: getattr(element, attr.key)
+            for attr in sa.inspect(StandardElement).column_attrs
+        }
+    )
+    sa.orm.make_transient_to_detached(copy)
+    return copy
+
+
+@event.listens_for(Session, "before_flush")
+def _new_elements_version(session, _context, _instances) -> None:
+    """A flush that adds, changes or deletes standard elements gives their schools a new
+    elements_version (in the same transaction: committed with the change or not at all)."""
+    schools = {
+        obj.school_id
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, StandardElement) and obj.school_id is not None
+    }
+    if schools:
+        session.execute(
+            sa.update(School)
+            .where(School.id.in_(schools))
+            .values(elements_version=new_elements_version()),
+            execution_options={"synchronize_session": "evaluate"},
+        )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _elements_changed_in_bulk(state) -> None:
+    """UPDATE, DELETE or INSERT statements on standard_element (not through objects):
+    every school gets a new elements_version."""
+    if (state.is_update or state.is_delete or state.is_insert) and any(
+        mapper.class_ is StandardElement for mapper in state.all_mappers
+    ):
+        state.session.execute(
+            sa.update(School).values(elements_version=new_elements_version()),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def visible_elements(school_id: int, *, own_work: bool = False) -> list[StandardElement]:

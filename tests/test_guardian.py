@@ -230,20 +230,23 @@ def test_child_page_uses_a_fixed_number_of_queries(world, client_for):
     _entry(world, "Eins", guardians=True)
     _document(world, "Doc1", guardians=True)
     _record(world, "R1", shared=True)
+    url = f"/family/child/{world.pupil.id}"
+    _page(c, url)  # the process reads the school's elements once
     with count_queries() as few:
-        _page(c, f"/family/child/{world.pupil.id}")
+        _page(c, url)
     for n in range(4):
         _entry(world, f"Mehr {n}", guardians=True)
         _document(world, f"Doc{n + 2}", guardians=True)
         _record(world, f"R{n + 2}", shared=True)
     with count_queries() as many:
-        page = _page(c, f"/family/child/{world.pupil.id}")
+        page = _page(c, url)
     assert "Mehr 3" in page and "Doc5" in page
     assert len(many) == len(few)
 
 
 def test_home_uses_a_fixed_number_of_queries(world, client_for):
     c = client_for(world.guardian)
+    _page(c, "/family/")  # the process reads the school's elements once
     with count_queries() as one:
         _page(c, "/family/")
     for name in ("Second", "Third"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,10 +70,20 @@ class School(Timestamped, Base):
     retention_days: Mapped[int] = mapped_column(default=365)
     #: Month and day by which grade-9 pupils should have a signed Anschlussvereinbarung.
     agreement_deadline: Mapped[dt.date | None] = mapped_column(default=None)
+    #: Changes with every change of the school's standard elements (a new random value on
+    #: flush, portfolio/progress.py): app processes keep the elements they read under it.
+    #: A migration or SQL that changes standard_element rows sets a new value too.
+    elements_version: Mapped[str] = mapped_column(
+        sa.String(32), default=lambda: new_elements_version()
+    )
 
     years: Mapped[list[SchoolYear]] = relationship(
         back_populates="school", order_by="SchoolYear.starts_on"
     )
+
+
+def new_elements_version() -> str:
+    return secrets.token_hex(8)
 
 
 def second_half_default(context) -> dt.date:

@@ -1,0 +1,234 @@
+"""What every page costs beside its own work, and that what is read once stays correct.
+
+* The navigation's figures (unread news, "My downloads") come with the statement that loads
+  the logged-in user (auth.services.preloaded): a new notice or job shows on the next page,
+  and a page that wrote (the News page marks its notices read) asks the database again.
+* A school's standard elements are kept per process under the school's elements_version
+  (progress.elements_for_school): every change gives the school a new version, so another
+  process (here: a second app instance with a cache of its own) shows the change on its
+  next request, and a change that is rolled back leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+
+import pytest
+import sqlalchemy as sa
+
+from portfolio import create_app, progress, transaction
+from portfolio.auth import services as auth_services
+from portfolio.extensions import db
+from portfolio.models import Job, LoginSession, Notification, School, StandardElement
+from portfolio.notifications import services as news
+from tests.support.queries import count_queries
+from tests.support.world import login
+
+NAV_BADGE = "bwp-nav__count"
+
+
+def _page(client, url="/portfolio/timeline") -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _notice(user) -> None:
+    db.session.add(
+        Notification(
+            school_id=user.school_id, user_id=user.id, kind="steps_reminder", pupil_id=user.id
+        )
+    )
+    db.session.commit()
+
+
+# -- the navigation's figures ---------------------------------------------------------------
+def test_the_navigation_needs_no_statement_of_its_own(world, client_for):
+    c = client_for(world.pupil)
+    _page(c)
+    with count_queries() as statements:
+        _page(c, "/datenschutz")
+    # The logged-in user with roles, school, unread news and jobs: one statement.
+    assert len(statements) == 1, statements
+
+
+def test_a_new_notice_raises_the_count_on_the_next_page(world, client_for):
+    c = client_for(world.pupil)
+    assert NAV_BADGE not in _page(c)
+    _notice(world.pupil)
+    page = _page(c)
+    assert NAV_BADGE in page and "(1 unread)" in page
+    _notice(world.pupil)
+    assert "(2 unread)" in _page(c)
+
+
+def test_the_news_page_marks_read_and_the_next_page_counts_again(world, client_for):
+    c = client_for(world.pupil)
+    _notice(world.pupil)
+    assert "(1 unread)" in _page(c)
+    assert "(1 unread)" in _page(c, "/news/")  # shown as it was, then marked read
+    assert NAV_BADGE not in _page(c)
+
+
+def test_figures_read_with_the_user_are_not_used_after_a_write(world, app):
+    _notice(world.pupil)
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=world.pupil.id))
+    db.session.commit()
+    with app.app_context(), app.test_request_context():
+        user = auth_services.load_user_from_session(token)
+        assert auth_services.preloaded(user, "unread_news") == 1
+        assert auth_services.preloaded(user, "has_jobs") is False
+        db.session.add(
+            Notification(school_id=user.school_id, user_id=user.id, kind="steps_reminder")
+        )
+        db.session.flush()
+        # This request wrote: what was read with the user may be out of date.
+        assert auth_services.preloaded(user, "unread_news") is None
+        assert news.unread_count(user) == 2
+        db.session.rollback()
+
+
+def test_a_new_job_shows_my_downloads_on_the_next_page(world, client_for):
+    c = client_for(world.teacher)
+    assert "My downloads" not in _page(c, "/datenschutz")
+    db.session.add(Job(school_id=world.school.id, user_id=world.teacher.id, kind="class_zip"))
+    db.session.commit()
+    assert "My downloads" in _page(c, "/datenschutz")
+    db.session.execute(sa.delete(Job))
+    db.session.commit()
+    assert "My downloads" not in _page(c, "/datenschutz")
+
+
+def test_figures_of_another_user_are_never_used(world, client_for):
+    _notice(world.classmate)
+    _notice(world.classmate)
+    page = _page(client_for(world.pupil))
+    assert NAV_BADGE not in page
+    assert "(2 unread)" in _page(client_for(world.classmate))
+
+
+# -- the school's standard elements ------------------------------------------------------------
+@contextlib.contextmanager
+def _process(kept: dict):
+    """Run as another app process: the elements it keeps are its own."""
+    saved = progress._KEPT_ELEMENTS
+    progress._KEPT_ELEMENTS = kept
+    try:
+        yield
+    finally:
+        progress._KEPT_ELEMENTS = saved
+
+
+class _OwnContextClient:
+    """A client of another app instance: each request in an app context of that app."""
+
+    def __init__(self, app, username):
+        self.app = app
+        self.client = app.test_client()
+        with app.app_context():
+            assert login(self.client, username).status_code == 302
+
+    def get(self, url):
+        with self.app.app_context():
+            return self.client.get(url)
+
+
+@pytest.fixture
+def second_app(app):
+    keys = (
+        "TESTING",
+        "SECRET_KEY",
+        "SQLALCHEMY_DATABASE_URI",
+        "WTF_CSRF_ENABLED",
+        "UPLOAD_FOLDER",
+        "PASSWORD_HASH_METHOD",
+        "RATELIMIT_STORAGE_URI",
+        "BABEL_DEFAULT_LOCALE",
+        "JOBS_URL",
+        "JOBS_RESULT_FOLDER",
+    )
+    other = create_app({k: app.config[k] for k in keys})
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _add_element(school_id, name, key="schnuppertag") -> None:
+    db.session.add(
+        StandardElement(school_id=school_id, key=key, name=name, grades="9", position=99)
+    )
+
+
+def test_another_process_shows_a_new_element_on_its_next_request(world, client_for, second_app):
+    process_a, process_b = {}, {}
+    a = client_for(world.pupil)
+    b = _OwnContextClient(second_app, world.pupil.username)
+    with _process(process_a):
+        assert "Schnuppertag im Rathaus" not in _page(a)
+    with _process(process_b):
+        assert "Schnuppertag im Rathaus" not in _page(b)
+        # Process B writes (as a request or a command there would).
+        with second_app.app_context():
+            with transaction.atomic():
+                _add_element(world.school.id, "Schnuppertag im Rathaus")
+        assert "Schnuppertag im Rathaus" in _page(b)
+    assert process_a[world.school.id][1]  # A still keeps the old elements...
+    with _process(process_a):
+        assert "Schnuppertag im Rathaus" in _page(a)  # ...and sees they are out of date
+
+
+def test_changed_and_deactivated_elements_show_at_once(world, client_for):
+    c = client_for(world.pupil)
+    assert "Praktikum beim Bäcker" not in _page(c)
+    element = db.session.scalar(
+        sa.select(StandardElement).where(
+            StandardElement.school_id == world.school.id, StandardElement.key == "praktikum"
+        )
+    )
+    element.name = "Praktikum beim Bäcker"
+    db.session.commit()
+    assert "Praktikum beim Bäcker" in _page(c)
+    element.active = False
+    db.session.commit()
+    assert "Praktikum beim Bäcker" not in _page(c)
+
+
+def test_a_change_in_bulk_shows_at_once(world, client_for):
+    c = client_for(world.pupil)
+    _page(c)
+    db.session.execute(
+        sa.update(StandardElement)
+        .where(StandardElement.school_id == world.school.id, StandardElement.key == "praktikum")
+        .values(name="Praktikum im Sägewerk")
+    )
+    db.session.commit()
+    assert "Praktikum im Sägewerk" in _page(c)
+
+
+def test_a_change_rolled_back_leaves_nothing_behind(world, client_for):
+    c = client_for(world.pupil)
+    _page(c)
+    before = db.session.get(School, world.school.id).elements_version
+    _add_element(world.school.id, "Nie gespeichert")
+    db.session.flush()
+    # The writing transaction sees its own change, under a version nobody else sees.
+    assert "Nie gespeichert" in {el.name for el in progress.elements_for_school(world.school.id)}
+    db.session.rollback()
+    assert db.session.get(School, world.school.id).elements_version == before
+    assert "Nie gespeichert" not in _page(c)
+
+
+def test_elements_are_read_once_per_process_and_version(world, client_for):
+    c = client_for(world.pupil)
+    _page(c)
+    with count_queries() as statements:
+        _page(c)
+    assert not [s for s in statements if "FROM standard_element" in s]
+    _add_element(world.other_school.id, "Anderswo")  # another school's change
+    db.session.commit()
+    with count_queries() as statements:
+        _page(c)
+    assert not [s for s in statements if "FROM standard_element" in s]
