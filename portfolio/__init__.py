@@ -55,7 +55,10 @@ def settle_memory() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portfolio import collation  # noqa: F401  (German name order on SQLite connections)
+    from portfolio import (
+        collation,  # noqa: F401  (German name order on SQLite connections)
+        prepared,  # noqa: F401  (PostgreSQL: prepared statements kept)
+    )
     from portfolio.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portfolio.i18n import select_locale, select_timezone
 

@@ -232,3 +232,25 @@ def test_elements_are_read_once_per_process_and_version(world, client_for):
     with count_queries() as statements:
         _page(c)
     assert not [s for s in statements if "FROM standard_element" in s]
+
+
+# -- prepared statements (PostgreSQL) ----------------------------------------------------------
+def test_connections_keep_their_prepared_statements_through_a_rollback(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only")
+    engine = sa.create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    query = sa.select(School.id).where(School.schulnummer == sa.bindparam("nr"))
+    try:
+        for _ in range(7):  # psycopg prepares on the fifth run; each run ends in a ROLLBACK
+            with engine.connect() as conn:
+                conn.execute(query, {"nr": "000000"}).all()
+                conn.rollback()
+        with engine.connect() as conn:
+            prepared = conn.exec_driver_sql(
+                "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %(q)s",
+                {"q": "%FROM school%schulnummer%"},
+            ).all()
+            assert len(prepared) == 1, prepared
+            conn.rollback()
+    finally:
+        engine.dispose()
