@@ -51,7 +51,7 @@ from portfolio.models import (
     UserRole,
 )
 from portfolio.seed.bulk import BULK_PASSWORD, seed_bulk
-from tests.benchmarks.cpu import CpuClock
+from tests.benchmarks.cpu import CpuClock, _proc_cpu
 from tests.support.pgserver import create_database
 from tests.support.servers import free_port, stop, wait_until_listening
 
@@ -487,6 +487,35 @@ def gunicorn_login(port: int, username: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _postmaster(url) -> int | None:
+    """The PostgreSQL server process (parent of a backend), if it runs on this machine."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            backend = conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        with open(f"/proc/{backend}/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("PPid:"))
+    except (OSError, StopIteration, sa.exc.SQLAlchemyError):
+        return None
+    finally:
+        engine.dispose()
+
+
+def _server_cpu(gunicorn_pid: int, postmaster: int | None) -> tuple[float, float]:
+    """CPU seconds so far of the gunicorn workers and of the PostgreSQL processes."""
+    app = sum(_proc_cpu(p) for p in _children(gunicorn_pid))
+    database = sum(_proc_cpu(p) for p in _children(postmaster)) if postmaster else 0.0
+    return app, database
+
+
 def measure_throughput(url, tmp, username, seconds=10):
     """Requests per second under gunicorn: pupil start page vs. /healthz, same server, same run."""
     if not shutil.which("wrk"):
@@ -532,13 +561,17 @@ def measure_throughput(url, tmp, username, seconds=10):
         if check.status != 200:
             return {"error": f"{start_path} answered HTTP {check.status} under gunicorn"}
 
+        postmaster = _postmaster(url)
+
         def wrk(path, header=None):
             cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
             if header:
                 cmd += ["-H", header]
+            cpu_before = _server_cpu(proc.pid, postmaster)
             out = subprocess.run(
                 cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
             ).stdout
+            cpu_after = _server_cpu(proc.pid, postmaster)
             rps = float(
                 next(
                     line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")
@@ -551,7 +584,16 @@ def measure_throughput(url, tmp, username, seconds=10):
                 (line.split()[1] for line in out.splitlines() if line.strip().startswith("50%")),
                 "?",
             )
-            return {"rps": rps, "non2xx": non2xx, "p50": p50}
+            done = next(
+                (int(line.split()[0]) for line in out.splitlines() if "requests in" in line), 0
+            )
+            # CPU per request of the workers and the database: what a request costs, however
+            # busy the machine is (the req/s are shared with everything else that runs).
+            app_ms, db_ms = (
+                (1000 * (after - before) / done if done else 0.0)
+                for before, after in zip(cpu_before, cpu_after, strict=True)
+            )
+            return {"rps": rps, "non2xx": non2xx, "p50": p50, "app_ms": app_ms, "db_ms": db_ms}
 
         # Warm both workers, then measure the bare endpoint and the page back to back.
         wrk("/healthz")
@@ -759,22 +801,29 @@ def write_results(
             "other in the same run."
         )
         lines.append("")
-        lines.append("| Endpoint | req/s | p50 latency | non-2xx |")
-        lines.append("|---|---:|---:|---:|")
         lines.append(
-            f"| /healthz (bare) | {t['bare']['rps']:.0f} | {t['bare']['p50']} | "
-            f"{t['bare']['non2xx']} |"
+            "| Endpoint | req/s | p50 latency | non-2xx | CPU ms/request: workers | database |"
         )
-        lines.append(
-            f"| {t['path']} (pupil start page, logged in) | {t['page']['rps']:.0f} | "
-            f"{t['page']['p50']} | {t['page']['non2xx']} |"
-        )
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for name, m in (
+            ("/healthz (bare)", t["bare"]),
+            (f"{t['path']} (pupil start page, logged in)", t["page"]),
+        ):
+            lines.append(
+                f"| {name} | {m['rps']:.0f} | {m['p50']} | {m['non2xx']} | "
+                f"{m.get('app_ms', 0):.2f} | {m.get('db_ms', 0):.2f} |"
+            )
         lines.append("")
         ratio_ok = t["ratio"] >= THROUGHPUT_RATIO and not t["page"]["non2xx"]
         lines.append(
             f"Ratio: **{t['ratio']:.0%}** of the bare endpoint (target ≥ "
             f"{THROUGHPUT_RATIO:.0%}: {_ok(ratio_ok)})."
         )
+    notes = os.path.join(HERE, "THROUGHPUT.md")  # what the profile showed, what each change bought
+    if os.path.exists(notes):
+        lines.append("")
+        with open(notes) as fh:
+            lines.extend(fh.read().rstrip("\n").splitlines())
     lines.append("")
     lines.append("## PDF (tests/benchmarks/bench_pdf.py)")
     lines.append("")
