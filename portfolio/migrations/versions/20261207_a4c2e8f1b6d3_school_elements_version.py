@@ -2,8 +2,8 @@
 so that app processes may keep the elements they read (portfolio/progress.py)
 
 Revision ID: a4c2e8f1b6d3
-Revises: dfd3004dead6
-Create Date: 2026-12-06 20:50:00.000000
+Revises: 4c2e8f1a9b63
+Create Date: 2026-12-07 21:00:00.000000
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a4c2e8f1b6d3"
-down_revision = "dfd3004dead6"
+down_revision = "4c2e8f1a9b63"
 branch_labels = None
 depends_on = None
 
