@@ -392,11 +392,13 @@ def _new_elements_version(session, _context, _instances) -> None:
         if isinstance(obj, StandardElement) and obj.school_id is not None
     }
     if schools:
-        session.execute(
-            sa.update(School)
-            .where(School.id.in_(schools))
-            .values(elements_version=new_elements_version()),
-            execution_options={"synchronize_session": "evaluate"},
+        # On the connection, not as an ORM statement: a new version is no change of the
+        # school's settings (progress_store keeps other schools' rows).
+        table = School.__table__
+        session.connection().execute(
+            sa.update(table)
+            .where(table.c.id.in_(schools))
+            .values(elements_version=new_elements_version())
         )
 
 
@@ -407,9 +409,8 @@ def _elements_changed_in_bulk(state) -> None:
     if (state.is_update or state.is_delete or state.is_insert) and any(
         mapper.class_ is StandardElement for mapper in state.all_mappers
     ):
-        state.session.execute(
-            sa.update(School).values(elements_version=new_elements_version()),
-            execution_options={"synchronize_session": False},
+        state.session.connection().execute(
+            sa.update(School.__table__).values(elements_version=new_elements_version())
         )
 
 
