@@ -254,7 +254,8 @@ def class_overview(
     Counting, filtering and sorting read one summary row per pupil (`action_counts`); the
     steps of each cell are loaded for the pupils of the shown page only. A fixed number of
     queries for any class size. `with_rows=False` leaves the rows out (no steps loaded):
-    the order and the filter alone, for "next pupil" on a pupil's page.
+    the order and the filter alone, for "next pupil" on a pupil's page (in the order by
+    name without a filter, the open items are not read and the counts stay empty).
     """
     listed = [
         Listed(pid, last, first, None)
@@ -265,7 +266,10 @@ def class_overview(
         )
     ]
     elements = progress.elements_for_grade(school.id, cls.grade)
-    items = action_counts(school, [r.id for r in listed], audiences, today)
+    if with_rows or sort != "name" or filter_key:
+        items = action_counts(school, [r.id for r in listed], audiences, today)
+    else:  # the order by name alone: no open items needed (nor counted)
+        items = {r.id: PupilActions() for r in listed}
     listed = [r._replace(actions=items[r.id]) for r in listed]
     counts = totals(items.values())
     # Optional elements get a column only when somebody in the class takes part.
