@@ -1,8 +1,11 @@
-"""PDF downloads over HTTP: who gets what, audit, selection, family summary."""
+"""PDF downloads over HTTP: who gets what, audit, selection, family summary. Every PDF
+is made by a job (portfolio/export/jobs.py): the button starts it, the job's page shows
+the progress and then the download, for the user who asked only."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -14,10 +17,13 @@ from portfolio.models import (
     AgreementSignature,
     AuditEvent,
     GuidanceRecord,
+    Job,
+    JobState,
     utcnow,
 )
 from tests.support.documents import add_document
 from tests.support.files import pdf_bytes, pdf_text, png_bytes
+from tests.support.jobs import fetch, follow, job_url, run_jobs
 from tests.support.pdf_fixtures import add_entry
 
 
@@ -102,7 +108,7 @@ def content(world):
 
 
 def test_pupil_gets_everything(world, content, client_for):
-    response = client_for(world.pupil).get("/export/mine/portfolio.pdf")
+    response = fetch(client_for(world.pupil), "/export/mine/portfolio.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -150,7 +156,7 @@ def test_others_get_what_was_shared_with_them_and_are_audited(
     world, content, client_for, who, visible, hidden
 ):
     viewer = getattr(world, who)
-    response = client_for(viewer).get(f"/export/pupil/{world.pupil.id}/portfolio.pdf")
+    response = fetch(client_for(viewer), f"/export/pupil/{world.pupil.id}/portfolio.pdf")
     assert response.status_code == 200
     text = pdf_text(response.data)
     for mark in visible:
@@ -165,17 +171,19 @@ def test_others_get_what_was_shared_with_them_and_are_audited(
 
 
 def test_anonymous_is_sent_to_login(world, client):
-    response = client.get(f"/export/pupil/{world.pupil.id}/portfolio.pdf")
+    response = client.post(f"/export/pupil/{world.pupil.id}/portfolio.pdf")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
 
 
 def test_selection_contains_only_chosen_parts(world, content, client_for):
     c = client_for(world.pupil)
-    query = (
-        f"?entry={content['cv'].id}&document={content['doc_cert'].id}"
-        f"&agreement={content['agreement'].id}&entry=abc&entry=-3"
-    )
-    response = c.get("/export/mine/selection.pdf" + query)
+    form = {
+        "entry": [content["cv"].id, "abc", -3],
+        "document": content["doc_cert"].id,
+        "agreement": content["agreement"].id,
+    }
+    response = fetch(c, "/export/mine/selection.pdf", form)
     assert response.status_code == 200
     text = pdf_text(response.data)
     assert "CVMARK" in text and "DOCCERT" in text and "AGREEDMARK" in text
@@ -193,7 +201,7 @@ def test_selection_contains_only_chosen_parts(world, content, client_for):
 
 
 def test_selection_of_a_whole_section(world, content, client_for):
-    response = client_for(world.pupil).get("/export/mine/selection.pdf?section=mein-weg")
+    response = fetch(client_for(world.pupil), "/export/mine/selection.pdf", {"section": "mein-weg"})
     text = pdf_text(response.data)
     assert "PRIVATEMARK" in text and "GUIDANCEMARK" in text and "GOALMARK" in text
     assert "CVMARK" not in text and "AGREEDMARK" not in text and "DOCCERT" not in text
@@ -201,7 +209,7 @@ def test_selection_of_a_whole_section(world, content, client_for):
 
 def test_empty_selection_explains(world, content, client_for):
     c = client_for(world.pupil)
-    response = c.get("/export/mine/selection.pdf?section=nonsense&entry=x")
+    response = c.post("/export/mine/selection.pdf", data={"section": "nonsense", "entry": "x"})
     assert response.status_code == 302 and response.headers["Location"].endswith(
         "/export/mine/choose"
     )
@@ -223,7 +231,7 @@ def test_choose_page_and_application_preset(world, content, client_for):
 
 def test_family_summary_is_one_page_in_the_viewers_language(world, content, client_for):
     c = client_for(world.guardian)
-    response = c.get(f"/export/pupil/{world.pupil.id}/summary.pdf")
+    response = fetch(c, f"/export/pupil/{world.pupil.id}/summary.pdf")
     assert response.status_code == 200
     reader = PdfReader(io.BytesIO(response.data))
     assert len(reader.pages) == 1
@@ -257,7 +265,7 @@ def test_family_summary_stays_one_page_with_long_texts(world, client_for):
     )
     db.session.add(agreement)
     db.session.commit()
-    response = client_for(world.guardian).get(f"/export/pupil/{p.id}/summary.pdf")
+    response = fetch(client_for(world.guardian), f"/export/pupil/{p.id}/summary.pdf")
     assert len(PdfReader(io.BytesIO(response.data)).pages) == 1
 
 
@@ -272,6 +280,126 @@ def test_summary_in_arabic_is_right_to_left(world, content, client_for):
     with force_locale("ar"):
         html = summary_html(access_to(world.guardian, world.pupil))
     assert '<html lang="ar" dir="rtl">' in html
-    response = client_for(world.guardian).get(f"/export/pupil/{world.pupil.id}/summary.pdf")
+    response = fetch(client_for(world.guardian), f"/export/pupil/{world.pupil.id}/summary.pdf")
     assert response.status_code == 200
     assert PdfReader(io.BytesIO(response.data)).trailer["/Root"]["/Lang"] == "ar"
+
+
+# -- the PDF as a job: progress, then the download, only for the asker ------------------------
+EN = {"Accept-Language": "en"}
+
+
+def _pdf_events() -> list:
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "pdf"))
+    return [(e.actor_id, e.details) for e in events]
+
+
+def test_guardian_clicks_sees_progress_then_downloads(world, content, client_for):
+    guardian = client_for(world.guardian)
+    child = guardian.get(f"/family/child/{world.pupil.id}", headers=EN).get_data(as_text=True)
+    # A button in a form (works without JavaScript), not a link that renders in the request.
+    action = f"/export/pupil/{world.pupil.id}/portfolio.pdf"
+    assert f'<form method="post" action="{action}"' in child
+    started = guardian.post(action, headers=EN)
+    url = job_url(started)
+    assert guardian.post(action).headers["Location"] == started.headers["Location"]  # reused
+    assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
+
+    page = guardian.get(url, headers=EN).get_data(as_text=True)
+    assert "Berufswahlpass of Paula Pupil (PDF)" in page
+    assert "Waiting for its turn" in page and "/download" not in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
+    assert guardian.get(url + ".json").get_json()["state"] == "queued"
+    assert guardian.get(url + "/download").status_code == 410
+    # No PDF audited before the file exists.
+    assert _pdf_events() == []
+
+    assert run_jobs() == 1
+    page, download = follow(guardian, started, run=False)
+    assert "The file is ready." in page and "refresh" not in page
+    assert f'href="/family/child/{world.pupil.id}"' in page  # "Back" to the child's page
+    status = guardian.get(url + ".json").get_json()
+    assert status["state"] == "done" and status["download"] == download
+    response = guardian.get(download)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Berufswahlpass_Pupil_Paula.pdf" in response.headers["Content-Disposition"]
+    text = pdf_text(response.data)
+    assert "Paula" in text and "FAMILYMARK" in text and "GOALMARK" in text
+    assert "PRIVATEMARK" not in text and "TEACHERMARK" not in text
+    listing = guardian.get("/jobs/", headers=EN).get_data(as_text=True)
+    assert "Berufswahlpass of Paula Pupil (PDF)" in listing and download in listing
+    assert _pdf_events() == [(world.guardian.id, {"document": "portfolio"})]
+
+    # Only the guardian who asked: not the pupil, not the other family, not the teacher.
+    for other in (world.pupil, world.other_guardian, world.teacher, world.stubo):
+        c = client_for(other)
+        assert c.get(url).status_code == 404, other
+        assert c.get(url + ".json").status_code == 404, other
+        assert c.get(download).status_code == 404, other
+        assert download not in c.get("/jobs/").get_data(as_text=True)
+
+
+def test_the_job_makes_the_same_pdf_as_the_renderer(world, content, client_for, app):
+    from portfolio.access import access_to
+    from portfolio.export import render
+
+    for who, url in (
+        (world.pupil, "/export/mine/portfolio.pdf"),
+        (world.guardian, f"/export/pupil/{world.pupil.id}/portfolio.pdf"),
+        (world.teacher, f"/export/pupil/{world.pupil.id}/summary.pdf"),
+    ):
+        made = fetch(client_for(who), url, headers={"Accept-Language": "de"}).data
+        with app.test_request_context(headers={"Accept-Language": "de"}):
+            acc = access_to(who, world.pupil)
+            if url.endswith("summary.pdf"):
+                direct = render.summary_pdf(acc)
+            else:
+                direct = render.portfolio_pdf(acc)
+        job_pages = PdfReader(io.BytesIO(made)).pages
+        direct_pages = PdfReader(io.BytesIO(direct)).pages
+        assert made.startswith(b"%PDF") and len(job_pages) == len(direct_pages) > 0
+        assert [p.extract_text() for p in job_pages] == [p.extract_text() for p in direct_pages]
+
+
+def test_guardian_only_for_their_own_child(world, content, client_for):
+    other = client_for(world.other_guardian)
+    for document in ("portfolio", "summary"):
+        assert other.post(f"/export/pupil/{world.pupil.id}/{document}.pdf").status_code == 404
+    guardian = client_for(world.guardian)
+    # The pupil's own documents (/mine/) are the pupil's alone.
+    assert guardian.post("/export/mine/portfolio.pdf").status_code == 403
+    assert (
+        guardian.post("/export/mine/selection.pdf", data={"section": "mein-weg"}).status_code == 403
+    )
+    assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
+
+
+def test_a_job_whose_access_ended_is_hidden_and_makes_nothing(world, content, client_for):
+    from portfolio.models import GuardianLink
+
+    guardian = client_for(world.guardian)
+    url = job_url(guardian.post(f"/export/pupil/{world.pupil.id}/portfolio.pdf"))
+    # The family link ends before the worker gets to the job.
+    db.session.execute(sa.delete(GuardianLink).where(GuardianLink.guardian_id == world.guardian.id))
+    db.session.commit()
+    run_jobs()
+    job = db.session.get(Job, int(url.rsplit("/", 1)[1]))
+    db.session.refresh(job)
+    assert job.state == JobState.FAILED and job.result_key is None
+    assert guardian.get(url).status_code == 404
+    assert _pdf_events() == []
+
+
+def test_pupil_selection_job_with_the_chosen_parts_back_to_choose(world, content, client_for):
+    c = client_for(world.pupil)
+    choose = c.get("/export/mine/choose").get_data(as_text=True)
+    assert re.search(r'<form method="post" action="/export/mine/selection.pdf"', choose)
+    started = c.post("/export/mine/selection.pdf", data={"entry": content["cv"].id}, headers=EN)
+    page, download = follow(c, started)
+    assert 'href="/export/mine/choose"' in page
+    text = pdf_text(c.get(download).data)
+    assert "CVMARK" in text and "PRIVATEMARK" not in text
+    # Another choice is another job; the same choice again while queued is the same job.
+    again = c.post("/export/mine/selection.pdf", data={"section": "mein-weg"})
+    assert job_url(again) != job_url(started)

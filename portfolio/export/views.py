@@ -1,25 +1,24 @@
-"""Downloads of the portfolio PDF, a selection and the family summary; class ZIPs start a job.
+"""The PDFs of a pupil (portfolio, selection, family summary, application bundle) and the
+class ZIP: each button POSTs here, which starts (or finds under way) a job and shows its
+page: progress, then the download, for the user who asked (portfolio/export/jobs.py).
+No PDF is rendered inside a web request, so a parents' evening does not block pages.
 
 Who may download what is decided in portfolio.access: the pupil everything, guardians
 what the child shared with the family, staff what the pupil shared with them. Every
-download by someone other than the pupil is written to the audit log.
+PDF made for someone other than the pupil is written to the audit log.
 """
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portfolio import access
 from portfolio.export import bp
 from portfolio.i18n import _
-from portfolio.models import Section
-from portfolio.privacy import audit
 
-from . import application, jobs, render
-from .services import Selection, application_preset, collect_titles
+from . import application, jobs
+from .services import application_preset, collect_titles
 
 
 def _load(pupil_id: int | None) -> access.PupilAccess:
@@ -29,53 +28,27 @@ def _load(pupil_id: int | None) -> access.PupilAccess:
     return acc
 
 
-def _send(data: bytes, name: str, mimetype: str = "application/pdf"):
-    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _started(job):
+    """To the job's page: progress while the PDF is made, then the download."""
+    return redirect(url_for("jobs.status", job_id=job.id))
 
 
-def _audit(acc: access.PupilAccess, document: str) -> None:
-    audit.record(
-        current_user,
-        "pdf",
-        pupil_id=acc.pupil.id,
-        school_id=acc.pupil.school_id,
-        details={"document": document},
-    )
-
-
-@bp.get("/mine/portfolio.pdf")
-@bp.get("/pupil/<int:pupil_id>/portfolio.pdf")
+@bp.post("/mine/portfolio.pdf")
+@bp.post("/pupil/<int:pupil_id>/portfolio.pdf")
 @login_required
 def portfolio(pupil_id: int | None = None):
-    """The whole portfolio as far as the viewer may read it."""
+    """The whole portfolio as far as the viewer may read it (made by a job)."""
     acc = _load(pupil_id)
-    pdf = render.portfolio_pdf(acc)
-    _audit(acc, "portfolio")
-    return _send(pdf, render.file_name(acc.pupil, "portfolio"))
+    return _started(jobs.start_pdf(current_user, acc, "portfolio"))
 
 
-@bp.get("/mine/summary.pdf")
-@bp.get("/pupil/<int:pupil_id>/summary.pdf")
+@bp.post("/mine/summary.pdf")
+@bp.post("/pupil/<int:pupil_id>/summary.pdf")
 @login_required
 def family_summary(pupil_id: int | None = None):
-    """One page for the family: progress, the agreement, the next steps."""
+    """One page for the family: progress, the agreement, the next steps (made by a job)."""
     acc = _load(pupil_id)
-    pdf = render.summary_pdf(acc)
-    _audit(acc, "summary")
-    return _send(pdf, render.file_name(acc.pupil, "summary"))
-
-
-def _selection_from(args) -> Selection:
-    sections = {s for s in Section if s.value in args.getlist("section")}
-
-    def ids(name: str) -> frozenset[int]:
-        return frozenset(i for i in args.getlist(name, type=int) if i > 0)
-
-    return Selection(
-        frozenset(sections), ids("entry"), ids("document"), ids("agreement"), ids("guidance")
-    )
+    return _started(jobs.start_pdf(current_user, acc, "summary"))
 
 
 @bp.get("/mine/choose")
@@ -87,7 +60,7 @@ def choose():
     if request.args.get("preset") == "application":
         chosen = application_preset(content)
     else:
-        chosen = _selection_from(request.args)
+        chosen = jobs.selection_from(request.args)
     return render_template("export/choose.html", content=content, chosen=chosen, acc=acc)
 
 
@@ -121,30 +94,30 @@ def _choice_args(choice: application.Choice) -> dict:
     return args
 
 
-@bp.get("/mine/application.pdf")
+@bp.post("/mine/application.pdf")
 @login_required
 def application_pdf():
-    """The application bundle: cover sheet, Lebenslauf, the chosen certificates and placements."""
+    """The application bundle: cover sheet, Lebenslauf, the chosen certificates and
+    placements (made by a job)."""
     acc = _load(None)
     access.require(acc.is_self)
-    chosen = application.options(acc).choice_from(request.args)
+    chosen = application.options(acc).choice_from(request.form)
     if chosen.is_empty:
         flash(_("Please choose at least your CV, a certificate or a placement."), "error")
         return redirect(url_for("export.application_page"))
-    pdf = render.application_pdf(acc, chosen)
-    return _send(pdf, render.file_name(acc.pupil, "application"))
+    return _started(jobs.start_pdf(current_user, acc, "application", choice=chosen))
 
 
-@bp.get("/mine/selection.pdf")
+@bp.post("/mine/selection.pdf")
 @login_required
 def selection():
+    """The parts the pupil ticked on the choose page (made by a job)."""
     acc = _load(None)
-    chosen = _selection_from(request.args)
+    chosen = jobs.selection_from(request.form)
     if chosen.is_empty:
         flash(_("Please choose at least one section, entry or document."), "error")
         return redirect(url_for("export.choose"))
-    pdf = render.portfolio_pdf(acc, chosen)
-    return _send(pdf, render.file_name(acc.pupil, "selection"))
+    return _started(jobs.start_pdf(current_user, acc, "selection", selection=chosen))
 
 
 @bp.post("/class/<int:class_id>/zip")

@@ -44,11 +44,18 @@ def follow(client, response, *, run: bool = True):
     return html, found.group(1) if found else None
 
 
-def fetch(client, start_url: str, data: dict | None = None):
-    """POST to a page that starts a job, run it, download the result (the response)."""
-    started = client.post(start_url, data=data or {})
-    if started.status_code != 302:
+def fetch(client, start_url: str, data: dict | None = None, **kwargs):
+    """POST to a page that starts a job, run it, download the result (the response).
+
+    A start that does not redirect to a job page (an error, a refusal) is returned as it
+    is. `kwargs` (e.g. headers) go with every request, as a browser sends them."""
+    started = client.post(start_url, data=data or {}, **kwargs)
+    if started.status_code != 302 or not re.search(r"/jobs/\d+$", started.headers["Location"]):
         return started
-    _page, download = follow(client, started)
-    assert download, "the job page offers no download"
-    return client.get(download)
+    url = job_url(started)
+    run_jobs()
+    page = client.get(url, **kwargs)
+    assert page.status_code == 200, page.status_code
+    found = re.search(r'href="(/jobs/\d+/download)"', page.get_data(as_text=True))
+    assert found, "the job page offers no download"
+    return client.get(found.group(1), **kwargs)
