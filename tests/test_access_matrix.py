@@ -374,6 +374,16 @@ def _new_job(ctx, kind: str) -> bool:
     return job is not None and job.kind == kind and job.user_id == ctx.me.id
 
 
+def _new_pdf_job(ctx, document: str) -> bool:
+    """A job making Paula's `document` for the visitor (the pupil herself or her reader)."""
+    job = job_of(ctx.response)
+    return (
+        _new_job(ctx, "pupil_pdf")
+        and job.pupil_id == ctx.c.pupil.id
+        and job.params["document"] == document
+    )
+
+
 def _placement_not_documented(ctx) -> None:
     """The grade-9 placement (due all year) has no entry: a step is due to be reminded of."""
     for comment in rows(Comment, entry_id=ctx.c.e_class_teacher.id):
@@ -718,17 +728,41 @@ ROUTES: dict[str, Route | list[Route]] = {
     # -- export -----------------------------------------------------------------------------
     "GET /export/mine/choose": Route(expect=PUPILS_OWN()),
     "GET /export/mine/application": Route(expect=PUPILS_OWN()),
-    "GET /export/mine/application.pdf": Route(
-        {"made": 1}, PUPILS_OWN(302), note="nothing chosen: back to the choice"
+    # The PDFs are made by a job: an allowed POST starts one for the visitor (fast_pdfs).
+    "POST /export/mine/application.pdf": Route(
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {"placement": ctx.c.e_class_teacher.id},
+        effect=lambda ctx: _new_pdf_job(ctx, "application"),
+        note="another pupil's placement id is dropped: nothing chosen, back to the choice",
     ),
-    "GET /export/mine/portfolio.pdf": Route(expect=PUPILS_OWN()),
-    "GET /export/mine/summary.pdf": Route(expect=PUPILS_OWN()),
-    "GET /export/mine/selection.pdf": Route(lambda ctx: {"section": "mein-weg"}, PUPILS_OWN()),
-    "GET /export/pupil/<int:pupil_id>/portfolio.pdf": Route(
-        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
+    "POST /export/mine/portfolio.pdf": Route(
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {},
+        effect=lambda ctx: _new_pdf_job(ctx, "portfolio"),
     ),
-    "GET /export/pupil/<int:pupil_id>/summary.pdf": Route(
-        _pid, allow(200, SELF, STAFF_OF_PUPIL, GUARD), True
+    "POST /export/mine/summary.pdf": Route(
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {},
+        effect=lambda ctx: _new_pdf_job(ctx, "summary"),
+    ),
+    "POST /export/mine/selection.pdf": Route(
+        expect=PUPILS_OWN(ANY),
+        data=lambda ctx: {"section": "mein-weg"},
+        effect=lambda ctx: _new_pdf_job(ctx, "selection"),
+    ),
+    "POST /export/pupil/<int:pupil_id>/portfolio.pdf": Route(
+        _pid,
+        allow(ANY, SELF, STAFF_OF_PUPIL, GUARD),
+        True,
+        data=lambda ctx: {},
+        effect=lambda ctx: _new_pdf_job(ctx, "portfolio"),
+    ),
+    "POST /export/pupil/<int:pupil_id>/summary.pdf": Route(
+        _pid,
+        allow(ANY, SELF, STAFF_OF_PUPIL, GUARD),
+        True,
+        data=lambda ctx: {},
+        effect=lambda ctx: _new_pdf_job(ctx, "summary"),
     ),
     "POST /export/class/<int:class_id>/zip": Route(
         _class_9a,

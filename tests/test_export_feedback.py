@@ -12,6 +12,7 @@ from portfolio.models import ReviewState
 from portfolio.review import services as review
 from tests.support.files import pdf_text
 from tests.support.pdf_fixtures import add_entry
+from tests.support.jobs import fetch
 
 EN = {"Accept-Language": "en"}
 
@@ -36,7 +37,7 @@ def flat(pdf: bytes) -> str:
 
 
 def test_pupil_reads_comments_and_review_state_in_the_pdf(world, reviewed, client_for):
-    text = flat(client_for(world.pupil).get("/export/mine/portfolio.pdf", headers=EN).data)
+    text = flat(fetch(client_for(world.pupil), "/export/mine/portfolio.pdf", headers=EN).data)
     assert "Review: Please revise: your teacher asked for changes" in text
     assert "2 comments" in text
     first, second = text.index("COMMENTMARK"), text.index("SECONDMARK")
@@ -46,9 +47,9 @@ def test_pupil_reads_comments_and_review_state_in_the_pdf(world, reviewed, clien
 
 def test_staff_read_them_family_does_not(world, reviewed, client_for):
     url = f"/export/pupil/{world.pupil.id}/portfolio.pdf"
-    teacher = flat(client_for(world.teacher).get(url, headers=EN).data)
+    teacher = flat(fetch(client_for(world.teacher), url, headers=EN).data)
     assert "Review: revision requested" in teacher and "COMMENTMARK" in teacher
-    family = flat(client_for(world.guardian).get(url, headers=EN).data)
+    family = flat(fetch(client_for(world.guardian), url, headers=EN).data)
     assert "ENTRYMARK" in family
     assert "COMMENTMARK" not in family and "Review:" not in family
 

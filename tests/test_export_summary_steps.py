@@ -10,6 +10,7 @@ from portfolio.extensions import db
 from portfolio.models import Agreement, GuidanceRecord, utcnow
 from tests.support.files import pdf_text
 from tests.support.pdf_fixtures import add_entry
+from tests.support.jobs import fetch
 
 TODAY = dt.date(2030, 3, 10)
 
@@ -118,8 +119,10 @@ def test_summary_lists_the_next_steps_and_marks_overdue_in_words(world, client_f
         )
     )
     db.session.commit()
-    response = client_for(world.guardian).get(
-        f"/export/pupil/{p.id}/summary.pdf", headers={"Accept-Language": "de"}
+    response = fetch(
+        client_for(world.guardian),
+        f"/export/pupil/{p.id}/summary.pdf",
+        headers={"Accept-Language": "de"},
     )
     text = " ".join(pdf_text(response.data).split())
     assert "UEBERFAELLIG anrufen (überfällig)" in text

@@ -45,7 +45,7 @@ def test_exports_go_on_without_the_lost_file(client_for, world):
     db.session.commit()
     _lost(lost)
     pupil = client_for(world.pupil)
-    assert pupil.get("/export/mine/summary.pdf").status_code == 200
+    assert fetch(pupil, "/export/mine/summary.pdf").status_code == 200
     response = fetch(pupil, f"/privacy/{world.pupil.id}/take-away")
     assert response.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()

@@ -63,7 +63,7 @@ def test_headers_on_errors_redirects_and_downloads(app, client, world, monkeypat
     for _ in range(6):
         answers["429"] = login(client, "paula", "wrong")
     limiter.reset()
-    answers["pdf"] = pupil.get("/export/mine/summary.pdf")
+    answers["pdf"] = fetch(pupil, "/export/mine/summary.pdf")
     assert answers["429"].status_code == 429 and answers["413"].status_code == 413
     assert answers["pdf"].status_code == 200
     problems = {k: header_problems(r) for k, r in answers.items() if header_problems(r)}

@@ -17,6 +17,7 @@ from portfolio.kinds import AGREEMENT_FIELDS, SPECS, Field, Group
 from portfolio.models import Agreement, Comment, Entry, GuidanceRecord
 from tests.support.documents import add_document
 from tests.support.files import PDF
+from tests.support.jobs import fetch
 
 PAYLOADS = (
     "<script>alert(1)</script>",
@@ -237,7 +238,7 @@ def test_pdf_shows_the_literal_payload_and_gets_no_live_markup(
         return original(html, **kw)
 
     monkeypatch.setattr(render, "html_to_pdf", capture)
-    response = client_for(world.pupil).get("/export/mine/portfolio.pdf")
+    response = fetch(client_for(world.pupil), "/export/mine/portfolio.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert given and not live_tags(given[0]), live_tags(given[0])[:5]
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
