@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from portfolio.export.jobs import start_class_zip
+from portfolio.access import access_to
+from portfolio.export.jobs import start_class_zip, start_pdf
 from portfolio.extensions import db
 from portfolio.jobs import services as jobs
 from portfolio.models import Document, Job, JobState
@@ -170,6 +171,10 @@ def scene(app, monkeypatch):
         start_leaver_takeaway(w.admin, w.pupil_9b),
         start_class_slips(w.admin, w.class_9a, [w.pupil.id], letters=False, locale="de"),
         start_guardian_letters(w.teacher, w.class_9a, [w.pupil.id], locale="de"),
+        start_pdf(w.guardian, access_to(w.guardian, w.pupil), "portfolio"),
+        start_pdf(w.teacher, access_to(w.teacher, w.pupil), "summary"),
+        start_pdf(w.counsellor, access_to(w.counsellor, w.pupil), "portfolio"),
+        start_pdf(w.pupil, access_to(w.pupil, w.pupil), "portfolio"),
     ]
     db.session.commit()
     assert {j.kind for j in samples} | {content.job.kind} == set(jobs.KINDS), (

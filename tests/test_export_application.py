@@ -15,9 +15,9 @@ from portfolio.extensions import db
 from portfolio.kinds import SPECS, EntryKind, Group
 from tests.support.documents import add_document
 from tests.support.files import pdf_text, png_bytes
+from tests.support.jobs import fetch
 from tests.support.pdf_fixtures import add_entry
 from tests.support.pdf_structure import elements
-from tests.support.jobs import fetch
 
 DE = {"Accept-Language": "de"}
 

@@ -11,8 +11,8 @@ from portfolio.extensions import db
 from portfolio.models import ReviewState
 from portfolio.review import services as review
 from tests.support.files import pdf_text
-from tests.support.pdf_fixtures import add_entry
 from tests.support.jobs import fetch
+from tests.support.pdf_fixtures import add_entry
 
 EN = {"Accept-Language": "en"}
 

@@ -9,8 +9,8 @@ from portfolio import progress
 from portfolio.extensions import db
 from portfolio.models import Agreement, GuidanceRecord, utcnow
 from tests.support.files import pdf_text
-from tests.support.pdf_fixtures import add_entry
 from tests.support.jobs import fetch
+from tests.support.pdf_fixtures import add_entry
 
 TODAY = dt.date(2030, 3, 10)
 

@@ -1,5 +1,6 @@
 """Security headers on every response and cookie flags."""
 
+from tests.support.jobs import fetch
 from tests.support.world import login
 
 
