@@ -144,3 +144,24 @@ def screenshot_dir() -> Path:
     folder = Path(os.environ.get("E2E_SCREENSHOTS") or E2E / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+#: A PDF is made by a worker beside the server: allow for a busy machine.
+JOB_WAIT = 120_000
+JOB_PAGE = re.compile(r"/jobs/\d+$")
+
+
+def download_by_job(page, button, timeout: int = JOB_WAIT) -> Path:
+    """Click a button that starts a job (a PDF, a ZIP), wait on the job's page until it
+    offers the download (JavaScript polls, or the page reloads itself without it), take
+    the file; returns its path."""
+    from playwright.sync_api import expect
+
+    with page.expect_navigation():
+        button.click()
+    expect(page).to_have_url(JOB_PAGE)
+    link = page.locator("main a[href$='/download']")
+    expect(link).to_be_visible(timeout=timeout)
+    with page.expect_download() as download:
+        link.click()
+    return Path(download.value.path())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +18,7 @@ from .helpers import (
     PHONE,
     assert_accessible,
     change_password,
+    download_by_job,
     login,
     logout,
     unique,
@@ -349,10 +349,9 @@ db.session.commit()
     expect(page.locator("form[action$='/sign']")).to_have_count(0)
 
     page.goto(child_url)
-    with page.expect_download() as download_info:
-        page.locator("main a[href$='portfolio.pdf']").first.click()
+    made = download_by_job(page, page.locator("main form[action$='portfolio.pdf'] button").first)
     from pypdf import PdfReader
 
-    pdf = PdfReader(io.BytesIO(Path(download_info.value.path()).read_bytes()))
+    pdf = PdfReader(io.BytesIO(made.read_bytes()))
     text = " ".join(p.extract_text() or "" for p in pdf.pages)
     assert "Tischlerin" in text, text[:2000]

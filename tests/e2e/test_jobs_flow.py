@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -71,6 +72,37 @@ def test_pupil_makes_the_takeaway_package_without_javascript(browser, live_serve
         assert {"portfolio.pdf", "portfolio.json", "README.txt"} <= set(archive.namelist())
         # The take-away page now offers the finished package directly.
         page.goto(takeaway_url)
+        expect(page.locator("main a[href$='/download']")).to_have_count(1)
+    finally:
+        context.close()
+
+
+def test_guardian_gets_the_childs_pdf_from_the_queue_without_javascript(browser, live_server):
+    """The parents' evening click: the PDF is made by the worker, not in the request; the
+    job page reloads itself until it offers the file (no JavaScript needed)."""
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=False, locale="en-GB"
+    )
+    try:
+        page = context.new_page()
+        login(page, "eltern.yilmaz")
+        page.goto("/family/")
+        page.locator("main a[href*='/family/child/']").first.click()
+        child_url = page.url
+        with page.expect_navigation():
+            page.locator("main form[action$='/portfolio.pdf'] button").click()
+        expect(page).to_have_url(JOB_PAGE)
+        expect(page.locator("h1")).to_contain_text("(PDF)")
+        expect(page.get_by_text("The file is ready.")).to_be_visible(timeout=120_000)
+        page.screenshot(path=str(screenshot_dir() / "job-guardian-pdf-ready-1280.png"))
+        with page.expect_download() as download_info:
+            page.locator("main a[href$='/download']").click()
+        data = Path(download_info.value.path()).read_bytes()
+        assert data.startswith(b"%PDF")
+        assert download_info.value.suggested_filename.endswith(".pdf")
+        # "Back" leads to the child's page; "My downloads" lists the file.
+        assert page.locator(f"a[href='{urlsplit(child_url).path}']").count() >= 1
+        page.goto("/jobs/")
         expect(page.locator("main a[href$='/download']")).to_have_count(1)
     finally:
         context.close()
