@@ -40,7 +40,9 @@
           return;
         }
         show(s);
-        delay = 1500;
+        // While it waits for its turn (a busy evening), ask less and less often (at most
+        // every 5 s); while it is being made, every 1.5 s.
+        delay = s.state === "queued" ? Math.min(delay * 1.5, 5000) : 1500;
         schedule();
       })
       .catch(function () { delay = Math.min(delay * 2, 15000); schedule(); });
