@@ -74,6 +74,9 @@ class Page:
     runs: int
     html: bool = True
     scale: int | None = None  # list length, for the scaling table
+    #: The path starts a job (POST): timed from the click to the downloaded file, the job
+    #: run in this process as a worker would (tests.support.jobs.fetch).
+    job: bool = False
 
 
 @dataclass
@@ -105,14 +108,14 @@ def percentile(values, q):
 def measure(counter, clock, client, page: Page) -> Result:
     """Warm up, then time `runs` GETs; each request has its own app context."""
     for _ in range(3):
-        response = client.get(page.path)
+        response = _request(client, page)
         response.get_data()
     times, cpu, statements, statuses = [], [], [], set()
     for _ in range(page.runs):
         counter.count = 0
         with clock:
             start = time.perf_counter()
-            response = client.get(page.path)
+            response = _request(client, page)
             response.get_data()
             times.append((time.perf_counter() - start) * 1000)
         cpu.append(clock.last_ms)
@@ -154,6 +157,14 @@ def measure_first_view(counter, clock, client, page: Page, engine) -> Result:
         response.get_data()
         ms = (time.perf_counter() - start) * 1000
     return Result(page, ms, ms, counter.count, response.status_code, cpu=clock.last_ms)
+
+
+def _request(client, page: Page):
+    if not page.job:
+        return client.get(page.path)
+    from tests.support.jobs import fetch
+
+    return fetch(client, page.path)
 
 
 def login(app, username):
@@ -328,6 +339,7 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
             path("export.portfolio"),
             max(3, min(runs, 10)),
             html=False,
+            job=True,
         )
     )
 

@@ -53,7 +53,7 @@ def fetch(client, start_url: str, data: dict | None = None, **kwargs):
     if started.status_code != 302 or not re.search(r"/jobs/\d+$", started.headers["Location"]):
         return started
     url = job_url(started)
-    run_jobs()
+    run_jobs(client.application)
     page = client.get(url, **kwargs)
     assert page.status_code == 200, page.status_code
     found = re.search(r'href="(/jobs/\d+/download)"', page.get_data(as_text=True))
