@@ -694,7 +694,7 @@ def report(args, stats: Stats, run: dict) -> str:
         "",
         "Faults during the run:",
         "",
-        *[f"- at {t:.0f} s: {msg}" for t, msg in stats.events],
+        *([f"- at {t:.0f} s: {msg}" for t, msg in stats.events] or ["- none"]),
         "",
         "| request | count | p50 ms | p95 ms | p99 ms |",
         "|---|---:|---:|---:|---:|",
