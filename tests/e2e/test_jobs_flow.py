@@ -92,8 +92,10 @@ def test_guardian_gets_the_childs_pdf_from_the_queue_without_javascript(browser,
         with page.expect_navigation():
             page.locator("main form[action$='/portfolio.pdf'] button").click()
         expect(page).to_have_url(JOB_PAGE)
+        # In the family's stored language (Turkish): the title names the child.
+        expect(page.locator("h1")).to_contain_text("Berufswahlpass")
         expect(page.locator("h1")).to_contain_text("(PDF)")
-        expect(page.get_by_text("The file is ready.")).to_be_visible(timeout=120_000)
+        expect(page.locator("main a[href$='/download']")).to_be_visible(timeout=120_000)
         page.screenshot(path=str(screenshot_dir() / "job-guardian-pdf-ready-1280.png"))
         with page.expect_download() as download_info:
             page.locator("main a[href$='/download']").click()
