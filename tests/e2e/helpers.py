@@ -151,10 +151,10 @@ JOB_WAIT = 120_000
 JOB_PAGE = re.compile(r"/jobs/\d+$")
 
 
-def download_by_job(page, button, timeout: int = JOB_WAIT) -> Path:
+def download_by_job(page, button, timeout: int = JOB_WAIT):
     """Click a button that starts a job (a PDF, a ZIP), wait on the job's page until it
     offers the download (JavaScript polls, or the page reloads itself without it), take
-    the file; returns its path."""
+    the file; returns Playwright's Download (path(), suggested_filename)."""
     from playwright.sync_api import expect
 
     with page.expect_navigation():
@@ -164,4 +164,4 @@ def download_by_job(page, button, timeout: int = JOB_WAIT) -> Path:
     expect(link).to_be_visible(timeout=timeout)
     with page.expect_download() as download:
         link.click()
-    return Path(download.value.path())
+    return download.value

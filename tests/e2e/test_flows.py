@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -352,6 +353,6 @@ db.session.commit()
     made = download_by_job(page, page.locator("main form[action$='portfolio.pdf'] button").first)
     from pypdf import PdfReader
 
-    pdf = PdfReader(io.BytesIO(made.read_bytes()))
+    pdf = PdfReader(io.BytesIO(Path(made.path()).read_bytes()))
     text = " ".join(p.extract_text() or "" for p in pdf.pages)
     assert "Tischlerin" in text, text[:2000]
