@@ -403,3 +403,36 @@ def test_pupil_selection_job_with_the_chosen_parts_back_to_choose(world, content
     # Another choice is another job; the same choice again while queued is the same job.
     again = c.post("/export/mine/selection.pdf", data={"section": "mein-weg"})
     assert job_url(again) != job_url(started)
+
+
+def test_a_pdf_job_cut_off_by_a_database_restart_is_sent_again_at_once(
+    world, content, client_for, monkeypatch
+):
+    """The database went away mid-job (a restart at the parents' evening): the job goes
+    back to the queue with a new message at once (not after the watchdog's minutes) and
+    the next run makes the PDF."""
+    from portfolio.export import render
+    from portfolio.jobs.queue import get_huey
+
+    original, calls = render.portfolio_pdf, []
+
+    def cut_off(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError(
+                "SELECT 1", {}, Exception("server closed the connection unexpectedly")
+            )
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(render, "portfolio_pdf", cut_off)
+    guardian = client_for(world.guardian)
+    started = guardian.post(f"/export/pupil/{world.pupil.id}/portfolio.pdf")
+    huey = get_huey()
+    huey.execute(huey.dequeue())  # one run, as one worker would
+    job = db.session.get(Job, int(job_url(started).rsplit("/", 1)[1]))
+    db.session.refresh(job)
+    assert job.state == JobState.QUEUED and job.attempts == 1 and job.worker is None
+    assert len(huey.pending()) == 1  # sent again already
+    page, download = follow(guardian, started)
+    assert download and len(calls) == 2
+    assert "FAMILYMARK" in pdf_text(guardian.get(download).data)

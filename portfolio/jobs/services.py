@@ -512,13 +512,19 @@ def _fail(job_id: int, worker: str, code: str, params: dict, kind: JobKind | Non
 
 
 def _requeue_own(job_id: int, worker: str) -> None:
+    """Give the job back to the queue after the database went away mid-job. If the
+    database answers again already (a restart), the message goes out at once, so the
+    user does not wait for the watchdog; if not, the job stays "running" and the
+    watchdog queues it again when its heartbeat is stale (requeue_stale)."""
     with contextlib.suppress(Exception), transaction.atomic():
-        db.session.execute(
+        result = db.session.execute(
             sa.update(Job)
             .where(Job.id == job_id, Job.worker == worker, Job.state == JobState.RUNNING)
-            .values(state=JobState.QUEUED, worker=None, heartbeat_at=None)
+            .values(state=JobState.QUEUED, worker=None, heartbeat_at=None, enqueued_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-    # Sent by the watchdog once the database answers again (resend_lost).
+        if result.rowcount == 1:
+            run_job.enqueue(job_id)  # sent after the commit; a duplicate finds it claimed
 
 
 @contextlib.contextmanager
