@@ -79,6 +79,8 @@ POLL_FIRST, POLL_GROWTH, POLL_MAX = 1.5, 1.5, 5.0
 #: A PDF not downloaded this long after the click counts as an error.
 PDF_GIVE_UP = 600.0
 JOB_RE = re.compile(r"/jobs/(\d+)$")
+#: The client lets a connection idle at most this long (under gunicorn's keep-alive, 2 s).
+KEEPALIVE_SECONDS = 1.0
 #: Seconds after a fault in which a request that fails was dropped by it.
 FAULT_GRACE = 5.0
 
@@ -263,7 +265,11 @@ class User:
         import aiohttp
 
         jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        # gunicorn closes a keep-alive connection after 2 s idle; a request sent on it just
+        # then meets a reset that no fault caused. Browsers send such a request again on a
+        # new connection; this client instead never reuses a connection idle for 1 s.
+        connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
+        async with aiohttp.ClientSession(cookie_jar=jar, connector=connector) as session:
             await asyncio.sleep(self.arrival)  # users arrive over the ramp
             try:
                 await self.login(session)
