@@ -492,6 +492,20 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _pg_bindir(pgdir: str) -> str:
     with open(os.path.join(pgdir, "pgserver.json"), encoding="utf-8") as fh:
         return json.load(fh)["bindir"]
@@ -697,6 +711,16 @@ def report(args, stats: Stats, run: dict) -> str:
             f"than one entry: **{len(doubled)}**; logins told to wait a moment (the same "
             f"account logging in at once elsewhere): {stats.login_waits}"
         ),
+        (
+            "- CPU used during the run (user + system s, of "
+            f"{elapsed * (os.cpu_count() or 1):.0f} s on {os.cpu_count()} cores): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in run.get("cpu", {}).items())
+            + (
+                f"; the jobs workers {run['cpu']['jobs workers'] / len(pdfs):.1f} s per PDF"
+                if pdfs and run.get("cpu")
+                else ""
+            )
+        ),
         "",
         "Faults during the run:",
         "",
@@ -859,6 +883,7 @@ def main() -> int:
     ]
     stats = Stats()
     load_before = _load_average()
+    cpu: dict[str, float] = {}
     try:
         wait_until_listening(port, gunicorn, timeout=60)
         warm_up(port, args.workers)
@@ -886,6 +911,13 @@ def main() -> int:
             )
         )
         elapsed = time.monotonic() - started
+        # CPU the app used (the web workers alive now: one killed by the fault is missing;
+        # the jobs workers), and this load generator, against the run's 2-core budget.
+        cpu = {
+            "web workers": cpu_seconds(worker_pids(gunicorn.pid)),
+            "jobs workers": cpu_seconds(p.pid for p in job_workers),
+            "load generator": cpu_seconds([os.getpid()]),
+        }
     finally:
         for proc in (gunicorn, *job_workers):
             proc.send_signal(signal.SIGTERM)
@@ -902,6 +934,7 @@ def main() -> int:
         "doubled": doubled,
         "load_before": load_before,
         "durability": durability(url),
+        "cpu": cpu,
     }
     text = report(args, stats, run)
     print("\n" + text)
