@@ -436,3 +436,36 @@ def test_a_pdf_job_cut_off_by_a_database_restart_is_sent_again_at_once(
     page, download = follow(guardian, started)
     assert download and len(calls) == 2
     assert "FAMILYMARK" in pdf_text(guardian.get(download).data)
+
+
+def test_a_claim_while_the_database_is_down_keeps_the_message(
+    world, content, client_for, monkeypatch
+):
+    """A worker takes a job's message while PostgreSQL restarts: the claim fails, the
+    message is put back for a few seconds later (not lost until the watchdog's resend)."""
+    import datetime as dt
+
+    from portfolio.jobs import services as job_services
+    from portfolio.jobs.queue import get_huey
+
+    original, calls = job_services._claim, []
+
+    def down_once(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError(
+                "UPDATE job", {}, Exception("the database system is starting up")
+            )
+        return original(*args)
+
+    monkeypatch.setattr(job_services, "_claim", down_once)
+    guardian = client_for(world.guardian)
+    started = guardian.post(f"/export/pupil/{world.pupil.id}/portfolio.pdf")
+    huey = get_huey()
+    huey.execute(huey.dequeue())
+    [again] = huey.pending()  # sent again, to be run a few seconds later
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert again.args == (int(job_url(started).rsplit("/", 1)[1]),) and again.eta > now
+    huey.execute(huey.dequeue(), timestamp=now + dt.timedelta(minutes=1))  # when it is due
+    page, download = follow(guardian, started, run=False)
+    assert download and "FAMILYMARK" in pdf_text(guardian.get(download).data)

@@ -224,6 +224,12 @@ def send(app: Flask, name: str, *args: Any, **kwargs: Any) -> None:
     get_queue(app).wrapper(name)(*args, **kwargs)
 
 
+def send_later(app: Flask, name: str, *args: Any, delay: float) -> None:
+    """Put a message on the queue that a worker takes after `delay` seconds (no
+    transaction involved: for a worker that cannot reach the database)."""
+    get_queue(app).wrapper(name).schedule(args=args, delay=delay)
+
+
 def pending_args(app: Flask, name: str) -> list[tuple]:
     """The arguments of the messages of task `name` waiting in the queue."""
     huey = get_huey(app)

@@ -59,6 +59,8 @@ COMMON_ERRORS = {
 ROW_GRACE = dt.timedelta(days=7)
 #: A queued job not found in the queue for this long is sent again.
 RESEND_AFTER = dt.timedelta(minutes=2)
+#: Seconds until a worker that could not reach the database tries a job's claim again.
+CLAIM_RETRY = 5.0
 
 
 class JobFailed(Exception):
@@ -412,7 +414,19 @@ def _keep(kind: JobKind | None) -> dt.timedelta:
 def execute(job_id: int) -> None:
     """Run a queued job: claim it, do the work, commit the result or the error."""
     worker = worker_id()
-    if not _claim(job_id, worker):
+    try:
+        claimed = _claim(job_id, worker)
+    except sa.exc.DBAPIError as error:
+        from portfolio.resilience import is_disconnect
+
+        if not is_disconnect(error):
+            raise
+        # The database is restarting: keep the message instead of losing it (the job
+        # would otherwise wait for the watchdog's RESEND_AFTER).
+        log.warning("job %s: database unreachable; tried again in %s s", job_id, CLAIM_RETRY)
+        queue.send_later(current_app._get_current_object(), "jobs.run", job_id, delay=CLAIM_RETRY)
+        return
+    if not claimed:
         return  # done, running elsewhere or deleted: a duplicate message
     job = db.session.get(Job, job_id)
     kind = kind_of(job)
