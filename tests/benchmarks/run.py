@@ -624,21 +624,32 @@ def measure_throughput(url, tmp, username, seconds=10):
 
 
 # -- the detailed PDF benchmark of the export ---------------------------------------------------
-def run_pdf_bench(url, quick):
-    script = os.path.join(HERE, "bench_pdf.py")
-    if not os.path.exists(script):
-        return None
-    # bench_pdf.py drops and re-creates its schema: give it a database of its own.
-    pdf_url = create_database(url, "portfolio_pdfbench", replace=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.bench_pdf"]
-        + ["--runs", "2" if quick else "5", "--database-url", pdf_url],
+def _run_module(url: str, module: str, database: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m tests.benchmarks.<module> ARGS --database-url` on a fresh database of its
+    own on the same server (the module drops and re-creates its schema)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            f"tests.benchmarks.{module}",
+            *args,
+            "--database-url",
+            create_database(url, database, replace=True),
+        ],
         check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k != "INSTANCE_PATH"},
     )
+
+
+def run_pdf_bench(url, quick):
+    script = os.path.join(HERE, "bench_pdf.py")
+    if not os.path.exists(script):
+        return None
+    # bench_pdf.py drops and re-creates its schema: give it a database of its own.
+    proc = _run_module(url, "bench_pdf", "portfolio_pdfbench", "--runs", "2" if quick else "5")
     table = [
         line for line in proc.stdout.splitlines() if line.strip() and not line.startswith("INFO ")
     ]
@@ -648,16 +659,7 @@ def run_pdf_bench(url, quick):
 # -- every page of every role of the demo school ------------------------------------------------
 def run_crawl(url, quick):
     """crawl.py on a database of its own: its table, the routes it missed and its summary."""
-    crawl_url = create_database(url, "portfolio_crawl", replace=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.crawl"]
-        + ["--runs", "5" if quick else "20", "--database-url", crawl_url],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "INSTANCE_PATH"},
-    )
+    proc = _run_module(url, "crawl", "portfolio_crawl", "--runs", "5" if quick else "20")
     lines = proc.stdout.splitlines()
     return {
         "rc": proc.returncode,
