@@ -51,6 +51,9 @@ def _looks_lost(error: DBAPIError) -> bool:
             "connection is closed",
             "consuming input failed",
             "could not connect",
+            # The server's socket went away under a connection attempt or a query.
+            "connection reset by peer",
+            "broken pipe",
         )
     )
 

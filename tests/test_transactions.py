@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import importlib.util
 import io
-import os
 import re
 import threading
 from pathlib import Path
@@ -37,6 +36,7 @@ from portfolio.models import (
 )
 from portfolio.pupil import services as pupil_services
 from portfolio.storage import get_storage
+from tests.support.database import separate_database_url
 from tests.support.files import pdf_bytes
 from tests.support.world import PASSWORD
 
@@ -612,17 +612,6 @@ def test_atomic_is_refused_inside_a_request(app, client, monkeypatch):
 
 
 # -- the migration --------------------------------------------------------------------------
-def _separate_database(tmp_path) -> str:
-    """A database of its own for migrating up and down (SQLite file or PostgreSQL)."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{tmp_path / 'migrate.db'}"
-    from tests.support import pgserver
-
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return pgserver.create_database(url, f"portfolio_migrate_{worker}", replace=True)
-
-
 def test_the_migration_keeps_existing_copies_and_numbers_them(tmp_path):
     """Pupils who saved a CV twice before the rule keep both: the oldest stays the entry,
     the others are numbered; the unique index holds from then on."""
@@ -632,7 +621,10 @@ def test_the_migration_keeps_existing_copies_and_numbers_them(tmp_path):
     from portfolio.models import Role
 
     other = create_app(
-        {"SQLALCHEMY_DATABASE_URI": _separate_database(tmp_path), "SECRET_KEY": "x" * 32}
+        {
+            "SQLALCHEMY_DATABASE_URI": separate_database_url(tmp_path, "portfolio_migrate"),
+            "SECRET_KEY": "x" * 32,
+        }
     )
     with other.app_context():
         try:
@@ -715,3 +707,27 @@ def test_the_migration_keeps_existing_copies_and_numbers_them(tmp_path):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+# -- a lost connection is told from other database errors ------------------------------------
+@pytest.mark.parametrize(
+    ("message", "lost"),
+    [
+        # What psycopg said while the fault test restarted PostgreSQL.
+        (
+            'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
+            "Connection reset by peer",
+            True,
+        ),
+        ("server closed the connection unexpectedly", True),
+        ("the database system is starting up", True),
+        ("could not send data to server: Broken pipe", True),
+        ('duplicate key value violates unique constraint "pk_entry"', False),
+        ("canceling statement due to lock timeout", False),
+    ],
+)
+def test_a_lost_connection_is_told_from_other_errors(message, lost):
+    from portfolio import resilience
+
+    error = sa.exc.OperationalError("SELECT 1", {}, Exception(message))
+    assert resilience.is_disconnect(error) is lost
