@@ -28,3 +28,83 @@ def test_single_head():
     )
     heads = ScriptDirectory.from_config(cfg).get_heads()
     assert len(heads) == 1, f"several migration heads: {heads}"
+
+
+def test_entry_data_becomes_jsonb_and_keeps_every_field(tmp_path):
+    """e5b1d7c3a9f2: on PostgreSQL entry.data turns JSONB; every field stays, a U+0000 that
+    an old import may have stored (JSONB cannot hold it) is dropped from its text alone;
+    and back. On SQLite nothing changes."""
+    import json
+
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from portfolio import accounts, create_app
+    from portfolio.models import Entry, Role
+    from tests.support.database import separate_database_url
+
+    other = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": separate_database_url(tmp_path, "bwp_migrate_jsonb"),
+            "SECRET_KEY": "x" * 32,
+        }
+    )
+    content = {"company": "Bäckerei Öz", "end": "2026-02-13", "tasks": ["Teig", "Kasse"], "n": 3}
+    with other.app_context():
+        try:
+            upgrade()
+            school = accounts.create_school("Altschule", "177777", "Realschule", "Olpe")
+            pupil, _pw = accounts.create_user(
+                school, roles=[Role.PUPIL], first_name="Ali", last_name="Alt"
+            )
+            db.session.add(
+                Entry(school_id=school.id, pupil_id=pupil.id, kind="praktikum", data=content)
+            )
+            db.session.commit()
+            ids = school.id, pupil.id
+            db.session.close()  # no open transaction may hold locks while the column changes
+            downgrade(revision="e5b1d7c3a9f2-1")
+            nul = {"reality": "a\x00b", "learned": "viel"}
+            with db.engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO entry (school_id, pupil_id, kind, title, data, status,"
+                        " review_state, share_class_teacher, share_stubo, share_counsellor,"
+                        " share_guardians, asked_class_teacher, asked_stubo, asked_counsellor,"
+                        " version, copy_no, created_at, updated_at, edited_at)"
+                        " VALUES (:school, :pupil, 'reflection', 'alt', :data, 'in_progress',"
+                        " 'none', false, false, false, false, false, false, false, 1, 0,"
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"school": ids[0], "pupil": ids[1], "data": json.dumps(nul)},
+                )
+            upgrade()
+            rows = dict(db.session.execute(sa.select(Entry.kind, Entry.data)).all())
+            assert rows["praktikum"] == content
+            postgres = db.engine.dialect.name == "postgresql"
+            assert rows["reflection"] == {
+                "reality": "ab" if postgres else "a\x00b",
+                "learned": "viel",
+            }
+            end = db.session.scalar(
+                sa.select(Entry.data["end"].as_string()).where(Entry.kind == "praktikum")
+            )
+            assert end == "2026-02-13"
+            if postgres:
+                kind = db.session.scalar(
+                    sa.text(
+                        "SELECT data_type FROM information_schema.columns"
+                        " WHERE table_name = 'entry' AND column_name = 'data'"
+                    )
+                )
+                assert kind == "jsonb"
+            db.session.close()
+            downgrade(revision="e5b1d7c3a9f2-1")
+            with db.engine.connect() as conn:
+                texts = conn.execute(
+                    sa.text("SELECT data FROM entry WHERE kind = 'praktikum'")
+                ).scalar()
+            assert (json.loads(texts) if isinstance(texts, str) else texts) == content
+        finally:
+            db.session.remove()
+            db.engine.dispose()

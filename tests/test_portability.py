@@ -383,6 +383,11 @@ _BAD = {
         "agreements[1].number",
     ),
     "too many entries": (_many_entries, "too many items at entries"),
+    # PostgreSQL stores no U+0000 (JSONB, text): refused with a message, never a 500.
+    "NUL in a text": (
+        lambda d, m: d["entries"][0]["data"].update(note="a\x00b"),
+        "a character that is not allowed",
+    ),
 }
 
 

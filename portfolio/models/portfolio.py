@@ -7,6 +7,7 @@ import enum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portfolio.kinds import (
@@ -75,7 +76,11 @@ class Entry(_Shared, SchoolOwned, Timestamped, Base):
     title: Mapped[str] = mapped_column(sa.String(200), default="")
     #: Grade the pupil was in when the entry was made ("8", "9", "EF" ...).
     grade: Mapped[str | None] = mapped_column(sa.String(2), default=None)
-    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: The entry's fields. On PostgreSQL JSONB: lists read single fields of many entries
+    #: (review/actions.py), which JSON would parse again for every field.
+    data: Mapped[dict[str, Any]] = mapped_column(
+        sa.JSON().with_variant(JSONB(), "postgresql"), default=dict
+    )
     status: Mapped[str] = mapped_column(sa.String(12), default=EntryStatus.IN_PROGRESS)
     review_state: Mapped[str] = mapped_column(sa.String(12), default=ReviewState.NONE)
     #: Whom the pupil asked for feedback (the last time she asked); each is shared with.

@@ -113,6 +113,22 @@ def content_fingerprint(data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _holds_nul(data: Any) -> bool:
+    """Whether a text or a key anywhere in the JSON contains U+0000 (walked without recursion)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+    return False
+
+
 def json_depth(raw: bytes) -> int:
     """How deeply arrays and objects nest in a JSON text, found without recursion."""
     depth = deepest = 0
@@ -228,6 +244,9 @@ class Package:
             ) from None
         except (UnicodeDecodeError, ValueError):
             raise PortabilityError(_("portfolio.json is not valid JSON.")) from None
+        if _holds_nul(data):
+            # No form accepts it, and the database cannot store it (JSONB, text columns).
+            raise PortabilityError(_("portfolio.json contains a character that is not allowed."))
         validate(data)
         self.content_sha256 = content_fingerprint(data)
         for d in data["documents"]:
