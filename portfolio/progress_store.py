@@ -359,6 +359,43 @@ def summaries(
     return {pid: s for pid, s in stored(school_id, pupil_ids, today).items() if s.grade}
 
 
+def patterns(
+    school_id: int, pupil_ids: Iterable[int], today: dt.date | None = None
+) -> list[tuple[Summary, int]]:
+    """The `summaries` of the pupils counted per pattern, for lists that count without
+    rows per pupil: (a Summary with the grade, the due steps and the documented elements
+    alone, how many pupils have it). Counted in SQL over the rows stored for `today`
+    (GROUP BY: a few dozen patterns for any number of pupils); the pupils whose row is
+    missing or old are computed and stored first (`stored`), each counted once.
+    Two statements when every row is stored."""
+    day = today or progress.current_date()
+    ids = list(dict.fromkeys(pupil_ids))
+    if not ids:
+        return []
+    matching = idlist.match(_C.pupil_id, ids)
+    found = db.session.execute(
+        sa.select(_C.grade, _C.due, _C.due_steps, _C.documented, sa.func.count())
+        .where(matching, _fresh(school_id, day))
+        .group_by(_C.grade, _C.due, _C.due_steps, _C.documented)
+    ).all()
+    result = [
+        (
+            Summary(
+                grade, Figure(), frozenset(due.split()), False, due_steps, frozenset(docs.split())
+            ),
+            n,
+        )
+        for grade, due, due_steps, docs, n in found
+    ]
+    if sum(n for *_row, n in found) < len(ids):  # some rows are missing or of another day
+        fresh = set(
+            db.session.scalars(sa.select(_C.pupil_id).where(matching, _fresh(school_id, day)))
+        )
+        stale = [pid for pid in ids if pid not in fresh]
+        result += [(summary, 1) for summary in stored(school_id, stale, day).values()]
+    return [(summary, n) for summary, n in result if summary.grade]
+
+
 # -- per class -------------------------------------------------------------------------------
 def _current_school_year(school_id: int) -> SchoolYear | None:
     cache = g.setdefault("_current_year", {})

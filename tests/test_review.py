@@ -74,6 +74,51 @@ def test_placement_without_evaluation(world):
     assert items[world.pupil_9b.id].placements_without_evaluation == 0
 
 
+def test_blanks_are_no_evaluation_and_the_end_day_still_counts_as_running(world):
+    shared = {"share_class_teacher": True}
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    _entry(world.pupil, data={"end": yesterday, "reality": " \n\t ", "learned": "\r\n"}, **shared)
+    _entry(world.classmate, data={"end": TODAY.isoformat()}, **shared)  # ends today
+    _entry(world.pupil_9b, data={"reality": "gut"}, **shared)  # no end, but evaluated
+    ids = [world.pupil.id, world.classmate.id, world.pupil_9b.id]
+    items = actions.action_items(world.school, ids, CLASS_TEACHER)
+    assert [items[i].placements_without_evaluation for i in ids] == [1, 0, 0]
+
+
+def test_counts_in_sql_agree_with_each_pupils_items(world):
+    """The class overview in the order by name counts in SQL (`counted_totals`); sorted or
+    filtered it counts each pupil's items (`totals`): both say the same, for every
+    audience and day."""
+    year = accounts.current_year(world.school)
+    due = TODAY - dt.timedelta(days=3)
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    both = {"share_class_teacher": True, "share_stubo": True}
+    _entry(world.pupil, data={"end": yesterday}, grade="9", **both)
+    _entry(world.pupil, data={"end": yesterday, "learned": " "}, grade="9", **both)
+    _entry(world.classmate, data={"end": yesterday}, share_stubo=True)
+    _entry(world.classmate, "goal", {"goal": "A", "state": "open"}, next_due_on=due, **both)
+    _entry(world.pupil_9b, "goal", {"goal": "B", "state": "reached"}, next_due_on=due, **both)
+    _entry(world.pupil_9b, "goal", {"goal": "C", "state": "open"}, next_due_on=due)
+    _entry(
+        world.pupil_9b,
+        "reflection",
+        review_state=ReviewState.REQUESTED.value,
+        asked_class_teacher=True,
+        **both,
+    )
+    ids = [world.pupil.id, world.classmate.id, world.pupil_9b.id]
+    for audiences in (CLASS_TEACHER, frozenset({Audience.STUBO})):
+        for day in (TODAY, year.second_half_on - dt.timedelta(days=1), year.ends_on):
+            items = actions.action_counts(world.school, ids, audiences, day)
+            documented = frozenset().union(
+                *(i.summary.documented for i in items.values() if i.summary)
+            )
+            counted = actions.counted_totals(world.school, ids, audiences, day)
+            assert counted == (actions.totals(items.values()), documented), (audiences, day)
+    counts, _documented = actions.counted_totals(world.school, ids, CLASS_TEACHER, TODAY)
+    assert (counts["placement"], counts["goal"], counts["feedback"]) == (1, 1, 1)
+
+
 def test_an_unshared_evaluation_is_no_staff_business(world):
     """The evaluation is the pupil's own reflection: a placement she did not share is not
     flagged as lacking one (the placement itself shows in the progress steps)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, request
+from flask import Flask, g, get_template_attribute, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from markupsafe import Markup, escape
 
@@ -84,6 +84,20 @@ def _nl2br(value: str | None) -> Markup:
     return Markup("<br>\n").join(escape(line) for line in str(value).splitlines())
 
 
+def state_cell(steps, waiting: bool = False) -> Markup:
+    """The class overview's cell of a pupil's steps of one element: the `cell` macro of
+    review/_state.html, rendered once per request for each look of a cell. A class has a
+    few dozen different cells, but a page shows up to 50 pupils times 15 elements."""
+    key = (tuple((s.state, s.is_past, s.carried, s.half) for s in steps), bool(waiting))
+    memo = g.setdefault("_state_cells", {})
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = Markup(
+            get_template_attribute("review/_state.html", "cell")(steps, waiting)
+        )
+    return html
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(_date, "date")
     app.add_template_filter(_datetime, "datetime")
@@ -102,6 +116,7 @@ def register(app: Flask) -> None:
     app.add_template_global(kinds.REVIEW_STATES, "REVIEW_STATES")
     app.add_template_global(kinds.STATUS_LABELS, "STATUS_LABELS")
     app.add_template_global(kinds.entry_title, "entry_title")
+    app.add_template_global(state_cell, "state_cell")
 
     @app.context_processor
     def inject_globals():

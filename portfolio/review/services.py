@@ -41,6 +41,8 @@ from portfolio.review.actions import (
     FILTERS,
     PupilActions,
     action_counts,
+    counted_totals,
+    open_items,
     parse_filter,
     totals,
 )
@@ -224,9 +226,15 @@ class Neighbours:
     count: int
 
 
+#: The items of the pupils a list in the order by name does not show: not read, and
+#: shared by all of them (never changed; the page's rows get items of their own).
+_NOT_READ = PupilActions()
+
+
 def sort_listed(rows: list[Listed], sort: str, descending: bool) -> list[Listed]:
-    """Rows sorted by progress, open items or the name (equal ones by name)."""
-    rows = collation.by_name(rows)
+    """Rows in name order (`collation.name_order`, as the query gives them) sorted by
+    progress, open items or the name (equal ones stay in name order)."""
+    rows = list(rows)
     if sort == "progress":
         rows.sort(key=lambda r: (r.figure.percent, r.figure.done), reverse=descending)
     elif sort == "open":
@@ -251,34 +259,46 @@ def class_overview(
     """Pupils x the school's standard elements of the class's grade, with open items of
     what the pupils shared with the viewer's `audiences` (access.class_audiences).
 
-    Counting, filtering and sorting read one summary row per pupil (`action_counts`); the
-    steps of each cell are loaded for the pupils of the shown page only. A fixed number of
-    queries for any class size. `with_rows=False` leaves the rows out (no steps loaded):
-    the order and the filter alone, for "next pupil" on a pupil's page (in the order by
-    name without a filter, the open items are not read and the counts stay empty).
+    Filtering and sorting by progress or open items read one summary row per pupil
+    (`action_counts`); in the order by name without a filter (how the page opens) the
+    counts come from SQL (`counted_totals`) and only the page's pupils get their items.
+    The steps of each cell are loaded for the pupils of the shown page only. A fixed
+    number of queries for any class size. `with_rows=False` leaves the rows out (no steps
+    loaded): the order and the filter alone, for "next pupil" on a pupil's page (in the
+    order by name without a filter, the open items are not read and the counts stay
+    empty).
     """
-    listed = [
-        Listed(pid, last, first, None)
-        for pid, last, first in db.session.execute(
-            sa.select(User.id, User.last_name, User.first_name)
-            .join(ClassMembership, ClassMembership.pupil_id == User.id)
-            .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
-        )
-    ]
+    today = today or progress.current_date()
+    names = db.session.execute(
+        sa.select(User.id, User.last_name, User.first_name)
+        .join(ClassMembership, ClassMembership.pupil_id == User.id)
+        .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
+        .order_by(*collation.name_order(User))
+    ).all()
+    ids = [pid for pid, _last, _first in names]
     elements = progress.elements_for_grade(school.id, cls.grade)
-    if with_rows or sort != "name" or filter_key:
-        items = action_counts(school, [r.id for r in listed], audiences, today)
-    else:  # the order by name alone: no open items needed (nor counted)
-        items = {r.id: PupilActions() for r in listed}
-    listed = [r._replace(actions=items[r.id]) for r in listed]
-    counts = totals(items.values())
+    if sort != "name" or filter_key:  # sorting and filtering read every pupil's items
+        items = action_counts(school, ids, audiences, today)
+        counts = totals(items.values())
+        documented = frozenset().union(*(i.summary.documented for i in items.values() if i.summary))
+    else:  # in the order by name, only the page's rows need their items (below)
+        items = dict.fromkeys(ids, _NOT_READ)
+        counts, documented = (
+            counted_totals(school, ids, audiences, today)
+            if with_rows
+            else (totals([]), frozenset())
+        )
+    listed = [Listed(pid, last, first, items[pid]) for pid, last, first in names]
     # Optional elements get a column only when somebody in the class takes part.
-    documented = set().union(*(r.actions.summary.documented for r in listed if r.actions.summary))
     columns = [el for el in elements if el.mandatory or el.key in documented]
     ordered = sort_listed(listed, sort, descending)
     shown = [r for r in ordered if r.actions.matches(filter_key)]
     chosen = paginate(shown, page)
-    rows = _rows(school, chosen.items, items, elements, today) if with_rows else []
+    rows = []
+    if with_rows:
+        if sort == "name" and not filter_key:
+            items = open_items(school, [r.id for r in chosen.items], audiences, today)
+        rows = _rows(school, chosen.items, items, elements, today)
     return ClassOverview(
         cls,
         columns,
