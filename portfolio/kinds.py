@@ -832,6 +832,11 @@ SINGLE_ENTRY_KINDS: tuple[EntryKind, ...] = tuple(
 )
 
 
+#: Kinds whose entries can be an open item of the staff lists (review/actions.py: a
+#: placement without evaluation, an overdue goal); `models.portfolio.Entry.may_be_open_item`.
+OPEN_ITEM_KINDS: tuple[EntryKind, ...] = (EntryKind.PRAKTIKUM, EntryKind.GOAL)
+
+
 def spec_for(kind: str | EntryKind) -> KindSpec:
     return SPECS[EntryKind(kind)]
 

@@ -119,6 +119,36 @@ def test_counts_in_sql_agree_with_each_pupils_items(world):
     assert (counts["placement"], counts["goal"], counts["feedback"]) == (1, 1, 1)
 
 
+def test_every_open_item_is_among_the_indexed_candidates(world):
+    """The lists read open items through the partial index `ix_entry_open_items`
+    (`Entry.may_be_open_item`): every entry a rule flags must be one of its rows, or the
+    lists would miss it."""
+    from portfolio.access import asked_clause
+
+    due = TODAY - dt.timedelta(days=3)
+    _entry(world.pupil, data={"end": "2020-01-01"}, share_class_teacher=True)
+    _entry(world.pupil, "goal", {"goal": "A", "state": "open"}, next_due_on=due)
+    for kind in ("reflection", "strengths", "praktikum"):
+        _entry(
+            world.classmate,
+            kind,
+            review_state=ReviewState.REQUESTED.value,
+            asked_class_teacher=True,
+            share_class_teacher=True,
+        )
+    rules = {
+        "placement": actions.placement_lacks_evaluation(TODAY),
+        "goal": actions.goal_overdue(TODAY),
+        "feedback": asked_clause(CLASS_TEACHER),
+    }
+    for name, rule in rules.items():
+        flagged = db.session.scalar(sa.select(sa.func.count()).where(rule))
+        indexed = db.session.scalar(
+            sa.select(sa.func.count()).where(rule, Entry.may_be_open_item())
+        )
+        assert flagged == indexed > 0, name
+
+
 def test_an_unshared_evaluation_is_no_staff_business(world):
     """The evaluation is the pupil's own reflection: a placement she did not share is not
     flagged as lacking one (the placement itself shows in the progress steps)."""

@@ -251,3 +251,42 @@ def test_list_pages_use_a_fixed_number_of_queries(world, client_for):
     assert "1–50 of 1502" in html
     html = clients["stubo_pupils"].get(PAGES["stubo_pupils"](world)).get_data(as_text=True)
     assert "1503 pupils found." in html and html.count('role="rowheader"') == 50
+
+
+def test_the_page_in_name_order_agrees_with_the_whole_list(world):
+    """The overview as it opens reads one page of names from SQL (`_page_by_name`); the
+    whole list (sorted in Python after the query's order, as "next pupil" reads it) has
+    the same pupils in the same order on every page, both ways, and the same counts as
+    the sorted view."""
+    from portfolio.access import class_audiences
+    from portfolio.review import services
+
+    _add_pupils(world, 0, 61)  # three pages of 50 with Paula and Carl: 63 pupils
+    db.session.commit()
+    audiences = class_audiences(world.teacher, world.class_9a.id)
+    for descending in (False, True):
+        whole = services.class_overview(
+            world.class_9a,
+            world.school,
+            audiences=audiences,
+            descending=descending,
+            with_rows=False,
+        )
+        pages = [
+            services.class_overview(
+                world.class_9a, world.school, audiences=audiences, descending=descending, page=n
+            )
+            for n in (1, 2)
+        ]
+        assert [len(p.rows) for p in pages] == [50, 13]
+        assert pages[0].total == 63 and pages[0].page.pages == 2
+        shown = [row.pupil.id for p in pages for row in p.rows]
+        assert shown == [r.id for r in whole.ordered]
+        sorted_view = services.class_overview(
+            world.class_9a, world.school, audiences=audiences, sort="open"
+        )
+        assert pages[0].counts == sorted_view.counts
+        assert pages[0].counts["feedback"] == 30  # every second bulk pupil asked
+    # A page beyond the last shows the last one.
+    beyond = services.class_overview(world.class_9a, world.school, audiences=audiences, page=9)
+    assert beyond.page.page == 2 and len(beyond.rows) == 13

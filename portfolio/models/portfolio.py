@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portfolio.kinds import (
     FEEDBACK_AUDIENCES,
+    OPEN_ITEM_KINDS,
     SINGLE_ENTRY_KINDS,
     Audience,
     EntryStatus,
@@ -110,6 +111,18 @@ class Entry(_Shared, SchoolOwned, Timestamped, Base):
         back_populates="entry", order_by="Document.created_at"
     )
 
+    @classmethod
+    def may_be_open_item(cls) -> sa.ColumnElement[bool]:
+        """SQL: the entry is of a kind that can be an open item of the staff lists
+        (review/actions.py: placements, goals) or waits for feedback. The values are
+        constants in the SQL, so that the database can use the partial index
+        `ix_entry_open_items`, whose condition this is: the lists read these few rows of a
+        school instead of all its entries."""
+        return sa.or_(
+            cls.kind.in_([sa.literal_column(f"'{k.value}'") for k in OPEN_ITEM_KINDS]),
+            cls.review_state == sa.literal_column(f"'{ReviewState.REQUESTED.value}'"),
+        )
+
     def was_asked(self, audience: Audience) -> bool:
         """Whether the pupil asked this audience for feedback (the last time she asked)."""
         return bool(getattr(self, f"asked_{Audience(audience).value}", False))
@@ -129,6 +142,17 @@ class Entry(_Shared, SchoolOwned, Timestamped, Base):
     @property
     def section(self) -> Section:
         return section_of(self.kind)
+
+
+#: The entries of each pupil of a school that can be open items (`Entry.may_be_open_item`):
+#: about a quarter of all, read by every class overview and caseload.
+sa.Index(
+    "ix_entry_open_items",
+    Entry.school_id,
+    Entry.pupil_id,
+    sqlite_where=Entry.may_be_open_item(),
+    postgresql_where=Entry.may_be_open_item(),
+)
 
 
 class Comment(SchoolOwned, Base):

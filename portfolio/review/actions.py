@@ -206,6 +206,7 @@ def open_items(
         .where(
             Entry.school_id == school.id,
             idlist.match(Entry.pupil_id, pupil_ids),
+            Entry.may_be_open_item(),
             shared_clause(Entry, audiences),
             sa.or_(placement, goal),
         )
@@ -250,6 +251,7 @@ def counted_totals(
         ).where(
             Entry.school_id == school.id,
             idlist.match(Entry.pupil_id, pupil_ids),
+            Entry.may_be_open_item(),
             sa.or_(waiting, placement, goal),
         )
     ).one()

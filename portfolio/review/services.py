@@ -12,7 +12,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, selectinload
 
-from portfolio import access, collation, progress
+from portfolio import access, collation, idlist, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import SPECS, binder_order, entry_title, section_label
@@ -34,7 +34,7 @@ from portfolio.models import (
     utcnow,
 )
 from portfolio.notifications import services as notifications
-from portfolio.pagination import Page, page_arg, paginate
+from portfolio.pagination import PER_PAGE, Page, page_arg, page_numbers, paginate
 from portfolio.reference import element_name
 from portfolio.review.actions import (
     DUE_PREFIX,
@@ -145,9 +145,11 @@ class ClassOverview:
     counts: dict[str, int]
     total: int
     page: Page = field(default_factory=Page)
-    #: Every pupil of the class in the chosen order (for "next pupil" beyond the filter).
+    #: Every pupil of the class in the chosen order (for "next pupil" beyond the filter;
+    #: empty on the page in the order by name without a filter: `_page_by_name`).
     ordered: list[Listed] = field(default_factory=list)
-    #: The ids of the pupils that match the filter, in the chosen order (every page).
+    #: The ids of the pupils that match the filter, in the chosen order (every page;
+    #: empty where `ordered` is).
     shown_ids: list[int] = field(default_factory=list)
     filter_key: str | None = None
     sort: str = "name"
@@ -259,46 +261,45 @@ def class_overview(
     """Pupils x the school's standard elements of the class's grade, with open items of
     what the pupils shared with the viewer's `audiences` (access.class_audiences).
 
-    Filtering and sorting by progress or open items read one summary row per pupil
-    (`action_counts`); in the order by name without a filter (how the page opens) the
-    counts come from SQL (`counted_totals`) and only the page's pupils get their items.
-    The steps of each cell are loaded for the pupils of the shown page only. A fixed
-    number of queries for any class size. `with_rows=False` leaves the rows out (no steps
-    loaded): the order and the filter alone, for "next pupil" on a pupil's page (in the
-    order by name without a filter, the open items are not read and the counts stay
-    empty).
+    In the order by name without a filter (how the page opens) the database gives the
+    page's names (LIMIT/OFFSET in German order) and the counts (`counted_totals`); only
+    the page's pupils get their open items. Filtering and sorting by progress or open
+    items read one summary row per pupil (`action_counts`) and order in Python. The steps
+    of each cell are loaded for the pupils of the shown page only. A fixed number of
+    queries for any class size.
+
+    `with_rows=False` leaves the rows out (no steps loaded) and gives the whole order
+    and the filter instead (`ordered`, `shown_ids`), for "next pupil" on a pupil's page;
+    in the order by name without a filter, the open items are not read and the counts
+    stay empty.
     """
     today = today or progress.current_date()
-    names = db.session.execute(
-        sa.select(User.id, User.last_name, User.first_name)
-        .join(ClassMembership, ClassMembership.pupil_id == User.id)
-        .where(ClassMembership.class_id == cls.id, User.status == PupilStatus.ACTIVE.value)
-        .order_by(*collation.name_order(User))
-    ).all()
-    ids = [pid for pid, _last, _first in names]
+    members = sa.select(User.id, User.last_name, User.first_name).where(
+        idlist.match_select(
+            User.id, sa.select(ClassMembership.pupil_id).where(ClassMembership.class_id == cls.id)
+        ),
+        User.status == PupilStatus.ACTIVE.value,
+    )
     elements = progress.elements_for_grade(school.id, cls.grade)
-    if sort != "name" or filter_key:  # sorting and filtering read every pupil's items
+    by_name = sort == "name" and not filter_key
+    if by_name and with_rows:
+        return _page_by_name(cls, school, members, elements, audiences, descending, page, today)
+    names = db.session.execute(members.order_by(*collation.name_order(User))).all()
+    ids = [pid for pid, _last, _first in names]
+    if by_name:  # for "next pupil": the order alone
+        items = dict.fromkeys(ids, _NOT_READ)
+        counts, documented = totals([]), frozenset()
+    else:  # sorting and filtering read every pupil's items
         items = action_counts(school, ids, audiences, today)
         counts = totals(items.values())
         documented = frozenset().union(*(i.summary.documented for i in items.values() if i.summary))
-    else:  # in the order by name, only the page's rows need their items (below)
-        items = dict.fromkeys(ids, _NOT_READ)
-        counts, documented = (
-            counted_totals(school, ids, audiences, today)
-            if with_rows
-            else (totals([]), frozenset())
-        )
     listed = [Listed(pid, last, first, items[pid]) for pid, last, first in names]
     # Optional elements get a column only when somebody in the class takes part.
     columns = [el for el in elements if el.mandatory or el.key in documented]
     ordered = sort_listed(listed, sort, descending)
     shown = [r for r in ordered if r.actions.matches(filter_key)]
     chosen = paginate(shown, page)
-    rows = []
-    if with_rows:
-        if sort == "name" and not filter_key:
-            items = open_items(school, [r.id for r in chosen.items], audiences, today)
-        rows = _rows(school, chosen.items, items, elements, today)
+    rows = _rows(school, chosen.items, items, elements, today) if with_rows else []
     return ClassOverview(
         cls,
         columns,
@@ -311,6 +312,51 @@ def class_overview(
         filter_key,
         sort,
         descending,
+    )
+
+
+def _page_by_name(
+    cls: SchoolClass,
+    school: School,
+    members: sa.Select,
+    elements: list[StandardElement],
+    audiences: frozenset[Audience],
+    descending: bool,
+    page: int,
+    today: dt.date,
+) -> ClassOverview:
+    """The class overview as it opens (in the order by name, no filter): the counts over
+    every pupil from SQL, the names and rows of one page. A class of 1,500 reads 50 names,
+    not 1,500 (`ordered` and `shown_ids` stay empty: nobody reads them here)."""
+    # (Core, not the ORM: 1,500 plain ids need no ORM result machinery.)
+    ids = db.session.connection().execute(members.with_only_columns(User.id)).scalars().all()
+    counts, documented = counted_totals(school, ids, audiences, today)
+    number, pages = page_numbers(len(ids), page)
+    order = collation.name_order(User)
+    if descending:
+        order = [term.desc() for term in order]
+    names = db.session.execute(
+        members.order_by(*order).limit(PER_PAGE).offset((number - 1) * PER_PAGE)
+    ).all()
+    chosen = Page(
+        [Listed(pid, last, first, _NOT_READ) for pid, last, first in names],
+        number,
+        pages,
+        len(ids),
+    )
+    items = open_items(school, [r.id for r in chosen.items], audiences, today)
+    # Optional elements get a column only when somebody in the class takes part.
+    columns = [el for el in elements if el.mandatory or el.key in documented]
+    return ClassOverview(
+        cls,
+        columns,
+        _rows(school, chosen.items, items, elements, today),
+        counts,
+        len(ids),
+        chosen,
+        filter_key=None,
+        sort="name",
+        descending=descending,
     )
 
 
