@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from psycopg import adapters, postgres
+from psycopg.adapt import Dumper
 
 from portfolio.extensions import db
 
@@ -21,11 +22,39 @@ def dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+class _Ids(list):
+    """Ids on their way to PostgreSQL (`IdArray`)."""
+
+
+class _IdsDumper(Dumper):
+    """An int4[] parameter written in one step. psycopg's own list dumper inspects every
+    element of a list (some 1.5 ms for 1,500 ids, for each list of a statement)."""
+
+    oid = postgres.types["int4"].array_oid
+
+    def dump(self, obj) -> bytes:
+        return ("{" + ",".join(map(str, obj)) + "}").encode()
+
+
+adapters.register_dumper(_Ids, _IdsDumper)
+
+
+class IdArray(sa.types.TypeDecorator):
+    """PostgreSQL: a list of ids as one int4[] parameter (`_IdsDumper`). It arrives as an
+    array constant, so the planner can hash it for a filter over many rows."""
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else _Ids(int(v) for v in value)
+
+
 def ids_param(name: str) -> sa.BindParameter:
     """A parameter for a list of ids in a statement built once and run many times; use it
     with `match(column, param)` and pass the ids as a list when executing."""
     if dialect() == "postgresql":
-        return sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer))
+        return sa.bindparam(name, type_=IdArray())
     return sa.bindparam(name, expanding=True)
 
 
@@ -37,7 +66,7 @@ def match(column, ids: Iterable[int] | sa.BindParameter) -> sa.ColumnElement[boo
         return column == sa.any_(ids)
     ids = list(ids)
     if dialect() == "postgresql":
-        return column == sa.any_(sa.literal(ids, type_=postgresql.ARRAY(sa.Integer)))
+        return column == sa.any_(sa.literal(ids, type_=IdArray()))
     return column.in_(ids)
 
 

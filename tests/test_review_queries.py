@@ -253,40 +253,95 @@ def test_list_pages_use_a_fixed_number_of_queries(world, client_for):
     assert "1503 pupils found." in html and html.count('role="rowheader"') == 50
 
 
-def test_the_page_in_name_order_agrees_with_the_whole_list(world):
-    """The overview as it opens reads one page of names from SQL (`_page_by_name`); the
-    whole list (sorted in Python after the query's order, as "next pupil" reads it) has
-    the same pupils in the same order on every page, both ways, and the same counts as
-    the sorted view."""
+def test_pages_from_sql_agree_with_the_whole_list_in_python(world):
+    """The overview's pages come from SQL (`_page_in_sql`: `actions.ranked`, or the names
+    alone in the order by name); the whole list for "next pupil" is ordered in Python
+    (`sort_listed`, `PupilActions.matches`). For every sort, direction and filter both
+    give the same pupils in the same order, across pages, with the same counts."""
+    from portfolio import progress
     from portfolio.access import class_audiences
-    from portfolio.review import services
+    from portfolio.review import actions, services
 
-    _add_pupils(world, 0, 61)  # three pages of 50 with Paula and Carl: 63 pupils
+    _add_pupils(world, 0, 61)  # with Paula and Carl: 63 pupils, two pages of 50
+    # Different progress for different pupils: ties and rounding both happen.
+    some = db.session.scalars(
+        sa.select(Entry).where(Entry.kind == "praktikum").order_by(Entry.id).limit(40)
+    ).all()
+    for n, entry in enumerate(some):
+        entry.status = "done" if n % 3 else entry.status
+        entry.data = {"company": "X", "end": "2020-01-01", "learned": "" if n % 2 else "Viel"}
     db.session.commit()
     audiences = class_audiences(world.teacher, world.class_9a.id)
-    for descending in (False, True):
-        whole = services.class_overview(
-            world.class_9a,
-            world.school,
-            audiences=audiences,
-            descending=descending,
-            with_rows=False,
-        )
-        pages = [
-            services.class_overview(
-                world.class_9a, world.school, audiences=audiences, descending=descending, page=n
-            )
-            for n in (1, 2)
-        ]
-        assert [len(p.rows) for p in pages] == [50, 13]
-        assert pages[0].total == 63 and pages[0].page.pages == 2
-        shown = [row.pupil.id for p in pages for row in p.rows]
-        assert shown == [r.id for r in whole.ordered]
-        sorted_view = services.class_overview(
-            world.class_9a, world.school, audiences=audiences, sort="open"
-        )
-        assert pages[0].counts == sorted_view.counts
-        assert pages[0].counts["feedback"] == 30  # every second bulk pupil asked
+    keys = [el.key for el in progress.elements_for_grade(world.school.id, world.class_9a.grade)]
+    filters = [None, *actions.FILTERS, *(actions.DUE_PREFIX + k for k in keys)]
+    compared = 0
+    for sort in services.SORTS:
+        for descending in (False, True):
+            for filter_key in filters:
+                args = dict(sort=sort, descending=descending, filter_key=filter_key)
+                whole = services.class_overview(
+                    world.class_9a, world.school, audiences=audiences, with_rows=False, **args
+                )
+                pages = [
+                    services.class_overview(
+                        world.class_9a, world.school, audiences=audiences, page=n, **args
+                    )
+                    for n in (1, 2)
+                ]
+                shown = [row.pupil.id for row in pages[0].rows]
+                if pages[1].page.page == 2:
+                    shown += [row.pupil.id for row in pages[1].rows]
+                else:  # beyond the last page: the last one again
+                    assert [r.pupil.id for r in pages[1].rows] == shown, args
+                assert shown == whole.shown_ids, args
+                assert pages[0].page.total == len(whole.shown_ids) == pages[0].shown, args
+                if filter_key or sort != "name":
+                    assert pages[0].counts == whole.counts, args
+                compared += bool(whole.shown_ids)
+    assert compared > 30  # (most filters find somebody)
+    first = services.class_overview(world.class_9a, world.school, audiences=audiences)
+    assert first.total == 63 and [len(first.rows), first.page.pages] == [50, 2]
+    assert first.counts["feedback"] == 30  # every second bulk pupil asked
     # A page beyond the last shows the last one.
     beyond = services.class_overview(world.class_9a, world.school, audiences=audiences, page=9)
     assert beyond.page.page == 2 and len(beyond.rows) == 13
+
+
+def test_percent_in_sql_rounds_as_python_does(world):
+    """`progress.Figure.percent` rounds half to even (1 of 8 is 12 %, 3 of 8 is 38 %);
+    the SQL that sorts by progress gives the same for every figure up to 40 steps."""
+    from portfolio import progress
+    from portfolio.review.actions import _percent
+
+    done, total = sa.bindparam("done", type_=sa.Integer), sa.bindparam("total", type_=sa.Integer)
+    query = sa.select(_percent(done, total))
+    pairs = [(d, t) for t in range(41) for d in range(t + 1)]
+    got = {(d, t): db.session.scalar(query, {"done": d, "total": t}) for d, t in pairs}
+    assert got == {(d, t): progress.Figure(d, t).percent for d, t in pairs}
+    assert got[(1, 8)] == 12 and got[(3, 8)] == 38
+
+
+def test_a_summary_not_stored_sorts_in_python(world, monkeypatch):
+    """When a pupil's summary of the day cannot be stored (a writer holds the row), SQL
+    cannot sort by it: the page is sorted in Python (which computes it) and is still right."""
+    from portfolio import progress_store
+    from portfolio.access import class_audiences
+    from portfolio.review import actions, services
+
+    _add_pupils(world, 0, 8)
+    db.session.execute(sa.delete(ProgressSummary))
+    db.session.commit()
+    monkeypatch.setattr(progress_store, "_store", lambda *a, **k: None)
+    asked = []
+    real = actions.ranked
+    monkeypatch.setattr(
+        services, "ranked", lambda *a, **k: asked.append(real(*a, **k)) or asked[-1]
+    )
+    audiences = class_audiences(world.teacher, world.class_9a.id)
+    args = dict(sort="open", descending=True, filter_key="feedback")
+    page = services.class_overview(world.class_9a, world.school, audiences=audiences, **args)
+    whole = services.class_overview(
+        world.class_9a, world.school, audiences=audiences, with_rows=False, **args
+    )
+    assert asked == [None]  # SQL saw the missing rows and gave up
+    assert [row.pupil.id for row in page.rows] == whole.shown_ids and len(whole.shown_ids) == 4

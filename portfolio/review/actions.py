@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from portfolio import idlist, progress, progress_store
+from portfolio import collation, idlist, progress, progress_store
 from portfolio.access import asked_clause, shared_clause
 from portfolio.extensions import db
 from portfolio.i18n import _l
@@ -32,6 +32,7 @@ from portfolio.models import (
     EntryKind,
     EntryStatus,
     School,
+    User,
 )
 
 #: Filters of the class overview: key -> label. "due:<element key>" filters one element.
@@ -220,43 +221,237 @@ def open_items(
     return result
 
 
-def counted_totals(
-    school: School, pupil_ids, audiences: frozenset[Audience], today: dt.date | None = None
+def _rules(audiences: frozenset[Audience], today: dt.date) -> tuple[sa.ColumnElement[bool], ...]:
+    """SQL: an entry waits for feedback, is a placement without evaluation, is an overdue
+    goal, as the viewer's `audiences` see it (the three filters besides "due")."""
+    shared = shared_clause(Entry, audiences)
+    return (
+        asked_clause(audiences),
+        sa.and_(shared, placement_lacks_evaluation(today)),
+        sa.and_(shared, goal_overdue(today)),
+    )
+
+
+#: The filters of `_rules`, in their order.
+_RULE_FILTERS = ("feedback", "placement", "goal")
+
+
+def _open_entries(school: School, pupil_ids: list[int], rules) -> tuple:
+    """WHERE: the pupils' entries that some rule flags (read through `ix_entry_open_items`)."""
+    return (
+        Entry.school_id == school.id,
+        idlist.match(Entry.pupil_id, pupil_ids),
+        Entry.may_be_open_item(),
+        sa.or_(*rules),
+    )
+
+
+def due_totals(
+    school: School, pupil_ids: list[int], today: dt.date
 ) -> tuple[dict[str, int], frozenset[str]]:
-    """What `totals` gives for the pupils' items, and the elements any of them documented,
-    counted in SQL without items per pupil (a class of 1,500 in the order by name): the due
-    steps per pattern of the stored summaries (`progress_store.patterns`), the open items
-    per rule as numbers of distinct pupils. Three statements when every summary is stored."""
-    today = today or progress.current_date()
-    pupil_ids = list(pupil_ids)
+    """The counts of `totals` without the entries' rules (those stay 0): the pupils with
+    a due step, per element, from the stored summaries counted per pattern
+    (`progress_store.patterns`, which stores the missing ones first); and the elements
+    any of them documented."""
     counts: dict[str, int] = dict.fromkeys(FILTERS, 0)
     documented: set[str] = set()
-    if not pupil_ids:
-        return counts, frozenset()
     for summary, n in progress_store.patterns(school.id, pupil_ids, today):
         counts["due"] += n if summary.due_steps else 0
         for element_key in summary.due:
             counts[DUE_PREFIX + element_key] = counts.get(DUE_PREFIX + element_key, 0) + n
         documented |= summary.documented
-    waiting = asked_clause(audiences)
-    shared = shared_clause(Entry, audiences)
-    placement = sa.and_(shared, placement_lacks_evaluation(today))
-    goal = sa.and_(shared, goal_overdue(today))
+    return counts, frozenset(documented)
+
+
+def rule_totals(
+    school: School, pupil_ids: list[int], audiences: frozenset[Audience], today: dt.date
+) -> dict[str, int]:
+    """Per rule filter ("feedback", "placement", "goal"), how many of the pupils it flags
+    (one statement)."""
+    rules = _rules(audiences, today)
     pupils = sa.distinct(Entry.pupil_id)
     row = db.session.execute(
-        sa.select(
-            sa.func.count(pupils).filter(waiting),
-            sa.func.count(pupils).filter(placement),
-            sa.func.count(pupils).filter(goal),
-        ).where(
-            Entry.school_id == school.id,
-            idlist.match(Entry.pupil_id, pupil_ids),
-            Entry.may_be_open_item(),
-            sa.or_(waiting, placement, goal),
+        sa.select(*(sa.func.count(pupils).filter(rule) for rule in rules)).where(
+            *_open_entries(school, pupil_ids, rules)
         )
     ).one()
-    counts["feedback"], counts["placement"], counts["goal"] = row
-    return counts, frozenset(documented)
+    return dict(zip(_RULE_FILTERS, row, strict=True))
+
+
+def counted_totals(
+    school: School, pupil_ids, audiences: frozenset[Audience], today: dt.date | None = None
+) -> tuple[dict[str, int], frozenset[str]]:
+    """What `totals` gives for the pupils' items, and the elements any of them documented,
+    counted in SQL without items per pupil (a class of 1,500 in the order by name):
+    `due_totals` and `rule_totals`. Three statements when every summary is stored."""
+    today = today or progress.current_date()
+    pupil_ids = list(pupil_ids)
+    if not pupil_ids:
+        return dict.fromkeys(FILTERS, 0), frozenset()
+    counts, documented = due_totals(school, pupil_ids, today)
+    counts.update(rule_totals(school, pupil_ids, audiences, today))
+    return counts, documented
+
+
+def _int_div(a, b) -> sa.ColumnElement[int]:
+    """SQL: the whole part of a / b for integers, on both databases (`//` would be FLOOR(),
+    which SQLite may lack); bound as tightly as `*`, so that `(x + 1) / 2` keeps its
+    parentheses."""
+    return a.op("/", precedence=8, return_type=sa.Integer)(b)
+
+
+def _percent(done, total) -> sa.ColumnElement[int]:
+    """SQL: `progress.Figure.percent` exactly: 100 * done / total rounded half to even, as
+    Python's round() does (0 without a total), in integers on either database."""
+    scaled = done * 100
+    whole = _int_div(scaled, sa.func.nullif(total, 0))
+    twice_rest = (scaled - whole * total) * 2
+    return sa.case(
+        (total == 0, 0),
+        (twice_rest > total, whole + 1),
+        (twice_rest == total, whole + whole % 2),
+        else_=whole,
+    )
+
+
+@dataclass
+class Ranked:
+    """One page of pupils from `ranked`."""
+
+    #: (id, last name, first name) of the page's pupils, in order.
+    names: list[tuple[int, str, str]]
+    #: How many pupils match the filter (on every page).
+    shown: int
+    #: `rule_totals` over every pupil, read with the page.
+    rule_counts: dict[str, int]
+
+
+def ranked(
+    school: School,
+    pupil_ids: list[int],
+    audiences: frozenset[Audience],
+    today: dt.date,
+    *,
+    filter_key: str | None,
+    sort: str,
+    descending: bool,
+    page: int,
+    per_page: int,
+) -> Ranked | None:
+    """One page of the pupils, filtered and sorted in SQL as `PupilActions.matches` and
+    `services.sort_listed` do in Python: page `page` of `per_page` pupils (the last one
+    if there are fewer pages). Sorted by progress (percent, then done) or by the number
+    of open items; equal ones, and the order by name, in German name order. One
+    statement, which also counts the pupils shown and those each rule flags
+    (`rule_totals`).
+
+    Reads the stored summaries of `today` (`progress_store.fresh_rows`: the caller has
+    counted them with `due_totals` first, which stores the missing ones). None when a
+    pupil has no stored row (a concurrent write, a row that could not be stored): the
+    caller then sorts in Python, which computes it."""
+    if not pupil_ids:
+        return Ranked([], 0, dict.fromkeys(_RULE_FILTERS, 0))
+    rules = _rules(audiences, today)
+    items = (
+        sa.select(
+            Entry.pupil_id,
+            *(
+                sa.func.count().filter(rule).label(name)
+                for name, rule in zip(_RULE_FILTERS, rules, strict=True)
+            ),
+        )
+        .where(*_open_entries(school, pupil_ids, rules))
+        .group_by(Entry.pupil_id)
+        .subquery("items")
+    )
+    summary = progress_store.fresh_rows(school.id, today)
+    graded = summary.c.grade.is_not(None)  # (a summary without a grade counts nothing)
+
+    def of_summary(column):
+        return sa.case((graded, column), else_=0)
+
+    due_steps = of_summary(summary.c.due_steps)
+    done, total = of_summary(summary.c.done), of_summary(summary.c.total)
+    flagged = {name: sa.func.coalesce(items.c[name], 0) for name in _RULE_FILTERS}
+    listed = (
+        sa.select(
+            User.id,
+            User.last_name,
+            User.first_name,
+            due_steps.label("due_steps"),
+            sa.case((graded, summary.c.due), else_="").label("due"),
+            _percent(done, total).label("percent"),
+            done.label("done"),
+            sum(flagged.values(), due_steps).label("open"),
+            *(n.label(name) for name, n in flagged.items()),
+            summary.c.pupil_id.is_(None).label("unstored"),
+        )
+        .outerjoin(summary, summary.c.pupil_id == User.id)
+        .outerjoin(items, items.c.pupil_id == User.id)
+        .where(idlist.match(User.id, pupil_ids))
+        .cte("listed")
+    )
+    c = listed.c
+    if filter_key and filter_key.startswith(DUE_PREFIX):
+        key = filter_key[len(DUE_PREFIX) :]
+        matching = (" " + c.due + " ").contains(f" {key} ", autoescape=True)
+    elif filter_key == "due":
+        matching = c.due_steps > 0
+    elif filter_key in _RULE_FILTERS:
+        matching = c[filter_key] > 0
+    else:
+        matching = sa.true()
+    # How many match, whether a summary is missing, the rules' pupils: one row, also
+    # when nobody matches or the page asked for is beyond the last.
+    totals_row = sa.select(
+        sa.func.count().filter(matching).label("shown"),
+        sa.func.count().filter(c.unstored).label("unstored"),
+        *(sa.func.count().filter(c[name] > 0).label(name) for name in _RULE_FILTERS),
+    ).cte("totals")
+    t = totals_row.c
+    # The page asked for, or the last one (as `pagination.page_numbers`), in SQL.
+    pages = _int_div(t.shown + (per_page - 1), per_page)
+    last = sa.case((pages < 1, 1), else_=pages)
+    number = sa.case((last < page, last), else_=page)
+    offset = sa.select((number - 1) * per_page).scalar_subquery()
+    chosen = (
+        sa.select(c.id, c.last_name, c.first_name, c.percent, c.done, c.open)
+        .where(matching)
+        .order_by(*_ranking(c, sort, descending))
+        .limit(per_page)
+        .offset(offset)
+        .subquery("chosen")
+    )
+    rows = db.session.execute(
+        sa.select(
+            t.shown,
+            t.unstored,
+            *(t[name] for name in _RULE_FILTERS),
+            chosen.c.id,
+            chosen.c.last_name,
+            chosen.c.first_name,
+        )
+        .select_from(totals_row.outerjoin(chosen, sa.true()))
+        .order_by(*_ranking(chosen.c, sort, descending))
+    ).all()
+    first = rows[0]
+    if first.unstored:
+        return None
+    return Ranked(
+        [(r.id, r.last_name, r.first_name) for r in rows if r.id is not None],
+        first.shown,
+        {name: first._mapping[name] for name in _RULE_FILTERS},
+    )
+
+
+def _ranking(columns, sort: str, descending: bool) -> list:
+    """ORDER BY of `ranked` over `columns` (percent, done, open and the names)."""
+    names = collation.name_order(columns)
+    keys = {"progress": [columns.percent, columns.done], "open": [columns.open]}.get(sort)
+    if keys is None:  # by name
+        return [term.desc() for term in names] if descending else names
+    # Equal ones stay in name order, as a stable sort leaves them.
+    return [k.desc() if descending else k for k in keys] + names
 
 
 def totals(items) -> dict[str, int]:

@@ -42,8 +42,10 @@ from portfolio.review.actions import (
     PupilActions,
     action_counts,
     counted_totals,
+    due_totals,
     open_items,
     parse_filter,
+    ranked,
     totals,
 )
 
@@ -261,17 +263,16 @@ def class_overview(
     """Pupils x the school's standard elements of the class's grade, with open items of
     what the pupils shared with the viewer's `audiences` (access.class_audiences).
 
-    In the order by name without a filter (how the page opens) the database gives the
-    page's names (LIMIT/OFFSET in German order) and the counts (`counted_totals`); only
-    the page's pupils get their open items. Filtering and sorting by progress or open
-    items read one summary row per pupil (`action_counts`) and order in Python. The steps
-    of each cell are loaded for the pupils of the shown page only. A fixed number of
-    queries for any class size.
+    The page with rows comes from SQL (`_page_in_sql`): the counts over every pupil, the
+    page's 50 pupils filtered, sorted and cut there, then their open items and steps. A
+    fixed number of queries for any class size.
 
     `with_rows=False` leaves the rows out (no steps loaded) and gives the whole order
-    and the filter instead (`ordered`, `shown_ids`), for "next pupil" on a pupil's page;
-    in the order by name without a filter, the open items are not read and the counts
-    stay empty.
+    and the filter instead (`ordered`, `shown_ids`), for "next pupil" on a pupil's page:
+    every pupil's items from one summary row each (`action_counts`), ordered in Python
+    (`sort_listed`, `PupilActions.matches`): the same order as SQL's, and the way back
+    when a summary is missing. In the order by name without a filter, the open items are
+    not read and the counts stay empty.
     """
     today = today or progress.current_date()
     members = sa.select(User.id, User.last_name, User.first_name).where(
@@ -281,12 +282,15 @@ def class_overview(
         User.status == PupilStatus.ACTIVE.value,
     )
     elements = progress.elements_for_grade(school.id, cls.grade)
-    by_name = sort == "name" and not filter_key
-    if by_name and with_rows:
-        return _page_by_name(cls, school, members, elements, audiences, descending, page, today)
+    if with_rows:
+        found = _page_in_sql(
+            cls, school, members, elements, audiences, filter_key, sort, descending, page, today
+        )
+        if found is not None:
+            return found
     names = db.session.execute(members.order_by(*collation.name_order(User))).all()
     ids = [pid for pid, _last, _first in names]
-    if by_name:  # for "next pupil": the order alone
+    if sort == "name" and not filter_key:  # for "next pupil": the order alone
         items = dict.fromkeys(ids, _NOT_READ)
         counts, documented = totals([]), frozenset()
     else:  # sorting and filtering read every pupil's items
@@ -315,34 +319,57 @@ def class_overview(
     )
 
 
-def _page_by_name(
+def _page_in_sql(
     cls: SchoolClass,
     school: School,
     members: sa.Select,
     elements: list[StandardElement],
     audiences: frozenset[Audience],
+    filter_key: str | None,
+    sort: str,
     descending: bool,
     page: int,
     today: dt.date,
-) -> ClassOverview:
-    """The class overview as it opens (in the order by name, no filter): the counts over
-    every pupil from SQL, the names and rows of one page. A class of 1,500 reads 50 names,
-    not 1,500 (`ordered` and `shown_ids` stay empty: nobody reads them here)."""
+) -> ClassOverview | None:
+    """The page of the overview with its rows, from SQL: the counts over every pupil
+    (`due_totals` first, which also stores any missing summary of the day), the page's
+    pupils filtered, sorted and cut (`actions.ranked`, which counts the rules' pupils on
+    the way; in the order by name without a filter, the names alone and
+    `counted_totals`), then the rows of those 50. A class of 1,500 reads 50 names, not
+    1,500 (`ordered` and `shown_ids` stay empty: nobody reads them here). None when a
+    summary could not be read from the database (sorted in Python then)."""
     # (Core, not the ORM: 1,500 plain ids need no ORM result machinery.)
     ids = db.session.connection().execute(members.with_only_columns(User.id)).scalars().all()
-    counts, documented = counted_totals(school, ids, audiences, today)
-    number, pages = page_numbers(len(ids), page)
-    order = collation.name_order(User)
-    if descending:
-        order = [term.desc() for term in order]
-    names = db.session.execute(
-        members.order_by(*order).limit(PER_PAGE).offset((number - 1) * PER_PAGE)
-    ).all()
+    if sort == "name" and not filter_key:
+        counts, documented = counted_totals(school, ids, audiences, today)
+        number, pages = page_numbers(len(ids), page)
+        order = collation.name_order(User)
+        if descending:
+            order = [term.desc() for term in order]
+        names = db.session.execute(
+            members.order_by(*order).limit(PER_PAGE).offset((number - 1) * PER_PAGE)
+        ).all()
+        shown = len(ids)
+    else:
+        counts, documented = due_totals(school, ids, today)
+        found = ranked(
+            school,
+            ids,
+            audiences,
+            today,
+            filter_key=filter_key,
+            sort=sort,
+            descending=descending,
+            page=page,
+            per_page=PER_PAGE,
+        )
+        if found is None:
+            return None
+        counts.update(found.rule_counts)
+        names, shown = found.names, found.shown
+        number, pages = page_numbers(shown, page)
     chosen = Page(
-        [Listed(pid, last, first, _NOT_READ) for pid, last, first in names],
-        number,
-        pages,
-        len(ids),
+        [Listed(pid, last, first, _NOT_READ) for pid, last, first in names], number, pages, shown
     )
     items = open_items(school, [r.id for r in chosen.items], audiences, today)
     # Optional elements get a column only when somebody in the class takes part.
@@ -354,8 +381,8 @@ def _page_by_name(
         counts,
         len(ids),
         chosen,
-        filter_key=None,
-        sort="name",
+        filter_key=filter_key,
+        sort=sort,
         descending=descending,
     )
 
