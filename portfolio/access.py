@@ -755,7 +755,8 @@ def load_class(user: User, class_id: int):
     """
     from portfolio.models import SchoolClass
 
-    cls = db.session.get(SchoolClass, class_id)
+    # (Its school year with it: every page of a class names it.)
+    cls = db.session.get(SchoolClass, class_id, options=[joinedload(SchoolClass.school_year)])
     if cls is None or cls.school_id != user.school_id:
         abort(404)
     return cls

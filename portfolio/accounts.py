@@ -8,6 +8,7 @@ import unicodedata
 
 import sqlalchemy as sa
 
+from portfolio import clock
 from portfolio.auth.passwords import readable_password
 from portfolio.extensions import db
 from portfolio.models import (
@@ -33,7 +34,7 @@ class AccountError(ValueError):
 
 def school_year_start(today: dt.date | None = None) -> int:
     """Calendar year in which the current school year began (NRW: 1 August)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     return today.year if today.month >= 8 else today.year - 1
 
 

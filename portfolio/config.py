@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from portfolio import clock
+
 LANGUAGES: dict[str, str] = {
     # code: name of the language in itself (shown in the switcher)
     "de": "Deutsch",
@@ -108,7 +110,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Uploads per account: a pupil filing a stack of certificates stays well below.
         "UPLOAD_LIMIT": os.environ.get("UPLOAD_LIMIT", "30 per 10 minutes; 200 per day"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "de"),
-        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        "BABEL_DEFAULT_TIMEZONE": clock.SCHOOL_TIMEZONE,
         "LANGUAGES": LANGUAGES,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from babel.dates import format_interval
 from flask_babel import format_date, get_locale
 
-from portfolio import kinds, reference
+from portfolio import clock, kinds, reference
 from portfolio.i18n import _, current_language
 from portfolio.kinds import EntryKind, Field, Group, KindSpec
 
@@ -394,7 +394,7 @@ def generic_blocks(spec: KindSpec, data: dict, qualities, skip: Iterable[str] = 
 # -- the kinds that read differently from a list of fields ----------------------------------
 def goal_steps(data: dict, today: dt.date | None = None, *, tickable: bool = True) -> list[Step]:
     """A goal's (or plan's) steps in the pupil's order; overdue: open and past its date."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     steps = []
     for n, item in _items(data, "steps"):
         text = own(item.get("text"))

@@ -6,6 +6,7 @@ from flask import current_app, g, has_app_context, request, session
 from flask_babel import LazyString, get_locale, get_translations
 from flask_login import current_user
 
+from portfolio import clock
 from portfolio.config import LANGUAGES, RTL_LANGUAGES
 
 __all__ = [
@@ -100,7 +101,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return "Europe/Berlin"
+    return clock.SCHOOL_TIMEZONE
 
 
 def current_language() -> str:

@@ -55,7 +55,7 @@ from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portfolio import idlist
+from portfolio import clock, idlist
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.models import (
@@ -110,7 +110,7 @@ _SEQUENCES = (
 
 def current_date() -> dt.date:
     """The day progress is computed for (one place, so that tests can move it)."""
-    return dt.date.today()
+    return clock.today()
 
 
 # -- figures ---------------------------------------------------------------------------

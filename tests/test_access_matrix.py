@@ -44,6 +44,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from portfolio import clock
 from portfolio.extensions import db, limiter
 from portfolio.models import (
     Agreement,
@@ -304,16 +305,15 @@ def _school_year_ends_soon(ctx) -> None:
     import datetime as dt
 
     (year,) = rows(SchoolYear, school_id=ctx.w.school.id, is_current=True)
-    year.ends_on = dt.date.today() + dt.timedelta(days=7)
+    year.ends_on = clock.today() + dt.timedelta(days=7)
     ctx.old_year = year.name
 
 
 def _pupil_left(ctx) -> None:
-    import datetime as dt
 
     from portfolio.privacy import lifecycle
 
-    lifecycle.mark_left(row(User, ctx.c.pupil.id), dt.date.today(), row(User, ctx.w.admin.id))
+    lifecycle.mark_left(row(User, ctx.c.pupil.id), clock.today(), row(User, ctx.w.admin.id))
 
 
 def _leaver_package_started(ctx) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from portfolio import clock
 from portfolio.extensions import db
 from portfolio.models import Consent, ConsentPurpose, Entry, utcnow
 from portfolio.privacy import consent
@@ -54,7 +55,7 @@ def test_the_school_sets_the_consent_age(world):
 
 
 def _age_today(pupil, years):
-    pupil.date_of_birth = dt.date.today().replace(year=dt.date.today().year - years) - dt.timedelta(
+    pupil.date_of_birth = clock.today().replace(year=clock.today().year - years) - dt.timedelta(
         days=1
     )
     db.session.commit()

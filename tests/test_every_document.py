@@ -17,7 +17,6 @@ the crawler reached from the role's home.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter, deque
 from html.parser import HTMLParser
 from types import SimpleNamespace
@@ -28,6 +27,7 @@ import sqlalchemy as sa
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from portfolio import clock
 from portfolio.access import access_to
 from portfolio.export.jobs import start_class_zip, start_pdf
 from portfolio.extensions import db
@@ -162,7 +162,7 @@ def scene(app, monkeypatch):
     fast_pdfs(monkeypatch)
     w = build_world()
     content = make_content(w, w.pupil)  # entries, documents, a finished take-away job
-    mark_left(w.pupil_9b, dt.date.today(), w.admin)  # a leaver: the school makes their package
+    mark_left(w.pupil_9b, clock.today(), w.admin)  # a leaver: the school makes their package
     # One job of every registered kind, started the way its page starts it.
     samples = [
         start_class_zip(w.teacher, w.class_9a),

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from portfolio import clock
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -98,7 +99,7 @@ def content(world):
             school_id=p.school_id,
             pupil_id=p.id,
             author_id=world.teacher.id,
-            held_on=utcnow().date(),
+            held_on=clock.today(),
             topics="GUIDANCEMARK",
         )
     )

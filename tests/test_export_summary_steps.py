@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portfolio import progress
+from portfolio import clock, progress
 from portfolio.extensions import db
-from portfolio.models import Agreement, GuidanceRecord, utcnow
+from portfolio.models import Agreement, GuidanceRecord
 from tests.support.files import pdf_text
 from tests.support.jobs import fetch
 from tests.support.pdf_fixtures import add_entry
@@ -16,7 +16,7 @@ TODAY = dt.date(2030, 3, 10)
 
 
 def day(offset: int) -> str:
-    return (dt.date.today() + dt.timedelta(days=offset)).isoformat()
+    return (clock.today() + dt.timedelta(days=offset)).isoformat()
 
 
 def test_upcoming_steps_rules():
@@ -113,7 +113,7 @@ def test_summary_lists_the_next_steps_and_marks_overdue_in_words(world, client_f
             school_id=p.school_id,
             pupil_id=p.id,
             author_id=world.teacher.id,
-            held_on=utcnow().date() - dt.timedelta(days=100),
+            held_on=clock.today() - dt.timedelta(days=100),
             next_steps=[{"text": "ALT Termin", "due_on": day(-90)}],
             share_guardians=True,
         )

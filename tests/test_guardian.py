@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portfolio import accounts, progress
+from portfolio import accounts, clock, progress
 from portfolio.extensions import db
 from portfolio.guidance import services as guidance
 from portfolio.models import (
@@ -21,7 +21,7 @@ from portfolio.models import (
 )
 from tests.support.queries import count_queries
 
-HELD = dt.date.today() - dt.timedelta(days=5)
+HELD = clock.today() - dt.timedelta(days=5)
 
 
 def _entry(world, title, *, guardians=False, teachers=False, pupil=None):
@@ -169,13 +169,13 @@ def test_agreement_not_shared_is_not_offered(world, client_for):
 
 
 def test_consents_of_young_children_wait_for_the_guardian(world, client_for):
-    world.pupil.date_of_birth = dt.date.today() - dt.timedelta(days=365 * 12)
+    world.pupil.date_of_birth = clock.today() - dt.timedelta(days=365 * 12)
     db.session.commit()
     page = _page(client_for(world.guardian), f"/family/child/{world.pupil.id}")
     assert "Consents you decide on" in page
     assert "Using the digital Berufswahlpass" in page
     # Old enough: the child decides, nothing waits for the guardian.
-    world.pupil.date_of_birth = dt.date.today() - dt.timedelta(days=365 * 16)
+    world.pupil.date_of_birth = clock.today() - dt.timedelta(days=365 * 16)
     db.session.commit()
     assert "Consents you decide on" not in _page(
         client_for(world.guardian), f"/family/child/{world.pupil.id}"

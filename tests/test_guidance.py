@@ -8,13 +8,13 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 
-from portfolio import access
+from portfolio import access, clock
 from portfolio.extensions import db
 from portfolio.guidance import services
 from portfolio.models import AuditEvent, Entry, EntryKind, GuidanceRecord
 from tests.support.queries import count_queries
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 HELD = TODAY - dt.timedelta(days=3)
 DUE = TODAY + dt.timedelta(days=30)
 

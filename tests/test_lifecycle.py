@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
-from portfolio import transaction
+from portfolio import clock, transaction
 from portfolio.extensions import db
 from portfolio.models import (
     AuditEvent,
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.usefixtures("english_locale")
 
 def _leave(pupil, days_ago: int):
     pupil.status = PupilStatus.LEFT.value
-    pupil.left_on = dt.date.today() - dt.timedelta(days=days_ago)
+    pupil.left_on = clock.today() - dt.timedelta(days=days_ago)
     db.session.commit()
 
 
@@ -48,7 +48,7 @@ def test_admin_marks_a_pupil_as_left_and_can_undo(client_for, world):
     client = client_for(world.admin)
     page = client.get("/admin/leaving?q=paula", headers=EN).get_data(as_text=True)
     assert "Mark Pupil, Paula (paula) as left" in page
-    today = dt.date.today()
+    today = clock.today()
     response = client.post(
         f"/admin/leaving/{world.pupil.id}", headers=EN, data={"left_on": today.isoformat()}
     )
@@ -68,7 +68,7 @@ def test_admin_marks_a_pupil_as_left_and_can_undo(client_for, world):
 
 def test_leaving_date_is_checked(client_for, world):
     client = client_for(world.admin)
-    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    future = (clock.today() + dt.timedelta(days=3)).isoformat()
     for value, message in (
         (future, "cannot be in the future"),
         ("31.02.2026", "Not a valid date"),
@@ -104,7 +104,7 @@ def test_retention_is_validated_up_to_five_years(client_for, world):
 
 def test_other_schools_pupils_cannot_be_marked(client_for, world):
     response = client_for(world.admin).post(
-        f"/admin/leaving/{world.other_pupil.id}", data={"left_on": dt.date.today().isoformat()}
+        f"/admin/leaving/{world.other_pupil.id}", data={"left_on": clock.today().isoformat()}
     )
     assert response.status_code == 404
 
@@ -225,7 +225,7 @@ def test_purge_respects_retention_and_dry_run(runner, world):
     assert get_storage().path(c.certificate.storage_key).exists()
     assert not db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "purge")).all()
     # --today lets a drill look ahead: with that day, the pupil is due.
-    later = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    later = (clock.today() + dt.timedelta(days=10)).isoformat()
     assert (
         "No pupil"
         not in runner.invoke(args=["purge-expired", "--dry-run", "--today", later]).output

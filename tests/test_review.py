@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portfolio import accounts
+from portfolio import accounts, clock
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -22,7 +22,7 @@ from portfolio.models import (
 from portfolio.review import actions, services
 from tests.support.world import make_user
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 CLASS_TEACHER = frozenset({Audience.CLASS_TEACHER})
 
 

@@ -1,13 +1,12 @@
 """The StuBO's school overview, its CSV for Excel, and the counsellor's caseload."""
 
 import csv
-import datetime as dt
 import io
 
 import pytest
 import sqlalchemy as sa
 
-from portfolio import accounts
+from portfolio import accounts, clock
 from portfolio.extensions import db
 from portfolio.models import Agreement, Entry, ReviewState, Role, StandardElement, utcnow
 from portfolio.review import dashboard
@@ -147,7 +146,7 @@ def test_csv_opens_in_excel_with_umlauts(world, client_for):
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
-    assert f"berufswahlpass-uebersicht-{dt.date.today().isoformat()}.csv" in disposition
+    assert f"berufswahlpass-uebersicht-{clock.today().isoformat()}.csv" in disposition
     data = response.get_data()
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     text = data.decode("utf-8-sig")

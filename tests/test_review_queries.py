@@ -7,6 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from portfolio import clock
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -115,7 +116,7 @@ def _add_pupils(world, start: int, count: int) -> None:
                 "kind": "goal",
                 "data": {"goal": "Y"},
                 "status": "in_progress",
-                "next_due_on": dt.date.today() - dt.timedelta(days=n % 5 + 1),
+                "next_due_on": clock.today() - dt.timedelta(days=n % 5 + 1),
             },
             {
                 "school_id": school.id,
@@ -154,7 +155,7 @@ def _add_pupils(world, start: int, count: int) -> None:
                 "school_id": school.id,
                 "pupil_id": pid,
                 "author_id": world.teacher.id,
-                "held_on": dt.date.today(),
+                "held_on": clock.today(),
             }
             for pid in ids[::2]
         ],
@@ -190,7 +191,7 @@ def _add_pupils(world, start: int, count: int) -> None:
                     "first_name": f"Vor{i}",
                     "last_name": f"Weg{i}",
                     "status": "left",
-                    "left_on": dt.date.today() - dt.timedelta(days=i % 400),
+                    "left_on": clock.today() - dt.timedelta(days=i % 400),
                 }
                 for i in range(start, start + count)
             ],

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portfolio import accounts
+from portfolio import accounts, clock
 from portfolio.admin import rollover
 from portfolio.extensions import db
 from portfolio.models import (
@@ -188,7 +188,7 @@ def test_cli(runner, app):
 
 def test_page_is_for_the_admin_only(world, client_for):
     year = accounts.current_year(world.school)
-    year.ends_on = dt.date.today() + dt.timedelta(days=20)
+    year.ends_on = clock.today() + dt.timedelta(days=20)
     db.session.commit()
     client = client_for(world.admin)
     page = client.get("/admin/school-year").get_data(as_text=True)

@@ -4,12 +4,12 @@ password set by staff only opens the page for choosing an own one."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from portfolio import clock
 from portfolio.extensions import db
 from portfolio.models import AuditEvent, GuardianLink, Notification, User
 from portfolio.privacy import audit
@@ -207,7 +207,7 @@ def _deactivate(c, w):
 def _mark_left(c, w):
     return c(w.admin).post(
         f"/admin/leaving/{w.pupil.id}",
-        data={"left_on": dt.date.today().isoformat(), "confirm": "y"},
+        data={"left_on": clock.today().isoformat(), "confirm": "y"},
     )
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import force_locale
 
-from portfolio import accounts, transaction
+from portfolio import accounts, clock, transaction
 from portfolio.accounts import AccountError
 from portfolio.admin import rollover
 from portfolio.extensions import db
@@ -37,7 +35,7 @@ def _school(schulnummer: str) -> School:
 )
 def new_school_year_command(schulnummer, dry_run, today):
     """Start the next school year: classes move up, leavers are marked as left."""
-    day = today.date() if today else dt.date.today()
+    day = today.date() if today else clock.today()
     with _locale():
         schools = (
             [_school(schulnummer)]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from portfolio import accounts
+from portfolio import accounts, clock
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import (
@@ -98,7 +98,7 @@ def _start_year(year: SchoolYear) -> int:
 
 def plan(school: School, today: dt.date | None = None) -> RolloverPlan:
     """What the rollover would do (fixed number of queries)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     old = accounts.current_year(school, today)
     starts_on = old.ends_on + dt.timedelta(days=1)
     ends_on = dt.date(starts_on.year + 1, starts_on.month, starts_on.day) - dt.timedelta(days=1)

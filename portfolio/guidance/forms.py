@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from portfolio import clock
 from portfolio.i18n import _, _l
 from portfolio.kinds import LONG_MAX, TEXT_MAX
 
@@ -43,7 +42,7 @@ class GuidanceForm(FlaskForm):
     held_on = DateField(
         _l("Date of the session"),
         validators=[InputRequired(message=_l("Please enter the date of the session."))],
-        default=dt.date.today,
+        default=clock.today,
     )
     participants = TextAreaField(
         _l("Who took part"), validators=[Length(max=2000)], render_kw={"rows": 2}
@@ -60,7 +59,7 @@ class GuidanceForm(FlaskForm):
     version = HiddenField()
 
     def validate_held_on(self, field):
-        if field.data and field.data > dt.date.today():
+        if field.data and field.data > clock.today():
             raise ValidationError(_("The session cannot be in the future."))
         if field.data and field.data.year < 2000:
             raise ValidationError(_("Please check the year."))

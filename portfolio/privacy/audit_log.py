@@ -11,11 +11,11 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from portfolio import clock
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
 from portfolio.kinds import entry_title
@@ -24,7 +24,6 @@ from portfolio.pagination import Page
 from portfolio.pagination import page_numbers as _page_numbers
 from portfolio.privacy import audit
 
-BERLIN = ZoneInfo("Europe/Berlin")
 PAGE_SIZE = 50
 
 ROLE_LABELS = {
@@ -227,10 +226,6 @@ class Filters:
     date_to: dt.date | None = None
 
 
-def _berlin_midnight_utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=BERLIN).astimezone(dt.UTC)
-
-
 def _like(text: str) -> str:
     return "%" + text.lower().replace("%", "").replace("_", "") + "%"
 
@@ -253,11 +248,9 @@ def _school_query(school_id: int, f: Filters):
     if f.action:
         conditions.append(AuditEvent.action == f.action)
     if f.date_from:
-        conditions.append(AuditEvent.created_at >= _berlin_midnight_utc(f.date_from))
+        conditions.append(AuditEvent.created_at >= clock.midnight(f.date_from))
     if f.date_to:
-        conditions.append(
-            AuditEvent.created_at < _berlin_midnight_utc(f.date_to + dt.timedelta(days=1))
-        )
+        conditions.append(AuditEvent.created_at < clock.midnight(f.date_to + dt.timedelta(days=1)))
     join = (pupil, pupil.id == AuditEvent.pupil_id)
     return pupil, join, conditions
 
@@ -334,7 +327,7 @@ def csv_lines(school_id: int, f: Filters) -> Iterator[str]:
             [
                 _cell(v)
                 for v in (
-                    event.created_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S"),
+                    event.created_at.astimezone(clock.SCHOOL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
                     event.actor_name,
                     event.actor_id,
                     event.actor_role,

@@ -9,8 +9,7 @@ from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from portfolio import access
-from portfolio.models import utcnow
+from portfolio import access, clock
 from portfolio.privacy import audit, audit_log, bp
 from portfolio.privacy.forms import AuditFilterForm
 from portfolio.security import id_arg
@@ -69,7 +68,7 @@ def audit_csv():
         school_id=current_user.school_id,
         details={"what": "audit_log"},
     )
-    name = f"audit-log-{utcnow().strftime('%Y%m%d')}.csv"
+    name = f"audit-log-{clock.today().strftime('%Y%m%d')}.csv"
     return Response(
         stream_with_context(audit_log.csv_lines(current_user.school_id, filters)),
         mimetype="text/csv; charset=utf-8",

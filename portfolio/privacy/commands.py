@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import tempfile
 
 import click
 from flask import Flask, g
 
-from portfolio import accounts, transaction
+from portfolio import accounts, clock, transaction
 from portfolio.accounts import AccountError
 from portfolio.extensions import db
 from portfolio.models import User
@@ -30,7 +29,7 @@ def purge_expired_command(dry_run: bool, today):
     and the expired results of background jobs (class ZIPs, take-away packages, slips) and
     the expired submission keys of forms (portfolio/transaction.py)."""
     _english()
-    day = today.date() if today else dt.date.today()
+    day = today.date() if today else clock.today()
     _purge_job_results(dry_run)
     _purge_submission_keys(dry_run)
     ids = [p.id for p in lifecycle.expired_pupils(day)]

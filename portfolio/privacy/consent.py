@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from portfolio import clock
 from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _, _l
@@ -76,7 +77,7 @@ def consent_age_reached(pupil: User, school: School, today: dt.date | None = Non
     """Whether the pupil is old enough to consent themself (False if the age is unknown)."""
     if pupil.date_of_birth is None:
         return False
-    return age_on(pupil.date_of_birth, today or dt.date.today()) >= school.consent_age
+    return age_on(pupil.date_of_birth, today or clock.today()) >= school.consent_age
 
 
 def who_may_consent(pupil: User, school: School, today: dt.date | None = None) -> frozenset[str]:

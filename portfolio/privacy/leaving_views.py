@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_login import current_user, login_required
 
-from portfolio import access
+from portfolio import access, clock
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.jobs import services as jobs
@@ -38,7 +36,7 @@ def _leaving_page(retention_form: RetentionForm | None = None):
         left_page=left,
         retention_form=retention_form,
         confirm_form=ConfirmForm(),
-        today=dt.date.today(),
+        today=clock.today(),
         max_days=lifecycle.MAX_RETENTION_DAYS,
     )
 
@@ -83,7 +81,7 @@ def mark_left(pupil_id: int):
     if pupil.status == PupilStatus.LEFT:
         flash(_("%(name)s is already marked as left.", name=pupil.full_name), "info")
         return redirect(url_for("privacy.leaving"))
-    form = MarkLeftForm(left_on=dt.date.today()) if request.method == "GET" else MarkLeftForm()
+    form = MarkLeftForm(left_on=clock.today()) if request.method == "GET" else MarkLeftForm()
     if form.validate_on_submit():
         try:
             lifecycle.mark_left(pupil, form.left_on.data, current_user)

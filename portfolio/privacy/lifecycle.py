@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 
-from portfolio import transaction
+from portfolio import clock, transaction
 from portfolio.collation import name_order
 from portfolio.extensions import db
 from portfolio.i18n import _
@@ -86,7 +86,7 @@ def deletion_date(pupil: User, school: School) -> dt.date | None:
 # -- leaving -------------------------------------------------------------------------------
 def mark_left(pupil: User, left_on: dt.date, actor: User, today: dt.date | None = None) -> None:
     """Set the pupil's status to "left" as of `left_on` (not in the future)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     if not pupil.is_pupil:
         raise LifecycleError(_("Only pupils can leave school."))
     if left_on > today:
@@ -281,7 +281,7 @@ class PurgeResult:
 
 def expired_pupils(today: dt.date | None = None) -> list[User]:
     """Left pupils whose retention period ended on or before `today`, all schools."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     found: list[User] = []
     for school in db.session.scalars(sa.select(School).order_by(School.id)):
         cutoff = today - dt.timedelta(days=effective_retention(school))

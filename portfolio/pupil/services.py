@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portfolio import access, progress
+from portfolio import access, clock, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import (
@@ -117,7 +117,7 @@ def overdue_steps(entry: Entry, today: dt.date | None = None) -> list[dict]:
     """Goal steps past their date and not done."""
     if entry.kind != EntryKind.GOAL:
         return []
-    today = today or dt.date.today()
+    today = today or clock.today()
     late = []
     for step in (entry.data or {}).get("steps") or []:
         if step.get("done") == "yes" or not step.get("due_on"):

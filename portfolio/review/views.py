@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Response,
     abort,
@@ -17,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
-from portfolio import access, progress
+from portfolio import access, clock, progress
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.models import Entry, ReviewState, SchoolClass
@@ -86,7 +84,7 @@ def class_overview(class_id: int):
         descending=overview.descending,
         select_all=request.args.get("select") == "all",
         can_print_slips=access.can_print_slips(user, cls),
-        today=dt.date.today(),
+        today=clock.today(),
     )
 
 
@@ -218,7 +216,7 @@ def stubo_dashboard_csv():
     user = _me()
     access.require(access.can_view_school_overview(user))
     blocks = dashboard.school_dashboard(user.school)
-    name = f"berufswahlpass-uebersicht-{dt.date.today().isoformat()}.csv"
+    name = f"berufswahlpass-uebersicht-{clock.today().isoformat()}.csv"
     return Response(
         dashboard.dashboard_csv(blocks),
         mimetype="text/csv",
@@ -310,7 +308,7 @@ def coordination_report():
     access.require(access.can_view_coordination_report(user))
     reports = report.build_reports([user.school])
     if request.args.get("format") == "csv":
-        name = f"koordinierungsstelle-{user.school.schulnummer}-{dt.date.today().isoformat()}.csv"
+        name = f"koordinierungsstelle-{user.school.schulnummer}-{clock.today().isoformat()}.csv"
         return Response(
             report.report_csv(reports),
             mimetype="text/csv",

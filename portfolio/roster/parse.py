@@ -18,6 +18,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from portfolio import clock
 from portfolio.i18n import _
 from portfolio.models import GRADES
 
@@ -200,7 +201,7 @@ def parse_date(value: str) -> tuple[dt.date | None, str | None]:
         born = dt.date(year, month, day)
     except ValueError:
         return None, _("The date of birth “%(value)s” does not exist.", value=value)
-    if born >= dt.date.today() or born.year < 1900:
+    if born >= clock.today() or born.year < 1900:
         return None, _("The date of birth “%(value)s” cannot be right.", value=value)
     return born, None
 

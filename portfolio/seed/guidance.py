@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from portfolio import accounts
+from portfolio import accounts, clock
 from portfolio.extensions import db
 from portfolio.guidance.services import create_record
 from portfolio.models import Entry, EntryStatus, GuidanceRecord, School, User
@@ -47,7 +47,7 @@ def seed_guidance(
 ) -> None:
     """Elif's sessions, one every half-year since grade 8 (the latest shared with her
     family), and one of Amira."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     start = accounts.school_year_start(today)
     elif_ = pupils_by_class["10a"][0]
     amira = pupils_by_class["9a"][0]

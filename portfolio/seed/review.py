@@ -11,7 +11,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from portfolio import access
+from portfolio import access, clock
 from portfolio.extensions import db
 from portfolio.models import (
     Audience,
@@ -114,7 +114,7 @@ def seed_review_demo(
 ) -> None:
     """Add the demo review content (no commit)."""
     teachers = {"9a": staff["klassenlehrer9a"], "10a": staff["klassenlehrerin10a"]}
-    today = dt.date.today()
+    today = clock.today()
     for cls_name in ("9a", "10a"):
         teacher = teachers[cls_name]
         others = [p for p in pupils_by_class[cls_name] if p.username not in FEATURED]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from portfolio import clock
 from portfolio.extensions import db
 from portfolio.models import (
     Agreement,
@@ -512,7 +513,7 @@ def _input_values(field: dict, named_before: bool, text: str) -> list[str]:
     if field["value"]:
         return [field["value"]]
     if kind == "date":
-        return [dt.date.today().isoformat()]
+        return [clock.today().isoformat()]
     return [_EMPTY_INPUT.get(kind, text)]
 
 
