@@ -36,3 +36,15 @@ def test_pages_use_the_school_day(world, client_for, monkeypatch):
     assert "berufswahlpass-uebersicht-2027-01-01.csv" in disposition
     html = client_for(world.admin).get(f"/admin/leaving/{world.pupil.id}").get_data(as_text=True)
     assert 'value="2027-01-01"' in html
+
+
+def test_schedules_run_in_german_time():
+    """The nightly progress refresh at 04:00 and the digest at 05:30 are German times;
+    the queue's consumer passes naive UTC times to the schedule."""
+    from portfolio.jobs import queue
+
+    four = queue.crontab(hour="4", minute="0")
+    assert four(dt.datetime(2026, 12, 5, 3, 0))  # 04:00 CET
+    assert not four(dt.datetime(2026, 12, 5, 4, 0))  # 05:00 CET
+    assert four(dt.datetime(2026, 7, 5, 2, 0))  # 04:00 CEST
+    assert queue.crontab(minute="*/10")(dt.datetime(2026, 7, 5, 2, 20))

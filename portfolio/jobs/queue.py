@@ -20,16 +20,18 @@ login slips) are built on this in `portfolio.jobs.services`. See CONTRIBUTING.md
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import huey
 from flask import Flask, current_app
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
-from portfolio import transaction
+from portfolio import clock, transaction
 from portfolio.extensions import db
 
 __all__ = ["background", "crontab", "enqueue_after_commit", "get_huey", "init_app", "periodic"]
@@ -88,6 +90,19 @@ def background(
         )
 
     return decorate
+
+
+def crontab(**fields: str) -> Callable[[dt.datetime], bool]:
+    """huey's `crontab` read in the school's time (`clock`): ``hour="4"`` is 04:00 in
+    Germany. The queue keeps its times in UTC (`utc=True`), so a plain crontab would run
+    an hour or two late, in summer and in winter differently."""
+    matches = huey.crontab(**fields)
+
+    def validate(timestamp: dt.datetime) -> bool:  # the consumer's time: naive UTC
+        school = timestamp.replace(tzinfo=dt.UTC).astimezone(clock.SCHOOL_TZ)
+        return matches(school.replace(tzinfo=None))
+
+    return validate
 
 
 def periodic(
