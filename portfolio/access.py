@@ -456,14 +456,16 @@ def taught_pupils(teacher: User) -> sa.Select:
     )
 
 
-def counselled_pupils(counsellor: User, *, with_consent: bool) -> sa.Select:
-    """Ids of the counsellor's assigned pupils (only those with consent when asked)."""
+def counselled_pupils(counsellor: User, *, with_consent: bool | None) -> sa.Select:
+    """Ids of the counsellor's assigned pupils: those with consent (True), those without
+    (False: never given or withdrawn), or all of them (None)."""
     query = sa.select(CounsellorAssignment.pupil_id).where(
         CounsellorAssignment.counsellor_id == counsellor.id,
         CounsellorAssignment.school_id == counsellor.school_id,
     )
-    if with_consent:
-        query = query.where(consent_active_clause(CounsellorAssignment.pupil_id))
+    if with_consent is not None:
+        consent = consent_active_clause(CounsellorAssignment.pupil_id)
+        query = query.where(consent if with_consent else sa.not_(consent))
     return query
 
 

@@ -16,8 +16,9 @@ import io
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import load_only
 
-from portfolio import access, collation, progress, progress_store
+from portfolio import access, collation, idlist, progress, progress_store
 from portfolio.extensions import db
 from portfolio.i18n import _, _l, ngettext
 from portfolio.models import (
@@ -326,7 +327,9 @@ def caseload(
     class and open items; and those without consent (names only)."""
     with_consent = access.counselled_pupils(counsellor, with_consent=True)
     query = (
-        sa.select(User.id).where(User.id.in_(with_consent)).order_by(*collation.name_order(User))
+        sa.select(User.id)
+        .where(idlist.match_select(User.id, with_consent))
+        .order_by(*collation.name_order(User))
     )
     if class_id:
         query = query.where(
@@ -343,11 +346,13 @@ def caseload(
         db.session.scalars(
             sa.select(User)
             .where(
-                User.id.in_(access.counselled_pupils(counsellor, with_consent=False)),
-                User.id.not_in(with_consent),
+                idlist.match_select(
+                    User.id, access.counselled_pupils(counsellor, with_consent=False)
+                )
             )
             .order_by(*collation.name_order(User))
-            .options(PUPIL_LIST)
+            # (names only: the page lists them, a few hundred in a large caseload)
+            .options(PUPIL_LIST, load_only(User.id, User.last_name, User.first_name))
         )
     )
     if chosen.items:
@@ -373,8 +378,9 @@ def caseload_classes(counsellor: User) -> list[SchoolClass]:
             .join(ClassMembership, ClassMembership.class_id == SchoolClass.id)
             .join(SchoolYear, SchoolYear.id == SchoolClass.school_year_id)
             .where(
-                ClassMembership.pupil_id.in_(
-                    access.counselled_pupils(counsellor, with_consent=True)
+                idlist.match_select(
+                    ClassMembership.pupil_id,
+                    access.counselled_pupils(counsellor, with_consent=True),
                 ),
                 SchoolYear.is_current.is_(True),
             )
