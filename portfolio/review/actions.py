@@ -417,7 +417,7 @@ def ranked(
     chosen = (
         sa.select(c.id, c.last_name, c.first_name, c.percent, c.done, c.open)
         .where(matching)
-        .order_by(*_ranking(c, sort, descending))
+        .order_by(*ranking(c, sort, descending))
         .limit(per_page)
         .offset(offset)
         .subquery("chosen")
@@ -432,7 +432,7 @@ def ranked(
             chosen.c.first_name,
         )
         .select_from(totals_row.outerjoin(chosen, sa.true()))
-        .order_by(*_ranking(chosen.c, sort, descending))
+        .order_by(*ranking(chosen.c, sort, descending))
     ).all()
     first = rows[0]
     if first.unstored:
@@ -444,12 +444,13 @@ def ranked(
     )
 
 
-def _ranking(columns, sort: str, descending: bool) -> list:
-    """ORDER BY of `ranked` over `columns` (percent, done, open and the names)."""
+def ranking(columns, sort: str, descending: bool) -> list:
+    """ORDER BY of the class overview over `columns`: those of `ranked` (percent, done,
+    open and the names), or a person model in the order by name."""
     names = collation.name_order(columns)
-    keys = {"progress": [columns.percent, columns.done], "open": [columns.open]}.get(sort)
-    if keys is None:  # by name
+    if sort not in ("progress", "open"):  # by name
         return [term.desc() for term in names] if descending else names
+    keys = [columns.percent, columns.done] if sort == "progress" else [columns.open]
     # Equal ones stay in name order, as a stable sort leaves them.
     return [k.desc() if descending else k for k in keys] + names
 

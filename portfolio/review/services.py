@@ -46,6 +46,7 @@ from portfolio.review.actions import (
     open_items,
     parse_filter,
     ranked,
+    ranking,
     totals,
 )
 
@@ -343,11 +344,10 @@ def _page_in_sql(
     if sort == "name" and not filter_key:
         counts, documented = counted_totals(school, ids, audiences, today)
         number, pages = page_numbers(len(ids), page)
-        order = collation.name_order(User)
-        if descending:
-            order = [term.desc() for term in order]
         names = db.session.execute(
-            members.order_by(*order).limit(PER_PAGE).offset((number - 1) * PER_PAGE)
+            members.order_by(*ranking(User, "name", descending))
+            .limit(PER_PAGE)
+            .offset((number - 1) * PER_PAGE)
         ).all()
         shown = len(ids)
     else:
