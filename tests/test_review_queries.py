@@ -271,6 +271,28 @@ def test_pages_from_sql_agree_with_the_whole_list_in_python(world):
     for n, entry in enumerate(some):
         entry.status = "done" if n % 3 else entry.status
         entry.data = {"company": "X", "end": "2020-01-01", "learned": "" if n % 2 else "Viel"}
+    # Overdue goals the teacher sees (each pupil's since when), a second kind waiting.
+    goals = db.session.scalars(sa.select(Entry).where(Entry.kind == "goal")).all()
+    for n, entry in enumerate(goals):
+        entry.share_class_teacher = n % 2 == 0
+        if n % 3 == 0:  # a second, older one: overdue since the older
+            older = clock.today() - dt.timedelta(days=30 + n)
+            db.session.add(
+                Entry(
+                    school_id=entry.school_id,
+                    pupil_id=entry.pupil_id,
+                    kind="goal",
+                    data={"goal": "Z"},
+                    status="in_progress",
+                    next_due_on=older,
+                    share_class_teacher=True,
+                )
+            )
+    for n, entry in enumerate(
+        db.session.scalars(sa.select(Entry).where(Entry.kind == "strengths").limit(20))
+    ):
+        entry.review_state = ReviewState.REQUESTED.value
+        entry.share_class_teacher = entry.asked_class_teacher = n % 4 != 3
     db.session.commit()
     audiences = class_audiences(world.teacher, world.class_9a.id)
     keys = [el.key for el in progress.elements_for_grade(world.school.id, world.class_9a.grade)]
@@ -298,14 +320,38 @@ def test_pages_from_sql_agree_with_the_whole_list_in_python(world):
                 assert pages[0].page.total == len(whole.shown_ids) == pages[0].shown, args
                 if filter_key or sort != "name":
                     assert pages[0].counts == whole.counts, args
+                    # The rows' open items (read with the page) are each pupil's own.
+                    own = {r.id: r.actions for r in whole.ordered}
+                    for row in (row for p in pages for row in p.rows):
+                        assert _items(row.actions) == _items(own[row.pupil.id]), args
                 compared += bool(whole.shown_ids)
     assert compared > 30  # (most filters find somebody)
+    goals = services.class_overview(
+        world.class_9a, world.school, audiences=audiences, sort="open", descending=True
+    )
+    assert any(r.actions.goal_overdue_since for r in goals.rows)
+    assert any(len(r.actions.waiting_kinds) == 2 for r in goals.rows)
     first = services.class_overview(world.class_9a, world.school, audiences=audiences)
     assert first.total == 63 and [len(first.rows), first.page.pages] == [50, 2]
-    assert first.counts["feedback"] == 30  # every second bulk pupil asked
+    asking = {
+        e.pupil_id
+        for e in db.session.scalars(sa.select(Entry))
+        if e.review_state == "requested" and e.asked_class_teacher and e.share_class_teacher
+    }
+    assert first.counts["feedback"] == len(asking) > 30
     # A page beyond the last shows the last one.
     beyond = services.class_overview(world.class_9a, world.school, audiences=audiences, page=9)
     assert beyond.page.page == 2 and len(beyond.rows) == 13
+
+
+def _items(actions) -> tuple:
+    return (
+        actions.waiting,
+        actions.waiting_kinds,
+        actions.placements_without_evaluation,
+        actions.goals_overdue,
+        actions.goal_overdue_since,
+    )
 
 
 def test_percent_in_sql_rounds_as_python_does(world):

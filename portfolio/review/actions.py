@@ -324,6 +324,8 @@ class Ranked:
     shown: int
     #: `rule_totals` over every pupil, read with the page.
     rule_counts: dict[str, int]
+    #: The open items of the page's pupils (`open_items`, read with the page).
+    items: dict[int, PupilActions] = field(default_factory=dict)
 
 
 def ranked(
@@ -352,6 +354,7 @@ def ranked(
     if not pupil_ids:
         return Ranked([], 0, dict.fromkeys(_RULE_FILTERS, 0))
     rules = _rules(audiences, today)
+    waiting, _placement, goal = rules
     items = (
         sa.select(
             Entry.pupil_id,
@@ -359,6 +362,9 @@ def ranked(
                 sa.func.count().filter(rule).label(name)
                 for name, rule in zip(_RULE_FILTERS, rules, strict=True)
             ),
+            # What `open_items` gives beside the counts: the kinds waiting, the oldest goal.
+            sa.func.aggregate_strings(Entry.kind, " ").filter(waiting).label("waiting_kinds"),
+            sa.func.min(Entry.next_due_on).filter(goal).label("goal_since"),
         )
         .where(*_open_entries(school, pupil_ids, rules))
         .group_by(Entry.pupil_id)
@@ -384,6 +390,8 @@ def ranked(
             done.label("done"),
             sum(flagged.values(), due_steps).label("open"),
             *(n.label(name) for name, n in flagged.items()),
+            items.c.waiting_kinds,
+            items.c.goal_since,
             summary.c.pupil_id.is_(None).label("unstored"),
         )
         .outerjoin(summary, summary.c.pupil_id == User.id)
@@ -415,7 +423,17 @@ def ranked(
     number = sa.case((last < page, last), else_=page)
     offset = sa.select((number - 1) * per_page).scalar_subquery()
     chosen = (
-        sa.select(c.id, c.last_name, c.first_name, c.percent, c.done, c.open)
+        sa.select(
+            c.id,
+            c.last_name,
+            c.first_name,
+            c.percent,
+            c.done,
+            c.open,
+            *(c[name] for name in _RULE_FILTERS),
+            c.waiting_kinds,
+            c.goal_since,
+        )
         .where(matching)
         .order_by(*ranking(c, sort, descending))
         .limit(per_page)
@@ -430,6 +448,9 @@ def ranked(
             chosen.c.id,
             chosen.c.last_name,
             chosen.c.first_name,
+            *(chosen.c[name].label(f"{name}_n") for name in _RULE_FILTERS),
+            chosen.c.waiting_kinds,
+            chosen.c.goal_since,
         )
         .select_from(totals_row.outerjoin(chosen, sa.true()))
         .order_by(*ranking(chosen.c, sort, descending))
@@ -437,10 +458,21 @@ def ranked(
     first = rows[0]
     if first.unstored:
         return None
+    page_rows = [r for r in rows if r.id is not None]
     return Ranked(
-        [(r.id, r.last_name, r.first_name) for r in rows if r.id is not None],
+        [(r.id, r.last_name, r.first_name) for r in page_rows],
         first.shown,
         {name: first._mapping[name] for name in _RULE_FILTERS},
+        {
+            r.id: PupilActions(
+                waiting=r.feedback_n,
+                waiting_kinds=set((r.waiting_kinds or "").split()),
+                placements_without_evaluation=r.placement_n,
+                goals_overdue=r.goal_n,
+                goal_overdue_since=r.goal_since,
+            )
+            for r in page_rows
+        },
     )
 
 

@@ -366,12 +366,13 @@ def _page_in_sql(
         if found is None:
             return None
         counts.update(found.rule_counts)
-        names, shown = found.names, found.shown
+        names, shown, items = found.names, found.shown, found.items
         number, pages = page_numbers(shown, page)
     chosen = Page(
         [Listed(pid, last, first, _NOT_READ) for pid, last, first in names], number, pages, shown
     )
-    items = open_items(school, [r.id for r in chosen.items], audiences, today)
+    if sort == "name" and not filter_key:
+        items = open_items(school, [r.id for r in chosen.items], audiences, today)
     # Optional elements get a column only when somebody in the class takes part.
     columns = [el for el in elements if el.mandatory or el.key in documented]
     return ClassOverview(
