@@ -345,7 +345,8 @@ def ranked(
     if there are fewer pages). Sorted by progress (percent, then done) or by the number
     of open items; equal ones, and the order by name, in German name order. One
     statement, which also counts the pupils shown and those each rule flags
-    (`rule_totals`).
+    (`rule_totals`), and gives the page's pupils their open items (`open_items`; the due
+    steps are the caller's).
 
     Reads the stored summaries of `today` (`progress_store.fresh_rows`: the caller has
     counted them with `due_totals` first, which stores the missing ones). None when a
