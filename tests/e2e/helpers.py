@@ -100,6 +100,9 @@ _PHONE_CHECKS_JS = (E2E / "phone_checks.js").read_text()
 
 def phone_problems(page, min_target: int = 44) -> list[str]:
     """Horizontal scrolling and touch targets smaller than min_target CSS px."""
+    # Measured once the stylesheets are in: after a click, the new page's heading can be
+    # there before them (a busy machine), and unstyled every target is small.
+    page.wait_for_load_state("load")
     found = page.evaluate(_PHONE_CHECKS_JS, min_target)
     problems = []
     if found["overflow"]:
