@@ -149,7 +149,7 @@ class ClassOverview:
     total: int
     page: Page = field(default_factory=Page)
     #: Every pupil of the class in the chosen order (for "next pupil" beyond the filter;
-    #: empty on the page in the order by name without a filter: `_page_by_name`).
+    #: empty on a page with rows, which comes from SQL: `_page_in_sql`).
     ordered: list[Listed] = field(default_factory=list)
     #: The ids of the pupils that match the filter, in the chosen order (every page;
     #: empty where `ordered` is).
@@ -299,8 +299,7 @@ def class_overview(
         counts = totals(items.values())
         documented = frozenset().union(*(i.summary.documented for i in items.values() if i.summary))
     listed = [Listed(pid, last, first, items[pid]) for pid, last, first in names]
-    # Optional elements get a column only when somebody in the class takes part.
-    columns = [el for el in elements if el.mandatory or el.key in documented]
+    columns = _columns(elements, documented)
     ordered = sort_listed(listed, sort, descending)
     shown = [r for r in ordered if r.actions.matches(filter_key)]
     chosen = paginate(shown, page)
@@ -318,6 +317,11 @@ def class_overview(
         sort,
         descending,
     )
+
+
+def _columns(elements: list[StandardElement], documented) -> list[StandardElement]:
+    """The overview's columns: optional elements only when somebody in the class takes part."""
+    return [el for el in elements if el.mandatory or el.key in documented]
 
 
 def _page_in_sql(
@@ -373,8 +377,7 @@ def _page_in_sql(
     )
     if sort == "name" and not filter_key:
         items = open_items(school, [r.id for r in chosen.items], audiences, today)
-    # Optional elements get a column only when somebody in the class takes part.
-    columns = [el for el in elements if el.mandatory or el.key in documented]
+    columns = _columns(elements, documented)
     return ClassOverview(
         cls,
         columns,
