@@ -983,13 +983,13 @@ def tally(
         summary, n = item if isinstance(item, tuple) else (item, 1)
         if summary.grade != grade:
             continue
-        for element_id, half, state, counted in summary.steps:
-            t = tallies.get((element_id, half))
+        for step in summary.steps:
+            t = tallies.get((step.element_id, step.half))
             if t is None:
                 continue
             t.pupils += n
-            t.states[state] += n
-            t.counted = t.counted or counted
+            t.states[step.state] += n
+            t.counted = t.counted or step.counted
     return list(tallies.values())
 
 
@@ -1102,12 +1102,14 @@ def awaits_signature(p: Planned, half: int) -> bool:
 
 
 class StepState(NamedTuple):
-    """One step of the current grade as a list counts it."""
+    """One step of the current grade as a list counts and shows it."""
 
     element_id: int
     half: int | None
     state: str
     counted: bool
+    #: `Step.carried`: how the class overview's cell shows a step not started.
+    carried: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -1143,5 +1145,21 @@ def summary_of(mine: PupilProgress) -> Summary:
         unsigned,
         len(mine.flagged),
         frozenset(s.key for s in steps if s.state in (DONE, IN_PROGRESS)),
-        tuple(StepState(s.element.id, s.half, s.state, s.counted) for s in steps),
+        tuple(StepState(s.element.id, s.half, s.state, s.counted, s.carried) for s in steps),
     )
+
+
+def cells_of(summary: Summary, elements: dict[int, StandardElement]) -> dict[str, list[Step]]:
+    """Element key -> the steps of the current grade, from a stored `Summary`: what
+    `GradeProgress.by_element` gives for the class overview's cells (state, half-year,
+    carried, label), without the model's queries. `elements`: the school's, by id (steps
+    of an element no longer there are left out). The steps carry no counts or deadlines:
+    only the cells show them."""
+    cells: dict[str, list[Step]] = defaultdict(list)
+    for s in summary.steps:
+        element = elements.get(s.element_id)
+        if element is not None and summary.grade:
+            cells[element.key].append(
+                Step(element, summary.grade, s.half, s.state, s.counted, carried=s.carried)
+            )
+    return dict(cells)

@@ -233,7 +233,9 @@ _STEPS: dict[str, tuple[StepState, ...]] = {}  # parsed steps texts (few distinc
 
 
 def _steps_text(steps: Iterable[StepState]) -> str:
-    return " ".join(f"{s.element_id}:{s.half or 0}:{s.state}:{int(s.counted)}" for s in steps)
+    return " ".join(
+        f"{s.element_id}:{s.half or 0}:{s.state}:{int(s.counted)}:{int(s.carried)}" for s in steps
+    )
 
 
 def _parse_steps(text: str) -> tuple[StepState, ...]:
@@ -241,9 +243,13 @@ def _parse_steps(text: str) -> tuple[StepState, ...]:
     if found is None:
         if len(_STEPS) > 4096:
             _STEPS.clear()
+        # (Rows stored before `carried` have four fields: migration d3a7c1e9f5b2 made
+        # them all outdated, so only the class tallies of an older process could read one.)
         found = _STEPS[text] = tuple(
-            StepState(int(el), int(half) or None, state, counted == "1")
-            for el, half, state, counted in (token.split(":") for token in text.split())
+            StepState(int(el), int(half) or None, state, counted == "1", carried == "1")
+            for el, half, state, counted, carried, *_more in (
+                (token + ":0").split(":") for token in text.split()
+            )
         )
     return found
 

@@ -108,3 +108,61 @@ def test_entry_data_becomes_jsonb_and_keeps_every_field(tmp_path):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_stored_steps_without_carried_are_computed_again(tmp_path):
+    """d3a7c1e9f5b2: progress rows stored before the fifth field of `steps` are outdated
+    after the upgrade (and after a downgrade, for the older code); the rows stay."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from portfolio import accounts, clock, create_app, progress_store
+    from portfolio.models import ProgressSummary, Role
+    from tests.support.database import separate_database_url
+
+    other = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": separate_database_url(tmp_path, "bwp_migrate_carried"),
+            "SECRET_KEY": "x" * 32,
+        }
+    )
+    with other.app_context():
+        try:
+            upgrade()
+            school = accounts.create_school("Altschule", "177778", "Realschule", "Olpe")
+            year = accounts.current_year(school)
+            cls = accounts.get_or_create_class(school, "9a", year, grade="9")
+            pupil, _pw = accounts.create_user(
+                school, roles=[Role.PUPIL], first_name="Ali", last_name="Alt"
+            )
+            accounts.put_in_class(pupil, cls)
+            db.session.commit()
+            ids = school.id, pupil.id
+            db.session.close()
+            downgrade(revision="d3a7c1e9f5b2-1")
+            with db.engine.begin() as conn:  # as the older code stored it: four fields
+                assert conn.scalar(sa.text("SELECT count(*) FROM progress_summary")) == 1
+                conn.execute(
+                    sa.text(
+                        "UPDATE progress_summary SET version = 3, day = :day, grade = '9',"
+                        " steps = '1:0:not_started:0' WHERE pupil_id = :pupil"
+                    ),
+                    {"pupil": ids[1], "day": clock.today()},
+                )
+            upgrade()
+            row = db.session.get(ProgressSummary, ids[1])
+            assert (row.day, row.version, row.steps) == (None, 3, "1:0:not_started:0")
+            db.session.close()
+            progress_store.stored(ids[0], [ids[1]])  # the next reader computes it again
+            db.session.commit()
+            row = db.session.get(ProgressSummary, ids[1])
+            assert row.day == clock.today()
+            assert all(len(token.split(":")) == 5 for token in row.steps.split())
+            db.session.close()
+            downgrade(revision="d3a7c1e9f5b2-1")
+            with db.engine.connect() as conn:
+                day = conn.scalar(sa.text("SELECT day FROM progress_summary"))
+            assert day is None
+        finally:
+            db.session.remove()
+            db.engine.dispose()

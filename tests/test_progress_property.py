@@ -264,6 +264,17 @@ def _check_views(world, clients, grade, year, pupils) -> None:
         assert summaries[p.id] == progress.summary_of(every[p.id])
         assert summaries[p.id].figure == figures[p.id]
         assert summaries[p.id].due == {s.key for s in every[p.id].flagged}
+        # The class overview's cells, drawn from the stored row, look as the model's steps.
+        by_id = {el.id: el for el in progress.elements_for_school(world.school.id)}
+        current = every[p.id].current
+        model_cells = current.by_element() if current else {}
+        assert {
+            key: [(s.state, s.half, s.carried, s.is_past, s.label) for s in steps]
+            for key, steps in progress.cells_of(summaries[p.id], by_id).items()
+        } == {
+            key: [(s.state, s.half, s.carried, s.is_past, s.label) for s in steps]
+            for key, steps in model_cells.items()
+        }
     # ... and per class and step, GROUP BY in the database.
     elements = progress.elements_for_grade(world.school.id, grade)
     tallies = progress_store.class_tallies(world.school.id, [world.class_9a])[world.class_9a.id]

@@ -258,3 +258,18 @@ def test_refresh_command_stores_every_current_pupil(world, runner):
     assert "pupils" in result.output
     for pupil in (world.pupil, world.classmate, world.pupil_9b, world.other_pupil):
         assert _row(pupil).day == progress.current_date()
+
+
+def test_the_stored_steps_keep_every_field_a_cell_shows():
+    steps = (
+        progress.StepState(7, None, progress.NOT_STARTED, False, True),  # carried update
+        progress.StepState(8, 2, progress.DUE, True, False),
+        progress.StepState(9, 1, progress.DONE, True),
+    )
+    text = progress_store._steps_text(steps)
+    assert progress_store._parse_steps(text) == steps
+    # A row an older process stored (four fields) reads as not carried.
+    assert progress_store._parse_steps("7:0:not_started:0") == (
+        progress.StepState(7, None, progress.NOT_STARTED, False, False),
+    )
+

@@ -39,5 +39,6 @@ class ProgressSummary(Base):
     #: Element keys, space-separated: the due steps, and those with something documented.
     due: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     documented: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    #: The steps of the current grade: "element_id:half:state:counted", space-separated.
+    #: The steps of the current grade: "element_id:half:state:counted:carried",
+    #: space-separated.
     steps: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
