@@ -272,4 +272,3 @@ def test_the_stored_steps_keep_every_field_a_cell_shows():
     assert progress_store._parse_steps("7:0:not_started:0") == (
         progress.StepState(7, None, progress.NOT_STARTED, False, False),
     )
-
