@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import psycopg
 import sqlalchemy as sa
 from psycopg import adapters, postgres
 from psycopg.adapt import Dumper
+from sqlalchemy.engine import Engine
 
 from portfolio.extensions import db
 
@@ -37,6 +39,17 @@ class _IdsDumper(Dumper):
 
 
 adapters.register_dumper(_Ids, _IdsDumper)
+
+
+@sa.event.listens_for(Engine, "connect")
+def _use_ids_dumper(dbapi_connection, _record) -> None:
+    """On each new psycopg connection as well. SQLAlchemy's dialect connects with a map of
+    its own, which copies psycopg's dumpers when the engine is made (it sets its JSON
+    dumpers there), and `create_app` makes the engine before this module is imported: the
+    global registration above alone left every list of ids to psycopg's list dumper
+    (tests/test_idlist.py)."""
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.adapters.register_dumper(_Ids, _IdsDumper)
 
 
 class IdArray(sa.types.TypeDecorator):

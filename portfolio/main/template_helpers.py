@@ -98,6 +98,26 @@ def state_cell(steps, waiting: bool = False) -> Markup:
     return html
 
 
+def state_cells(cells: dict, waiting: set[str], columns: list[tuple[str, str]]) -> Markup:
+    """A class overview row's cells, one <td> per column ((element key, column name)): the
+    cells of `state_cell`, put together once per request for each look of a whole row
+    (pupils at the same point share one), instead of one template call per cell."""
+    key = tuple(
+        (tuple((s.state, s.is_past, s.carried, s.half) for s in cells.get(k, ())), k in waiting)
+        for k, _name in columns
+    )
+    memo = g.setdefault("_state_rows", {})
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = Markup("").join(
+            Markup(
+                '<td class="kern-table__cell bwp-matrix__cell" role="cell" data-label="{}">{}</td>'
+            ).format(name, state_cell(cells.get(k, ()), k in waiting))
+            for k, name in columns
+        )
+    return html
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(_date, "date")
     app.add_template_filter(_datetime, "datetime")
@@ -116,7 +136,7 @@ def register(app: Flask) -> None:
     app.add_template_global(kinds.REVIEW_STATES, "REVIEW_STATES")
     app.add_template_global(kinds.STATUS_LABELS, "STATUS_LABELS")
     app.add_template_global(kinds.entry_title, "entry_title")
-    app.add_template_global(state_cell, "state_cell")
+    app.add_template_global(state_cells, "state_cells")
 
     @app.context_processor
     def inject_globals():
