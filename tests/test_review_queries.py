@@ -297,7 +297,7 @@ def test_pages_from_sql_agree_with_the_whole_list_in_python(world):
     audiences = class_audiences(world.teacher, world.class_9a.id)
     keys = [el.key for el in progress.elements_for_grade(world.school.id, world.class_9a.grade)]
     filters = [None, *actions.FILTERS, *(actions.DUE_PREFIX + k for k in keys)]
-    compared = 0
+    compared = placed = 0
     for sort in services.SORTS:
         for descending in (False, True):
             for filter_key in filters:
@@ -324,8 +324,29 @@ def test_pages_from_sql_agree_with_the_whole_list_in_python(world):
                     own = {r.id: r.actions for r in whole.ordered}
                     for row in (row for p in pages for row in p.rows):
                         assert _items(row.actions) == _items(own[row.pupil.id]), args
+                # "Next pupil" from SQL (`actions.place`) as from the whole list.
+                ids = [r.id for r in whole.ordered]
+                unshown = [pid for pid in ids if pid not in set(whole.shown_ids)][:1]
+                for pid in ids[::9] + ids[-1:] + unshown:
+                    near = services.class_overview(
+                        world.class_9a,
+                        world.school,
+                        audiences=audiences,
+                        with_rows=False,
+                        around=pid,
+                        **args,
+                    )
+                    assert near.place is not None and near.lists(pid), args
+                    assert _near(near, pid) == _near(whole, pid), (args, pid)
+                    assert near.args_at(pid) == whole.args_at(pid), (args, pid)
+                    placed += 1
                 compared += bool(whole.shown_ids)
     assert compared > 30  # (most filters find somebody)
+    assert placed > 500
+    stranger = services.class_overview(
+        world.class_9a, world.school, audiences=audiences, with_rows=False, around=world.pupil_9b.id
+    )
+    assert stranger.place is not None and not stranger.lists(world.pupil_9b.id)
     goals = services.class_overview(
         world.class_9a, world.school, audiences=audiences, sort="open", descending=True
     )
@@ -342,6 +363,17 @@ def test_pages_from_sql_agree_with_the_whole_list_in_python(world):
     # A page beyond the last shows the last one.
     beyond = services.class_overview(world.class_9a, world.school, audiences=audiences, page=9)
     assert beyond.page.page == 2 and len(beyond.rows) == 13
+
+
+def _near(overview, pupil_id: int) -> tuple:
+    """What the pupil's page shows of "next pupil": names before and after, the place."""
+    n = overview.neighbours(pupil_id)
+    return (
+        (n.previous.id, n.previous.full_name) if n.previous else None,
+        (n.next.id, n.next.full_name) if n.next else None,
+        n.position,
+        n.count,
+    )
 
 
 def _items(actions) -> tuple:

@@ -328,32 +328,16 @@ class Ranked:
     items: dict[int, PupilActions] = field(default_factory=dict)
 
 
-def ranked(
+def _listed(
     school: School,
     pupil_ids: list[int],
     audiences: frozenset[Audience],
     today: dt.date,
-    *,
     filter_key: str | None,
-    sort: str,
-    descending: bool,
-    page: int,
-    per_page: int,
-) -> Ranked | None:
-    """One page of the pupils, filtered and sorted in SQL as `PupilActions.matches` and
-    `services.sort_listed` do in Python: page `page` of `per_page` pupils (the last one
-    if there are fewer pages). Sorted by progress (percent, then done) or by the number
-    of open items; equal ones, and the order by name, in German name order. One
-    statement, which also counts the pupils shown and those each rule flags
-    (`rule_totals`), and gives the page's pupils their open items (`open_items`; the due
-    steps are the caller's).
-
-    Reads the stored summaries of `today` (`progress_store.fresh_rows`: the caller has
-    counted them with `due_totals` first, which stores the missing ones). None when a
-    pupil has no stored row (a concurrent write, a row that could not be stored): the
-    caller then sorts in Python, which computes it."""
-    if not pupil_ids:
-        return Ranked([], 0, dict.fromkeys(_RULE_FILTERS, 0))
+) -> tuple[sa.CTE, sa.ColumnElement[bool]]:
+    """The CTE "listed" of `ranked` and `place`: one row per pupil with what the overview
+    sorts and filters by (names, percent, done, open items, each rule's count, the due
+    elements), and the SQL of `PupilActions.matches(filter_key)` over it."""
     rules = _rules(audiences, today)
     waiting, _placement, goal = rules
     items = (
@@ -410,6 +394,37 @@ def ranked(
         matching = c[filter_key] > 0
     else:
         matching = sa.true()
+    return listed, matching
+
+
+def ranked(
+    school: School,
+    pupil_ids: list[int],
+    audiences: frozenset[Audience],
+    today: dt.date,
+    *,
+    filter_key: str | None,
+    sort: str,
+    descending: bool,
+    page: int,
+    per_page: int,
+) -> Ranked | None:
+    """One page of the pupils, filtered and sorted in SQL as `PupilActions.matches` and
+    `services.sort_listed` do in Python: page `page` of `per_page` pupils (the last one
+    if there are fewer pages). Sorted by progress (percent, then done) or by the number
+    of open items; equal ones, and the order by name, in German name order. One
+    statement, which also counts the pupils shown and those each rule flags
+    (`rule_totals`), and gives the page's pupils their open items (`open_items`; the due
+    steps are the caller's).
+
+    Reads the stored summaries of `today` (`progress_store.fresh_rows`: the caller has
+    counted them with `due_totals` first, which stores the missing ones). None when a
+    pupil has no stored row (a concurrent write, a row that could not be stored): the
+    caller then sorts in Python, which computes it."""
+    if not pupil_ids:
+        return Ranked([], 0, dict.fromkeys(_RULE_FILTERS, 0))
+    listed, matching = _listed(school, pupil_ids, audiences, today, filter_key)
+    c = listed.c
     # How many match, whether a summary is missing, the rules' pupils: one row, also
     # when nobody matches or the page asked for is beyond the last.
     totals_row = sa.select(
@@ -474,6 +489,112 @@ def ranked(
             )
             for r in page_rows
         },
+    )
+
+
+@dataclass
+class Place:
+    """Where one pupil stands in the class overview's order and filter (`place`)."""
+
+    #: Whether the pupil is in the list at all.
+    found: bool
+    #: (id, last name, first name) of the pupils shown before and after, if any.
+    previous: tuple[int, str, str] | None = None
+    next: tuple[int, str, str] | None = None
+    #: 1-based place among the pupils shown; None when the pupil does not match.
+    position: int | None = None
+    #: How many pupils match the filter.
+    shown: int = 0
+
+
+def place(
+    school: School,
+    pupil_ids: list[int],
+    audiences: frozenset[Audience],
+    today: dt.date,
+    *,
+    filter_key: str | None,
+    sort: str,
+    descending: bool,
+    pupil_id: int,
+) -> Place | None:
+    """ "Next pupil" on a pupil's page: the pupils shown before and after `pupil_id` in the
+    order and filter of `ranked`, her place among them and how many there are, in one
+    statement (window functions over the class), without reading every pupil's items
+    into Python. A pupil who no longer matches the filter (just reviewed) keeps her
+    place in the whole order, so "next" goes on from there.
+
+    None when a pupil has no stored summary of `today` (as `ranked`: the caller then
+    orders in Python, which computes it)."""
+    if not pupil_ids:
+        return Place(False)
+    if sort == "name" and not filter_key:  # the names alone
+        listed = (
+            sa.select(User.id, User.last_name, User.first_name, sa.false().label("unstored"))
+            .where(idlist.match(User.id, pupil_ids))
+            .cte("listed")
+        )
+        matching = sa.true()
+    else:
+        listed, matching = _listed(school, pupil_ids, audiences, today, filter_key)
+    c = listed.c
+    order = ranking(c, sort, descending)
+    hit = sa.case((matching, 1), else_=0)
+    ordered = sa.select(
+        c.id,
+        c.last_name,
+        c.first_name,
+        hit.label("hit"),
+        sa.func.row_number().over(order_by=order).label("rn"),
+        # How many of those shown come up to here: her place, if she is shown.
+        sa.func.sum(hit).over(order_by=order, rows=(None, 0)).label("k"),
+    ).cte("ordered")
+    o = ordered.c
+
+    # Her row number, and those of the nearest pupils shown before and after her (each
+    # over an alias of its own: uncorrelated, computed once).
+    me_, before_, after_ = (ordered.alias(name) for name in ("me", "before", "after"))
+    mine = sa.select(me_.c.rn).where(me_.c.id == pupil_id).correlate(None).scalar_subquery()
+    before = (
+        sa.select(sa.func.max(before_.c.rn))
+        .where(before_.c.hit == 1, before_.c.rn < mine)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    after = (
+        sa.select(sa.func.min(after_.c.rn))
+        .where(after_.c.hit == 1, after_.c.rn > mine)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    totals = sa.select(
+        sa.func.count().filter(matching).label("shown"),
+        sa.func.count().filter(c.unstored).label("unstored"),
+    ).cte("totals")
+    t = totals.c
+    rows = db.session.execute(
+        sa.select(t.shown, t.unstored, o.id, o.last_name, o.first_name, o.hit, o.rn, o.k)
+        .select_from(
+            totals.outerjoin(ordered, sa.or_(o.id == pupil_id, o.rn == before, o.rn == after))
+        )
+        .order_by(o.rn)
+    ).all()
+    first = rows[0]
+    if first.unstored:
+        return None
+    me = next((r for r in rows if r.id == pupil_id), None)
+    if me is None:
+        return Place(False, shown=first.shown)
+
+    def who(row):
+        return (row.id, row.last_name, row.first_name) if row is not None else None
+
+    return Place(
+        True,
+        who(next((r for r in rows if r.id is not None and r.rn < me.rn), None)),
+        who(next((r for r in rows if r.id is not None and r.rn > me.rn), None)),
+        me.k if me.hit else None,
+        first.shown,
     )
 
 

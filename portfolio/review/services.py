@@ -39,12 +39,14 @@ from portfolio.reference import element_name
 from portfolio.review.actions import (
     DUE_PREFIX,
     FILTERS,
+    Place,
     PupilActions,
     action_counts,
     counted_totals,
     due_totals,
     open_items,
     parse_filter,
+    place,
     ranked,
     ranking,
     totals,
@@ -158,6 +160,14 @@ class ClassOverview:
     filter_key: str | None = None
     sort: str = "name"
     descending: bool = False
+    #: Where one pupil stands, from SQL ("next pupil": `around`; `ordered` stays empty).
+    place: Place | None = None
+
+    def lists(self, pupil_id: int) -> bool:
+        """Whether `pupil_id` is one of the class's pupils in this list."""
+        if self.place is not None:
+            return self.place.found
+        return any(r.id == pupil_id for r in self.ordered)
 
     @property
     def args(self) -> dict[str, str]:
@@ -173,8 +183,9 @@ class ClassOverview:
         """`args` with the page that lists `pupil_id` (the page in view if not shown)."""
         found = {k: v for k, v in self.args.items() if k != "page"}
         page = self.page.page
-        if pupil_id in self.shown_ids:
-            page = self.shown_ids.index(pupil_id) // self.page.per_page + 1
+        position = self._position(pupil_id)
+        if position:
+            page = (position - 1) // self.page.per_page + 1
         if page > 1:
             found["page"] = str(page)
         return found
@@ -186,6 +197,14 @@ class ClassOverview:
         A pupil who no longer matches the filter (just reviewed) keeps their place in
         the class's order, so "next" goes on from there.
         """
+        if self.place is not None:  # from SQL (`actions.place`)
+            p = self.place
+            return Neighbours(
+                Listed(*p.previous, _NOT_READ) if p.previous else None,
+                Listed(*p.next, _NOT_READ) if p.next else None,
+                p.position if p.found else None,
+                p.shown,
+            )
         shown = set(self.shown_ids)
         ids = [r.id for r in self.ordered]
         if pupil_id not in ids:
@@ -200,6 +219,14 @@ class ClassOverview:
             position,
             len(self.shown_ids),
         )
+
+    def _position(self, pupil_id: int) -> int | None:
+        """1-based place of `pupil_id` among the pupils shown (None: not shown)."""
+        if self.place is not None:
+            return self.place.position if self.place.found else None
+        if pupil_id in self.shown_ids:
+            return self.shown_ids.index(pupil_id) + 1
+        return None
 
     @property
     def due_filters(self) -> list[tuple[str, StandardElement, int]]:
@@ -261,6 +288,7 @@ def class_overview(
     page: int = 1,
     today: dt.date | None = None,
     with_rows: bool = True,
+    around: int | None = None,
 ) -> ClassOverview:
     """Pupils x the school's standard elements of the class's grade, with open items of
     what the pupils shared with the viewer's `audiences` (access.class_audiences).
@@ -274,7 +302,8 @@ def class_overview(
     every pupil's items from one summary row each (`action_counts`), ordered in Python
     (`sort_listed`, `PupilActions.matches`): the same order as SQL's, and the way back
     when a summary is missing. In the order by name without a filter, the open items are
-    not read and the counts stay empty.
+    not read and the counts stay empty. With `around` (a pupil's id), only where that
+    pupil stands comes from SQL instead (`actions.place`, in `place`), when it can.
     """
     today = today or progress.current_date()
     members = sa.select(User.id, User.last_name, User.first_name).where(
@@ -290,6 +319,39 @@ def class_overview(
         )
         if found is not None:
             return found
+    elif around is not None:
+        ids = db.session.connection().execute(members.with_only_columns(User.id)).scalars().all()
+
+        def where_is():
+            return place(
+                school,
+                ids,
+                audiences,
+                today,
+                filter_key=filter_key,
+                sort=sort,
+                descending=descending,
+                pupil_id=around,
+            )
+
+        where = where_is()
+        if where is None:  # a summary of the day is missing: store it (`stored`), ask again
+            progress_store.stored(school.id, ids, today)
+            where = where_is()
+        if where is not None:
+            number, pages = page_numbers(where.shown, page)
+            return ClassOverview(
+                cls,
+                elements,
+                [],
+                {},
+                len(ids),
+                Page([], number, pages, where.shown),
+                filter_key=filter_key,
+                sort=sort,
+                descending=descending,
+                place=where,
+            )
     names = db.session.execute(members.order_by(*collation.name_order(User))).all()
     ids = [pid for pid, _last, _first in names]
     if sort == "name" and not filter_key:  # for "next pupil": the order alone
@@ -425,6 +487,7 @@ def overview_from_args(
     audiences: frozenset[Audience],
     *,
     with_rows: bool = True,
+    around: int | None = None,
 ) -> ClassOverview:
     """The class overview as the URL arguments ask for it (unknown values: the defaults),
     with what the pupils shared with the viewer's `audiences` (access.class_audiences)."""
@@ -440,6 +503,7 @@ def overview_from_args(
         descending=args.get("dir") == "desc",
         page=page_arg(args.get("page")),
         with_rows=with_rows,
+        around=around,
     )
 
 

@@ -97,9 +97,14 @@ def _came_from(user, pupil) -> services.ClassOverview | None:
     if cls is None or cls.school_id != user.school_id or not access.teaches_class(user, cls.id):
         return None
     overview = services.overview_from_args(
-        cls, user.school, request.args, access.class_audiences(user, cls.id), with_rows=False
+        cls,
+        user.school,
+        request.args,
+        access.class_audiences(user, cls.id),
+        with_rows=False,
+        around=pupil.id,
     )
-    if not any(r.id == pupil.id for r in overview.ordered):
+    if not overview.lists(pupil.id):
         return None
     return overview
 
