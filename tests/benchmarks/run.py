@@ -373,6 +373,25 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
                     scale=n,
                 )
             )
+        # A pupil's page opened from the sorted overview: "next pupil" finds her place in
+        # the class's order and filter (actions.place).
+        middle = db.session.scalar(
+            sa.select(ClassMembership.pupil_id)
+            .where(ClassMembership.class_id == cls.id)
+            .order_by(ClassMembership.pupil_id)
+            .offset(n // 2)
+            .limit(1)
+        )
+        pages.append(
+            Page(
+                "Pupil page from the sorted overview",
+                f"{n} pupils",
+                teacher_of(cls.id).username,
+                path("review.pupil", pupil_id=middle) + f"?cls={cls.id}&sort=open&dir=desc",
+                runs,
+                scale=n,
+            )
+        )
         pages += staff_lists(path, sid, f"{n} pupils", runs, scale=n)
         pages.append(
             Page(
