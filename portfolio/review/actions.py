@@ -334,10 +334,15 @@ def _listed(
     audiences: frozenset[Audience],
     today: dt.date,
     filter_key: str | None,
+    *,
+    entries: bool = True,
 ) -> tuple[sa.CTE, sa.ColumnElement[bool]]:
     """The CTE "listed" of `ranked` and `place`: one row per pupil with what the overview
     sorts and filters by (names, percent, done, open items, each rule's count, the due
-    elements), and the SQL of `PupilActions.matches(filter_key)` over it."""
+    elements), and the SQL of `PupilActions.matches(filter_key)` over it.
+
+    `entries=False` reads the stored summaries alone: the rules' counts are 0 and "open"
+    counts the due steps only (for an order and filter that use neither)."""
     rules = _rules(audiences, today)
     waiting, _placement, goal = rules
     items = (
@@ -363,7 +368,12 @@ def _listed(
 
     due_steps = of_summary(summary.c.due_steps)
     done, total = of_summary(summary.c.done), of_summary(summary.c.total)
-    flagged = {name: sa.func.coalesce(items.c[name], 0) for name in _RULE_FILTERS}
+    if entries:
+        flagged = {name: sa.func.coalesce(items.c[name], 0) for name in _RULE_FILTERS}
+        found = (items.c.waiting_kinds, items.c.goal_since)
+    else:
+        flagged = {name: sa.literal(0) for name in _RULE_FILTERS}
+        found = (sa.null().label("waiting_kinds"), sa.null().label("goal_since"))
     listed = (
         sa.select(
             User.id,
@@ -375,15 +385,15 @@ def _listed(
             done.label("done"),
             sum(flagged.values(), due_steps).label("open"),
             *(n.label(name) for name, n in flagged.items()),
-            items.c.waiting_kinds,
-            items.c.goal_since,
+            *found,
             summary.c.pupil_id.is_(None).label("unstored"),
         )
         .outerjoin(summary, summary.c.pupil_id == User.id)
-        .outerjoin(items, items.c.pupil_id == User.id)
         .where(idlist.match(User.id, pupil_ids))
-        .cte("listed")
     )
+    if entries:
+        listed = listed.outerjoin(items, items.c.pupil_id == User.id)
+    listed = listed.cte("listed")
     c = listed.c
     if filter_key and filter_key.startswith(DUE_PREFIX):
         key = filter_key[len(DUE_PREFIX) :]
@@ -536,7 +546,9 @@ def place(
         )
         matching = sa.true()
     else:
-        listed, matching = _listed(school, pupil_ids, audiences, today, filter_key)
+        # The entries' rules only where the order or the filter asks for them.
+        entries = sort == "open" or filter_key in _RULE_FILTERS
+        listed, matching = _listed(school, pupil_ids, audiences, today, filter_key, entries=entries)
     c = listed.c
     order = ranking(c, sort, descending)
     hit = sa.case((matching, 1), else_=0)

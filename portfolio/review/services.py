@@ -514,7 +514,10 @@ def shared_entries(pupil_access: access.PupilAccess) -> list[Entry]:
         sa.select(Entry)
         .where(Entry.pupil_id == pupil_access.pupil.id, pupil_access.visible_clause(Entry))
         .options(
-            selectinload(Entry.comments).joinedload(Comment.author), selectinload(Entry.documents)
+            # The authors' names only: their roles (loaded with a user by default) are not
+            # shown, and reading them cost a statement whenever another person commented.
+            selectinload(Entry.comments).joinedload(Comment.author).lazyload(User.role_rows),
+            selectinload(Entry.documents),
         )
     ).all()
 
