@@ -320,7 +320,7 @@ def class_overview(
         if found is not None:
             return found
     elif around is not None:
-        ids = db.session.connection().execute(members.with_only_columns(User.id)).scalars().all()
+        ids = _member_ids(members)
 
         def where_is():
             return place(
@@ -382,6 +382,12 @@ def class_overview(
     )
 
 
+def _member_ids(members: sa.Select) -> list[int]:
+    """The ids of the class's pupils (Core, not the ORM: 1,500 plain ids need no ORM
+    result machinery)."""
+    return db.session.connection().execute(members.with_only_columns(User.id)).scalars().all()
+
+
 def _columns(elements: list[StandardElement], documented) -> list[StandardElement]:
     """The overview's columns: optional elements only when somebody in the class takes part."""
     return [el for el in elements if el.mandatory or el.key in documented]
@@ -406,8 +412,7 @@ def _page_in_sql(
     `counted_totals`), then the rows of those 50. A class of 1,500 reads 50 names, not
     1,500 (`ordered` and `shown_ids` stay empty: nobody reads them here). None when a
     summary could not be read from the database (sorted in Python then)."""
-    # (Core, not the ORM: 1,500 plain ids need no ORM result machinery.)
-    ids = db.session.connection().execute(members.with_only_columns(User.id)).scalars().all()
+    ids = _member_ids(members)
     if sort == "name" and not filter_key:
         counts, documented = counted_totals(school, ids, audiences, today)
         number, pages = page_numbers(len(ids), page)
