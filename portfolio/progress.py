@@ -329,6 +329,8 @@ def agreement_deadline(school: School, today: dt.date) -> dt.date:
 #: a process uses what it kept only while the database still holds it. Reference data of
 #: a school, the same for all its users.
 _KEPT_ELEMENTS: dict[int, tuple[str, list[StandardElement]]] = {}
+#: What a write must touch to change them (an audit event of the request does not).
+_ELEMENT_TABLES = ("standard_element", "school")
 
 
 def elements_for_school(school_id: int) -> list[StandardElement]:
@@ -348,7 +350,7 @@ def elements_for_school(school_id: int) -> list[StandardElement]:
 def _school_elements(school_id: int, version: str | None) -> list[StandardElement]:
     from portfolio.transaction import has_writes
 
-    if version is None or has_writes():
+    if version is None or has_writes(tables=_ELEMENT_TABLES):
         # This transaction may be changing them: the session's own objects, as it sees them.
         return _read_elements(school_id)
     kept = _KEPT_ELEMENTS.get(school_id)

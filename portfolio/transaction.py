@@ -28,11 +28,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import itertools
 import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Per-session bookkeeping in Session.info (one session per request or per atomic block).
 _WROTE = "transaction.wrote"
+#: The names of the tables written ("*": a statement whose table is not known).
+_TABLES = "transaction.tables"
 _COMMITTED = "transaction.committed"
 _AFTER_COMMIT = "transaction.after_commit"
 _ON_ROLLBACK = "transaction.on_rollback"
@@ -110,15 +113,47 @@ def _run(callbacks: list[Callable[[], object]]) -> None:
             log.exception("transaction callback %r failed", fn)
 
 
-def has_writes(sess: Session | None = None) -> bool:
-    """Whether the session holds writes that a COMMIT would keep."""
+def has_writes(sess: Session | None = None, tables: Iterable[str] | None = None) -> bool:
+    """Whether the session holds writes that a COMMIT would keep; with `tables`, writes
+    to one of those tables (or a statement whose table is not known): what a figure read
+    at the start of the request depends on (an audit event does not change the news)."""
     sess = sess or db.session()
-    return bool(sess.info.get(_WROTE) or sess.new or sess.dirty or sess.deleted)
+    if tables is None:
+        return bool(sess.info.get(_WROTE) or sess.new or sess.dirty or sess.deleted)
+    wanted = set(tables)
+    written = sess.info.get(_TABLES, set())
+    if "*" in written or written & wanted:
+        return True
+    return any(
+        wanted & _tables_of(obj) for obj in itertools.chain(sess.new, sess.dirty, sess.deleted)
+    )
+
+
+def _tables_of(obj) -> set[str]:
+    return {table.name for table in sa.inspect(obj).mapper.tables}
+
+
+def _wrote(sess: Session, tables: Iterable[str]) -> None:
+    sess.info[_WROTE] = True
+    sess.info.setdefault(_TABLES, set()).update(tables)
+
+
+def _forget_writes(sess: Session) -> None:
+    sess.info.pop(_WROTE, None)
+    sess.info.pop(_TABLES, None)
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(sess: Session, _context) -> None:
-    sess.info[_WROTE] = True
+    # (After a flush, new, dirty and deleted still hold what it wrote.)
+    _wrote(
+        sess,
+        {
+            name
+            for obj in itertools.chain(sess.new, sess.dirty, sess.deleted)
+            for name in _tables_of(obj)
+        },
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -127,12 +162,14 @@ def _on_execute(state):
     matched a row (marking news read when there is none is no reason to COMMIT)."""
     if state.is_select:
         return None
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    tables = {name} if isinstance(name, str) else {"*"}
     if state.is_update or state.is_delete:
         result = state.invoke_statement()
         if getattr(result, "rowcount", 1) != 0:
-            state.session.info[_WROTE] = True
+            _wrote(state.session, tables)
         return result
-    state.session.info[_WROTE] = True
+    _wrote(state.session, tables)
     return None
 
 
@@ -147,7 +184,7 @@ def _after_transaction_end(sess: Session, transaction) -> None:
     if transaction.parent is not None:  # a savepoint: the outer transaction decides
         return
     committed = sess.info.pop(_COMMITTED, False)
-    sess.info.pop(_WROTE, None)
+    _forget_writes(sess)
     done, undo = sess.info.pop(_AFTER_COMMIT, []), sess.info.pop(_ON_ROLLBACK, [])
     _run(done if committed else undo)
 
@@ -233,7 +270,7 @@ def _claim(state: _RequestState) -> Response | None:
     except IntegrityError:
         sess.rollback()
         return _replay(state, key, user_id)
-    sess.info.pop(_WROTE, None)  # the claim alone is not a write
+    _forget_writes(sess)  # the claim alone is not a write
     state.claim = claim
     request.environ[CLAIMED_KEY] = key
     return None
@@ -311,7 +348,8 @@ def abandon() -> None:
     sess = db.session()
     with contextlib.suppress(Exception):  # a lost connection has rolled back already
         sess.rollback()
-    for name in (_WROTE, _AFTER_COMMIT, _COMMITTED):
+    _forget_writes(sess)
+    for name in (_AFTER_COMMIT, _COMMITTED):
         sess.info.pop(name, None)
     _run(sess.info.pop(_ON_ROLLBACK, []))
     state = _state()

@@ -20,7 +20,15 @@ import sqlalchemy as sa
 from portfolio import create_app, progress, transaction
 from portfolio.auth import services as auth_services
 from portfolio.extensions import db
-from portfolio.models import Job, LoginSession, Notification, School, StandardElement
+from portfolio.models import (
+    AuditEvent,
+    Entry,
+    Job,
+    LoginSession,
+    Notification,
+    School,
+    StandardElement,
+)
 from portfolio.notifications import services as news
 from tests.support.queries import count_queries
 from tests.support.world import login
@@ -88,6 +96,78 @@ def test_figures_read_with_the_user_are_not_used_after_a_write(world, app):
         assert auth_services.preloaded(user, "unread_news") is None
         assert news.unread_count(user) == 2
         db.session.rollback()
+
+
+def test_a_write_elsewhere_keeps_the_figures_a_write_to_them_does_not(world, app):
+    """Only writes to what a figure counts make it out of date: an entry does not change
+    the news count, a notice does; a statement whose table is not known changes all."""
+    _notice(world.pupil)
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=world.pupil.id))
+    db.session.commit()
+    with app.app_context(), app.test_request_context():
+        user = auth_services.load_user_from_session(token)
+        db.session.add(Entry(school_id=user.school_id, pupil_id=user.id, kind="strengths"))
+        db.session.flush()
+        assert transaction.has_writes()
+        assert auth_services.preloaded(user, "unread_news") == 1
+        assert auth_services.preloaded(user, "has_jobs") is False
+        # An UPDATE that matched nothing is no write; one that matched is.
+        db.session.execute(
+            sa.update(Notification).where(Notification.id == -1).values(read_at=sa.func.now())
+        )
+        assert auth_services.preloaded(user, "unread_news") == 1
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.user_id == user.id)
+            .values(read_at=sa.func.now())
+        )
+        assert auth_services.preloaded(user, "unread_news") is None
+        assert auth_services.preloaded(user, "has_jobs") is False
+        assert news.unread_count(user) == 0
+        db.session.rollback()
+
+        user = auth_services.load_user_from_session(token)
+        db.session.add(Job(school_id=user.school_id, user_id=user.id, kind="class_zip"))
+        assert auth_services.preloaded(user, "has_jobs") is None  # pending, not yet flushed
+        assert auth_services.preloaded(user, "unread_news") == 1
+        db.session.rollback()
+
+        user = auth_services.load_user_from_session(token)
+        db.session.execute(sa.text("UPDATE entry SET title = title WHERE id = -1"))
+        assert auth_services.preloaded(user, "unread_news") is None  # (text: table unknown)
+        assert auth_services.preloaded(user, "has_jobs") is None
+        db.session.rollback()
+
+
+def test_a_staff_page_that_records_its_view_reads_no_figure_again(world, client_for):
+    """The staff pupil page writes an audit event (and marks news read, here none): the
+    navigation's figures and the school's elements read at the start still hold."""
+    c = client_for(world.teacher)
+    page = f"/review/pupils/{world.pupil.id}"
+    _page(c, page)
+    before = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    with count_queries() as statements:
+        _page(c, page)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == before + 1
+    again = [s for s in statements if "login_session" not in s]  # (the user's statement)
+    assert not [s for s in again if "FROM job" in s or "count(notification.id)" in s]
+    assert not [s for s in again if "FROM standard_element" in s]
+    # A notice about this pupil is marked read by the view: the count is read again.
+    db.session.add(
+        Notification(
+            school_id=world.school.id,
+            user_id=world.teacher.id,
+            kind="pa_consent_given",  # (leads to the pupil's page: read there)
+            pupil_id=world.pupil.id,
+        )
+    )
+    db.session.commit()
+    with count_queries() as statements:
+        html = _page(c, page)
+    again = [s for s in statements if "login_session" not in s]
+    assert [s for s in again if "count(notification.id)" in s]
+    assert NAV_BADGE not in html
 
 
 def test_a_new_job_shows_my_downloads_on_the_next_page(world, client_for):

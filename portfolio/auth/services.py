@@ -64,6 +64,13 @@ def _session_figures() -> dict[str, sa.ColumnElement]:
     return {"unread_news": unread_count_column(), "has_jobs": has_jobs_column()}
 
 
+#: Per figure of `_session_figures`, the tables a write must touch to change it.
+_FIGURE_TABLES = {
+    "unread_news": ("notification", "user_account"),
+    "has_jobs": ("job", "user_account"),
+}
+
+
 def _session_user_statement() -> sa.Select:
     global _SESSION_USER
     if _SESSION_USER is None:
@@ -109,10 +116,13 @@ def load_user_from_session(token: str) -> User | None:
 
 def preloaded(user: User, name: str):
     """A figure read with the session user (`_session_figures`), or None when there is
-    none or it may be out of date: once the request has written anything, the owner asks
-    the database again (a read notice, a new job)."""
+    none or it may be out of date: once the request has written to what the figure counts
+    (a read notice, a new job; any statement whose table is not known), the owner asks the
+    database again. An audit event or an entry leaves it as read."""
     values = getattr(user, "preloaded", None)
-    if not values or name not in values or transaction.has_writes():
+    if not values or name not in values:
+        return None
+    if transaction.has_writes(tables=_FIGURE_TABLES.get(name)):  # (unknown: any write)
         return None
     return values[name]
 
