@@ -314,8 +314,12 @@ def _store(school_id: int, day: dt.date, computed: dict[int, Summary], read: dic
     dialect = db.session.get_bind().dialect.name
     try:
         with db.session.begin_nested():
+            # (Settings through the connection: not statements of unknown tables, which
+            # `transaction.has_writes` would take for writes to anything.)
             if dialect == "postgresql":  # a writer holding a row: do not wait for it
-                db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+                db.session.connection().exec_driver_sql(
+                    f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"
+                )
             if update:
                 db.session.execute(_STORE, update)
             if insert:
@@ -324,7 +328,7 @@ def _store(school_id: int, day: dt.date, computed: dict[int, Summary], read: dic
                     insert,
                 )
             if dialect == "postgresql":
-                db.session.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
+                db.session.connection().exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
     except sa.exc.DBAPIError as error:  # a lock, a deadlock: computed again next time
         log.warning("progress summaries not stored: %s", error.orig)
 
