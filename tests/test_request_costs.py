@@ -79,11 +79,17 @@ def test_the_news_page_marks_read_and_the_next_page_counts_again(world, client_f
     assert NAV_BADGE not in _page(c)
 
 
+def _login_session(user) -> str:
+    """A server-side login session of `user`: its token, as the session cookie names it."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=user.id))
+    db.session.commit()
+    return token
+
+
 def test_figures_read_with_the_user_are_not_used_after_a_write(world, app):
     _notice(world.pupil)
-    token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token=token, user_id=world.pupil.id))
-    db.session.commit()
+    token = _login_session(world.pupil)
     with app.app_context(), app.test_request_context():
         user = auth_services.load_user_from_session(token)
         assert auth_services.preloaded(user, "unread_news") == 1
@@ -102,9 +108,7 @@ def test_a_write_elsewhere_keeps_the_figures_a_write_to_them_does_not(world, app
     """Only writes to what a figure counts make it out of date: an entry does not change
     the news count, a notice does; a statement whose table is not known changes all."""
     _notice(world.pupil)
-    token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token=token, user_id=world.pupil.id))
-    db.session.commit()
+    token = _login_session(world.pupil)
     with app.app_context(), app.test_request_context():
         user = auth_services.load_user_from_session(token)
         db.session.add(Entry(school_id=user.school_id, pupil_id=user.id, kind="strengths"))
