@@ -124,13 +124,16 @@ def has_writes(sess: Session | None = None, tables: Iterable[str] | None = None)
     written = sess.info.get(_TABLES, set())
     if "*" in written or written & wanted:
         return True
-    return any(
-        wanted & _tables_of(obj) for obj in itertools.chain(sess.new, sess.dirty, sess.deleted)
-    )
+    return bool(wanted & _pending_tables(sess))
 
 
-def _tables_of(obj) -> set[str]:
-    return {table.name for table in sa.inspect(obj).mapper.tables}
+def _pending_tables(sess: Session) -> set[str]:
+    """The tables of the objects the session adds, changes or deletes."""
+    return {
+        table.name
+        for obj in itertools.chain(sess.new, sess.dirty, sess.deleted)
+        for table in sa.inspect(obj).mapper.tables
+    }
 
 
 def _wrote(sess: Session, tables: Iterable[str]) -> None:
@@ -146,14 +149,7 @@ def _forget_writes(sess: Session) -> None:
 @event.listens_for(Session, "after_flush")
 def _after_flush(sess: Session, _context) -> None:
     # (After a flush, new, dirty and deleted still hold what it wrote.)
-    _wrote(
-        sess,
-        {
-            name
-            for obj in itertools.chain(sess.new, sess.dirty, sess.deleted)
-            for name in _tables_of(obj)
-        },
-    )
+    _wrote(sess, _pending_tables(sess))
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -84,11 +84,16 @@ def _nl2br(value: str | None) -> Markup:
     return Markup("<br>\n").join(escape(line) for line in str(value).splitlines())
 
 
+def _look(steps) -> tuple:
+    """What a cell of steps shows (the `cell` macro reads nothing else of a step)."""
+    return tuple((s.state, s.is_past, s.carried, s.half) for s in steps)
+
+
 def state_cell(steps, waiting: bool = False) -> Markup:
     """The class overview's cell of a pupil's steps of one element: the `cell` macro of
     review/_state.html, rendered once per request for each look of a cell. A class has a
     few dozen different cells, but a page shows up to 50 pupils times 15 elements."""
-    key = (tuple((s.state, s.is_past, s.carried, s.half) for s in steps), bool(waiting))
+    key = (_look(steps), bool(waiting))
     memo = g.setdefault("_state_cells", {})
     html = memo.get(key)
     if html is None:
@@ -102,10 +107,7 @@ def state_cells(cells: dict, waiting: set[str], columns: list[tuple[str, str]]) 
     """A class overview row's cells, one <td> per column ((element key, column name)): the
     cells of `state_cell`, put together once per request for each look of a whole row
     (pupils at the same point share one), instead of one template call per cell."""
-    key = tuple(
-        (tuple((s.state, s.is_past, s.carried, s.half) for s in cells.get(k, ())), k in waiting)
-        for k, _name in columns
-    )
+    key = tuple((_look(cells.get(k, ())), k in waiting) for k, _name in columns)
     memo = g.setdefault("_state_rows", {})
     html = memo.get(key)
     if html is None:
