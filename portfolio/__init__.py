@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_resilience(app)
     register_proxies(app)
     register_transaction(app)  # last: its after_request hook runs first
+    register_pagecache(app)  # (adds no hooks: wraps template globals set above)
     settle_memory()
     return app
 
@@ -59,9 +60,11 @@ def register_extensions(app: Flask) -> None:
         collation,  # noqa: F401  (German name order on SQLite connections)
         prepared,  # noqa: F401  (PostgreSQL: prepared statements kept)
     )
+    from portfolio.auth import cookie
     from portfolio.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portfolio.i18n import select_locale, select_timezone
 
+    cookie.install(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.join(HERE, "migrations"), render_as_batch=True, compare_type=True
@@ -168,6 +171,12 @@ def register_resilience(app: Flask) -> None:
 
 def register_transaction(app: Flask) -> None:
     from portfolio.transaction import register
+
+    register(app)
+
+
+def register_pagecache(app: Flask) -> None:
+    from portfolio.pagecache import register
 
     register(app)
 

@@ -95,7 +95,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "PRODUCTION": production,
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before every use of a pooled connection: portfolio/resilience.py pings
+        # those idle for longer than DATABASE_PING_IDLE_SECONDS (a busy one is caught by
+        # the retry of its request).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        "DATABASE_PING_IDLE_SECONDS": float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "1")),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "MAX_UPLOAD_BYTES": int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024,
         # Whole request limit: a 10 MB file plus form fields; Werkzeug refuses larger
@@ -120,10 +124,16 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # once it is older than this (Flask checks its timestamp). Short, because school
         # computers are shared and a pupil may walk away without logging out.
         "PERMANENT_SESSION_LIFETIME": int(float(os.environ.get("SESSION_HOURS", "2")) * 3600),
+        # ... renewed when it was signed longer ago than this (portfolio/auth/cookie.py).
+        "SESSION_RENEW_SECONDS": float(os.environ.get("SESSION_RENEW_SECONDS", "60")),
         # Absolute lifetime: a login ends this long after it began, however busy it is
         # (checked against the server-side login session).
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Pages kept in each worker's memory per login session until anything is written
+        # (portfolio/pagecache.py): how many, and for how long at most. 0 pages: off.
+        "PAGE_CACHE_SIZE": int(os.environ.get("PAGE_CACHE_SIZE", "500")),
+        "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", "300")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
         # Login throttling (portfolio/auth/throttle.py; numbers and reasons in SECURITY.md).

@@ -9,6 +9,14 @@ a form submission with a submission key, because the run again finds the key if 
 first run committed and then answers with its outcome instead of writing twice. A POST
 that lost its connection during COMMIT and has no key is not repeated: the user is told
 to check whether it was saved.
+
+Before a request (or a job, a command) uses a pooled connection that has been idle for
+longer than DATABASE_PING_IDLE_SECONDS, the pool pings it and replaces it if the server
+has gone (`ping_idle_connections`): after a restart, the first requests do not each fail
+once. A connection used a moment ago is not pinged: SQLAlchemy's `pool_pre_ping` sent one
+more round trip with every request, a tenth of the pupil start page's cost under load
+(tests/benchmarks/THROUGHPUT.md), and the retry above covers a connection that broke
+in between.
 """
 
 from __future__ import annotations
@@ -17,9 +25,12 @@ import contextlib
 import io
 import logging
 import time
+import weakref
 
+import sqlalchemy as sa
 import sqlalchemy.exc
 from flask import Flask, g, request
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from portfolio import transaction
@@ -133,7 +144,44 @@ class RetryOnDatabaseRestart:
         return captured["status"], captured["headers"], result
 
 
+_RETURNED = "resilience.returned"
+
+
+def _idle_clock() -> float:
+    return time.monotonic()
+
+
+_PINGED_POOLS: weakref.WeakSet = weakref.WeakSet()
+
+
+def ping_idle_connections(engine: sa.Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection at checkout when it was returned more than `idle_seconds`
+    ago; a dead one is replaced (the pool's "disconnect" handling). Once per engine."""
+
+    def checkin(_dbapi_connection, record) -> None:
+        record.info[_RETURNED] = _idle_clock()
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or _idle_clock() - returned <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool invalidates this connection and checks out a new one.
+            raise sa.exc.DisconnectionError(str(error)) from error
+
+    if engine.pool not in _PINGED_POOLS:
+        _PINGED_POOLS.add(engine.pool)
+        event.listen(engine.pool, "checkin", checkin)
+        event.listen(engine.pool, "checkout", checkout)
+
+
 def register(app: Flask) -> None:
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine, app.config.get("DATABASE_PING_IDLE_SECONDS", 1.0))
+
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):
         if not is_disconnect(error):

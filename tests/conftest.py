@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from portfolio import create_app
+from portfolio import create_app, pagecache
 from portfolio.extensions import db, limiter
 from portfolio.jobs.queue import get_huey
 from tests.support.database import TMP_DIR, database_url, empty_tables, reset_schema
@@ -84,6 +84,7 @@ def _clean(app):
         empty_tables()
         db.session.remove()
         limiter.reset()
+        pagecache.clear()
         get_huey(app).flush()
         app.config["WTF_CSRF_ENABLED"] = False
         ctx.pop()

@@ -189,3 +189,52 @@ def test_idle_lifetime_is_short_for_shared_computers(app, client, world):
     cookie = client.get_cookie("bwp_session")
     lifetime = cookie.expires - dt.datetime.now(dt.UTC)
     assert dt.timedelta(hours=1, minutes=59) < lifetime <= dt.timedelta(hours=2)
+
+
+def _session_cookie_set(response) -> bool:
+    return any(h.startswith("bwp_session=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_the_session_cookie_is_renewed_once_a_minute(app, client, world, monkeypatch):
+    """Signed again when it is older than SESSION_RENEW_SECONDS (or the session changed),
+    not with every response (portfolio/auth/cookie.py)."""
+    import time
+
+    from portfolio.auth import cookie
+
+    login(client, "paula")
+    client.get("/portfolio/")  # (the first page adds the CSRF secret: a change)
+    assert not _session_cookie_set(client.get("/portfolio/"))
+    assert not _session_cookie_set(client.get("/portfolio/timeline"))
+    later = time.time() + app.config["SESSION_RENEW_SECONDS"] + 1
+    monkeypatch.setattr(cookie, "_now", lambda: later)
+    assert _session_cookie_set(client.get("/portfolio/"))
+    # A changed session is saved at once.
+    monkeypatch.undo()
+    with client.session_transaction() as session:
+        session["locale"] = "en"
+    response = client.post("/language", data={"language": "de", "next": "/portfolio/"})
+    assert _session_cookie_set(response)
+
+
+def test_a_cookie_signed_longer_ago_than_the_idle_lifetime_is_refused(app, client, world):
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    login(client, "paula")
+    with client.session_transaction() as session:
+        data = dict(session)
+    serializer = app.session_interface.get_signing_serializer(app)
+    idle = app.config["PERMANENT_SESSION_LIFETIME"]
+    idle = idle if isinstance(idle, int) else int(idle.total_seconds())
+    signed = time.time() - idle - 60
+    original = TimestampSigner.get_timestamp
+    TimestampSigner.get_timestamp = lambda self: int(signed)
+    try:
+        old_cookie = serializer.dumps(data)
+    finally:
+        TimestampSigner.get_timestamp = original
+    client.set_cookie("bwp_session", old_cookie)
+    response = client.get("/portfolio/")
+    assert response.status_code == 302 and "/login" in response.location

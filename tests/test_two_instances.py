@@ -201,3 +201,26 @@ def test_failed_logins_are_counted_across_instances(instances, pupil):
     # The phone's device cookie, made by A, is honoured by B: the owner gets in at once.
     status, location, _ = phone.login(b, pupil, PASSWORD)
     assert status == 302 and "/login" not in location
+
+
+def test_a_page_kept_by_an_instance_shows_a_write_made_elsewhere(instances):
+    """Instance A keeps the pupil's start page in memory (portfolio/pagecache.py); a write
+    committed by another process (here: this test) shows on A's next answer."""
+    school = accounts.create_school("Merk-Schule", "654322", "Realschule", "Siegen")
+    user, _initial = accounts.create_user(
+        school, roles=[Role.PUPIL], first_name="Mia", last_name="Merk"
+    )
+    user.set_password(PASSWORD)
+    user.must_change_password = False
+    db.session.commit()
+    a, _b = instances
+    browser = Browser()
+    status, _location, _ = browser.login(a, user.username, PASSWORD)
+    assert status == 302
+    for _ in range(2):  # rendered, then served from A's memory
+        status, _location, html = browser.request(a, "GET", "/portfolio/")
+        assert status == 200 and "Hello, Mia!" in html
+    user.first_name = "Mila"
+    db.session.commit()
+    status, _location, html = browser.request(a, "GET", "/portfolio/")
+    assert status == 200 and "Hello, Mila!" in html

@@ -60,8 +60,13 @@ def _session_figures() -> dict[str, sa.ColumnElement]:
     comes from the module that owns it; `preloaded(user, name)` hands it back."""
     from portfolio.jobs.services import has_jobs_column
     from portfolio.notifications.services import unread_count_column
+    from portfolio.pagecache import generation_column
 
-    return {"unread_news": unread_count_column(), "has_jobs": has_jobs_column()}
+    return {
+        "unread_news": unread_count_column(),
+        "has_jobs": has_jobs_column(),
+        "page_generation": generation_column(),
+    }
 
 
 #: Per figure of `_session_figures`, the tables a write must touch to change it.
@@ -78,32 +83,50 @@ def _session_user_statement() -> sa.Select:
         _SESSION_USER = (
             sa.select(User, *(column.label(name) for name, column in figures.items()))
             .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                LoginSession.token == sa.bindparam("token"),
-                LoginSession.ended_at.is_(None),
-                LoginSession.created_at > sa.bindparam("started_after"),
-            )
+            .where(*_LIVE_SESSION)
             .options(joinedload(User.role_rows), joinedload(User.school))
         )
     return _SESSION_USER
 
 
+#: A login session that lets its user in (parameters: `session_parameters(token)`).
+_LIVE_SESSION = (
+    LoginSession.token == sa.bindparam("token"),
+    LoginSession.ended_at.is_(None),
+    LoginSession.created_at > sa.bindparam("started_after"),
+)
+
+
+def live_session_statement(*columns: sa.ColumnElement) -> sa.Select:
+    """SELECT `columns` for a login session that lets its user in, of an active account:
+    the conditions of `load_user_from_session` (parameters: `session_parameters`)."""
+    return (
+        sa.select(*columns)
+        .select_from(LoginSession)
+        .join(User, User.id == LoginSession.user_id)
+        .where(*_LIVE_SESSION, User.is_active_account)
+    )
+
+
+def session_parameters(token: str) -> dict | None:
+    """The parameters of the statements above for the token of a session cookie, or None
+    for a token that cannot be one."""
+    if not token or not isinstance(token, str) or len(token) > 64:
+        return None
+    # Absolute lifetime: however active, a login ends SESSION_MAX_HOURS after it began (the
+    # idle lifetime is the session cookie's, PERMANENT_SESSION_LIFETIME).
+    hours = current_app.config.get("SESSION_MAX_HOURS", 12)
+    return {"token": token, "started_after": utcnow() - dt.timedelta(hours=hours)}
+
+
 def load_user_from_session(token: str) -> User | None:
     """Flask-Login's user loader: the cookie names a server-side login session."""
-    if not token or len(token) > 64:
+    parameters = session_parameters(token)
+    if parameters is None:
         return None
     # One query for the login session, the user, their roles and their school, and the
     # figures of the navigation: every request of a logged-in user runs it.
-    # Absolute lifetime: however active, a login ends SESSION_MAX_HOURS after it began (the
-    # idle lifetime is the session cookie's, PERMANENT_SESSION_LIFETIME).
-    started_after = utcnow() - dt.timedelta(hours=current_app.config.get("SESSION_MAX_HOURS", 12))
-    row = (
-        db.session.execute(
-            _session_user_statement(), {"token": token, "started_after": started_after}
-        )
-        .unique()
-        .first()
-    )
+    row = db.session.execute(_session_user_statement(), parameters).unique().first()
     if row is None:
         return None
     user = row[0]

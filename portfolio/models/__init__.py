@@ -14,6 +14,7 @@ from portfolio.kinds import (
 )
 from portfolio.models.admin import AuditEvent, Consent, ConsentPurpose
 from portfolio.models.base import Base, utcnow
+from portfolio.models.cache import PageGeneration
 from portfolio.models.imported import HistoryKind, ImportedPackage, ImportedRecord
 from portfolio.models.job import Job, JobState
 from portfolio.models.portfolio import (
@@ -88,6 +89,7 @@ __all__ = [
     "JobState",
     "LoginSession",
     "Notification",
+    "PageGeneration",
     "ProgressSummary",
     "PupilStatus",
     "Quality",

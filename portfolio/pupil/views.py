@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from portfolio import access, progress
+from portfolio import access, pagecache, progress
 from portfolio.auth.forms import ConfirmForm
 from portfolio.i18n import _
 from portfolio.kinds import AUDIENCES, FEEDBACK_AUDIENCES, SPECS, STAGE_LABELS, offered_in
@@ -93,6 +93,10 @@ def _element_link(element) -> str | None:
 # -- start page, timeline, sections ----------------------------------------------------------
 @bp.route("/")
 def home():
+    return pagecache.page(_home)
+
+
+def _home() -> str:
     me = _me()
     mine = progress.of_pupil(me, own_work=True)
     entries = services.entries_for(me)

@@ -1,0 +1,21 @@
+"""What app processes may keep in memory, and how they know it is still true
+(portfolio/pagecache.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portfolio.models.base import Base
+
+
+class PageGeneration(Base):
+    """One row (id 1) whose `value` every transaction that writes anything replaces with a
+    new random number just before its COMMIT, in the same transaction: pages kept in
+    memory are valid for the value they were rendered under only. No row (a fresh
+    database): nothing is kept until the first write makes it."""
+
+    __tablename__ = "page_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(sa.BigInteger)
