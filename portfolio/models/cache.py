@@ -10,10 +10,11 @@ from portfolio.models.base import Base
 
 
 class PageGeneration(Base):
-    """One row (id 1) whose `value` every transaction that writes anything replaces with a
-    new random number just before its COMMIT, in the same transaction: pages kept in
-    memory are valid for the value they were rendered under only. No row (a fresh
-    database): nothing is kept until the first write makes it."""
+    """Rows whose values every transaction that writes anything changes (one row, picked
+    at random, gets a new random value) just before its COMMIT, in the same transaction;
+    the sum of the values is the write generation. Pages kept in memory are valid for the
+    generation they were rendered under only. No row (a fresh database): nothing is kept
+    until the first write makes one."""
 
     __tablename__ = "page_generation"
 

@@ -1,7 +1,7 @@
-"""page_generation: one row whose value every writing transaction replaces, so that app
+"""page_generation: rows of which every writing transaction changes one, so that app
 processes may keep whole pages in memory while nothing was written (portfolio/pagecache.py).
 
-The table starts empty: the first write after the upgrade makes the row, and until then no
+The table starts empty: the first write after the upgrade makes a row, and until then no
 page is kept. Downgrading drops it; nothing of the portfolio is in it.
 
 Revision ID: f2b8d4a6c3e1
