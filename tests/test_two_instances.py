@@ -146,16 +146,21 @@ def _gunicorn(port, tmp_path, name, redis_url) -> subprocess.Popen:
     )
 
 
-@pytest.fixture
-def pupil(app):
-    school = accounts.create_school("Zwei-Server-Schule", "654321", "Realschule", "Siegen")
+def _pupil(school_name: str, school_number: str, last_name: str):
+    """A pupil Mia with PASSWORD in a school of her own (committed)."""
+    school = accounts.create_school(school_name, school_number, "Realschule", "Siegen")
     user, _initial = accounts.create_user(
-        school, roles=[Role.PUPIL], first_name="Mia", last_name="Zwei"
+        school, roles=[Role.PUPIL], first_name="Mia", last_name=last_name
     )
     user.set_password(PASSWORD)
     user.must_change_password = False
     db.session.commit()
-    return user.username
+    return user
+
+
+@pytest.fixture
+def pupil(app):
+    return _pupil("Zwei-Server-Schule", "654321", "Zwei").username
 
 
 def test_login_on_one_instance_works_on_the_other(instances, pupil):
@@ -206,13 +211,7 @@ def test_failed_logins_are_counted_across_instances(instances, pupil):
 def test_a_page_kept_by_an_instance_shows_a_write_made_elsewhere(instances):
     """Instance A keeps the pupil's start page in memory (portfolio/pagecache.py); a write
     committed by another process (here: this test) shows on A's next answer."""
-    school = accounts.create_school("Merk-Schule", "654322", "Realschule", "Siegen")
-    user, _initial = accounts.create_user(
-        school, roles=[Role.PUPIL], first_name="Mia", last_name="Merk"
-    )
-    user.set_password(PASSWORD)
-    user.must_change_password = False
-    db.session.commit()
+    user = _pupil("Merk-Schule", "654322", "Merk")  # (not throttled by the test above)
     a, _b = instances
     browser = Browser()
     status, _location, _ = browser.login(a, user.username, PASSWORD)

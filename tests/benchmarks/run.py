@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from portfolio import create_app
+from portfolio import create_app, pagecache
 from portfolio.extensions import db
 from portfolio.models import (
     ClassMembership,
@@ -78,6 +78,9 @@ class Page:
     #: The path starts a job (POST): timed from the click to the downloaded file, the job
     #: run in this process as a worker would (tests.support.jobs.fetch).
     job: bool = False
+    #: Served as users get it: a page kept in memory (portfolio/pagecache.py) is answered
+    #: from there. Otherwise every timed request renders (the page's own work).
+    kept: bool = False
 
 
 @dataclass
@@ -113,6 +116,8 @@ def measure(counter, clock, client, page: Page) -> Result:
         response.get_data()
     times, cpu, statements, statuses = [], [], [], set()
     for _ in range(page.runs):
+        if not page.kept:
+            pagecache.clear()
         counter.count = 0
         with clock:
             start = time.perf_counter()
@@ -291,6 +296,16 @@ def plan_pages(app, args, district, sizes) -> list[Page]:
 
     pages.append(
         Page("Pupil start page", "grade-10 pupil", pupil.username, path("pupil.home"), runs)
+    )
+    pages.append(
+        Page(
+            "Pupil start page, kept in memory",
+            "grade-10 pupil, again",
+            pupil.username,
+            path("pupil.home"),
+            runs,
+            kept=True,
+        )
     )
     pages.append(
         Page(
@@ -830,8 +845,8 @@ def _throughput_lines(throughput) -> list[str]:
         if t.get("with_writes"):
             rows.append(
                 (
-                    f"{t['path']}, while {WRITES_PER_SECOND} commits a second elsewhere "
-                    "change the write generation",
+                    f"{t['path']}, the same pupil while {WRITES_PER_SECOND} commits a second "
+                    "elsewhere change the write generation (each: one render per worker)",
                     t["with_writes"],
                 )
             )
@@ -911,7 +926,10 @@ def write_results(
         "each in its own app context, debug off, templates cached), after three warm-up "
         "requests; CPU = mean CPU time of a request (the app's process and its PostgreSQL "
         "backends: what the page costs, whatever else runs on the machine); SQL = "
-        f"statements per request (the highest of the {args.runs} runs)."
+        f"statements per request (the highest of the {args.runs} runs). Pages kept in "
+        "memory (portfolio/pagecache.py) are forgotten before each timed request, so that "
+        'the figures are the pages\' own work; the row marked "kept in memory" is the '
+        "start page as a pupil gets it when she comes back to it."
     )
     lines.append("")
     lines.append("## Main pages")
