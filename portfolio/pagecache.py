@@ -196,6 +196,8 @@ class _Kept:
 
 _PAGES: OrderedDict[tuple, _Kept] = OrderedDict()
 _LOCK = threading.Lock()
+#: The endpoints whose views have answered with `page` (only they can have kept pages).
+_KEPT_ENDPOINTS: set[str] = set()
 _STILL_TRUE: sa.Select | None = None  # the generation, if the login session lets its user in
 
 
@@ -235,6 +237,8 @@ def serve_kept():
     global _STILL_TRUE
     from portfolio.auth.services import live_session_statement, session_parameters
 
+    if request.endpoint not in _KEPT_ENDPOINTS:
+        return None  # (every other request: not even its session is looked at)
     key = _key()
     if key is None:
         return None
@@ -261,6 +265,7 @@ def page(render: Callable[[], str]) -> str:
     from portfolio import transaction
     from portfolio.auth.services import preloaded
 
+    _KEPT_ENDPOINTS.add(request.endpoint)
     key = _key()
     # The generation read with the user, before anything the page shows.
     generation = preloaded(current_user, "page_generation") if key else None
