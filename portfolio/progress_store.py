@@ -406,11 +406,13 @@ def patterns(
     return [(summary, n) for summary, n in result if summary.grade]
 
 
-def fresh_rows(school_id: int, day: dt.date | None = None) -> sa.Subquery:
+def fresh_rows(school_id, day=None) -> sa.Subquery:
     """The stored rows of `day` of the pupils of `school_id`, as a subquery to join (lists
     that sort and filter in SQL; `patterns` or `stored` first, so that the rows exist). A
-    pupil without such a row has no summary of the day: callers check for it."""
-    day = day or progress.current_date()
+    pupil without such a row has no summary of the day: callers check for it. School and
+    day may be bound parameters (a statement built once: review/actions.py)."""
+    if day is None:
+        day = progress.current_date()
     return sa.select(_TABLE).where(_fresh(school_id, day)).subquery("summary")
 
 

@@ -7,12 +7,16 @@
   (progress.elements_for_school): every change gives the school a new version, so another
   process (here: a second app instance with a cache of its own) shows the change on its
   next request, and a change that is rolled back leaves nothing behind.
+* A rendered template lets go of what the view gave it at once, not when the garbage
+  collector comes by (main/template_helpers.Template).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import secrets
+import weakref
 
 import pytest
 import sqlalchemy as sa
@@ -338,3 +342,32 @@ def test_connections_keep_their_prepared_statements_through_a_rollback(app):
             conn.rollback()
     finally:
         engine.dispose()
+
+
+# -- templates ------------------------------------------------------------------------------
+class _Rows(list):
+    """What a view hands to a template (a list that can be watched with a weak reference)."""
+
+
+def test_a_rendered_template_lets_go_of_the_page_data_at_once(app):
+    """A template that defines macros holds its context in a reference cycle; the context
+    is emptied after rendering, so the rows die with their last reference instead of
+    waiting for a garbage collection (which walks every young object of the process)."""
+    from flask import render_template_string
+
+    source = (
+        "{% macro row(r) %}<li>{{ _(r) }}</li>{% endmacro %}"
+        "<ul>{% for r in rows %}{{ row(r) }}{% endfor %}</ul>"
+    )
+    rows = _Rows(["Ada", "Ben"])
+    alive = weakref.ref(rows)
+    gc.collect()
+    gc.disable()
+    try:
+        with app.test_request_context():
+            html = render_template_string(source, rows=rows)
+        del rows
+        assert html == "<ul><li>Ada</li><li>Ben</li></ul>"
+        assert alive() is None
+    finally:
+        gc.enable()

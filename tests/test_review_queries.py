@@ -424,3 +424,67 @@ def test_a_summary_not_stored_sorts_in_python(world, monkeypatch):
     )
     assert asked == [None]  # SQL saw the missing rows and gave up
     assert [row.pupil.id for row in page.rows] == whole.shown_ids and len(whole.shown_ids) == 4
+
+
+def test_statements_built_once_answer_for_each_school_class_and_day(world, monkeypatch):
+    """`ranked` and `place` build their statement once per shape (`_ranked_sql`,
+    `_place_sql`: order, filter, audiences) and run it with the school, the pupils and
+    the day as parameters: the same shape asked for another school's class, or for
+    another day, answers for that class and that day, not for the first one asked (and
+    from SQL, not from the way back in Python, which would hide a wrong parameter)."""
+    from flask import g
+
+    from portfolio.models import Audience
+    from portfolio.review import actions, services
+
+    today = clock.today()
+    db.session.add(
+        Entry(
+            school_id=world.school.id,
+            pupil_id=world.pupil.id,
+            kind="goal",
+            data={"goal": "Praktikum finden"},
+            status="in_progress",
+            next_due_on=today,
+            share_class_teacher=True,
+        )
+    )
+    db.session.commit()
+    answers = []
+    for name in ("ranked", "place"):
+        real = getattr(actions, name)
+        monkeypatch.setattr(
+            services,
+            name,
+            lambda *a, _real=real, **k: answers.append(_real(*a, **k)) or answers[-1],
+        )
+    audiences = frozenset({Audience.CLASS_TEACHER})
+    args = dict(audiences=audiences, sort="open", descending=True, filter_key="goal")
+
+    def overdue(cls, school, day):
+        g.pop("_summaries", None)  # each page a request of its own
+        page = services.class_overview(cls, school, today=day, **args)
+        return [row.pupil.id for row in page.rows], page.counts["goal"]
+
+    later = today + dt.timedelta(days=1)
+    assert overdue(world.class_9a, world.school, today) == ([], 0)  # due today: not overdue
+    assert overdue(world.class_9a, world.school, later) == ([world.pupil.id], 1)
+    assert overdue(world.class_other, world.other_school, later) == ([], 0)
+    assert overdue(world.class_9a, world.school, today) == ([], 0)
+
+    # "Next pupil" (`place`): the same shape for both classes, each its own pupils.
+    def where(cls, school, pupil, day):
+        g.pop("_summaries", None)
+        found = services.class_overview(
+            cls, school, today=day, with_rows=False, around=pupil.id, **args
+        )
+        # (A day whose summaries are not stored yet asks twice: None, then the answer.)
+        assert isinstance(answers[-1], actions.Place) and found.place is answers[-1]
+        return found.lists(pupil.id), found.shown
+
+    assert where(world.class_9a, world.school, world.pupil, later) == (True, 1)
+    assert where(world.class_other, world.other_school, world.other_pupil, later) == (True, 0)
+    assert where(world.class_9a, world.school, world.pupil, today) == (True, 0)
+    assert sum(isinstance(a, actions.Ranked) for a in answers) == 4  # every page from SQL
+    assert actions._ranked_sql.cache_info().hits >= 3  # one statement for the four pages
+    assert actions._place_sql.cache_info().hits >= 2

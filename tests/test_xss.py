@@ -152,7 +152,12 @@ def hostile(app, world):
     )
     db.session.add(guidance)
     db.session.commit()
-    return {"entries": [e.id for e in entries], "guidance": guidance.id, "pupil": pupil.id}
+    return {
+        "entries": [e.id for e in entries],
+        "guidance": guidance.id,
+        "pupil": pupil.id,
+        "class": world.class_9a.id,
+    }
 
 
 def _pages(h):
@@ -189,11 +194,14 @@ def _pages(h):
         f"/documents/pupil/{p}",
         f"/privacy/{p}/who-looked",
     ]
+    # The lists, whose rows' progress bars and open items are rendered once per look
+    # (main/template_helpers.py), the pupil's name put into each.
+    lists = [f"/review/classes/{h['class']}", f"/review/classes/{h['class']}?sort=open"]
     return {
         "pupil": pupil_pages,
-        "teacher": staff_pages,
-        "stubo": staff_pages,
-        "counsellor": [f"/review/pupils/{p}", f"/agreement/pupil/{p}"],
+        "teacher": staff_pages + lists,
+        "stubo": [*staff_pages, *lists, "/review/school/pupils"],
+        "counsellor": [f"/review/pupils/{p}", f"/agreement/pupil/{p}", "/review/caseload"],
         "guardian": guardian_pages,
         "admin": [f"/admin/accounts/{p}", "/admin/audit", "/admin/accounts"],
     }
