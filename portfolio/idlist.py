@@ -71,8 +71,11 @@ def ids_param(name: str) -> sa.BindParameter:
     return sa.bindparam(name, expanding=True)
 
 
-def match(column, ids: Iterable[int] | sa.BindParameter) -> sa.ColumnElement[bool]:
-    """`column` is one of `ids` (a list of ids, or a parameter from `ids_param`)."""
+def match(column, ids: Iterable[int] | sa.BindParameter | sa.Select) -> sa.ColumnElement[bool]:
+    """`column` is one of `ids` (a list of ids, a parameter from `ids_param`, or a
+    one-column SELECT: `match_select`)."""
+    if isinstance(ids, sa.Select):
+        return match_select(column, ids)
     if isinstance(ids, sa.BindParameter):
         if ids.expanding:
             return column.in_(ids)
@@ -89,6 +92,7 @@ def match_select(column, ids: sa.Select) -> sa.ColumnElement[bool]:
     PostgreSQL gets `column = ANY(ARRAY(SELECT ...))`: one index lookup per id. Written as
     a join or `IN (SELECT ...)`, the planner hashes the whole other table instead (every
     account of the district for a class of 1,500: twice the time). SQLite keeps IN."""
+    ids = ids.correlate(None)  # (also over the table of `column`: a list of its own)
     if dialect() == "postgresql":
         return column == sa.any_(sa.func.array(ids.scalar_subquery()))
     return column.in_(ids)

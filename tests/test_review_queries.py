@@ -436,19 +436,24 @@ def test_statements_built_once_answer_for_each_school_class_and_day(world, monke
 
     from portfolio.models import Audience
     from portfolio.review import actions, services
+    from tests.support.world import make_user
 
     today = clock.today()
-    db.session.add(
-        Entry(
-            school_id=world.school.id,
-            pupil_id=world.pupil.id,
-            kind="goal",
-            data={"goal": "Praktikum finden"},
-            status="in_progress",
-            next_due_on=today,
-            share_class_teacher=True,
+    # A pupil who left the class keeps her membership and her overdue goal: never listed.
+    left = make_user(world.school, [Role.PUPIL], "Lea", "Left", cls=world.class_9a)
+    left.status = "left"
+    for pupil in (world.pupil, left):
+        db.session.add(
+            Entry(
+                school_id=world.school.id,
+                pupil_id=pupil.id,
+                kind="goal",
+                data={"goal": "Praktikum finden"},
+                status="in_progress",
+                next_due_on=today,
+                share_class_teacher=True,
+            )
         )
-    )
     db.session.commit()
     answers = []
     for name in ("ranked", "place"):
@@ -485,6 +490,28 @@ def test_statements_built_once_answer_for_each_school_class_and_day(world, monke
     assert where(world.class_9a, world.school, world.pupil, later) == (True, 1)
     assert where(world.class_other, world.other_school, world.other_pupil, later) == (True, 0)
     assert where(world.class_9a, world.school, world.pupil, today) == (True, 0)
+    assert where(world.class_9a, world.school, left, later) == (False, 1)
+    active = db.session.scalar(
+        sa.select(sa.func.count()).select_from(actions.class_members(world.class_9a.id).subquery())
+    )
+    g.pop("_summaries", None)
+    found = services.class_overview(
+        world.class_9a, world.school, today=later, with_rows=False, around=world.pupil.id, **args
+    )
+    assert found.place is not None and found.total == active  # Lea not counted
     assert sum(isinstance(a, actions.Ranked) for a in answers) == 4  # every page from SQL
+
+    # In the order by name: the counts (`rule_totals`) and the rows' items (`open_items`).
+    def plain(cls, school, day):
+        g.pop("_summaries", None)
+        page = services.class_overview(cls, school, today=day, audiences=audiences)
+        return page.counts["goal"], [r.actions.goals_overdue for r in page.rows]
+
+    assert plain(world.class_9a, world.school, later)[0] == 1
+    assert sum(plain(world.class_9a, world.school, later)[1]) == 1
+    assert plain(world.class_other, world.other_school, later) == (0, [0])
+    assert plain(world.class_9a, world.school, today)[0] == 0
+    assert sum(plain(world.class_9a, world.school, today)[1]) == 0
     assert actions._ranked_sql.cache_info().hits >= 3  # one statement for the four pages
     assert actions._place_sql.cache_info().hits >= 2
+    assert actions._rule_totals_sql.cache_info().hits >= 2

@@ -29,9 +29,11 @@ from portfolio.extensions import db
 from portfolio.i18n import _l
 from portfolio.models import (
     Audience,
+    ClassMembership,
     Entry,
     EntryKind,
     EntryStatus,
+    PupilStatus,
     School,
     User,
 )
@@ -44,8 +46,9 @@ FILTERS: dict[str, object] = {
     "goal": _l("Goal overdue"),
 }
 DUE_PREFIX = "due:"
-#: The values of the statements `ranked` and `place` build once per shape (`_ranked_sql`,
-#: `_place_sql`): the school, the day (also as ISO text) and, there, the pupils' ids.
+#: The values of the statements built once per shape (`_ranked_sql`, `_place_sql`,
+#: `_rule_totals_sql`, `_open_items_sql`): the school, the day (also as ISO text); the
+#: pupils are a parameter of their own (`idlist.ids_param`).
 _SCHOOL = sa.bindparam("school_id", type_=sa.Integer)
 _TODAY = sa.bindparam("today", type_=sa.Date)
 _TODAY_TEXT = sa.bindparam("today_text", type_=sa.String)
@@ -180,6 +183,38 @@ def action_counts(
     return result
 
 
+@functools.lru_cache(maxsize=64)
+def _open_items_sql(dialect: str, audiences: frozenset[Audience]) -> tuple[sa.Select, sa.Select]:
+    """The two statements of `open_items` for the viewer's audiences, built once per
+    process (as `_ranked_sql`; parameters: `_values`)."""
+    ids = idlist.ids_param("ids")
+    waiting = (
+        sa.select(Entry.pupil_id, Entry.kind, sa.func.count(Entry.id))
+        .where(
+            Entry.school_id == _SCHOOL,
+            idlist.match(Entry.pupil_id, ids),
+            asked_clause(audiences),
+        )
+        .group_by(Entry.pupil_id, Entry.kind)
+    )
+    # The rules in SQL: rows only for the pupils with something open, counted there.
+    placement, goal = placement_lacks_evaluation(_TODAY), goal_overdue(_TODAY)
+    flagged = (
+        sa.select(
+            Entry.pupil_id,
+            sa.func.count().filter(placement),
+            sa.func.count().filter(goal),
+            sa.func.min(Entry.next_due_on).filter(goal),
+        )
+        .where(
+            *_open_entries(ids, (placement, goal)),
+            shared_clause(Entry, audiences),
+        )
+        .group_by(Entry.pupil_id)
+    )
+    return waiting, flagged
+
+
 def open_items(
     school: School, pupil_ids: list[int], audiences: frozenset[Audience], today: dt.date
 ) -> dict[int, PupilActions]:
@@ -188,43 +223,35 @@ def open_items(
     result: dict[int, PupilActions] = {pid: PupilActions() for pid in pupil_ids}
     if not pupil_ids:
         return result
-    rows = db.session.execute(
-        sa.select(Entry.pupil_id, Entry.kind, sa.func.count(Entry.id))
-        .where(
-            Entry.school_id == school.id,
-            idlist.match(Entry.pupil_id, pupil_ids),
-            asked_clause(audiences),
-        )
-        .group_by(Entry.pupil_id, Entry.kind)
-    )
-    for pupil_id, kind, n in rows:
+    waiting, flagged = _open_items_sql(idlist.dialect(), audiences)
+    values = _values(school, pupil_ids, today)
+    for pupil_id, kind, n in db.session.execute(waiting, values):
         result[pupil_id].waiting += n
         result[pupil_id].waiting_kinds.add(kind)
-
-    # The rules in SQL: rows only for the pupils with something open, counted there.
-    placement, goal = placement_lacks_evaluation(today), goal_overdue(today)
-    rows = db.session.execute(
-        sa.select(
-            Entry.pupil_id,
-            sa.func.count().filter(placement),
-            sa.func.count().filter(goal),
-            sa.func.min(Entry.next_due_on).filter(goal),
-        )
-        .where(
-            Entry.school_id == school.id,
-            idlist.match(Entry.pupil_id, pupil_ids),
-            Entry.may_be_open_item(),
-            shared_clause(Entry, audiences),
-            sa.or_(placement, goal),
-        )
-        .group_by(Entry.pupil_id)
-    )
-    for pupil_id, placements, goals, since in rows:
+    for pupil_id, placements, goals, since in db.session.execute(flagged, values):
         item = result[pupil_id]
         item.placements_without_evaluation = placements
         item.goals_overdue = goals
         item.goal_overdue_since = since
     return result
+
+
+def _in_class(class_id) -> sa.Select:
+    """SELECT of the ids of the class's pupils, active or not (`class_id`: a value or a
+    bound parameter)."""
+    return sa.select(ClassMembership.pupil_id).where(ClassMembership.class_id == class_id)
+
+
+def _active_in_class(class_id) -> tuple[sa.ColumnElement[bool], ...]:
+    """WHERE on `User`: the class's active pupils."""
+    return idlist.match_select(
+        User.id, _in_class(class_id)
+    ), User.status == PupilStatus.ACTIVE.value
+
+
+def class_members(class_id: int) -> sa.Select:
+    """SELECT of the class's active pupils: id, last name, first name."""
+    return sa.select(User.id, User.last_name, User.first_name).where(*_active_in_class(class_id))
 
 
 def _rules(audiences: frozenset[Audience], today: dt.date) -> tuple[sa.ColumnElement[bool], ...]:
@@ -242,11 +269,12 @@ def _rules(audiences: frozenset[Audience], today: dt.date) -> tuple[sa.ColumnEle
 _RULE_FILTERS = ("feedback", "placement", "goal")
 
 
-def _open_entries(school: School, pupil_ids: list[int], rules) -> tuple:
-    """WHERE: the pupils' entries that some rule flags (read through `ix_entry_open_items`)."""
+def _open_entries(ids: sa.BindParameter, rules) -> tuple:
+    """WHERE: the entries of the pupils `ids` of the school `_SCHOOL` that some rule flags
+    (read through `ix_entry_open_items`)."""
     return (
-        Entry.school_id == school.id,
-        idlist.match(Entry.pupil_id, pupil_ids),
+        Entry.school_id == _SCHOOL,
+        idlist.match(Entry.pupil_id, ids),
         Entry.may_be_open_item(),
         sa.or_(*rules),
     )
@@ -269,17 +297,23 @@ def due_totals(
     return counts, frozenset(documented)
 
 
+@functools.lru_cache(maxsize=64)
+def _rule_totals_sql(dialect: str, audiences: frozenset[Audience]) -> sa.Select:
+    """The statement of `rule_totals`, built once per process (parameters: `_values`)."""
+    rules = _rules(audiences, _TODAY)
+    pupils = sa.distinct(Entry.pupil_id)
+    return sa.select(*(sa.func.count(pupils).filter(rule) for rule in rules)).where(
+        *_open_entries(idlist.ids_param("ids"), rules)
+    )
+
+
 def rule_totals(
     school: School, pupil_ids: list[int], audiences: frozenset[Audience], today: dt.date
 ) -> dict[str, int]:
     """Per rule filter ("feedback", "placement", "goal"), how many of the pupils it flags
     (one statement)."""
-    rules = _rules(audiences, today)
-    pupils = sa.distinct(Entry.pupil_id)
     row = db.session.execute(
-        sa.select(*(sa.func.count(pupils).filter(rule) for rule in rules)).where(
-            *_open_entries(school, pupil_ids, rules)
-        )
+        _rule_totals_sql(idlist.dialect(), audiences), _values(school, pupil_ids, today)
     ).one()
     return dict(zip(_RULE_FILTERS, row, strict=True))
 
@@ -337,14 +371,18 @@ class Ranked:
 def _listed(
     audiences: frozenset[Audience],
     filter_key: str | None,
-    ids: sa.BindParameter,
+    ids: sa.BindParameter | sa.Select,
     *,
     entries: bool = True,
+    pupils: tuple[sa.ColumnElement[bool], ...] | None = None,
 ) -> tuple[sa.CTE, sa.ColumnElement[bool]]:
     """The CTE "listed" of `ranked` and `place`: one row per pupil with what the overview
     sorts and filters by (names, percent, done, open items, each rule's count, the due
-    elements), and the SQL of `PupilActions.matches(filter_key)` over it. The school, the
-    day and the pupils (`ids`) are bound parameters: `_SCHOOL`, `_TODAY`, `_TODAY_TEXT`.
+    elements), and the SQL of `PupilActions.matches(filter_key)` over it. The school and
+    the day are bound parameters (`_SCHOOL`, `_TODAY`, `_TODAY_TEXT`); the pupils (`ids`)
+    one too (`idlist.ids_param`), or a SELECT of their ids. `pupils`, if given, chooses
+    the listed pupils instead of `ids` (WHERE on `User`; `ids` may then hold more, whose
+    entries are read but not listed).
 
     `entries=False` reads the stored summaries alone: the rules' counts are 0 and "open"
     counts the due steps only (for an order and filter that use neither)."""
@@ -371,12 +409,7 @@ def _listed(
                 sa.func.aggregate_strings(Entry.kind, " ").filter(waiting).label("waiting_kinds"),
                 sa.func.min(Entry.next_due_on).filter(goal).label("goal_since"),
             )
-            .where(
-                Entry.school_id == _SCHOOL,
-                idlist.match(Entry.pupil_id, ids),
-                Entry.may_be_open_item(),
-                sa.or_(*rules),
-            )
+            .where(*_open_entries(ids, rules))
             .group_by(Entry.pupil_id)
             .subquery("items")
         )
@@ -400,7 +433,7 @@ def _listed(
             summary.c.pupil_id.is_(None).label("unstored"),
         )
         .outerjoin(summary, summary.c.pupil_id == User.id)
-        .where(idlist.match(User.id, ids))
+        .where(*(pupils or (idlist.match(User.id, ids),)))
     )
     if entries:
         listed = listed.outerjoin(items, items.c.pupil_id == User.id)
@@ -419,7 +452,8 @@ def _listed(
 
 
 def _values(school: School, pupil_ids: list[int], today: dt.date, **more) -> dict:
-    """The parameters of a statement of `_ranked_sql` or `_place_sql`."""
+    """The parameters of the statements built once per shape (`_ranked_sql`, `_place_sql`,
+    `_rule_totals_sql`, `_open_items_sql`): school, day and pupils."""
     return {
         "school_id": school.id,
         "today": today,
@@ -559,6 +593,8 @@ class Place:
     position: int | None = None
     #: How many pupils match the filter.
     shown: int = 0
+    #: How many pupils the class has.
+    listed: int = 0
 
 
 @functools.lru_cache(maxsize=_SHAPES)
@@ -570,19 +606,24 @@ def _place_sql(
     descending: bool,
 ) -> sa.Select:
     """The statement of `place` for one shape, built once per process (as `_ranked_sql`).
-    Parameters: `_values` and "pupil_id"."""
-    ids = idlist.ids_param("ids")
+    Parameters: "school_id", "today", "today_text" (`_values`), "class_id", "pupil_id".
+    The class's pupils are read in the statement (`class_members`), not sent with it."""
+    class_id = sa.bindparam("class_id", type_=sa.Integer)
+    pupils = _active_in_class(class_id)
     if sort == "name" and not filter_key:  # the names alone
         listed = (
             sa.select(User.id, User.last_name, User.first_name, sa.false().label("unstored"))
-            .where(idlist.match(User.id, ids))
+            .where(*pupils)
             .cte("listed")
         )
         matching = sa.true()
     else:
-        # The entries' rules only where the order or the filter asks for them.
+        # The entries' rules only where the order or the filter asks for them (of every
+        # member: those of a pupil who left are not listed).
         entries = sort == "open" or filter_key in _RULE_FILTERS
-        listed, matching = _listed(audiences, filter_key, ids, entries=entries)
+        listed, matching = _listed(
+            audiences, filter_key, _in_class(class_id), entries=entries, pupils=pupils
+        )
     c = listed.c
     order = ranking(c, sort, descending)
     hit = sa.case((matching, 1), else_=0)
@@ -615,12 +656,13 @@ def _place_sql(
         .scalar_subquery()
     )
     totals = sa.select(
+        sa.func.count().label("listed"),
         sa.func.count().filter(matching).label("shown"),
         sa.func.count().filter(c.unstored).label("unstored"),
     ).cte("totals")
     t = totals.c
     return (
-        sa.select(t.shown, t.unstored, o.id, o.last_name, o.first_name, o.hit, o.rn, o.k)
+        sa.select(t.listed, t.shown, t.unstored, o.id, o.last_name, o.first_name, o.hit, o.rn, o.k)
         .select_from(
             totals.outerjoin(ordered, sa.or_(o.id == pupil_id, o.rn == before, o.rn == after))
         )
@@ -630,7 +672,7 @@ def _place_sql(
 
 def place(
     school: School,
-    pupil_ids: list[int],
+    class_id: int,
     audiences: frozenset[Audience],
     today: dt.date,
     *,
@@ -639,24 +681,30 @@ def place(
     descending: bool,
     pupil_id: int,
 ) -> Place | None:
-    """ "Next pupil" on a pupil's page: the pupils shown before and after `pupil_id` in the
-    order and filter of `ranked`, her place among them and how many there are, in one
-    statement (window functions over the class), without reading every pupil's items
-    into Python. A pupil who no longer matches the filter (just reviewed) keeps her
-    place in the whole order, so "next" goes on from there.
+    """ "Next pupil" on a pupil's page: the pupils of the class shown before and after
+    `pupil_id` in the order and filter of `ranked`, her place among them and how many
+    there are, in one statement (window functions over the class, whose pupils it reads
+    itself), without reading every pupil's items into Python. A pupil who no longer
+    matches the filter (just reviewed) keeps her place in the whole order, so "next" goes
+    on from there.
 
     None when a pupil has no stored summary of `today` (as `ranked`: the caller then
     orders in Python, which computes it)."""
-    if not pupil_ids:
-        return Place(False)
     statement = _place_sql(idlist.dialect(), audiences, filter_key, sort, descending)
-    rows = db.session.execute(statement, _values(school, pupil_ids, today, pupil_id=pupil_id)).all()
+    values = {
+        "school_id": school.id,
+        "today": today,
+        "today_text": today.isoformat(),
+        "class_id": class_id,
+        "pupil_id": pupil_id,
+    }
+    rows = db.session.execute(statement, values).all()
     first = rows[0]
     if first.unstored:
         return None
     me = next((r for r in rows if r.id == pupil_id), None)
     if me is None:
-        return Place(False, shown=first.shown)
+        return Place(False, shown=first.shown, listed=first.listed)
 
     def who(row):
         return (row.id, row.last_name, row.first_name) if row is not None else None
@@ -667,6 +715,7 @@ def place(
         who(next((r for r in rows if r.id is not None and r.rn > me.rn), None)),
         me.k if me.hit else None,
         first.shown,
+        first.listed,
     )
 
 

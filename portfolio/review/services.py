@@ -12,7 +12,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, selectinload
 
-from portfolio import access, collation, idlist, progress, progress_store
+from portfolio import access, collation, progress, progress_store
 from portfolio.extensions import db
 from portfolio.i18n import _
 from portfolio.kinds import SPECS, binder_order, entry_title, section_label
@@ -42,6 +42,7 @@ from portfolio.review.actions import (
     Place,
     PupilActions,
     action_counts,
+    class_members,
     counted_totals,
     due_totals,
     open_items,
@@ -306,12 +307,7 @@ def class_overview(
     pupil stands comes from SQL instead (`actions.place`, in `place`), when it can.
     """
     today = today or progress.current_date()
-    members = sa.select(User.id, User.last_name, User.first_name).where(
-        idlist.match_select(
-            User.id, sa.select(ClassMembership.pupil_id).where(ClassMembership.class_id == cls.id)
-        ),
-        User.status == PupilStatus.ACTIVE.value,
-    )
+    members = class_members(cls.id)
     elements = progress.elements_for_grade(school.id, cls.grade)
     if with_rows:
         found = _page_in_sql(
@@ -320,12 +316,11 @@ def class_overview(
         if found is not None:
             return found
     elif around is not None:
-        ids = _member_ids(members)
 
         def where_is():
             return place(
                 school,
-                ids,
+                cls.id,
                 audiences,
                 today,
                 filter_key=filter_key,
@@ -336,7 +331,7 @@ def class_overview(
 
         where = where_is()
         if where is None:  # a summary of the day is missing: store it (`stored`), ask again
-            progress_store.stored(school.id, ids, today)
+            progress_store.stored(school.id, _member_ids(members), today)
             where = where_is()
         if where is not None:
             number, pages = page_numbers(where.shown, page)
@@ -345,7 +340,7 @@ def class_overview(
                 elements,
                 [],
                 {},
-                len(ids),
+                where.listed,
                 Page([], number, pages, where.shown),
                 filter_key=filter_key,
                 sort=sort,
