@@ -149,8 +149,9 @@ def test_a_write_elsewhere_keeps_the_figures_a_write_to_them_does_not(world, app
 
 
 def test_a_staff_page_that_records_its_view_reads_no_figure_again(world, client_for):
-    """The staff pupil page writes an audit event (and marks news read, here none): the
-    navigation's figures and the school's elements read at the start still hold."""
+    """The staff pupil page writes an audit event (and marks news read: with nothing
+    unread, no statement for it): the navigation's figures and the school's elements
+    read at the start still hold."""
     c = client_for(world.teacher)
     page = f"/review/pupils/{world.pupil.id}"
     _page(c, page)
@@ -161,6 +162,8 @@ def test_a_staff_page_that_records_its_view_reads_no_figure_again(world, client_
     again = [s for s in statements if "login_session" not in s]  # (the user's statement)
     assert not [s for s in again if "FROM job" in s or "count(notification.id)" in s]
     assert not [s for s in again if "FROM standard_element" in s]
+    # Nothing unread: nothing to mark read, and no statement for it.
+    assert not [s for s in again if "UPDATE notification" in s]
     # A notice about this pupil is marked read by the view: the count is read again.
     db.session.add(
         Notification(
@@ -174,8 +177,10 @@ def test_a_staff_page_that_records_its_view_reads_no_figure_again(world, client_
     with count_queries() as statements:
         html = _page(c, page)
     again = [s for s in statements if "login_session" not in s]
+    assert [s for s in again if "UPDATE notification" in s]
     assert [s for s in again if "count(notification.id)" in s]
     assert NAV_BADGE not in html
+    assert db.session.scalar(sa.select(Notification.read_at)) is not None
 
 
 def test_a_new_job_shows_my_downloads_on_the_next_page(world, client_for):

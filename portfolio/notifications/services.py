@@ -418,7 +418,13 @@ def mark_read(
 ) -> int:
     """Mark the user's notifications read: all, the given ids, of one entry or one pupil;
     with `targets`, only those leading to these pages (messages.TARGETS); with `kinds`,
-    only those kinds."""
+    only those kinds. Nothing to do, and no statement, for the logged-in user when she
+    had nothing unread (read with her, and nothing written to notifications since:
+    `auth.services.preloaded`)."""
+    from portfolio.auth.services import preloaded
+
+    if preloaded(user, "unread_news") == 0:
+        return 0
     query = sa.update(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
