@@ -1000,6 +1000,11 @@ def write_results(
                 f"{r.statements} | {r.status} |"
             )
         lines.append("")
+    notes = os.path.join(HERE, "STAFF_LISTS.md")  # what the profile showed, what each change bought
+    if os.path.exists(notes):
+        with open(notes) as fh:
+            lines.extend(fh.read().rstrip("\n").splitlines())
+        lines.append("")
     lines.extend(_throughput_lines(throughput))
     notes = os.path.join(HERE, "THROUGHPUT.md")  # what the profile showed, what each change bought
     if os.path.exists(notes):
