@@ -224,7 +224,7 @@ def open_items(
     if not pupil_ids:
         return result
     waiting, flagged = _open_items_sql(idlist.dialect(), audiences)
-    values = _values(school, pupil_ids, today)
+    values = _values(school, today, pupil_ids)
     for pupil_id, kind, n in db.session.execute(waiting, values):
         result[pupil_id].waiting += n
         result[pupil_id].waiting_kinds.add(kind)
@@ -313,7 +313,7 @@ def rule_totals(
     """Per rule filter ("feedback", "placement", "goal"), how many of the pupils it flags
     (one statement)."""
     row = db.session.execute(
-        _rule_totals_sql(idlist.dialect(), audiences), _values(school, pupil_ids, today)
+        _rule_totals_sql(idlist.dialect(), audiences), _values(school, today, pupil_ids)
     ).one()
     return dict(zip(_RULE_FILTERS, row, strict=True))
 
@@ -451,16 +451,13 @@ def _listed(
     return listed, matching
 
 
-def _values(school: School, pupil_ids: list[int], today: dt.date, **more) -> dict:
+def _values(school: School, today: dt.date, pupil_ids=None, **more) -> dict:
     """The parameters of the statements built once per shape (`_ranked_sql`, `_place_sql`,
-    `_rule_totals_sql`, `_open_items_sql`): school, day and pupils."""
-    return {
-        "school_id": school.id,
-        "today": today,
-        "today_text": today.isoformat(),
-        "ids": list(pupil_ids),
-        **more,
-    }
+    `_rule_totals_sql`, `_open_items_sql`): school, day, the pupils if given, and `more`."""
+    values = {"school_id": school.id, "today": today, "today_text": today.isoformat(), **more}
+    if pupil_ids is not None:
+        values["ids"] = list(pupil_ids)
+    return values
 
 
 #: How many statement shapes (order, filter, audiences, database) each process keeps: a
@@ -558,7 +555,7 @@ def ranked(
     if not pupil_ids:
         return Ranked([], 0, dict.fromkeys(_RULE_FILTERS, 0))
     statement = _ranked_sql(idlist.dialect(), audiences, filter_key, sort, descending, per_page)
-    rows = db.session.execute(statement, _values(school, pupil_ids, today, page=page)).all()
+    rows = db.session.execute(statement, _values(school, today, pupil_ids, page=page)).all()
     first = rows[0]
     if first.unstored:
         return None
@@ -691,14 +688,9 @@ def place(
     None when a pupil has no stored summary of `today` (as `ranked`: the caller then
     orders in Python, which computes it)."""
     statement = _place_sql(idlist.dialect(), audiences, filter_key, sort, descending)
-    values = {
-        "school_id": school.id,
-        "today": today,
-        "today_text": today.isoformat(),
-        "class_id": class_id,
-        "pupil_id": pupil_id,
-    }
-    rows = db.session.execute(statement, values).all()
+    rows = db.session.execute(
+        statement, _values(school, today, class_id=class_id, pupil_id=pupil_id)
+    ).all()
     first = rows[0]
     if first.unstored:
         return None
