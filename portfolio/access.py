@@ -41,6 +41,7 @@ So a view first loads what the URL names (`load_pupil`, `load_shared`, `load_own
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -502,7 +503,7 @@ def counsellors_of(pupil_id: int, *, with_consent: bool = True) -> sa.Select:
         CounsellorAssignment.pupil_id == pupil_id
     )
     if with_consent:
-        query = query.where(consent_active_clause(sa.literal(pupil_id)))
+        query = query.where(consent_active_clause(CounsellorAssignment.pupil_id))
     return query
 
 
@@ -571,16 +572,17 @@ def class_audiences(user: User, class_id: int) -> frozenset[Audience]:
     return frozenset(audiences)
 
 
-def readers_of(pupil: User) -> dict[Audience, list[User]]:
-    """The people who read what the pupil shares with each audience, by name (one query).
-
-    Class teachers, StuBOs, counsellors with consent, guardians; active accounts only.
-    """
+@functools.cache
+def _readers_statement() -> sa.Select:
+    """The statement of `readers_of`, built once per process (building it took 1.5 ms of
+    CPU on every entry page); parameters "pupil_id" and "school_id"."""
+    pupil_id = sa.bindparam("pupil_id", type_=sa.Integer)
+    school_id = sa.bindparam("school_id", type_=sa.Integer)
     parts = {
-        Audience.CLASS_TEACHER: class_teachers_of(pupil.id),
-        Audience.STUBO: stubos_of(pupil.school_id),
-        Audience.COUNSELLOR: counsellors_of(pupil.id, with_consent=True),
-        Audience.GUARDIANS: guardians_of(pupil.id),
+        Audience.CLASS_TEACHER: class_teachers_of(pupil_id),
+        Audience.STUBO: stubos_of(school_id),
+        Audience.COUNSELLOR: counsellors_of(pupil_id, with_consent=True),
+        Audience.GUARDIANS: guardians_of(pupil_id),
     }
     ids = sa.union(
         *(
@@ -588,11 +590,21 @@ def readers_of(pupil: User) -> dict[Audience, list[User]]:
             for a, q in parts.items()
         )
     ).subquery()
-    rows = db.session.execute(
+    return (
         sa.select(ids.c.audience, User)
         .join(User, User.id == ids.c.id)
-        .where(User.school_id == pupil.school_id, User.is_active_account.is_(True))
+        .where(User.school_id == school_id, User.is_active_account.is_(True))
         .order_by(User.last_name, User.first_name, User.id)
+    )
+
+
+def readers_of(pupil: User) -> dict[Audience, list[User]]:
+    """The people who read what the pupil shares with each audience, by name (one query).
+
+    Class teachers, StuBOs, counsellors with consent, guardians; active accounts only.
+    """
+    rows = db.session.execute(
+        _readers_statement(), {"pupil_id": pupil.id, "school_id": pupil.school_id}
     )
     found: dict[Audience, list[User]] = {a: [] for a in Audience}
     for audience, user in rows:

@@ -139,6 +139,13 @@ def test_readers_of_name_the_people_of_each_audience(world):
     assert [u.username for u in readers[Audience.GUARDIANS]] == ["gabi"]
     # Carl's counsellor has no consent: nobody reads what he shares with "the counsellor".
     assert access.readers_of(world.classmate)[Audience.COUNSELLOR] == []
+    # The statement is built once; each pupil gets her own school's and class's people.
+    other = access.readers_of(world.other_pupil)
+    assert [u.username for u in other[Audience.CLASS_TEACHER]] == ["olga"]
+    assert other[Audience.STUBO] == [] and other[Audience.GUARDIANS] == []
+    assert [u.username for u in access.readers_of(world.pupil_9b)[Audience.CLASS_TEACHER]] != [
+        "tina"
+    ]
 
 
 def test_load_pupil_hides_other_schools_and_unrelated(world):
