@@ -52,6 +52,9 @@ DUE_PREFIX = "due:"
 _SCHOOL = sa.bindparam("school_id", type_=sa.Integer)
 _TODAY = sa.bindparam("today", type_=sa.Date)
 _TODAY_TEXT = sa.bindparam("today_text", type_=sa.String)
+#: How many statement shapes (order, filter, audiences, database) each process keeps per
+#: statement: a few dozen are in use (three orders, two directions, a dozen filters).
+_SHAPES = 256
 #: Goal states that end a goal: it cannot be overdue any more.
 _GOAL_FINISHED = {"reached", "dropped"}
 
@@ -183,7 +186,7 @@ def action_counts(
     return result
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_SHAPES)
 def _open_items_sql(dialect: str, audiences: frozenset[Audience]) -> tuple[sa.Select, sa.Select]:
     """The two statements of `open_items` for the viewer's audiences, built once per
     process (as `_ranked_sql`; parameters: `_values`)."""
@@ -297,7 +300,7 @@ def due_totals(
     return counts, frozenset(documented)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_SHAPES)
 def _rule_totals_sql(dialect: str, audiences: frozenset[Audience]) -> sa.Select:
     """The statement of `rule_totals`, built once per process (parameters: `_values`)."""
     rules = _rules(audiences, _TODAY)
@@ -458,11 +461,6 @@ def _values(school: School, today: dt.date, pupil_ids=None, **more) -> dict:
     if pupil_ids is not None:
         values["ids"] = list(pupil_ids)
     return values
-
-
-#: How many statement shapes (order, filter, audiences, database) each process keeps: a
-#: few dozen are in use (three orders, two directions, a dozen filters).
-_SHAPES = 256
 
 
 @functools.lru_cache(maxsize=_SHAPES)
